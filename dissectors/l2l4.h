@@ -1,0 +1,121 @@
+/* Link, network and transport parsing done once per packet by the reader.
+ *
+ * wkp_l2l4_parse() walks a frame from its link layer down to the innermost
+ * IP header and the transport right above it (FIX-2), decapsulating VLAN
+ * (0x8100, 0x88A8, 0x9100, stacked), MPLS, PPP/PPPoE, GRE, VXLAN and
+ * IP-in-IP on the way, at most WKP_MAX_DEPTH layers. It records offsets into
+ * the frame, never copies, and never reads past caplen: the result is what a
+ * worker needs to key and account the packet without parsing it again.
+ * Pure function, no state: safe on any thread. */
+#ifndef WKP_L2L4_H
+#define WKP_L2L4_H
+
+#include <stdint.h>
+
+#define WKP_MAX_DEPTH 16
+
+/* Link types (DLT_* / LINKTYPE_* numbers) the parser knows. */
+enum {
+    WKP_DLT_NULL = 0,
+    WKP_DLT_EN10MB = 1,
+    WKP_DLT_PPP = 9,
+    WKP_DLT_RAW_BSD12 = 12, /* DLT_RAW as written by some BSDs */
+    WKP_DLT_RAW_BSD14 = 14, /* DLT_RAW on OpenBSD */
+    WKP_DLT_PPP_SERIAL = 50,
+    WKP_DLT_RAW = 101,
+    WKP_DLT_C_HDLC = 104,
+    WKP_DLT_LOOP = 108,
+    WKP_DLT_LINUX_SLL = 113,
+    WKP_DLT_IPV4 = 228,
+    WKP_DLT_IPV6 = 229,
+    WKP_DLT_NFLOG = 239,
+    WKP_DLT_LINUX_SLL2 = 276,
+};
+
+/* Outcome of a parse, one per packet; the reader counts each (D9). */
+enum wkp_parse_status {
+    WKP_PARSE_FLOW = 0,  /* an IP packet: key fields are valid */
+    WKP_PARSE_NOT_IP,    /* well-formed but carries no IP (ARP, STP, LLDP, ...) */
+    WKP_PARSE_MALFORMED, /* truncated or invalid below the transport: see anomaly */
+};
+
+/* Why a packet was malformed: the layer that could not be read. */
+enum wkp_anom {
+    WKP_ANOM_NONE = 0,
+    WKP_ANOM_LINK,   /* link header shorter than its fixed size, bad NFLOG TLV, ... */
+    WKP_ANOM_VLAN,   /* VLAN tag cut short */
+    WKP_ANOM_MPLS,   /* MPLS stack cut short */
+    WKP_ANOM_PPP,    /* PPP / PPPoE / C-HDLC header cut short */
+    WKP_ANOM_IPV4,   /* IPv4: < 20 bytes, version != 4, IHL < 5, IHL beyond capture */
+    WKP_ANOM_IPV6,   /* IPv6: < 40 bytes, version != 6, extension header cut short */
+    WKP_ANOM_TUNNEL, /* GRE/VXLAN header cut short */
+    WKP_ANOM_DEPTH,  /* more than WKP_MAX_DEPTH encapsulation layers */
+    WKP_ANOM__COUNT
+};
+
+/* Names for the run summary ("link", "vlan", ...); index by enum wkp_anom. */
+extern const char *const wkp_anom_names[WKP_ANOM__COUNT];
+
+/* Bits of wkp_l2l4.encap: which encapsulations the packet went through. */
+enum {
+    WKP_ENC_VLAN = 1u << 0,
+    WKP_ENC_MPLS = 1u << 1,
+    WKP_ENC_GRE = 1u << 2,
+    WKP_ENC_VXLAN = 1u << 3,
+    WKP_ENC_IPIP = 1u << 4,
+    WKP_ENC_PPPOE = 1u << 5,
+};
+
+struct wkp_l2l4 {
+    /* Key fields (valid when status is WKP_PARSE_FLOW). */
+    uint8_t family;   /* 4 or 6 */
+    uint8_t proto;    /* IPv4 protocol / IPv6 next header after extension headers */
+    uint16_t vlan_id; /* 12-bit VID of the innermost VLAN tag, 0 if none */
+    uint8_t src[16];  /* IPv4: first 4 bytes, the rest zero */
+    uint8_t dst[16];
+    uint16_t sport, dport; /* TCP/UDP ports, else 0 */
+
+    /* Offsets into the frame (bytes from its first byte). */
+    uint32_t l3_off;  /* innermost IP header */
+    uint32_t l4_off;  /* transport header (end of IP + extension headers) */
+    uint32_t l3_end;  /* min(caplen, l3_off + ip_len): later layers never see beyond */
+    uint32_t app_off; /* TCP/UDP payload; l4_off for other protocols */
+
+    /* Lengths as SPEC §3 defines them. */
+    uint32_t ip_len;    /* IPv4 total length field; IPv6 40 + payload length field */
+    uint32_t trans_len; /* TCP: header + app_len; UDP: its length field; else 0 */
+    uint32_t app_len;   /* TCP/UDP payload bytes present, padding excluded */
+
+    /* TCP (proto 6, not a non-first fragment). */
+    uint32_t tcp_seq, tcp_ack;
+    uint16_t tcp_win;
+    uint8_t tcp_flags; /* FIN 1 SYN 2 RST 4 PSH 8 ACK 16 URG 32 ECE 64 CWR 128 */
+    uint8_t tcp_hlen;  /* data offset * 4, clamped to [20, captured] */
+
+    /* Innermost IP fragmentation. frag_off is in 8-byte units. */
+    uint8_t is_fragment; /* 1: MF set, offset > 0, or an IPv6 fragment header */
+    uint8_t mf;
+    uint16_t frag_off;
+    uint32_t ip_id; /* IPv4 identification, or IPv6 fragment header id */
+
+    uint8_t depth;  /* layers walked, link layer included */
+    uint8_t anomaly; /* enum wkp_anom when status is WKP_PARSE_MALFORMED */
+    uint16_t encap; /* WKP_ENC_* bits */
+    uint16_t l2_len; /* bytes of the outermost link header (for reassembled sizes) */
+    uint16_t ethertype; /* last ethertype/protocol seen below IP (0 if none) */
+};
+
+/* Parse frame[0..caplen) of link type dlt. Always fills *out (zeroed first).
+ * Returns WKP_PARSE_FLOW, WKP_PARSE_NOT_IP or WKP_PARSE_MALFORMED.
+ * An unknown dlt returns WKP_PARSE_NOT_IP; callers reject unknown link types
+ * up front with wkp_dlt_supported(). */
+enum wkp_parse_status wkp_l2l4_parse(const uint8_t *frame, uint32_t caplen, int dlt,
+                                     struct wkp_l2l4 *out);
+
+/* 1 if dlt is a link type wkp_l2l4_parse() decodes, else 0. */
+int wkp_dlt_supported(int dlt);
+
+/* Name of a link type for messages ("EN10MB", "LINUX_SLL2", ...), or NULL. */
+const char *wkp_dlt_name(int dlt);
+
+#endif

@@ -1,0 +1,259 @@
+/* wa1kpcap: packet captures to bidirectional flow records.
+ *
+ * Usage: build a wkp_config, create a wkp_engine from it, attach one or more
+ * sinks (a file in CSV / JSON / NDJSON, or a C callback), run it on capture
+ * files, then free it. Each run writes one record per flow, in the order the
+ * flows end (see docs/output.md); the output is identical for any number of
+ * worker threads.
+ *
+ *     wkp_config *cfg;  wkp_engine *e;  wkp_sink *s;  wkp_errbuf err;
+ *     if (wkp_config_new(&cfg) != WKP_OK) ...
+ *     wkp_config_set_threads(cfg, 2);
+ *     if (wkp_engine_new(cfg, &e, &err) != WKP_OK) ...   // cfg may be freed now
+ *     wkp_config_free(cfg);
+ *     if (wkp_sink_file_new("flows.csv", WKP_FMT_CSV, &s, &err) == WKP_OK)
+ *         wkp_engine_add_sink(e, s);                      // e owns s from here
+ *     const char *files[] = {"trace.pcap"};
+ *     if (wkp_engine_run(e, files, 1) != WKP_OK)
+ *         fprintf(stderr, "%s\n", wkp_engine_last_error(e));
+ *     wkp_engine_free(e);
+ *
+ * Threads: a config, sink or engine is used by one thread at a time, except
+ * wkp_engine_stop() (any thread, async-signal-safe). Callbacks are called on
+ * the engine's merger thread, one at a time.
+ *
+ * This header includes only the C library. */
+#ifndef WA1KPCAP_H
+#define WA1KPCAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define WKP_API __attribute__((visibility("default")))
+#define WKP_NODISCARD __attribute__((warn_unused_result))
+#else
+#define WKP_API
+#define WKP_NODISCARD
+#endif
+
+#define WKP_VERSION_MAJOR 0
+#define WKP_VERSION_MINOR 1
+#define WKP_VERSION_PATCH 0
+#define WKP_VERSION_STRING "0.1.0"
+
+/* ---- status and errors ------------------------------------------------ */
+
+typedef enum wkp_status {
+    WKP_OK = 0,
+    WKP_EINVAL = -1,   /* a bad argument or option value */
+    WKP_ENOMEM = -2,   /* out of memory */
+    WKP_EIO = -3,      /* a file could not be opened, read or written */
+    WKP_EFORMAT = -4,  /* not a capture, or a corrupt one */
+    WKP_ELINKTYPE = -5, /* a capture whose link type wa1kpcap does not decode */
+    WKP_ESTOPPED = -6, /* wkp_engine_stop() or a callback asked to stop */
+    WKP_ESTATE = -7,   /* a call out of order (e.g. add_sink after run) */
+} wkp_status;
+
+/* Static text for a status ("invalid argument", ...). Never NULL. */
+WKP_API const char *wkp_strerror(wkp_status st);
+
+/* The library version, e.g. "0.1.0". Static. */
+WKP_API const char *wkp_version(void);
+
+/* Caller-owned buffer for a one-line error message naming the file and the
+ * problem, e.g. "trace.pcap: not a pcap or pcapng file (magic 0x3c68746d)". */
+typedef struct wkp_errbuf {
+    char msg[512];
+} wkp_errbuf;
+
+/* ---- configuration ----------------------------------------------------- */
+
+typedef struct wkp_config wkp_config;
+
+/* How capture files are read. */
+typedef enum wkp_reader_kind {
+    WKP_READER_AUTO = 0, /* our zero-copy mmap reader for regular pcap/pcapng files,
+                            libpcap for anything else (stdin, pipes) */
+    WKP_READER_MMAP = 1, /* our reader only */
+    WKP_READER_LIBPCAP = 2, /* libpcap's pcap_next_ex() only */
+} wkp_reader_kind;
+
+/* Progress report, called on the merger thread about every 200 ms of wall
+ * time while a run goes on, and once at the end with done = true.
+ * bytes_total is the sum of the sizes of the run's files (0 if unknown). */
+typedef struct wkp_progress {
+    uint64_t bytes_read, bytes_total;
+    uint64_t packets_read;
+    uint64_t flows_written;
+    double elapsed_s;
+    bool done;
+} wkp_progress;
+typedef void (*wkp_progress_fn)(const wkp_progress *p, void *user);
+
+/* A new config with the defaults: threads = online CPUs, reader AUTO,
+ * tcp_timeout 300 s, udp_timeout 0 (never), max_flows 10 million.
+ * Free with wkp_config_free(). */
+WKP_API WKP_NODISCARD wkp_status wkp_config_new(wkp_config **out);
+WKP_API void wkp_config_free(wkp_config *cfg); /* NULL is a no-op */
+
+/* Worker threads, 0 = number of online CPUs; at most 256. */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_threads(wkp_config *cfg, unsigned n);
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_reader(wkp_config *cfg, wkp_reader_kind k);
+/* Idle timeouts in seconds of capture time; 0 disables. Negative: WKP_EINVAL. */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_tcp_timeout(wkp_config *cfg, double s);
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_udp_timeout(wkp_config *cfg, double s);
+/* Most flows held at once per run (0 = no limit). */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_max_flows(wkp_config *cfg, uint64_t n);
+/* Slots in each reader->worker ring: a power of two >= 2 (default 4096).
+ * Small values exercise backpressure in tests. */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_ring_slots(wkp_config *cfg, unsigned n);
+/* A capture cut inside a record is an error instead of a warning (D14). */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_strict(wkp_config *cfg, bool on);
+/* fn may be NULL (no reports). user is passed back untouched. */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_progress(wkp_config *cfg, wkp_progress_fn fn,
+                                                         void *user);
+
+/* ---- flows (read-only views) ------------------------------------------ */
+
+typedef struct wkp_flow wkp_flow;
+
+typedef enum wkp_dir {
+    WKP_DIR_BOTH = 0,
+    WKP_DIR_UP = 1,   /* sent by the endpoint that sent the flow's first packet */
+    WKP_DIR_DOWN = 2, /* sent by the other endpoint */
+} wkp_dir;
+
+typedef enum wkp_tcp_flag {
+    WKP_TCP_FIN = 0,
+    WKP_TCP_SYN,
+    WKP_TCP_RST,
+    WKP_TCP_PSH,
+    WKP_TCP_ACK,
+    WKP_TCP_URG,
+    WKP_TCP_ECE,
+    WKP_TCP_CWR,
+} wkp_tcp_flag;
+
+/* A wkp_flow is valid only inside the callback it is passed to; copy what
+ * you keep. Strings are owned by the flow. */
+WKP_API uint64_t wkp_flow_id(const wkp_flow *f);           /* ordinal of its first packet */
+WKP_API const char *wkp_flow_capture(const wkp_flow *f);   /* file name, no directory */
+WKP_API const char *wkp_flow_key(const wkp_flow *f);       /* "a:1 -> b:2 (TCP)" */
+WKP_API const char *wkp_flow_src_ip(const wkp_flow *f);    /* first packet's source */
+WKP_API const char *wkp_flow_dst_ip(const wkp_flow *f);
+WKP_API uint16_t wkp_flow_src_port(const wkp_flow *f);
+WKP_API uint16_t wkp_flow_dst_port(const wkp_flow *f);
+WKP_API uint8_t wkp_flow_protocol(const wkp_flow *f);      /* IP protocol number */
+WKP_API int wkp_flow_ip_version(const wkp_flow *f);        /* 4 or 6 */
+WKP_API uint16_t wkp_flow_vlan_id(const wkp_flow *f);
+/* Capture time in nanoseconds since the Unix epoch. */
+WKP_API int64_t wkp_flow_start_ns(const wkp_flow *f);
+WKP_API int64_t wkp_flow_end_ns(const wkp_flow *f);
+WKP_API uint64_t wkp_flow_packets(const wkp_flow *f, wkp_dir dir);
+WKP_API uint64_t wkp_flow_bytes(const wkp_flow *f, wkp_dir dir); /* on-the-wire lengths */
+/* Packets of the flow with that TCP flag set (0 for non-TCP flows). */
+WKP_API uint64_t wkp_flow_tcp_flag_count(const wkp_flow *f, wkp_tcp_flag flag);
+/* "fin", "rst", "idle_timeout", "new_syn", "end_of_input" or "evicted". */
+WKP_API const char *wkp_flow_end_reason(const wkp_flow *f);
+
+/* ---- sinks ---------------------------------------------------------------- */
+
+typedef struct wkp_sink wkp_sink;
+
+typedef enum wkp_format {
+    WKP_FMT_CSV = 0,
+    WKP_FMT_JSON = 1,   /* one JSON array */
+    WKP_FMT_NDJSON = 2, /* one JSON object per line */
+    WKP_FMT_NONE = 3,   /* compute everything, write nothing */
+} wkp_format;
+
+/* A file sink. path "-" is standard output. A file is written under a
+ * temporary name beside it and renamed when the run succeeds; a failed run
+ * removes it, so no complete-looking file is left. The file is created when
+ * the run starts. Free with wkp_sink_free() unless given to an engine. */
+WKP_API WKP_NODISCARD wkp_status wkp_sink_file_new(const char *path, wkp_format fmt,
+                                                   wkp_sink **out, wkp_errbuf *err);
+
+/* A callback sink: cb(flow, user) is called once per flow, in output order,
+ * on the merger thread. A non-zero return stops the run (WKP_ESTOPPED). */
+typedef int (*wkp_flow_fn)(const wkp_flow *f, void *user);
+WKP_API WKP_NODISCARD wkp_status wkp_sink_callback_new(wkp_flow_fn cb, void *user,
+                                                       wkp_sink **out);
+
+WKP_API void wkp_sink_free(wkp_sink *s); /* NULL is a no-op */
+
+/* Parse "csv", "json", "ndjson"/"jsonl", "none" (case-sensitive). */
+WKP_API WKP_NODISCARD wkp_status wkp_format_parse(const char *name, wkp_format *out);
+/* The format a path's extension implies: .csv, .json, .ndjson/.jsonl; else CSV. */
+WKP_API wkp_format wkp_format_from_path(const char *path);
+
+/* ---- engine --------------------------------------------------------------- */
+
+typedef struct wkp_engine wkp_engine;
+
+/* cfg is copied: it may be freed afterwards. On failure: negative status,
+ * *out untouched, one line in err if err is not NULL. */
+WKP_API WKP_NODISCARD wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out,
+                                                wkp_errbuf *err);
+
+/* On success the engine owns sink (freed by wkp_engine_free). Before run. */
+WKP_API WKP_NODISCARD wkp_status wkp_engine_add_sink(wkp_engine *e, wkp_sink *sink);
+
+/* Analyse n capture files, each on its own (flows never cross files), in
+ * order. All files are opened and checked before any output is written: a
+ * missing file, a file that is not a capture or an unsupported link type
+ * fails the run with nothing written. Returns WKP_OK when every flow was
+ * written; a capture cut inside a record is a warning (see
+ * wkp_engine_warnings), or WKP_EFORMAT with strict on. Call once per engine. */
+WKP_API WKP_NODISCARD wkp_status wkp_engine_run(wkp_engine *e, const char *const *paths,
+                                                size_t n);
+
+/* Ask a running engine to stop soon; wkp_engine_run then returns
+ * WKP_ESTOPPED and writes no output file. Any thread; async-signal-safe. */
+WKP_API void wkp_engine_stop(wkp_engine *e);
+
+/* The last error as one line ("" if none). Valid until the next call on e. */
+WKP_API const char *wkp_engine_last_error(const wkp_engine *e);
+
+/* Warnings of the last run, one per line ("" if none): e.g. a capture cut
+ * inside a record. Valid until the engine is freed. */
+WKP_API const char *wkp_engine_warnings(const wkp_engine *e);
+
+/* Counters of the last run (D9): every packet read is counted once, by reason. */
+typedef enum wkp_counter {
+    WKP_CNT_PACKETS_READ = 0,
+    WKP_CNT_BYTES_READ,       /* sum of on-the-wire lengths of packets read */
+    WKP_CNT_IN_FLOW,          /* packets that were added to a flow */
+    WKP_CNT_FILTERED,
+    WKP_CNT_FLOW_FILTERED,
+    WKP_CNT_RETRANSMISSION,
+    WKP_CNT_ACK_FILTERED,
+    WKP_CNT_RST_FILTERED,
+    WKP_CNT_FRAGMENT_MERGED,
+    WKP_CNT_FRAGMENT_EXPIRED,
+    WKP_CNT_NOT_IP,
+    WKP_CNT_MALFORMED,
+    WKP_CNT_FLOW_TABLE_FULL,
+    WKP_CNT_FLOWS,            /* flow records written */
+    WKP_CNT__COUNT
+} wkp_counter;
+WKP_API uint64_t wkp_engine_counter(const wkp_engine *e, wkp_counter c);
+
+/* Write the run summary as JSON (version, options, threads, wall time, the
+ * counters above with the malformed breakdown, files and warnings) to path
+ * ("-" = stdout). */
+WKP_API WKP_NODISCARD wkp_status wkp_engine_write_summary(const wkp_engine *e, const char *path,
+                                                          wkp_errbuf *err);
+
+WKP_API void wkp_engine_free(wkp_engine *e); /* NULL is a no-op */
+
+#ifdef __cplusplus
+}
+#endif
+#endif
