@@ -115,6 +115,9 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_max_flows(wkp_config *cfg, uint6
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_ring_slots(wkp_config *cfg, unsigned n);
 /* A capture cut inside a record is an error instead of a warning (D14). */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_strict(wkp_config *cfg, bool on);
+/* Benchmarking only: workers drop every packet unprocessed, so a run times
+ * the reader and the rings alone. No flows are produced. */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_discard(wkp_config *cfg, bool on);
 /* fn may be NULL (no reports). user is passed back untouched. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_progress(wkp_config *cfg, wkp_progress_fn fn,
                                                          void *user);

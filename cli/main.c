@@ -1,0 +1,351 @@
+/* wa1kpcap command line: argv -> config -> engine, through the public API
+ * only. Prints one-line errors, a progress bar on a terminal, and exits
+ * 0 on success, 1 when the run fails, 2 on a usage error. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wa1kpcap/wa1kpcap.h"
+
+static const char usage_text[] =
+    "usage: wa1kpcap analyze [options] CAPTURE...\n"
+    "       wa1kpcap --help | --version\n"
+    "\n"
+    "Turns pcap/pcapng captures into bidirectional flow records, one per flow,\n"
+    "written in the order the flows end. Each capture is analysed on its own.\n"
+    "\n"
+    "Output:\n"
+    "  -o, --output PATH      where to write ('-' = stdout, the default); a file is\n"
+    "                         written under a temporary name and renamed on success\n"
+    "  -f, --format FMT       csv, json, ndjson (or jsonl), table, none; default from\n"
+    "                         the output's extension (.csv .json .ndjson .jsonl), else\n"
+    "                         csv. 'table' is an aligned summary for people; 'none'\n"
+    "                         computes everything and writes nothing\n"
+    "      --summary PATH     write the run summary (counters by reason) as JSON\n"
+    "\n"
+    "Engine:\n"
+    "  -t, --threads N        worker threads, 0 = number of online CPUs (default)\n"
+    "      --reader KIND      auto (default), mmap (our zero-copy reader) or libpcap\n"
+    "      --tcp-timeout S    end a TCP flow idle longer than S seconds of capture\n"
+    "                         time (default 300; 0 = never)\n"
+    "      --udp-timeout S    the same for UDP and other non-TCP flows (default 0)\n"
+    "      --max-flows N      most flows held at once (default 10000000; 0 = no cap);\n"
+    "                         beyond it the least recently used flow ends as 'evicted'\n"
+    "      --ring-slots N     slots per reader->worker ring, a power of two >= 2\n"
+    "                         (default 2048; small values are for testing)\n"
+    "      --strict           a capture cut inside a record is an error, not a warning\n"
+    "      --bench-discard    benchmark the reader: workers drop packets unprocessed\n"
+    "\n"
+    "Other:\n"
+    "  -q, --quiet            no progress bar\n"
+    "  -h, --help             this text\n"
+    "  -V, --version          the version\n";
+
+static wkp_engine *volatile g_engine;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (g_engine)
+        wkp_engine_stop(g_engine);
+}
+
+static void human_bytes(double b, char *out, size_t n)
+{
+    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int i = 0;
+    while (b >= 1024 && i < 4) {
+        b /= 1024;
+        i++;
+    }
+    snprintf(out, n, i ? "%.1f %s" : "%.0f %s", b, u[i]);
+}
+
+static void progress(const wkp_progress *p, void *user)
+{
+    (void)user;
+    char done[32], total[32];
+    human_bytes((double)p->bytes_read, done, sizeof done);
+    double pps = p->elapsed_s > 0 ? (double)p->packets_read / p->elapsed_s : 0;
+    if (p->done) {
+        fprintf(stderr, "\r\033[K");
+        return;
+    }
+    if (p->bytes_total) {
+        human_bytes((double)p->bytes_total, total, sizeof total);
+        double frac = (double)p->bytes_read / (double)p->bytes_total;
+        if (frac > 1)
+            frac = 1;
+        int w = 30, fill = (int)(frac * w);
+        char bar[31];
+        for (int i = 0; i < w; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[w] = 0;
+        double eta = frac > 0 ? p->elapsed_s * (1 - frac) / frac : 0;
+        fprintf(stderr, "\r\033[K[%s] %3.0f%% %s / %s  %.2f Mpkt/s  ETA %.0fs", bar, frac * 100,
+                done, total, pps / 1e6, eta);
+    } else {
+        fprintf(stderr, "\r\033[K%s  %" PRIu64 " packets  %.2f Mpkt/s", done, p->packets_read,
+                pps / 1e6);
+    }
+    fflush(stderr);
+}
+
+/* -f table: an aligned, human-readable flow list on stdout. */
+static int table_row(const wkp_flow *f, void *user)
+{
+    FILE *out = user;
+    char src[64], dst[64], proto[16];
+    snprintf(src, sizeof src, "%s:%u", wkp_flow_src_ip(f), wkp_flow_src_port(f));
+    snprintf(dst, sizeof dst, "%s:%u", wkp_flow_dst_ip(f), wkp_flow_dst_port(f));
+    uint8_t p = wkp_flow_protocol(f);
+    snprintf(proto, sizeof proto, "%s",
+             p == 6 ? "TCP" : p == 17 ? "UDP" : p == 1 ? "ICMP" : p == 58 ? "ICMPv6" : "");
+    if (!proto[0])
+        snprintf(proto, sizeof proto, "PROTO(%u)", p);
+    double dur = (double)(wkp_flow_end_ns(f) - wkp_flow_start_ns(f)) / 1e9;
+    fprintf(out, "%6" PRIu64 "  %-7s %-42s %-42s %7" PRIu64 " %10" PRIu64 " %10.3f  %s\n",
+            wkp_flow_id(f), proto, src, dst, wkp_flow_packets(f, WKP_DIR_BOTH),
+            wkp_flow_bytes(f, WKP_DIR_BOTH), dur, wkp_flow_end_reason(f));
+    return ferror(out) ? 1 : 0;
+}
+
+__attribute__((format(printf, 1, 0))) static int usage_error(const char *fmt, const char *a,
+                                                           const char *b)
+{
+    fprintf(stderr, "wa1kpcap: ");
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    fprintf(stderr, fmt, a, b);
+#pragma GCC diagnostic pop
+    fprintf(stderr, " (see wa1kpcap --help)\n");
+    return 2;
+}
+
+static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    if (!*s || *s == '-')
+        return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_seconds(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || end == s || !(v >= 0) || isinf(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+enum {
+    OPT_READER = 256,
+    OPT_TCP_TIMEOUT,
+    OPT_UDP_TIMEOUT,
+    OPT_MAX_FLOWS,
+    OPT_RING_SLOTS,
+    OPT_SUMMARY,
+    OPT_STRICT,
+    OPT_DISCARD,
+};
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"format", required_argument, NULL, 'f'},
+        {"threads", required_argument, NULL, 't'},
+        {"reader", required_argument, NULL, OPT_READER},
+        {"tcp-timeout", required_argument, NULL, OPT_TCP_TIMEOUT},
+        {"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
+        {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+        {"ring-slots", required_argument, NULL, OPT_RING_SLOTS},
+        {"summary", required_argument, NULL, OPT_SUMMARY},
+        {"strict", no_argument, NULL, OPT_STRICT},
+        {"bench-discard", no_argument, NULL, OPT_DISCARD},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+                      strcmp(argv[1], "help") == 0)) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
+        printf("wa1kpcap %s\n", wkp_version());
+        return 0;
+    }
+    if (argc < 2 || strcmp(argv[1], "analyze") != 0) {
+        if (argc < 2)
+            fputs(usage_text, stderr);
+        else
+            fprintf(stderr, "wa1kpcap: unknown command '%s' (see wa1kpcap --help)\n", argv[1]);
+        return 2;
+    }
+    argc--;
+    argv++;
+
+    wkp_config *cfg;
+    if (wkp_config_new(&cfg) != WKP_OK) {
+        fprintf(stderr, "wa1kpcap: out of memory\n");
+        return 1;
+    }
+    const char *out = "-", *fmt_name = NULL, *summary = NULL;
+    bool quiet = false;
+    int rc = 0;
+    opterr = 0;
+    int c;
+    while (rc == 0 && (c = getopt_long(argc, argv, ":o:f:t:qhV", opts, NULL)) != -1) {
+        unsigned long long u;
+        double d;
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'f': fmt_name = optarg; break;
+        case 't':
+            if (parse_uint(optarg, 256, &u) != 0 || wkp_config_set_threads(cfg, (unsigned)u))
+                rc = usage_error("-t: '%s' is not a thread count (0 to 256)%s", optarg, "");
+            break;
+        case OPT_READER: {
+            wkp_reader_kind k = strcmp(optarg, "auto") == 0      ? WKP_READER_AUTO
+                                : strcmp(optarg, "mmap") == 0    ? WKP_READER_MMAP
+                                : strcmp(optarg, "libpcap") == 0 ? WKP_READER_LIBPCAP
+                                                                 : (wkp_reader_kind)-1;
+            if ((int)k < 0 || wkp_config_set_reader(cfg, k) != WKP_OK)
+                rc = usage_error("--reader: '%s' is not auto, mmap or libpcap%s", optarg, "");
+            break;
+        }
+        case OPT_TCP_TIMEOUT:
+        case OPT_UDP_TIMEOUT:
+            if (parse_seconds(optarg, &d) != 0 ||
+                (c == OPT_TCP_TIMEOUT ? wkp_config_set_tcp_timeout(cfg, d)
+                                      : wkp_config_set_udp_timeout(cfg, d)) != WKP_OK)
+                rc = usage_error("%s: '%s' is not a number of seconds >= 0",
+                                 c == OPT_TCP_TIMEOUT ? "--tcp-timeout" : "--udp-timeout",
+                                 optarg);
+            break;
+        case OPT_MAX_FLOWS:
+            if (parse_uint(optarg, UINT64_MAX, &u) != 0 || wkp_config_set_max_flows(cfg, u))
+                rc = usage_error("--max-flows: '%s' is not a count%s", optarg, "");
+            break;
+        case OPT_RING_SLOTS:
+            if (parse_uint(optarg, 1u << 20, &u) != 0 ||
+                wkp_config_set_ring_slots(cfg, (unsigned)u) != WKP_OK)
+                rc = usage_error("--ring-slots: '%s' is not a power of two from 2 to 1048576%s",
+                                 optarg, "");
+            break;
+        case OPT_SUMMARY: summary = optarg; break;
+        case OPT_STRICT:
+            if (wkp_config_set_strict(cfg, true) != WKP_OK)
+                rc = 1;
+            break;
+        case OPT_DISCARD:
+            if (wkp_config_set_discard(cfg, true) != WKP_OK)
+                rc = 1;
+            break;
+        case 'q': quiet = true; break;
+        case 'h':
+            fputs(usage_text, stdout);
+            wkp_config_free(cfg);
+            return 0;
+        case 'V':
+            printf("wa1kpcap %s\n", wkp_version());
+            wkp_config_free(cfg);
+            return 0;
+        case ':':
+            rc = usage_error("%s: missing value%s", argv[optind - 1], "");
+            break;
+        default:
+            rc = usage_error("unknown option '%s'%s", argv[optind - 1], "");
+            break;
+        }
+    }
+    if (rc == 0 && optind >= argc)
+        rc = usage_error("analyze: no capture file given%s%s", "", "");
+
+    wkp_format fmt = WKP_FMT_CSV;
+    bool table = false;
+    if (rc == 0) {
+        if (fmt_name && strcmp(fmt_name, "table") == 0)
+            table = true;
+        else if (fmt_name && wkp_format_parse(fmt_name, &fmt) != WKP_OK)
+            rc = usage_error("-f: unknown format '%s' (csv, json, ndjson, table, none)%s",
+                             fmt_name, "");
+        else if (!fmt_name)
+            fmt = wkp_format_from_path(out);
+    }
+    if (rc == 0 && !quiet && isatty(STDERR_FILENO) &&
+        wkp_config_set_progress(cfg, progress, NULL) != WKP_OK)
+        rc = 1;
+
+    wkp_engine *e = NULL;
+    wkp_errbuf err = {{0}};
+    if (rc == 0 && wkp_engine_new(cfg, &e, &err) != WKP_OK) {
+        fprintf(stderr, "wa1kpcap: %s\n", err.msg);
+        rc = 1;
+    }
+    wkp_config_free(cfg);
+    FILE *table_out = NULL;
+    if (rc == 0) {
+        wkp_sink *s = NULL;
+        wkp_status st;
+        if (table) {
+            table_out = strcmp(out, "-") == 0 ? stdout : NULL;
+            if (!table_out) {
+                fprintf(stderr, "wa1kpcap: -f table writes to stdout only\n");
+                rc = 2;
+            } else {
+                fprintf(table_out, "%6s  %-7s %-42s %-42s %7s %10s %10s  %s\n", "flow", "proto",
+                        "source", "destination", "packets", "bytes", "seconds", "ended");
+                st = wkp_sink_callback_new(table_row, table_out, &s);
+                if (st != WKP_OK) {
+                    fprintf(stderr, "wa1kpcap: %s\n", wkp_strerror(st));
+                    rc = 1;
+                }
+            }
+        } else if ((st = wkp_sink_file_new(out, fmt, &s, &err)) != WKP_OK) {
+            fprintf(stderr, "wa1kpcap: %s\n", err.msg);
+            rc = 1;
+        }
+        if (rc == 0 && (st = wkp_engine_add_sink(e, s)) != WKP_OK) {
+            wkp_sink_free(s);
+            fprintf(stderr, "wa1kpcap: %s\n", wkp_strerror(st));
+            rc = 1;
+        }
+    }
+    if (rc == 0) {
+        g_engine = e;
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        wkp_status st = wkp_engine_run(e, (const char *const *)argv + optind, (size_t)(argc - optind));
+        g_engine = NULL;
+        const char *warn = wkp_engine_warnings(e);
+        if (*warn)
+            fprintf(stderr, "wa1kpcap: warning: %s", warn);
+        if (st != WKP_OK) {
+            fprintf(stderr, "wa1kpcap: %s\n", wkp_engine_last_error(e));
+            rc = 1;
+        }
+        if (summary && wkp_engine_write_summary(e, summary, &err) != WKP_OK) {
+            fprintf(stderr, "wa1kpcap: %s\n", err.msg);
+            rc = 1;
+        }
+    }
+    wkp_engine_free(e);
+    return rc;
+}

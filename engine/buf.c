@@ -1,0 +1,114 @@
+/* Text buffer helpers (see buf.h). Integer formatting writes digits
+ * backwards into a small stack array: no printf on the output path. */
+#include "engine/buf.h"
+
+#include <stdlib.h>
+
+int wkp_buf_reserve(struct wkp_buf *b, size_t extra)
+{
+    if (b->oom)
+        return -1;
+    size_t need = b->len + extra;
+    if (need <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = 1;
+        return -1;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+void wkp_buf_free(struct wkp_buf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+    b->oom = 0;
+}
+
+void wkp_buf_u64(struct wkp_buf *b, uint64_t v)
+{
+    char tmp[24];
+    int i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    wkp_buf_put(b, tmp + i, sizeof tmp - (size_t)i);
+}
+
+void wkp_buf_i64(struct wkp_buf *b, int64_t v)
+{
+    if (v < 0) {
+        wkp_buf_putc(b, '-');
+        wkp_buf_u64(b, (uint64_t)0 - (uint64_t)v);
+    } else {
+        wkp_buf_u64(b, (uint64_t)v);
+    }
+}
+
+void wkp_buf_time(struct wkp_buf *b, int64_t ns, int digits)
+{
+    uint64_t mag;
+    if (ns < 0) {
+        wkp_buf_putc(b, '-');
+        mag = (uint64_t)0 - (uint64_t)ns;
+    } else {
+        mag = (uint64_t)ns;
+    }
+    wkp_buf_u64(b, mag / 1000000000u);
+    uint64_t frac = mag % 1000000000u;
+    char tmp[9];
+    for (int i = 8; i >= 0; i--) {
+        tmp[i] = (char)('0' + frac % 10);
+        frac /= 10;
+    }
+    wkp_buf_putc(b, '.');
+    wkp_buf_put(b, tmp, digits == 9 ? 9 : 6);
+}
+
+void wkp_buf_json_str(struct wkp_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    wkp_buf_putc(b, '"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            wkp_buf_putc(b, '\\');
+            wkp_buf_putc(b, (char)c);
+        } else if (c < 0x20) {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            wkp_buf_put(b, e, 6);
+        } else {
+            wkp_buf_putc(b, (char)c);
+        }
+    }
+    wkp_buf_putc(b, '"');
+}
+
+void wkp_buf_csv_cell(struct wkp_buf *b, const char *s, size_t n)
+{
+    int quote = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r') {
+            quote = 1;
+            break;
+        }
+    if (!quote) {
+        wkp_buf_put(b, s, n);
+        return;
+    }
+    wkp_buf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            wkp_buf_putc(b, '"');
+        wkp_buf_putc(b, s[i]);
+    }
+    wkp_buf_putc(b, '"');
+}

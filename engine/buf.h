@@ -1,0 +1,46 @@
+/* Growable text buffer for serialising flow records. Owned by one thread. */
+#ifndef WKP_BUF_H
+#define WKP_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+struct wkp_buf {
+    char *p;
+    size_t len, cap;
+    int oom; /* sticky: an allocation failed, the content is incomplete */
+};
+
+int wkp_buf_reserve(struct wkp_buf *b, size_t extra);
+void wkp_buf_free(struct wkp_buf *b);
+
+static inline void wkp_buf_put(struct wkp_buf *b, const char *s, size_t n)
+{
+    if (b->len + n > b->cap && wkp_buf_reserve(b, n) != 0)
+        return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+static inline void wkp_buf_puts(struct wkp_buf *b, const char *s) { wkp_buf_put(b, s, strlen(s)); }
+
+static inline void wkp_buf_putc(struct wkp_buf *b, char c)
+{
+    if (b->len + 1 > b->cap && wkp_buf_reserve(b, 1) != 0)
+        return;
+    b->p[b->len++] = c;
+}
+
+void wkp_buf_u64(struct wkp_buf *b, uint64_t v);
+void wkp_buf_i64(struct wkp_buf *b, int64_t v);
+/* A capture time or a time difference in ns, printed exactly with digits
+ * decimals (6 or 9): 1755141753294776000 -> "1755141753.294776". */
+void wkp_buf_time(struct wkp_buf *b, int64_t ns, int digits);
+/* s as a JSON string, quotes included; bytes >= 0x80 pass through, control
+ * characters are escaped. */
+void wkp_buf_json_str(struct wkp_buf *b, const char *s);
+/* s as one CSV cell: quoted (with "" for ") if it holds , " CR or LF. */
+void wkp_buf_csv_cell(struct wkp_buf *b, const char *s, size_t n);
+
+#endif

@@ -1,0 +1,519 @@
+/* The engine: configuration, run orchestration, counters and the summary.
+ *
+ * wkp_engine_run opens and checks every capture first (nothing is written if
+ * one is bad), opens the sinks, starts the merger and the workers, runs the
+ * reader on the calling thread, joins everything and then commits or removes
+ * the output files. Only this module starts threads. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/internal.h"
+
+static const char *const status_text[] = {
+    "success",         "invalid argument",          "out of memory",
+    "input/output error", "not a valid capture",    "unsupported link type",
+    "stopped",         "call out of order",
+};
+
+const char *wkp_strerror(wkp_status st)
+{
+    int i = -(int)st;
+    if (i < 0 || i >= (int)(sizeof status_text / sizeof status_text[0]))
+        return "unknown status";
+    return status_text[i];
+}
+
+const char *wkp_version(void) { return WKP_VERSION_STRING; }
+
+/* ---- config ---- */
+
+wkp_status wkp_config_new(wkp_config **out)
+{
+    if (!out)
+        return WKP_EINVAL;
+    wkp_config *c = calloc(1, sizeof *c);
+    if (!c)
+        return WKP_ENOMEM;
+    c->threads = 0;
+    c->reader = WKP_READER_AUTO;
+    c->tcp_timeout_ns = 300LL * 1000000000LL;
+    c->udp_timeout_ns = 0;
+    c->max_flows = 10000000;
+    c->ring_slots = 2048;
+    *out = c;
+    return WKP_OK;
+}
+
+void wkp_config_free(wkp_config *cfg) { free(cfg); }
+
+wkp_status wkp_config_set_threads(wkp_config *cfg, unsigned n)
+{
+    if (!cfg || n > WKP_MAX_THREADS)
+        return WKP_EINVAL;
+    cfg->threads = n;
+    return WKP_OK;
+}
+
+wkp_status wkp_config_set_reader(wkp_config *cfg, wkp_reader_kind k)
+{
+    if (!cfg || (k != WKP_READER_AUTO && k != WKP_READER_MMAP && k != WKP_READER_LIBPCAP))
+        return WKP_EINVAL;
+    cfg->reader = k;
+    return WKP_OK;
+}
+
+static wkp_status set_timeout(int64_t *dst, double s)
+{
+    /* NaN fails both comparisons; a year is plenty for an idle timeout. */
+    if (!(s >= 0.0 && s <= 31536000.0))
+        return WKP_EINVAL;
+    *dst = (int64_t)(s * 1e9 + 0.5);
+    return WKP_OK;
+}
+
+wkp_status wkp_config_set_tcp_timeout(wkp_config *cfg, double s)
+{
+    return cfg ? set_timeout(&cfg->tcp_timeout_ns, s) : WKP_EINVAL;
+}
+
+wkp_status wkp_config_set_udp_timeout(wkp_config *cfg, double s)
+{
+    return cfg ? set_timeout(&cfg->udp_timeout_ns, s) : WKP_EINVAL;
+}
+
+wkp_status wkp_config_set_max_flows(wkp_config *cfg, uint64_t n)
+{
+    if (!cfg)
+        return WKP_EINVAL;
+    cfg->max_flows = n;
+    return WKP_OK;
+}
+
+wkp_status wkp_config_set_ring_slots(wkp_config *cfg, unsigned n)
+{
+    if (!cfg || n < 2 || n > (1u << 20) || (n & (n - 1)) != 0)
+        return WKP_EINVAL;
+    cfg->ring_slots = n;
+    return WKP_OK;
+}
+
+wkp_status wkp_config_set_strict(wkp_config *cfg, bool on)
+{
+    if (!cfg)
+        return WKP_EINVAL;
+    cfg->strict = on;
+    return WKP_OK;
+}
+
+wkp_status wkp_config_set_discard(wkp_config *cfg, bool on)
+{
+    if (!cfg)
+        return WKP_EINVAL;
+    cfg->discard = on;
+    return WKP_OK;
+}
+
+wkp_status wkp_config_set_progress(wkp_config *cfg, wkp_progress_fn fn, void *user)
+{
+    if (!cfg)
+        return WKP_EINVAL;
+    cfg->progress = fn;
+    cfg->progress_user = user;
+    return WKP_OK;
+}
+
+/* ---- engine ---- */
+
+void wkp__set_error(struct wkp_engine *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->err, sizeof e->err, fmt, ap);
+    va_end(ap);
+}
+
+wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out, wkp_errbuf *err)
+{
+    if (!cfg || !out) {
+        if (err)
+            snprintf(err->msg, sizeof err->msg, "wkp_engine_new: NULL argument");
+        return WKP_EINVAL;
+    }
+    wkp_engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        if (err)
+            snprintf(err->msg, sizeof err->msg, "out of memory");
+        return WKP_ENOMEM;
+    }
+    e->cfg = *cfg;
+    unsigned n = cfg->threads;
+    if (n == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cpus > 0 ? (unsigned)cpus : 1;
+        if (n > WKP_MAX_THREADS)
+            n = WKP_MAX_THREADS;
+    }
+    e->nworkers = n;
+    *out = e;
+    return WKP_OK;
+}
+
+wkp_status wkp_engine_add_sink(wkp_engine *e, wkp_sink *sink)
+{
+    if (!e || !sink)
+        return WKP_EINVAL;
+    if (e->ran)
+        return WKP_ESTATE;
+    wkp_sink **v = realloc(e->sinks, (e->nsinks + 1) * sizeof *v);
+    if (!v)
+        return WKP_ENOMEM;
+    e->sinks = v;
+    e->sinks[e->nsinks++] = sink;
+    if (!sink->cb) {
+        if (sink->fmt == WKP_FMT_CSV)
+            e->text_mask |= 1u << WKP_TXT_CSV;
+        else if (sink->fmt == WKP_FMT_JSON)
+            e->text_mask |= 1u << WKP_TXT_JSON;
+        else if (sink->fmt == WKP_FMT_NDJSON)
+            e->text_mask |= 1u << WKP_TXT_NDJSON;
+    }
+    return WKP_OK;
+}
+
+void wkp_engine_stop(wkp_engine *e)
+{
+    if (e)
+        atomic_store(&e->stop, 1);
+}
+
+const char *wkp_engine_last_error(const wkp_engine *e) { return e ? e->err : ""; }
+
+const char *wkp_engine_warnings(const wkp_engine *e)
+{
+    return e && e->warnings.p ? e->warnings.p : "";
+}
+
+uint64_t wkp_engine_counter(const wkp_engine *e, wkp_counter c)
+{
+    if (!e || c < 0 || c >= WKP_CNT__COUNT)
+        return 0;
+    return e->counters[c];
+}
+
+static void close_captures(wkp_engine *e)
+{
+    for (size_t i = 0; i < e->ncaps; i++) {
+        wkp_capfile_close(e->caps[i].cf);
+        e->caps[i].cf = NULL;
+    }
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void add_warning(wkp_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_warning(wkp_engine *e, const char *fmt, ...)
+{
+    char line[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    wkp_buf_puts(&e->warnings, line);
+    wkp_buf_putc(&e->warnings, '\n');
+    wkp_buf_putc(&e->warnings, '\0');
+    e->warnings.len--; /* keep it a C string without counting the NUL */
+}
+
+wkp_status wkp_engine_run(wkp_engine *e, const char *const *paths, size_t n)
+{
+    if (!e)
+        return WKP_EINVAL;
+    if (e->ran) {
+        wkp__set_error(e, "wkp_engine_run: an engine runs once");
+        return WKP_ESTATE;
+    }
+    e->ran = true;
+    if (!paths || n == 0 || n > 65535) {
+        wkp__set_error(e, "no capture file given");
+        return WKP_EINVAL;
+    }
+    double t0 = mono_s();
+    wkp_errbuf err = {{0}};
+
+    /* 1. Open and check every capture before anything is written. */
+    e->caps = calloc(n, sizeof *e->caps);
+    if (!e->caps)
+        return WKP_ENOMEM;
+    e->ncaps = n;
+    for (size_t i = 0; i < n; i++) {
+        struct wkp_capture_info *c = &e->caps[i];
+        c->path = strdup(paths[i] ? paths[i] : "");
+        if (!c->path) {
+            close_captures(e);
+            return WKP_ENOMEM;
+        }
+        const char *slash = strrchr(c->path, '/');
+        c->name = slash ? slash + 1 : c->path;
+        wkp_status st = wkp_capfile_open(c->path, e->cfg.reader, &c->cf, &err);
+        if (st != WKP_OK) {
+            wkp__set_error(e, "%s", err.msg);
+            close_captures(e);
+            return st;
+        }
+        c->ts_digits = wkp_capfile_ts_digits(c->cf);
+        e->bytes_total += wkp_capfile_size(c->cf);
+    }
+
+    /* 2. Open the sinks (temporary files). */
+    for (size_t i = 0; i < e->nsinks; i++) {
+        wkp_status st = wkp__sink_open(e->sinks[i], &err);
+        if (st != WKP_OK) {
+            wkp__set_error(e, "%s", err.msg);
+            for (size_t j = 0; j < i; j++)
+                wkp__sink_close(e->sinks[j], false, &err);
+            close_captures(e);
+            return st;
+        }
+    }
+
+    /* 3. Workers and merger. */
+    e->workers = calloc(e->nworkers, sizeof *e->workers);
+    wkp_status st = e->workers ? WKP_OK : WKP_ENOMEM;
+    unsigned started = 0;
+    uint64_t share = e->cfg.max_flows ? (e->cfg.max_flows + e->nworkers - 1) / e->nworkers : 0;
+    for (unsigned i = 0; st == WKP_OK && i < e->nworkers; i++) {
+        struct wkp_worker *w = &e->workers[i];
+        w->e = e;
+        w->idx = i;
+        w->max_flows = share;
+        __cds_wfcq_init(&w->qhead, &w->qtail);
+        if (wkp_ring_init(&w->ring, e->cfg.ring_slots, WKP_ARENA_BYTES, &e->stop) != 0)
+            st = WKP_ENOMEM;
+    }
+    pthread_t merger;
+    bool merger_up = false;
+    if (st == WKP_OK) {
+        for (; started < e->nworkers; started++)
+            if (pthread_create(&e->workers[started].thread, NULL, wkp__worker_main,
+                               &e->workers[started]) != 0) {
+                st = WKP_ENOMEM;
+                break;
+            }
+        if (st == WKP_OK && pthread_create(&merger, NULL, wkp__merger_main, e) == 0)
+            merger_up = true;
+        else
+            st = WKP_ENOMEM;
+    }
+
+    /* 4. Read. */
+    if (st == WKP_OK) {
+        st = wkp__reader_run(e);
+    } else {
+        wkp__set_error(e, "cannot start the engine's threads: %s", wkp_strerror(st));
+        atomic_store(&e->stop, 1);
+    }
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(e->workers[i].thread, NULL);
+    if (merger_up)
+        pthread_join(merger, NULL);
+    else if (e->workers) {
+        for (unsigned i = 0; i < e->nworkers; i++) {
+            struct cds_wfcq_node *node, *next;
+            __cds_wfcq_for_each_blocking_safe(&e->workers[i].qhead, &e->workers[i].qtail, node,
+                                              next)
+            wkp__flow_free(caa_container_of(node, struct wkp_flow, qnode));
+        }
+    }
+
+    for (unsigned i = 0; e->workers && i < e->nworkers; i++) {
+        struct wkp_worker *w = &e->workers[i];
+        e->counters[WKP_CNT_IN_FLOW] += w->st.in_flow + w->st.discarded;
+        e->evicted += w->st.evicted;
+        if (w->failed && st == WKP_OK) {
+            st = WKP_ENOMEM;
+            wkp__set_error(e, "out of memory in a worker");
+        }
+        wkp_ring_fini(&w->ring);
+        wkp_buf_free(&w->scratch);
+    }
+    if (st == WKP_OK && e->run_status != WKP_OK) {
+        st = e->run_status;
+        if (st == WKP_ESTOPPED)
+            wkp__set_error(e, "stopped by the flow callback");
+        else if (!e->err[0])
+            wkp__set_error(e, "writing the output failed");
+    }
+    if (st == WKP_ESTOPPED && !e->err[0])
+        wkp__set_error(e, "stopped");
+
+    /* 5. Truncated captures: a warning, or an error with strict. */
+    for (size_t i = 0; st == WKP_OK && i < e->ncaps; i++) {
+        struct wkp_capture_info *c = &e->caps[i];
+        if (!c->truncated)
+            continue;
+        if (e->cfg.strict) {
+            wkp__set_error(e, "%s: capture cut short inside the record at offset %llu", c->path,
+                           (unsigned long long)c->truncated_at);
+            st = WKP_EFORMAT;
+        } else {
+            add_warning(e,
+                        "%s: capture cut short inside the record at offset %llu; analysed the "
+                        "%llu packets before it",
+                        c->path, (unsigned long long)c->truncated_at,
+                        (unsigned long long)c->packets);
+        }
+    }
+
+    /* 6. Commit or remove the output. */
+    for (size_t i = 0; i < e->nsinks; i++) {
+        wkp_status cs = wkp__sink_close(e->sinks[i], st == WKP_OK, &err);
+        if (cs != WKP_OK && st == WKP_OK) {
+            st = cs;
+            wkp__set_error(e, "%s", err.msg);
+        }
+    }
+    close_captures(e);
+    e->wall_s = mono_s() - t0;
+    e->run_status = st;
+    return st;
+}
+
+void wkp__flow_free(struct wkp_flow *f)
+{
+    if (!f)
+        return;
+    for (int t = 0; t < WKP_TXT__COUNT; t++)
+        free(f->text[t]);
+    free(f);
+}
+
+void wkp_engine_free(wkp_engine *e)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < e->nsinks; i++)
+        wkp_sink_free(e->sinks[i]);
+    free(e->sinks);
+    close_captures(e);
+    for (size_t i = 0; i < e->ncaps; i++)
+        free(e->caps[i].path);
+    free(e->caps);
+    free(e->workers);
+    wkp_buf_free(&e->warnings);
+    free(e);
+}
+
+/* ---- summary ---- */
+
+static const char *const counter_names[WKP_CNT__COUNT] = {
+    "packets_read",    "bytes_read",    "in_flow",          "filtered",
+    "flow_filtered",   "retransmission", "ack_filtered",    "rst_filtered",
+    "fragment_merged", "fragment_expired", "not_ip",        "malformed",
+    "flow_table_full", "flows",
+};
+
+wkp_status wkp_engine_write_summary(const wkp_engine *e, const char *path, wkp_errbuf *err)
+{
+    if (!e || !path)
+        return WKP_EINVAL;
+    struct wkp_buf b = {0};
+    wkp_buf_puts(&b, "{\n  \"version\": \"" WKP_VERSION_STRING "\",\n  \"status\": ");
+    wkp_buf_json_str(&b, e->run_status == WKP_OK ? "ok" : wkp_strerror(e->run_status));
+    wkp_buf_puts(&b, ",\n  \"options\": {\"threads\": ");
+    wkp_buf_u64(&b, e->nworkers);
+    wkp_buf_puts(&b, ", \"reader\": ");
+    wkp_buf_json_str(&b, e->cfg.reader == WKP_READER_MMAP      ? "mmap"
+                         : e->cfg.reader == WKP_READER_LIBPCAP ? "libpcap"
+                                                               : "auto");
+    wkp_buf_puts(&b, ", \"tcp_timeout_ns\": ");
+    wkp_buf_i64(&b, e->cfg.tcp_timeout_ns);
+    wkp_buf_puts(&b, ", \"udp_timeout_ns\": ");
+    wkp_buf_i64(&b, e->cfg.udp_timeout_ns);
+    wkp_buf_puts(&b, ", \"max_flows\": ");
+    wkp_buf_u64(&b, e->cfg.max_flows);
+    wkp_buf_puts(&b, ", \"ring_slots\": ");
+    wkp_buf_u64(&b, e->cfg.ring_slots);
+    wkp_buf_puts(&b, ", \"strict\": ");
+    wkp_buf_puts(&b, e->cfg.strict ? "true" : "false");
+    wkp_buf_puts(&b, "},\n  \"threads\": ");
+    wkp_buf_u64(&b, e->nworkers);
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "%.6f", e->wall_s);
+    wkp_buf_puts(&b, ",\n  \"wall_seconds\": ");
+    wkp_buf_puts(&b, tmp);
+    wkp_buf_puts(&b, ",\n  \"packets\": {");
+    for (int i = 0; i < WKP_CNT__COUNT; i++) {
+        if (i == WKP_CNT_BYTES_READ || i == WKP_CNT_FLOWS)
+            continue;
+        wkp_buf_puts(&b, i ? ", \"" : "\"");
+        wkp_buf_puts(&b, counter_names[i]);
+        wkp_buf_puts(&b, "\": ");
+        wkp_buf_u64(&b, e->counters[i]);
+    }
+    wkp_buf_puts(&b, "},\n  \"malformed_by_layer\": {");
+    for (int i = 1; i < WKP_ANOM__COUNT; i++) {
+        wkp_buf_puts(&b, i > 1 ? ", \"" : "\"");
+        wkp_buf_puts(&b, wkp_anom_names[i]);
+        wkp_buf_puts(&b, "\": ");
+        wkp_buf_u64(&b, e->malformed_by[i]);
+    }
+    wkp_buf_puts(&b, "},\n  \"bytes_read\": ");
+    wkp_buf_u64(&b, e->counters[WKP_CNT_BYTES_READ]);
+    wkp_buf_puts(&b, ",\n  \"flows\": ");
+    wkp_buf_u64(&b, e->counters[WKP_CNT_FLOWS]);
+    wkp_buf_puts(&b, ",\n  \"flows_evicted\": ");
+    wkp_buf_u64(&b, e->evicted);
+    wkp_buf_puts(&b, ",\n  \"files\": [");
+    for (size_t i = 0; i < e->ncaps; i++) {
+        const struct wkp_capture_info *c = &e->caps[i];
+        wkp_buf_puts(&b, i ? ",\n    {\"path\": " : "\n    {\"path\": ");
+        wkp_buf_json_str(&b, c->path);
+        wkp_buf_puts(&b, ", \"packets\": ");
+        wkp_buf_u64(&b, c->packets);
+        wkp_buf_puts(&b, ", \"truncated_at\": ");
+        if (c->truncated)
+            wkp_buf_u64(&b, c->truncated_at);
+        else
+            wkp_buf_puts(&b, "null");
+        wkp_buf_putc(&b, '}');
+    }
+    wkp_buf_puts(&b, e->ncaps ? "\n  ],\n  \"warnings\": [" : "],\n  \"warnings\": [");
+    const char *w = wkp_engine_warnings(e);
+    int first = 1;
+    while (*w) {
+        const char *nl = strchr(w, '\n');
+        size_t len = nl ? (size_t)(nl - w) : strlen(w);
+        char *line = strndup(w, len);
+        if (line) {
+            wkp_buf_puts(&b, first ? "" : ", ");
+            wkp_buf_json_str(&b, line);
+            free(line);
+            first = 0;
+        }
+        w += len + (nl ? 1 : 0);
+    }
+    wkp_buf_puts(&b, "]\n}\n");
+    if (b.oom) {
+        wkp_buf_free(&b);
+        return WKP_ENOMEM;
+    }
+    wkp_status st = WKP_OK;
+    FILE *fp = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+    if (!fp || fwrite(b.p, 1, b.len, fp) != b.len || (fp != stdout && fclose(fp) != 0)) {
+        if (err)
+            snprintf(err->msg, sizeof err->msg, "%s: cannot write the summary", path);
+        st = WKP_EIO;
+    } else if (fp == stdout) {
+        fflush(stdout);
+    }
+    wkp_buf_free(&b);
+    return st;
+}

@@ -1,0 +1,162 @@
+/* Engine internals shared by the files of engine/: the config, the engine,
+ * sinks, workers and the flow record that travels worker -> merger. */
+#ifndef WKP_INTERNAL_H
+#define WKP_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
+#define _LGPL_SOURCE
+#include <urcu/wfcqueue.h>
+
+#include "engine/buf.h"
+#include "engine/capfile.h"
+#include "engine/ring.h"
+#include "flowtable/table.h"
+#include "wa1kpcap/wa1kpcap.h"
+
+#define WKP_HIDDEN __attribute__((visibility("hidden")))
+#define WKP_MAX_THREADS 256
+#define WKP_TICK_PACKETS 1024       /* a tick goes to every worker at least this often */
+#define WKP_TICK_NS 1000000000LL    /* ... and when the capture clock moved 1 s */
+#define WKP_ARENA_BYTES (4u << 20)  /* per ring, for copied frames */
+
+struct wkp_config {
+    unsigned threads;
+    wkp_reader_kind reader;
+    int64_t tcp_timeout_ns, udp_timeout_ns;
+    uint64_t max_flows;
+    unsigned ring_slots;
+    bool strict;
+    bool discard;
+    wkp_progress_fn progress;
+    void *progress_user;
+};
+
+enum wkp_end_reason {
+    WKP_END_FIN = 0,
+    WKP_END_RST,
+    WKP_END_IDLE,
+    WKP_END_NEW_SYN,
+    WKP_END_EOF,
+    WKP_END_EVICTED,
+};
+extern const char *const wkp__end_reason_names[];
+
+/* Text formats a record may be serialised into. */
+enum { WKP_TXT_CSV = 0, WKP_TXT_JSON, WKP_TXT_NDJSON, WKP_TXT__COUNT };
+
+/* A finished flow: built by its worker, written and freed by the merger.
+ * This is the public wkp_flow the callback sink sees. */
+struct wkp_flow {
+    struct cds_wfcq_node qnode;
+    uint64_t end_pos;  /* stream position of the item that ended it */
+    uint64_t id;       /* ordinal of its first packet */
+    const char *capture;
+    int ts_digits;
+    uint8_t end_reason;
+    uint8_t proto, family;
+    uint16_t vlan_id;
+    uint16_t sport, dport;
+    char src_ip[46], dst_ip[46];
+    char key[128];
+    int64_t start_ns, end_ns;
+    uint64_t pkts[3], bytes[3]; /* indexed by wkp_dir */
+    uint64_t flag_counts[8];
+    char *text[WKP_TXT__COUNT];
+    size_t text_len[WKP_TXT__COUNT];
+};
+
+struct wkp_sink {
+    wkp_format fmt; /* callback sinks: WKP_FMT_NONE with cb set */
+    wkp_flow_fn cb;
+    void *cb_user;
+    char *path;     /* NULL for callbacks; "-" for stdout */
+    char *tmp_path; /* the temporary file being written */
+    FILE *fp;
+    uint64_t written;
+    int failed;
+};
+
+/* Per-worker counters: written by the worker only, read after it joined. */
+struct wkp_worker_stats {
+    uint64_t in_flow, flows_ended, evicted, discarded;
+};
+
+struct wkp_worker {
+    struct wkp_engine *e;
+    unsigned idx;
+    pthread_t thread;
+    struct wkp_ring ring;
+    struct wkp_ftable table;
+    uint64_t max_flows; /* this worker's share */
+    struct wkp_buf scratch;
+    /* finished flows for the merger: wait-free enqueue, one dequeuer */
+    _Alignas(64) struct __cds_wfcq_head qhead;
+    struct cds_wfcq_tail qtail;
+    /* everything with a position <= watermark has been processed and its
+     * ended flows enqueued (release; pairs with the merger's acquire) */
+    _Alignas(64) _Atomic uint64_t watermark;
+    struct wkp_worker_stats st;
+    int failed; /* out of memory: the run fails */
+};
+
+struct wkp_capture_info {
+    char *path;
+    const char *name; /* points into path: the base name */
+    struct wkp_capfile *cf;
+    int ts_digits;
+    uint64_t packets;
+    bool truncated;
+    uint64_t truncated_at;
+};
+
+struct wkp_engine {
+    struct wkp_config cfg;
+    unsigned nworkers;
+    struct wkp_sink **sinks;
+    size_t nsinks;
+    unsigned text_mask; /* which WKP_TXT_* the sinks need */
+    bool ran;
+    _Atomic int stop;
+    char err[512];
+    struct wkp_buf warnings;
+
+    struct wkp_capture_info *caps;
+    size_t ncaps;
+    uint64_t bytes_total;
+
+    struct wkp_worker *workers;
+    /* reader -> progress (merger) */
+    _Atomic uint64_t prog_bytes, prog_packets;
+    _Atomic int reader_done;
+
+    /* results */
+    uint64_t counters[WKP_CNT__COUNT];
+    uint64_t malformed_by[WKP_ANOM__COUNT];
+    uint64_t evicted;
+    double wall_s;
+    wkp_status run_status;
+};
+
+/* engine/reader.c: runs on the calling thread of wkp_engine_run. */
+WKP_HIDDEN wkp_status wkp__reader_run(struct wkp_engine *e);
+/* engine/worker.c */
+WKP_HIDDEN void *wkp__worker_main(void *arg);
+/* engine/merger.c */
+WKP_HIDDEN void *wkp__merger_main(void *arg);
+/* engine/serialize.c: fill f->text[] for the formats in mask. 0 on success. */
+WKP_HIDDEN int wkp__serialize(struct wkp_flow *f, unsigned mask, struct wkp_buf *scratch);
+WKP_HIDDEN void wkp__csv_header(struct wkp_buf *b);
+WKP_HIDDEN const char *wkp__proto_name(uint8_t proto, char tmp[16]);
+/* engine/sink.c */
+WKP_HIDDEN wkp_status wkp__sink_open(struct wkp_sink *s, wkp_errbuf *err);
+WKP_HIDDEN int wkp__sink_write(struct wkp_sink *s, const struct wkp_flow *f);
+WKP_HIDDEN wkp_status wkp__sink_close(struct wkp_sink *s, bool success, wkp_errbuf *err);
+WKP_HIDDEN void wkp__flow_free(struct wkp_flow *f);
+
+WKP_HIDDEN void wkp__set_error(struct wkp_engine *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,38 @@
+/* What travels on a reader -> worker ring: one packet, already parsed down
+ * to its transport and keyed, or a control item broadcast to every worker.
+ *
+ * Stream positions order everything a run emits (SPEC D6): packet number n
+ * (1-based, counted over all packets read, IP or not) has position 2n; a
+ * control item sent after packet n has position 2n + 1. A flow's record
+ * carries the position of the item that ended it. */
+#ifndef WKP_PKT_H
+#define WKP_PKT_H
+
+#include <stdint.h>
+
+#include "dissectors/l2l4.h"
+#include "flowtable/key.h"
+
+enum wkp_item_kind {
+    WKP_ITEM_PACKET = 0,
+    WKP_ITEM_TICK,  /* capture clock advanced: expire idle flows, publish progress */
+    WKP_ITEM_FLUSH, /* end of a capture: every flow ends (end_of_input) */
+    WKP_ITEM_STOP,  /* end of the run: the worker exits */
+};
+
+struct wkp_pkt {
+    uint64_t pos;      /* stream position (see above) */
+    int64_t ts_ns;     /* this packet's capture time */
+    int64_t clock_ns;  /* capture clock: the largest ts_ns read so far */
+    const uint8_t *data; /* frame bytes: in the mapped file or the ring's arena */
+    uint64_t arena_end;  /* ring arena bytes used up to and including this item */
+    uint64_t hash;       /* wkp_key_hash(&key) */
+    uint32_t caplen, wirelen;
+    uint8_t kind;        /* enum wkp_item_kind */
+    uint8_t src_is_a;    /* the packet's source is key.a */
+    uint16_t capture;    /* index of the capture file in the run */
+    struct wkp_flow_key key;
+    struct wkp_l2l4 m;
+};
+
+#endif

@@ -1,0 +1,159 @@
+/* The reader: runs on the thread that called wkp_engine_run.
+ *
+ * For every record of every capture, in file order: stamp its ordinal and
+ * the capture clock (the largest timestamp read so far, so that idle
+ * timeouts never go backwards), parse L2-L4 once, build the canonical key
+ * and its symmetric hash, and hand the packet with its parsed offsets to
+ * worker hash % N, which never parses L2-L4 again. Packets without IP, or
+ * malformed below the transport, are counted here and go no further (D9).
+ *
+ * Every WKP_TICK_PACKETS packets, or when the clock moved WKP_TICK_NS, the
+ * reader sends every worker a tick at the same stream position, whatever the
+ * worker count: ticks drive idle expiry and the merger's watermark. At the
+ * end of each capture a flush ends its flows. Slots are published in bursts. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/internal.h"
+
+#define BURST 32
+
+static bool broadcast(struct wkp_engine *e, uint8_t kind, uint64_t pos, int64_t clock_ns,
+                      uint16_t capture)
+{
+    for (unsigned i = 0; i < e->nworkers; i++) {
+        struct wkp_ring *r = &e->workers[i].ring;
+        struct wkp_pkt *p = wkp_ring_reserve(r, 0, NULL);
+        if (!p)
+            return false;
+        p->kind = kind;
+        p->pos = pos;
+        p->clock_ns = clock_ns;
+        p->ts_ns = clock_ns;
+        p->capture = capture;
+        wkp_ring_publish(r);
+    }
+    return true;
+}
+
+wkp_status wkp__reader_run(struct wkp_engine *e)
+{
+    uint64_t ord = 0, last_tick_ord = 0, bytes_before = 0;
+    int64_t clock = INT64_MIN, last_tick_clock = INT64_MIN;
+    uint64_t read = 0, wire = 0, not_ip = 0, malformed = 0;
+    unsigned n = e->nworkers;
+    wkp_status st = WKP_OK;
+    wkp_errbuf err = {{0}};
+
+    for (size_t ci = 0; ci < e->ncaps && st == WKP_OK; ci++) {
+        struct wkp_capture_info *cap = &e->caps[ci];
+        struct wkp_capfile *cf = cap->cf;
+        bool copy = !wkp_capfile_zero_copy(cf);
+        struct wkp_rec rec;
+        int rc;
+        unsigned in_burst = 0;
+        while ((rc = wkp_capfile_next(cf, &rec, &err)) == 1) {
+            ord++;
+            read++;
+            cap->packets++;
+            wire += rec.wirelen;
+            if (clock == INT64_MIN || rec.ts_ns > clock)
+                clock = rec.ts_ns;
+            if (last_tick_clock == INT64_MIN)
+                last_tick_clock = clock;
+
+            struct wkp_l2l4 m;
+            enum wkp_parse_status ps = wkp_l2l4_parse(rec.data, rec.caplen, rec.dlt, &m);
+            if (ps == WKP_PARSE_NOT_IP) {
+                not_ip++;
+            } else if (ps == WKP_PARSE_MALFORMED) {
+                malformed++;
+                e->malformed_by[m.anomaly < WKP_ANOM__COUNT ? m.anomaly : 0]++;
+            } else {
+                struct wkp_flow_key key;
+                bool src_is_a = wkp_key_from_l2l4(&m, &key);
+                uint64_t hash = wkp_key_hash(&key);
+                struct wkp_ring *r = &e->workers[n == 1 ? 0 : wkp_key_worker(hash, n)].ring;
+                uint8_t *arena = NULL;
+                struct wkp_pkt *p = wkp_ring_reserve(r, copy ? rec.caplen : 0, &arena);
+                if (!p) {
+                    st = WKP_ESTOPPED;
+                    break;
+                }
+                p->kind = WKP_ITEM_PACKET;
+                p->pos = ord * 2;
+                p->ts_ns = rec.ts_ns;
+                p->clock_ns = clock;
+                p->caplen = rec.caplen;
+                p->wirelen = rec.wirelen;
+                p->hash = hash;
+                p->src_is_a = src_is_a;
+                p->capture = (uint16_t)ci;
+                p->key = key;
+                p->m = m;
+                if (copy) {
+                    memcpy(arena, rec.data, rec.caplen);
+                    p->data = arena;
+                } else {
+                    p->data = rec.data;
+                }
+            }
+            if (++in_burst == BURST) {
+                in_burst = 0;
+                for (unsigned i = 0; i < n; i++)
+                    wkp_ring_publish(&e->workers[i].ring);
+                if (atomic_load_explicit(&e->stop, memory_order_relaxed)) {
+                    st = WKP_ESTOPPED;
+                    break;
+                }
+            }
+            if (ord - last_tick_ord >= WKP_TICK_PACKETS || clock - last_tick_clock >= WKP_TICK_NS) {
+                if (!broadcast(e, WKP_ITEM_TICK, ord * 2 + 1, clock, (uint16_t)ci)) {
+                    st = WKP_ESTOPPED;
+                    break;
+                }
+                last_tick_ord = ord;
+                last_tick_clock = clock;
+                atomic_store_explicit(&e->prog_bytes, bytes_before + wkp_capfile_bytes_done(cf),
+                                      memory_order_relaxed);
+                atomic_store_explicit(&e->prog_packets, read, memory_order_relaxed);
+            }
+        }
+        for (unsigned i = 0; i < n; i++)
+            wkp_ring_publish(&e->workers[i].ring);
+        if (st == WKP_OK && rc < 0) {
+            st = (wkp_status)rc;
+            wkp__set_error(e, "%s", err.msg);
+        }
+        if (st == WKP_OK) {
+            uint64_t off;
+            if (wkp_capfile_truncated(cf, &off)) {
+                cap->truncated = true;
+                cap->truncated_at = off;
+            }
+            if (!broadcast(e, WKP_ITEM_FLUSH, ord * 2 + 1, clock, (uint16_t)ci))
+                st = WKP_ESTOPPED;
+        }
+        bytes_before += wkp_capfile_size(cf);
+        atomic_store_explicit(&e->prog_bytes, bytes_before, memory_order_relaxed);
+        atomic_store_explicit(&e->prog_packets, read, memory_order_relaxed);
+    }
+    if (st != WKP_OK)
+        atomic_store(&e->stop, 1);
+    /* The stop item goes out even after a failure so every worker exits. */
+    for (unsigned i = 0; i < n; i++) {
+        struct wkp_ring *r = &e->workers[i].ring;
+        struct wkp_pkt *p = wkp_ring_reserve(r, 0, NULL);
+        if (p) {
+            p->kind = WKP_ITEM_STOP;
+            p->pos = UINT64_MAX;
+            p->clock_ns = clock;
+            wkp_ring_publish(r);
+        }
+    }
+    e->counters[WKP_CNT_PACKETS_READ] = read;
+    e->counters[WKP_CNT_BYTES_READ] = wire;
+    e->counters[WKP_CNT_NOT_IP] = not_ip;
+    e->counters[WKP_CNT_MALFORMED] = malformed;
+    return st;
+}

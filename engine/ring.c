@@ -1,0 +1,178 @@
+/* SPSC ring (see ring.h). Touched by exactly two threads: the reader
+ * (producer) and one worker (consumer).
+ *
+ * Sleeping: a side that finds nothing to do spins briefly, then raises its
+ * *_waiting flag, re-checks the counter, and sleeps on the counter's futex.
+ * The other side stores the counter, then reads the flag. Both the flag store
+ * and the counter store are sequentially consistent, so at least one side
+ * sees the other's store: no wake-up is lost. Sleeps also time out, so a lost
+ * wake-up could only cost a few milliseconds, never a hang. */
+#include "engine/ring.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static void futex_wait(_Atomic uint32_t *addr, uint32_t val, int timeout_ms)
+{
+    struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *addr)
+{
+    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+int wkp_ring_init(struct wkp_ring *r, uint32_t slots, uint64_t arena_bytes, _Atomic int *stop)
+{
+    memset(r, 0, sizeof *r);
+    if (slots < 2 || (slots & (slots - 1)) != 0)
+        return -1;
+    r->slots = aligned_alloc(64, ((size_t)slots * sizeof(struct wkp_pkt) + 63) & ~(size_t)63);
+    r->arena = arena_bytes ? malloc(arena_bytes) : NULL;
+    if (!r->slots || (arena_bytes && !r->arena)) {
+        free(r->slots);
+        free(r->arena);
+        return -1;
+    }
+    r->size = slots;
+    r->mask = slots - 1;
+    r->arena_size = arena_bytes;
+    r->stop = stop;
+    return 0;
+}
+
+void wkp_ring_fini(struct wkp_ring *r)
+{
+    free(r->slots);
+    free(r->arena);
+    r->slots = NULL;
+    r->arena = NULL;
+}
+
+void wkp_ring_publish(struct wkp_ring *r)
+{
+    if (!r->pending)
+        return;
+    uint32_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    /* seq_cst store: pairs with the consumer's acquire load of head in
+     * wkp_ring_peek, and orders against our load of cons_waiting below. */
+    atomic_store(&r->head, h + r->pending);
+    r->pending = 0;
+    if (atomic_load(&r->cons_waiting)) {
+        atomic_store_explicit(&r->cons_waiting, 0, memory_order_relaxed);
+        futex_wake(&r->head);
+    }
+}
+
+/* Is there room for one more slot and need arena bytes at arena_head? */
+static bool has_room(struct wkp_ring *r, uint32_t h, uint64_t need)
+{
+    /* acquire: pairs with the consumer's release of tail/arena_tail, so the
+     * slots and bytes it gave back are no longer read. */
+    r->cached_tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+    if (h - r->cached_tail >= r->size)
+        return false;
+    if (need) {
+        uint64_t at = atomic_load_explicit(&r->arena_tail, memory_order_acquire);
+        if (r->arena_head + need - at > r->arena_size)
+            return false;
+    }
+    return true;
+}
+
+struct wkp_pkt *wkp_ring_reserve(struct wkp_ring *r, uint32_t copy_len, uint8_t **arena_out)
+{
+    uint32_t h = atomic_load_explicit(&r->head, memory_order_relaxed) + r->pending;
+    uint64_t need = 0;
+    if (copy_len) {
+        /* A frame is contiguous: if it would straddle the end of the arena,
+         * the rest of the arena is skipped. */
+        uint64_t off = r->arena_head % r->arena_size;
+        uint64_t pad = off + copy_len > r->arena_size ? r->arena_size - off : 0;
+        need = pad + copy_len;
+    }
+    if (h - r->cached_tail >= r->size || need) {
+        int spins = 0;
+        while (!has_room(r, h, need)) {
+            wkp_ring_publish(r); /* the consumer may be waiting for these */
+            if (atomic_load_explicit(r->stop, memory_order_relaxed))
+                return NULL;
+            if (++spins < 64) {
+                cpu_relax();
+                continue;
+            }
+            uint32_t t = r->cached_tail;
+            atomic_store(&r->prod_waiting, 1);
+            if (!has_room(r, h, need))
+                futex_wait(&r->tail, t, 5);
+            atomic_store_explicit(&r->prod_waiting, 0, memory_order_relaxed);
+        }
+    }
+    if (copy_len) {
+        uint64_t off = r->arena_head % r->arena_size;
+        if (off + copy_len > r->arena_size) {
+            r->arena_head += r->arena_size - off;
+            off = 0;
+        }
+        *arena_out = r->arena + off;
+        r->arena_head += copy_len;
+    }
+    struct wkp_pkt *p = &r->slots[h & r->mask];
+    p->arena_end = r->arena_head;
+    r->pending++;
+    return p;
+}
+
+uint32_t wkp_ring_peek(struct wkp_ring *r, uint32_t max, uint32_t *first)
+{
+    uint32_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    /* acquire: pairs with the producer's store of head in wkp_ring_publish,
+     * so the published slots' contents are visible. */
+    uint32_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+    uint32_t n = h - t;
+    *first = t & r->mask;
+    return n < max ? n : max;
+}
+
+void wkp_ring_release(struct wkp_ring *r, uint32_t n)
+{
+    if (!n)
+        return;
+    uint32_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    const struct wkp_pkt *last = &r->slots[(t + n - 1) & r->mask];
+    /* release: pairs with the producer's acquire in has_room; the slots and
+     * arena bytes are no longer read after this. */
+    atomic_store_explicit(&r->arena_tail, last->arena_end, memory_order_release);
+    atomic_store(&r->tail, t + n);
+    if (atomic_load(&r->prod_waiting)) {
+        atomic_store_explicit(&r->prod_waiting, 0, memory_order_relaxed);
+        futex_wake(&r->tail);
+    }
+}
+
+void wkp_ring_wait(struct wkp_ring *r, int timeout_ms)
+{
+    uint32_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    for (int i = 0; i < 128; i++) {
+        if (atomic_load_explicit(&r->head, memory_order_acquire) != t)
+            return;
+        cpu_relax();
+    }
+    atomic_store(&r->cons_waiting, 1);
+    if (atomic_load(&r->head) == t && !atomic_load_explicit(r->stop, memory_order_relaxed))
+        futex_wait(&r->head, t, timeout_ms);
+    atomic_store_explicit(&r->cons_waiting, 0, memory_order_relaxed);
+}
