@@ -294,7 +294,6 @@ wkp_status wkp_engine_run(wkp_engine *e, const char *const *paths, size_t n)
         w->e = e;
         w->idx = i;
         w->max_flows = share;
-        __cds_wfcq_init(&w->qhead, &w->qtail);
         if (wkp_ring_init(&w->ring, e->cfg.ring_slots, WKP_ARENA_BYTES, &e->stop) != 0)
             st = WKP_ENOMEM;
     }
@@ -326,10 +325,11 @@ wkp_status wkp_engine_run(wkp_engine *e, const char *const *paths, size_t n)
         pthread_join(merger, NULL);
     else if (e->workers) {
         for (unsigned i = 0; i < e->nworkers; i++) {
-            struct cds_wfcq_node *node, *next;
-            __cds_wfcq_for_each_blocking_safe(&e->workers[i].qhead, &e->workers[i].qtail, node,
-                                              next)
-            wkp__flow_free(caa_container_of(node, struct wkp_flow, qnode));
+            struct wkp_flow *f = atomic_exchange(&e->workers[i].done, NULL), *next;
+            for (; f; f = next) {
+                next = f->qnext;
+                wkp__flow_free(f);
+            }
         }
     }
 

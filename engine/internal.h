@@ -7,9 +7,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
-#define _LGPL_SOURCE
-#include <urcu/wfcqueue.h>
-
 #include "engine/buf.h"
 #include "engine/capfile.h"
 #include "engine/ring.h"
@@ -50,7 +47,7 @@ enum { WKP_TXT_CSV = 0, WKP_TXT_JSON, WKP_TXT_NDJSON, WKP_TXT__COUNT };
 /* A finished flow: built by its worker, written and freed by the merger.
  * This is the public wkp_flow the callback sink sees. */
 struct wkp_flow {
-    struct cds_wfcq_node qnode;
+    struct wkp_flow *qnext; /* link in the worker -> merger hand-off */
     uint64_t end_pos;  /* stream position of the item that ended it */
     uint64_t id;       /* ordinal of its first packet */
     const char *capture;
@@ -92,9 +89,9 @@ struct wkp_worker {
     struct wkp_ftable table;
     uint64_t max_flows; /* this worker's share */
     struct wkp_buf scratch;
-    /* finished flows for the merger: wait-free enqueue, one dequeuer */
-    _Alignas(64) struct __cds_wfcq_head qhead;
-    struct cds_wfcq_tail qtail;
+    /* finished flows for the merger: a lock-free stack the worker pushes
+     * onto and the merger empties in one exchange (it sorts them anyway) */
+    _Alignas(64) _Atomic(struct wkp_flow *) done;
     /* everything with a position <= watermark has been processed and its
      * ended flows enqueued (release; pairs with the merger's acquire) */
     _Alignas(64) _Atomic uint64_t watermark;

@@ -123,17 +123,13 @@ void *wkp__merger_main(void *arg)
         }
         bool moved = false;
         for (unsigned i = 0; i < e->nworkers; i++) {
-            struct wkp_worker *w = &e->workers[i];
-            struct cds_wfcq_node *node, *next;
-            struct __cds_wfcq_head batch;
-            struct cds_wfcq_tail batch_tail;
-            __cds_wfcq_init(&batch, &batch_tail);
-            if (__cds_wfcq_splice_nonblocking(&batch, &batch_tail, &w->qhead, &w->qtail) ==
-                CDS_WFCQ_RET_SRC_EMPTY)
+            /* acquire: pairs with the worker's release push */
+            struct wkp_flow *f = atomic_exchange_explicit(&e->workers[i].done, NULL,
+                                                          memory_order_acquire);
+            if (!f)
                 continue;
-            __cds_wfcq_for_each_blocking_safe(&batch, &batch_tail, node, next)
-            {
-                struct wkp_flow *f = caa_container_of(node, struct wkp_flow, qnode);
+            for (struct wkp_flow *next; f; f = next) {
+                next = f->qnext;
                 if (failed || heap_push(&h, f) != 0) {
                     if (!failed && e->run_status == WKP_OK)
                         e->run_status = WKP_ENOMEM;
@@ -165,7 +161,7 @@ void *wkp__merger_main(void *arg)
             /* Every worker has exited; a last splice above found nothing. */
             bool empty = true;
             for (unsigned i = 0; i < e->nworkers; i++)
-                if (!cds_wfcq_empty(&e->workers[i].qhead, &e->workers[i].qtail))
+                if (atomic_load_explicit(&e->workers[i].done, memory_order_acquire))
                     empty = false;
             if (empty)
                 break;

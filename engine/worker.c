@@ -83,8 +83,12 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
         w->failed = 1;
         atomic_store(&e->stop, 1);
     }
-    cds_wfcq_node_init(&f->qnode);
-    cds_wfcq_enqueue(&w->qhead, &w->qtail, &f->qnode);
+    /* release: pairs with the merger's acquire exchange; the record's
+     * contents are visible before it can be taken. */
+    f->qnext = atomic_load_explicit(&w->done, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(&w->done, &f->qnext, f, memory_order_release,
+                                                  memory_order_relaxed))
+        ;
     w->st.flows_ended++;
     if (reason == WKP_END_EVICTED)
         w->st.evicted++;
