@@ -13,12 +13,20 @@
 
 #include "engine/internal.h"
 
+/* Heap entries carry their sort key inline: comparing must not chase the
+ * record pointers (at the end of a capture every open flow ends at once and
+ * the heap holds all of them). */
+struct hent {
+    uint64_t end_pos, id;
+    struct wkp_flow *f;
+};
+
 struct heap {
-    struct wkp_flow **v;
+    struct hent *v;
     size_t n, cap;
 };
 
-static bool before(const struct wkp_flow *a, const struct wkp_flow *b)
+static inline bool before(const struct hent *a, const struct hent *b)
 {
     return a->end_pos != b->end_pos ? a->end_pos < b->end_pos : a->id < b->id;
 }
@@ -27,36 +35,37 @@ static int heap_push(struct heap *h, struct wkp_flow *f)
 {
     if (h->n == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 1024;
-        struct wkp_flow **v = realloc(h->v, cap * sizeof *v);
+        struct hent *v = realloc(h->v, cap * sizeof *v);
         if (!v)
             return -1;
         h->v = v;
         h->cap = cap;
     }
+    struct hent x = {f->end_pos, f->id, f};
     size_t i = h->n++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!before(f, h->v[parent]))
+        if (!before(&x, &h->v[parent]))
             break;
         h->v[i] = h->v[parent];
         i = parent;
     }
-    h->v[i] = f;
+    h->v[i] = x;
     return 0;
 }
 
 static struct wkp_flow *heap_pop(struct heap *h)
 {
-    struct wkp_flow *top = h->v[0];
-    struct wkp_flow *last = h->v[--h->n];
+    struct wkp_flow *top = h->v[0].f;
+    struct hent last = h->v[--h->n];
     size_t i = 0;
     for (;;) {
         size_t c = 2 * i + 1;
         if (c >= h->n)
             break;
-        if (c + 1 < h->n && before(h->v[c + 1], h->v[c]))
+        if (c + 1 < h->n && before(&h->v[c + 1], &h->v[c]))
             c++;
-        if (!before(h->v[c], last))
+        if (!before(&h->v[c], &last))
             break;
         h->v[i] = h->v[c];
         i = c;
@@ -139,7 +148,7 @@ void *wkp__merger_main(void *arg)
             }
             moved = true;
         }
-        while (h.n && h.v[0]->end_pos <= wm) {
+        while (h.n && h.v[0].end_pos <= wm) {
             struct wkp_flow *f = heap_pop(&h);
             if (!failed && !atomic_load_explicit(&e->stop, memory_order_relaxed)) {
                 if (emit(e, f))

@@ -174,7 +174,7 @@ void *wkp__worker_main(void *arg)
     struct wkp_worker *w = arg;
     struct wkp_engine *e = w->e;
     rcu_register_thread();
-    if (wkp_ftable_init(&w->table, sizeof(struct live_flow), 1024) != 0) {
+    if (wkp_ftable_init(&w->table, sizeof(struct live_flow), 1u << 16) != 0) {
         w->failed = 1;
         atomic_store(&e->stop, 1);
     }

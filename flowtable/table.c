@@ -16,6 +16,9 @@ int wkp_ftable_init(struct wkp_ftable *t, size_t entry_size, unsigned long initi
     if (entry_size < sizeof(struct wkp_fentry))
         return -1;
     t->entry_size = (entry_size + 63) & ~(size_t)63;
+    t->cache = calloc((size_t)1 << WKP_FCACHE_BITS, sizeof *t->cache);
+    if (!t->cache)
+        return -1;
     t->ht = cds_lfht_new(initial_buckets, initial_buckets, 0,
                          CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
     return t->ht ? 0 : -1;
@@ -38,6 +41,7 @@ void wkp_ftable_fini(struct wkp_ftable *t)
         rcu_thread_online();
         t->ht = NULL;
     }
+    free(t->cache);
     for (size_t i = 0; i < t->nslabs; i++)
         free(t->slabs[i]);
     free(t->slabs);
@@ -50,13 +54,27 @@ static int match(struct cds_lfht_node *node, const void *key)
     return wkp_key_eq(&e->key, key);
 }
 
+static inline size_t cache_slot(uint64_t hash)
+{
+    /* the top bits pick the worker; use the low ones here */
+    return (size_t)(hash & (((uint64_t)1 << WKP_FCACHE_BITS) - 1));
+}
+
 struct wkp_fentry *wkp_ftable_lookup(struct wkp_ftable *t, const struct wkp_flow_key *k,
                                      uint64_t hash)
 {
+    struct wkp_fentry **slot = &t->cache[cache_slot(hash)];
+    struct wkp_fentry *c = *slot;
+    if (c && c->hash == hash && wkp_key_eq(&c->key, k))
+        return c;
     struct cds_lfht_iter it;
     cds_lfht_lookup(t->ht, (unsigned long)hash, match, k, &it);
     struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);
-    return n ? caa_container_of(n, struct wkp_fentry, node) : NULL;
+    if (!n)
+        return NULL;
+    c = caa_container_of(n, struct wkp_fentry, node);
+    *slot = c;
+    return c;
 }
 
 static int grow(struct wkp_ftable *t)
@@ -122,6 +140,7 @@ struct wkp_fentry *wkp_ftable_insert(struct wkp_ftable *t, const struct wkp_flow
     e->last_clock_ns = clock_ns;
     e->lru_class = lru_class < WKP_LRU_CLASSES ? lru_class : 0;
     cds_lfht_add(t->ht, (unsigned long)hash, &e->node);
+    t->cache[cache_slot(hash)] = e;
     lru_append(t, e);
     t->count++;
     return e;
@@ -139,6 +158,8 @@ void wkp_ftable_touch(struct wkp_ftable *t, struct wkp_fentry *e, int64_t clock_
 void wkp_ftable_remove(struct wkp_ftable *t, struct wkp_fentry *e)
 {
     cds_lfht_del(t->ht, &e->node);
+    if (t->cache[cache_slot(e->hash)] == e)
+        t->cache[cache_slot(e->hash)] = NULL;
     lru_unlink(t, e);
     t->count--;
     /* The node itself may still be read by a resize on the call_rcu thread

@@ -33,7 +33,13 @@ struct wkp_fentry {
 
 #define WKP_LRU_CLASSES 2
 
+#define WKP_FCACHE_BITS 16
+
 struct wkp_ftable {
+    /* Direct-mapped cache of recently used entries in front of the lfht:
+     * a hit costs one load and one key compare instead of a walk of the
+     * split-ordered list. Only live entries are cached (remove clears). */
+    struct wkp_fentry **cache;
     struct cds_lfht *ht;
     size_t entry_size;
     struct wkp_fentry *lru_head[WKP_LRU_CLASSES], *lru_tail[WKP_LRU_CLASSES];
