@@ -64,6 +64,7 @@ enum {
     WKP_ENC_VXLAN = 1u << 3,
     WKP_ENC_IPIP = 1u << 4,
     WKP_ENC_PPPOE = 1u << 5,
+    WKP_ENC_GENEVE = 1u << 6,
 };
 
 struct wkp_l2l4 {
