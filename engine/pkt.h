@@ -2,9 +2,12 @@
  * to its transport and keyed, or a control item broadcast to every worker.
  *
  * Stream positions order everything a run emits (SPEC D6): packet number n
- * (1-based, counted over all packets read, IP or not) has position 2n; a
- * control item sent after packet n has position 2n + 1. A flow's record
- * carries the position of the item that ended it. */
+ * (1-based, counted over all packets read, IP or not) has position 4n; a
+ * tick sent after it 4n + 1, the flush that ends its capture 4n + 2. Every
+ * item a worker receives has its own position: the merger's watermark rule
+ * (a worker at position P has sent every record ending at or before P)
+ * would break if a tick and a flush shared one. A flow's record carries the
+ * position of the item that ended it. */
 #ifndef WKP_PKT_H
 #define WKP_PKT_H
 
@@ -12,6 +15,10 @@
 
 #include "dissectors/l2l4.h"
 #include "flowtable/key.h"
+
+enum { WKP_AT_PACKET = 0, WKP_AT_TICK = 1, WKP_AT_FLUSH = 2 };
+#define WKP_POS(ordinal, at) ((uint64_t)(ordinal) * 4u + (at))
+#define WKP_POS_ORDINAL(pos) ((pos) / 4u)
 
 enum wkp_item_kind {
     WKP_ITEM_PACKET = 0,

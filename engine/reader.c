@@ -81,7 +81,7 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
                     break;
                 }
                 p->kind = WKP_ITEM_PACKET;
-                p->pos = ord * 2;
+                p->pos = WKP_POS(ord, WKP_AT_PACKET);
                 p->ts_ns = rec.ts_ns;
                 p->clock_ns = clock;
                 p->caplen = rec.caplen;
@@ -108,7 +108,8 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
                 }
             }
             if (ord - last_tick_ord >= WKP_TICK_PACKETS || clock - last_tick_clock >= WKP_TICK_NS) {
-                if (!broadcast(e, WKP_ITEM_TICK, ord * 2 + 1, clock, (uint16_t)ci)) {
+                if (!broadcast(e, WKP_ITEM_TICK, WKP_POS(ord, WKP_AT_TICK), clock,
+                               (uint16_t)ci)) {
                     st = WKP_ESTOPPED;
                     break;
                 }
@@ -131,7 +132,7 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
                 cap->truncated = true;
                 cap->truncated_at = off;
             }
-            if (!broadcast(e, WKP_ITEM_FLUSH, ord * 2 + 1, clock, (uint16_t)ci))
+            if (!broadcast(e, WKP_ITEM_FLUSH, WKP_POS(ord, WKP_AT_FLUSH), clock, (uint16_t)ci))
                 st = WKP_ESTOPPED;
         }
         bytes_before += wkp_capfile_size(cf);

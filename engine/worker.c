@@ -149,7 +149,7 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
             atomic_store(&w->e->stop, 1);
             return;
         }
-        lf->first_ord = p->pos / 2;
+        lf->first_ord = WKP_POS_ORDINAL(p->pos);
         lf->start_ns = lf->end_ns = p->ts_ns;
         lf->creator_is_a = p->src_is_a;
         lf->capture = p->capture;
