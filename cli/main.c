@@ -30,7 +30,7 @@ static const char usage_text[] =
     "      --summary PATH     write the run summary (counters by reason) as JSON\n"
     "\n"
     "Engine:\n"
-    "  -t, --threads N        worker threads, 0 = number of online CPUs (default)\n"
+    "  -t, --threads N        worker threads; 0 (default) = online CPUs - 1, at least 1\n"
     "      --reader KIND      auto (default), mmap (our zero-copy reader) or libpcap\n"
     "      --tcp-timeout S    end a TCP flow idle longer than S seconds of capture\n"
     "                         time (default 300; 0 = never)\n"

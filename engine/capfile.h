@@ -54,6 +54,13 @@ uint64_t wkp_capfile_bytes_done(const struct wkp_capfile *cf); /* bytes consumed
 const char *wkp_capfile_path(const struct wkp_capfile *cf);
 int wkp_capfile_first_dlt(const struct wkp_capfile *cf);
 
+/* mmap reader: nothing before p (a record pointer handed out earlier, or the
+ * cursor) is read again; its pages may leave the process's memory. No-op
+ * for the libpcap reader. Reader thread only. */
+void wkp_capfile_release(struct wkp_capfile *cf, const uint8_t *p);
+/* mmap reader: where the next record starts (NULL for libpcap). */
+const uint8_t *wkp_capfile_cursor(const struct wkp_capfile *cf);
+
 void wkp_capfile_close(struct wkp_capfile *cf); /* NULL is a no-op */
 
 #endif

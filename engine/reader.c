@@ -18,8 +18,32 @@
 
 #define BURST 32
 
+/* Zero-copy frames point into the mapped capture until their worker is done.
+ * The oldest item still in any ring bounds what may be released: control
+ * items carry the cursor at the time they were sent, so every slot holds a
+ * valid lower bound. Reading a slot the consumer has not released is safe:
+ * only the reader writes slots. */
+static void release_behind(struct wkp_engine *e, struct wkp_capfile *cf)
+{
+    const uint8_t *low = wkp_capfile_cursor(cf);
+    if (!low)
+        return;
+    for (unsigned i = 0; i < e->nworkers; i++) {
+        struct wkp_ring *r = &e->workers[i].ring;
+        /* acquire: pairs with the consumer's release of tail */
+        uint32_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+        uint32_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+        if (t != h) {
+            const uint8_t *d = r->slots[t & r->mask].data;
+            if (d && d < low)
+                low = d;
+        }
+    }
+    wkp_capfile_release(cf, low);
+}
+
 static bool broadcast(struct wkp_engine *e, uint8_t kind, uint64_t pos, int64_t clock_ns,
-                      uint16_t capture)
+                      uint16_t capture, const uint8_t *cursor)
 {
     for (unsigned i = 0; i < e->nworkers; i++) {
         struct wkp_ring *r = &e->workers[i].ring;
@@ -28,10 +52,15 @@ static bool broadcast(struct wkp_engine *e, uint8_t kind, uint64_t pos, int64_t 
             return false;
         p->kind = kind;
         p->pos = pos;
+        p->data = cursor;
         p->clock_ns = clock_ns;
         p->ts_ns = clock_ns;
         p->capture = capture;
-        wkp_ring_publish(r);
+        /* a flush must not wait for the consumer's sleep to time out */
+        if (kind == WKP_ITEM_TICK)
+            wkp_ring_publish(r);
+        else
+            wkp_ring_publish_wake(r);
     }
     return true;
 }
@@ -109,12 +138,14 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
             }
             if (ord - last_tick_ord >= WKP_TICK_PACKETS || clock - last_tick_clock >= WKP_TICK_NS) {
                 if (!broadcast(e, WKP_ITEM_TICK, WKP_POS(ord, WKP_AT_TICK), clock,
-                               (uint16_t)ci)) {
+                               (uint16_t)ci, wkp_capfile_cursor(cf))) {
                     st = WKP_ESTOPPED;
                     break;
                 }
                 last_tick_ord = ord;
                 last_tick_clock = clock;
+                if (!copy)
+                    release_behind(e, cf);
                 atomic_store_explicit(&e->prog_bytes, bytes_before + wkp_capfile_bytes_done(cf),
                                       memory_order_relaxed);
                 atomic_store_explicit(&e->prog_packets, read, memory_order_relaxed);
@@ -132,7 +163,8 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
                 cap->truncated = true;
                 cap->truncated_at = off;
             }
-            if (!broadcast(e, WKP_ITEM_FLUSH, WKP_POS(ord, WKP_AT_FLUSH), clock, (uint16_t)ci))
+            if (!broadcast(e, WKP_ITEM_FLUSH, WKP_POS(ord, WKP_AT_FLUSH), clock, (uint16_t)ci,
+                           wkp_capfile_cursor(cf)))
                 st = WKP_ESTOPPED;
         }
         bytes_before += wkp_capfile_size(cf);
@@ -148,8 +180,9 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
         if (p) {
             p->kind = WKP_ITEM_STOP;
             p->pos = UINT64_MAX;
+            p->data = NULL;
             p->clock_ns = clock;
-            wkp_ring_publish(r);
+            wkp_ring_publish_wake(r);
         }
     }
     e->counters[WKP_CNT_PACKETS_READ] = read;

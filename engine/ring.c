@@ -49,6 +49,7 @@ int wkp_ring_init(struct wkp_ring *r, uint32_t slots, uint64_t arena_bytes, _Ato
     }
     r->size = slots;
     r->mask = slots - 1;
+    r->wake_at = slots / 4 < 256 ? (slots / 4 ? slots / 4 : 1) : 256;
     r->arena_size = arena_bytes;
     r->stop = stop;
     return 0;
@@ -62,20 +63,31 @@ void wkp_ring_fini(struct wkp_ring *r)
     r->arena = NULL;
 }
 
-void wkp_ring_publish(struct wkp_ring *r)
+static void publish(struct wkp_ring *r, bool force)
 {
-    if (!r->pending)
-        return;
-    uint32_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-    /* seq_cst store: pairs with the consumer's acquire load of head in
-     * wkp_ring_peek, and orders against our load of cons_waiting below. */
-    atomic_store(&r->head, h + r->pending);
-    r->pending = 0;
+    uint32_t h = atomic_load_explicit(&r->head, memory_order_relaxed) + r->pending;
+    if (r->pending) {
+        /* seq_cst store: pairs with the consumer's acquire load of head in
+         * wkp_ring_peek, and orders against our load of cons_waiting below. */
+        atomic_store(&r->head, h);
+        r->pending = 0;
+    }
     if (atomic_load(&r->cons_waiting)) {
-        atomic_store_explicit(&r->cons_waiting, 0, memory_order_relaxed);
-        futex_wake(&r->head);
+        uint32_t waiting = h - atomic_load_explicit(&r->tail, memory_order_relaxed);
+        if (force || waiting >= r->wake_at) {
+            atomic_store_explicit(&r->cons_waiting, 0, memory_order_relaxed);
+            futex_wake(&r->head);
+        }
     }
 }
+
+void wkp_ring_publish(struct wkp_ring *r)
+{
+    if (r->pending)
+        publish(r, false);
+}
+
+void wkp_ring_publish_wake(struct wkp_ring *r) { publish(r, true); }
 
 /* Is there room for one more slot and need arena bytes at arena_head? */
 static bool has_room(struct wkp_ring *r, uint32_t h, uint64_t need)
@@ -107,7 +119,7 @@ struct wkp_pkt *wkp_ring_reserve(struct wkp_ring *r, uint32_t copy_len, uint8_t 
     if (h - r->cached_tail >= r->size || need) {
         int spins = 0;
         while (!has_room(r, h, need)) {
-            wkp_ring_publish(r); /* the consumer may be waiting for these */
+            publish(r, true); /* the consumer may be waiting for these */
             if (atomic_load_explicit(r->stop, memory_order_relaxed))
                 return NULL;
             if (++spins < 64) {

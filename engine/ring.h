@@ -33,6 +33,7 @@ struct wkp_ring {
     _Atomic int cons_waiting;
 
     _Alignas(64) uint32_t size, mask;
+    uint32_t wake_at; /* wake a sleeping consumer once this many slots wait */
     struct wkp_pkt *slots;
     uint8_t *arena;
     uint64_t arena_size;
@@ -46,8 +47,11 @@ void wkp_ring_fini(struct wkp_ring *r);
  * bytes in the arena (*arena_out). Waits while the ring or arena is full,
  * publishing what is pending first. NULL only if the run was stopped. */
 struct wkp_pkt *wkp_ring_reserve(struct wkp_ring *r, uint32_t copy_len, uint8_t **arena_out);
-/* Producer: publish every reserved slot. */
+/* Producer: publish every reserved slot. A sleeping consumer is woken only
+ * once wake_at slots are waiting (a futex wake per burst of 32 packets
+ * would cost more than the packets), or always with wkp_ring_publish_wake. */
 void wkp_ring_publish(struct wkp_ring *r);
+void wkp_ring_publish_wake(struct wkp_ring *r);
 
 /* Consumer: up to max slots ready to read starting at *first (index into
  * slots, already masked; slots wrap, so read r->slots[(first + i) & mask]).
