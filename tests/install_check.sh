@@ -13,10 +13,25 @@ export PKG_CONFIG_PATH=$libdir
 cc -std=c11 -Wall -Werror "$src_dir/examples/flow_count.c" $(pkg-config --cflags wa1kpcap) \
     -o "$prefix/flow_count" $(pkg-config --libs wa1kpcap)
 out=$(LD_LIBRARY_PATH="$libdir/.." "$prefix/flow_count" "$src_dir/tests/data/wa1kpcap__single.pcap")
-echo "$out"
-if [ "$out" = "TCP flows=1 packets=27" ]; then
-    echo "1 passed, 0 failed"
-else
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+echo "pkg-config build: $out"
+
+# The same example through the CMake package.
+mkdir -p "$prefix/cm"
+cat > "$prefix/cm/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.25)
+project(flow_count C)
+find_package(wa1kpcap REQUIRED)
+add_executable(flow_count_cm $src_dir/examples/flow_count.c)
+target_link_libraries(flow_count_cm PRIVATE wa1kpcap::wa1kpcap_static)
+CMAKE
+cmake -S "$prefix/cm" -B "$prefix/cm/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$prefix/cm/build" >/dev/null
+out2=$("$prefix/cm/build/flow_count_cm" "$src_dir/tests/data/wa1kpcap__single.pcap")
+echo "cmake package build: $out2"
+
+pass=0 fail=0
+for o in "$out" "$out2"; do
+    if [ "$o" = "TCP flows=1 packets=27" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -30,4 +30,5 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 
 echo "== ThreadSanitizer"
 build build-tsan -DWKP_SANITIZE=thread -DWKP_BUILD_BENCH=OFF
-ctest --test-dir build-tsan --output-on-failure -j"$jobs"
+TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp" \
+    ctest --test-dir build-tsan --output-on-failure -j"$jobs"
