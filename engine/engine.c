@@ -47,7 +47,13 @@ wkp_status wkp_config_new(wkp_config **out)
     return WKP_OK;
 }
 
-void wkp_config_free(wkp_config *cfg) { free(cfg); }
+void wkp_config_free(wkp_config *cfg)
+{
+    if (!cfg)
+        return;
+    wkp_custom_free(&cfg->custom);
+    free(cfg);
+}
 
 wkp_status wkp_config_set_threads(wkp_config *cfg, unsigned n)
 {
@@ -149,6 +155,12 @@ wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out, wkp_errbuf *e
         return WKP_ENOMEM;
     }
     e->cfg = *cfg;
+    if (wkp_custom_copy(&e->cfg.custom, &cfg->custom) != WKP_OK) {
+        free(e);
+        if (err)
+            snprintf(err->msg, sizeof err->msg, "out of memory");
+        return WKP_ENOMEM;
+    }
     unsigned n = cfg->threads;
     if (n == 0) {
         /* The reader keeps one core busy and the merger needs a little, so
@@ -412,6 +424,7 @@ void wkp_engine_free(wkp_engine *e)
     free(e->caps);
     free(e->workers);
     wkp_buf_free(&e->warnings);
+    wkp_custom_free(&e->cfg.custom);
     free(e);
 }
 

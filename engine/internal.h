@@ -10,6 +10,7 @@
 #include "engine/buf.h"
 #include "engine/capfile.h"
 #include "engine/ring.h"
+#include "features/custom.h"
 #include "flowtable/table.h"
 #include "wa1kpcap/wa1kpcap.h"
 
@@ -29,6 +30,7 @@ struct wkp_config {
     bool discard;
     wkp_progress_fn progress;
     void *progress_user;
+    struct wkp_custom_set custom; /* owned: deep-copied by wkp_engine_new */
 };
 
 enum wkp_end_reason {

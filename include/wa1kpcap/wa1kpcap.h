@@ -123,6 +123,74 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_discard(wkp_config *cfg, bool on
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_progress(wkp_config *cfg, wkp_progress_fn fn,
                                                          void *user);
 
+/* ---- custom incremental features (SPEC §12, D11) ----------------------- */
+
+/* What a feature's update callback sees of one packet of a flow: the packet
+ * as it was added to the flow (after every filter). Valid only during the
+ * call. All lengths follow SPEC §3; dir is +1 (up) or -1 (down). */
+typedef struct wkp_pkt_view {
+    int64_t ts_ns;          /* capture time, ns since the epoch */
+    uint64_t index;         /* 0-based index of the packet within its flow */
+    int dir;                /* +1 up, -1 down */
+    uint32_t wire_len;      /* on-the-wire length */
+    uint32_t cap_len;       /* captured length */
+    uint32_t ip_len, trans_len, app_len;
+    uint8_t ip_proto;       /* 6 TCP, 17 UDP, ... */
+    uint8_t tcp_flags;      /* 0 unless TCP */
+    uint16_t tcp_window;    /* 0 unless TCP */
+    const uint8_t *payload; /* the transport payload bytes present (TCP/UDP), NULL if none */
+    uint32_t payload_len;   /* bytes at payload (<= app_len: a capture may cut it) */
+    const uint8_t *frame;   /* the whole captured frame */
+} wkp_pkt_view;
+
+/* Where a feature writes its value: one JSON value (a number, a string, a
+ * list or an object), which becomes the custom.<name> column (CSV: the JSON
+ * text of the value; numbers as numbers) or key. */
+typedef struct wkp_value_writer wkp_value_writer;
+WKP_API void wkp_write_double(wkp_value_writer *w, double v); /* shortest round-trip text */
+WKP_API void wkp_write_int(wkp_value_writer *w, int64_t v);
+WKP_API void wkp_write_string(wkp_value_writer *w, const char *s); /* escaped as JSON */
+WKP_API void wkp_write_null(wkp_value_writer *w);
+WKP_API void wkp_write_list_begin(wkp_value_writer *w);
+WKP_API void wkp_write_list_end(wkp_value_writer *w);
+WKP_API void wkp_write_object_begin(wkp_value_writer *w);
+WKP_API void wkp_write_key(wkp_value_writer *w, const char *key); /* then one value */
+WKP_API void wkp_write_object_end(wkp_value_writer *w);
+
+/* A custom feature. Callbacks run on worker threads, several flows at once
+ * on different threads but never the same flow on two threads: they must not
+ * share mutable state without their own synchronisation (user is passed to
+ * every call untouched). state points to state_size bytes owned by the flow,
+ * zeroed before init, 16-byte aligned. init may be NULL; update is called
+ * once per packet of the flow, in order; finish (may be NULL) once when the
+ * flow ends, then write once to produce the value. */
+typedef struct wkp_feature_def {
+    const char *name; /* [A-Za-z0-9_]+, unique per config; copied */
+    size_t state_size; /* at most 64 KiB */
+    void (*init)(void *state, void *user);
+    void (*update)(void *state, const wkp_pkt_view *pkt, void *user);
+    void (*finish)(void *state, void *user);
+    void (*write)(const void *state, wkp_value_writer *w, void *user);
+    void *user;
+} wkp_feature_def;
+
+/* Register a feature (copied; def may be freed). Columns appear in
+ * registration order. A second feature with the same name replaces the
+ * first in place. WKP_EINVAL for a bad name, size or missing update/write. */
+WKP_API WKP_NODISCARD wkp_status wkp_config_add_feature(wkp_config *cfg,
+                                                        const wkp_feature_def *def);
+
+/* Load features from a shared object: dlopen(path), then call its
+ *     int wkp_plugin_register(wkp_config *cfg);
+ * (declare it with WKP_PLUGIN_EXPORT), which calls wkp_config_add_feature
+ * and returns 0 on success. The library stays loaded for the life of the
+ * process. On failure err names the file and the problem. */
+#define WKP_PLUGIN_EXPORT __attribute__((visibility("default")))
+#define WKP_PLUGIN_ENTRY "wkp_plugin_register"
+typedef int (*wkp_plugin_register_fn)(wkp_config *cfg);
+WKP_API WKP_NODISCARD wkp_status wkp_config_load_plugin(wkp_config *cfg, const char *path,
+                                                        wkp_errbuf *err);
+
 /* ---- flows (read-only views) ------------------------------------------ */
 
 typedef struct wkp_flow wkp_flow;
