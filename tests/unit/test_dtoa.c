@@ -1,0 +1,295 @@
+/* wkp_dtoa: the text must equal Python 3's repr(float). Fixed cases were
+ * printed by CPython 3 (`python3 -c 'print(repr(x))'`, expression in each
+ * row). Randomized cases check the defining properties instead: the text
+ * reads back (strtod) to the same bits; no string with fewer significant
+ * digits does, taking glibc's correctly rounded snprintf("%.*e") as the
+ * reference; and among the strings of that length ours is the nearest,
+ * i.e. it equals snprintf at that precision. The one exception is a power
+ * of two, whose rounding interval is lopsided (1/4 ulp below, 1/2 above):
+ * there a shorter string may read back although the nearest one at that
+ * length does not, and repr picks it (46 such powers, e.g. 2^-1017). */
+#include <criterion/criterion.h>
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "features/dtoa.h"
+
+static double from_bits(uint64_t b) {
+    double v;
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
+
+static uint64_t to_bits(double v) {
+    uint64_t b;
+    memcpy(&b, &v, sizeof b);
+    return b;
+}
+
+struct repr_case {
+    double v;
+    const char *text;
+};
+
+Test(dtoa, matches_python_repr_on_known_values) {
+    static const struct repr_case cases[] = {
+        {1292.0, "1292.0"},
+        {0.1, "0.1"},
+        {2230.0 / 9.0, "247.77777777777777"}, /* 2230/9 */
+        {0.0001, "0.0001"},
+        {1234567890123456.0, "1234567890123456.0"},
+        {1e-05, "1e-05"},
+        {1.5e-05, "1.5e-05"},
+        {1e16, "1e+16"},
+        {1.7976931348623157e308, "1.7976931348623157e+308"}, /* sys.float_info.max */
+        {5e-324, "5e-324"},                                  /* smallest subnormal */
+        {0.0, "0.0"},
+        {-0.0, "-0.0"},
+        {1.0, "1.0"},
+        {-1.0, "-1.0"},
+        {0.5, "0.5"},
+        {-2.5, "-2.5"},
+        {0.1 + 0.2, "0.30000000000000004"},
+        {1.0 / 3.0, "0.3333333333333333"},
+        {2.0 / 3.0, "0.6666666666666666"},
+        {100.0, "100.0"},
+        {123456.789, "123456.789"},
+        {0.001, "0.001"},
+        /* 1e-4 border: 0.0001 is fixed, anything below is scientific */
+        {9.999999999999999e-05, "9.999999999999999e-05"},
+        {0.00010000000000000002, "0.00010000000000000002"}, /* nextafter(1e-4, 1) */
+        {0.00012, "0.00012"},
+        /* 1e16 border */
+        {9999999999999998.0, "9999999999999998.0"}, /* 1e16 - 2 */
+        {1.0000000000000002e16, "1.0000000000000002e+16"},
+        {1e15, "1000000000000000.0"},
+        {1e17, "1e+17"},
+        {1e22, "1e+22"},
+        {1e23, "1e+23"},
+        {1e-7, "1e-07"},
+        {1e100, "1e+100"},
+        {1e-100, "1e-100"},
+        {1e308, "1e+308"},
+        {1e-308, "1e-308"},
+        /* 2^53 and around: integers print whole */
+        {9007199254740992.0, "9007199254740992.0"},       /* 2**53 */
+        {9007199254740991.0, "9007199254740991.0"},       /* 2**53 - 1 */
+        {9007199254740994.0, "9007199254740994.0"},       /* 2**53 + 2 */
+        {18014398509481984.0, "1.8014398509481984e+16"},  /* 2**54 */
+        {1152921504606846976.0, "1.152921504606847e+18"}, /* 2**60 */
+        {2251799813685248.5, "2251799813685248.5"},       /* 2**51 + 0.5 */
+        {0.30000000000000004, "0.30000000000000004"},
+        {5e-324 * 3, "1.5e-323"},
+        {2.2250738585072014e-308, "2.2250738585072014e-308"}, /* smallest normal */
+        {2.225073858507201e-308, "2.225073858507201e-308"},   /* largest subnormal */
+        {5e-324 * 123456, "6.09954e-319"},
+        {1e-323, "1e-323"},
+        /* powers of two where the lopsided interval admits a shorter string
+         * than the nearest one at that length: 2**-1017, 2**-1007, 2**-957 */
+        {0x1p-1017, "7.120236347223045e-307"},
+        {0x1p-1007, "7.291122019556398e-304"},
+        {0x1p-957, "8.209073602596753e-289"},
+        {0x1p-1074, "5e-324"},
+        {0x1p1023, "8.98846567431158e+307"},
+        {0x1p-1, "0.5"},
+        {0x1p-20, "9.5367431640625e-07"},
+        {0x1p63, "9.223372036854776e+18"},
+        {1.000001, "1.000001"},
+        {0.000123456, "0.000123456"},
+        {123456789012345680.0, "1.2345678901234568e+17"},
+        {-1.5e300, "-1.5e+300"},
+        {3.14159, "3.14159"},
+        {299792458.0, "299792458.0"},
+    };
+    char out[WKP_DTOA_MAX];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memset(out, 'x', sizeof out);
+        size_t n = wkp_dtoa(cases[i].v, out);
+        cr_expect_str_eq(out, cases[i].text, "case %zu: got %s, want %s", i, out, cases[i].text);
+        cr_expect_eq(n, strlen(cases[i].text), "case %zu: length %zu", i, n);
+    }
+}
+
+Test(dtoa, writes_nan_and_inf_without_sign_for_nan) {
+    char out[WKP_DTOA_MAX];
+    cr_expect_eq(wkp_dtoa(NAN, out), 3);
+    cr_expect_str_eq(out, "nan");
+    cr_expect_eq(wkp_dtoa(-NAN, out), 3); /* repr(-math.nan) == 'nan' */
+    cr_expect_str_eq(out, "nan");
+    cr_expect_eq(wkp_dtoa(INFINITY, out), 3);
+    cr_expect_str_eq(out, "inf");
+    cr_expect_eq(wkp_dtoa(-INFINITY, out), 4);
+    cr_expect_str_eq(out, "-inf");
+}
+
+/* Significant digits of a decimal text (any of our or printf's forms), with
+ * leading and trailing zeros removed, and the decimal exponent of the first. */
+static int sig_digits(const char *s, char dig[40], int *x10) {
+    char all[40];
+    int n = 0, before_point = 0;
+    bool point = false;
+    if (*s == '-') s++;
+    for (; *s && *s != 'e'; s++) {
+        if (*s == '.') {
+            point = true;
+            continue;
+        }
+        all[n++] = *s;
+        if (!point) before_point++;
+    }
+    int e = *s == 'e' ? atoi(s + 1) : 0;
+    int z = 0;
+    while (z < n - 1 && all[z] == '0')
+        z++;
+    while (n > z + 1 && all[n - 1] == '0')
+        n--;
+    memcpy(dig, all + z, (size_t)(n - z));
+    dig[n - z] = '\0';
+    *x10 = all[z] == '0' ? 0 : before_point - 1 - z + e; /* zero: no exponent */
+    return n - z;
+}
+
+static bool reads_back(const char *s, double v) {
+    return to_bits(strtod(s, NULL)) == to_bits(v);
+}
+
+/* Correctly rounded to p significant digits. */
+static void fmt_e(char buf[64], int p, double v) {
+    snprintf(buf, 64, "%.*e", p - 1, v);
+}
+
+struct tally {
+    long checked, lopsided_shorter;
+};
+
+/* full: also find the smallest p that round-trips by trying p = 1, 2, ... */
+static void check_one(double v, struct tally *t, bool full) {
+    char out[WKP_DTOA_MAX], ref[64], d_out[40], d_ref[40];
+    int x_out, x_ref;
+    size_t len = wkp_dtoa(v, out);
+    cr_assert_eq(len, strlen(out), "%a: length %zu for %s", v, len, out);
+    cr_assert(len <= 24, "%a: %s too long", v, out);
+    cr_assert(reads_back(out, v), "%a (%016llx): %s reads back as %a", v,
+              (unsigned long long)to_bits(v), out, strtod(out, NULL));
+
+    int n = sig_digits(out, d_out, &x_out);
+    uint64_t b = to_bits(v);
+    bool lopsided = (b & ((UINT64_C(1) << 52) - 1)) == 0 && ((b >> 52) & 0x7ff) > 1;
+    if (n > 1) {
+        fmt_e(ref, n - 1, v);
+        cr_assert(!reads_back(ref, v), "%a: %s has %d digits but %s reads back", v, out, n, ref);
+    }
+    fmt_e(ref, n, v);
+    sig_digits(ref, d_ref, &x_ref);
+    if (reads_back(ref, v) || !lopsided) {
+        cr_assert(strcmp(d_out, d_ref) == 0 && x_out == x_ref,
+                  "%a: %s is not the nearest %d-digit string %s", v, out, n, ref);
+    }
+    if (full) {
+        int p = 1;
+        for (; p < 17; p++) {
+            fmt_e(ref, p, v);
+            if (reads_back(ref, v)) break;
+        }
+        cr_assert(n <= p, "%a: %s has %d digits, %%.%de reads back", v, out, n, p - 1);
+        if (n < p) {
+            cr_assert(lopsided, "%a: %s shorter than %d digits off a power of two", v, out, p);
+            t->lopsided_shorter++;
+        }
+    }
+    t->checked++;
+}
+
+static uint64_t rng_state;
+
+static uint64_t rng_next(void) /* splitmix64 */
+{
+    uint64_t z = (rng_state += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+static uint64_t rng_below(uint64_t n) {
+    return rng_next() % n;
+}
+
+Test(dtoa, random_bit_patterns_round_trip_shortest_nearest) {
+    struct tally t = {0};
+    rng_state = 0x5eed0001;
+    for (int i = 0; i < 1500000; i++) {
+        uint64_t b = rng_next();
+        if (((b >> 52) & 0x7ff) == 0x7ff) continue;
+        check_one(from_bits(b), &t, false);
+    }
+    /* Subnormals, with few and many digits. */
+    for (int i = 0; i < 100000; i++)
+        check_one(from_bits(rng_below(i & 1 ? UINT64_C(1) << 52 : 4096)), &t, false);
+    cr_log_info("random bit patterns: %ld checked", t.checked);
+    cr_expect_geq(t.checked, 1590000);
+}
+
+/* The kind of numbers a flow record holds: counts, means (integer / n),
+ * IATs in micro- and nanoseconds, ratios, rates. */
+static double realistic(void) {
+    switch (rng_below(8)) {
+    case 0:
+        return (double)rng_below(100000000);
+    case 1:
+        return (double)rng_below(10000000) / (double)(1 + rng_below(5000));
+    case 2:
+        return (double)rng_below(100000000) / 1e6;
+    case 3:
+        return (double)rng_below(10000000000) / 1e9;
+    case 4:
+        return (double)rng_below(1000) / (double)(1 + rng_below(1000));
+    case 5:
+        return (double)(rng_next() >> 11) * 0x1p-53 * 1e-3; /* small [0, 1ms) */
+    case 6:
+        return -(double)rng_below(65536) / (double)(1 + rng_below(100));
+    default:
+        return (double)rng_below(1u << 30) * 1e-6 * (double)(1 + rng_below(3));
+    }
+}
+
+Test(dtoa, realistic_values_round_trip_shortest_nearest) {
+    struct tally t = {0};
+    rng_state = 0x5eed0002;
+    for (int i = 0; i < 1500000; i++)
+        check_one(realistic(), &t, false);
+    cr_log_info("realistic values: %ld checked", t.checked);
+    cr_expect_eq(t.checked, 1500000);
+}
+
+Test(dtoa, powers_of_two_and_ten_and_neighbours_are_shortest) {
+    struct tally t = {0};
+    for (int e = -1074; e <= 1023; e++) {
+        double v = ldexp(1.0, e);
+        check_one(v, &t, true);
+        check_one(-v, &t, true);
+        check_one(nextafter(v, 0.0), &t, true);
+        if (e < 1023 || nextafter(v, INFINITY) != INFINITY)
+            check_one(nextafter(v, INFINITY), &t, true);
+    }
+    /* 46 powers of two (and their negatives) where repr is shorter than
+     * the nearest-string search finds; counted with CPython 3. */
+    cr_expect_eq(t.lopsided_shorter, 92);
+    char buf[32];
+    for (int e = -323; e <= 308; e++) {
+        snprintf(buf, sizeof buf, "1e%d", e);
+        double v = strtod(buf, NULL);
+        check_one(v, &t, true);
+        check_one(nextafter(v, 0.0), &t, true);
+        check_one(nextafter(v, INFINITY), &t, true);
+    }
+    /* Integers around 2^53 and 10^16, where the integer shortcut ends. */
+    for (int64_t d = -3000; d <= 3000; d++) {
+        check_one((double)(INT64_C(9007199254740992) + d), &t, true);
+        check_one((double)(INT64_C(10000000000000000) + d), &t, true);
+    }
+}
