@@ -28,6 +28,8 @@ static const char usage_text[] =
     "                         csv. 'table' is an aligned summary for people; 'none'\n"
     "                         computes everything and writes nothing\n"
     "      --summary PATH     write the run summary (counters by reason) as JSON\n"
+    "      --packets PATH     also write one row per packet (flow_id, direction, time,\n"
+    "                         lengths, flags, window): CSV, or NDJSON for .ndjson/.jsonl\n"
     "\n"
     "Engine:\n"
     "  -t, --threads N        worker threads; 0 (default) = online CPUs - 1, at least 1\n"
@@ -35,6 +37,21 @@ static const char usage_text[] =
     "      --tcp-timeout S    end a TCP flow idle longer than S seconds of capture\n"
     "                         time (default 300; 0 = never)\n"
     "      --udp-timeout S    the same for UDP and other non-TCP flows (default 0)\n"
+    "      --tcp-close-timeout S  a TCP flow closed by FINs or a RST ends once idle S\n"
+    "                         seconds (default 10; 0 = wait for --tcp-timeout)\n"
+    "      --keep-retrans     keep TCP retransmissions (default: dropped, and counted)\n"
+    "      --filter-ack       drop pure ACKs (no payload, no options, flags exactly ACK)\n"
+    "      --filter-rst       drop TCP packets with RST\n"
+    "      --min-packets N    drop flows with fewer than N packets (default 1)\n"
+    "      --max-seq N        store at most N packets per flow for the sequence columns\n"
+    "                         and medians (0 = all, the default); other statistics\n"
+    "                         still cover every packet\n"
+    "      --no-sequences     leave the per-packet sequence columns out\n"
+    "      --plugin LIB.so    load custom features from a shared object (its\n"
+    "                         wkp_plugin_register entry point); repeatable; each\n"
+    "                         feature adds a custom.<name> column\n"
+    "      --compat           the original wa1kpcap's numbers (SPEC D13): no TCP\n"
+    "                         splitting or timeouts, UDP payload_bytes 0, 100000 flows\n"
     "      --max-flows N      most flows held at once (default 10000000; 0 = no cap);\n"
     "                         beyond it the least recently used flow ends as 'evicted'\n"
     "      --ring-slots N     slots per reader->worker ring, a power of two >= 2\n"
@@ -161,6 +178,16 @@ enum {
     OPT_SUMMARY,
     OPT_STRICT,
     OPT_DISCARD,
+    OPT_CLOSE_TIMEOUT,
+    OPT_KEEP_RETRANS,
+    OPT_FILTER_ACK,
+    OPT_FILTER_RST,
+    OPT_MIN_PACKETS,
+    OPT_MAX_SEQ,
+    OPT_NO_SEQUENCES,
+    OPT_COMPAT,
+    OPT_PACKETS,
+    OPT_PLUGIN,
 };
 
 int main(int argc, char **argv)
@@ -177,6 +204,16 @@ int main(int argc, char **argv)
         {"summary", required_argument, NULL, OPT_SUMMARY},
         {"strict", no_argument, NULL, OPT_STRICT},
         {"bench-discard", no_argument, NULL, OPT_DISCARD},
+        {"tcp-close-timeout", required_argument, NULL, OPT_CLOSE_TIMEOUT},
+        {"keep-retrans", no_argument, NULL, OPT_KEEP_RETRANS},
+        {"filter-ack", no_argument, NULL, OPT_FILTER_ACK},
+        {"filter-rst", no_argument, NULL, OPT_FILTER_RST},
+        {"min-packets", required_argument, NULL, OPT_MIN_PACKETS},
+        {"max-seq", required_argument, NULL, OPT_MAX_SEQ},
+        {"no-sequences", no_argument, NULL, OPT_NO_SEQUENCES},
+        {"compat", no_argument, NULL, OPT_COMPAT},
+        {"packets", required_argument, NULL, OPT_PACKETS},
+        {"plugin", required_argument, NULL, OPT_PLUGIN},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -206,7 +243,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "wa1kpcap: out of memory\n");
         return 1;
     }
-    const char *out = "-", *fmt_name = NULL, *summary = NULL;
+    /* --compat sets several defaults: apply it first, so that options given
+     * with it (e.g. --udp-timeout) still win whatever their order. */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--compat") == 0 && wkp_config_set_compat(cfg, true) != WKP_OK) {
+            wkp_config_free(cfg);
+            return 1;
+        }
+    const char *out = "-", *fmt_name = NULL, *summary = NULL, *packets = NULL;
     bool quiet = false;
     int rc = 0;
     opterr = 0;
@@ -239,6 +283,24 @@ int main(int argc, char **argv)
                                  c == OPT_TCP_TIMEOUT ? "--tcp-timeout" : "--udp-timeout",
                                  optarg);
             break;
+        case OPT_CLOSE_TIMEOUT:
+            if (parse_seconds(optarg, &d) != 0 || wkp_config_set_tcp_close_timeout(cfg, d))
+                rc = usage_error("--tcp-close-timeout: '%s' is not a number of seconds >= 0%s",
+                                 optarg, "");
+            break;
+        case OPT_KEEP_RETRANS: rc = wkp_config_set_filter_retrans(cfg, false) ? 1 : 0; break;
+        case OPT_FILTER_ACK: rc = wkp_config_set_filter_ack(cfg, true) ? 1 : 0; break;
+        case OPT_FILTER_RST: rc = wkp_config_set_filter_rst(cfg, true) ? 1 : 0; break;
+        case OPT_NO_SEQUENCES: rc = wkp_config_set_sequences(cfg, false) ? 1 : 0; break;
+        case OPT_MIN_PACKETS:
+            if (parse_uint(optarg, UINT64_MAX, &u) != 0 || wkp_config_set_min_packets(cfg, u))
+                rc = usage_error("--min-packets: '%s' is not a count%s", optarg, "");
+            break;
+        case OPT_MAX_SEQ:
+            if (parse_uint(optarg, UINT64_MAX, &u) != 0 || wkp_config_set_max_seq(cfg, u))
+                rc = usage_error("--max-seq: '%s' is not a count%s", optarg, "");
+            break;
+        case OPT_COMPAT: break; /* applied above */
         case OPT_MAX_FLOWS:
             if (parse_uint(optarg, UINT64_MAX, &u) != 0 || wkp_config_set_max_flows(cfg, u))
                 rc = usage_error("--max-flows: '%s' is not a count%s", optarg, "");
@@ -250,6 +312,15 @@ int main(int argc, char **argv)
                                  optarg, "");
             break;
         case OPT_SUMMARY: summary = optarg; break;
+        case OPT_PACKETS: packets = optarg; break;
+        case OPT_PLUGIN: {
+            wkp_errbuf perr = {{0}};
+            if (wkp_config_load_plugin(cfg, optarg, &perr) != WKP_OK) {
+                fprintf(stderr, "wa1kpcap: %s\n", perr.msg);
+                rc = 1;
+            }
+            break;
+        }
         case OPT_STRICT:
             if (wkp_config_set_strict(cfg, true) != WKP_OK)
                 rc = 1;
@@ -326,6 +397,18 @@ int main(int argc, char **argv)
             wkp_sink_free(s);
             fprintf(stderr, "wa1kpcap: %s\n", wkp_strerror(st));
             rc = 1;
+        }
+        if (rc == 0 && packets) {
+            wkp_format pf = wkp_format_from_path(packets) == WKP_FMT_NDJSON ? WKP_FMT_NDJSON
+                                                                            : WKP_FMT_CSV;
+            if ((st = wkp_sink_packets_new(packets, pf, &s, &err)) != WKP_OK) {
+                fprintf(stderr, "wa1kpcap: %s\n", err.msg);
+                rc = 1;
+            } else if ((st = wkp_engine_add_sink(e, s)) != WKP_OK) {
+                wkp_sink_free(s);
+                fprintf(stderr, "wa1kpcap: %s\n", wkp_strerror(st));
+                rc = 1;
+            }
         }
     }
     if (rc == 0) {

@@ -43,6 +43,10 @@ wkp_status wkp_config_new(wkp_config **out)
     c->udp_timeout_ns = 0;
     c->max_flows = 10000000;
     c->ring_slots = 2048;
+    c->tcp_close_timeout_ns = 10LL * 1000000000LL;
+    c->min_packets = 1;
+    c->filter_retrans = true;
+    c->sequences = true;
     *out = c;
     return WKP_OK;
 }
@@ -88,6 +92,54 @@ wkp_status wkp_config_set_tcp_timeout(wkp_config *cfg, double s)
 wkp_status wkp_config_set_udp_timeout(wkp_config *cfg, double s)
 {
     return cfg ? set_timeout(&cfg->udp_timeout_ns, s) : WKP_EINVAL;
+}
+
+wkp_status wkp_config_set_tcp_close_timeout(wkp_config *cfg, double s)
+{
+    return cfg ? set_timeout(&cfg->tcp_close_timeout_ns, s) : WKP_EINVAL;
+}
+
+#define BOOL_SETTER(fn, field)                                                                    \
+    wkp_status fn(wkp_config *cfg, bool on)                                                       \
+    {                                                                                             \
+        if (!cfg)                                                                                 \
+            return WKP_EINVAL;                                                                    \
+        cfg->field = on;                                                                          \
+        return WKP_OK;                                                                            \
+    }
+BOOL_SETTER(wkp_config_set_filter_retrans, filter_retrans)
+BOOL_SETTER(wkp_config_set_filter_ack, filter_ack)
+BOOL_SETTER(wkp_config_set_filter_rst, filter_rst)
+BOOL_SETTER(wkp_config_set_sequences, sequences)
+
+wkp_status wkp_config_set_compat(wkp_config *cfg, bool on)
+{
+    if (!cfg)
+        return WKP_EINVAL;
+    cfg->compat = on;
+    if (on) {
+        /* D13: no TCP splitting or timeout, the original's flow limit */
+        cfg->tcp_timeout_ns = 0;
+        cfg->tcp_close_timeout_ns = 0;
+        cfg->max_flows = 100000;
+    }
+    return WKP_OK;
+}
+
+wkp_status wkp_config_set_max_seq(wkp_config *cfg, uint64_t n)
+{
+    if (!cfg)
+        return WKP_EINVAL;
+    cfg->max_seq = n;
+    return WKP_OK;
+}
+
+wkp_status wkp_config_set_min_packets(wkp_config *cfg, uint64_t n)
+{
+    if (!cfg)
+        return WKP_EINVAL;
+    cfg->min_packets = n;
+    return WKP_OK;
 }
 
 wkp_status wkp_config_set_max_flows(wkp_config *cfg, uint64_t n)
@@ -188,7 +240,11 @@ wkp_status wkp_engine_add_sink(wkp_engine *e, wkp_sink *sink)
         return WKP_ENOMEM;
     e->sinks = v;
     e->sinks[e->nsinks++] = sink;
-    if (!sink->cb) {
+    if (sink->cb)
+        e->want_view = true;
+    else if (sink->packets) {
+        e->text_mask |= 1u << (sink->fmt == WKP_FMT_CSV ? WKP_TXT_PKT_CSV : WKP_TXT_PKT_NDJSON);
+    } else {
         if (sink->fmt == WKP_FMT_CSV)
             e->text_mask |= 1u << WKP_TXT_CSV;
         else if (sink->fmt == WKP_FMT_JSON)
@@ -290,6 +346,7 @@ wkp_status wkp_engine_run(wkp_engine *e, const char *const *paths, size_t n)
 
     /* 2. Open the sinks (temporary files). */
     for (size_t i = 0; i < e->nsinks; i++) {
+        e->sinks[i]->cfg = &e->cfg;
         wkp_status st = wkp__sink_open(e->sinks[i], &err);
         if (st != WKP_OK) {
             wkp__set_error(e, "%s", err.msg);
@@ -352,6 +409,10 @@ wkp_status wkp_engine_run(wkp_engine *e, const char *const *paths, size_t n)
     for (unsigned i = 0; e->workers && i < e->nworkers; i++) {
         struct wkp_worker *w = &e->workers[i];
         e->counters[WKP_CNT_IN_FLOW] += w->st.in_flow + w->st.discarded;
+        e->counters[WKP_CNT_RETRANSMISSION] += w->st.retrans_dropped;
+        e->counters[WKP_CNT_ACK_FILTERED] += w->st.ack_filtered;
+        e->counters[WKP_CNT_RST_FILTERED] += w->st.rst_filtered;
+        e->counters[WKP_CNT_FLOW_FILTERED] += w->st.flow_filtered;
         e->evicted += w->st.evicted;
         if (w->failed && st == WKP_OK) {
             st = WKP_ENOMEM;
@@ -408,6 +469,8 @@ void wkp__flow_free(struct wkp_flow *f)
         return;
     for (int t = 0; t < WKP_TXT__COUNT; t++)
         free(f->text[t]);
+    free(f->recs);
+    free(f->stats);
     free(f);
 }
 

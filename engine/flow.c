@@ -1,6 +1,8 @@
 /* Read-only accessors of a finished flow (the public wkp_flow view). Called
  * from sink callbacks on the merger thread; the record is freed after the
  * callbacks return. */
+#include <string.h>
+
 #include "engine/internal.h"
 
 uint64_t wkp_flow_id(const wkp_flow *f) { return f->id; }
@@ -28,7 +30,81 @@ uint64_t wkp_flow_bytes(const wkp_flow *f, wkp_dir dir)
 
 uint64_t wkp_flow_tcp_flag_count(const wkp_flow *f, wkp_tcp_flag flag)
 {
-    return flag >= WKP_TCP_FIN && flag <= WKP_TCP_CWR ? f->flag_counts[flag] : 0;
+    return flag >= WKP_TCPFLAG_FIN && flag <= WKP_TCPFLAG_CWR ? f->flag_counts[flag] : 0;
 }
 
 const char *wkp_flow_end_reason(const wkp_flow *f) { return wkp__end_reason_names[f->end_reason]; }
+
+const char *wkp_flow_community_id(const wkp_flow *f) { return f->community_id; }
+uint64_t wkp_flow_retransmissions(const wkp_flow *f) { return f->retrans; }
+
+size_t wkp_flow_seq_count(const wkp_flow *f) { return (size_t)f->nrecs; }
+
+int64_t wkp_flow_seq_value(const wkp_flow *f, size_t i, wkp_seq_field field)
+{
+    if (!f->recs || i >= f->nrecs)
+        return 0;
+    const struct wkp_pkt_rec *r = &f->recs[i];
+    switch (field) {
+    case WKP_SEQ_PACKET_LENGTH: return (int64_t)r->dir * r->wire;
+    case WKP_SEQ_IP_LENGTH: return (int64_t)r->dir * r->ip;
+    case WKP_SEQ_TRANS_LENGTH: return (int64_t)r->dir * r->trans;
+    case WKP_SEQ_APP_LENGTH: return (int64_t)r->dir * r->app;
+    case WKP_SEQ_PAYLOAD_BYTES: return (int64_t)r->dir * r->payload;
+    case WKP_SEQ_TIMESTAMP_NS: return r->ts_ns;
+    case WKP_SEQ_TCP_FLAGS: return r->flags;
+    case WKP_SEQ_TCP_WINDOW: return r->win;
+    case WKP_SEQ_DIRECTION: return r->dir;
+    }
+    return 0;
+}
+
+/* SPEC §4.4 prefixes for the short names. */
+static const struct {
+    const char *prefix;
+    int block;
+} short_blocks[] = {
+    {"pkt_", WKP_BLK_PACKET_LENGTHS}, {"ip_", WKP_BLK_IP_LENGTHS}, {"trans_", WKP_BLK_TRANS_LENGTHS},
+    {"app_", WKP_BLK_APP_LENGTHS},    {"iat_", WKP_BLK_IATS},
+};
+
+static double block_stat(const struct wkp_flow_stats *st, int blk, const char *stat)
+{
+    if (!(st->present & (1u << blk)))
+        return 0.0;
+    for (int s = 0; s < WKP_STAT_N; s++)
+        if (strcmp(wkp_stat_names[s], stat) == 0)
+            return wkp_block_get(&st->blk[blk], s);
+    return 0.0;
+}
+
+double wkp_flow_stat(const wkp_flow *f, const char *name)
+{
+    const struct wkp_flow_stats *st = f->stats;
+    if (!st || !name)
+        return 0.0;
+    if (strcmp(name, "packet_count") == 0)
+        return (double)st->sc.packet_count;
+    if (strcmp(name, "total_bytes") == 0)
+        return (double)st->sc.total_bytes;
+    if (strcmp(name, "up_down_pkt_ratio") == 0)
+        return st->sc.up_down_pkt_ratio;
+    if (strcmp(name, "up_down_byte_ratio") == 0)
+        return st->sc.up_down_byte_ratio;
+    if (strcmp(name, "duration") == 0)
+        return st->sc.duration;
+    const char *dot = strchr(name, '.');
+    if (dot) {
+        for (int b = 0; b < WKP_NBLOCKS; b++)
+            if (strlen(wkp_block_names[b]) == (size_t)(dot - name) &&
+                strncmp(wkp_block_names[b], name, (size_t)(dot - name)) == 0)
+                return block_stat(st, b, dot + 1);
+        return 0.0;
+    }
+    for (size_t i = 0; i < sizeof short_blocks / sizeof short_blocks[0]; i++) {
+        size_t n = strlen(short_blocks[i].prefix);
+        if (strncmp(name, short_blocks[i].prefix, n) == 0)
+            return block_stat(st, short_blocks[i].block, name + n);
+    }
+    return 0.0;
+}

@@ -11,6 +11,8 @@
 #include "engine/capfile.h"
 #include "engine/ring.h"
 #include "features/custom.h"
+#include "features/flowstats.h"
+#include "features/seq.h"
 #include "flowtable/table.h"
 #include "wa1kpcap/wa1kpcap.h"
 
@@ -24,7 +26,13 @@ struct wkp_config {
     unsigned threads;
     wkp_reader_kind reader;
     int64_t tcp_timeout_ns, udp_timeout_ns;
+    int64_t tcp_close_timeout_ns; /* a closed TCP flow ends after this idle gap */
     uint64_t max_flows;
+    uint64_t max_seq;     /* 0: store every packet's record */
+    uint64_t min_packets; /* flows with fewer packets are dropped (flow_filtered) */
+    bool filter_retrans, filter_ack, filter_rst;
+    bool compat;          /* D13 */
+    bool sequences;       /* write the sequence columns */
     unsigned ring_slots;
     bool strict;
     bool discard;
@@ -44,7 +52,14 @@ enum wkp_end_reason {
 extern const char *const wkp__end_reason_names[];
 
 /* Text formats a record may be serialised into. */
-enum { WKP_TXT_CSV = 0, WKP_TXT_JSON, WKP_TXT_NDJSON, WKP_TXT__COUNT };
+enum {
+    WKP_TXT_CSV = 0,
+    WKP_TXT_JSON,
+    WKP_TXT_NDJSON,
+    WKP_TXT_PKT_CSV,    /* per-packet rows (--packets) */
+    WKP_TXT_PKT_NDJSON,
+    WKP_TXT__COUNT
+};
 
 /* A finished flow: built by its worker, written and freed by the merger.
  * This is the public wkp_flow the callback sink sees. */
@@ -63,12 +78,29 @@ struct wkp_flow {
     int64_t start_ns, end_ns;
     uint64_t pkts[3], bytes[3]; /* indexed by wkp_dir */
     uint64_t flag_counts[8];
+    uint64_t retrans; /* TCP retransmissions seen (dropped or kept) */
+    char community_id[40];
     char *text[WKP_TXT__COUNT];
     size_t text_len[WKP_TXT__COUNT];
+    /* For callback sinks only (NULL otherwise): owned copies. */
+    struct wkp_pkt_rec *recs;
+    uint64_t nrecs;
+    struct wkp_flow_stats *stats;
+};
+
+/* What serialisation reads beside the record, valid while the worker ends
+ * the flow. */
+struct wkp_flow_extra {
+    const struct wkp_seq *seq;
+    const struct wkp_flow_stats *stats;
+    const struct wkp_custom_set *custom;
+    const void *custom_block;
 };
 
 struct wkp_sink {
     wkp_format fmt; /* callback sinks: WKP_FMT_NONE with cb set */
+    bool packets;   /* one row per packet instead of per flow */
+    const struct wkp_config *cfg; /* the engine's, set when the run opens the sink */
     wkp_flow_fn cb;
     void *cb_user;
     char *path;     /* NULL for callbacks; "-" for stdout */
@@ -81,6 +113,7 @@ struct wkp_sink {
 /* Per-worker counters: written by the worker only, read after it joined. */
 struct wkp_worker_stats {
     uint64_t in_flow, flows_ended, evicted, discarded;
+    uint64_t retrans_dropped, ack_filtered, rst_filtered, flow_filtered;
 };
 
 struct wkp_worker {
@@ -91,6 +124,9 @@ struct wkp_worker {
     struct wkp_ftable table;
     uint64_t max_flows; /* this worker's share */
     struct wkp_buf scratch;
+    struct wkp_seq_pool seq_pool;
+    struct wkp_flow_stats_scratch stats_scratch;
+    void *custom_blocks; /* free list of custom state blocks */
     /* finished flows for the merger: a lock-free stack the worker pushes
      * onto and the merger empties in one exchange (it sorts them anyway) */
     _Alignas(64) _Atomic(struct wkp_flow *) done;
@@ -118,6 +154,7 @@ struct wkp_engine {
     size_t nsinks;
     unsigned text_mask; /* which WKP_TXT_* the sinks need */
     bool ran;
+    bool want_view; /* a callback sink: records keep sequences and statistics */
     _Atomic int stop;
     char err[512];
     struct wkp_buf warnings;
@@ -146,8 +183,11 @@ WKP_HIDDEN void *wkp__worker_main(void *arg);
 /* engine/merger.c */
 WKP_HIDDEN void *wkp__merger_main(void *arg);
 /* engine/serialize.c: fill f->text[] for the formats in mask. 0 on success. */
-WKP_HIDDEN int wkp__serialize(struct wkp_flow *f, unsigned mask, struct wkp_buf *scratch);
-WKP_HIDDEN void wkp__csv_header(struct wkp_buf *b);
+WKP_HIDDEN int wkp__serialize(struct wkp_flow *f, const struct wkp_flow_extra *x,
+                              const struct wkp_config *cfg, unsigned mask,
+                              struct wkp_buf *scratch);
+WKP_HIDDEN void wkp__csv_header(struct wkp_buf *b, const struct wkp_config *cfg);
+WKP_HIDDEN void wkp__packets_csv_header(struct wkp_buf *b);
 WKP_HIDDEN const char *wkp__proto_name(uint8_t proto, char tmp[16]);
 /* engine/sink.c */
 WKP_HIDDEN wkp_status wkp__sink_open(struct wkp_sink *s, wkp_errbuf *err);

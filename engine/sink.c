@@ -63,6 +63,21 @@ wkp_status wkp_sink_file_new(const char *path, wkp_format fmt, wkp_sink **out, w
     return WKP_OK;
 }
 
+wkp_status wkp_sink_packets_new(const char *path, wkp_format fmt, wkp_sink **out,
+                                wkp_errbuf *err)
+{
+    if (fmt != WKP_FMT_CSV && fmt != WKP_FMT_NDJSON) {
+        if (err)
+            snprintf(err->msg, sizeof err->msg, "%s: the packet sink writes csv or ndjson",
+                     path ? path : "");
+        return WKP_EINVAL;
+    }
+    wkp_status st = wkp_sink_file_new(path, fmt, out, err);
+    if (st == WKP_OK)
+        (*out)->packets = true;
+    return st;
+}
+
 wkp_status wkp_sink_callback_new(wkp_flow_fn cb, void *user, wkp_sink **out)
 {
     if (!cb || !out)
@@ -124,7 +139,10 @@ wkp_status wkp__sink_open(struct wkp_sink *s, wkp_errbuf *err)
     }
     if (s->fmt == WKP_FMT_CSV) {
         struct wkp_buf b = {0};
-        wkp__csv_header(&b);
+        if (s->packets)
+            wkp__packets_csv_header(&b);
+        else
+            wkp__csv_header(&b, s->cfg);
         fwrite(b.p, 1, b.len, s->fp);
         wkp_buf_free(&b);
     } else if (s->fmt == WKP_FMT_JSON) {
@@ -140,8 +158,10 @@ int wkp__sink_write(struct wkp_sink *s, const struct wkp_flow *f)
         return s->cb(f, s->cb_user) ? 1 : 0;
     if (!s->fp)
         return 0;
-    int t = s->fmt == WKP_FMT_CSV ? WKP_TXT_CSV : s->fmt == WKP_FMT_JSON ? WKP_TXT_JSON
-                                                                         : WKP_TXT_NDJSON;
+    int t = s->packets ? (s->fmt == WKP_FMT_CSV ? WKP_TXT_PKT_CSV : WKP_TXT_PKT_NDJSON)
+            : s->fmt == WKP_FMT_CSV  ? WKP_TXT_CSV
+            : s->fmt == WKP_FMT_JSON ? WKP_TXT_JSON
+                                     : WKP_TXT_NDJSON;
     if (s->fmt == WKP_FMT_JSON)
         fputs(s->written ? ",\n" : "\n", s->fp);
     if (fwrite(f->text[t], 1, f->text_len[t], s->fp) != f->text_len[t]) {

@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include "engine/internal.h"
+#include "features/community_id.h"
+#include "flowtable/tcp.h"
 
 struct live_flow {
     struct wkp_fentry h;
@@ -23,15 +25,29 @@ struct live_flow {
     int64_t start_ns, end_ns;
     uint64_t pkts[2], bytes[2]; /* [0] up, [1] down */
     uint32_t flag_counts[8];
+    uint64_t retrans;
+    struct wkp_seq seq;
+    void *custom; /* the custom features' state block, or NULL */
+    struct wkp_tcp_dir tcp[2];
+    uint32_t first_syn_seq;
+    uint8_t has_first_syn;
+    uint8_t closed_by; /* 0, or WKP_END_FIN / WKP_END_RST + 1 once closed */
     uint16_t capture;
     uint8_t creator_is_a;
 };
 
-enum { LRU_TCP = 0, LRU_OTHER = 1 };
+/* Timeout classes: each LRU list holds flows that share one idle timeout,
+ * so the oldest entry of a list is always the first to expire. */
+enum { LRU_TCP = 0, LRU_OTHER = 1, LRU_TCP_CLOSED = 2 };
 
 static int64_t timeout_of(const struct wkp_engine *e, int lru_class)
 {
-    return lru_class == LRU_TCP ? e->cfg.tcp_timeout_ns : e->cfg.udp_timeout_ns;
+    switch (lru_class) {
+    case LRU_TCP: return e->cfg.tcp_timeout_ns;
+    case LRU_TCP_CLOSED:
+        return e->cfg.tcp_close_timeout_ns ? e->cfg.tcp_close_timeout_ns : e->cfg.tcp_timeout_ns;
+    default: return e->cfg.udp_timeout_ns;
+    }
 }
 
 static void addr_text(const uint8_t *a, int family, char out[46])
@@ -40,17 +56,55 @@ static void addr_text(const uint8_t *a, int family, char out[46])
         strcpy(out, "?");
 }
 
+static void fail(struct wkp_worker *w)
+{
+    w->failed = 1;
+    atomic_store(&w->e->stop, 1);
+}
+
+static void release_state(struct wkp_worker *w, struct live_flow *lf)
+{
+    wkp_seq_release(&lf->seq, &w->seq_pool);
+    if (lf->custom) {
+        *(void **)lf->custom = w->custom_blocks;
+        w->custom_blocks = lf->custom;
+        lf->custom = NULL;
+    }
+}
+
+static void *custom_block(struct wkp_worker *w)
+{
+    const struct wkp_custom_set *cs = &w->e->cfg.custom;
+    void *b = w->custom_blocks;
+    if (b)
+        w->custom_blocks = *(void **)b;
+    else
+        b = aligned_alloc(16, cs->state_size < 16 ? 16 : cs->state_size);
+    if (b)
+        wkp_custom_init(cs, b);
+    return b;
+}
+
 /* End a flow: build its record, queue it for the merger, drop the entry. */
 static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_pos, int reason)
 {
     struct wkp_engine *e = w->e;
-    struct wkp_flow *f = calloc(1, sizeof *f);
-    if (!f) {
-        w->failed = 1;
-        atomic_store(&e->stop, 1);
+    uint64_t npk = lf->pkts[0] + lf->pkts[1];
+    if (npk < e->cfg.min_packets || npk == 0) {
+        w->st.flow_filtered += npk;
+        release_state(w, lf);
         wkp_ftable_remove(&w->table, &lf->h);
         return;
     }
+    struct wkp_flow *f = calloc(1, sizeof *f);
+    if (!f) {
+        fail(w);
+        release_state(w, lf);
+        wkp_ftable_remove(&w->table, &lf->h);
+        return;
+    }
+    if (reason == WKP_END_IDLE && lf->closed_by)
+        reason = lf->closed_by - 1; /* a closed flow that went quiet ended by FIN or RST */
     const struct wkp_flow_key *k = &lf->h.key;
     f->end_pos = end_pos;
     f->id = lf->first_ord;
@@ -69,19 +123,40 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
     char tmp[16];
     snprintf(f->key, sizeof f->key, "%s:%u -> %s:%u (%s)", f->src_ip, f->sport, f->dst_ip,
              f->dport, wkp__proto_name(k->proto, tmp));
+    wkp_community_id(k->family, sa, da, f->sport, f->dport, k->proto, 0, f->community_id);
     f->start_ns = lf->start_ns;
     f->end_ns = lf->end_ns;
     f->pkts[WKP_DIR_UP] = lf->pkts[0];
     f->pkts[WKP_DIR_DOWN] = lf->pkts[1];
-    f->pkts[WKP_DIR_BOTH] = lf->pkts[0] + lf->pkts[1];
+    f->pkts[WKP_DIR_BOTH] = npk;
     f->bytes[WKP_DIR_UP] = lf->bytes[0];
     f->bytes[WKP_DIR_DOWN] = lf->bytes[1];
     f->bytes[WKP_DIR_BOTH] = lf->bytes[0] + lf->bytes[1];
     for (int i = 0; i < 8; i++)
         f->flag_counts[i] = lf->flag_counts[i];
-    if (e->text_mask && wkp__serialize(f, e->text_mask, &w->scratch) != 0) {
-        w->failed = 1;
-        atomic_store(&e->stop, 1);
+    f->retrans = lf->retrans;
+
+    const struct wkp_custom_set *cs = &e->cfg.custom;
+    if (lf->custom)
+        wkp_custom_finish(cs, lf->custom);
+    if (e->text_mask || e->want_view) {
+        struct wkp_flow_stats stats;
+        if (wkp_flow_stats_compute(&lf->seq, k->proto == 6, &w->stats_scratch, &stats) != 0)
+            fail(w);
+        struct wkp_flow_extra x = {&lf->seq, &stats, cs, lf->custom};
+        if (e->text_mask && wkp__serialize(f, &x, &e->cfg, e->text_mask, &w->scratch) != 0)
+            fail(w);
+        if (e->want_view) {
+            f->stats = malloc(sizeof *f->stats);
+            f->recs = malloc((lf->seq.stored ? lf->seq.stored : 1) * sizeof *f->recs);
+            if (!f->stats || !f->recs) {
+                fail(w);
+            } else {
+                *f->stats = stats;
+                for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); it.c; wkp_seq_next(&it))
+                    f->recs[f->nrecs++] = *it.r;
+            }
+        }
     }
     /* release: pairs with the merger's acquire exchange; the record's
      * contents are visible before it can be taken. */
@@ -90,8 +165,10 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
                                                   memory_order_relaxed))
         ;
     w->st.flows_ended++;
+    w->st.in_flow += npk;
     if (reason == WKP_END_EVICTED)
         w->st.evicted++;
+    release_state(w, lf);
     wkp_ftable_remove(&w->table, &lf->h);
 }
 
@@ -120,22 +197,46 @@ static void flush_all(struct wkp_worker *w, uint64_t pos, int reason)
 /* Make room under the flow cap: end the least recently used flow. */
 static void evict_one(struct wkp_worker *w, uint64_t pos)
 {
-    struct wkp_fentry *a = wkp_ftable_oldest(&w->table, 0);
-    struct wkp_fentry *b = wkp_ftable_oldest(&w->table, 1);
-    struct wkp_fentry *v = !a ? b : !b ? a : (a->last_clock_ns <= b->last_clock_ns ? a : b);
+    struct wkp_fentry *v = NULL;
+    for (int c = 0; c < WKP_LRU_CLASSES; c++) {
+        struct wkp_fentry *h = wkp_ftable_oldest(&w->table, c);
+        if (h && (!v || h->last_clock_ns < v->last_clock_ns))
+            v = h;
+    }
     if (v)
         end_flow(w, (struct live_flow *)v, pos, WKP_END_EVICTED);
 }
 
 static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
 {
+    struct wkp_engine *e = w->e;
     const struct wkp_l2l4 *m = &p->m;
+    bool tcp = m->proto == 6 && !m->is_fragment;
+    uint8_t fl = tcp ? m->tcp_flags : 0;
+
+    /* SPEC §2.4: before the flow lookup, so a dropped packet creates and
+     * updates nothing. */
+    if (tcp && e->cfg.filter_rst && (fl & 0x04)) {
+        w->st.rst_filtered++;
+        return;
+    }
+    if (tcp && e->cfg.filter_ack && wkp_tcp_pure_ack(fl, m->tcp_hlen, m->app_len)) {
+        w->st.ack_filtered++;
+        return;
+    }
+
     int cls = m->proto == 6 ? LRU_TCP : LRU_OTHER;
     struct live_flow *lf = (struct live_flow *)wkp_ftable_lookup(&w->table, &p->key, p->hash);
     if (lf) {
-        int64_t to = timeout_of(w->e, cls);
+        int64_t to = timeout_of(e, lf->h.lru_class);
         if (to > 0 && p->clock_ns - lf->h.last_clock_ns > to) {
             end_flow(w, lf, p->pos, WKP_END_IDLE);
+            lf = NULL;
+        } else if (tcp && !e->cfg.compat && lf->closed_by &&
+                   wkp_tcp_new_syn(&lf->tcp[0], &lf->tcp[1], fl, m->tcp_seq, lf->first_syn_seq,
+                                   lf->has_first_syn)) {
+            /* D3: decided at lookup, before the retransmission check */
+            end_flow(w, lf, p->pos, WKP_END_NEW_SYN);
             lf = NULL;
         }
     }
@@ -145,28 +246,95 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
         lf = (struct live_flow *)wkp_ftable_insert(&w->table, &p->key, p->hash, p->clock_ns,
                                                    (uint8_t)cls);
         if (!lf) {
-            w->failed = 1;
-            atomic_store(&w->e->stop, 1);
+            fail(w);
             return;
         }
         lf->first_ord = WKP_POS_ORDINAL(p->pos);
         lf->start_ns = lf->end_ns = p->ts_ns;
         lf->creator_is_a = p->src_is_a;
         lf->capture = p->capture;
-    } else {
-        wkp_ftable_touch(&w->table, &lf->h, p->clock_ns);
+        if (e->cfg.custom.n && !(lf->custom = custom_block(w))) {
+            fail(w);
+            return;
+        }
     }
     int d = p->src_is_a == lf->creator_is_a ? 0 : 1;
+
+    if (tcp) {
+        if (wkp_tcp_retransmission(&lf->tcp[d], m->tcp_seq, fl, m->app_len)) {
+            lf->retrans++;
+            if (e->cfg.filter_retrans) {
+                /* never the flow's first packet: that one only sets next_seq */
+                w->st.retrans_dropped++;
+                return;
+            }
+        }
+        wkp_tcp_state_update(&lf->tcp[d], fl);
+        if ((fl & 0x12) == 0x02 && !lf->has_first_syn) {
+            lf->first_syn_seq = m->tcp_seq;
+            lf->has_first_syn = 1;
+        }
+        if (!lf->closed_by && wkp_tcp_closed(&lf->tcp[0], &lf->tcp[1])) {
+            lf->closed_by = (uint8_t)(((lf->tcp[0].state == WKP_TCP_RESET ||
+                                        lf->tcp[1].state == WKP_TCP_RESET)
+                                           ? WKP_END_RST
+                                           : WKP_END_FIN) +
+                                      1);
+            if (!e->cfg.compat)
+                wkp_ftable_set_class(&w->table, &lf->h, LRU_TCP_CLOSED);
+        }
+    }
+    wkp_ftable_touch(&w->table, &lf->h, p->clock_ns);
+
     lf->pkts[d]++;
     lf->bytes[d] += p->wirelen;
     if (p->ts_ns > lf->end_ns)
         lf->end_ns = p->ts_ns;
-    if (m->proto == 6 && !m->is_fragment) {
-        uint8_t fl = m->tcp_flags;
+    if (tcp)
         for (int i = 0; i < 8; i++)
             lf->flag_counts[i] += (fl >> i) & 1u;
+
+    bool has_payload = m->proto == 6 || m->proto == 17;
+    uint32_t payload = has_payload && !(m->proto == 17 && e->cfg.compat) ? m->app_len : 0;
+    uint64_t n_before = lf->pkts[0] + lf->pkts[1] - 1;
+    if (!e->cfg.max_seq || lf->seq.stored < e->cfg.max_seq) {
+        struct wkp_pkt_rec r = {
+            .ts_ns = p->ts_ns,
+            .wire = p->wirelen,
+            .ip = m->ip_len,
+            .trans = m->trans_len,
+            .app = m->app_len,
+            .payload = payload,
+            .win = tcp ? m->tcp_win : 0,
+            .flags = fl,
+            .dir = (int8_t)(d ? -1 : 1),
+        };
+        if (wkp_seq_append(&lf->seq, &w->seq_pool, &r) != 0) {
+            fail(w);
+            return;
+        }
     }
-    w->st.in_flow++;
+    if (lf->custom) {
+        uint32_t avail = p->caplen > m->app_off ? p->caplen - m->app_off : 0;
+        uint32_t plen = has_payload ? (m->app_len < avail ? m->app_len : avail) : 0;
+        wkp_pkt_view v = {
+            .ts_ns = p->ts_ns,
+            .index = n_before,
+            .dir = d ? -1 : 1,
+            .wire_len = p->wirelen,
+            .cap_len = p->caplen,
+            .ip_len = m->ip_len,
+            .trans_len = m->trans_len,
+            .app_len = m->app_len,
+            .ip_proto = m->proto,
+            .tcp_flags = fl,
+            .tcp_window = tcp ? m->tcp_win : 0,
+            .payload = plen ? p->data + m->app_off : NULL,
+            .payload_len = plen,
+            .frame = p->data,
+        };
+        wkp_custom_update(&e->cfg.custom, lf->custom, &v);
+    }
 }
 
 void *wkp__worker_main(void *arg)
@@ -228,6 +396,13 @@ void *wkp__worker_main(void *arg)
     flush_all(w, UINT64_MAX, WKP_END_EOF);
     atomic_store_explicit(&w->watermark, UINT64_MAX, memory_order_release);
     wkp_ftable_fini(&w->table);
+    wkp_seq_pool_fini(&w->seq_pool);
+    wkp_flow_stats_scratch_free(&w->stats_scratch);
+    while (w->custom_blocks) {
+        void *next = *(void **)w->custom_blocks;
+        free(w->custom_blocks);
+        w->custom_blocks = next;
+    }
     rcu_unregister_thread();
     return NULL;
 }

@@ -155,6 +155,15 @@ void wkp_ftable_touch(struct wkp_ftable *t, struct wkp_fentry *e, int64_t clock_
     }
 }
 
+void wkp_ftable_set_class(struct wkp_ftable *t, struct wkp_fentry *e, uint8_t lru_class)
+{
+    if (lru_class >= WKP_LRU_CLASSES || lru_class == e->lru_class)
+        return;
+    lru_unlink(t, e);
+    e->lru_class = lru_class;
+    lru_append(t, e);
+}
+
 void wkp_ftable_remove(struct wkp_ftable *t, struct wkp_fentry *e)
 {
     cds_lfht_del(t->ht, &e->node);

@@ -31,7 +31,7 @@ struct wkp_fentry {
     uint8_t lru_class;                      /* which LRU list: one per timeout class */
 };
 
-#define WKP_LRU_CLASSES 2
+#define WKP_LRU_CLASSES 3
 
 #define WKP_FCACHE_BITS 16
 
@@ -64,6 +64,8 @@ struct wkp_fentry *wkp_ftable_insert(struct wkp_ftable *t, const struct wkp_flow
                                      uint64_t hash, int64_t clock_ns, uint8_t lru_class);
 /* Mark e used at clock_ns: moves it to the LRU tail. */
 void wkp_ftable_touch(struct wkp_ftable *t, struct wkp_fentry *e, int64_t clock_ns);
+/* Move e to the tail of another LRU list (its timeout class changed). */
+void wkp_ftable_set_class(struct wkp_ftable *t, struct wkp_fentry *e, uint8_t lru_class);
 /* Remove e from the table and the LRU; it is recycled after a grace period. */
 void wkp_ftable_remove(struct wkp_ftable *t, struct wkp_fentry *e);
 /* Recycle retired entries if enough have piled up (call between bursts,

@@ -109,6 +109,29 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_reader(wkp_config *cfg, wkp_read
 /* Idle timeouts in seconds of capture time; 0 disables. Negative: WKP_EINVAL. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_tcp_timeout(wkp_config *cfg, double s);
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_udp_timeout(wkp_config *cfg, double s);
+/* A TCP flow that has closed (a FIN from each side, or a RST) ends once
+ * idle for s seconds (default 10; 0: it waits for the idle timeout). A SYN
+ * without ACK after the close, with a new sequence number, ends it at once
+ * and starts a new flow (D3). */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_tcp_close_timeout(wkp_config *cfg, double s);
+/* SPEC §2.3/§2.4 packet filters: drop TCP retransmissions (default on),
+ * pure ACKs (default off), packets with RST (default off). Dropped packets
+ * appear in no flow and are counted in the run summary. */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_filter_retrans(wkp_config *cfg, bool on);
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_filter_ack(wkp_config *cfg, bool on);
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_filter_rst(wkp_config *cfg, bool on);
+/* Store at most n per-packet records per flow (0 = all, the default).
+ * Moment statistics still cover every packet; medians and the sequence
+ * columns cover the stored ones. */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_max_seq(wkp_config *cfg, uint64_t n);
+/* Drop flows with fewer than n packets (default 1: keep all). */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_min_packets(wkp_config *cfg, uint64_t n);
+/* Write the sequence columns (default on). */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_sequences(wkp_config *cfg, bool on);
+/* D13: the original's behaviour where its numbers are needed: no TCP
+ * splitting or timeouts, UDP payload_bytes 0, a 100000-flow limit. Set it
+ * before other options that it would override. */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_compat(wkp_config *cfg, bool on);
 /* Most flows held at once per run (0 = no limit). */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_max_flows(wkp_config *cfg, uint64_t n);
 /* Slots in each reader->worker ring: a power of two >= 2 (default 4096).
@@ -202,14 +225,14 @@ typedef enum wkp_dir {
 } wkp_dir;
 
 typedef enum wkp_tcp_flag {
-    WKP_TCP_FIN = 0,
-    WKP_TCP_SYN,
-    WKP_TCP_RST,
-    WKP_TCP_PSH,
-    WKP_TCP_ACK,
-    WKP_TCP_URG,
-    WKP_TCP_ECE,
-    WKP_TCP_CWR,
+    WKP_TCPFLAG_FIN = 0,
+    WKP_TCPFLAG_SYN,
+    WKP_TCPFLAG_RST,
+    WKP_TCPFLAG_PSH,
+    WKP_TCPFLAG_ACK,
+    WKP_TCPFLAG_URG,
+    WKP_TCPFLAG_ECE,
+    WKP_TCPFLAG_CWR,
 } wkp_tcp_flag;
 
 /* A wkp_flow is valid only inside the callback it is passed to; copy what
@@ -233,6 +256,35 @@ WKP_API uint64_t wkp_flow_bytes(const wkp_flow *f, wkp_dir dir); /* on-the-wire 
 WKP_API uint64_t wkp_flow_tcp_flag_count(const wkp_flow *f, wkp_tcp_flag flag);
 /* "fin", "rst", "idle_timeout", "new_syn", "end_of_input" or "evicted". */
 WKP_API const char *wkp_flow_end_reason(const wkp_flow *f);
+/* Community ID v1 of the flow (seed 0), e.g. "1:LQU9qZlK+B5F3KDmev6m5PMibrg=". */
+WKP_API const char *wkp_flow_community_id(const wkp_flow *f);
+/* TCP retransmissions seen in the flow (dropped or kept). */
+WKP_API uint64_t wkp_flow_retransmissions(const wkp_flow *f);
+
+/* Per-packet sequences (SPEC §3) of the stored packets (all of them unless
+ * max_seq is set), in order. Lengths are signed by direction (+ up, - down). */
+typedef enum wkp_seq_field {
+    WKP_SEQ_PACKET_LENGTH = 0, /* on-the-wire length */
+    WKP_SEQ_IP_LENGTH,
+    WKP_SEQ_TRANS_LENGTH,
+    WKP_SEQ_APP_LENGTH,
+    WKP_SEQ_PAYLOAD_BYTES,
+    WKP_SEQ_TIMESTAMP_NS,      /* capture time, ns since the epoch */
+    WKP_SEQ_TCP_FLAGS,
+    WKP_SEQ_TCP_WINDOW,
+    WKP_SEQ_DIRECTION,         /* +1 or -1 */
+} wkp_seq_field;
+WKP_API size_t wkp_flow_seq_count(const wkp_flow *f);
+/* 0 if i >= wkp_flow_seq_count(f) or field is unknown. */
+WKP_API int64_t wkp_flow_seq_value(const wkp_flow *f, size_t i, wkp_seq_field field);
+
+/* A statistic by name: "<block>.<stat>" with the D12 names
+ * ("packet_lengths.mean", "iats.median", "tcp_window.up_count", ...), the
+ * §4.4 short names ("pkt_mean", "iat_std", "pkt_up_count", ...), or a
+ * scalar ("packet_count", "total_bytes", "up_down_pkt_ratio",
+ * "up_down_byte_ratio", "duration"). A block the flow does not have, or an
+ * unknown name, gives 0.0 (SPEC §4.4). */
+WKP_API double wkp_flow_stat(const wkp_flow *f, const char *name);
 
 /* ---- sinks ---------------------------------------------------------------- */
 
@@ -251,6 +303,13 @@ typedef enum wkp_format {
  * the run starts. Free with wkp_sink_free() unless given to an engine. */
 WKP_API WKP_NODISCARD wkp_status wkp_sink_file_new(const char *path, wkp_format fmt,
                                                    wkp_sink **out, wkp_errbuf *err);
+
+/* A per-packet file sink: one row per packet of each flow (flow_id,
+ * capture, index, direction, timestamp, the §3 lengths, payload_bytes, TCP
+ * flags and window), written when the flow is, in flow output order. fmt is
+ * WKP_FMT_CSV or WKP_FMT_NDJSON. With max_seq only the stored packets. */
+WKP_API WKP_NODISCARD wkp_status wkp_sink_packets_new(const char *path, wkp_format fmt,
+                                                      wkp_sink **out, wkp_errbuf *err);
 
 /* A callback sink: cb(flow, user) is called once per flow, in output order,
  * on the merger thread. A non-zero return stops the run (WKP_ESTOPPED). */

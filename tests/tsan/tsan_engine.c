@@ -32,7 +32,7 @@ static int on_flow(const wkp_flow *f, void *user)
                      wkp_flow_bytes(f, WKP_DIR_DOWN),
                      (uint64_t)wkp_flow_start_ns(f),
                      (uint64_t)wkp_flow_end_ns(f),
-                     wkp_flow_tcp_flag_count(f, WKP_TCP_SYN)};
+                     wkp_flow_tcp_flag_count(f, WKP_TCPFLAG_SYN)};
     mix(d, v, sizeof v);
     mix(d, wkp_flow_key(f), strlen(wkp_flow_key(f)));
     mix(d, wkp_flow_end_reason(f), strlen(wkp_flow_end_reason(f)));

@@ -1,0 +1,77 @@
+/* Per-flow packet sequences (SPEC §3): one compact record per packet added
+ * to a flow, stored in fixed-size chunks from a per-worker pool, so a
+ * packet never costs an allocation and a flow's memory is proportional to
+ * the packets it stores. Everything the 9 sequences, the statistics blocks
+ * and custom features need is derived from these records when the flow
+ * ends. Owned by one worker; no locking. */
+#ifndef WKP_SEQ_H
+#define WKP_SEQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct wkp_pkt_rec {
+    int64_t ts_ns;
+    uint32_t wire, ip, trans, app; /* SPEC §3 lengths, unsigned; dir gives the sign */
+    uint32_t payload;              /* payload_bytes element magnitude */
+    uint16_t win;
+    uint8_t flags;
+    int8_t dir; /* +1 up, -1 down */
+};                                  /* 32 bytes */
+
+#define WKP_SEQ_CHUNK 15
+
+struct wkp_seq_chunk {
+    struct wkp_seq_chunk *next;
+    uint32_t n;
+    uint32_t pad_;
+    struct wkp_pkt_rec r[WKP_SEQ_CHUNK];
+}; /* 496 bytes */
+
+struct wkp_seq {
+    struct wkp_seq_chunk *head, *tail;
+    uint64_t stored; /* records held (<= max_seq) */
+};
+
+struct wkp_seq_pool {
+    struct wkp_seq_chunk *free;
+    void **slabs;
+    size_t nslabs, cap;
+    uint64_t chunks_out; /* chunks held by flows: for the memory account */
+};
+
+/* Append; -1 if out of memory. */
+int wkp_seq_append(struct wkp_seq *s, struct wkp_seq_pool *p, const struct wkp_pkt_rec *r);
+/* Give a flow's chunks back to the pool; s becomes empty. */
+void wkp_seq_release(struct wkp_seq *s, struct wkp_seq_pool *p);
+void wkp_seq_pool_fini(struct wkp_seq_pool *p);
+
+/* Iterate: for (it = wkp_seq_first(s); it.c; wkp_seq_next(&it)) use *it.r */
+struct wkp_seq_it {
+    const struct wkp_seq_chunk *c;
+    uint32_t i;
+    const struct wkp_pkt_rec *r;
+};
+
+static inline struct wkp_seq_it wkp_seq_first(const struct wkp_seq *s)
+{
+    struct wkp_seq_it it = {s->head, 0, s->head && s->head->n ? &s->head->r[0] : NULL};
+    if (!it.r)
+        it.c = NULL;
+    return it;
+}
+
+static inline void wkp_seq_next(struct wkp_seq_it *it)
+{
+    if (++it->i < it->c->n) {
+        it->r = &it->c->r[it->i];
+        return;
+    }
+    it->c = it->c->next;
+    it->i = 0;
+    it->r = it->c && it->c->n ? &it->c->r[0] : NULL;
+    if (!it->r)
+        it->c = NULL;
+}
+
+#endif
