@@ -27,6 +27,7 @@ struct live_flow {
     uint32_t flag_counts[8];
     uint64_t retrans;
     struct wkp_seq seq;
+    struct wkp_flow_acc *all; /* beyond max_seq: statistics over every packet */
     void *custom; /* the custom features' state block, or NULL */
     struct wkp_tcp_dir tcp[2];
     uint32_t first_syn_seq;
@@ -65,6 +66,8 @@ static void fail(struct wkp_worker *w)
 static void release_state(struct wkp_worker *w, struct live_flow *lf)
 {
     wkp_seq_release(&lf->seq, &w->seq_pool);
+    free(lf->all);
+    lf->all = NULL;
     if (lf->custom) {
         *(void **)lf->custom = w->custom_blocks;
         w->custom_blocks = lf->custom;
@@ -139,9 +142,12 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
     const struct wkp_custom_set *cs = &e->cfg.custom;
     if (lf->custom)
         wkp_custom_finish(cs, lf->custom);
-    if (e->text_mask || e->want_view) {
+    /* Statistics are computed even with no text sink (-f none computes
+     * everything and writes nothing: what a benchmark compares). */
+    {
         struct wkp_flow_stats stats;
-        if (wkp_flow_stats_compute(&lf->seq, k->proto == 6, &w->stats_scratch, &stats) != 0)
+        if (wkp_flow_stats_compute(&lf->seq, k->proto == 6, lf->all, &w->stats_scratch,
+                                   &stats) != 0)
             fail(w);
         struct wkp_flow_extra x = {&lf->seq, &stats, cs, lf->custom};
         if (e->text_mask && wkp__serialize(f, &x, &e->cfg, e->text_mask, &w->scratch) != 0)
@@ -297,7 +303,7 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
     bool has_payload = m->proto == 6 || m->proto == 17;
     uint32_t payload = has_payload && !(m->proto == 17 && e->cfg.compat) ? m->app_len : 0;
     uint64_t n_before = lf->pkts[0] + lf->pkts[1] - 1;
-    if (!e->cfg.max_seq || lf->seq.stored < e->cfg.max_seq) {
+    {
         struct wkp_pkt_rec r = {
             .ts_ns = p->ts_ns,
             .wire = p->wirelen,
@@ -309,9 +315,24 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
             .flags = fl,
             .dir = (int8_t)(d ? -1 : 1),
         };
-        if (wkp_seq_append(&lf->seq, &w->seq_pool, &r) != 0) {
-            fail(w);
-            return;
+        if (!e->cfg.max_seq || lf->seq.stored < e->cfg.max_seq) {
+            if (wkp_seq_append(&lf->seq, &w->seq_pool, &r) != 0) {
+                fail(w);
+                return;
+            }
+        } else {
+            /* Past max_seq: from now on every packet feeds streaming
+             * statistics, which first take in the stored records. */
+            if (!lf->all) {
+                if (!(lf->all = malloc(sizeof *lf->all))) {
+                    fail(w);
+                    return;
+                }
+                wkp_flow_acc_init(lf->all);
+                for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); it.c; wkp_seq_next(&it))
+                    wkp_flow_acc_add(lf->all, it.r, tcp);
+            }
+            wkp_flow_acc_add(lf->all, &r, tcp);
         }
     }
     if (lf->custom) {

@@ -7,6 +7,7 @@
  * same direction. */
 #include "features/flowstats.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +23,50 @@ void wkp_flow_stats_scratch_free(struct wkp_flow_stats_scratch *s)
     s->cap = 0;
 }
 
-int wkp_flow_stats_compute(const struct wkp_seq *seq, bool tcp,
+/* The value of each block for one packet record, given the previous
+ * timestamps; NAN where the packet adds nothing to the block. */
+static void values(struct wkp_flow_acc *a, const struct wkp_pkt_rec *r, bool tcp,
+                   double v[WKP_NBLOCKS])
+{
+    double d = r->dir;
+    v[WKP_BLK_PACKET_LENGTHS] = d * r->wire;
+    v[WKP_BLK_IP_LENGTHS] = d * r->ip;
+    v[WKP_BLK_TRANS_LENGTHS] = d * r->trans;
+    v[WKP_BLK_APP_LENGTHS] = d * r->app;
+    v[WKP_BLK_PAYLOAD_BYTES] = d * r->payload;
+    v[WKP_BLK_TCP_FLAGS] = tcp ? (double)r->flags : NAN;
+    v[WKP_BLK_TCP_WINDOW] = tcp ? (double)r->win : NAN;
+    v[WKP_BLK_IATS] = a->have_prev ? (double)(r->ts_ns - a->prev_ts) / 1e9 : NAN;
+    if (!a->have_prev)
+        a->first_ts = r->ts_ns;
+    a->last_ts = r->ts_ns;
+    int di = r->dir > 0 ? 0 : 1;
+    v[WKP_BLK_UP_IATS] = v[WKP_BLK_DOWN_IATS] = NAN;
+    if (a->have_dir[di])
+        v[di ? WKP_BLK_DOWN_IATS : WKP_BLK_UP_IATS] = (double)(r->ts_ns - a->prev_dir_ts[di]) / 1e9;
+    a->prev_dir_ts[di] = r->ts_ns;
+    a->have_dir[di] = 1;
+    a->prev_ts = r->ts_ns;
+    a->have_prev = 1;
+}
+
+void wkp_flow_acc_init(struct wkp_flow_acc *a)
+{
+    memset(a, 0, sizeof *a);
+    for (int b = 0; b < WKP_NBLOCKS; b++)
+        wkp_block_acc_init(&a->acc[b]);
+}
+
+void wkp_flow_acc_add(struct wkp_flow_acc *a, const struct wkp_pkt_rec *r, bool tcp)
+{
+    double v[WKP_NBLOCKS];
+    values(a, r, tcp, v);
+    for (int b = 0; b < WKP_NBLOCKS; b++)
+        if (!isnan(v[b]))
+            wkp_block_acc_add(&a->acc[b], v[b]);
+}
+
+int wkp_flow_stats_compute(const struct wkp_seq *seq, bool tcp, const struct wkp_flow_acc *all,
                            struct wkp_flow_stats_scratch *scratch, struct wkp_flow_stats *out)
 {
     size_t n = (size_t)seq->stored;
@@ -34,60 +78,38 @@ int wkp_flow_stats_compute(const struct wkp_seq *seq, bool tcp,
         scratch->v = v;
         scratch->cap = cap;
     }
-    struct wkp_block_acc acc[WKP_NBLOCKS];
+    /* One pass: each block's values go to its median column and, when no
+     * streaming state covers the whole flow, to a local accumulator. */
+    struct wkp_flow_acc local;
+    wkp_flow_acc_init(&local);
     size_t cnt[WKP_NBLOCKS] = {0};
-    for (int b = 0; b < WKP_NBLOCKS; b++)
-        wkp_block_acc_init(&acc[b]);
     double *col[WKP_NBLOCKS];
     for (int b = 0; b < WKP_NBLOCKS; b++)
         col[b] = scratch->v + (size_t)b * n;
-
-#define ADD(b, x)                                                                                 \
-    do {                                                                                          \
-        double x_ = (x);                                                                          \
-        wkp_block_acc_add(&acc[b], x_);                                                           \
-        col[b][cnt[b]++] = x_;                                                                    \
-    } while (0)
-
-    int64_t prev = 0, prev_dir[2] = {0, 0};
-    bool have_prev = false, have_dir[2] = {false, false};
-    int64_t first_ts = 0, last_ts = 0;
     for (struct wkp_seq_it it = wkp_seq_first(seq); it.c; wkp_seq_next(&it)) {
-        const struct wkp_pkt_rec *r = it.r;
-        double d = r->dir;
-        ADD(WKP_BLK_PACKET_LENGTHS, d * r->wire);
-        ADD(WKP_BLK_IP_LENGTHS, d * r->ip);
-        ADD(WKP_BLK_TRANS_LENGTHS, d * r->trans);
-        ADD(WKP_BLK_APP_LENGTHS, d * r->app);
-        ADD(WKP_BLK_PAYLOAD_BYTES, d * r->payload);
-        if (tcp) {
-            ADD(WKP_BLK_TCP_FLAGS, (double)r->flags);
-            ADD(WKP_BLK_TCP_WINDOW, (double)r->win);
+        double v[WKP_NBLOCKS];
+        values(&local, it.r, tcp, v);
+        for (int b = 0; b < WKP_NBLOCKS; b++) {
+            if (isnan(v[b]))
+                continue;
+            col[b][cnt[b]++] = v[b];
+            if (!all)
+                wkp_block_acc_add(&local.acc[b], v[b]);
         }
-        if (have_prev)
-            ADD(WKP_BLK_IATS, (double)(r->ts_ns - prev) / 1e9);
-        else
-            first_ts = r->ts_ns;
-        last_ts = r->ts_ns;
-        int di = r->dir > 0 ? 0 : 1;
-        if (have_dir[di])
-            ADD(di ? WKP_BLK_DOWN_IATS : WKP_BLK_UP_IATS, (double)(r->ts_ns - prev_dir[di]) / 1e9);
-        prev_dir[di] = r->ts_ns;
-        have_dir[di] = true;
-        prev = r->ts_ns;
-        have_prev = true;
     }
-#undef ADD
+    const struct wkp_flow_acc *src = all ? all : &local;
     out->present = 0;
     for (int b = 0; b < WKP_NBLOCKS; b++) {
-        if (!cnt[b]) {
+        const struct wkp_block_acc *acc = &src->acc[b];
+        if (!acc->all.n) {
             memset(&out->blk[b], 0, sizeof out->blk[b]);
             continue;
         }
         out->present |= 1u << b;
-        wkp_block_finish(&acc[b], wkp_median_abs(col[b], cnt[b]), &out->blk[b]);
+        wkp_block_finish(acc, wkp_median_abs(col[b], cnt[b]), &out->blk[b]);
     }
-    wkp_scalars_compute(&acc[WKP_BLK_PACKET_LENGTHS], cnt[WKP_BLK_IATS] ? &acc[WKP_BLK_IATS] : NULL,
-                        (double)first_ts / 1e9, (double)last_ts / 1e9, &out->sc);
+    const struct wkp_block_acc *iats = &src->acc[WKP_BLK_IATS];
+    wkp_scalars_compute(&src->acc[WKP_BLK_PACKET_LENGTHS], iats->all.n ? iats : NULL,
+                        (double)src->first_ts / 1e9, (double)src->last_ts / 1e9, &out->sc);
     return 0;
 }

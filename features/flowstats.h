@@ -35,14 +35,27 @@ struct wkp_flow_stats {
     struct wkp_scalars sc;
 };
 
+/* Streaming state over every packet of a flow, for flows that store fewer
+ * records than they have packets (max_seq): moment statistics then still
+ * cover every packet while medians cover the stored ones. */
+struct wkp_flow_acc {
+    struct wkp_block_acc acc[WKP_NBLOCKS];
+    int64_t prev_ts, prev_dir_ts[2], first_ts, last_ts;
+    uint8_t have_prev, have_dir[2];
+};
+
+void wkp_flow_acc_init(struct wkp_flow_acc *a);
+void wkp_flow_acc_add(struct wkp_flow_acc *a, const struct wkp_pkt_rec *r, bool tcp);
+
 struct wkp_flow_stats_scratch {
     double *v;
     size_t cap;
 };
 
-/* Statistics of the records in seq. tcp: the flag and window blocks exist
- * (for a TCP flow). -1 if the scratch could not grow. */
-int wkp_flow_stats_compute(const struct wkp_seq *seq, bool tcp,
+/* Statistics of a flow. tcp: the flag and window blocks exist. all: the
+ * streaming state over every packet, or NULL when seq holds every packet.
+ * Medians come from the records in seq. -1 if the scratch could not grow. */
+int wkp_flow_stats_compute(const struct wkp_seq *seq, bool tcp, const struct wkp_flow_acc *all,
                            struct wkp_flow_stats_scratch *scratch, struct wkp_flow_stats *out);
 void wkp_flow_stats_scratch_free(struct wkp_flow_stats_scratch *s);
 

@@ -1,0 +1,352 @@
+/* Flow lifecycle (SPEC §2, D3), sequences and statistics through the public
+ * API, on TCP captures the test writes itself. Every expected value is
+ * worked out by hand in the comments. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wa1kpcap/wa1kpcap.h"
+
+#define DATA WKP_TEST_DATA "/"
+
+enum { F = 0x01, S = 0x02, R = 0x04, P = 0x08, A = 0x10 };
+
+struct tpkt {
+    int64_t t_us;
+    int reverse; /* 0: 10.0.0.1:40000 -> 10.0.0.2:80, 1: the other way */
+    uint8_t flags;
+    uint32_t seq;
+    uint16_t payload;
+};
+
+/* Ethernet + IPv4 + 20-byte TCP + payload (zero bytes). */
+static void write_tcp_pcap(const char *path, const struct tpkt *v, int n)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    uint32_t gh[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
+    fwrite(gh, 4, 6, f);
+    for (int i = 0; i < n; i++) {
+        uint8_t pkt[14 + 20 + 20 + 1500] = {0};
+        uint32_t len = 54 + v[i].payload;
+        pkt[12] = 0x08;
+        uint8_t *ip = pkt + 14;
+        ip[0] = 0x45;
+        ip[2] = (uint8_t)((len - 14) >> 8);
+        ip[3] = (uint8_t)(len - 14);
+        ip[8] = 64;
+        ip[9] = 6;
+        uint8_t a[4] = {10, 0, 0, 1}, b[4] = {10, 0, 0, 2};
+        memcpy(ip + 12, v[i].reverse ? b : a, 4);
+        memcpy(ip + 16, v[i].reverse ? a : b, 4);
+        uint8_t *tcp = ip + 20;
+        uint16_t sp = v[i].reverse ? 80 : 40000, dp = v[i].reverse ? 40000 : 80;
+        tcp[0] = (uint8_t)(sp >> 8);
+        tcp[1] = (uint8_t)sp;
+        tcp[2] = (uint8_t)(dp >> 8);
+        tcp[3] = (uint8_t)dp;
+        tcp[4] = (uint8_t)(v[i].seq >> 24);
+        tcp[5] = (uint8_t)(v[i].seq >> 16);
+        tcp[6] = (uint8_t)(v[i].seq >> 8);
+        tcp[7] = (uint8_t)v[i].seq;
+        tcp[12] = 0x50;
+        tcp[13] = v[i].flags;
+        tcp[14] = 0x10; /* window 4096 */
+        uint32_t rh[4] = {(uint32_t)(v[i].t_us / 1000000), (uint32_t)(v[i].t_us % 1000000), len,
+                          len};
+        fwrite(rh, 4, 4, f);
+        fwrite(pkt, 1, len, f);
+    }
+    fclose(f);
+}
+
+struct got {
+    int n;
+    uint64_t id[16], pkts[16], syn[16];
+    char reason[16][16];
+    double stat[16][4];
+    size_t nseq[16];
+};
+
+static int collect(const wkp_flow *f, void *user)
+{
+    struct got *g = user;
+    int i = g->n++;
+    if (i >= 16)
+        return 0;
+    g->id[i] = wkp_flow_id(f);
+    g->pkts[i] = wkp_flow_packets(f, WKP_DIR_BOTH);
+    g->syn[i] = wkp_flow_tcp_flag_count(f, WKP_TCPFLAG_SYN);
+    snprintf(g->reason[i], 16, "%s", wkp_flow_end_reason(f));
+    g->stat[i][0] = wkp_flow_stat(f, "packet_lengths.mean");
+    g->stat[i][1] = wkp_flow_stat(f, "pkt_median");
+    g->stat[i][2] = wkp_flow_stat(f, "packet_lengths.count");
+    g->stat[i][3] = wkp_flow_stat(f, "duration");
+    g->nseq[i] = wkp_flow_seq_count(f);
+    return 0;
+}
+
+typedef wkp_status (*cfg_fn)(wkp_config *);
+
+static wkp_engine *run(const char *path, struct got *g, cfg_fn tweak, unsigned threads)
+{
+    wkp_config *cfg;
+    wkp_engine *e;
+    wkp_sink *s;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_config_set_threads(cfg, threads), WKP_OK);
+    if (tweak)
+        cr_assert_eq(tweak(cfg), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
+    wkp_config_free(cfg);
+    cr_assert_eq(wkp_sink_callback_new(collect, g, &s), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, s), WKP_OK);
+    const char *files[] = {path};
+    cr_assert_eq(wkp_engine_run(e, files, 1), WKP_OK, "%s", wkp_engine_last_error(e));
+    return e;
+}
+
+static char *tmp_pcap(const struct tpkt *v, int n)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/wkp-life-XXXXXX.pcap");
+    int fd = mkstemps(path, 5);
+    cr_assert(fd >= 0);
+    close(fd);
+    write_tcp_pcap(path, v, n);
+    return path;
+}
+
+/* SPEC §2.1's example: SYN, SYN-ACK, FIN, FIN, ACK, then a SYN with a new
+ * sequence number and a RST. D3: both FINs make the flow closed, so the
+ * second SYN (seq 5000 != the first SYN's 1000) ends it (new_syn) at packet
+ * 6 and opens flow 6 with the SYN and the RST. */
+static const struct tpkt reuse[] = {
+    {1000000, 0, S, 1000, 0}, {1000100, 1, S | A, 9000, 0}, {1000200, 0, F | A, 1001, 0},
+    {1000300, 1, F | A, 9001, 0}, {1000400, 0, A, 1002, 0}, {1000500, 0, S, 5000, 0},
+    {1000600, 1, R | A, 9002, 0},
+};
+
+Test(lifecycle, syn_after_fin_starts_a_new_flow)
+{
+    char *path = tmp_pcap(reuse, 7);
+    for (unsigned t = 1; t <= 2; t++) {
+        struct got g = {0};
+        wkp_engine *e = run(path, &g, NULL, t);
+        cr_assert_eq(g.n, 2);
+        cr_assert_eq(g.id[0], 1);
+        cr_assert_eq(g.pkts[0], 5);
+        cr_assert_str_eq(g.reason[0], "new_syn");
+        cr_assert_eq(g.id[1], 6);
+        cr_assert_eq(g.pkts[1], 2);
+        cr_assert_eq(g.syn[1], 1);
+        wkp_engine_free(e);
+    }
+    unlink(path);
+}
+
+static wkp_status compat_keep(wkp_config *c)
+{
+    wkp_status st = wkp_config_set_compat(c, true);
+    return st ? st : wkp_config_set_filter_retrans(c, false);
+}
+
+Test(lifecycle, compat_keeps_one_flow_as_the_original)
+{
+    /* SPEC §2.1 [REF]: "one 7-packet flow, syn_count 3" (SYN, SYN-ACK, SYN). */
+    char *path = tmp_pcap(reuse, 7);
+    struct got g = {0};
+    wkp_engine *e = run(path, &g, compat_keep, 1);
+    cr_assert_eq(g.n, 1);
+    cr_assert_eq(g.pkts[0], 7);
+    cr_assert_eq(g.syn[0], 3);
+    wkp_engine_free(e);
+    unlink(path);
+}
+
+Test(lifecycle, retransmitted_syn_is_dropped_not_a_new_flow)
+{
+    /* SYN seq 1000 twice: the second has seg = 1, end = 1001 = next_seq,
+     * so d = 0: a retransmission (§2.3 step 5), dropped and counted. */
+    struct tpkt v[] = {{1000000, 0, S, 1000, 0}, {2000000, 0, S, 1000, 0},
+                       {2000100, 1, S | A, 7000, 0}};
+    char *path = tmp_pcap(v, 3);
+    struct got g = {0};
+    wkp_engine *e = run(path, &g, NULL, 1);
+    cr_assert_eq(g.n, 1);
+    cr_assert_eq(g.pkts[0], 2);
+    cr_assert_eq(wkp_engine_counter(e, WKP_CNT_RETRANSMISSION), 1);
+    cr_assert_eq(wkp_engine_counter(e, WKP_CNT_IN_FLOW) +
+                     wkp_engine_counter(e, WKP_CNT_RETRANSMISSION),
+                 wkp_engine_counter(e, WKP_CNT_PACKETS_READ));
+    wkp_engine_free(e);
+    unlink(path);
+}
+
+Test(lifecycle, closed_flow_ends_after_the_close_timeout_as_fin)
+{
+    /* FIN each way and the last ACK at 1.0003 s; 11 s later more data: the
+     * closed flow was idle 11 s > 10 s (the default close timeout), so it
+     * ended as "fin" and the data opens flow 5. With a close timeout of 0
+     * the flow waits for the 300 s idle timeout and both are one flow. */
+    struct tpkt v[] = {{1000000, 0, F | A, 100, 0}, {1000100, 1, F | A, 200, 0},
+                       {1000300, 0, A, 101, 0}, {12000000, 0, P | A, 101, 10}};
+    char *path = tmp_pcap(v, 4);
+    struct got g = {0};
+    wkp_engine *e = run(path, &g, NULL, 1);
+    cr_assert_eq(g.n, 2);
+    cr_assert_str_eq(g.reason[0], "fin");
+    cr_assert_eq(g.pkts[0], 3);
+    cr_assert_eq(g.id[1], 4);
+    wkp_engine_free(e);
+    unlink(path);
+}
+
+static wkp_status filters_on(wkp_config *c)
+{
+    wkp_status st = wkp_config_set_filter_ack(c, true);
+    return st ? st : wkp_config_set_filter_rst(c, true);
+}
+
+Test(lifecycle, ack_and_rst_filters_drop_before_the_lookup)
+{
+    /* The pure ACK (flags 0x10, 20-byte header, no payload) and the RST are
+     * dropped; the ACK with 10 bytes of payload stays. 5 read = 3 in flow +
+     * 1 ack_filtered + 1 rst_filtered. */
+    struct tpkt v[] = {{1000000, 0, S, 1, 0}, {1000100, 1, S | A, 50, 0}, {1000200, 0, A, 2, 0},
+                       {1000300, 0, P | A, 2, 10}, {1000400, 1, R | A, 51, 0}};
+    char *path = tmp_pcap(v, 5);
+    struct got g = {0};
+    wkp_engine *e = run(path, &g, filters_on, 1);
+    cr_assert_eq(g.n, 1);
+    cr_assert_eq(g.pkts[0], 3);
+    cr_assert_eq(wkp_engine_counter(e, WKP_CNT_ACK_FILTERED), 1);
+    cr_assert_eq(wkp_engine_counter(e, WKP_CNT_RST_FILTERED), 1);
+    cr_assert_eq(wkp_engine_counter(e, WKP_CNT_IN_FLOW), 3);
+    wkp_engine_free(e);
+    unlink(path);
+}
+
+Test(lifecycle, single_pcap_statistics_match_spec_4_1)
+{
+    /* SPEC §4.1: packet_lengths mean 247.777..., median 92; §4.3/§14.3:
+     * duration 0.166290 (sum of the IATs = last - first timestamp). */
+    struct got g = {0};
+    wkp_engine *e = run(DATA "wa1kpcap__single.pcap", &g, NULL, 1);
+    cr_assert_eq(g.n, 1);
+    cr_assert_float_eq(g.stat[0][0], 6690.0 / 27.0, 1e-12);
+    cr_assert_float_eq(g.stat[0][1], 92.0, 0);
+    cr_assert_float_eq(g.stat[0][2], 27.0, 0);
+    cr_assert_float_eq(g.stat[0][3], 0.166290, 1e-12);
+    cr_assert_eq(g.nseq[0], 27);
+    wkp_engine_free(e);
+}
+
+static wkp_status max5(wkp_config *c) { return wkp_config_set_max_seq(c, 5); }
+
+Test(lifecycle, max_seq_keeps_moments_exact_and_medians_over_stored)
+{
+    /* The first 5 packet lengths of single.pcap are 66, -66, 54, 521, -54
+     * (SPEC §3): median of |x| = 66. The mean still covers all 27 packets. */
+    struct got g = {0};
+    wkp_engine *e = run(DATA "wa1kpcap__single.pcap", &g, max5, 1);
+    cr_assert_float_eq(g.stat[0][0], 6690.0 / 27.0, 1e-12);
+    cr_assert_float_eq(g.stat[0][1], 66.0, 0);
+    cr_assert_float_eq(g.stat[0][2], 27.0, 0);
+    cr_assert_eq(g.nseq[0], 5);
+    wkp_engine_free(e);
+}
+
+/* A second method: for every flow of multi.pcap, recompute the
+ * packet_lengths and iats statistics from the flow's own sequences with a
+ * two-pass formula in long double and compare to 1e-9 relative. */
+static int cmp_ld(const void *a, const void *b)
+{
+    long double x = *(const long double *)a, y = *(const long double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void check_block(const wkp_flow *f, const char *block, long double *v, size_t n)
+{
+    if (n == 0)
+        return;
+    long double sum = 0, m2 = 0, m3 = 0, m4 = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += v[i];
+    long double mean = sum / n;
+    for (size_t i = 0; i < n; i++) {
+        long double d = v[i] - mean;
+        m2 += d * d;
+        m3 += d * d * d;
+        m4 += d * d * d * d;
+    }
+    m2 /= n;
+    m3 /= n;
+    m4 /= n;
+    qsort(v, n, sizeof *v, cmp_ld);
+    long double median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    struct {
+        const char *stat;
+        long double want;
+    } c[] = {
+        {"mean", mean},
+        {"var", m2},
+        {"std", sqrtl(m2)},
+        {"median", median},
+        {"sum", sum},
+        {"skew", n < 2 || m2 == 0 ? 0 : m3 / powl(m2, 1.5L)},
+        {"kurt", n < 2 || m2 == 0 ? 0 : m4 / (m2 * m2) - 3},
+    };
+    char name[64];
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        snprintf(name, sizeof name, "%s.%s", block, c[i].stat);
+        double got = wkp_flow_stat(f, name);
+        double want = (double)c[i].want;
+        double tol = 1e-9 * fabs(want) + 1e-12;
+        /* skew and kurt of nearly constant sequences are ill-conditioned */
+        if ((!strcmp(c[i].stat, "skew") || !strcmp(c[i].stat, "kurt")) && m2 < 1e-6L * mean * mean)
+            continue;
+        cr_assert(fabs(got - want) <= tol, "flow %llu %s: %.17g vs %.17g",
+                  (unsigned long long)wkp_flow_id(f), name, got, want);
+    }
+}
+
+static int two_pass(const wkp_flow *f, void *user)
+{
+    int *checked = user;
+    size_t n = wkp_flow_seq_count(f);
+    long double *v = calloc(n ? n : 1, sizeof *v);
+    cr_assert_not_null(v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = fabsl((long double)wkp_flow_seq_value(f, i, WKP_SEQ_PACKET_LENGTH));
+    check_block(f, "packet_lengths", v, n);
+    for (size_t i = 1; i < n; i++)
+        v[i - 1] = fabsl((long double)(wkp_flow_seq_value(f, i, WKP_SEQ_TIMESTAMP_NS) -
+                                       wkp_flow_seq_value(f, i - 1, WKP_SEQ_TIMESTAMP_NS)) /
+                         1e9L);
+    check_block(f, "iats", v, n ? n - 1 : 0);
+    free(v);
+    (*checked)++;
+    return 0;
+}
+
+Test(lifecycle, statistics_agree_with_a_two_pass_recomputation)
+{
+    int checked = 0;
+    wkp_config *cfg;
+    wkp_engine *e;
+    wkp_sink *s;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
+    wkp_config_free(cfg);
+    cr_assert_eq(wkp_sink_callback_new(two_pass, &checked, &s), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, s), WKP_OK);
+    const char *files[] = {DATA "wa1kpcap__multi.pcap"};
+    cr_assert_eq(wkp_engine_run(e, files, 1), WKP_OK);
+    cr_assert_eq((uint64_t)checked, wkp_engine_counter(e, WKP_CNT_FLOWS));
+    cr_assert_gt(checked, 140);
+    wkp_engine_free(e);
+}
