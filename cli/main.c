@@ -47,6 +47,8 @@ static const char usage_text[] =
     "                         and medians (0 = all, the default); other statistics\n"
     "                         still cover every packet\n"
     "      --no-sequences     leave the per-packet sequence columns out\n"
+    "      --columns LIST     only these columns: comma-separated names or globs, e.g.\n"
+    "                         'flow_id,key,feature.packet_lengths.*' (docs/output.md)\n"
     "      --plugin LIB.so    load custom features from a shared object (its\n"
     "                         wkp_plugin_register entry point); repeatable; each\n"
     "                         feature adds a custom.<name> column\n"
@@ -188,6 +190,7 @@ enum {
     OPT_COMPAT,
     OPT_PACKETS,
     OPT_PLUGIN,
+    OPT_COLUMNS,
 };
 
 int main(int argc, char **argv)
@@ -214,6 +217,7 @@ int main(int argc, char **argv)
         {"compat", no_argument, NULL, OPT_COMPAT},
         {"packets", required_argument, NULL, OPT_PACKETS},
         {"plugin", required_argument, NULL, OPT_PLUGIN},
+        {"columns", required_argument, NULL, OPT_COLUMNS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -313,6 +317,7 @@ int main(int argc, char **argv)
             break;
         case OPT_SUMMARY: summary = optarg; break;
         case OPT_PACKETS: packets = optarg; break;
+        case OPT_COLUMNS: rc = wkp_config_set_columns(cfg, optarg) ? 1 : 0; break;
         case OPT_PLUGIN: {
             wkp_errbuf perr = {{0}};
             if (wkp_config_load_plugin(cfg, optarg, &perr) != WKP_OK) {

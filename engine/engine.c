@@ -4,6 +4,7 @@
  * one is bad), opens the sinks, starts the merger and the workers, runs the
  * reader on the calling thread, joins everything and then commits or removes
  * the output files. Only this module starts threads. */
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,7 @@ void wkp_config_free(wkp_config *cfg)
 {
     if (!cfg)
         return;
+    free(cfg->columns);
     wkp_custom_free(&cfg->custom);
     free(cfg);
 }
@@ -124,6 +126,54 @@ wkp_status wkp_config_set_compat(wkp_config *cfg, bool on)
         cfg->max_flows = 100000;
     }
     return WKP_OK;
+}
+
+wkp_status wkp_config_set_columns(wkp_config *cfg, const char *patterns)
+{
+    if (!cfg)
+        return WKP_EINVAL;
+    char *c = NULL;
+    if (patterns && *patterns && !(c = strdup(patterns)))
+        return WKP_ENOMEM;
+    free(cfg->columns);
+    cfg->columns = c;
+    return WKP_OK;
+}
+
+/* Resolve --columns into a selection: every pattern must match a column. */
+static wkp_status select_columns(wkp_engine *e, wkp_errbuf *err)
+{
+    if (!e->cfg.columns)
+        return WKP_OK;
+    size_t n = wkp__column_count(&e->cfg);
+    e->cfg.colsel = calloc(n, sizeof *e->cfg.colsel);
+    char *pats = strdup(e->cfg.columns);
+    struct wkp_buf name = {0};
+    wkp_status st = e->cfg.colsel && pats ? WKP_OK : WKP_ENOMEM;
+    char *save = NULL;
+    for (char *p = pats ? strtok_r(pats, ",", &save) : NULL; p && st == WKP_OK;
+         p = strtok_r(NULL, ",", &save)) {
+        while (*p == ' ')
+            p++;
+        bool hit = false;
+        for (size_t c = 0; c < n; c++) {
+            name.len = 0;
+            wkp__column_name(&e->cfg, c, &name);
+            wkp_buf_putc(&name, '\0');
+            if (!name.oom && fnmatch(p, name.p, 0) == 0) {
+                e->cfg.colsel[c] = true;
+                hit = true;
+            }
+        }
+        if (!hit) {
+            if (err)
+                snprintf(err->msg, sizeof err->msg, "--columns: '%s' matches no column", p);
+            st = WKP_EINVAL;
+        }
+    }
+    free(pats);
+    wkp_buf_free(&name);
+    return st;
 }
 
 wkp_status wkp_config_set_max_seq(wkp_config *cfg, uint64_t n)
@@ -207,11 +257,23 @@ wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out, wkp_errbuf *e
         return WKP_ENOMEM;
     }
     e->cfg = *cfg;
-    if (wkp_custom_copy(&e->cfg.custom, &cfg->custom) != WKP_OK) {
+    e->cfg.columns = NULL;
+    e->cfg.colsel = NULL;
+    if (wkp_custom_copy(&e->cfg.custom, &cfg->custom) != WKP_OK ||
+        (cfg->columns && !(e->cfg.columns = strdup(cfg->columns)))) {
+        wkp_custom_free(&e->cfg.custom);
         free(e);
         if (err)
             snprintf(err->msg, sizeof err->msg, "out of memory");
         return WKP_ENOMEM;
+    }
+    wkp_status cst = select_columns(e, err);
+    if (cst != WKP_OK) {
+        wkp_custom_free(&e->cfg.custom);
+        free(e->cfg.columns);
+        free(e->cfg.colsel);
+        free(e);
+        return cst;
     }
     unsigned n = cfg->threads;
     if (n == 0) {
@@ -488,6 +550,8 @@ void wkp_engine_free(wkp_engine *e)
     free(e->workers);
     wkp_buf_free(&e->warnings);
     wkp_custom_free(&e->cfg.custom);
+    free(e->cfg.columns);
+    free(e->cfg.colsel);
     free(e);
 }
 

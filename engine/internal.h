@@ -33,6 +33,8 @@ struct wkp_config {
     bool filter_retrans, filter_ack, filter_rst;
     bool compat;          /* D13 */
     bool sequences;       /* write the sequence columns */
+    char *columns;        /* --columns patterns, comma-separated; NULL = all (owned) */
+    bool *colsel;         /* engine only: which columns are written (NULL = all) */
     unsigned ring_slots;
     bool strict;
     bool discard;
@@ -188,6 +190,8 @@ WKP_HIDDEN int wkp__serialize(struct wkp_flow *f, const struct wkp_flow_extra *x
                               struct wkp_buf *scratch);
 WKP_HIDDEN void wkp__csv_header(struct wkp_buf *b, const struct wkp_config *cfg);
 WKP_HIDDEN void wkp__packets_csv_header(struct wkp_buf *b);
+WKP_HIDDEN size_t wkp__column_count(const struct wkp_config *cfg);
+WKP_HIDDEN void wkp__column_name(const struct wkp_config *cfg, size_t col, struct wkp_buf *b);
 WKP_HIDDEN const char *wkp__proto_name(uint8_t proto, char tmp[16]);
 /* engine/sink.c */
 WKP_HIDDEN wkp_status wkp__sink_open(struct wkp_sink *s, wkp_errbuf *err);

@@ -10,6 +10,7 @@
  * capture's 6 or 9 decimals, other doubles as the shortest text that reads
  * back to the same double (features/dtoa.c), lists as compact JSON. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,30 +109,57 @@ static void ext_protocol(struct wkp_buf *b, const struct wkp_flow *f)
     wkp_buf_putc(b, ']');
 }
 
+/* Column indices in D12 order: base, blocks x stats, scalars, sequences,
+ * custom features. cfg->colsel (NULL: all) says which are written. */
+enum {
+    COL_BLOCKS = NBASE,
+    COL_SCALARS = COL_BLOCKS + WKP_NBLOCKS * WKP_STAT_N,
+    COL_SEQS = COL_SCALARS + 5,
+    COL_CUSTOM = COL_SEQS + NSEQ,
+};
+
+static bool sel(const struct wkp_config *cfg, size_t col)
+{
+    if (col >= COL_SEQS && col < COL_CUSTOM && !cfg->sequences)
+        return false;
+    return !cfg->colsel || cfg->colsel[col];
+}
+
+size_t wkp__column_count(const struct wkp_config *cfg) { return COL_CUSTOM + cfg->custom.n; }
+
+void wkp__column_name(const struct wkp_config *cfg, size_t col, struct wkp_buf *b)
+{
+    if (col < NBASE) {
+        wkp_buf_puts(b, base_columns[col]);
+    } else if (col < COL_SCALARS) {
+        size_t k = col - COL_BLOCKS;
+        wkp_buf_puts(b, "feature.");
+        wkp_buf_puts(b, wkp_block_names[k / WKP_STAT_N]);
+        wkp_buf_putc(b, '.');
+        wkp_buf_puts(b, wkp_stat_names[k % WKP_STAT_N]);
+    } else if (col < COL_SEQS) {
+        wkp_buf_puts(b, "feature.");
+        wkp_buf_puts(b, scalar_names[col - COL_SCALARS]);
+    } else if (col < COL_CUSTOM) {
+        wkp_buf_puts(b, "feature.");
+        wkp_buf_puts(b, seq_names[col - COL_SEQS]);
+    } else {
+        wkp_buf_puts(b, "custom.");
+        wkp_buf_puts(b, cfg->custom.v[col - COL_CUSTOM].name);
+    }
+}
+
 void wkp__csv_header(struct wkp_buf *b, const struct wkp_config *cfg)
 {
-    for (int i = 0; i < NBASE; i++) {
-        if (i)
+    bool first = true;
+    for (size_t c = 0; c < wkp__column_count(cfg); c++) {
+        if (!sel(cfg, c))
+            continue;
+        if (!first)
             wkp_buf_putc(b, ',');
-        wkp_buf_puts(b, base_columns[i]);
+        first = false;
+        wkp__column_name(cfg, c, b);
     }
-    for (int blk = 0; blk < WKP_NBLOCKS; blk++)
-        for (int s = 0; s < WKP_STAT_N; s++) {
-            wkp_buf_puts(b, ",feature.");
-            wkp_buf_puts(b, wkp_block_names[blk]);
-            wkp_buf_putc(b, '.');
-            wkp_buf_puts(b, wkp_stat_names[s]);
-        }
-    for (int i = 0; i < 5; i++) {
-        wkp_buf_puts(b, ",feature.");
-        wkp_buf_puts(b, scalar_names[i]);
-    }
-    if (cfg->sequences)
-        for (int i = 0; i < NSEQ; i++) {
-            wkp_buf_puts(b, ",feature.");
-            wkp_buf_puts(b, seq_names[i]);
-        }
-    wkp_custom_csv_header(&cfg->custom, b);
     wkp_buf_putc(b, '\n');
 }
 
@@ -224,12 +252,24 @@ static void seq_list(struct wkp_buf *b, const struct wkp_flow *f, const struct w
     wkp_buf_putc(b, ']');
 }
 
+/* Start CSV column col: true if it is written (then the separator is out). */
+static bool csv_col(struct wkp_buf *b, const struct wkp_config *cfg, size_t col, bool *first)
+{
+    if (!sel(cfg, col))
+        return false;
+    if (!*first)
+        wkp_buf_putc(b, ',');
+    *first = false;
+    return true;
+}
+
 static void csv_row(struct wkp_buf *b, const struct wkp_flow *f, const struct wkp_flow_extra *x,
                     const struct wkp_config *cfg, struct wkp_buf *cell)
 {
+    bool first = true;
     for (int i = 0; i < NBASE; i++) {
-        if (i)
-            wkp_buf_putc(b, ',');
+        if (!csv_col(b, cfg, (size_t)i, &first))
+            continue;
         if (i == 17) { /* a list: quote it as one cell */
             cell->len = 0;
             ext_protocol(cell, f);
@@ -241,29 +281,26 @@ static void csv_row(struct wkp_buf *b, const struct wkp_flow *f, const struct wk
     const struct wkp_flow_stats *st = x->stats;
     for (int blk = 0; blk < WKP_NBLOCKS; blk++) {
         bool present = st->present & (1u << blk);
-        for (int s = 0; s < WKP_STAT_N; s++) {
-            wkp_buf_putc(b, ',');
-            if (present)
+        for (int s = 0; s < WKP_STAT_N; s++)
+            if (csv_col(b, cfg, COL_BLOCKS + (size_t)(blk * WKP_STAT_N + s), &first) && present)
                 stat_value(b, &st->blk[blk], s, 0);
-        }
     }
-    for (int i = 0; i < 5; i++) {
-        wkp_buf_putc(b, ',');
-        scalar_value(b, &st->sc, i, 0);
+    for (int i = 0; i < 5; i++)
+        if (csv_col(b, cfg, COL_SCALARS + (size_t)i, &first))
+            scalar_value(b, &st->sc, i, 0);
+    bool tcp = f->proto == 6;
+    for (int i = 0; i < NSEQ; i++) {
+        if (!csv_col(b, cfg, COL_SEQS + (size_t)i, &first))
+            continue;
+        if ((i == SEQ_TCP_FLAGS || i == SEQ_TCP_WINDOW_SIZES) && !tcp)
+            continue;
+        cell->len = 0;
+        seq_list(cell, f, x->seq, i);
+        wkp_buf_csv_cell(b, cell->p, cell->len);
     }
-    if (cfg->sequences) {
-        bool tcp = f->proto == 6;
-        for (int i = 0; i < NSEQ; i++) {
-            wkp_buf_putc(b, ',');
-            if ((i == SEQ_TCP_FLAGS || i == SEQ_TCP_WINDOW_SIZES) && !tcp)
-                continue;
-            cell->len = 0;
-            seq_list(cell, f, x->seq, i);
-            wkp_buf_csv_cell(b, cell->p, cell->len);
-        }
-    }
-    if (cfg->custom.n)
-        wkp_custom_write_csv(&cfg->custom, x->custom_block, b);
+    for (size_t i = 0; i < cfg->custom.n; i++)
+        if (csv_col(b, cfg, COL_CUSTOM + i, &first))
+            wkp_custom_write_csv_one(&cfg->custom, i, x->custom_block, b);
     wkp_buf_putc(b, '\n');
 }
 
@@ -297,6 +334,8 @@ static void json_obj(struct wkp_buf *b, const struct wkp_flow *f, const struct w
     wkp_buf_putc(b, '{');
     bool first = true;
     for (int i = 0; i < NBASE; i++) {
+        if (!sel(cfg, (size_t)i))
+            continue;
         key(b, base_columns[i], pretty, d + 1, &first);
         base_value(b, f, i, 1);
     }
@@ -304,13 +343,13 @@ static void json_obj(struct wkp_buf *b, const struct wkp_flow *f, const struct w
     wkp_buf_putc(b, '{');
     bool ffirst = true;
     bool tcp = f->proto == 6;
-    if (cfg->sequences)
-        for (int i = 0; i < NSEQ; i++) {
-            if ((i == SEQ_TCP_FLAGS || i == SEQ_TCP_WINDOW_SIZES) && !tcp)
-                continue; /* §11: only if non-empty */
-            key(b, seq_names[i], pretty, d + 2, &ffirst);
-            seq_list(b, f, x->seq, i);
-        }
+    for (int i = 0; i < NSEQ; i++) {
+        if (!sel(cfg, COL_SEQS + (size_t)i) ||
+            ((i == SEQ_TCP_FLAGS || i == SEQ_TCP_WINDOW_SIZES) && !tcp))
+            continue; /* §11: tcp sequences only if non-empty */
+        key(b, seq_names[i], pretty, d + 2, &ffirst);
+        seq_list(b, f, x->seq, i);
+    }
     key(b, "statistics", pretty, d + 2, &ffirst);
     wkp_buf_putc(b, '{');
     bool sfirst = true;
@@ -318,10 +357,17 @@ static void json_obj(struct wkp_buf *b, const struct wkp_flow *f, const struct w
     for (int blk = 0; blk < WKP_NBLOCKS; blk++) {
         if (!(st->present & (1u << blk)))
             continue;
+        bool any = false;
+        for (int s = 0; s < WKP_STAT_N; s++)
+            any |= sel(cfg, COL_BLOCKS + (size_t)(blk * WKP_STAT_N + s));
+        if (!any)
+            continue;
         key(b, wkp_block_names[blk], pretty, d + 3, &sfirst);
         wkp_buf_putc(b, '{');
         bool bfirst = true;
         for (int s = 0; s < WKP_STAT_N; s++) {
+            if (!sel(cfg, COL_BLOCKS + (size_t)(blk * WKP_STAT_N + s)))
+                continue;
             key(b, wkp_stat_names[s], pretty, d + 4, &bfirst);
             stat_value(b, &st->blk[blk], s, 1);
         }
@@ -329,6 +375,8 @@ static void json_obj(struct wkp_buf *b, const struct wkp_flow *f, const struct w
         wkp_buf_putc(b, '}');
     }
     for (int i = 0; i < 5; i++) {
+        if (!sel(cfg, COL_SCALARS + (size_t)i))
+            continue;
         key(b, scalar_names[i], pretty, d + 3, &sfirst);
         scalar_value(b, &st->sc, i, 1);
     }
@@ -336,8 +384,14 @@ static void json_obj(struct wkp_buf *b, const struct wkp_flow *f, const struct w
     wkp_buf_putc(b, '}');
     nl(b, pretty, d + 1);
     wkp_buf_putc(b, '}');
-    if (cfg->custom.n)
-        wkp_custom_write_json(&cfg->custom, x->custom_block, b, pretty, 2 * (d + 1));
+    for (size_t i = 0; i < cfg->custom.n; i++) {
+        if (!sel(cfg, COL_CUSTOM + i))
+            continue;
+        char name[80];
+        snprintf(name, sizeof name, "custom.%s", cfg->custom.v[i].name);
+        key(b, name, pretty, d + 1, &first);
+        wkp_custom_write_value(&cfg->custom, i, x->custom_block, b);
+    }
     nl(b, pretty, d);
     wkp_buf_putc(b, '}');
     if (!pretty)

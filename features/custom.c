@@ -286,22 +286,38 @@ static void write_value(const struct wkp_custom_feature *f, const void *block, s
     }
 }
 
+void wkp_custom_write_value(const struct wkp_custom_set *s, size_t i, const void *block,
+                            struct wkp_buf *b)
+{
+    write_value(&s->v[i], block, b);
+}
+
+void wkp_custom_write_csv_one(const struct wkp_custom_set *s, size_t i, const void *block,
+                              struct wkp_buf *b)
+{
+    size_t start = b->len;
+    write_value(&s->v[i], block, b);
+    size_t n = b->len - start;
+    if (n == 4 && memcmp(b->p + start, "null", 4) == 0) {
+        b->len = start; /* SPEC §11: a missing value is an empty cell */
+        return;
+    }
+    /* Quote in place: with room reserved for the worst case (every byte a
+     * '"', plus the two quotes) wkp_buf_csv_cell cannot move the buffer, so
+     * it may read the text it follows; then slide the cell down over the
+     * raw text. */
+    if (b->oom || wkp_buf_reserve(b, 2 * n + 2) != 0)
+        return;
+    wkp_buf_csv_cell(b, b->p + start, n);
+    memmove(b->p + start, b->p + start + n, b->len - start - n);
+    b->len -= n;
+}
+
 void wkp_custom_write_csv(const struct wkp_custom_set *s, const void *block, struct wkp_buf *b)
 {
     for (size_t i = 0; i < s->n; i++) {
         wkp_buf_putc(b, ',');
-        size_t start = b->len;
-        write_value(&s->v[i], block, b);
-        /* Quote in place: with room reserved for the worst case (every
-         * byte a '"', plus the two quotes) wkp_buf_csv_cell cannot move the
-         * buffer, so it may read the text it follows; then slide the cell
-         * down over the raw text. */
-        size_t n = b->len - start;
-        if (b->oom || wkp_buf_reserve(b, 2 * n + 2) != 0)
-            return;
-        wkp_buf_csv_cell(b, b->p + start, n);
-        memmove(b->p + start, b->p + start + n, b->len - start - n);
-        b->len -= n;
+        wkp_custom_write_csv_one(s, i, block, b);
     }
 }
 

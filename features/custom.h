@@ -37,6 +37,12 @@ void wkp_custom_finish(const struct wkp_custom_set *s, void *block);
 
 /* Append the CSV header cells ",custom.<name>" for every feature. */
 void wkp_custom_csv_header(const struct wkp_custom_set *s, struct wkp_buf *b);
+/* Feature i's value as JSON text (null if it wrote nothing usable). */
+void wkp_custom_write_value(const struct wkp_custom_set *s, size_t i, const void *block,
+                            struct wkp_buf *b);
+/* Feature i's value as one CSV cell (quoted as needed; empty for null). */
+void wkp_custom_write_csv_one(const struct wkp_custom_set *s, size_t i, const void *block,
+                              struct wkp_buf *b);
 /* Append ",<cell>" per feature: the value's JSON text as one CSV cell. */
 void wkp_custom_write_csv(const struct wkp_custom_set *s, const void *block, struct wkp_buf *b);
 /* Append ,"custom.<name>":<value> per feature (pretty: on its own line,

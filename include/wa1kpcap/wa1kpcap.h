@@ -126,6 +126,11 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_filter_rst(wkp_config *cfg, bool
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_max_seq(wkp_config *cfg, uint64_t n);
 /* Drop flows with fewer than n packets (default 1: keep all). */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_min_packets(wkp_config *cfg, uint64_t n);
+/* Columns to write: comma-separated names or shell globs over the D12
+ * names ("flow_id,key,feature.packet_lengths.*"); NULL or "" = all. Each
+ * pattern must match a column, or wkp_engine_new fails (WKP_EINVAL). JSON
+ * keeps the same selection. Copied. */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_columns(wkp_config *cfg, const char *patterns);
 /* Write the sequence columns (default on). */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_sequences(wkp_config *cfg, bool on);
 /* D13: the original's behaviour where its numbers are needed: no TCP
