@@ -582,10 +582,11 @@ Test(custom, flow_csv_header_and_cells)
     wkp_buf_puts(&b, "7");
     wkp_custom_write_csv(&s, block, &b);
     wkp_buf_putc(&b, 0);
-    /* a cell with , or " is quoted with "" for "; a bare number is not */
+    /* a cell with , or " is quoted with "" for "; a bare number is not;
+     * a null value is an empty cell (SPEC §11: missing = empty cell) */
     cr_expect_str_eq(b.p, "7,\"{\"\"packets\"\":3,\"\"bytes\"\":35,"
                           "\"\"up_share\"\":0.6666666666666666,\"\"done\"\":[1,1]}\","
-                          "1.5,\"\"\"say \\\"\"hi\\\"\"\"\"\",null");
+                          "1.5,\"\"\"say \\\"\"hi\\\"\"\"\"\",");
     wkp_buf_free(&b);
     free(block);
     wkp_custom_free(&s);
