@@ -52,6 +52,8 @@ static const char usage_text[] =
     "      --plugin LIB.so    load custom features from a shared object (its\n"
     "                         wkp_plugin_register entry point); repeatable; each\n"
     "                         feature adds a custom.<name> column\n"
+    "      --app-layer MODE   full (default), port_only or none: how far above TCP/UDP\n"
+    "                         to parse (application dissectors are not in this version)\n"
     "      --compat           the original wa1kpcap's numbers (SPEC D13): no TCP\n"
     "                         splitting or timeouts, UDP payload_bytes 0, 100000 flows\n"
     "      --max-flows N      most flows held at once (default 10000000; 0 = no cap);\n"
@@ -191,6 +193,7 @@ enum {
     OPT_PACKETS,
     OPT_PLUGIN,
     OPT_COLUMNS,
+    OPT_APP_LAYER,
 };
 
 int main(int argc, char **argv)
@@ -218,6 +221,7 @@ int main(int argc, char **argv)
         {"packets", required_argument, NULL, OPT_PACKETS},
         {"plugin", required_argument, NULL, OPT_PLUGIN},
         {"columns", required_argument, NULL, OPT_COLUMNS},
+        {"app-layer", required_argument, NULL, OPT_APP_LAYER},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -318,6 +322,16 @@ int main(int argc, char **argv)
         case OPT_SUMMARY: summary = optarg; break;
         case OPT_PACKETS: packets = optarg; break;
         case OPT_COLUMNS: rc = wkp_config_set_columns(cfg, optarg) ? 1 : 0; break;
+        case OPT_APP_LAYER: {
+            wkp_app_layer m = strcmp(optarg, "full") == 0        ? WKP_APP_FULL
+                              : strcmp(optarg, "port_only") == 0 ? WKP_APP_PORT_ONLY
+                              : strcmp(optarg, "none") == 0      ? WKP_APP_NONE
+                                                                 : (wkp_app_layer)-1;
+            if ((int)m < 0 || wkp_config_set_app_layer(cfg, m) != WKP_OK)
+                rc = usage_error("--app-layer: '%s' is not full, port_only or none%s", optarg,
+                                 "");
+            break;
+        }
         case OPT_PLUGIN: {
             wkp_errbuf perr = {{0}};
             if (wkp_config_load_plugin(cfg, optarg, &perr) != WKP_OK) {

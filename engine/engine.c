@@ -128,6 +128,14 @@ wkp_status wkp_config_set_compat(wkp_config *cfg, bool on)
     return WKP_OK;
 }
 
+wkp_status wkp_config_set_app_layer(wkp_config *cfg, wkp_app_layer mode)
+{
+    if (!cfg || (mode != WKP_APP_FULL && mode != WKP_APP_PORT_ONLY && mode != WKP_APP_NONE))
+        return WKP_EINVAL;
+    cfg->app_layer = mode;
+    return WKP_OK;
+}
+
 wkp_status wkp_config_set_columns(wkp_config *cfg, const char *patterns)
 {
     if (!cfg)
@@ -587,6 +595,16 @@ wkp_status wkp_engine_write_summary(const wkp_engine *e, const char *path, wkp_e
     wkp_buf_u64(&b, e->cfg.ring_slots);
     wkp_buf_puts(&b, ", \"strict\": ");
     wkp_buf_puts(&b, e->cfg.strict ? "true" : "false");
+    wkp_buf_puts(&b, ", \"app_layer\": ");
+    wkp_buf_json_str(&b, e->cfg.app_layer == WKP_APP_NONE        ? "none"
+                         : e->cfg.app_layer == WKP_APP_PORT_ONLY ? "port_only"
+                                                                 : "full");
+    wkp_buf_puts(&b, ", \"compat\": ");
+    wkp_buf_puts(&b, e->cfg.compat ? "true" : "false");
+    wkp_buf_puts(&b, ", \"filter_retrans\": ");
+    wkp_buf_puts(&b, e->cfg.filter_retrans ? "true" : "false");
+    wkp_buf_puts(&b, ", \"max_seq\": ");
+    wkp_buf_u64(&b, e->cfg.max_seq);
     wkp_buf_puts(&b, "},\n  \"threads\": ");
     wkp_buf_u64(&b, e->nworkers);
     char tmp[64];

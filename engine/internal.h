@@ -32,6 +32,7 @@ struct wkp_config {
     uint64_t min_packets; /* flows with fewer packets are dropped (flow_filtered) */
     bool filter_retrans, filter_ack, filter_rst;
     bool compat;          /* D13 */
+    wkp_app_layer app_layer;
     bool sequences;       /* write the sequence columns */
     char *columns;        /* --columns patterns, comma-separated; NULL = all (owned) */
     bool *colsel;         /* engine only: which columns are written (NULL = all) */

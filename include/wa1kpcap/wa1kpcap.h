@@ -126,6 +126,18 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_filter_rst(wkp_config *cfg, bool
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_max_seq(wkp_config *cfg, uint64_t n);
 /* Drop flows with fewer than n packets (default 1: keep all). */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_min_packets(wkp_config *cfg, uint64_t n);
+/* Application-layer parsing (SPEC §6.4, FIX-8): FULL (default) runs every
+ * dissector incl. heuristics; PORT_ONLY only dissectors chosen by port;
+ * NONE nothing above TCP/UDP (tunnels are still decapsulated). The
+ * application dissectors are not part of this version yet: the setting is
+ * carried and reported, and changes no output so far. */
+typedef enum wkp_app_layer {
+    WKP_APP_FULL = 0,
+    WKP_APP_PORT_ONLY = 1,
+    WKP_APP_NONE = 2,
+} wkp_app_layer;
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_app_layer(wkp_config *cfg, wkp_app_layer mode);
+
 /* Columns to write: comma-separated names or shell globs over the D12
  * names ("flow_id,key,feature.packet_lengths.*"); NULL or "" = all. Each
  * pattern must match a column, or wkp_engine_new fails (WKP_EINVAL). JSON
