@@ -11,7 +11,12 @@
  * acknowledgement) or are cut short, the saved outer IP packet is the flow.
  * That is also what tshark keys on, the last IP layer it could decode
  * (tools/tshark_flows.py). Only the depth cap overrides it: a packet nested
- * deeper than WKP_MAX_DEPTH is malformed whatever it carries. */
+ * deeper than WKP_MAX_DEPTH is malformed whatever it carries. What the walk
+ * saw on the way (out->tun: layer stack, VLAN IDs, MPLS labels, VNIs, ARP)
+ * is kept through the fallback, as the encapsulation bits are.
+ *
+ * The VLAN tags right under the link header are located (tun.strip_*) so a
+ * BPF filter can run on the frame without them (engine/filter.c). */
 #include "dissectors/l2l4.h"
 #include "dissectors/cursor.h"
 
@@ -23,6 +28,12 @@ const char *const wkp_anom_names[WKP_ANOM__COUNT] = {
     [WKP_ANOM_NONE] = "none", [WKP_ANOM_LINK] = "link",     [WKP_ANOM_VLAN] = "vlan",
     [WKP_ANOM_MPLS] = "mpls", [WKP_ANOM_PPP] = "ppp",       [WKP_ANOM_IPV4] = "ipv4",
     [WKP_ANOM_IPV6] = "ipv6", [WKP_ANOM_TUNNEL] = "tunnel", [WKP_ANOM_DEPTH] = "depth",
+};
+
+const char *const wkp_encap_layer_names[WKP_EL__COUNT] = {
+    [WKP_EL_NONE] = "none",     [WKP_EL_VLAN] = "vlan",     [WKP_EL_MPLS] = "mpls",
+    [WKP_EL_PPPOE] = "pppoe",   [WKP_EL_GRE] = "gre",       [WKP_EL_ERSPAN] = "erspan",
+    [WKP_EL_VXLAN] = "vxlan",   [WKP_EL_GENEVE] = "geneve", [WKP_EL_IPIP] = "ipip",
 };
 
 enum {
@@ -59,6 +70,10 @@ struct walk {
     const uint8_t *frame;
     struct wkp_l2l4 *out;
     bool seen_ip; /* the outermost IP header is behind us: l2_len is set */
+    /* Still in the run of VLAN tags right under the link header, whose
+     * type field sits at type_off (see tun.strip_* in l2l4.h). */
+    bool tag_chain;
+    uint32_t type_off;
 };
 
 static enum wkp_parse_status ether(struct walk *w, uint32_t off, uint32_t end);
@@ -80,6 +95,11 @@ static struct wkp_cur cur_at(const struct walk *w, uint32_t off, uint32_t end) {
     wkp_cur_init(&c, w->frame, end);
     wkp_cur_skip(&c, off);
     return c;
+}
+
+static void push_layer(struct walk *w, enum wkp_encap_layer code) {
+    struct wkp_l2l4_tun *t = &w->out->tun;
+    if (t->n_stack < WKP_MAX_STACK) t->stack[t->n_stack++] = (uint8_t)code;
 }
 
 /* Count one more layer; false (anomaly DEPTH) past WKP_MAX_DEPTH. Every
@@ -115,6 +135,16 @@ static enum wkp_parse_status vlan(struct walk *w, uint32_t off, uint32_t end) {
     /* Each tag overwrites the last: the innermost VID keys the flow (SPEC §1.1). */
     w->out->vlan_id = tci & 0x0FFF;
     w->out->encap |= WKP_ENC_VLAN;
+    struct wkp_l2l4_tun *t = &w->out->tun;
+    push_layer(w, WKP_EL_VLAN);
+    if (t->n_vlan < WKP_MAX_VLANS) t->vlan_ids[t->n_vlan++] = tci & 0x0FFF;
+    if (w->tag_chain && off <= UINT8_MAX - 4 && w->type_off <= UINT8_MAX && t->strip_n < 63) {
+        if (t->strip_n == 0) {
+            t->strip_type_off = (uint8_t)w->type_off;
+            t->strip_tags_off = (uint8_t)off;
+        }
+        t->strip_n++;
+    }
     return ether_payload(w, type, c.off, end);
 }
 
@@ -142,6 +172,7 @@ static enum wkp_parse_status pppoe(struct walk *w, uint32_t off, uint32_t end) {
     uint16_t proto = wkp_cur_be16(&c);
     if (c.short_read) return malformed(w, WKP_ANOM_PPP);
     w->out->encap |= WKP_ENC_PPPOE;
+    push_layer(w, WKP_EL_PPPOE);
     return ppp_protocol(w, proto, c.off, end);
 }
 
@@ -161,6 +192,7 @@ static enum wkp_parse_status cisco_metadata(struct walk *w, uint32_t off, uint32
 static enum wkp_parse_status ether_payload(struct walk *w, uint16_t type, uint32_t off,
                                            uint32_t end) {
     w->out->ethertype = type;
+    if (type != ET_VLAN && type != ET_QINQ && type != ET_QINQ_OLD) w->tag_chain = false;
     switch (type) {
     case ET_IPV4:
         return ipv4(w, off, end);
@@ -179,7 +211,10 @@ static enum wkp_parse_status ether_payload(struct walk *w, uint16_t type, uint32
         return ether(w, off, end);
     case ET_CMD:
         return cisco_metadata(w, off, end, false);
-    default: /* ARP, LLDP, PPPoE discovery, ... */
+    case ET_ARP:
+        w->out->tun.flags |= WKP_TF_ARP;
+        return WKP_PARSE_NOT_IP;
+    default: /* LLDP, PPPoE discovery, ... */
         return WKP_PARSE_NOT_IP;
     }
 }
@@ -200,11 +235,14 @@ static enum wkp_parse_status ether(struct walk *w, uint32_t off, uint32_t end) {
  * (RFC 4385) followed by an Ethernet frame (RFC 4448). */
 static enum wkp_parse_status mpls(struct walk *w, uint32_t off, uint32_t end) {
     w->out->encap |= WKP_ENC_MPLS;
+    push_layer(w, WKP_EL_MPLS);
+    struct wkp_l2l4_tun *t = &w->out->tun;
     struct wkp_cur c = cur_at(w, off, end);
     for (;;) {
         if (!enter(w)) return WKP_PARSE_MALFORMED;
         uint32_t entry = wkp_cur_be32(&c);
         if (c.short_read) return malformed(w, WKP_ANOM_MPLS);
+        if (t->n_mpls < WKP_MAX_LABELS) t->mpls_labels[t->n_mpls++] = entry >> 12;
         if (entry & 0x100) break;
     }
     struct wkp_cur peek = c;
@@ -305,12 +343,18 @@ static enum wkp_parse_status link_layer(struct walk *w, uint32_t caplen, int dlt
     case WKP_DLT_LOOP:
         return bsd_loopback(w, caplen);
     case WKP_DLT_EN10MB:
+        w->tag_chain = true;
+        w->type_off = 12;
         return ether(w, 0, caplen);
     case WKP_DLT_PPP_SERIAL: {
         /* libpcap: PPP_SERIAL frames may be Cisco HDLC (address 0x0F/0x8F). */
         c = cur_at(w, 0, caplen);
         uint8_t a = wkp_cur_u8(&c);
-        if (!c.short_read && (a == 0x0F || a == 0x8F)) return chdlc(w, 0, caplen);
+        if (!c.short_read && (a == 0x0F || a == 0x8F)) {
+            w->tag_chain = true;
+            w->type_off = 2;
+            return chdlc(w, 0, caplen);
+        }
         return ppp(w, 0, caplen);
     }
     case WKP_DLT_PPP:
@@ -320,18 +364,24 @@ static enum wkp_parse_status link_layer(struct walk *w, uint32_t caplen, int dlt
     case WKP_DLT_RAW:
         return ip_by_version(w, 0, caplen);
     case WKP_DLT_C_HDLC:
+        w->tag_chain = true;
+        w->type_off = 2;
         return chdlc(w, 0, caplen);
     case WKP_DLT_LINUX_SLL:
         if (!enter(w)) return WKP_PARSE_MALFORMED;
         c = cur_at(w, 14, caplen);
         type = wkp_cur_be16(&c);
         if (c.short_read) return malformed(w, WKP_ANOM_LINK);
+        w->tag_chain = true;
+        w->type_off = 14;
         return ether_payload(w, type, 16, caplen);
     case WKP_DLT_LINUX_SLL2:
         if (!enter(w)) return WKP_PARSE_MALFORMED;
         c = cur_at(w, 0, caplen);
         type = wkp_cur_be16(&c);
         if (c.short_read || !wkp_cur_skip(&c, 18)) return malformed(w, WKP_ANOM_LINK);
+        w->tag_chain = true;
+        w->type_off = 0;
         return ether_payload(w, type, 20, caplen);
     case WKP_DLT_IPV4:
         return ipv4(w, 0, caplen);
@@ -362,6 +412,8 @@ static enum wkp_parse_status erspan(struct walk *w, uint16_t type, bool gre_seq,
         if (last & 1) wkp_cur_skip(&c, 8);
     }
     if (c.short_read) return malformed(w, WKP_ANOM_TUNNEL);
+    w->out->encap |= WKP_ENC_ERSPAN;
+    push_layer(w, WKP_EL_ERSPAN);
     return ether(w, c.off, end);
 }
 
@@ -375,8 +427,9 @@ static enum wkp_parse_status gre(struct walk *w, uint32_t off, uint32_t end) {
     struct wkp_cur c = cur_at(w, off, end);
     uint16_t flags = wkp_cur_be16(&c);
     uint16_t type = wkp_cur_be16(&c);
+    uint32_t key = 0;
     if (flags & 0xC000) wkp_cur_skip(&c, 4);
-    if (flags & 0x2000) wkp_cur_skip(&c, 4);
+    if (flags & 0x2000) key = wkp_cur_be32(&c);
     if (flags & 0x1000) wkp_cur_skip(&c, 4);
     if ((flags & 7) == 1 && (flags & 0x0080)) wkp_cur_skip(&c, 4);
     if (flags & 0x4000) {
@@ -391,6 +444,12 @@ static enum wkp_parse_status gre(struct walk *w, uint32_t off, uint32_t end) {
     }
     if (c.short_read) return malformed(w, WKP_ANOM_TUNNEL);
     w->out->encap |= WKP_ENC_GRE;
+    push_layer(w, WKP_EL_GRE);
+    struct wkp_l2l4_tun *t = &w->out->tun;
+    if ((flags & 0x2000) && !(t->flags & WKP_TF_GRE_KEY)) {
+        t->flags |= WKP_TF_GRE_KEY;
+        t->gre_key = key;
+    }
     switch (type) {
     case ET_PPP:
         return ppp(w, c.off, end);
@@ -408,8 +467,12 @@ static enum wkp_parse_status gre(struct walk *w, uint32_t off, uint32_t end) {
 static enum wkp_parse_status vxlan(struct walk *w, uint32_t off, uint32_t end) {
     if (!enter(w)) return WKP_PARSE_MALFORMED;
     struct wkp_cur c = cur_at(w, off, end);
-    if (!wkp_cur_skip(&c, 8)) return malformed(w, WKP_ANOM_TUNNEL);
+    wkp_cur_skip(&c, 4);
+    uint32_t vni = wkp_cur_be32(&c) >> 8;
+    if (c.short_read) return malformed(w, WKP_ANOM_TUNNEL);
+    if (!(w->out->encap & WKP_ENC_VXLAN)) w->out->tun.vxlan_vni = vni;
     w->out->encap |= WKP_ENC_VXLAN;
+    push_layer(w, WKP_EL_VXLAN);
     return ether(w, c.off, end);
 }
 
@@ -421,9 +484,12 @@ static enum wkp_parse_status geneve(struct walk *w, uint32_t off, uint32_t end) 
     uint8_t opt_len = wkp_cur_u8(&c) & 0x3F;
     wkp_cur_skip(&c, 1);
     uint16_t type = wkp_cur_be16(&c);
-    wkp_cur_skip(&c, 4 + (uint32_t)opt_len * 4);
+    uint32_t vni = wkp_cur_be32(&c) >> 8;
+    wkp_cur_skip(&c, (uint32_t)opt_len * 4);
     if (c.short_read) return malformed(w, WKP_ANOM_TUNNEL);
+    if (!(w->out->encap & WKP_ENC_GENEVE)) w->out->tun.geneve_vni = vni;
     w->out->encap |= WKP_ENC_GENEVE;
+    push_layer(w, WKP_EL_GENEVE);
     return ether_payload(w, type, c.off, end);
 }
 
@@ -439,10 +505,12 @@ static enum wkp_parse_status decap(struct walk *w, enum tunnel kind, uint32_t of
         break;
     case TUN_IPV4:
         w->out->encap |= WKP_ENC_IPIP;
+        push_layer(w, WKP_EL_IPIP);
         st = ipv4(w, off, end);
         break;
     case TUN_IPV6:
         w->out->encap |= WKP_ENC_IPIP;
+        push_layer(w, WKP_EL_IPIP);
         st = ipv6(w, off, end);
         break;
     case TUN_VXLAN:
@@ -455,9 +523,11 @@ static enum wkp_parse_status decap(struct walk *w, enum tunnel kind, uint32_t of
     if (st == WKP_PARSE_FLOW || w->out->anomaly == WKP_ANOM_DEPTH) return st;
     uint16_t encap = w->out->encap;
     uint8_t depth = w->out->depth;
+    struct wkp_l2l4_tun tun = w->out->tun;
     *w->out = outer;
     w->out->encap = encap;
     w->out->depth = depth;
+    w->out->tun = tun;
     return WKP_PARSE_FLOW;
 }
 
@@ -547,11 +617,16 @@ static enum wkp_parse_status transport(struct walk *w) {
 
 /* Start describing a new (possibly inner) IP packet: forget every field an
  * outer IP packet or its transport left behind. */
-static void begin_ip(struct walk *w, uint32_t off) {
+static void begin_ip(struct walk *w, uint32_t off, uint8_t family, const uint8_t *src,
+                     const uint8_t *dst) {
     struct wkp_l2l4 *o = w->out;
     if (!w->seen_ip) {
         w->seen_ip = true;
         o->l2_len = off > UINT16_MAX ? UINT16_MAX : (uint16_t)off;
+        size_t n = family == 4 ? 4 : 16;
+        o->tun.outer_family = family;
+        memcpy(o->tun.outer_src, src, n);
+        memcpy(o->tun.outer_dst, dst, n);
     }
     memset(o->src, 0, sizeof o->src);
     memset(o->dst, 0, sizeof o->dst);
@@ -588,7 +663,7 @@ static enum wkp_parse_status ipv4(struct walk *w, uint32_t off, uint32_t end) {
     if (hlen < 20 || (uint64_t)off + hlen > end || total < hlen) return malformed(w, WKP_ANOM_IPV4);
 
     struct wkp_l2l4 *o = w->out;
-    begin_ip(w, off);
+    begin_ip(w, off, 4, src, dst);
     o->family = 4;
     o->proto = proto;
     memcpy(o->src, src, 4);
@@ -623,7 +698,7 @@ static enum wkp_parse_status ipv6(struct walk *w, uint32_t off, uint32_t end) {
     if (c.short_read || vtcfl >> 28 != 6) return malformed(w, WKP_ANOM_IPV6);
 
     struct wkp_l2l4 *o = w->out;
-    begin_ip(w, off);
+    begin_ip(w, off, 6, src, dst);
     o->family = 6;
     memcpy(o->src, src, 16);
     memcpy(o->dst, dst, 16);

@@ -65,6 +65,65 @@ enum {
     WKP_ENC_IPIP = 1u << 4,
     WKP_ENC_PPPOE = 1u << 5,
     WKP_ENC_GENEVE = 1u << 6,
+    WKP_ENC_ERSPAN = 1u << 7,
+};
+
+/* Codes of wkp_l2l4.tun.stack: one entry per encapsulation layer, in the
+ * order the parser went through them (outermost first). Each VLAN tag is an
+ * entry of its own; an MPLS label stack is one entry. */
+enum wkp_encap_layer {
+    WKP_EL_NONE = 0,
+    WKP_EL_VLAN,
+    WKP_EL_MPLS,
+    WKP_EL_PPPOE,
+    WKP_EL_GRE,
+    WKP_EL_ERSPAN,
+    WKP_EL_VXLAN,
+    WKP_EL_GENEVE,
+    WKP_EL_IPIP, /* IPv4 or IPv6 directly in IP (protocol 4 or 41) */
+    WKP_EL__COUNT
+};
+
+/* Names for output ("vlan", "mpls", ...); index by enum wkp_encap_layer. */
+extern const char *const wkp_encap_layer_names[WKP_EL__COUNT];
+
+#define WKP_MAX_STACK 8  /* entries kept in wkp_l2l4.tun.stack */
+#define WKP_MAX_VLANS 4  /* VLAN IDs kept in wkp_l2l4.tun.vlan_ids */
+#define WKP_MAX_LABELS 4 /* MPLS labels kept in wkp_l2l4.tun.mpls_labels */
+
+/* Bits of wkp_l2l4.tun.flags. */
+enum {
+    WKP_TF_ARP = 1u << 0,     /* an ARP packet (ethertype 0x0806) at any depth */
+    WKP_TF_GRE_KEY = 1u << 1, /* tun.gre_key is valid */
+};
+
+/* What the walk went through on its way to the IP packet that keys the
+ * flow. Unlike the fields of the keying packet, it survives a fallback to
+ * the outer packet (see l2l4.c): a VXLAN packet carrying ARP is keyed on its
+ * outer UDP header and still says "VXLAN, VNI n, ARP inside". */
+struct wkp_l2l4_tun {
+    uint8_t stack[WKP_MAX_STACK]; /* enum wkp_encap_layer, outer to inner */
+    uint8_t n_stack;              /* entries used in stack (deeper ones dropped) */
+    uint8_t n_vlan;               /* entries used in vlan_ids */
+    uint8_t n_mpls;               /* entries used in mpls_labels */
+    uint8_t flags;                /* WKP_TF_* */
+    uint16_t vlan_ids[WKP_MAX_VLANS];    /* 12-bit VIDs, outer to inner */
+    uint32_t mpls_labels[WKP_MAX_LABELS]; /* 20-bit labels, top of the outer stack first */
+    uint32_t vxlan_vni;  /* 24-bit VNI of the outermost VXLAN header (encap & VXLAN) */
+    uint32_t geneve_vni; /* 24-bit VNI of the outermost Geneve header (encap & GENEVE) */
+    uint32_t gre_key;    /* key of the outermost GRE header with one (flags & GRE_KEY) */
+    /* The VLAN tags right under the link header (none: strip_n 0), so that a
+     * filter can run on the frame without them: the ethertype-like field at
+     * strip_type_off announced the first tag, whose 2-byte TCI is at
+     * strip_tags_off; each tag is 4 bytes (TCI + next type). */
+    uint8_t strip_type_off;
+    uint8_t strip_tags_off;
+    uint8_t strip_n;
+    /* The outermost IP header, at frame offset l2_len: family 0 if the frame
+     * has none. Equal to the key's addresses when the packet is not tunnelled. */
+    uint8_t outer_family;
+    uint8_t outer_src[16];
+    uint8_t outer_dst[16];
 };
 
 struct wkp_l2l4 {
@@ -102,8 +161,11 @@ struct wkp_l2l4 {
     uint8_t depth;  /* layers walked, link layer included */
     uint8_t anomaly; /* enum wkp_anom when status is WKP_PARSE_MALFORMED */
     uint16_t encap; /* WKP_ENC_* bits */
-    uint16_t l2_len; /* bytes of the outermost link header (for reassembled sizes) */
+    uint16_t l2_len; /* bytes of the outermost link header (for reassembled sizes): the
+                      * offset of the outermost IP header when tun.outer_family != 0 */
     uint16_t ethertype; /* last ethertype/protocol seen below IP (0 if none) */
+
+    struct wkp_l2l4_tun tun; /* encapsulations, VLAN/MPLS/VNI values, outer IP */
 };
 
 /* Parse frame[0..caplen) of link type dlt. Always fills *out (zeroed first).
