@@ -93,6 +93,12 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
 {
     struct wkp_engine *e = w->e;
     uint64_t npk = lf->pkts[0] + lf->pkts[1];
+    if (atomic_load_explicit(&e->stop, memory_order_relaxed)) {
+        /* a stopped run writes nothing: just give the memory back */
+        release_state(w, lf);
+        wkp_ftable_remove(&w->table, &lf->h);
+        return;
+    }
     if (npk < e->cfg.min_packets || npk == 0) {
         w->st.flow_filtered += npk;
         release_state(w, lf);
