@@ -31,6 +31,16 @@ static const char usage_text[] =
     "      --packets PATH     also write one row per packet (flow_id, direction, time,\n"
     "                         lengths, flags, window): CSV, or NDJSON for .ndjson/.jsonl\n"
     "\n"
+    "Filtering (docs/filters.md):\n"
+    "      --filter EXPR      keep packets matching EXPR: tcpdump syntax plus keywords\n"
+    "                         arp icmp icmpv6 dhcp dhcpv6 vlan [ID] gre vxlan [VNI]\n"
+    "                         geneve mpls [LABEL] (any depth) and tls http dns quic\n"
+    "                         (flows; top-level 'and' terms only)\n"
+    "      --default-filter EXPR  replace the default filter, which is\n"
+    "                         'not arp and not icmp and not icmpv6 and not dhcp and\n"
+    "                         not dhcpv6'; the effective filter is (default) and (EXPR)\n"
+    "      --no-default-filter    no default filter\n"
+    "\n"
     "Engine:\n"
     "  -t, --threads N        worker threads; 0 (default) = online CPUs - 1, at least 1\n"
     "      --reader KIND      auto (default), mmap (our zero-copy reader) or libpcap\n"
@@ -194,6 +204,9 @@ enum {
     OPT_PLUGIN,
     OPT_COLUMNS,
     OPT_APP_LAYER,
+    OPT_FILTER,
+    OPT_DEFAULT_FILTER,
+    OPT_NO_DEFAULT_FILTER,
 };
 
 int main(int argc, char **argv)
@@ -222,6 +235,9 @@ int main(int argc, char **argv)
         {"plugin", required_argument, NULL, OPT_PLUGIN},
         {"columns", required_argument, NULL, OPT_COLUMNS},
         {"app-layer", required_argument, NULL, OPT_APP_LAYER},
+        {"filter", required_argument, NULL, OPT_FILTER},
+        {"default-filter", required_argument, NULL, OPT_DEFAULT_FILTER},
+        {"no-default-filter", no_argument, NULL, OPT_NO_DEFAULT_FILTER},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -322,6 +338,9 @@ int main(int argc, char **argv)
         case OPT_SUMMARY: summary = optarg; break;
         case OPT_PACKETS: packets = optarg; break;
         case OPT_COLUMNS: rc = wkp_config_set_columns(cfg, optarg) ? 1 : 0; break;
+        case OPT_FILTER: rc = wkp_config_set_filter(cfg, optarg) ? 1 : 0; break;
+        case OPT_DEFAULT_FILTER: rc = wkp_config_set_default_filter(cfg, optarg) ? 1 : 0; break;
+        case OPT_NO_DEFAULT_FILTER: rc = wkp_config_set_default_filter(cfg, NULL) ? 1 : 0; break;
         case OPT_APP_LAYER: {
             wkp_app_layer m = strcmp(optarg, "full") == 0        ? WKP_APP_FULL
                               : strcmp(optarg, "port_only") == 0 ? WKP_APP_PORT_ONLY

@@ -48,6 +48,11 @@ wkp_status wkp_config_new(wkp_config **out)
     c->min_packets = 1;
     c->filter_retrans = true;
     c->sequences = true;
+    c->default_filter = strdup(WKP_DEFAULT_FILTER);
+    if (!c->default_filter) {
+        free(c);
+        return WKP_ENOMEM;
+    }
     *out = c;
     return WKP_OK;
 }
@@ -57,6 +62,8 @@ void wkp_config_free(wkp_config *cfg)
     if (!cfg)
         return;
     free(cfg->columns);
+    free(cfg->filter);
+    free(cfg->default_filter);
     wkp_custom_free(&cfg->custom);
     free(cfg);
 }
@@ -134,6 +141,26 @@ wkp_status wkp_config_set_app_layer(wkp_config *cfg, wkp_app_layer mode)
         return WKP_EINVAL;
     cfg->app_layer = mode;
     return WKP_OK;
+}
+
+static wkp_status set_string(char **dst, const char *v)
+{
+    char *c = NULL;
+    if (v && *v && !(c = strdup(v)))
+        return WKP_ENOMEM;
+    free(*dst);
+    *dst = c;
+    return WKP_OK;
+}
+
+wkp_status wkp_config_set_filter(wkp_config *cfg, const char *expr)
+{
+    return cfg ? set_string(&cfg->filter, expr) : WKP_EINVAL;
+}
+
+wkp_status wkp_config_set_default_filter(wkp_config *cfg, const char *expr)
+{
+    return cfg ? set_string(&cfg->default_filter, expr) : WKP_EINVAL;
 }
 
 wkp_status wkp_config_set_columns(wkp_config *cfg, const char *patterns)
@@ -267,20 +294,24 @@ wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out, wkp_errbuf *e
     e->cfg = *cfg;
     e->cfg.columns = NULL;
     e->cfg.colsel = NULL;
+    e->cfg.filter = NULL;
+    e->cfg.default_filter = NULL;
+    memset(&e->cfg.custom, 0, sizeof e->cfg.custom);
+    wkp_status cst = WKP_OK;
     if (wkp_custom_copy(&e->cfg.custom, &cfg->custom) != WKP_OK ||
-        (cfg->columns && !(e->cfg.columns = strdup(cfg->columns)))) {
-        wkp_custom_free(&e->cfg.custom);
-        free(e);
+        set_string(&e->cfg.columns, cfg->columns) != WKP_OK ||
+        set_string(&e->cfg.filter, cfg->filter) != WKP_OK ||
+        set_string(&e->cfg.default_filter, cfg->default_filter) != WKP_OK) {
         if (err)
             snprintf(err->msg, sizeof err->msg, "out of memory");
-        return WKP_ENOMEM;
+        cst = WKP_ENOMEM;
     }
-    wkp_status cst = select_columns(e, err);
+    if (cst == WKP_OK)
+        cst = select_columns(e, err);
+    if (cst == WKP_OK && (e->cfg.filter || e->cfg.default_filter))
+        cst = wkp_filter_compile_combined(e->cfg.default_filter, e->cfg.filter, &e->filter, err);
     if (cst != WKP_OK) {
-        wkp_custom_free(&e->cfg.custom);
-        free(e->cfg.columns);
-        free(e->cfg.colsel);
-        free(e);
+        wkp_engine_free(e);
         return cst;
     }
     unsigned n = cfg->threads;
@@ -412,6 +443,12 @@ wkp_status wkp_engine_run(wkp_engine *e, const char *const *paths, size_t n)
         }
         c->ts_digits = wkp_capfile_ts_digits(c->cf);
         e->bytes_total += wkp_capfile_size(c->cf);
+        if (e->filter && wkp_filter_prepare_dlt(e->filter, wkp_capfile_first_dlt(c->cf), &err) !=
+                             WKP_OK) {
+            wkp__set_error(e, "%s: %s", c->path, err.msg);
+            close_captures(e);
+            return WKP_EINVAL;
+        }
     }
 
     /* 2. Open the sinks (temporary files). */
@@ -560,6 +597,9 @@ void wkp_engine_free(wkp_engine *e)
     wkp_custom_free(&e->cfg.custom);
     free(e->cfg.columns);
     free(e->cfg.colsel);
+    free(e->cfg.filter);
+    free(e->cfg.default_filter);
+    wkp_filter_free(e->filter);
     free(e);
 }
 
@@ -605,6 +645,16 @@ wkp_status wkp_engine_write_summary(const wkp_engine *e, const char *path, wkp_e
     wkp_buf_puts(&b, e->cfg.filter_retrans ? "true" : "false");
     wkp_buf_puts(&b, ", \"max_seq\": ");
     wkp_buf_u64(&b, e->cfg.max_seq);
+    wkp_buf_puts(&b, ", \"default_filter\": ");
+    if (e->cfg.default_filter)
+        wkp_buf_json_str(&b, e->cfg.default_filter);
+    else
+        wkp_buf_puts(&b, "null");
+    wkp_buf_puts(&b, ", \"filter\": ");
+    if (e->cfg.filter)
+        wkp_buf_json_str(&b, e->cfg.filter);
+    else
+        wkp_buf_puts(&b, "null");
     wkp_buf_puts(&b, "},\n  \"threads\": ");
     wkp_buf_u64(&b, e->nworkers);
     char tmp[64];

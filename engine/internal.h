@@ -9,6 +9,7 @@
 
 #include "engine/buf.h"
 #include "engine/capfile.h"
+#include "engine/filter.h"
 #include "engine/ring.h"
 #include "features/custom.h"
 #include "features/flowstats.h"
@@ -17,6 +18,7 @@
 #include "wa1kpcap/wa1kpcap.h"
 
 #define WKP_HIDDEN __attribute__((visibility("hidden")))
+#define WKP_DEFAULT_FILTER "not arp and not icmp and not icmpv6 and not dhcp and not dhcpv6"
 #define WKP_MAX_THREADS 256
 #define WKP_TICK_PACKETS 1024       /* a tick goes to every worker at least this often */
 #define WKP_TICK_NS 1000000000LL    /* ... and when the capture clock moved 1 s */
@@ -35,6 +37,8 @@ struct wkp_config {
     wkp_app_layer app_layer;
     bool sequences;       /* write the sequence columns */
     char *columns;        /* --columns patterns, comma-separated; NULL = all (owned) */
+    char *filter;         /* user filter (owned), NULL = none */
+    char *default_filter; /* owned, NULL = none */
     bool *colsel;         /* engine only: which columns are written (NULL = all) */
     unsigned ring_slots;
     bool strict;
@@ -161,6 +165,8 @@ struct wkp_engine {
     _Atomic int stop;
     char err[512];
     struct wkp_buf warnings;
+
+    struct wkp_filter *filter; /* NULL: every packet and flow passes */
 
     struct wkp_capture_info *caps;
     size_t ncaps;

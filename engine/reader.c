@@ -69,7 +69,8 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
 {
     uint64_t ord = 0, last_tick_ord = 0, bytes_before = 0;
     int64_t clock = INT64_MIN, last_tick_clock = INT64_MIN;
-    uint64_t read = 0, wire = 0, not_ip = 0, malformed = 0;
+    uint64_t read = 0, wire = 0, not_ip = 0, malformed = 0, filtered = 0;
+    struct wkp_filter *flt = e->filter && wkp_filter_has_packet_terms(e->filter) ? e->filter : NULL;
     unsigned n = e->nworkers;
     wkp_status st = WKP_OK;
     wkp_errbuf err = {{0}};
@@ -93,7 +94,15 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
 
             struct wkp_l2l4 m;
             enum wkp_parse_status ps = wkp_l2l4_parse(rec.data, rec.caplen, rec.dlt, &m);
-            if (ps == WKP_PARSE_NOT_IP) {
+            if (flt && !wkp_filter_packet(flt, rec.data, rec.caplen, rec.wirelen, rec.dlt, &m)) {
+                const char *why = wkp_filter_error(flt);
+                if (why) { /* a link type met mid-file that the filter cannot handle */
+                    wkp__set_error(e, "%s: %s", cap->path, why);
+                    st = WKP_EINVAL;
+                    break;
+                }
+                filtered++;
+            } else if (ps == WKP_PARSE_NOT_IP) {
                 not_ip++;
             } else if (ps == WKP_PARSE_MALFORMED) {
                 malformed++;
@@ -189,5 +198,6 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
     e->counters[WKP_CNT_BYTES_READ] = wire;
     e->counters[WKP_CNT_NOT_IP] = not_ip;
     e->counters[WKP_CNT_MALFORMED] = malformed;
+    e->counters[WKP_CNT_FILTERED] = filtered;
     return st;
 }

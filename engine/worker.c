@@ -99,7 +99,11 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
         wkp_ftable_remove(&w->table, &lf->h);
         return;
     }
-    if (npk < e->cfg.min_packets || npk == 0) {
+    /* flow-level filter keywords (tls, dns, ...): no application
+     * dissector yet, so every protocol flag is false */
+    static const struct wkp_flow_protos no_protos = {false, false, false, false};
+    if (npk < e->cfg.min_packets || npk == 0 ||
+        (e->filter && !wkp_filter_flow_match(e->filter, &no_protos))) {
         w->st.flow_filtered += npk;
         release_state(w, lf);
         wkp_ftable_remove(&w->table, &lf->h);

@@ -126,6 +126,19 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_filter_rst(wkp_config *cfg, bool
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_max_seq(wkp_config *cfg, uint64_t n);
 /* Drop flows with fewer than n packets (default 1: keep all). */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_min_packets(wkp_config *cfg, uint64_t n);
+/* Packet filter (SPEC D5, docs/filters.md): tcpdump syntax compiled by
+ * libpcap, plus wa1kpcap keywords evaluated on the dissected packet at any
+ * encapsulation depth (arp, icmp, icmpv6/icmp6, dhcp, dhcpv6, vlan [ID],
+ * gre, vxlan [VNI], geneve, mpls [LABEL]) and flow-level keywords (tls,
+ * http, dns, quic: top-level "and" terms only). NULL or "" = none. The
+ * effective filter is "(default) and (user)". Copied; compiled by
+ * wkp_engine_new, which fails with a message quoting the bad part. */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_filter(wkp_config *cfg, const char *expr);
+/* Replace the default filter ("not arp and not icmp and not icmpv6 and not
+ * dhcp and not dhcpv6"); NULL or "" removes it. */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_default_filter(wkp_config *cfg,
+                                                               const char *expr);
+
 /* Application-layer parsing (SPEC §6.4, FIX-8): FULL (default) runs every
  * dissector incl. heuristics; PORT_ONLY only dissectors chosen by port;
  * NONE nothing above TCP/UDP (tunnels are still decapsulated). The
