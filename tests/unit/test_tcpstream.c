@@ -1,0 +1,535 @@
+/* Unit tests for features/tcpstream: hand-made segment sequences whose
+ * expected streams are worked out in the comments, then every TCP flow of
+ * the dev corpus against tshark's follow,tcp,raw (first 64 KiB of each
+ * direction: length and SHA-256, tests/data/expected/follow/README.md). */
+#include "dissectors/l2l4.h"
+#include "engine/capfile.h"
+#include "features/tcpstream.h"
+#include "flowtable/tcp.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SYN WKP_TCP_SYN
+#define ACK WKP_TCP_ACK
+#define FIN WKP_TCP_FIN
+#define RST WKP_TCP_RST
+#define PSH WKP_TCP_PSH
+
+/* 4 KiB of distinct-looking bytes: segment [o, o + n) of the stream is
+ * pat + o, so a misplaced byte shows. */
+static uint8_t pat[4096];
+
+static void pat_init(void) {
+    for (size_t i = 0; i < sizeof pat; i++)
+        pat[i] = (uint8_t)(i * 7 + i / 251);
+}
+
+/* Feed stream bytes [o, o + n) of a stream whose byte 0 has sequence isn1. */
+static void seg(struct wkp_tcpstream *s, uint32_t isn1, uint32_t o, uint32_t n) {
+    wkp_tcpstream_segment(s, isn1 + o, PSH | ACK, pat + o, n, n);
+}
+
+static void assert_stream(const struct wkp_tcpstream *s, const uint8_t *want, uint32_t n) {
+    uint32_t len;
+    const uint8_t *p = wkp_tcpstream_data(s, &len);
+    cr_assert_eq(len, n, "stored %u bytes, want %u", len, n);
+    if (n) cr_assert(memcmp(p, want, n) == 0, "stored bytes differ");
+}
+
+TestSuite(tcpstream, .init = pat_init);
+
+/* ---- hand-made sequences ------------------------------------------------ */
+
+Test(tcpstream, in_order_with_handshake) {
+    struct wkp_tcpstream s;
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    wkp_tcpstream_segment(&s, 999, SYN, NULL, 0, 0); /* ISN 999: byte 0 is 1000 */
+    cr_assert_eq(s.isn, 1000);
+    wkp_tcpstream_segment(&s, 1000, ACK, NULL, 0, 0); /* pure ACK: nothing */
+    seg(&s, 1000, 0, 100);
+    seg(&s, 1000, 100, 200);
+    seg(&s, 1000, 300, 50);
+    wkp_tcpstream_segment(&s, 1350, FIN | ACK, NULL, 0, 0);
+    assert_stream(&s, pat, 350);
+    cr_assert_eq(s.c.delivered, 350);
+    cr_assert_eq(s.fin, 1);
+    cr_assert_eq(s.next, 1351); /* FIN takes one sequence number */
+    cr_assert_eq(s.c.gaps + s.c.overlap + s.c.ooo_segments + s.c.dropped, 0);
+    cr_assert_eq(wkp_tcpstream_mem(&s), 1024); /* one 1 KiB buffer, no table */
+    wkp_tcpstream_fini(&s);
+}
+
+Test(tcpstream, reversed_segments_are_reordered) {
+    struct wkp_tcpstream s;
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    wkp_tcpstream_segment(&s, 4999, SYN, NULL, 0, 0);
+    /* 10 segments of 100 bytes, last first. */
+    for (int i = 9; i >= 0; i--)
+        seg(&s, 5000, (uint32_t)i * 100, 100);
+    assert_stream(&s, pat, 1000);
+    cr_assert_eq(s.c.ooo_segments, 9); /* all but the one at next */
+    cr_assert_eq(s.c.gaps, 0);
+    cr_assert_eq(wkp_tcpstream_held(&s), 0);
+    cr_assert_eq(s.next, 6000);
+    wkp_tcpstream_fini(&s);
+}
+
+Test(tcpstream, duplicates_and_keepalives_are_ignored) {
+    struct wkp_tcpstream s;
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    seg(&s, 1, 0, 100);
+    seg(&s, 1, 0, 100); /* exact duplicate: 100 overlap */
+    seg(&s, 1, 100, 50);
+    seg(&s, 1, 149, 1); /* keep-alive: 1 byte at next - 1 */
+    seg(&s, 1, 150, 10);
+    assert_stream(&s, pat, 160);
+    cr_assert_eq(s.c.overlap, 101);
+    cr_assert_eq(s.c.delivered, 160);
+    wkp_tcpstream_fini(&s);
+}
+
+Test(tcpstream, partial_overlap_first_copy_wins) {
+    struct wkp_tcpstream s;
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    uint8_t other[300];
+    memset(other, 0xee, sizeof other);
+    seg(&s, 100, 0, 100);
+    /* Retransmission 50..150 with different bytes: 50..100 ignored, 100..150 new. */
+    wkp_tcpstream_segment(&s, 150, ACK, other, 100, 100);
+    uint8_t want[250];
+    memcpy(want, pat, 100);
+    memset(want + 100, 0xee, 50);
+    /* Out of order: 200..250 held, then 150..300 (0xee) fills 150..200 and
+     * 250..300 around it; the held copy of 200..250 wins. */
+    wkp_tcpstream_segment(&s, 300, ACK, pat + 200, 50, 50);
+    wkp_tcpstream_segment(&s, 250, ACK, other, 150, 150);
+    memset(want + 150, 0xee, 50);
+    memcpy(want + 200, pat + 200, 50);
+    uint8_t want2[300];
+    memcpy(want2, want, 250);
+    memset(want2 + 250, 0xee, 50);
+    assert_stream(&s, want2, 300);
+    cr_assert_eq(s.c.overlap, 50 + 50);
+    cr_assert_eq(s.c.ooo_segments, 1);
+    wkp_tcpstream_fini(&s);
+}
+
+Test(tcpstream, sequence_wraps_around) {
+    struct wkp_tcpstream s;
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    uint32_t isn1 = 0xFFFFFF00u; /* 256 bytes before the wrap */
+    wkp_tcpstream_segment(&s, isn1 - 1, SYN, NULL, 0, 0);
+    seg(&s, isn1, 0, 200);
+    seg(&s, isn1, 400, 100); /* after the wrap, ahead of a hole 200..400 */
+    seg(&s, isn1, 200, 200); /* crosses 2^32: fills the hole */
+    seg(&s, isn1, 150, 100); /* old: 150..250 behind next = 500 */
+    wkp_tcpstream_segment(&s, isn1 + 500, FIN | ACK, NULL, 0, 0);
+    assert_stream(&s, pat, 500);
+    cr_assert_eq(s.next, isn1 + 501); /* 0xFFFFFF00 + 501 = 0xF5 */
+    cr_assert_eq(s.next, 0xF5u);
+    cr_assert_eq(s.c.overlap, 100);
+    cr_assert_eq(s.c.gaps, 0);
+    wkp_tcpstream_fini(&s);
+}
+
+Test(tcpstream, gap_is_recorded_and_stream_resyncs) {
+    struct wkp_tcpstream s;
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    seg(&s, 0, 0, 100);
+    seg(&s, 0, 300, 100); /* 100..300 never comes */
+    seg(&s, 0, 400, 100);
+    assert_stream(&s, pat, 100); /* held, waiting */
+    wkp_tcpstream_finish(&s);
+    uint8_t want[300];
+    memcpy(want, pat, 100);
+    memcpy(want + 100, pat + 300, 200);
+    assert_stream(&s, want, 300); /* the gap takes no room */
+    cr_assert_eq(wkp_tcpstream_ngaps(&s), 1);
+    cr_assert_eq(wkp_tcpstream_gaps(&s)[0].off, 100);
+    cr_assert_eq(wkp_tcpstream_gaps(&s)[0].len, 200);
+    cr_assert_eq(s.c.gaps, 1);
+    cr_assert_eq(s.c.gap_bytes, 200);
+    cr_assert_eq(s.c.delivered, 300);
+    /* The lost segment arriving late is behind next now: ignored. */
+    seg(&s, 0, 100, 200);
+    cr_assert_eq(s.c.overlap, 200);
+    assert_stream(&s, want, 300);
+    wkp_tcpstream_fini(&s);
+}
+
+Test(tcpstream, limit_keeps_the_first_bytes_and_counts_the_rest) {
+    struct wkp_tcpstream s;
+    wkp_tcpstream_init(&s, 1000, NULL);
+    for (uint32_t o = 0; o < 3000; o += 300)
+        seg(&s, 7, o, 300);
+    assert_stream(&s, pat, 1000);
+    cr_assert_eq(s.c.delivered, 3000);
+    cr_assert_eq(s.c.dropped, 2000);
+    cr_assert_eq(s.buf_cap, 1000); /* doubling stops at the limit */
+    /* Past the limit, reordering still counts right (room = 64 KiB). */
+    seg(&s, 7, 3100, 100);
+    seg(&s, 7, 3000, 100);
+    cr_assert_eq(s.c.delivered, 3200);
+    cr_assert_eq(s.c.gaps, 0);
+    wkp_tcpstream_fini(&s);
+}
+
+Test(tcpstream, hole_given_up_when_held_data_would_not_fit) {
+    struct wkp_tcpstream s;
+    wkp_tcpstream_init(&s, 1000, NULL);
+    seg(&s, 0, 0, 500);
+    seg(&s, 0, 600, 200); /* held: ends at 800 <= 1000 */
+    seg(&s, 0, 800, 300); /* would end at 1100 > 1000: give up 500..600 */
+    uint8_t want[1000];
+    memcpy(want, pat, 500);
+    memcpy(want + 500, pat + 600, 500); /* 600..1100 */
+    assert_stream(&s, want, 1000);
+    cr_assert_eq(s.c.gaps, 1);
+    cr_assert_eq(s.gap[0].off, 500);
+    cr_assert_eq(s.gap[0].len, 100);
+    cr_assert_eq(s.c.delivered, 1000);
+    cr_assert_eq(s.c.dropped, 0); /* 0..500 + 600..1100 is exactly the limit */
+    wkp_tcpstream_fini(&s);
+}
+
+Test(tcpstream, segment_far_ahead_is_a_gap_at_once) {
+    struct wkp_tcpstream s;
+    wkp_tcpstream_init(&s, 1000, NULL);
+    seg(&s, 0, 0, 100);
+    /* 100..1050 held would end at 1100 > room 900, nothing held: gap now. */
+    seg(&s, 0, 1000, 100);
+    cr_assert_eq(s.c.gaps, 1);
+    cr_assert_eq(s.gap[0].off, 100);
+    cr_assert_eq(s.gap[0].len, 900);
+    cr_assert_eq(s.next, 1100);
+    /* A jump of 2 MiB once the buffer is closed: more than the room too. */
+    struct wkp_tcpstream t;
+    wkp_tcpstream_init(&t, 0, NULL);
+    seg(&t, 0, 0, 10);
+    wkp_tcpstream_segment(&t, 10 + (2u << 20), ACK, pat, 10, 10);
+    cr_assert_eq(t.c.gaps, 1);
+    cr_assert_eq(t.c.gap_bytes, 2u << 20);
+    cr_assert_eq(t.c.delivered, 20);
+    cr_assert_eq(t.c.dropped, 20); /* limit 0: count only */
+    cr_assert_null(t.buf);
+    wkp_tcpstream_fini(&s);
+    wkp_tcpstream_fini(&t);
+}
+
+Test(tcpstream, full_table_gives_up_the_lowest_hole) {
+    struct wkp_tcpstream s;
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    seg(&s, 0, 0, 10);
+    /* 32 disjoint ranges 20k..20k+10, k = 1..32, holes between. */
+    for (uint32_t k = 1; k <= WKP_TCPSTREAM_HELD; k++)
+        seg(&s, 0, 20 * k, 10);
+    cr_assert_eq(wkp_tcpstream_held(&s), WKP_TCPSTREAM_HELD);
+    cr_assert_eq(s.c.gaps, 0);
+    /* The 33rd: hole 10..20 given up, range 20..30 delivered. */
+    seg(&s, 0, 20 * 33, 10);
+    cr_assert_eq(s.c.gaps, 1);
+    cr_assert_eq(s.gap[0].off, 10);
+    cr_assert_eq(s.gap[0].len, 10);
+    cr_assert_eq(s.next, 30);
+    cr_assert_eq(wkp_tcpstream_held(&s), WKP_TCPSTREAM_HELD);
+    /* finish: 31 more holes, only 7 more markers fit, then the buffer closes. */
+    wkp_tcpstream_finish(&s);
+    cr_assert_eq(s.c.gaps, 33);
+    cr_assert_eq(s.c.gap_bytes, 330);
+    cr_assert_eq(wkp_tcpstream_ngaps(&s), WKP_TCPSTREAM_GAP_MARKS);
+    cr_assert_eq(s.closed, 1);
+    /* Buffer: 0..10, then 20k..20k+10 for k = 1..8 (markers 1..8), then closed. */
+    cr_assert_eq(s.buf_len, 10 + 8 * 10);
+    for (uint32_t k = 1; k <= 8; k++)
+        cr_assert(memcmp(s.buf + 10 * k, pat + 20 * k, 10) == 0, "range %u", k);
+    cr_assert_eq(s.c.delivered, 340);
+    cr_assert_eq(s.c.dropped, 340 - 90);
+    wkp_tcpstream_fini(&s);
+}
+
+Test(tcpstream, syn_data_and_fin_take_sequence_numbers) {
+    struct wkp_tcpstream s;
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    /* TFO: SYN at 99 carries bytes 0..20 (seq 100..120). */
+    wkp_tcpstream_segment(&s, 99, SYN, pat, 20, 20);
+    wkp_tcpstream_segment(&s, 99, SYN, pat, 20, 20); /* retransmitted SYN */
+    cr_assert_eq(s.c.overlap, 20);
+    seg(&s, 100, 20, 30);
+    /* FIN with data at 150 while 150..170 was never seen: FIN seq 190 is
+     * ahead, so data 150..170 held, given up at the FIN... */
+    wkp_tcpstream_segment(&s, 170, FIN | ACK, pat + 70, 20, 20);
+    cr_assert_eq(s.c.gaps, 1);
+    cr_assert_eq(s.gap[0].off, 50);
+    cr_assert_eq(s.gap[0].len, 20);
+    cr_assert_eq(s.fin, 1);
+    cr_assert_eq(s.next, 191);
+    /* ...and a bare FIN ahead of the data seen is a gap up to the FIN. */
+    struct wkp_tcpstream t;
+    wkp_tcpstream_init(&t, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    seg(&t, 0, 0, 50);
+    wkp_tcpstream_segment(&t, 80, FIN | ACK, NULL, 0, 0);
+    cr_assert_eq(t.c.gaps, 1);
+    cr_assert_eq(t.c.gap_bytes, 30);
+    cr_assert_eq(t.next, 81);
+    wkp_tcpstream_segment(&t, 80, FIN | ACK, NULL, 0, 0); /* retransmitted FIN */
+    cr_assert_eq(t.c.gaps, 1);
+    cr_assert_eq(t.next, 81);
+    wkp_tcpstream_fini(&s);
+    wkp_tcpstream_fini(&t);
+}
+
+Test(tcpstream, rst_gives_up_holes) {
+    struct wkp_tcpstream s;
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    seg(&s, 0, 0, 10);
+    seg(&s, 0, 20, 10);
+    wkp_tcpstream_segment(&s, 30, RST | ACK, NULL, 0, 0);
+    cr_assert_eq(s.c.gaps, 1);
+    cr_assert_eq(s.next, 30); /* RST takes no sequence number */
+    cr_assert_eq(s.buf_len, 20);
+    wkp_tcpstream_fini(&s);
+}
+
+Test(tcpstream, mid_connection_start_at_first_payload) {
+    struct wkp_tcpstream s;
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    wkp_tcpstream_segment(&s, 5000, ACK, NULL, 0, 0);       /* ignored: no payload */
+    wkp_tcpstream_segment(&s, 5000, FIN | ACK, NULL, 0, 0); /* likewise */
+    cr_assert_eq(s.started, 0);
+    seg(&s, 77777, 0, 40);
+    cr_assert_eq(s.isn, 77777);
+    seg(&s, 77777, 40, 40);
+    assert_stream(&s, pat, 80);
+    wkp_tcpstream_fini(&s);
+}
+
+Test(tcpstream, snaplen_cut_is_a_gap) {
+    struct wkp_tcpstream s;
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    /* 100-byte segments captured with 60 bytes of payload each. */
+    wkp_tcpstream_segment(&s, 0, ACK, pat, 60, 100);
+    wkp_tcpstream_segment(&s, 100, ACK, pat + 100, 60, 100);
+    uint8_t want[120];
+    memcpy(want, pat, 60);
+    memcpy(want + 60, pat + 100, 60);
+    assert_stream(&s, want, 120);
+    cr_assert_eq(s.c.gaps, 2);
+    cr_assert_eq(s.gap[0].off, 60);
+    cr_assert_eq(s.gap[0].len, 40);
+    cr_assert_eq(s.gap[1].off, 120);
+    cr_assert_eq(s.next, 200);
+    /* Cut out of order: 300..400 with 60 present waits like any hole. */
+    wkp_tcpstream_segment(&s, 300, ACK, pat + 300, 60, 100);
+    wkp_tcpstream_segment(&s, 200, ACK, pat + 200, 100, 100);
+    cr_assert_eq(s.next, 360);
+    cr_assert_eq(s.c.gaps, 2);
+    wkp_tcpstream_fini(&s);
+}
+
+Test(tcpstream, budget_caps_memory_and_counts_refusals) {
+    struct wkp_tcpstream_budget b = {.cap = 3000};
+    struct wkp_tcpstream s, t;
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, &b);
+    wkp_tcpstream_init(&t, WKP_TCPSTREAM_DEFAULT_LIMIT, &b);
+    seg(&s, 0, 0, 1500); /* 1 KiB -> 2 KiB: 2048 used */
+    cr_assert_eq(b.used, 2048);
+    seg(&t, 0, 0, 100); /* 1 KiB more would be 3072 > 3000: refused */
+    cr_assert_eq(b.refused, 1);
+    cr_assert_eq(t.c.alloc_failed, 1);
+    cr_assert_eq(t.closed, 1);
+    cr_assert_eq(t.c.dropped, 100);
+    cr_assert_eq(t.c.delivered, 100);
+    cr_assert_eq(b.used, wkp_tcpstream_mem(&s) + wkp_tcpstream_mem(&t));
+    wkp_tcpstream_fini(&s);
+    wkp_tcpstream_fini(&t);
+    cr_assert_eq(b.used, 0);
+}
+
+/* ---- the dev corpus against tshark follow,tcp,raw ------------------------ */
+
+#define MAX_FLOWS 256
+
+struct cflow {
+    uint8_t family;
+    uint8_t addr[2][16]; /* [0]: first packet's sender (tshark's node 0) */
+    uint16_t port[2];
+    struct wkp_tcpstream dir[2];
+    char node[2][64]; /* "a.b.c.d:p" / "[v6]:p", as tshark prints them */
+};
+
+static void node_text(char *out, size_t n, uint8_t family, const uint8_t *a, uint16_t port) {
+    char ip[INET6_ADDRSTRLEN];
+    inet_ntop(family == 4 ? AF_INET : AF_INET6, a, ip, sizeof ip);
+    snprintf(out, n, family == 4 ? "%s:%u" : "[%s]:%u", ip, port);
+}
+
+static void sha256_hex(const uint8_t *p, size_t n, char out[65]) {
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_Digest(p ? p : (const uint8_t *)"", n, md, &mdlen, EVP_sha256(), NULL);
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Feed every TCP packet of cap; returns the number of flows. The project's
+ * capture reader, not libpcap's: a pcapng may mix link types
+ * (PcapPlusPlus__many_interfaces-1.pcapng), which pcap_datalink() cannot. */
+static size_t feed_capture(const char *path, struct cflow *fl, uint32_t limit) {
+    wkp_errbuf err;
+    struct wkp_capfile *cf = NULL;
+    cr_assert_eq(wkp_capfile_open(path, WKP_READER_MMAP, &cf, &err), WKP_OK, "%s", path);
+    size_t nf = 0;
+    struct wkp_rec rec;
+    while (wkp_capfile_next(cf, &rec, &err) == 1) {
+        const uint8_t *frame = rec.data;
+        struct wkp_l2l4 r;
+        if (wkp_l2l4_parse(frame, rec.caplen, rec.dlt, &r) != WKP_PARSE_FLOW || r.proto != 6)
+            continue;
+        if (r.is_fragment) continue; /* no TCP header or a partial payload; none in the corpus */
+        uint32_t alen = r.family == 4 ? 4 : 16;
+        size_t i;
+        int d = -1;
+        for (i = 0; i < nf; i++) {
+            struct cflow *f = &fl[i];
+            if (f->family != r.family) continue;
+            if (!memcmp(f->addr[0], r.src, alen) && !memcmp(f->addr[1], r.dst, alen) &&
+                f->port[0] == r.sport && f->port[1] == r.dport)
+                d = 0;
+            else if (!memcmp(f->addr[1], r.src, alen) && !memcmp(f->addr[0], r.dst, alen) &&
+                     f->port[1] == r.sport && f->port[0] == r.dport)
+                d = 1;
+            if (d >= 0) break;
+        }
+        if (d < 0) {
+            cr_assert_lt(nf, MAX_FLOWS);
+            struct cflow *f = &fl[nf++];
+            memset(f, 0, sizeof *f);
+            f->family = r.family;
+            memcpy(f->addr[0], r.src, 16);
+            memcpy(f->addr[1], r.dst, 16);
+            f->port[0] = r.sport;
+            f->port[1] = r.dport;
+            for (int k = 0; k < 2; k++) {
+                wkp_tcpstream_init(&f->dir[k], limit, NULL);
+                node_text(f->node[k], sizeof f->node[k], f->family, f->addr[k], f->port[k]);
+            }
+            d = 0;
+        }
+        /* Payload the segment carried: IP length minus IP and TCP headers. */
+        uint32_t hdrs = r.l4_off - r.l3_off + r.tcp_hlen;
+        uint32_t seg_len = r.ip_len > hdrs ? r.ip_len - hdrs : 0;
+        if (seg_len < r.app_len) seg_len = r.app_len;
+        wkp_tcpstream_segment(&fl[i].dir[d], r.tcp_seq, r.tcp_flags, frame + r.app_off, r.app_len,
+                              seg_len);
+    }
+    wkp_capfile_close(cf);
+    for (size_t i = 0; i < nf; i++)
+        for (int k = 0; k < 2; k++)
+            wkp_tcpstream_finish(&fl[i].dir[k]);
+    return nf;
+}
+
+/* Compare cap's flows, reassembled with a 64 KiB limit (small = 0) or a
+ * 1 KiB one (small = 1), with expected/follow/<cap>.follow. Returns the
+ * number of mismatches; counts directions compared, adds up counters. */
+static int check_capture(const char *cap, int small, size_t *ndirs,
+                         struct wkp_tcpstream_counters *sum) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", WKP_TEST_DATA, cap);
+    static struct cflow fl[MAX_FLOWS];
+    size_t nf = feed_capture(path, fl, small ? 1024 : WKP_TCPSTREAM_DEFAULT_LIMIT);
+    snprintf(path, sizeof path, "%s/expected/follow/%s.follow", WKP_TEST_DATA, cap);
+    FILE *fp = fopen(path, "r");
+    cr_assert_not_null(fp, "%s", path);
+    char line[512], n0[128] = "", n1[128] = "";
+    int bad = 0;
+    size_t streams = 0;
+    struct cflow *f = NULL;
+    int swap = 0;
+    while (fgets(line, sizeof line, fp)) {
+        unsigned long long total, kept[2];
+        char digest[2][80];
+        int d;
+        if (sscanf(line, "stream %*u %127s %127s", n0, n1) == 2) {
+            streams++;
+            f = NULL;
+            for (size_t i = 0; i < nf && !f; i++) {
+                if (!strcmp(fl[i].node[0], n0) && !strcmp(fl[i].node[1], n1))
+                    f = &fl[i], swap = 0;
+                else if (!strcmp(fl[i].node[1], n0) && !strcmp(fl[i].node[0], n1))
+                    f = &fl[i], swap = 1;
+            }
+            if (!f) {
+                fprintf(stderr, "%s: tshark stream %s %s: no such flow\n", cap, n0, n1);
+                bad++;
+            }
+        } else if (f && sscanf(line, "dir %d %llu %llu %79s %llu %79s", &d, &total, &kept[0],
+                               digest[0], &kept[1], digest[1]) == 6) {
+            const struct wkp_tcpstream *s = &f->dir[d ^ swap];
+            sum->ooo_segments += s->c.ooo_segments;
+            sum->overlap += s->c.overlap;
+            sum->gaps += s->c.gaps;
+            sum->delivered += s->c.delivered;
+            sum->dropped += s->c.dropped;
+            uint32_t len;
+            const uint8_t *p = wkp_tcpstream_data(s, &len);
+            char mine[65];
+            sha256_hex(p, len, mine);
+            (*ndirs)++;
+            if (s->c.delivered == total && len == kept[small] && !strcmp(mine, digest[small]))
+                continue;
+            fprintf(
+                stderr,
+                "%s (limit %s): %s %s dir %d: tshark %llu bytes (%llu kept), ours %llu delivered, "
+                "%u kept, %u gaps, %llu overlap; digest %s\n",
+                cap, small ? "1 KiB" : "64 KiB", n0, n1, d, total, kept[small],
+                (unsigned long long)s->c.delivered, len, s->c.gaps,
+                (unsigned long long)s->c.overlap, strcmp(mine, digest[small]) ? "differs" : "same");
+            bad++;
+        }
+    }
+    fclose(fp);
+    /* tshark follows every flow we see (no TCP flow without a stream). */
+    if (streams != nf) {
+        fprintf(stderr, "%s: %zu tshark streams, %zu flows\n", cap, streams, nf);
+        bad++;
+    }
+    for (size_t i = 0; i < nf; i++)
+        for (int k = 0; k < 2; k++)
+            wkp_tcpstream_fini(&fl[i].dir[k]);
+    return bad;
+}
+
+Test(tcpstream, corpus_matches_tshark_follow) {
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/expected/follow", WKP_TEST_DATA);
+    DIR *dp = opendir(dir);
+    cr_assert_not_null(dp, "%s", dir);
+    struct dirent *e;
+    size_t caps = 0, ndirs = 0;
+    struct wkp_tcpstream_counters sum = {0};
+    int bad = 0;
+    while ((e = readdir(dp))) {
+        size_t n = strlen(e->d_name);
+        if (n < 8 || strcmp(e->d_name + n - 7, ".follow")) continue;
+        char cap[256];
+        snprintf(cap, sizeof cap, "%.*s", (int)(n - 7), e->d_name);
+        bad += check_capture(cap, 0, &ndirs, &sum);
+        bad += check_capture(cap, 1, &ndirs, &sum);
+        caps++;
+    }
+    closedir(dp);
+    fprintf(stderr,
+            "tcpstream corpus: %zu captures, %zu directions; %llu bytes delivered, %llu past "
+            "the limit, %llu overlapping ignored, %u segments out of order, %u gaps\n",
+            caps, ndirs, (unsigned long long)sum.delivered, (unsigned long long)sum.dropped,
+            (unsigned long long)sum.overlap, sum.ooo_segments, sum.gaps);
+    cr_assert_geq(caps, 20);
+    cr_assert_eq(bad, 0, "%d unexplained differences with tshark (see stderr)", bad);
+}
