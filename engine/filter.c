@@ -24,7 +24,7 @@
 #include <string.h>
 
 #define SNAPLEN 262144
-#define MAX_NEST 64 /* nesting of not/parentheses: bounds the recursion */
+#define MAX_NEST 64  /* nesting of not/parentheses: bounds the recursion */
 #define MAX_DLTS 300 /* link types probed when validating a libpcap part */
 
 /* ---- keywords -------------------------------------------------------------- */
@@ -52,17 +52,27 @@ static const struct {
     enum kw kw;
     uint32_t arg_max; /* 0: takes no argument */
 } keywords[] = {
-    {"arp", KW_ARP, 0},           {"icmp", KW_ICMP, 0},         {"icmpv6", KW_ICMPV6, 0},
-    {"icmp6", KW_ICMPV6, 0},      {"dhcp", KW_DHCP, 0},         {"dhcpv6", KW_DHCPV6, 0},
-    {"vlan", KW_VLAN, 4095},      {"gre", KW_GRE, 0},           {"vxlan", KW_VXLAN, 0xFFFFFF},
-    {"geneve", KW_GENEVE, 0xFFFFFF}, {"mpls", KW_MPLS, 0xFFFFF}, {"tls", KW_TLS, 0},
-    {"http", KW_HTTP, 0},         {"dns", KW_DNS, 0},           {"quic", KW_QUIC, 0},
+    {"arp", KW_ARP, 0},
+    {"icmp", KW_ICMP, 0},
+    {"icmpv6", KW_ICMPV6, 0},
+    {"icmp6", KW_ICMPV6, 0},
+    {"dhcp", KW_DHCP, 0},
+    {"dhcpv6", KW_DHCPV6, 0},
+    {"vlan", KW_VLAN, 4095},
+    {"gre", KW_GRE, 0},
+    {"vxlan", KW_VXLAN, 0xFFFFFF},
+    {"geneve", KW_GENEVE, 0xFFFFFF},
+    {"mpls", KW_MPLS, 0xFFFFF},
+    {"tls", KW_TLS, 0},
+    {"http", KW_HTTP, 0},
+    {"dns", KW_DNS, 0},
+    {"quic", KW_QUIC, 0},
 };
 
 static const char *const kw_names[] = {
-    [KW_ARP] = "arp",       [KW_ICMP] = "icmp",   [KW_ICMPV6] = "icmpv6", [KW_DHCP] = "dhcp",
-    [KW_DHCPV6] = "dhcpv6", [KW_VLAN] = "vlan",   [KW_GRE] = "gre",       [KW_VXLAN] = "vxlan",
-    [KW_GENEVE] = "geneve", [KW_MPLS] = "mpls",   [KW_TLS] = "tls",       [KW_HTTP] = "http",
+    [KW_ARP] = "arp",       [KW_ICMP] = "icmp", [KW_ICMPV6] = "icmpv6", [KW_DHCP] = "dhcp",
+    [KW_DHCPV6] = "dhcpv6", [KW_VLAN] = "vlan", [KW_GRE] = "gre",       [KW_VXLAN] = "vxlan",
+    [KW_GENEVE] = "geneve", [KW_MPLS] = "mpls", [KW_TLS] = "tls",       [KW_HTTP] = "http",
     [KW_DNS] = "dns",       [KW_QUIC] = "quic",
 };
 
@@ -76,9 +86,9 @@ static const char *const id_takers[] = {"port", "portrange", "proto", "protochai
                                         "net",  "src",       "dst",   "gateway"};
 /* libpcap words that make a preceding protocol name a qualifier of
  * libpcap's own (`arp host 10.0.0.1`). */
-static const char *const qual_words[] = {"host", "net", "src", "dst", "port", "portrange",
-                                         "gateway", "proto", "protochain", "broadcast",
-                                         "multicast"};
+static const char *const qual_words[] = {"host",       "net",       "src",      "dst",
+                                         "port",       "portrange", "gateway",  "proto",
+                                         "protochain", "broadcast", "multicast"};
 
 /* ---- tokens ----------------------------------------------------------------- */
 
@@ -86,12 +96,12 @@ enum tt { T_END, T_LP, T_RP, T_AND, T_OR, T_NOT, T_WORD };
 
 struct tok {
     uint8_t type;
-    int8_t kw;       /* enum kw of a T_WORD that is our keyword, else KW_NONE */
-    bool has_arg;    /* kw takes the next token as its argument */
-    bool is_arg;     /* consumed as a keyword's argument */
+    int8_t kw;    /* enum kw of a T_WORD that is our keyword, else KW_NONE */
+    bool has_arg; /* kw takes the next token as its argument */
+    bool is_arg;  /* consumed as a keyword's argument */
     uint32_t arg;
     uint32_t start, end; /* byte span in the text */
-    int32_t match;   /* T_LP/T_RP: index of the matching parenthesis */
+    int32_t match;       /* T_LP/T_RP: index of the matching parenthesis */
 };
 
 /* ---- tree ------------------------------------------------------------------ */
@@ -102,8 +112,8 @@ struct node {
     uint8_t kind;
     int8_t kw;
     bool has_arg;
-    bool group;      /* written in parentheses */
-    uint16_t seg;    /* flattening segment (see flatten) */
+    bool group;   /* written in parentheses */
+    uint16_t seg; /* flattening segment (see flatten) */
     uint32_t arg;
     uint32_t start, end; /* span in the text */
     int32_t kid, next;   /* first child, next sibling: -1 if none */
@@ -245,8 +255,7 @@ static bool tokenize(struct parser *ps) {
             t->type = T_WORD;
             while (i < len) {
                 c = s[i], d = i + 1 < len ? s[i + 1] : 0;
-                if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '(' || c == ')')
-                    break;
+                if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '(' || c == ')') break;
                 if ((c == '&' && d == '&') || (c == '|' && d == '|') || (c == '!' && d != '='))
                     break;
                 i += (c == '!') ? 2 : 1;
@@ -296,8 +305,7 @@ static bool classify(struct parser *ps) {
             if (!word_is(s, t, keywords[k].word)) continue;
             const struct tok *prev = i > 0 ? &ps->toks[i - 1] : NULL;
             struct tok *nx = &ps->toks[i + 1]; /* T_END at worst */
-            if (prev && word_in(s, prev, id_takers, sizeof id_takers / sizeof id_takers[0]))
-                break;
+            if (prev && word_in(s, prev, id_takers, sizeof id_takers / sizeof id_takers[0])) break;
             if (nx->type == T_WORD && s[nx->start] == '[') break; /* icmp [0] = 8 */
             if (word_in(s, nx, qual_words, sizeof qual_words / sizeof qual_words[0])) break;
             t->kw = (int8_t)keywords[k].kw;
@@ -307,7 +315,9 @@ static bool classify(struct parser *ps) {
                                   &t->arg)) {
                     seterr(ps->err, "filter: \"%.*s\": %s %s %.*s out of range 0-%u",
                            (int)(nx->end - t->start), s + t->start, keywords[k].word,
-                           t->kw == KW_VLAN ? "ID" : t->kw == KW_MPLS ? "label" : "VNI",
+                           t->kw == KW_VLAN   ? "ID"
+                           : t->kw == KW_MPLS ? "label"
+                                              : "VNI",
                            (int)(nx->end - nx->start), s + nx->start, keywords[k].arg_max);
                     free(stack);
                     return false;
@@ -692,8 +702,7 @@ static int dlt_for_pcap(int linktype) {
 
 /* Compile text for link type dlt into *prog; on failure write libpcap's
  * message into msg. */
-static bool compile_for(int dlt, const char *text, struct bpf_program *prog, char *msg,
-                        size_t n) {
+static bool compile_for(int dlt, const char *text, struct bpf_program *prog, char *msg, size_t n) {
     pcap_t *p = pcap_open_dead(dlt_for_pcap(dlt), SNAPLEN);
     if (!p) {
         snprintf(msg, n, "libpcap cannot open link type %d", dlt);
@@ -748,7 +757,8 @@ wkp_status wkp_filter_prepare_dlt(struct wkp_filter *f, int dlt, wkp_errbuf *err
         seterr(err, "filter: out of memory");
         return WKP_ENOMEM;
     }
-    for (size_t i = 0; i < f->nleaves; i++) s.use_raw[i] = true; /* nothing to free yet */
+    for (size_t i = 0; i < f->nleaves; i++)
+        s.use_raw[i] = true; /* nothing to free yet */
     for (size_t i = 0; i < f->nleaves; i++) {
         char msg[PCAP_ERRBUF_SIZE + 64];
         if (compile_for(dlt, f->leaves[i].text, &s.progs[i], msg, sizeof msg)) {

@@ -49,8 +49,8 @@ WKP_NODISCARD wkp_status wkp_filter_compile(const char *expr, struct wkp_filter 
  * counts as blank. Each part is first compiled alone, so an error names the
  * part at fault as its author wrote it. Same contract as wkp_filter_compile. */
 WKP_NODISCARD wkp_status wkp_filter_compile_combined(const char *default_expr,
-                                                     const char *user_expr,
-                                                     struct wkp_filter **out, wkp_errbuf *err);
+                                                     const char *user_expr, struct wkp_filter **out,
+                                                     wkp_errbuf *err);
 
 /* Make the filter ready for frames of link type dlt (a LINKTYPE_ number, as
  * capture files and wkp_l2l4_parse() use). Compiles each libpcap part for

@@ -74,8 +74,7 @@ static uint32_t udp_begin(struct pkt *p, uint16_t sport, uint16_t dport) {
 static void udp_end(struct pkt *p, uint32_t at) {
     patch16(p, at + 4, (uint16_t)(p->n - at));
 }
-static void ip4_tcp(struct pkt *p, const uint8_t *s, uint16_t sp, const uint8_t *d,
-                    uint16_t dp) {
+static void ip4_tcp(struct pkt *p, const uint8_t *s, uint16_t sp, const uint8_t *d, uint16_t dp) {
     uint32_t ip = ip4_begin(p, 6, s, d);
     tcp(p, sp, dp);
     ip4_end(p, ip);
@@ -137,7 +136,8 @@ Test(filter, keyword_free_expression_goes_to_libpcap_whole) {
     tree_is("port 80 or 443", "packet: bpf(\"port 80 or 443\"); flow: true");
     tree_is("tcp and (port 80 or 443) and not host 10.0.0.1",
             "packet: bpf(\"tcp and (port 80 or 443) and not host 10.0.0.1\"); flow: true");
-    tree_is("(tcp[12] & 0xf0) >> 2 > 20", "packet: bpf(\"(tcp[12] & 0xf0) >> 2 > 20\"); flow: true");
+    tree_is("(tcp[12] & 0xf0) >> 2 > 20",
+            "packet: bpf(\"(tcp[12] & 0xf0) >> 2 > 20\"); flow: true");
     tree_is("", "packet: true; flow: true");
     tree_is("   ", "packet: true; flow: true");
 }
@@ -147,8 +147,7 @@ Test(filter, and_or_are_equal_and_left_associative) {
     tree_is("vlan and port 80 or port 443",
             "packet: or(and(vlan, bpf(\"port 80\")), bpf(\"port 443\")); flow: true");
     /* ((tcp and port 443) or vlan): the keyword-free subtree stays one part */
-    tree_is("tcp and port 443 or vlan",
-            "packet: or(bpf(\"tcp and port 443\"), vlan); flow: true");
+    tree_is("tcp and port 443 or vlan", "packet: or(bpf(\"tcp and port 443\"), vlan); flow: true");
     /* ((vlan or udp) and port 53) */
     tree_is("vlan or udp and port 53",
             "packet: and(or(vlan, bpf(\"udp\")), bpf(\"port 53\")); flow: true");
@@ -157,7 +156,8 @@ Test(filter, and_or_are_equal_and_left_associative) {
 }
 
 Test(filter, and_chains_merge_neighbouring_libpcap_parts) {
-    tree_is("vlan and tcp and port 443", "packet: and(vlan, bpf(\"tcp and port 443\")); flow: true");
+    tree_is("vlan and tcp and port 443",
+            "packet: and(vlan, bpf(\"tcp and port 443\")); flow: true");
     tree_is("tcp and (vlan or gre) and port 443",
             "packet: and(bpf(\"tcp\"), or(vlan, gre), bpf(\"port 443\")); flow: true");
     /* neighbours in the flattened chain but not in the text: not merged */
