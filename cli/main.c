@@ -64,6 +64,8 @@ static const char usage_text[] =
     "                         feature adds a custom.<name> column\n"
     "      --app-layer MODE   full (default), port_only or none: how far above TCP/UDP\n"
     "                         to parse (application dissectors are not in this version)\n"
+    "      --no-reassembly    do not reassemble IP fragments (a non-first fragment\n"
+    "                         then forms a flow of its own with ports 0)\n"
     "      --compat           the original wa1kpcap's numbers (SPEC D13): no TCP\n"
     "                         splitting or timeouts, UDP payload_bytes 0, 100000 flows\n"
     "      --max-flows N      most flows held at once (default 10000000; 0 = no cap);\n"
@@ -207,6 +209,7 @@ enum {
     OPT_FILTER,
     OPT_DEFAULT_FILTER,
     OPT_NO_DEFAULT_FILTER,
+    OPT_NO_REASSEMBLY,
 };
 
 int main(int argc, char **argv)
@@ -238,6 +241,7 @@ int main(int argc, char **argv)
         {"filter", required_argument, NULL, OPT_FILTER},
         {"default-filter", required_argument, NULL, OPT_DEFAULT_FILTER},
         {"no-default-filter", no_argument, NULL, OPT_NO_DEFAULT_FILTER},
+        {"no-reassembly", no_argument, NULL, OPT_NO_REASSEMBLY},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -341,6 +345,7 @@ int main(int argc, char **argv)
         case OPT_FILTER: rc = wkp_config_set_filter(cfg, optarg) ? 1 : 0; break;
         case OPT_DEFAULT_FILTER: rc = wkp_config_set_default_filter(cfg, optarg) ? 1 : 0; break;
         case OPT_NO_DEFAULT_FILTER: rc = wkp_config_set_default_filter(cfg, NULL) ? 1 : 0; break;
+        case OPT_NO_REASSEMBLY: rc = wkp_config_set_reassembly(cfg, false) ? 1 : 0; break;
         case OPT_APP_LAYER: {
             wkp_app_layer m = strcmp(optarg, "full") == 0        ? WKP_APP_FULL
                               : strcmp(optarg, "port_only") == 0 ? WKP_APP_PORT_ONLY

@@ -28,6 +28,7 @@ const char *const wkp_anom_names[WKP_ANOM__COUNT] = {
     [WKP_ANOM_NONE] = "none", [WKP_ANOM_LINK] = "link",     [WKP_ANOM_VLAN] = "vlan",
     [WKP_ANOM_MPLS] = "mpls", [WKP_ANOM_PPP] = "ppp",       [WKP_ANOM_IPV4] = "ipv4",
     [WKP_ANOM_IPV6] = "ipv6", [WKP_ANOM_TUNNEL] = "tunnel", [WKP_ANOM_DEPTH] = "depth",
+    [WKP_ANOM_FRAGMENT] = "fragment",
 };
 
 const char *const wkp_encap_layer_names[WKP_EL__COUNT] = {

@@ -50,6 +50,7 @@ enum wkp_anom {
     WKP_ANOM_IPV6,   /* IPv6: < 40 bytes, version != 6, extension header cut short */
     WKP_ANOM_TUNNEL, /* GRE/VXLAN header cut short */
     WKP_ANOM_DEPTH,  /* more than WKP_MAX_DEPTH encapsulation layers */
+    WKP_ANOM_FRAGMENT, /* an IP fragment that cannot be reassembled (overlap, oversize) */
     WKP_ANOM__COUNT
 };
 

@@ -48,6 +48,7 @@ wkp_status wkp_config_new(wkp_config **out)
     c->min_packets = 1;
     c->filter_retrans = true;
     c->sequences = true;
+    c->reassembly = true;
     c->default_filter = strdup(WKP_DEFAULT_FILTER);
     if (!c->default_filter) {
         free(c);
@@ -121,12 +122,21 @@ BOOL_SETTER(wkp_config_set_filter_ack, filter_ack)
 BOOL_SETTER(wkp_config_set_filter_rst, filter_rst)
 BOOL_SETTER(wkp_config_set_sequences, sequences)
 
+wkp_status wkp_config_set_reassembly(wkp_config *cfg, bool on)
+{
+    if (!cfg)
+        return WKP_EINVAL;
+    cfg->reassembly = on;
+    return WKP_OK;
+}
+
 wkp_status wkp_config_set_compat(wkp_config *cfg, bool on)
 {
     if (!cfg)
         return WKP_EINVAL;
     cfg->compat = on;
     if (on) {
+        cfg->reassembly = false; /* D13: the original never reassembled */
         /* D13: no TCP splitting or timeout, the original's flow limit */
         cfg->tcp_timeout_ns = 0;
         cfg->tcp_close_timeout_ns = 0;
@@ -308,8 +318,15 @@ wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out, wkp_errbuf *e
     }
     if (cst == WKP_OK)
         cst = select_columns(e, err);
+    if (cst == WKP_OK && e->cfg.reassembly && !(e->defrag = wkp_defrag_new(NULL))) {
+        if (err)
+            snprintf(err->msg, sizeof err->msg, "out of memory");
+        cst = WKP_ENOMEM;
+    }
     if (cst == WKP_OK && (e->cfg.filter || e->cfg.default_filter))
         cst = wkp_filter_compile_combined(e->cfg.default_filter, e->cfg.filter, &e->filter, err);
+    if (cst == WKP_OK && e->filter)
+        wkp_filter_set_compat(e->filter, e->cfg.compat);
     if (cst != WKP_OK) {
         wkp_engine_free(e);
         return cst;
@@ -600,6 +617,7 @@ void wkp_engine_free(wkp_engine *e)
     free(e->cfg.filter);
     free(e->cfg.default_filter);
     wkp_filter_free(e->filter);
+    wkp_defrag_free(e->defrag);
     free(e);
 }
 
@@ -645,6 +663,8 @@ wkp_status wkp_engine_write_summary(const wkp_engine *e, const char *path, wkp_e
     wkp_buf_puts(&b, e->cfg.filter_retrans ? "true" : "false");
     wkp_buf_puts(&b, ", \"max_seq\": ");
     wkp_buf_u64(&b, e->cfg.max_seq);
+    wkp_buf_puts(&b, ", \"reassembly\": ");
+    wkp_buf_puts(&b, e->cfg.reassembly ? "true" : "false");
     wkp_buf_puts(&b, ", \"default_filter\": ");
     if (e->cfg.default_filter)
         wkp_buf_json_str(&b, e->cfg.default_filter);

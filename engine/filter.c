@@ -147,6 +147,7 @@ struct wkp_filter {
     uint8_t *scratch;
     size_t scratch_cap;
     char error[sizeof(((wkp_errbuf *)0)->msg)];
+    bool compat; /* D13: icmpv6 as the original's raw stage saw it */
 };
 
 struct parser {
@@ -954,7 +955,7 @@ static bool udp_port(const struct wkp_l2l4 *m, uint16_t a, uint16_t b) {
            (m->sport == a || m->sport == b || m->dport == a || m->dport == b);
 }
 
-static bool eval_kw(const struct node *n, const struct wkp_l2l4 *m) {
+static bool eval_kw(const struct node *n, const struct wkp_l2l4 *m, bool compat) {
     const struct wkp_l2l4_tun *t = &m->tun;
     switch (n->kw) {
     case KW_ARP:
@@ -962,6 +963,11 @@ static bool eval_kw(const struct node *n, const struct wkp_l2l4 *m) {
     case KW_ICMP:
         return m->family == 4 && m->proto == 1;
     case KW_ICMPV6:
+        /* --compat (D13, FIX-7): the original read only the IPv6 header's
+         * first next header, so ICMPv6 behind extension headers (MLD after
+         * hop-by-hop) was not icmpv6 to it. */
+        if (compat && m->family == 6 && m->l4_off - m->l3_off > 40 && !m->tun.n_stack)
+            return false;
         return m->family == 6 && m->proto == 58;
     case KW_DHCP:
         return udp_port(m, 67, 68);
@@ -997,7 +1003,7 @@ static bool eval_pkt(struct pkt_ctx *c, int32_t ni) {
     case N_NOT:
         return !eval_pkt(c, n->kid);
     case N_KW:
-        return eval_kw(n, c->m);
+        return eval_kw(n, c->m, c->f->compat);
     case N_BPF:
         return eval_bpf(c, n->leaf);
     default:
@@ -1136,4 +1142,8 @@ size_t wkp_filter_dump(const struct wkp_filter *f, char *buf, size_t n) {
     else
         put(&s, "true");
     return s.len;
+}
+
+void wkp_filter_set_compat(struct wkp_filter *f, bool on) {
+    if (f != NULL) f->compat = on;
 }

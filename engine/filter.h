@@ -93,4 +93,9 @@ size_t wkp_filter_dump(const struct wkp_filter *f, char *buf, size_t n);
 /* NULL is a no-op. */
 void wkp_filter_free(struct wkp_filter *f);
 
+/* --compat (D13): evaluate icmpv6 as the original did, on the IPv6 header's
+ * first next header only (ICMPv6 behind extension headers does not match).
+ * The other FIX-7 quirks of the original's filter are not reproduced. */
+void wkp_filter_set_compat(struct wkp_filter *f, bool on);
+
 #endif

@@ -14,6 +14,7 @@
 #include "features/custom.h"
 #include "features/flowstats.h"
 #include "features/seq.h"
+#include "flowtable/defrag.h"
 #include "flowtable/table.h"
 #include "wa1kpcap/wa1kpcap.h"
 
@@ -34,6 +35,7 @@ struct wkp_config {
     uint64_t min_packets; /* flows with fewer packets are dropped (flow_filtered) */
     bool filter_retrans, filter_ack, filter_rst;
     bool compat;          /* D13 */
+    bool reassembly;      /* D2: IP fragments reassembled in the reader */
     wkp_app_layer app_layer;
     bool sequences;       /* write the sequence columns */
     char *columns;        /* --columns patterns, comma-separated; NULL = all (owned) */
@@ -167,6 +169,8 @@ struct wkp_engine {
     struct wkp_buf warnings;
 
     struct wkp_filter *filter; /* NULL: every packet and flow passes */
+    struct wkp_defrag *defrag; /* NULL: no IP reassembly (--no-reassembly, --compat) */
+    struct wkp_defrag_stats defrag_stats;
 
     struct wkp_capture_info *caps;
     size_t ncaps;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "engine/internal.h"
+#include "flowtable/defrag.h"
 
 #define BURST 32
 
@@ -71,6 +72,8 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
     int64_t clock = INT64_MIN, last_tick_clock = INT64_MIN;
     uint64_t read = 0, wire = 0, not_ip = 0, malformed = 0, filtered = 0;
     struct wkp_filter *flt = e->filter && wkp_filter_has_packet_terms(e->filter) ? e->filter : NULL;
+    struct wkp_defrag *dfr = e->defrag;
+    uint64_t held = 0;
     unsigned n = e->nworkers;
     wkp_status st = WKP_OK;
     wkp_errbuf err = {{0}};
@@ -94,7 +97,34 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
 
             struct wkp_l2l4 m;
             enum wkp_parse_status ps = wkp_l2l4_parse(rec.data, rec.caplen, rec.dlt, &m);
-            if (flt && !wkp_filter_packet(flt, rec.data, rec.caplen, rec.wirelen, rec.dlt, &m)) {
+            const uint8_t *data = rec.data;
+            uint32_t caplen = rec.caplen, wirelen = rec.wirelen;
+            int64_t ts = rec.ts_ns;
+            bool transient = false; /* data is the reassembler's buffer: copy it */
+            if (dfr && ps == WKP_PARSE_FLOW && m.is_fragment) {
+                /* D2: fragments are reassembled before filtering and sharding */
+                struct wkp_defrag_frag fr = {rec.data, rec.caplen, rec.ts_ns, rec.dlt, &m};
+                struct wkp_defrag_out out;
+                int dr = wkp_defrag_add(dfr, &fr, &out);
+                if (dr == WKP_DEFRAG_HELD) {
+                    held++; /* counted when its datagram completes or expires */
+                    goto next;
+                }
+                if (dr == WKP_DEFRAG_INVALID) {
+                    malformed++;
+                    e->malformed_by[WKP_ANOM_FRAGMENT]++;
+                    goto next;
+                }
+                if (dr == WKP_DEFRAG_DONE) {
+                    data = out.data;
+                    caplen = out.caplen;
+                    wirelen = out.wirelen;
+                    ts = out.ts_ns;
+                    transient = true;
+                    ps = wkp_l2l4_parse(data, caplen, out.dlt, &m);
+                }
+            }
+            if (flt && !wkp_filter_packet(flt, data, caplen, wirelen, rec.dlt, &m)) {
                 const char *why = wkp_filter_error(flt);
                 if (why) { /* a link type met mid-file that the filter cannot handle */
                     wkp__set_error(e, "%s: %s", cap->path, why);
@@ -113,29 +143,31 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
                 uint64_t hash = wkp_key_hash(&key);
                 struct wkp_ring *r = &e->workers[n == 1 ? 0 : wkp_key_worker(hash, n)].ring;
                 uint8_t *arena = NULL;
-                struct wkp_pkt *p = wkp_ring_reserve(r, copy ? rec.caplen : 0, &arena);
+                bool cp = copy || transient;
+                struct wkp_pkt *p = wkp_ring_reserve(r, cp ? caplen : 0, &arena);
                 if (!p) {
                     st = WKP_ESTOPPED;
                     break;
                 }
                 p->kind = WKP_ITEM_PACKET;
                 p->pos = WKP_POS(ord, WKP_AT_PACKET);
-                p->ts_ns = rec.ts_ns;
+                p->ts_ns = ts;
                 p->clock_ns = clock;
-                p->caplen = rec.caplen;
-                p->wirelen = rec.wirelen;
+                p->caplen = caplen;
+                p->wirelen = wirelen;
                 p->hash = hash;
                 p->src_is_a = src_is_a;
                 p->capture = (uint16_t)ci;
                 p->key = key;
                 p->m = m;
-                if (copy) {
-                    memcpy(arena, rec.data, rec.caplen);
+                if (cp) {
+                    memcpy(arena, data, caplen);
                     p->data = arena;
                 } else {
-                    p->data = rec.data;
+                    p->data = data;
                 }
             }
+        next:
             if (++in_burst == BURST) {
                 in_burst = 0;
                 for (unsigned i = 0; i < n; i++)
@@ -153,6 +185,8 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
                 }
                 last_tick_ord = ord;
                 last_tick_clock = clock;
+                if (dfr)
+                    wkp_defrag_expire(dfr, clock);
                 if (!copy)
                     release_behind(e, cf);
                 atomic_store_explicit(&e->prog_bytes, bytes_before + wkp_capfile_bytes_done(cf),
@@ -166,6 +200,8 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
             st = (wkp_status)rc;
             wkp__set_error(e, "%s", err.msg);
         }
+        if (dfr)
+            wkp_defrag_flush(dfr); /* fragments never cross captures */
         if (st == WKP_OK) {
             uint64_t off;
             if (wkp_capfile_truncated(cf, &off)) {
@@ -199,5 +235,19 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
     e->counters[WKP_CNT_NOT_IP] = not_ip;
     e->counters[WKP_CNT_MALFORMED] = malformed;
     e->counters[WKP_CNT_FILTERED] = filtered;
+    if (dfr) {
+        struct wkp_defrag_stats ds;
+        wkp_defrag_stats(dfr, &ds);
+        e->counters[WKP_CNT_FRAGMENT_MERGED] = ds.frags_merged;
+        e->counters[WKP_CNT_FRAGMENT_EXPIRED] = ds.frags_expired + ds.frags_evicted;
+        /* Held fragments end merged, expired or evicted, or dropped with a
+         * datagram later found oversized or inconsistent: those are
+         * malformed (INVALID answers were counted as they came). */
+        uint64_t gone = ds.frags_merged + ds.frags_expired + ds.frags_evicted;
+        uint64_t late = held > gone ? held - gone : 0;
+        e->counters[WKP_CNT_MALFORMED] += late;
+        e->malformed_by[WKP_ANOM_FRAGMENT] += late;
+        e->defrag_stats = ds;
+    }
     return st;
 }

@@ -39,7 +39,7 @@ struct live_flow {
 
 /* Timeout classes: each LRU list holds flows that share one idle timeout,
  * so the oldest entry of a list is always the first to expire. */
-enum { LRU_TCP = 0, LRU_OTHER = 1, LRU_TCP_CLOSED = 2 };
+enum { LRU_TCP = 0, LRU_UDP = 1, LRU_TCP_CLOSED = 2, LRU_OTHER = 3 };
 
 static int64_t timeout_of(const struct wkp_engine *e, int lru_class)
 {
@@ -47,7 +47,9 @@ static int64_t timeout_of(const struct wkp_engine *e, int lru_class)
     case LRU_TCP: return e->cfg.tcp_timeout_ns;
     case LRU_TCP_CLOSED:
         return e->cfg.tcp_close_timeout_ns ? e->cfg.tcp_close_timeout_ns : e->cfg.tcp_timeout_ns;
-    default: return e->cfg.udp_timeout_ns;
+    case LRU_UDP: return e->cfg.udp_timeout_ns;
+    /* D3: other IP protocols follow udp_timeout; the original split UDP only */
+    default: return e->cfg.compat ? 0 : e->cfg.udp_timeout_ns;
     }
 }
 
@@ -241,7 +243,7 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
         return;
     }
 
-    int cls = m->proto == 6 ? LRU_TCP : LRU_OTHER;
+    int cls = m->proto == 6 ? LRU_TCP : m->proto == 17 ? LRU_UDP : LRU_OTHER;
     struct live_flow *lf = (struct live_flow *)wkp_ftable_lookup(&w->table, &p->key, p->hash);
     if (lf) {
         int64_t to = timeout_of(e, lf->h.lru_class);

@@ -31,7 +31,7 @@ struct wkp_fentry {
     uint8_t lru_class;                      /* which LRU list: one per timeout class */
 };
 
-#define WKP_LRU_CLASSES 3
+#define WKP_LRU_CLASSES 4
 
 #define WKP_FCACHE_BITS 16
 

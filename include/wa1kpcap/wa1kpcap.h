@@ -158,8 +158,13 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_app_layer(wkp_config *cfg, wkp_a
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_columns(wkp_config *cfg, const char *patterns);
 /* Write the sequence columns (default on). */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_sequences(wkp_config *cfg, bool on);
-/* D13: the original's behaviour where its numbers are needed: no TCP
- * splitting or timeouts, UDP payload_bytes 0, a 100000-flow limit. Set it
+/* D2: reassemble IPv4 and IPv6 fragments before filtering and keying
+ * (default on; at most 1024 pending datagrams / 8 MiB, 60 s of capture
+ * time; what is given up is counted as fragment_expired). */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_reassembly(wkp_config *cfg, bool on);
+/* D13: the original's behaviour where its numbers are needed: no IP
+ * reassembly, no TCP splitting or timeouts, UDP payload_bytes 0, a
+ * 100000-flow limit. Set it
  * before other options that it would override. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_compat(wkp_config *cfg, bool on);
 /* Most flows held at once per run (0 = no limit). */

@@ -121,12 +121,28 @@ Test(engine, single_pcap_counts_match_tshark)
 
 Test(engine, arp_only_capture_gives_no_flow_and_counts_not_ip)
 {
-    /* zeek__arp-who-has.pcap: 2 ARP frames (MANIFEST), no IP. */
+    /* zeek__arp-who-has.pcap: 2 ARP frames (MANIFEST), no IP. The default
+     * filter (not arp ...) drops them as filtered; without it they are
+     * not_ip. Either way no flow. */
     struct seen s = {0};
     wkp_engine *e = engine_with(1, 0, &s);
     const char *f[] = {DATA "zeek__arp-who-has.pcap"};
     cr_assert_eq(wkp_engine_run(e, f, 1), WKP_OK);
     cr_assert_eq(s.n, 0);
+    cr_assert_eq(wkp_engine_counter(e, WKP_CNT_FILTERED), 2);
+    wkp_engine_free(e);
+
+    struct seen s2 = {0};
+    wkp_config *cfg;
+    wkp_sink *sink;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_config_set_default_filter(cfg, NULL), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
+    wkp_config_free(cfg);
+    cr_assert_eq(wkp_sink_callback_new(collect, &s2, &sink), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, sink), WKP_OK);
+    cr_assert_eq(wkp_engine_run(e, f, 1), WKP_OK);
+    cr_assert_eq(s2.n, 0);
     cr_assert_eq(wkp_engine_counter(e, WKP_CNT_NOT_IP), 2);
     wkp_engine_free(e);
 }
