@@ -64,6 +64,8 @@ static const char usage_text[] =
     "                         feature adds a custom.<name> column\n"
     "      --app-layer MODE   full (default), port_only or none: how far above TCP/UDP\n"
     "                         to parse (application dissectors are not in this version)\n"
+    "      --tcp-stream-limit N   bytes of each TCP direction kept in sequence order for\n"
+    "                         application parsing (default 65536; 0: off)\n"
     "      --no-reassembly    do not reassemble IP fragments (a non-first fragment\n"
     "                         then forms a flow of its own with ports 0)\n"
     "      --compat           the original wa1kpcap's numbers (SPEC D13): no TCP\n"
@@ -210,6 +212,7 @@ enum {
     OPT_DEFAULT_FILTER,
     OPT_NO_DEFAULT_FILTER,
     OPT_NO_REASSEMBLY,
+    OPT_TCP_STREAM_LIMIT,
 };
 
 int main(int argc, char **argv)
@@ -242,6 +245,7 @@ int main(int argc, char **argv)
         {"default-filter", required_argument, NULL, OPT_DEFAULT_FILTER},
         {"no-default-filter", no_argument, NULL, OPT_NO_DEFAULT_FILTER},
         {"no-reassembly", no_argument, NULL, OPT_NO_REASSEMBLY},
+        {"tcp-stream-limit", required_argument, NULL, OPT_TCP_STREAM_LIMIT},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -346,6 +350,11 @@ int main(int argc, char **argv)
         case OPT_DEFAULT_FILTER: rc = wkp_config_set_default_filter(cfg, optarg) ? 1 : 0; break;
         case OPT_NO_DEFAULT_FILTER: rc = wkp_config_set_default_filter(cfg, NULL) ? 1 : 0; break;
         case OPT_NO_REASSEMBLY: rc = wkp_config_set_reassembly(cfg, false) ? 1 : 0; break;
+        case OPT_TCP_STREAM_LIMIT:
+            if (parse_uint(optarg, UINT32_MAX, &u) != 0 ||
+                wkp_config_set_tcp_reassembly(cfg, (uint32_t)u, (uint64_t)512 << 20) != WKP_OK)
+                rc = usage_error("--tcp-stream-limit: '%s' is not a byte count%s", optarg, "");
+            break;
         case OPT_APP_LAYER: {
             wkp_app_layer m = strcmp(optarg, "full") == 0        ? WKP_APP_FULL
                               : strcmp(optarg, "port_only") == 0 ? WKP_APP_PORT_ONLY

@@ -49,6 +49,8 @@ wkp_status wkp_config_new(wkp_config **out)
     c->filter_retrans = true;
     c->sequences = true;
     c->reassembly = true;
+    c->tcp_stream_limit = 65536;
+    c->tcp_stream_budget = (uint64_t)512 << 20;
     c->default_filter = strdup(WKP_DEFAULT_FILTER);
     if (!c->default_filter) {
         free(c);
@@ -121,6 +123,15 @@ BOOL_SETTER(wkp_config_set_filter_retrans, filter_retrans)
 BOOL_SETTER(wkp_config_set_filter_ack, filter_ack)
 BOOL_SETTER(wkp_config_set_filter_rst, filter_rst)
 BOOL_SETTER(wkp_config_set_sequences, sequences)
+
+wkp_status wkp_config_set_tcp_reassembly(wkp_config *cfg, uint32_t limit, uint64_t budget)
+{
+    if (!cfg)
+        return WKP_EINVAL;
+    cfg->tcp_stream_limit = limit;
+    cfg->tcp_stream_budget = budget;
+    return WKP_OK;
+}
 
 wkp_status wkp_config_set_reassembly(wkp_config *cfg, bool on)
 {
@@ -537,6 +548,15 @@ wkp_status wkp_engine_run(wkp_engine *e, const char *const *paths, size_t n)
         e->counters[WKP_CNT_ACK_FILTERED] += w->st.ack_filtered;
         e->counters[WKP_CNT_RST_FILTERED] += w->st.rst_filtered;
         e->counters[WKP_CNT_FLOW_FILTERED] += w->st.flow_filtered;
+        e->ts.delivered += w->st.ts.delivered;
+        e->ts.dropped += w->st.ts.dropped;
+        e->ts.overlap += w->st.ts.overlap;
+        e->ts.gap_bytes += w->st.ts.gap_bytes;
+        e->ts.gaps += w->st.ts.gaps;
+        e->ts.ooo_segments += w->st.ts.ooo_segments;
+        e->ts.alloc_failed += w->st.ts.alloc_failed;
+        e->ts_streams += w->st.ts_streams;
+        e->ts_refused += w->ts_budget.refused;
         e->evicted += w->st.evicted;
         if (w->failed && st == WKP_OK) {
             st = WKP_ENOMEM;
@@ -703,6 +723,36 @@ wkp_status wkp_engine_write_summary(const wkp_engine *e, const char *path, wkp_e
     wkp_buf_u64(&b, e->counters[WKP_CNT_FLOWS]);
     wkp_buf_puts(&b, ",\n  \"flows_evicted\": ");
     wkp_buf_u64(&b, e->evicted);
+    wkp_buf_puts(&b, ",\n  \"tcp_reassembly\": {\"limit_per_direction\": ");
+    wkp_buf_u64(&b, e->cfg.tcp_stream_limit);
+    wkp_buf_puts(&b, ", \"directions\": ");
+    wkp_buf_u64(&b, e->ts_streams);
+    wkp_buf_puts(&b, ", \"bytes_in_order\": ");
+    wkp_buf_u64(&b, e->ts.delivered);
+    wkp_buf_puts(&b, ", \"bytes_not_kept\": ");
+    wkp_buf_u64(&b, e->ts.dropped);
+    wkp_buf_puts(&b, ", \"overlap_bytes\": ");
+    wkp_buf_u64(&b, e->ts.overlap);
+    wkp_buf_puts(&b, ", \"gaps\": ");
+    wkp_buf_u64(&b, e->ts.gaps);
+    wkp_buf_puts(&b, ", \"gap_bytes\": ");
+    wkp_buf_u64(&b, e->ts.gap_bytes);
+    wkp_buf_puts(&b, ", \"out_of_order_segments\": ");
+    wkp_buf_u64(&b, e->ts.ooo_segments);
+    wkp_buf_puts(&b, ", \"buffer_refusals\": ");
+    wkp_buf_u64(&b, e->ts.alloc_failed);
+    wkp_buf_puts(&b, "}");
+    wkp_buf_puts(&b, ",\n  \"ip_reassembly\": {\"datagrams\": ");
+    wkp_buf_u64(&b, e->defrag_stats.datagrams_done);
+    wkp_buf_puts(&b, ", \"fragments_expired\": ");
+    wkp_buf_u64(&b, e->defrag_stats.frags_expired);
+    wkp_buf_puts(&b, ", \"fragments_evicted\": ");
+    wkp_buf_u64(&b, e->defrag_stats.frags_evicted);
+    wkp_buf_puts(&b, ", \"fragments_oversized\": ");
+    wkp_buf_u64(&b, e->defrag_stats.frags_oversized);
+    wkp_buf_puts(&b, ", \"fragments_invalid\": ");
+    wkp_buf_u64(&b, e->defrag_stats.frags_invalid);
+    wkp_buf_puts(&b, "}");
     wkp_buf_puts(&b, ",\n  \"files\": [");
     for (size_t i = 0; i < e->ncaps; i++) {
         const struct wkp_capture_info *c = &e->caps[i];

@@ -14,6 +14,7 @@
 #include "features/custom.h"
 #include "features/flowstats.h"
 #include "features/seq.h"
+#include "features/tcpstream.h"
 #include "flowtable/defrag.h"
 #include "flowtable/table.h"
 #include "wa1kpcap/wa1kpcap.h"
@@ -36,6 +37,8 @@ struct wkp_config {
     bool filter_retrans, filter_ack, filter_rst;
     bool compat;          /* D13 */
     bool reassembly;      /* D2: IP fragments reassembled in the reader */
+    uint32_t tcp_stream_limit;  /* bytes kept per TCP direction (0: no stream reassembly) */
+    uint64_t tcp_stream_budget; /* bytes all TCP stream buffers may hold per run */
     wkp_app_layer app_layer;
     bool sequences;       /* write the sequence columns */
     char *columns;        /* --columns patterns, comma-separated; NULL = all (owned) */
@@ -123,6 +126,8 @@ struct wkp_sink {
 struct wkp_worker_stats {
     uint64_t in_flow, flows_ended, evicted, discarded;
     uint64_t retrans_dropped, ack_filtered, rst_filtered, flow_filtered;
+    struct wkp_tcpstream_counters ts; /* summed over the flows' TCP streams */
+    uint64_t ts_streams;
 };
 
 struct wkp_worker {
@@ -136,6 +141,7 @@ struct wkp_worker {
     struct wkp_seq_pool seq_pool;
     struct wkp_flow_stats_scratch stats_scratch;
     void *custom_blocks; /* free list of custom state blocks */
+    struct wkp_tcpstream_budget ts_budget;
     /* finished flows for the merger: a lock-free stack the worker pushes
      * onto and the merger empties in one exchange (it sorts them anyway) */
     _Alignas(64) _Atomic(struct wkp_flow *) done;
@@ -185,6 +191,8 @@ struct wkp_engine {
     uint64_t counters[WKP_CNT__COUNT];
     uint64_t malformed_by[WKP_ANOM__COUNT];
     uint64_t evicted;
+    struct wkp_tcpstream_counters ts;
+    uint64_t ts_streams, ts_refused;
     double wall_s;
     wkp_status run_status;
 };

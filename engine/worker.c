@@ -28,6 +28,7 @@ struct live_flow {
     uint64_t retrans;
     struct wkp_seq seq;
     struct wkp_flow_acc *all; /* beyond max_seq: statistics over every packet */
+    struct wkp_tcpstream *ts;  /* [2] up, down: from the first TCP payload byte */
     void *custom; /* the custom features' state block, or NULL */
     struct wkp_tcp_dir tcp[2];
     uint32_t first_syn_seq;
@@ -65,8 +66,29 @@ static void fail(struct wkp_worker *w)
     atomic_store(&w->e->stop, 1);
 }
 
+static void add_counters(struct wkp_tcpstream_counters *a, const struct wkp_tcpstream_counters *b)
+{
+    a->delivered += b->delivered;
+    a->dropped += b->dropped;
+    a->overlap += b->overlap;
+    a->gap_bytes += b->gap_bytes;
+    a->gaps += b->gaps;
+    a->ooo_segments += b->ooo_segments;
+    a->alloc_failed += b->alloc_failed;
+}
+
 static void release_state(struct wkp_worker *w, struct live_flow *lf)
 {
+    if (lf->ts) {
+        for (int d = 0; d < 2; d++) {
+            wkp_tcpstream_finish(&lf->ts[d]);
+            add_counters(&w->st.ts, wkp_tcpstream_counters(&lf->ts[d]));
+            wkp_tcpstream_fini(&lf->ts[d]);
+        }
+        w->st.ts_streams += 2;
+        free(lf->ts);
+        lf->ts = NULL;
+    }
     wkp_seq_release(&lf->seq, &w->seq_pool);
     free(lf->all);
     lf->all = NULL;
@@ -347,6 +369,25 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
             wkp_flow_acc_add(lf->all, &r, tcp);
         }
     }
+    if (tcp && e->cfg.tcp_stream_limit && (lf->ts || m->app_len)) {
+        /* TCP stream reassembly per direction (features/tcpstream.c): what
+         * application dissectors read. seg_len is the payload the segment
+         * carried; bytes the snaplen cut become a gap. */
+        if (!lf->ts) {
+            if (!(lf->ts = malloc(2 * sizeof *lf->ts))) {
+                fail(w);
+                return;
+            }
+            for (int k = 0; k < 2; k++)
+                wkp_tcpstream_init(&lf->ts[k], e->cfg.tcp_stream_limit, &w->ts_budget);
+        }
+        uint32_t avail = p->caplen > m->app_off ? p->caplen - m->app_off : 0;
+        uint32_t len = m->app_len < avail ? m->app_len : avail;
+        uint32_t hdrs = (m->l4_off - m->l3_off) + m->tcp_hlen;
+        uint32_t seg = m->ip_len > hdrs ? m->ip_len - hdrs : 0;
+        wkp_tcpstream_segment(&lf->ts[d], m->tcp_seq, fl, len ? p->data + m->app_off : NULL, len,
+                              seg > len ? seg : len);
+    }
     if (lf->custom) {
         uint32_t avail = p->caplen > m->app_off ? p->caplen - m->app_off : 0;
         uint32_t plen = has_payload ? (m->app_len < avail ? m->app_len : avail) : 0;
@@ -375,6 +416,7 @@ void *wkp__worker_main(void *arg)
     struct wkp_worker *w = arg;
     struct wkp_engine *e = w->e;
     rcu_register_thread();
+    w->ts_budget.cap = (size_t)(e->cfg.tcp_stream_budget / e->nworkers);
     if (wkp_ftable_init(&w->table, sizeof(struct live_flow), 1u << 16) != 0) {
         w->failed = 1;
         atomic_store(&e->stop, 1);

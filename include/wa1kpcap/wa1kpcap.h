@@ -162,6 +162,14 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_sequences(wkp_config *cfg, bool 
  * (default on; at most 1024 pending datagrams / 8 MiB, 60 s of capture
  * time; what is given up is counted as fragment_expired). */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_reassembly(wkp_config *cfg, bool on);
+/* TCP stream reassembly per flow and direction, in sequence order: the
+ * first `limit` bytes of each direction are kept (default 64 KiB; 0 turns
+ * it off), out-of-order segments wait for their hole, overlaps keep the
+ * first copy, a hole given up is a recorded gap. All stream buffers of a
+ * run hold at most `budget` bytes (default 512 MiB); what is refused or
+ * given up is counted in the run summary (tcp_reassembly). */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_tcp_reassembly(wkp_config *cfg, uint32_t limit,
+                                                               uint64_t budget);
 /* D13: the original's behaviour where its numbers are needed: no IP
  * reassembly, no TCP splitting or timeouts, UDP payload_bytes 0, a
  * 100000-flow limit. Set it
