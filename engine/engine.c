@@ -615,6 +615,7 @@ void wkp__flow_free(struct wkp_flow *f)
         free(f->text[t]);
     free(f->recs);
     free(f->stats);
+    free(f->tun);
     free(f);
 }
 

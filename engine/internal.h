@@ -91,6 +91,7 @@ struct wkp_flow {
     uint64_t pkts[3], bytes[3]; /* indexed by wkp_dir */
     uint64_t flag_counts[8];
     uint64_t retrans; /* TCP retransmissions seen (dropped or kept) */
+    struct wkp_l2l4_tun *tun; /* owned; the first packet's encapsulation, or NULL */
     char community_id[40];
     char *text[WKP_TXT__COUNT];
     size_t text_len[WKP_TXT__COUNT];

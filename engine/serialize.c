@@ -9,6 +9,7 @@
  * "features". Numbers follow D6: integers as integers, times exact with the
  * capture's 6 or 9 decimals, other doubles as the shortest text that reads
  * back to the same double (features/dtoa.c), lists as compact JSON. */
+#include <arpa/inet.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,12 +116,13 @@ enum {
     COL_BLOCKS = NBASE,
     COL_SCALARS = COL_BLOCKS + WKP_NBLOCKS * WKP_STAT_N,
     COL_SEQS = COL_SCALARS + 5,
-    COL_CUSTOM = COL_SEQS + NSEQ,
+    COL_TUNNEL = COL_SEQS + NSEQ, /* D12: the protocol-family columns start here */
+    COL_CUSTOM = COL_TUNNEL + 1,
 };
 
 static bool sel(const struct wkp_config *cfg, size_t col)
 {
-    if (col >= COL_SEQS && col < COL_CUSTOM && !cfg->sequences)
+    if (col >= COL_SEQS && col < COL_TUNNEL && !cfg->sequences)
         return false;
     return !cfg->colsel || cfg->colsel[col];
 }
@@ -140,9 +142,11 @@ void wkp__column_name(const struct wkp_config *cfg, size_t col, struct wkp_buf *
     } else if (col < COL_SEQS) {
         wkp_buf_puts(b, "feature.");
         wkp_buf_puts(b, scalar_names[col - COL_SCALARS]);
-    } else if (col < COL_CUSTOM) {
+    } else if (col < COL_TUNNEL) {
         wkp_buf_puts(b, "feature.");
         wkp_buf_puts(b, seq_names[col - COL_SEQS]);
+    } else if (col == COL_TUNNEL) {
+        wkp_buf_puts(b, "tunnel");
     } else {
         wkp_buf_puts(b, "custom.");
         wkp_buf_puts(b, cfg->custom.v[col - COL_CUSTOM].name);
@@ -263,6 +267,77 @@ static bool csv_col(struct wkp_buf *b, const struct wkp_config *cfg, size_t col,
     return true;
 }
 
+/* The tunnel object (D12 column "tunnel"): the first packet's
+ * encapsulation, outer to inner, with the identifiers it carried and, when
+ * an IP tunnel was crossed, the outer addresses. */
+static const char *const stack_names[] = {
+    [WKP_EL_NONE] = "NONE",     [WKP_EL_VLAN] = "VLAN",   [WKP_EL_MPLS] = "MPLS",
+    [WKP_EL_PPPOE] = "PPPOE",   [WKP_EL_GRE] = "GRE",     [WKP_EL_ERSPAN] = "ERSPAN",
+    [WKP_EL_VXLAN] = "VXLAN",   [WKP_EL_GENEVE] = "GENEVE", [WKP_EL_IPIP] = "IPIP",
+};
+
+static void tunnel_json(struct wkp_buf *b, const struct wkp_l2l4_tun *t)
+{
+    bool ip_tunnel = false;
+    wkp_buf_puts(b, "{\"stack\":[");
+    for (int i = 0; i < t->n_stack; i++) {
+        uint8_t l = t->stack[i];
+        if (i)
+            wkp_buf_putc(b, ',');
+        wkp_buf_json_str(b, l < WKP_EL__COUNT ? stack_names[l] : "?");
+        ip_tunnel |= l == WKP_EL_GRE || l == WKP_EL_ERSPAN || l == WKP_EL_VXLAN ||
+                     l == WKP_EL_GENEVE || l == WKP_EL_IPIP;
+    }
+    wkp_buf_putc(b, ']');
+    if (t->n_vlan) {
+        wkp_buf_puts(b, ",\"vlan_ids\":[");
+        for (int i = 0; i < t->n_vlan; i++) {
+            if (i)
+                wkp_buf_putc(b, ',');
+            wkp_buf_u64(b, t->vlan_ids[i]);
+        }
+        wkp_buf_putc(b, ']');
+    }
+    if (t->n_mpls) {
+        wkp_buf_puts(b, ",\"mpls_labels\":[");
+        for (int i = 0; i < t->n_mpls; i++) {
+            if (i)
+                wkp_buf_putc(b, ',');
+            wkp_buf_u64(b, t->mpls_labels[i]);
+        }
+        wkp_buf_putc(b, ']');
+    }
+    for (int i = 0; i < t->n_stack; i++) {
+        if (t->stack[i] == WKP_EL_VXLAN) {
+            wkp_buf_puts(b, ",\"vxlan_vni\":");
+            wkp_buf_u64(b, t->vxlan_vni);
+            break;
+        }
+    }
+    for (int i = 0; i < t->n_stack; i++) {
+        if (t->stack[i] == WKP_EL_GENEVE) {
+            wkp_buf_puts(b, ",\"geneve_vni\":");
+            wkp_buf_u64(b, t->geneve_vni);
+            break;
+        }
+    }
+    if (t->flags & WKP_TF_GRE_KEY) {
+        wkp_buf_puts(b, ",\"gre_key\":");
+        wkp_buf_u64(b, t->gre_key);
+    }
+    if (ip_tunnel && t->outer_family) {
+        char a[46], z[46];
+        int af = t->outer_family == 6 ? AF_INET6 : AF_INET;
+        if (inet_ntop(af, t->outer_src, a, sizeof a) && inet_ntop(af, t->outer_dst, z, sizeof z)) {
+            wkp_buf_puts(b, ",\"outer_src\":");
+            wkp_buf_json_str(b, a);
+            wkp_buf_puts(b, ",\"outer_dst\":");
+            wkp_buf_json_str(b, z);
+        }
+    }
+    wkp_buf_putc(b, '}');
+}
+
 static void csv_row(struct wkp_buf *b, const struct wkp_flow *f, const struct wkp_flow_extra *x,
                     const struct wkp_config *cfg, struct wkp_buf *cell)
 {
@@ -296,6 +371,11 @@ static void csv_row(struct wkp_buf *b, const struct wkp_flow *f, const struct wk
             continue;
         cell->len = 0;
         seq_list(cell, f, x->seq, i);
+        wkp_buf_csv_cell(b, cell->p, cell->len);
+    }
+    if (csv_col(b, cfg, COL_TUNNEL, &first) && f->tun) {
+        cell->len = 0;
+        tunnel_json(cell, f->tun);
         wkp_buf_csv_cell(b, cell->p, cell->len);
     }
     for (size_t i = 0; i < cfg->custom.n; i++)
@@ -384,6 +464,10 @@ static void json_obj(struct wkp_buf *b, const struct wkp_flow *f, const struct w
     wkp_buf_putc(b, '}');
     nl(b, pretty, d + 1);
     wkp_buf_putc(b, '}');
+    if (f->tun && sel(cfg, COL_TUNNEL)) {
+        key(b, "tunnel", pretty, d + 1, &first);
+        tunnel_json(b, f->tun);
+    }
     for (size_t i = 0; i < cfg->custom.n; i++) {
         if (!sel(cfg, COL_CUSTOM + i))
             continue;

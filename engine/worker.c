@@ -29,6 +29,7 @@ struct live_flow {
     struct wkp_seq seq;
     struct wkp_flow_acc *all; /* beyond max_seq: statistics over every packet */
     struct wkp_tcpstream *ts;  /* [2] up, down: from the first TCP payload byte */
+    struct wkp_l2l4_tun *tun;  /* the first packet's encapsulation, if it had any */
     void *custom; /* the custom features' state block, or NULL */
     struct wkp_tcp_dir tcp[2];
     uint32_t first_syn_seq;
@@ -79,6 +80,8 @@ static void add_counters(struct wkp_tcpstream_counters *a, const struct wkp_tcps
 
 static void release_state(struct wkp_worker *w, struct live_flow *lf)
 {
+    free(lf->tun);
+    lf->tun = NULL;
     if (lf->ts) {
         for (int d = 0; d < 2; d++) {
             wkp_tcpstream_finish(&lf->ts[d]);
@@ -172,6 +175,10 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
     for (int i = 0; i < 8; i++)
         f->flag_counts[i] = lf->flag_counts[i];
     f->retrans = lf->retrans;
+    if (lf->tun) { /* the record keeps it: serialisation and the callback view read it */
+        f->tun = lf->tun;
+        lf->tun = NULL;
+    }
 
     const struct wkp_custom_set *cs = &e->cfg.custom;
     if (lf->custom)
@@ -293,6 +300,13 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
         lf->start_ns = lf->end_ns = p->ts_ns;
         lf->creator_is_a = p->src_is_a;
         lf->capture = p->capture;
+        if (m->tun.n_stack) {
+            if (!(lf->tun = malloc(sizeof *lf->tun))) {
+                fail(w);
+                return;
+            }
+            *lf->tun = m->tun;
+        }
         if (e->cfg.custom.n && !(lf->custom = custom_block(w))) {
             fail(w);
             return;
