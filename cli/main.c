@@ -64,6 +64,7 @@ static const char usage_text[] =
     "                         feature adds a custom.<name> column\n"
     "      --app-layer MODE   full (default), port_only or none: how far above TCP/UDP\n"
     "                         to parse (application dissectors are not in this version)\n"
+    "      --vxlan-port PORT  also decode UDP PORT as VXLAN (4789 always is); repeatable\n"
     "      --tcp-stream-limit N   bytes of each TCP direction kept in sequence order for\n"
     "                         application parsing (default 65536; 0: off)\n"
     "      --no-reassembly    do not reassemble IP fragments (a non-first fragment\n"
@@ -213,6 +214,7 @@ enum {
     OPT_NO_DEFAULT_FILTER,
     OPT_NO_REASSEMBLY,
     OPT_TCP_STREAM_LIMIT,
+    OPT_VXLAN_PORT,
 };
 
 int main(int argc, char **argv)
@@ -246,6 +248,7 @@ int main(int argc, char **argv)
         {"no-default-filter", no_argument, NULL, OPT_NO_DEFAULT_FILTER},
         {"no-reassembly", no_argument, NULL, OPT_NO_REASSEMBLY},
         {"tcp-stream-limit", required_argument, NULL, OPT_TCP_STREAM_LIMIT},
+        {"vxlan-port", required_argument, NULL, OPT_VXLAN_PORT},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -350,6 +353,11 @@ int main(int argc, char **argv)
         case OPT_DEFAULT_FILTER: rc = wkp_config_set_default_filter(cfg, optarg) ? 1 : 0; break;
         case OPT_NO_DEFAULT_FILTER: rc = wkp_config_set_default_filter(cfg, NULL) ? 1 : 0; break;
         case OPT_NO_REASSEMBLY: rc = wkp_config_set_reassembly(cfg, false) ? 1 : 0; break;
+        case OPT_VXLAN_PORT:
+            if (parse_uint(optarg, 65535, &u) != 0 || wkp_config_add_vxlan_port(cfg, (uint16_t)u))
+                rc = usage_error("--vxlan-port: '%s' is not a port from 1 to 65535 (at most 8)%s",
+                                 optarg, "");
+            break;
         case OPT_TCP_STREAM_LIMIT:
             if (parse_uint(optarg, UINT32_MAX, &u) != 0 ||
                 wkp_config_set_tcp_reassembly(cfg, (uint32_t)u, (uint64_t)512 << 20) != WKP_OK)

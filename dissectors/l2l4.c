@@ -70,6 +70,7 @@ enum tunnel { TUN_GRE, TUN_IPV4, TUN_IPV6, TUN_VXLAN, TUN_GENEVE };
 struct walk {
     const uint8_t *frame;
     struct wkp_l2l4 *out;
+    const struct wkp_l2l4_opts *opts; /* never NULL inside the walk */
     bool seen_ip; /* the outermost IP header is behind us: l2_len is set */
     /* Still in the run of VLAN tags right under the link header, whose
      * type field sits at type_off (see tun.strip_* in l2l4.h). */
@@ -571,6 +572,12 @@ static enum wkp_parse_status tcp(struct walk *w, uint32_t off, uint32_t end) {
  * the payload bytes present up to the IP end, so Ethernet padding never
  * counts. A header cut short keeps the fields that are there: SPEC §3's
  * "caplen 40 of 60 -> 29, 9, 0" reads the length field from 6 bytes. */
+static bool vxlan_port(const struct wkp_l2l4_opts *o, uint16_t port) {
+    for (uint32_t i = 0; i < o->n_vxlan_ports; i++)
+        if (o->vxlan_ports[i] == port) return true;
+    return false;
+}
+
 static enum wkp_parse_status udp(struct walk *w, uint32_t off, uint32_t end) {
     struct wkp_l2l4 *o = w->out;
     uint32_t avail = end - off;
@@ -586,7 +593,8 @@ static enum wkp_parse_status udp(struct walk *w, uint32_t off, uint32_t end) {
     }
     o->app_len = avail - 8;
     o->app_off = off + 8;
-    if (o->sport == PORT_VXLAN || o->dport == PORT_VXLAN)
+    if (o->sport == PORT_VXLAN || o->dport == PORT_VXLAN || vxlan_port(w->opts, o->sport) ||
+        vxlan_port(w->opts, o->dport))
         return decap(w, TUN_VXLAN, o->app_off, end);
     if (o->sport == PORT_GENEVE || o->dport == PORT_GENEVE)
         return decap(w, TUN_GENEVE, o->app_off, end);
@@ -754,10 +762,18 @@ static enum wkp_parse_status ipv6(struct walk *w, uint32_t off, uint32_t end) {
 
 /* ---- entry points -------------------------------------------------------- */
 
+static const struct wkp_l2l4_opts no_opts;
+
 enum wkp_parse_status wkp_l2l4_parse(const uint8_t *frame, uint32_t caplen, int dlt,
                                      struct wkp_l2l4 *out) {
+    return wkp_l2l4_parse_opts(frame, caplen, dlt, NULL, out);
+}
+
+enum wkp_parse_status wkp_l2l4_parse_opts(const uint8_t *frame, uint32_t caplen, int dlt,
+                                          const struct wkp_l2l4_opts *opts,
+                                          struct wkp_l2l4 *out) {
     memset(out, 0, sizeof *out);
-    struct walk w = {.frame = frame, .out = out, .seen_ip = false};
+    struct walk w = {.frame = frame, .out = out, .opts = opts ? opts : &no_opts, .seen_ip = false};
     enum wkp_parse_status st = link_layer(&w, frame ? caplen : 0, dlt);
     if (st != WKP_PARSE_MALFORMED) out->anomaly = WKP_ANOM_NONE;
     return st;

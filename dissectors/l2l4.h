@@ -176,6 +176,18 @@ struct wkp_l2l4 {
 enum wkp_parse_status wkp_l2l4_parse(const uint8_t *frame, uint32_t caplen, int dlt,
                                      struct wkp_l2l4 *out);
 
+/* Parse options: UDP ports decoded as VXLAN besides 4789. */
+#define WKP_MAX_VXLAN_PORTS 8
+struct wkp_l2l4_opts {
+    uint16_t vxlan_ports[WKP_MAX_VXLAN_PORTS];
+    uint32_t n_vxlan_ports;
+};
+
+/* wkp_l2l4_parse with options (NULL: the defaults). */
+enum wkp_parse_status wkp_l2l4_parse_opts(const uint8_t *frame, uint32_t caplen, int dlt,
+                                          const struct wkp_l2l4_opts *opts,
+                                          struct wkp_l2l4 *out);
+
 /* 1 if dlt is a link type wkp_l2l4_parse() decodes, else 0. */
 int wkp_dlt_supported(int dlt);
 

@@ -133,6 +133,14 @@ wkp_status wkp_config_set_tcp_reassembly(wkp_config *cfg, uint32_t limit, uint64
     return WKP_OK;
 }
 
+wkp_status wkp_config_add_vxlan_port(wkp_config *cfg, uint16_t port)
+{
+    if (!cfg || port == 0 || cfg->parse.n_vxlan_ports >= WKP_MAX_VXLAN_PORTS)
+        return WKP_EINVAL;
+    cfg->parse.vxlan_ports[cfg->parse.n_vxlan_ports++] = port;
+    return WKP_OK;
+}
+
 wkp_status wkp_config_set_reassembly(wkp_config *cfg, bool on)
 {
     if (!cfg)

@@ -38,6 +38,7 @@ struct wkp_config {
     bool compat;          /* D13 */
     bool reassembly;      /* D2: IP fragments reassembled in the reader */
     uint32_t tcp_stream_limit;  /* bytes kept per TCP direction (0: no stream reassembly) */
+    struct wkp_l2l4_opts parse; /* e.g. extra VXLAN ports */
     uint64_t tcp_stream_budget; /* bytes all TCP stream buffers may hold per run */
     wkp_app_layer app_layer;
     bool sequences;       /* write the sequence columns */

@@ -96,7 +96,7 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
                 last_tick_clock = clock;
 
             struct wkp_l2l4 m;
-            enum wkp_parse_status ps = wkp_l2l4_parse(rec.data, rec.caplen, rec.dlt, &m);
+            enum wkp_parse_status ps = wkp_l2l4_parse_opts(rec.data, rec.caplen, rec.dlt, &e->cfg.parse, &m);
             const uint8_t *data = rec.data;
             uint32_t caplen = rec.caplen, wirelen = rec.wirelen;
             int64_t ts = rec.ts_ns;
@@ -121,7 +121,7 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
                     wirelen = out.wirelen;
                     ts = out.ts_ns;
                     transient = true;
-                    ps = wkp_l2l4_parse(data, caplen, out.dlt, &m);
+                    ps = wkp_l2l4_parse_opts(data, caplen, out.dlt, &e->cfg.parse, &m);
                 }
             }
             if (flt && !wkp_filter_packet(flt, data, caplen, wirelen, rec.dlt, &m)) {

@@ -162,6 +162,8 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_sequences(wkp_config *cfg, bool 
  * (default on; at most 1024 pending datagrams / 8 MiB, 60 s of capture
  * time; what is given up is counted as fragment_expired). */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_reassembly(wkp_config *cfg, bool on);
+/* Decode UDP port `port` as VXLAN too (4789 always is); up to 8 ports. */
+WKP_API WKP_NODISCARD wkp_status wkp_config_add_vxlan_port(wkp_config *cfg, uint16_t port);
 /* TCP stream reassembly per flow and direction, in sequence order: the
  * first `limit` bytes of each direction are kept (default 64 KiB; 0 turns
  * it off), out-of-order segments wait for their hole, overlaps keep the

@@ -48,3 +48,23 @@ if command -v tshark >/dev/null 2>&1; then
     [ "$bad" -eq 0 ] || { echo "$f: $bad malformed frames in tshark" >&2; exit 1; }
   done
 fi
+
+# made__vxlan_8472.pcap: tcpdump__vxlan.pcap with UDP port 4789 rewritten to 8472 (the Linux
+# kernel's VXLAN default) and the UDP checksum cleared; tshark decodes it with
+# `-d udp.port==8472,vxlan`. Exercises --vxlan-port.
+python3 - . <<'PY'
+import struct, sys
+d = bytearray(open(sys.argv[1] + '/tcpdump__vxlan.pcap', 'rb').read())
+off = 24
+while off + 16 <= len(d):
+    cl = struct.unpack('<I', d[off + 8:off + 12])[0]; p = off + 16
+    f = d[p:p + cl]
+    if f[12:14] == b'\x08\x00' and f[14 + 9] == 17:
+        u = 14 + (f[14] & 15) * 4
+        for k in (0, 2):
+            if struct.unpack('>H', f[u + k:u + k + 2])[0] == 4789:
+                d[p + u + k:p + u + k + 2] = struct.pack('>H', 8472)
+        d[p + u + 6:p + u + 8] = b'\x00\x00'
+    off = p + cl
+open(sys.argv[1] + '/made__vxlan_8472.pcap', 'wb').write(d)
+PY

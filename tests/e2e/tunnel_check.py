@@ -49,6 +49,20 @@ def main(binary, data):
         else:
             failed += 1
             print(f"FAIL {cap} {key}: tunnel {got}, expected {want}")
+    # --vxlan-port: VXLAN on 8472 (tshark -d udp.port==8472,vxlan: 8 inner ICMP packets of
+    # 192.168.203.3 <-> 192.168.203.5); without the option the same packets are outer UDP.
+    for opts, key, n in ((["--vxlan-port", "8472"], "192.168.203.3:0 -> 192.168.203.5:0 (ICMP)", 8),
+                         ([], "192.168.203.1:45149 -> 192.168.202.1:8472 (UDP)", 4)):
+        out = subprocess.run([binary, "analyze", os.path.join(data, "made__vxlan_8472.pcap"), "-f",
+                              "ndjson", "-q", "--no-default-filter"] + opts,
+                             capture_output=True, text=True, check=True)
+        got = [json.loads(l)["packet_count"] for l in out.stdout.splitlines()
+               if json.loads(l)["key"] == key]
+        if got == [n]:
+            passed += 1
+        else:
+            failed += 1
+            print(f"FAIL vxlan_8472 {opts}: {key} has {got}, expected [{n}]")
     # a flow without encapsulation has no tunnel key (and an empty CSV cell)
     out = subprocess.run([binary, "analyze", os.path.join(data, "wa1kpcap__single.pcap"), "-f",
                           "ndjson", "-q"], capture_output=True, text=True, check=True)
