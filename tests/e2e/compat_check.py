@@ -37,7 +37,8 @@ each difference (the first 20), and as last line `N passed, N failed`; exit stat
 failed.
 
 Captures listed in compat_known.txt (beside this script) differ from the original on purpose
-(a fix that --compat keeps, SPEC D13/§15) for the reason given there: for them the differences
+(a fix that --compat keeps, SPEC D13/§15) for the reason given there (a `[raw]` or `[compat]`
+line replaces an untagged one for that reference set): for them the differences
 are printed for information and only the run is checked (exit status 0). A reason starting with
 "refused:" means wa1kpcap must reject the capture (non-zero exit status, not a signal, one
 stderr line naming it) where the original read it. WKP_COMPAT_ALL=1 checks every capture fully.
@@ -89,19 +90,25 @@ def canon(f):
 
 
 def known_differences(ref_set):
-    """compat_known.txt: `CAPTURE REASON`, or `[raw] CAPTURE REASON` / `[compat] ...` for one set."""
-    out = {}
+    """compat_known.txt: `CAPTURE REASON`, or `[raw] CAPTURE REASON` / `[compat] ...` for one set.
+    A line for the set wins over an untagged line for the same capture, wherever it stands."""
+    out, tagged = {}, set()
     path = os.path.join(HERE, "compat_known.txt")
     if os.path.exists(path):
         for line in open(path):
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
-            if line.startswith("["):
+            is_tagged = line.startswith("[")
+            if is_tagged:
                 tag, _, line = line.partition(" ")
                 if tag.strip("[]") != ref_set:
                     continue
             name, _, reason = line.partition(" ")
+            if name in tagged and not is_tagged:
+                continue
+            if is_tagged:
+                tagged.add(name)
             out[name] = reason.strip()
     return out
 
