@@ -33,6 +33,9 @@ mk made__6in4 1
 mk made__geneve 1
 mk made__gre_teb 1
 mk made__mpls_ipv6 1
+mk made__erspan2 1
+mk made__erspan3 1
+mk made__mpls_pw 1            # tshark: -d mpls.label==300,pwethcw if its heuristic does not apply
 mk made__user0 147            # DLT 147 USER0: unknown to wa1kpcap (malformed tests)
 
 # A capture interrupted inside a record: zeek__get.pcap (24-byte header, 14 records) cut at

@@ -31,6 +31,21 @@ CASES = [
     # tshark -r made__ipip.pcap -T fields -e ip.src -e ip.dst -> 203.0.113.1,192.0.2.1 ...
     ("made__ipip.pcap", "192.0.2.1:40010 -> 198.51.100.2:5060 (UDP)",
      {"stack": ["IPIP"], "outer_src": "203.0.113.1", "outer_dst": "203.0.113.2"}),
+    # tshark -r made__erspan2.pcap -T fields -e gre.key -e erspan.version -e erspan.vlan
+    #   -e erspan.spanid -e ip.src -e ip.dst -e vlan.id
+    #   -> (no key) 1 10 100 203.0.113.1,192.0.2.1 203.0.113.2,198.51.100.2 (no vlan.id: the
+    #   ERSPAN VLAN field is metadata, not a tag; the session id is not in our object)
+    ("made__erspan2.pcap", "192.0.2.1:40015 -> 198.51.100.2:7015 (UDP)",
+     {"stack": ["GRE", "ERSPAN"], "outer_src": "203.0.113.1", "outer_dst": "203.0.113.2"}),
+    # tshark -r made__erspan3.pcap -T fields -e gre.key -e erspan.version -e erspan.spanid
+    #   -e ip.src -e ip.dst -e vlan.id -> 0x0000007b 2 200 203.0.113.1,192.0.2.1 203.0.113.2,...
+    ("made__erspan3.pcap", "192.0.2.1:40016 -> 198.51.100.2:443 (TCP)",
+     {"stack": ["GRE", "ERSPAN"], "gre_key": 123, "outer_src": "203.0.113.1",
+      "outer_dst": "203.0.113.2"}),
+    # tshark -r made__mpls_pw.pcap -d mpls.label==300,pwethcw -T fields -e mpls.label -e pwethcw
+    #   -e vlan.id -e ip.src -> 100,300 pwethcw (no vlan.id) 192.0.2.1 (no outer IP)
+    ("made__mpls_pw.pcap", "192.0.2.1:40017 -> 198.51.100.2:7017 (UDP)",
+     {"stack": ["MPLS"], "mpls_labels": [100, 300]}),
 ]
 
 

@@ -239,6 +239,51 @@ def main(outdir):
     dump(P("made__mpls_ipv6.txt"), "MPLS 2-label stack (1000, 2000 BoS) carrying IPv6 TCP",
          "Ethernet 8847 | MPLS 1000 | MPLS 2000 S | IPv6 | TCP", fr)
 
+    # ERSPAN type II: GRE with the sequence bit (0x1000) and protocol 0x88BE, then the 8-byte
+    # ERSPAN II header: ver 1 | VLAN 10 | COS 5 | En 3 | T 0 | session 100, reserved 0 | index 0;
+    # then the mirrored frame: Ethernet/IPv4/UDP. Sequence numbers count up per packet.
+    def erspan2(seq, vid, cos, sess, frame):
+        hdr = struct.pack("!HH", (1 << 12) | vid, (cos << 13) | (3 << 11) | sess) + b"\0" * 4
+        return struct.pack("!HHI", 0x1000, 0x88BE, seq) + hdr + frame
+    fr = []
+    for i, p in enumerate(udp_conv(A4, B4, 40015, 7015, ip4_of(17))):
+        fwd = p[12:16] == ip4(A4)
+        inner = eth(MD, MC, 0x0800, p) if fwd else eth(MC, MD, 0x0800, p)
+        g = erspan2(i, 10, 5, 100, inner)
+        o = ipv4(T1, T2, 47, g) if fwd else ipv4(T2, T1, 47, g)
+        fr.append(eth(MB, MA, 0x0800, o) if fwd else eth(MA, MB, 0x0800, o))
+    dump(P("made__erspan2.txt"), "ERSPAN type II (GRE S 0x88BE, session 100, VLAN 10) mirroring IPv4 UDP",
+         "Ethernet | IPv4 proto 47 | GRE S 88be seq | ERSPAN II ver 1 | Ethernet | IPv4 | UDP", fr)
+
+    # ERSPAN type III: GRE with key (0x2000, key 123) and sequence (0x1000), protocol 0x22EB, then
+    # the 12-byte ERSPAN III header: ver 2 | VLAN 20 | COS 3 | BSO 0 | T 0 | session 200,
+    # timestamp (counting up), SGT 0 | P 0 | FT 0 (Ethernet) | HwID 1 | D 0 |
+    # Gra 1 (100 ns units) | O 0 (no platform sub-header); then the mirrored Ethernet/IPv4/TCP frame.
+    def erspan3(seq, ts, frame):
+        hdr = struct.pack("!HHIHH", (2 << 12) | 20, (3 << 13) | 200, ts, 0,
+                          (1 << 4) | (1 << 1))
+        return struct.pack("!HHII", 0x3000, 0x22EB, 123, seq) + hdr + frame
+    fr = []
+    for i, p in enumerate(tcp_conv(A4, B4, 40016, 443, ip4_of(6))):
+        fwd = p[12:16] == ip4(A4)
+        inner = eth(MD, MC, 0x0800, p) if fwd else eth(MC, MD, 0x0800, p)
+        g = erspan3(i, 1000 + 100 * i, inner)
+        o = ipv4(T1, T2, 47, g) if fwd else ipv4(T2, T1, 47, g)
+        fr.append(eth(MB, MA, 0x0800, o) if fwd else eth(MA, MB, 0x0800, o))
+    dump(P("made__erspan3.txt"), "ERSPAN type III (GRE K 123 + S, 0x22EB, session 200) mirroring IPv4 TCP",
+         "Ethernet | IPv4 proto 47 | GRE K S 22eb | ERSPAN III ver 2, O 0 | Ethernet | IPv4 | TCP", fr)
+
+    # MPLS pseudowire (RFC 4448 Ethernet PW with the RFC 4385 control word): labels 100, then
+    # 300 with bottom-of-stack, a 4-byte all-zero control word, then Ethernet/IPv4/UDP.
+    mpls_pw = lambda pl: struct.pack("!III", (100 << 12) | 255, (300 << 12) | 0x100 | 255, 0) + pl
+    fr = []
+    for p in udp_conv(A4, B4, 40017, 7017, ip4_of(17)):
+        fwd = p[12:16] == ip4(A4)
+        inner = eth(MD, MC, 0x0800, p) if fwd else eth(MC, MD, 0x0800, p)
+        fr.append(eth(MB, MA, 0x8847, mpls_pw(inner)) if fwd else eth(MA, MB, 0x8847, mpls_pw(inner)))
+    dump(P("made__mpls_pw.txt"), "MPLS 2-label stack (100, 300 BoS) + PW control word + Ethernet/IPv4 UDP",
+         "Ethernet 8847 | MPLS 100 | MPLS 300 S | CW 00000000 | Ethernet | IPv4 | UDP", fr)
+
     # DLT 147 USER0: an unknown link type for wa1kpcap (bad input); payload an IPv4 UDP packet
     fr = udp_conv(A4, B4, 40014, 7014, ip4_of(17), 1)
     dump(P("made__user0.txt"), "DLT 147 USER0: link type wa1kpcap must refuse (bad input)",
