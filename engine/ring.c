@@ -170,8 +170,14 @@ void wkp_ring_release(struct wkp_ring *r, uint32_t n)
     atomic_store_explicit(&r->arena_tail, last->arena_end, memory_order_release);
     atomic_store(&r->tail, t + n);
     if (atomic_load(&r->prod_waiting)) {
-        atomic_store_explicit(&r->prod_waiting, 0, memory_order_relaxed);
-        futex_wake(&r->tail);
+        /* Wake a waiting reader only once a good part of the ring is free
+         * (or its arena may be what it waits for: then wake when empty),
+         * so a slow worker does not cost a wake-up per burst. */
+        uint32_t used = atomic_load_explicit(&r->head, memory_order_relaxed) - (t + n);
+        if (r->size - used >= r->wake_at || used == 0) {
+            atomic_store_explicit(&r->prod_waiting, 0, memory_order_relaxed);
+            futex_wake(&r->tail);
+        }
     }
 }
 

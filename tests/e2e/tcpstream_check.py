@@ -21,7 +21,7 @@ def main(binary, follow, cap):
         summ = os.path.join(tmp, "s.json")
         subprocess.run([binary, "analyze", cap, "-f", "none", "-q", "--summary", summ,
                         "--no-default-filter", "--keep-retrans", "--tcp-timeout", "0",
-                        "--tcp-close-timeout", "0", "--no-reassembly"], check=True)
+                        "--tcp-close-timeout", "0", "--no-reassembly", "--tcp-stream-limit", "65536"], check=True)
         ts = json.load(open(summ))["tcp_reassembly"]
     checks = [("bytes_in_order", ts["bytes_in_order"], total), ("gaps", ts["gaps"], 0)]
     passed = failed = 0
