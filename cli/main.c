@@ -42,7 +42,7 @@ static const char usage_text[] =
     "      --no-default-filter    no default filter\n"
     "\n"
     "Engine:\n"
-    "  -t, --threads N        worker threads; 0 (default) = online CPUs - 1, at least 1\n"
+    "  -t, --threads N        worker threads; 0 (default) = the number of online CPUs\n"
     "      --reader KIND      auto (default), mmap (our zero-copy reader) or libpcap\n"
     "      --tcp-timeout S    end a TCP flow idle longer than S seconds of capture\n"
     "                         time (default 300; 0 = never)\n"

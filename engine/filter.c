@@ -148,6 +148,13 @@ struct wkp_filter {
     size_t scratch_cap;
     char error[sizeof(((wkp_errbuf *)0)->msg)];
     bool compat; /* D13: icmpv6 as the original's raw stage saw it */
+    /* Fast path for packet filters made only of argument-less keywords
+     * (the default filter): the result depends only on which of at most 8
+     * keywords hold, so it is memoised per keyword bitmask. */
+    int8_t memo_state;    /* 0 not decided, 1 usable, -1 not usable */
+    uint8_t memo_nkw;
+    int32_t memo_kw[8];   /* node index of one N_KW per distinct keyword */
+    int8_t memo[256];     /* -1 unknown, else the result */
 };
 
 struct parser {
@@ -1011,9 +1018,50 @@ static bool eval_pkt(struct pkt_ctx *c, int32_t ni) {
     }
 }
 
+/* Can the packet tree use the keyword-bitmask memo? Collects one node per
+ * distinct keyword; false on a BPF part, a keyword with an argument, or
+ * more than 8 keywords. */
+static bool memo_scan(struct wkp_filter *f, int32_t ni) {
+    const struct node *n = &f->nodes[ni];
+    switch (n->kind) {
+    case N_AND:
+    case N_OR:
+    case N_NOT:
+        for (int32_t k = n->kid; k >= 0; k = f->nodes[k].next)
+            if (!memo_scan(f, k)) return false;
+        return true;
+    case N_KW:
+        if (n->has_arg) return false;
+        for (uint8_t i = 0; i < f->memo_nkw; i++)
+            if (f->nodes[f->memo_kw[i]].kw == n->kw) return true;
+        if (f->memo_nkw == 8) return false;
+        f->memo_kw[f->memo_nkw++] = ni;
+        return true;
+    case N_TRUE:
+        return true;
+    default:
+        return false;
+    }
+}
+
 bool wkp_filter_packet(struct wkp_filter *f, const uint8_t *frame, uint32_t caplen,
                        uint32_t wirelen, int dlt, const struct wkp_l2l4 *m) {
     if (f->pkt_root < 0) return true;
+    if (f->memo_state == 0) {
+        f->memo_nkw = 0;
+        f->memo_state = memo_scan(f, f->pkt_root) ? 1 : -1;
+        memset(f->memo, -1, sizeof f->memo);
+    }
+    if (f->memo_state > 0) {
+        unsigned mask = 0;
+        for (uint8_t i = 0; i < f->memo_nkw; i++)
+            mask |= (unsigned)eval_kw(&f->nodes[f->memo_kw[i]], m, f->compat) << i;
+        if (f->memo[mask] < 0) {
+            struct pkt_ctx c0 = {.f = f, .m = m};
+            f->memo[mask] = eval_pkt(&c0, f->pkt_root) ? 1 : 0;
+        }
+        return f->memo[mask] == 1;
+    }
     const struct dlt_slot *slot = f->last;
     if (!slot || slot->dlt != dlt) {
         slot = NULL;

@@ -96,14 +96,13 @@ typedef struct wkp_progress {
 } wkp_progress;
 typedef void (*wkp_progress_fn)(const wkp_progress *p, void *user);
 
-/* A new config with the defaults: threads 0 (online CPUs - 1), reader AUTO,
+/* A new config with the defaults: threads 0 (online CPUs), reader AUTO,
  * tcp_timeout 300 s, udp_timeout 0 (never), max_flows 10 million.
  * Free with wkp_config_free(). */
 WKP_API WKP_NODISCARD wkp_status wkp_config_new(wkp_config **out);
 WKP_API void wkp_config_free(wkp_config *cfg); /* NULL is a no-op */
 
-/* Worker threads; 0 = one fewer than the online CPUs (at least 1), since
- * the reader thread keeps a core busy. At most 256. */
+/* Worker threads; 0 = the number of online CPUs. At most 256. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_threads(wkp_config *cfg, unsigned n);
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_reader(wkp_config *cfg, wkp_reader_kind k);
 /* Idle timeouts in seconds of capture time; 0 disables. Negative: WKP_EINVAL. */
