@@ -57,7 +57,8 @@ def main(argv):
             t = truth.setdefault(recanon(k), [0, 0])
             t[0] += p
             t[1] += b
-        cmd = [binary, "analyze", capture, "-f", "ndjson", "-o", "-", "-q"] + ARGS + \
+        threads = ["-t", os.environ["WKP_THREADS"]] if os.environ.get("WKP_THREADS") else []
+        cmd = [binary, "analyze", capture, "-f", "ndjson", "-o", "-", "-q"] + ARGS + threads + \
               ["--filter", expr]
         try:
             r = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT)

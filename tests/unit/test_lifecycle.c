@@ -350,3 +350,42 @@ Test(lifecycle, statistics_agree_with_a_two_pass_recomputation)
     cr_assert_gt(checked, 140);
     wkp_engine_free(e);
 }
+
+static int single_details(const wkp_flow *f, void *user)
+{
+    /* SPEC §14.3 single.pcap: syn 2, fin 2, ack 26, psh 13; windows min 83,
+     * max 65535, sum 111994; ratios 13/14 = 0.928571... and 2171/4519 =
+     * 0.480416...; duration 0.166290 (last - first timestamp). */
+    int *ok = user;
+    cr_assert_eq(wkp_flow_tcp_flag_count(f, WKP_TCPFLAG_SYN), 2);
+    cr_assert_eq(wkp_flow_tcp_flag_count(f, WKP_TCPFLAG_FIN), 2);
+    cr_assert_eq(wkp_flow_tcp_flag_count(f, WKP_TCPFLAG_ACK), 26);
+    cr_assert_eq(wkp_flow_tcp_flag_count(f, WKP_TCPFLAG_PSH), 13);
+    cr_assert_float_eq(wkp_flow_stat(f, "tcp_window.min"), 83.0, 0);
+    cr_assert_float_eq(wkp_flow_stat(f, "tcp_window.max"), 65535.0, 0);
+    cr_assert_float_eq(wkp_flow_stat(f, "tcp_window.sum"), 111994.0, 0);
+    cr_assert_float_eq(wkp_flow_stat(f, "up_down_pkt_ratio"), 13.0 / 14.0, 1e-15);
+    cr_assert_float_eq(wkp_flow_stat(f, "up_down_byte_ratio"), 2171.0 / 4519.0, 1e-15);
+    cr_assert_float_eq(wkp_flow_stat(f, "pkt_up_std"), 177.95807630753072, 1e-9);
+    cr_assert_eq(wkp_flow_end_ns(f) - wkp_flow_start_ns(f), 166290000);
+    cr_assert_str_eq(wkp_flow_end_reason(f), "end_of_input");
+    (*ok)++;
+    return 0;
+}
+
+Test(lifecycle, single_pcap_details_match_spec_14_3)
+{
+    int ok = 0;
+    wkp_config *cfg;
+    wkp_engine *e;
+    wkp_sink *s;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
+    wkp_config_free(cfg);
+    cr_assert_eq(wkp_sink_callback_new(single_details, &ok, &s), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, s), WKP_OK);
+    const char *files[] = {DATA "wa1kpcap__single.pcap"};
+    cr_assert_eq(wkp_engine_run(e, files, 1), WKP_OK);
+    cr_assert_eq(ok, 1);
+    wkp_engine_free(e);
+}
