@@ -125,8 +125,12 @@ static void progress(const wkp_progress *p, void *user)
             bar[i] = i < fill ? '#' : '.';
         bar[w] = 0;
         double eta = frac > 0 ? p->elapsed_s * (1 - frac) / frac : 0;
-        fprintf(stderr, "\r\033[K[%s] %3.0f%% %s / %s  %.2f Mpkt/s  ETA %.0fs", bar, frac * 100,
-                done, total, pps / 1e6, eta);
+        if (frac >= 1) /* read everything: the last flows are being finished and written */
+            fprintf(stderr, "\r\033[K[%s] %s read, %.2f Mpkt/s; finishing flows: %" PRIu64
+                            " written", bar, total, pps / 1e6, p->flows_written);
+        else
+            fprintf(stderr, "\r\033[K[%s] %3.0f%% %s / %s  %.2f Mpkt/s  ETA %.0fs", bar,
+                    frac * 100, done, total, pps / 1e6, eta);
     } else {
         fprintf(stderr, "\r\033[K%s  %" PRIu64 " packets  %.2f Mpkt/s", done, p->packets_read,
                 pps / 1e6);
