@@ -31,6 +31,24 @@ const char *wkp_version(void) { return WKP_VERSION_STRING; }
 
 /* ---- config ---- */
 
+/* Setters that only store a value. */
+#define BOOL_SETTER(fn, field)                                                                    \
+    wkp_status fn(wkp_config *cfg, bool on)                                                       \
+    {                                                                                             \
+        if (!cfg)                                                                                 \
+            return WKP_EINVAL;                                                                    \
+        cfg->field = on;                                                                          \
+        return WKP_OK;                                                                            \
+    }
+#define U64_SETTER(fn, field)                                                                    \
+    wkp_status fn(wkp_config *cfg, uint64_t on)                                                       \
+    {                                                                                             \
+        if (!cfg)                                                                                 \
+            return WKP_EINVAL;                                                                    \
+        cfg->field = on;                                                                          \
+        return WKP_OK;                                                                            \
+    }
+
 wkp_status wkp_config_new(wkp_config **out)
 {
     if (!out)
@@ -111,14 +129,6 @@ wkp_status wkp_config_set_tcp_close_timeout(wkp_config *cfg, double s)
     return cfg ? set_timeout(&cfg->tcp_close_timeout_ns, s) : WKP_EINVAL;
 }
 
-#define BOOL_SETTER(fn, field)                                                                    \
-    wkp_status fn(wkp_config *cfg, bool on)                                                       \
-    {                                                                                             \
-        if (!cfg)                                                                                 \
-            return WKP_EINVAL;                                                                    \
-        cfg->field = on;                                                                          \
-        return WKP_OK;                                                                            \
-    }
 BOOL_SETTER(wkp_config_set_filter_retrans, filter_retrans)
 BOOL_SETTER(wkp_config_set_filter_ack, filter_ack)
 BOOL_SETTER(wkp_config_set_filter_rst, filter_rst)
@@ -240,29 +250,11 @@ static wkp_status select_columns(wkp_engine *e, wkp_errbuf *err)
     return st;
 }
 
-wkp_status wkp_config_set_max_seq(wkp_config *cfg, uint64_t n)
-{
-    if (!cfg)
-        return WKP_EINVAL;
-    cfg->max_seq = n;
-    return WKP_OK;
-}
+U64_SETTER(wkp_config_set_max_seq, max_seq)
 
-wkp_status wkp_config_set_min_packets(wkp_config *cfg, uint64_t n)
-{
-    if (!cfg)
-        return WKP_EINVAL;
-    cfg->min_packets = n;
-    return WKP_OK;
-}
+U64_SETTER(wkp_config_set_min_packets, min_packets)
 
-wkp_status wkp_config_set_max_flows(wkp_config *cfg, uint64_t n)
-{
-    if (!cfg)
-        return WKP_EINVAL;
-    cfg->max_flows = n;
-    return WKP_OK;
-}
+U64_SETTER(wkp_config_set_max_flows, max_flows)
 
 wkp_status wkp_config_set_ring_slots(wkp_config *cfg, unsigned n)
 {
@@ -272,21 +264,9 @@ wkp_status wkp_config_set_ring_slots(wkp_config *cfg, unsigned n)
     return WKP_OK;
 }
 
-wkp_status wkp_config_set_strict(wkp_config *cfg, bool on)
-{
-    if (!cfg)
-        return WKP_EINVAL;
-    cfg->strict = on;
-    return WKP_OK;
-}
+BOOL_SETTER(wkp_config_set_strict, strict)
 
-wkp_status wkp_config_set_discard(wkp_config *cfg, bool on)
-{
-    if (!cfg)
-        return WKP_EINVAL;
-    cfg->discard = on;
-    return WKP_OK;
-}
+BOOL_SETTER(wkp_config_set_discard, discard)
 
 wkp_status wkp_config_set_progress(wkp_config *cfg, wkp_progress_fn fn, void *user)
 {
