@@ -40,13 +40,13 @@ const char *wkp_version(void) { return WKP_VERSION_STRING; }
         cfg->field = on;                                                                          \
         return WKP_OK;                                                                            \
     }
-#define U64_SETTER(fn, field)                                                                    \
-    wkp_status fn(wkp_config *cfg, uint64_t on)                                                       \
-    {                                                                                             \
-        if (!cfg)                                                                                 \
-            return WKP_EINVAL;                                                                    \
-        cfg->field = on;                                                                          \
-        return WKP_OK;                                                                            \
+#define U64_SETTER(fn, field)                                                                      \
+    wkp_status fn(wkp_config *cfg, uint64_t on)                                                    \
+    {                                                                                              \
+        if (!cfg)                                                                                  \
+            return WKP_EINVAL;                                                                     \
+        cfg->field = on;                                                                           \
+        return WKP_OK;                                                                             \
     }
 
 wkp_status wkp_config_new(wkp_config **out)
