@@ -22,7 +22,8 @@
 
 #include "features/dtoa.h"
 
-static double mono_now(void) {
+static double mono_now(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
@@ -38,29 +39,24 @@ static uint64_t rng_next(void) /* splitmix64 */
     return z ^ (z >> 31);
 }
 
-static uint64_t rng_below(uint64_t n) {
+static uint64_t rng_below(uint64_t n)
+{
     return rng_next() % n;
 }
 
-static double realistic(void) {
+static double realistic(void)
+{
     switch (rng_below(10)) {
-    case 0: /* packet and byte counts, lengths */
-        return (double)rng_below(100000000);
+    case 0: /* packet and byte counts, lengths */ return (double)rng_below(100000000);
     case 1: /* means: integer sum / count */
-    case 2:
-        return (double)rng_below(10000000) / (double)(1 + rng_below(5000));
-    case 3: /* IATs, microsecond captures */
-        return (double)rng_below(100000000) / 1e6;
-    case 4: /* IATs, nanosecond captures */
-        return (double)rng_below(10000000000) / 1e9;
-    case 5: /* ratios */
-        return (double)rng_below(1000) / (double)(1 + rng_below(1000));
-    case 6: /* tiny gaps */
-        return (double)(rng_next() >> 11) * 0x1p-53 * 1e-3;
+    case 2: return (double)rng_below(10000000) / (double)(1 + rng_below(5000));
+    case 3: /* IATs, microsecond captures */ return (double)rng_below(100000000) / 1e6;
+    case 4: /* IATs, nanosecond captures */ return (double)rng_below(10000000000) / 1e9;
+    case 5: /* ratios */ return (double)rng_below(1000) / (double)(1 + rng_below(1000));
+    case 6: /* tiny gaps */ return (double)(rng_next() >> 11) * 0x1p-53 * 1e-3;
     case 7: /* variances, large */
         return (double)rng_below(1u << 30) * (double)rng_below(1u << 20) / 7.0;
-    case 8: /* rates */
-        return (double)rng_below(1u << 30) * 1e-6 * (double)(1 + rng_below(3));
+    case 8: /* rates */ return (double)rng_below(1u << 30) * 1e-6 * (double)(1 + rng_below(3));
     default: { /* anything finite */
         uint64_t b;
         double v;
@@ -73,16 +69,19 @@ static double realistic(void) {
     }
 }
 
-static size_t naive(double v, char *out, size_t cap) {
+static size_t naive(double v, char *out, size_t cap)
+{
     int n = 0;
     for (int p = 15; p <= 17; p++) {
         n = snprintf(out, cap, "%.*g", p, v);
-        if (strtod(out, NULL) == v) break;
+        if (strtod(out, NULL) == v)
+            break;
     }
     return (size_t)n;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 10000000u;
     if (argc > 2 || n == 0) {
         fputs("usage: wkp-dtoa-bench [N]\n", stderr);
@@ -104,7 +103,8 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < n; i++)
             chars += wkp_dtoa(vals[i], buf) + (size_t)buf[0];
         double t = mono_now() - t0;
-        if (t < best) best = t;
+        if (t < best)
+            best = t;
     }
     double t0 = mono_now();
     char nbuf[64];

@@ -10,13 +10,15 @@
 #include <stdio.h>
 #include <time.h>
 
-static double mono_now(void) {
+static double mono_now(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     if (argc != 2) {
         fputs("usage: wkp-floor FILE\n", stderr);
         return 2;

@@ -30,23 +30,27 @@ struct rng {
     uint64_t s[4];
 };
 
-static uint64_t splitmix64(uint64_t *x) {
+static uint64_t splitmix64(uint64_t *x)
+{
     uint64_t z = (*x += 0x9e3779b97f4a7c15u);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
     return z ^ (z >> 31);
 }
 
-static void rng_seed(struct rng *r, uint64_t seed) {
+static void rng_seed(struct rng *r, uint64_t seed)
+{
     for (int i = 0; i < 4; i++)
         r->s[i] = splitmix64(&seed);
 }
 
-static inline uint64_t rotl(uint64_t x, int k) {
+static inline uint64_t rotl(uint64_t x, int k)
+{
     return (x << k) | (x >> (64 - k));
 }
 
-static inline uint64_t rng_next(struct rng *r) {
+static inline uint64_t rng_next(struct rng *r)
+{
     uint64_t *s = r->s;
     uint64_t out = rotl(s[1] * 5, 7) * 9;
     uint64_t t = s[1] << 17;
@@ -60,16 +64,19 @@ static inline uint64_t rng_next(struct rng *r) {
 }
 
 /* Uniform in [0, n) for n < 2^32; the bias (< n / 2^32) is irrelevant here. */
-static inline uint32_t rng_below(struct rng *r, uint32_t n) {
+static inline uint32_t rng_below(struct rng *r, uint32_t n)
+{
     return (uint32_t)(((rng_next(r) >> 32) * n) >> 32);
 }
 
 /* Uniform in (0, 1]: never 0, so log() is safe. */
-static inline double rng_unit(struct rng *r) {
+static inline double rng_unit(struct rng *r)
+{
     return (double)((rng_next(r) >> 11) + 1) * 0x1p-53;
 }
 
-static inline bool rng_chance(struct rng *r, double p) {
+static inline bool rng_chance(struct rng *r, double p)
+{
     return rng_unit(r) <= p;
 }
 
@@ -77,7 +84,8 @@ static inline bool rng_chance(struct rng *r, double p) {
 
 static const double LN2 = 0.6931471805599453094;
 
-static double det_log(double x) {
+static double det_log(double x)
+{
     int e;
     double m = frexp(x, &e); /* x = m * 2^e, m in [0.5, 1) */
     if (m < 0.70710678118654752) {
@@ -91,9 +99,12 @@ static double det_log(double x) {
     return e * LN2 + 2 * f * sum;
 }
 
-static double det_exp(double x) {
-    if (x > 700) x = 700;
-    if (x < -700) return 0;
+static double det_exp(double x)
+{
+    if (x > 700)
+        x = 700;
+    if (x < -700)
+        return 0;
     double kf = floor(x / LN2 + 0.5);
     double r = x - kf * LN2; /* |r| <= 0.35: 18 Taylor terms are plenty */
     double sum = 1, term = 1;
@@ -104,51 +115,63 @@ static double det_exp(double x) {
     return ldexp(sum, (int)kf);
 }
 
-static double rng_exp(struct rng *r, double mean) {
+static double rng_exp(struct rng *r, double mean)
+{
     return -mean * det_log(rng_unit(r));
 }
 
 /* Pareto with scale xm and shape alpha: P(X > x) = (xm/x)^alpha. */
-static double rng_pareto(struct rng *r, double xm, double alpha) {
+static double rng_pareto(struct rng *r, double xm, double alpha)
+{
     return xm * det_exp(-det_log(rng_unit(r)) / alpha);
 }
 
 /* Marsaglia's polar method: needs only log and sqrt. */
-static double rng_normal(struct rng *r) {
+static double rng_normal(struct rng *r)
+{
     for (;;) {
         double u = 2 * rng_unit(r) - 1, v = 2 * rng_unit(r) - 1, s = u * u + v * v;
-        if (s > 0 && s < 1) return u * sqrt(-2 * det_log(s) / s);
+        if (s > 0 && s < 1)
+            return u * sqrt(-2 * det_log(s) / s);
     }
 }
 
-static double rng_lognormal(struct rng *r, double median, double sigma) {
+static double rng_lognormal(struct rng *r, double median, double sigma)
+{
     return median * det_exp(sigma * rng_normal(r));
 }
 
-static uint64_t clampu(double x, uint64_t lo, uint64_t hi) {
-    if (!(x >= (double)lo)) return lo;
-    if (x >= (double)hi) return hi;
+static uint64_t clampu(double x, uint64_t lo, uint64_t hi)
+{
+    if (!(x >= (double)lo))
+        return lo;
+    if (x >= (double)hi)
+        return hi;
     return (uint64_t)x;
 }
 
 /* ---- byte helpers: explicit byte order so the file is the same on any host ---- */
 
-static inline void put16(uint8_t *p, uint16_t v) {
+static inline void put16(uint8_t *p, uint16_t v)
+{
     p[0] = (uint8_t)(v >> 8);
     p[1] = (uint8_t)v;
 }
-static inline void put32(uint8_t *p, uint32_t v) {
+static inline void put32(uint8_t *p, uint32_t v)
+{
     put16(p, (uint16_t)(v >> 16));
     put16(p + 2, (uint16_t)v);
 }
-static inline void put32le(uint8_t *p, uint32_t v) {
+static inline void put32le(uint8_t *p, uint32_t v)
+{
     for (int i = 0; i < 4; i++)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* RFC 1071 sum over native-order words: the folded result is already in
  * memory order, so it is stored with memcpy, not put16 (RFC 1071 §2(B)). */
-static uint64_t csum_add(uint64_t acc, const uint8_t *p, size_t n) {
+static uint64_t csum_add(uint64_t acc, const uint8_t *p, size_t n)
+{
     while (n >= 4) {
         uint32_t w;
         memcpy(&w, p, 4);
@@ -171,11 +194,13 @@ static uint64_t csum_add(uint64_t acc, const uint8_t *p, size_t n) {
     return acc;
 }
 
-static void csum_store(uint8_t *dst, uint64_t acc, bool udp) {
+static void csum_store(uint8_t *dst, uint64_t acc, bool udp)
+{
     while (acc >> 16)
         acc = (acc & 0xffff) + (acc >> 16);
     uint16_t c = (uint16_t)~acc;
-    if (udp && c == 0) c = 0xffff; /* RFC 768: 0 means "no checksum" */
+    if (udp && c == 0)
+        c = 0xffff; /* RFC 768: 0 means "no checksum" */
     memcpy(dst, &c, 2);
 }
 
@@ -203,13 +228,13 @@ enum { TCP_FIN = 1, TCP_SYN = 2, TCP_RST = 4, TCP_PSH = 8, TCP_ACK = 16 };
 
 /* Model knobs, tuned so 1 GiB at --flows 20000 holds about 3 M packets and
  * 230 k flows (README.md, "Traffic model"). */
-#define MICE_RESP_MEDIAN 250.0 /* bytes, lognormal */
-#define MICE_RESP_SIGMA 1.4
-#define MICE_EXTRA_EXCHANGES 2.0 /* mean of the exponential beyond the first */
-#define ELEPHANT_SHARE 0.003     /* of the picks */
-#define PICK_GAP_US 70.0         /* mean gap between picks */
+#define MICE_RESP_MEDIAN     250.0 /* bytes, lognormal */
+#define MICE_RESP_SIGMA      1.4
+#define MICE_EXTRA_EXCHANGES 2.0   /* mean of the exponential beyond the first */
+#define ELEPHANT_SHARE       0.003 /* of the picks */
+#define PICK_GAP_US          70.0  /* mean gap between picks */
 
-#define TLS_REC_MAX 16401u /* TLS 1.3 ciphertext: 2^14 + 17 */
+#define TLS_REC_MAX  16401u /* TLS 1.3 ciphertext: 2^14 + 17 */
 #define TLS_REC_SPAN (5u + TLS_REC_MAX)
 
 struct flow {
@@ -276,12 +301,14 @@ static uint8_t filler[65536 + 2048];
 #define OBUF_SIZE (1u << 20)
 #define START_SEC 1704067200u /* 2024-01-01T00:00:00Z */
 
-static void die(const char *msg) {
+static void die(const char *msg)
+{
     fprintf(stderr, "wkp-gen: %s\n", msg);
     exit(1);
 }
 
-static void out_flush(struct gen *g) {
+static void out_flush(struct gen *g)
+{
     if (g->olen && fwrite(g->obuf, 1, g->olen, g->fp) != g->olen) {
         fprintf(stderr, "wkp-gen: %s: write failed: %s\n", g->o.out, strerror(errno));
         exit(1);
@@ -289,8 +316,10 @@ static void out_flush(struct gen *g) {
     g->olen = 0;
 }
 
-static void out_put(struct gen *g, const void *p, size_t n) {
-    if (g->olen + n > OBUF_SIZE) out_flush(g);
+static void out_put(struct gen *g, const void *p, size_t n)
+{
+    if (g->olen + n > OBUF_SIZE)
+        out_flush(g);
     memcpy(g->obuf + g->olen, p, n);
     g->olen += n;
     g->written += n;
@@ -298,7 +327,8 @@ static void out_put(struct gen *g, const void *p, size_t n) {
 
 /* ---- endpoints ---- */
 
-static void pick_addrs(struct gen *g, struct flow *f) {
+static void pick_addrs(struct gen *g, struct flow *f)
+{
     struct rng *r = &g->r;
     /* Servers are few and skewed (a square of a uniform favours low indexes),
      * clients many: flow tables see both repeated and fresh hosts. */
@@ -333,7 +363,8 @@ static void pick_addrs(struct gen *g, struct flow *f) {
 }
 
 /* big: a slot of the elephant pool (see run()). */
-static void flow_new(struct gen *g, struct flow *f, bool big) {
+static void flow_new(struct gen *g, struct flow *f, bool big)
+{
     struct rng *r = &g->r;
     memset(f, 0, sizeof *f);
     f->v6 = rng_chance(r, g->o.ipv6);
@@ -392,14 +423,16 @@ static void flow_new(struct gen *g, struct flow *f, bool big) {
 
 static const char *const tlds[] = {"example.com", "example.org", "example.net"};
 
-static size_t put_hostname(struct rng *r, char *dst) {
+static size_t put_hostname(struct rng *r, char *dst)
+{
     static const char *const words[] = {"www",   "api",   "cdn",  "img",    "static", "mail",
                                         "login", "video", "edge", "assets", "s3",     "ws"};
     return (size_t)sprintf(dst, "%s%u.%s", words[rng_below(r, 12)], rng_below(r, 5000),
                            tlds[rng_below(r, 3)]);
 }
 
-static size_t tls_client_hello(struct rng *r, uint8_t *p, size_t want) {
+static size_t tls_client_hello(struct rng *r, uint8_t *p, size_t want)
+{
     char host[64];
     size_t hl = put_hostname(r, host);
     uint8_t *q = p + 9; /* after the record (5) and handshake (4) headers */
@@ -470,7 +503,8 @@ static size_t tls_client_hello(struct rng *r, uint8_t *p, size_t want) {
     return len;
 }
 
-static size_t tls_server_hello(struct rng *r, uint8_t *p) {
+static size_t tls_server_hello(struct rng *r, uint8_t *p)
+{
     uint8_t *q = p + 9;
     put16(q, 0x0303);
     q += 2;
@@ -510,7 +544,8 @@ static size_t tls_server_hello(struct rng *r, uint8_t *p) {
 /* HTTP/1.1 head (RFC 9112). A request without body is exactly `total` bytes;
  * otherwise the head has a fixed length (base + 64, X-Pad fills what the
  * Content-Length line leaves) so the body length is known before writing it. */
-static size_t http_head(struct rng *r, const struct flow *f, uint8_t *p, uint64_t total) {
+static size_t http_head(struct rng *r, const struct flow *f, uint8_t *p, uint64_t total)
+{
     char *s = (char *)p;
     bool req = f->xdir == CLI, body = !req || total > 1400;
     int n;
@@ -525,7 +560,8 @@ static size_t http_head(struct rng *r, const struct flow *f, uint8_t *p, uint64_
         n = sprintf(s, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n");
     }
     size_t head = body ? (size_t)n + 64 : (size_t)total;
-    if (body) n += sprintf(s + n, "Content-Length: %llu\r\n", (unsigned long long)(total - head));
+    if (body)
+        n += sprintf(s + n, "Content-Length: %llu\r\n", (unsigned long long)(total - head));
     size_t pad = head - (size_t)n - 11; /* "X-Pad: " pad "\r\n" "\r\n" */
     memcpy(s + n, "X-Pad: ", 7);
     memset(s + n + 7, 'a', pad);
@@ -536,21 +572,26 @@ static size_t http_head(struct rng *r, const struct flow *f, uint8_t *p, uint64_
 /* Bytes of the current transfer that come before the generic body: TLS
  * handshake records, HTTP head. Rebuilt from xseed whenever needed, so a flow
  * stores no buffer. */
-static size_t xfer_prefix(const struct flow *f, uint8_t *buf) {
+static size_t xfer_prefix(const struct flow *f, uint8_t *buf)
+{
     struct rng r;
     rng_seed(&r, f->xseed ^ f->xcount);
     if (f->app == APP_TLS) {
-        if (f->xcount == 1) return tls_client_hello(&r, buf, (size_t)f->xtotal);
-        if (f->xcount == 2) return tls_server_hello(&r, buf);
+        if (f->xcount == 1)
+            return tls_client_hello(&r, buf, (size_t)f->xtotal);
+        if (f->xcount == 2)
+            return tls_server_hello(&r, buf);
         return 0;
     }
     return http_head(&r, f, buf, f->xtotal);
 }
 
 /* Write n bytes of the current transfer starting at offset off. */
-static void xfer_bytes(struct gen *g, struct flow *f, uint64_t off, uint8_t *dst, size_t n) {
+static void xfer_bytes(struct gen *g, struct flow *f, uint64_t off, uint8_t *dst, size_t n)
+{
     size_t pre = f->xpre;
-    if (off < pre) xfer_prefix(f, g->scratch);
+    if (off < pre)
+        xfer_prefix(f, g->scratch);
     while (n) {
         size_t k;
         if (off < pre) {
@@ -561,7 +602,8 @@ static void xfer_bytes(struct gen *g, struct flow *f, uint64_t off, uint8_t *dst
              * record never crosses a transfer (xfer_start avoids a tail < 6). */
             uint64_t rel = off - pre, start = off - rel % TLS_REC_SPAN;
             uint64_t rlen = f->xtotal - start - 5;
-            if (rlen > TLS_REC_MAX) rlen = TLS_REC_MAX;
+            if (rlen > TLS_REC_MAX)
+                rlen = TLS_REC_MAX;
             uint64_t in = off - start;
             if (in < 5) {
                 uint8_t h[5] = {23, 3, 3, (uint8_t)(rlen >> 8), (uint8_t)rlen};
@@ -582,7 +624,8 @@ static void xfer_bytes(struct gen *g, struct flow *f, uint64_t off, uint8_t *dst
     }
 }
 
-static void xfer_start(struct gen *g, struct flow *f, int dir) {
+static void xfer_start(struct gen *g, struct flow *f, int dir)
+{
     struct rng *r = &g->r;
     uint64_t n;
     f->xdir = (uint8_t)dir;
@@ -609,7 +652,8 @@ static void xfer_start(struct gen *g, struct flow *f, int dir) {
             n = 30;
         /* every application-data record needs its 5-byte header and a byte */
         uint64_t tail = (n - (f->xcount == 2 ? 133 : 0)) % TLS_REC_SPAN;
-        if (f->xcount > 1 && tail && tail < 6) n += 6;
+        if (f->xcount > 1 && tail && tail < 6)
+            n += 6;
     } else if (dir == SRV && n < 200) {
         n = 200 + rng_below(r, 200); /* room for the HTTP head */
     } else if (n < 140) {
@@ -623,7 +667,8 @@ static void xfer_start(struct gen *g, struct flow *f, int dir) {
 /* ---- packet building ---- */
 
 static uint8_t *frame_l3(struct gen *g, struct flow *f, int dir, uint8_t proto, size_t l4len,
-                         uint64_t *pseudo) {
+                         uint64_t *pseudo)
+{
     uint8_t *p = g->frame;
     static const uint8_t gw[6] = {0x02, 0x00, 0x5e, 0x00, 0x00, 0x01};
     uint8_t host[6] = {0x02,          0x1a,          f->ip[CLI][1] ^ f->ip[CLI][13],
@@ -670,7 +715,8 @@ static uint8_t *frame_l3(struct gen *g, struct flow *f, int dir, uint8_t proto, 
     return ip + 40;
 }
 
-static void hist_add(struct stats *st, uint64_t n) {
+static void hist_add(struct stats *st, uint64_t n)
+{
     static const uint64_t edge[7] = {1, 3, 10, 30, 100, 1000, 10000};
     int i = 0;
     while (i < 7 && n > edge[i])
@@ -678,7 +724,8 @@ static void hist_add(struct stats *st, uint64_t n) {
     st->hist[i]++;
 }
 
-static void emit(struct gen *g, struct flow *f, uint8_t *l4, size_t l4len) {
+static void emit(struct gen *g, struct flow *f, uint8_t *l4, size_t l4len)
+{
     size_t len = (size_t)(l4 - g->frame) + l4len;
     if (g->written + 16 + len > g->o.size) {
         g->full = true;
@@ -701,7 +748,8 @@ static void emit(struct gen *g, struct flow *f, uint8_t *l4, size_t l4len) {
     g->st.pkts++;
 }
 
-static void tcp_send(struct gen *g, struct flow *f, int dir, uint8_t flags, size_t paylen) {
+static void tcp_send(struct gen *g, struct flow *f, int dir, uint8_t flags, size_t paylen)
+{
     uint8_t opt[40];
     size_t olen = 0;
     uint32_t tsval = f->tsoff[dir] + (uint32_t)(g->now_us / 1000);
@@ -748,13 +796,15 @@ static void tcp_send(struct gen *g, struct flow *f, int dir, uint8_t flags, size
     put16(t + 14, win);
     memset(t + 16, 0, 4);
     memcpy(t + 20, opt, olen);
-    if (paylen) xfer_bytes(g, f, f->xoff, t + 20 + olen, paylen);
+    if (paylen)
+        xfer_bytes(g, f, f->xoff, t + 20 + olen, paylen);
     csum_store(t + 16, csum_add(acc, t, l4len), false);
     f->seq[dir] += (uint32_t)paylen + ((flags & (TCP_SYN | TCP_FIN)) != 0);
     emit(g, f, t, l4len);
 }
 
-static void flow_close_or_next(struct gen *g, struct flow *f) {
+static void flow_close_or_next(struct gen *g, struct flow *f)
+{
     if (f->exchanges) {
         xfer_start(g, f, CLI);
         f->phase = PH_DATA;
@@ -764,16 +814,16 @@ static void flow_close_or_next(struct gen *g, struct flow *f) {
 }
 
 /* One packet of a TCP flow; returns false once the flow is over. */
-static bool tcp_step(struct gen *g, struct flow *f) {
+static bool tcp_step(struct gen *g, struct flow *f)
+{
     switch (f->phase) {
     case PH_SYN:
         tcp_send(g, f, CLI, TCP_SYN, 0);
-        if (f->refused == 2) f->seq[CLI]--; /* the retransmitted SYN reuses the ISN */
+        if (f->refused == 2)
+            f->seq[CLI]--; /* the retransmitted SYN reuses the ISN */
         f->phase = f->refused == 2 ? PH_SYN_RETRY : PH_SYNACK;
         return true;
-    case PH_SYN_RETRY:
-        tcp_send(g, f, CLI, TCP_SYN, 0);
-        return false;
+    case PH_SYN_RETRY: tcp_send(g, f, CLI, TCP_SYN, 0); return false;
     case PH_SYNACK:
         if (f->refused == 1) {
             uint32_t s = f->seq[SRV];
@@ -835,12 +885,12 @@ static bool tcp_step(struct gen *g, struct flow *f) {
         tcp_send(g, f, f->closer, TCP_RST | TCP_ACK, 0);
         g->st.rst += !g->silent;
         return false;
-    default:
-        return false;
+    default: return false;
     }
 }
 
-static size_t dns_name(struct rng *r, uint8_t *p) {
+static size_t dns_name(struct rng *r, uint8_t *p)
+{
     char host[64];
     size_t n = 0;
     put_hostname(r, host);
@@ -851,7 +901,8 @@ static size_t dns_name(struct rng *r, uint8_t *p) {
         p[n++] = (uint8_t)ll;
         memcpy(p + n, lab, ll);
         n += ll;
-        if (!dot) break;
+        if (!dot)
+            break;
         lab = dot + 1;
     }
     p[n++] = 0;
@@ -860,14 +911,16 @@ static size_t dns_name(struct rng *r, uint8_t *p) {
 
 /* DNS query or response (RFC 1035 4.1) rebuilt from the flow's seed and
  * query number, so the response repeats the question. */
-static size_t dns_msg(struct flow *f, uint32_t q, bool resp, uint8_t *p) {
+static size_t dns_msg(struct flow *f, uint32_t q, bool resp, uint8_t *p)
+{
     struct rng r;
     rng_seed(&r, f->xseed ^ q);
     uint16_t qtype = f->v6 ? (rng_chance(&r, 0.6) ? 28 : 1) : (rng_chance(&r, 0.2) ? 28 : 1);
     /* draw everything for both directions so the question comes out the same */
     uint32_t an = 1 + rng_below(&r, 4);
     bool nx = rng_chance(&r, 0.05);
-    if (nx || !resp) an = 0;
+    if (nx || !resp)
+        an = 0;
     put16(p, (uint16_t)(f->dns_id + q));
     put16(p + 2, resp ? (nx ? 0x8183 : 0x8180) : 0x0100);
     put16(p + 4, 1);
@@ -896,17 +949,18 @@ static size_t dns_msg(struct flow *f, uint32_t q, bool resp, uint8_t *p) {
     return n;
 }
 
-static void udp_send(struct gen *g, struct flow *f, int dir, size_t paylen, uint32_t q) {
-    if (g->silent) return;
+static void udp_send(struct gen *g, struct flow *f, int dir, size_t paylen, uint32_t q)
+{
+    if (g->silent)
+        return;
     uint8_t pl[1500];
     switch (f->app) {
-    case APP_DNS:
-        paylen = dns_msg(f, q, dir == SRV, pl);
-        break;
+    case APP_DNS: paylen = dns_msg(f, q, dir == SRV, pl); break;
     case APP_NTP: /* RFC 5905 7.3: LI 0, VN 4, mode 3 client / 4 server */
         memset(pl, 0, 48);
         pl[0] = dir == CLI ? 0x23 : 0x24;
-        if (dir == SRV) pl[1] = 2, pl[2] = 3, pl[3] = 0xe9, put32(pl + 12, 0xc0000201u);
+        if (dir == SRV)
+            pl[1] = 2, pl[2] = 3, pl[3] = 0xe9, put32(pl + 12, 0xc0000201u);
         put32(pl + 40, (uint32_t)(START_SEC + 2208988800u + g->now_us / 1000000));
         put32(pl + 44, (uint32_t)(g->now_us % 1000000) * 4294u);
         paylen = 48;
@@ -932,7 +986,8 @@ static void udp_send(struct gen *g, struct flow *f, int dir, size_t paylen, uint
     emit(g, f, u, l4len);
 }
 
-static bool udp_step(struct gen *g, struct flow *f) {
+static bool udp_step(struct gen *g, struct flow *f)
+{
     if (f->app != APP_STREAM) {
         uint32_t i = f->xcount++;
         udp_send(g, f, i & 1 ? SRV : CLI, 0, i / 2);
@@ -952,15 +1007,19 @@ static bool udp_step(struct gen *g, struct flow *f) {
     return f->udp_left > 0;
 }
 
-static bool flow_step(struct gen *g, struct flow *f) {
+static bool flow_step(struct gen *g, struct flow *f)
+{
     return f->udp ? udp_step(g, f) : tcp_step(g, f);
 }
 
-static void flow_end(struct gen *g, struct flow *f) {
-    if (f->pkts) hist_add(&g->st, f->pkts);
+static void flow_end(struct gen *g, struct flow *f)
+{
+    if (f->pkts)
+        hist_add(&g->st, f->pkts);
 }
 
-static bool bulk_phase(const struct flow *f) {
+static bool bulk_phase(const struct flow *f)
+{
     return f->udp ? f->app == APP_STREAM && f->xcount > 0
                   : f->phase == PH_DATA || f->phase == PH_ACK;
 }
@@ -970,7 +1029,8 @@ static bool bulk_phase(const struct flow *f) {
  * the picks, so a few flows grow huge; the other slots hold everything else
  * and share the remaining picks evenly. With one pool, a uniform pick would
  * give every flow the same rate and cap any flow at (picks / slots) steps. */
-static void run(struct gen *g) {
+static void run(struct gen *g)
+{
     struct rng *r = &g->r;
     uint32_t n = g->o.flows;
     uint32_t big = n >= 100 ? n / 5000 + 1 : 0;
@@ -998,14 +1058,16 @@ static void run(struct gen *g) {
         uint8_t dir = f->xdir;
         uint32_t xc = f->xcount;
         for (uint32_t k = 0; k < burst && !g->full; k++) {
-            if (k) g->now_us += 1 + rng_below(r, 12); /* back to back, about line rate */
+            if (k)
+                g->now_us += 1 + rng_below(r, 12); /* back to back, about line rate */
             if (!flow_step(g, f)) {
                 flow_end(g, f);
                 flow_new(g, f, slot < big);
                 break;
             }
             /* a new transfer waits for the next pick (an RTT); so does a close */
-            if (!bulk_phase(f) || (!f->udp && (f->xdir != dir || f->xcount != xc))) break;
+            if (!bulk_phase(f) || (!f->udp && (f->xdir != dir || f->xcount != xc)))
+                break;
         }
     }
     for (uint32_t i = 0; i < n; i++) {
@@ -1016,7 +1078,8 @@ static void run(struct gen *g) {
 
 /* ---- command line ---- */
 
-static void usage(FILE *fp) {
+static void usage(FILE *fp)
+{
     fputs("usage: wkp-gen [--seed N] [--size BYTES[K|M|G]] [--flows N] [--ipv6 FRACTION]\n"
           "               [--udp FRACTION] -o FILE\n"
           "Writes a deterministic synthetic pcap (same seed and options: same bytes).\n"
@@ -1031,38 +1094,46 @@ static void usage(FILE *fp) {
 
 /* Decimal integer; with `suffix`, an optional K/M/G/T (binary multiples,
  * "KiB" and "KB" spellings accepted too). */
-static bool parse_u64(const char *s, uint64_t *out, bool suffix) {
+static bool parse_u64(const char *s, uint64_t *out, bool suffix)
+{
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *s == '-') return false;
+    if (errno || end == s || *s == '-')
+        return false;
     unsigned shift = 0;
     const char *units = "KMGT", *u;
     if (suffix && *end && (u = strchr(units, *end & ~0x20)) != NULL) {
         shift = 10 * (unsigned)(u - units + 1);
         end++;
-        if (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0) end += strlen(end);
+        if (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0)
+            end += strlen(end);
     }
-    if (*end || (shift && v > (UINT64_MAX >> shift))) return false;
+    if (*end || (shift && v > (UINT64_MAX >> shift)))
+        return false;
     *out = (uint64_t)v << shift;
     return true;
 }
 
-static bool parse_frac(const char *s, double *out) {
+static bool parse_frac(const char *s, double *out)
+{
     char *end;
     double v = strtod(s, &end);
-    if (end == s || *end || !(v >= 0 && v <= 1)) return false;
+    if (end == s || *end || !(v >= 0 && v <= 1))
+        return false;
     *out = v;
     return true;
 }
 
-static double mono_now(void) {
+static double mono_now(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     static struct gen g;
     g.o = (struct opts){.seed = 1, .size = 100u << 20, .flows = 10000, .ipv6 = 0.25, .udp = 0.2};
     static const struct option lo[] = {
@@ -1075,31 +1146,17 @@ int main(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
         bool ok = true;
         switch (c) {
-        case 's':
-            ok = parse_u64(optarg, &g.o.seed, false);
-            break;
-        case 'S':
-            ok = parse_u64(optarg, &g.o.size, true);
-            break;
+        case 's': ok = parse_u64(optarg, &g.o.seed, false); break;
+        case 'S': ok = parse_u64(optarg, &g.o.size, true); break;
         case 'f':
             ok = parse_u64(optarg, &v, false) && v >= 1 && v <= 50000000;
             g.o.flows = (uint32_t)v;
             break;
-        case '6':
-            ok = parse_frac(optarg, &g.o.ipv6);
-            break;
-        case 'u':
-            ok = parse_frac(optarg, &g.o.udp);
-            break;
-        case 'o':
-            g.o.out = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
+        case '6': ok = parse_frac(optarg, &g.o.ipv6); break;
+        case 'u': ok = parse_frac(optarg, &g.o.udp); break;
+        case 'o': g.o.out = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
         }
         if (!ok) {
             fprintf(stderr, "wkp-gen: bad value for --%s: '%s'\n",
@@ -1128,7 +1185,8 @@ int main(int argc, char **argv) {
     }
     g.obuf = malloc(OBUF_SIZE);
     g.pool = calloc(g.o.flows, sizeof *g.pool);
-    if (!g.obuf || !g.pool) die("out of memory");
+    if (!g.obuf || !g.pool)
+        die("out of memory");
     rng_seed(&g.r, g.o.seed);
     struct rng fr;
     rng_seed(&fr, g.o.seed ^ 0x66696c6c6572u);

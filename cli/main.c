@@ -126,11 +126,12 @@ static void progress(const wkp_progress *p, void *user)
         bar[w] = 0;
         double eta = frac > 0 ? p->elapsed_s * (1 - frac) / frac : 0;
         if (frac >= 1) /* read everything: the last flows are being finished and written */
-            fprintf(stderr, "\r\033[K[%s] %s read, %.2f Mpkt/s; finishing flows: %" PRIu64
-                            " written", bar, total, pps / 1e6, p->flows_written);
+            fprintf(stderr,
+                    "\r\033[K[%s] %s read, %.2f Mpkt/s; finishing flows: %" PRIu64 " written", bar,
+                    total, pps / 1e6, p->flows_written);
         else
-            fprintf(stderr, "\r\033[K[%s] %3.0f%% %s / %s  %.2f Mpkt/s  ETA %.0fs", bar,
-                    frac * 100, done, total, pps / 1e6, eta);
+            fprintf(stderr, "\r\033[K[%s] %3.0f%% %s / %s  %.2f Mpkt/s  ETA %.0fs", bar, frac * 100,
+                    done, total, pps / 1e6, eta);
     } else {
         fprintf(stderr, "\r\033[K%s  %" PRIu64 " packets  %.2f Mpkt/s", done, p->packets_read,
                 pps / 1e6);
@@ -147,7 +148,11 @@ static int table_row(const wkp_flow *f, void *user)
     snprintf(dst, sizeof dst, "%s:%u", wkp_flow_dst_ip(f), wkp_flow_dst_port(f));
     uint8_t p = wkp_flow_protocol(f);
     snprintf(proto, sizeof proto, "%s",
-             p == 6 ? "TCP" : p == 17 ? "UDP" : p == 1 ? "ICMP" : p == 58 ? "ICMPv6" : "");
+             p == 6    ? "TCP"
+             : p == 17 ? "UDP"
+             : p == 1  ? "ICMP"
+             : p == 58 ? "ICMPv6"
+                       : "");
     if (!proto[0])
         snprintf(proto, sizeof proto, "PROTO(%u)", p);
     double dur = (double)(wkp_flow_end_ns(f) - wkp_flow_start_ns(f)) / 1e9;
@@ -158,7 +163,7 @@ static int table_row(const wkp_flow *f, void *user)
 }
 
 __attribute__((format(printf, 1, 0))) static int usage_error(const char *fmt, const char *a,
-                                                           const char *b)
+                                                             const char *b)
 {
     fprintf(stderr, "wa1kpcap: ");
 #pragma GCC diagnostic push
@@ -320,8 +325,7 @@ int main(int argc, char **argv)
                 (c == OPT_TCP_TIMEOUT ? wkp_config_set_tcp_timeout(cfg, d)
                                       : wkp_config_set_udp_timeout(cfg, d)) != WKP_OK)
                 rc = usage_error("%s: '%s' is not a number of seconds >= 0",
-                                 c == OPT_TCP_TIMEOUT ? "--tcp-timeout" : "--udp-timeout",
-                                 optarg);
+                                 c == OPT_TCP_TIMEOUT ? "--tcp-timeout" : "--udp-timeout", optarg);
             break;
         case OPT_CLOSE_TIMEOUT:
             if (parse_seconds(optarg, &d) != 0 || wkp_config_set_tcp_close_timeout(cfg, d))
@@ -374,8 +378,7 @@ int main(int argc, char **argv)
                               : strcmp(optarg, "none") == 0      ? WKP_APP_NONE
                                                                  : (wkp_app_layer)-1;
             if ((int)m < 0 || wkp_config_set_app_layer(cfg, m) != WKP_OK)
-                rc = usage_error("--app-layer: '%s' is not full, port_only or none%s", optarg,
-                                 "");
+                rc = usage_error("--app-layer: '%s' is not full, port_only or none%s", optarg, "");
             break;
         }
         case OPT_PLUGIN: {
@@ -403,12 +406,8 @@ int main(int argc, char **argv)
             printf("wa1kpcap %s\n", wkp_version());
             wkp_config_free(cfg);
             return 0;
-        case ':':
-            rc = usage_error("%s: missing value%s", argv[optind - 1], "");
-            break;
-        default:
-            rc = usage_error("unknown option '%s'%s", argv[optind - 1], "");
-            break;
+        case ':': rc = usage_error("%s: missing value%s", argv[optind - 1], ""); break;
+        default: rc = usage_error("unknown option '%s'%s", argv[optind - 1], ""); break;
         }
     }
     if (rc == 0 && optind >= argc)
@@ -420,8 +419,8 @@ int main(int argc, char **argv)
         if (fmt_name && strcmp(fmt_name, "table") == 0)
             table = true;
         else if (fmt_name && wkp_format_parse(fmt_name, &fmt) != WKP_OK)
-            rc = usage_error("-f: unknown format '%s' (csv, json, ndjson, table, none)%s",
-                             fmt_name, "");
+            rc = usage_error("-f: unknown format '%s' (csv, json, ndjson, table, none)%s", fmt_name,
+                             "");
         else if (!fmt_name)
             fmt = wkp_format_from_path(out);
     }
@@ -464,8 +463,8 @@ int main(int argc, char **argv)
             rc = 1;
         }
         if (rc == 0 && packets) {
-            wkp_format pf = wkp_format_from_path(packets) == WKP_FMT_NDJSON ? WKP_FMT_NDJSON
-                                                                            : WKP_FMT_CSV;
+            wkp_format pf =
+                wkp_format_from_path(packets) == WKP_FMT_NDJSON ? WKP_FMT_NDJSON : WKP_FMT_CSV;
             if ((st = wkp_sink_packets_new(packets, pf, &s, &err)) != WKP_OK) {
                 fprintf(stderr, "wa1kpcap: %s\n", err.msg);
                 rc = 1;
@@ -480,7 +479,8 @@ int main(int argc, char **argv)
         g_engine = e;
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
-        wkp_status st = wkp_engine_run(e, (const char *const *)argv + optind, (size_t)(argc - optind));
+        wkp_status st =
+            wkp_engine_run(e, (const char *const *)argv + optind, (size_t)(argc - optind));
         g_engine = NULL;
         const char *warn = wkp_engine_warnings(e);
         if (*warn)

@@ -25,7 +25,10 @@ static inline void wkp_cur_init(struct wkp_cur *c, const uint8_t *p, uint32_t le
     c->short_read = false;
 }
 
-static inline uint32_t wkp_cur_left(const struct wkp_cur *c) { return c->len - c->off; }
+static inline uint32_t wkp_cur_left(const struct wkp_cur *c)
+{
+    return c->len - c->off;
+}
 
 static inline bool wkp_cur_has(const struct wkp_cur *c, uint64_t n)
 {

@@ -25,16 +25,16 @@
 #include <string.h>
 
 const char *const wkp_anom_names[WKP_ANOM__COUNT] = {
-    [WKP_ANOM_NONE] = "none", [WKP_ANOM_LINK] = "link",     [WKP_ANOM_VLAN] = "vlan",
-    [WKP_ANOM_MPLS] = "mpls", [WKP_ANOM_PPP] = "ppp",       [WKP_ANOM_IPV4] = "ipv4",
-    [WKP_ANOM_IPV6] = "ipv6", [WKP_ANOM_TUNNEL] = "tunnel", [WKP_ANOM_DEPTH] = "depth",
+    [WKP_ANOM_NONE] = "none",         [WKP_ANOM_LINK] = "link",     [WKP_ANOM_VLAN] = "vlan",
+    [WKP_ANOM_MPLS] = "mpls",         [WKP_ANOM_PPP] = "ppp",       [WKP_ANOM_IPV4] = "ipv4",
+    [WKP_ANOM_IPV6] = "ipv6",         [WKP_ANOM_TUNNEL] = "tunnel", [WKP_ANOM_DEPTH] = "depth",
     [WKP_ANOM_FRAGMENT] = "fragment",
 };
 
 const char *const wkp_encap_layer_names[WKP_EL__COUNT] = {
-    [WKP_EL_NONE] = "none",     [WKP_EL_VLAN] = "vlan",     [WKP_EL_MPLS] = "mpls",
-    [WKP_EL_PPPOE] = "pppoe",   [WKP_EL_GRE] = "gre",       [WKP_EL_ERSPAN] = "erspan",
-    [WKP_EL_VXLAN] = "vxlan",   [WKP_EL_GENEVE] = "geneve", [WKP_EL_IPIP] = "ipip",
+    [WKP_EL_NONE] = "none",   [WKP_EL_VLAN] = "vlan",     [WKP_EL_MPLS] = "mpls",
+    [WKP_EL_PPPOE] = "pppoe", [WKP_EL_GRE] = "gre",       [WKP_EL_ERSPAN] = "erspan",
+    [WKP_EL_VXLAN] = "vxlan", [WKP_EL_GENEVE] = "geneve", [WKP_EL_IPIP] = "ipip",
 };
 
 enum {
@@ -71,7 +71,7 @@ struct walk {
     const uint8_t *frame;
     struct wkp_l2l4 *out;
     const struct wkp_l2l4_opts *opts; /* never NULL inside the walk */
-    bool seen_ip; /* the outermost IP header is behind us: l2_len is set */
+    bool seen_ip;                     /* the outermost IP header is behind us: l2_len is set */
     /* Still in the run of VLAN tags right under the link header, whose
      * type field sits at type_off (see tun.strip_* in l2l4.h). */
     bool tag_chain;
@@ -86,27 +86,32 @@ static enum wkp_parse_status ipv6(struct walk *w, uint32_t off, uint32_t end);
 static enum wkp_parse_status mpls(struct walk *w, uint32_t off, uint32_t end);
 static enum wkp_parse_status ppp(struct walk *w, uint32_t off, uint32_t end);
 
-static enum wkp_parse_status malformed(struct walk *w, enum wkp_anom a) {
+static enum wkp_parse_status malformed(struct walk *w, enum wkp_anom a)
+{
     w->out->anomaly = (uint8_t)a;
     return WKP_PARSE_MALFORMED;
 }
 
 /* A cursor over frame[0..end) standing at off (short_read set if off > end). */
-static struct wkp_cur cur_at(const struct walk *w, uint32_t off, uint32_t end) {
+static struct wkp_cur cur_at(const struct walk *w, uint32_t off, uint32_t end)
+{
     struct wkp_cur c;
     wkp_cur_init(&c, w->frame, end);
     wkp_cur_skip(&c, off);
     return c;
 }
 
-static void push_layer(struct walk *w, enum wkp_encap_layer code) {
+static void push_layer(struct walk *w, enum wkp_encap_layer code)
+{
     struct wkp_l2l4_tun *t = &w->out->tun;
-    if (t->n_stack < WKP_MAX_STACK) t->stack[t->n_stack++] = (uint8_t)code;
+    if (t->n_stack < WKP_MAX_STACK)
+        t->stack[t->n_stack++] = (uint8_t)code;
 }
 
 /* Count one more layer; false (anomaly DEPTH) past WKP_MAX_DEPTH. Every
  * recursion goes through a counted layer, so this also bounds the stack. */
-static bool enter(struct walk *w) {
+static bool enter(struct walk *w)
+{
     if (w->out->depth >= WKP_MAX_DEPTH) {
         w->out->anomaly = WKP_ANOM_DEPTH;
         return false;
@@ -117,29 +122,37 @@ static bool enter(struct walk *w) {
 
 /* An IP packet whose version nibble says which one it is (raw link types,
  * NFLOG payload). Anything else under a link that promises IP is malformed. */
-static enum wkp_parse_status ip_by_version(struct walk *w, uint32_t off, uint32_t end) {
+static enum wkp_parse_status ip_by_version(struct walk *w, uint32_t off, uint32_t end)
+{
     struct wkp_cur c = cur_at(w, off, end);
     uint8_t v = wkp_cur_u8(&c);
-    if (c.short_read) return malformed(w, WKP_ANOM_LINK);
-    if (v >> 4 == 4) return ipv4(w, off, end);
-    if (v >> 4 == 6) return ipv6(w, off, end);
+    if (c.short_read)
+        return malformed(w, WKP_ANOM_LINK);
+    if (v >> 4 == 4)
+        return ipv4(w, off, end);
+    if (v >> 4 == 6)
+        return ipv6(w, off, end);
     return malformed(w, WKP_ANOM_LINK);
 }
 
 /* ---- link and below-IP layers ---------------------------------------- */
 
-static enum wkp_parse_status vlan(struct walk *w, uint32_t off, uint32_t end) {
-    if (!enter(w)) return WKP_PARSE_MALFORMED;
+static enum wkp_parse_status vlan(struct walk *w, uint32_t off, uint32_t end)
+{
+    if (!enter(w))
+        return WKP_PARSE_MALFORMED;
     struct wkp_cur c = cur_at(w, off, end);
     uint16_t tci = wkp_cur_be16(&c);
     uint16_t type = wkp_cur_be16(&c);
-    if (c.short_read) return malformed(w, WKP_ANOM_VLAN);
+    if (c.short_read)
+        return malformed(w, WKP_ANOM_VLAN);
     /* Each tag overwrites the last: the innermost VID keys the flow (SPEC §1.1). */
     w->out->vlan_id = tci & 0x0FFF;
     w->out->encap |= WKP_ENC_VLAN;
     struct wkp_l2l4_tun *t = &w->out->tun;
     push_layer(w, WKP_EL_VLAN);
-    if (t->n_vlan < WKP_MAX_VLANS) t->vlan_ids[t->n_vlan++] = tci & 0x0FFF;
+    if (t->n_vlan < WKP_MAX_VLANS)
+        t->vlan_ids[t->n_vlan++] = tci & 0x0FFF;
     if (w->tag_chain && off <= UINT8_MAX - 4 && w->type_off <= UINT8_MAX && t->strip_n < 63) {
         if (t->strip_n == 0) {
             t->strip_type_off = (uint8_t)w->type_off;
@@ -151,28 +164,28 @@ static enum wkp_parse_status vlan(struct walk *w, uint32_t off, uint32_t end) {
 }
 
 static enum wkp_parse_status ppp_protocol(struct walk *w, uint16_t proto, uint32_t off,
-                                          uint32_t end) {
+                                          uint32_t end)
+{
     switch (proto) {
-    case PPP_IPV4:
-        return ipv4(w, off, end);
-    case PPP_IPV6:
-        return ipv6(w, off, end);
+    case PPP_IPV4: return ipv4(w, off, end);
+    case PPP_IPV6: return ipv6(w, off, end);
     case PPP_MPLS_UC:
-    case PPP_MPLS_MC:
-        return mpls(w, off, end);
-    default: /* LCP, IPCP, CCP, ... */
-        return WKP_PARSE_NOT_IP;
+    case PPP_MPLS_MC: return mpls(w, off, end);
+    default: /* LCP, IPCP, CCP, ... */ return WKP_PARSE_NOT_IP;
     }
 }
 
 /* PPPoE session stage (RFC 2516 §4): ver/type, code, session id, length,
  * then a 2-byte PPP protocol field. */
-static enum wkp_parse_status pppoe(struct walk *w, uint32_t off, uint32_t end) {
-    if (!enter(w)) return WKP_PARSE_MALFORMED;
+static enum wkp_parse_status pppoe(struct walk *w, uint32_t off, uint32_t end)
+{
+    if (!enter(w))
+        return WKP_PARSE_MALFORMED;
     struct wkp_cur c = cur_at(w, off, end);
     wkp_cur_skip(&c, 6);
     uint16_t proto = wkp_cur_be16(&c);
-    if (c.short_read) return malformed(w, WKP_ANOM_PPP);
+    if (c.short_read)
+        return malformed(w, WKP_ANOM_PPP);
     w->out->encap |= WKP_ENC_PPPOE;
     push_layer(w, WKP_EL_PPPOE);
     return ppp_protocol(w, proto, c.off, end);
@@ -181,53 +194,54 @@ static enum wkp_parse_status pppoe(struct walk *w, uint32_t off, uint32_t end) {
 /* Cisco MetaData (ethertype 0x8909): version, length, options, SGT, then
  * the ethertype of what follows; under GRE the ethertype comes first. */
 static enum wkp_parse_status cisco_metadata(struct walk *w, uint32_t off, uint32_t end,
-                                            bool type_first) {
-    if (!enter(w)) return WKP_PARSE_MALFORMED;
+                                            bool type_first)
+{
+    if (!enter(w))
+        return WKP_PARSE_MALFORMED;
     struct wkp_cur c = cur_at(w, off, end);
-    if (!type_first) wkp_cur_skip(&c, 6);
+    if (!type_first)
+        wkp_cur_skip(&c, 6);
     uint16_t type = wkp_cur_be16(&c);
-    if (type_first) wkp_cur_skip(&c, 6);
-    if (c.short_read) return malformed(w, WKP_ANOM_LINK);
+    if (type_first)
+        wkp_cur_skip(&c, 6);
+    if (c.short_read)
+        return malformed(w, WKP_ANOM_LINK);
     return ether_payload(w, type, c.off, end);
 }
 
 static enum wkp_parse_status ether_payload(struct walk *w, uint16_t type, uint32_t off,
-                                           uint32_t end) {
+                                           uint32_t end)
+{
     w->out->ethertype = type;
-    if (type != ET_VLAN && type != ET_QINQ && type != ET_QINQ_OLD) w->tag_chain = false;
+    if (type != ET_VLAN && type != ET_QINQ && type != ET_QINQ_OLD)
+        w->tag_chain = false;
     switch (type) {
-    case ET_IPV4:
-        return ipv4(w, off, end);
-    case ET_IPV6:
-        return ipv6(w, off, end);
+    case ET_IPV4: return ipv4(w, off, end);
+    case ET_IPV6: return ipv6(w, off, end);
     case ET_VLAN:
     case ET_QINQ:
-    case ET_QINQ_OLD:
-        return vlan(w, off, end);
+    case ET_QINQ_OLD: return vlan(w, off, end);
     case ET_MPLS_UC:
-    case ET_MPLS_MC:
-        return mpls(w, off, end);
-    case ET_PPPOE_SESS:
-        return pppoe(w, off, end);
-    case ET_TEB:
-        return ether(w, off, end);
-    case ET_CMD:
-        return cisco_metadata(w, off, end, false);
-    case ET_ARP:
-        w->out->tun.flags |= WKP_TF_ARP;
-        return WKP_PARSE_NOT_IP;
-    default: /* LLDP, PPPoE discovery, ... */
-        return WKP_PARSE_NOT_IP;
+    case ET_MPLS_MC: return mpls(w, off, end);
+    case ET_PPPOE_SESS: return pppoe(w, off, end);
+    case ET_TEB: return ether(w, off, end);
+    case ET_CMD: return cisco_metadata(w, off, end, false);
+    case ET_ARP: w->out->tun.flags |= WKP_TF_ARP; return WKP_PARSE_NOT_IP;
+    default: /* LLDP, PPPoE discovery, ... */ return WKP_PARSE_NOT_IP;
     }
 }
 
-static enum wkp_parse_status ether(struct walk *w, uint32_t off, uint32_t end) {
-    if (!enter(w)) return WKP_PARSE_MALFORMED;
+static enum wkp_parse_status ether(struct walk *w, uint32_t off, uint32_t end)
+{
+    if (!enter(w))
+        return WKP_PARSE_MALFORMED;
     struct wkp_cur c = cur_at(w, off, end);
     wkp_cur_skip(&c, 12);
     uint16_t type = wkp_cur_be16(&c);
-    if (c.short_read) return malformed(w, WKP_ANOM_LINK);
-    if (type < ET_MIN) return WKP_PARSE_NOT_IP; /* 802.3 length: LLC (STP, CDP, ...) */
+    if (c.short_read)
+        return malformed(w, WKP_ANOM_LINK);
+    if (type < ET_MIN)
+        return WKP_PARSE_NOT_IP; /* 802.3 length: LLC (STP, CDP, ...) */
     return ether_payload(w, type, c.off, end);
 }
 
@@ -235,57 +249,69 @@ static enum wkp_parse_status ether(struct walk *w, uint32_t off, uint32_t end) {
  * bit. Nothing says what follows the stack, so guess from the first nibble,
  * the usual heuristic: 4 IPv4, 6 IPv6, 0 a pseudowire control word
  * (RFC 4385) followed by an Ethernet frame (RFC 4448). */
-static enum wkp_parse_status mpls(struct walk *w, uint32_t off, uint32_t end) {
+static enum wkp_parse_status mpls(struct walk *w, uint32_t off, uint32_t end)
+{
     w->out->encap |= WKP_ENC_MPLS;
     push_layer(w, WKP_EL_MPLS);
     struct wkp_l2l4_tun *t = &w->out->tun;
     struct wkp_cur c = cur_at(w, off, end);
     for (;;) {
-        if (!enter(w)) return WKP_PARSE_MALFORMED;
+        if (!enter(w))
+            return WKP_PARSE_MALFORMED;
         uint32_t entry = wkp_cur_be32(&c);
-        if (c.short_read) return malformed(w, WKP_ANOM_MPLS);
-        if (t->n_mpls < WKP_MAX_LABELS) t->mpls_labels[t->n_mpls++] = entry >> 12;
-        if (entry & 0x100) break;
+        if (c.short_read)
+            return malformed(w, WKP_ANOM_MPLS);
+        if (t->n_mpls < WKP_MAX_LABELS)
+            t->mpls_labels[t->n_mpls++] = entry >> 12;
+        if (entry & 0x100)
+            break;
     }
     struct wkp_cur peek = c;
     uint8_t first = wkp_cur_u8(&peek);
-    if (peek.short_read) return WKP_PARSE_NOT_IP;
-    switch (first >> 4) {
-    case 4:
-        return ipv4(w, c.off, end);
-    case 6:
-        return ipv6(w, c.off, end);
-    case 0:
-        if (!wkp_cur_skip(&c, 4)) return WKP_PARSE_NOT_IP;
-        return ether(w, c.off, end);
-    default:
+    if (peek.short_read)
         return WKP_PARSE_NOT_IP;
+    switch (first >> 4) {
+    case 4: return ipv4(w, c.off, end);
+    case 6: return ipv6(w, c.off, end);
+    case 0:
+        if (!wkp_cur_skip(&c, 4))
+            return WKP_PARSE_NOT_IP;
+        return ether(w, c.off, end);
+    default: return WKP_PARSE_NOT_IP;
     }
 }
 
 /* PPP in HDLC-like framing (RFC 1662 §3.1): address 0xFF and control 0x03
  * may be omitted (address/control field compression), and a protocol whose
  * first byte is odd is the 1-byte compressed form (RFC 1661 §6.5). */
-static enum wkp_parse_status ppp(struct walk *w, uint32_t off, uint32_t end) {
-    if (!enter(w)) return WKP_PARSE_MALFORMED;
+static enum wkp_parse_status ppp(struct walk *w, uint32_t off, uint32_t end)
+{
+    if (!enter(w))
+        return WKP_PARSE_MALFORMED;
     struct wkp_cur c = cur_at(w, off, end);
     struct wkp_cur peek = c;
     uint8_t a = wkp_cur_u8(&peek);
     uint8_t b = wkp_cur_u8(&peek);
-    if (!peek.short_read && a == 0xFF && b == 0x03) c = peek;
+    if (!peek.short_read && a == 0xFF && b == 0x03)
+        c = peek;
     uint16_t proto = wkp_cur_u8(&c);
-    if (!(proto & 1)) proto = (uint16_t)(proto << 8 | wkp_cur_u8(&c));
-    if (c.short_read) return malformed(w, WKP_ANOM_PPP);
+    if (!(proto & 1))
+        proto = (uint16_t)(proto << 8 | wkp_cur_u8(&c));
+    if (c.short_read)
+        return malformed(w, WKP_ANOM_PPP);
     return ppp_protocol(w, proto, c.off, end);
 }
 
 /* Cisco HDLC: address, control, then an ethertype. */
-static enum wkp_parse_status chdlc(struct walk *w, uint32_t off, uint32_t end) {
-    if (!enter(w)) return WKP_PARSE_MALFORMED;
+static enum wkp_parse_status chdlc(struct walk *w, uint32_t off, uint32_t end)
+{
+    if (!enter(w))
+        return WKP_PARSE_MALFORMED;
     struct wkp_cur c = cur_at(w, off, end);
     wkp_cur_skip(&c, 2);
     uint16_t type = wkp_cur_be16(&c);
-    if (c.short_read) return malformed(w, WKP_ANOM_PPP);
+    if (c.short_read)
+        return malformed(w, WKP_ANOM_PPP);
     return ether_payload(w, type, c.off, end);
 }
 
@@ -296,24 +322,25 @@ static enum wkp_parse_status chdlc(struct walk *w, uint32_t off, uint32_t end) {
  * be the other order. If neither order gives a small value, some writers
  * put an ethertype in the last two bytes, network order (tshark decodes
  * PcapPlusPlus__null_loopback.pcap frame 3, 0f 00 08 00, as IPv4). */
-static enum wkp_parse_status bsd_loopback(struct walk *w, uint32_t end) {
-    if (!enter(w)) return WKP_PARSE_MALFORMED;
+static enum wkp_parse_status bsd_loopback(struct walk *w, uint32_t end)
+{
+    if (!enter(w))
+        return WKP_PARSE_MALFORMED;
     struct wkp_cur c = cur_at(w, 0, end);
     uint32_t af = wkp_cur_le32(&c);
-    if (c.short_read) return malformed(w, WKP_ANOM_LINK);
-    if (af > 255) af = (af >> 24) | ((af >> 8) & 0xFF00u) | ((af << 8) & 0xFF0000u) | (af << 24);
+    if (c.short_read)
+        return malformed(w, WKP_ANOM_LINK);
+    if (af > 255)
+        af = (af >> 24) | ((af >> 8) & 0xFF00u) | ((af << 8) & 0xFF0000u) | (af << 24);
     if (af > 255 && (af & 0xFFFF) >= ET_MIN)
         return ether_payload(w, (uint16_t)(af & 0xFFFF), 4, end);
     switch (af) {
-    case 2:
-        return ipv4(w, 4, end);
+    case 2: return ipv4(w, 4, end);
     case 10:
     case 24:
     case 28:
-    case 30:
-        return ipv6(w, 4, end);
-    default:
-        return WKP_PARSE_NOT_IP;
+    case 30: return ipv6(w, 4, end);
+    default: return WKP_PARSE_NOT_IP;
     }
 }
 
@@ -321,29 +348,35 @@ static enum wkp_parse_status bsd_loopback(struct walk *w, uint32_t end) {
  * (little-endian) order whose length includes the 4-byte TLV header and
  * which are padded to 4 bytes. Type 9 (NFULA_PAYLOAD) holds the IP packet;
  * the top bit of the type is the kernel's NLA_F_NESTED flag. */
-static enum wkp_parse_status nflog(struct walk *w, uint32_t end) {
-    if (!enter(w)) return WKP_PARSE_MALFORMED;
+static enum wkp_parse_status nflog(struct walk *w, uint32_t end)
+{
+    if (!enter(w))
+        return WKP_PARSE_MALFORMED;
     struct wkp_cur c = cur_at(w, 0, end);
-    if (!wkp_cur_skip(&c, 4)) return malformed(w, WKP_ANOM_LINK);
+    if (!wkp_cur_skip(&c, 4))
+        return malformed(w, WKP_ANOM_LINK);
     while (wkp_cur_left(&c) >= 4) {
         uint32_t at = c.off;
         uint16_t tlen = wkp_cur_le16(&c);
         uint16_t type = wkp_cur_le16(&c) & 0x7FFF;
-        if (tlen < 4 || !wkp_cur_has(&c, (uint64_t)tlen - 4)) return malformed(w, WKP_ANOM_LINK);
-        if (type == 9) return ip_by_version(w, c.off, at + tlen);
+        if (tlen < 4 || !wkp_cur_has(&c, (uint64_t)tlen - 4))
+            return malformed(w, WKP_ANOM_LINK);
+        if (type == 9)
+            return ip_by_version(w, c.off, at + tlen);
         /* The padding of the last TLV may be missing: stop there. */
-        if (!wkp_cur_skip(&c, ((uint64_t)tlen + 3) / 4 * 4 - 4)) break;
+        if (!wkp_cur_skip(&c, ((uint64_t)tlen + 3) / 4 * 4 - 4))
+            break;
     }
     return WKP_PARSE_NOT_IP;
 }
 
-static enum wkp_parse_status link_layer(struct walk *w, uint32_t caplen, int dlt) {
+static enum wkp_parse_status link_layer(struct walk *w, uint32_t caplen, int dlt)
+{
     struct wkp_cur c;
     uint16_t type;
     switch (dlt) {
     case WKP_DLT_NULL:
-    case WKP_DLT_LOOP:
-        return bsd_loopback(w, caplen);
+    case WKP_DLT_LOOP: return bsd_loopback(w, caplen);
     case WKP_DLT_EN10MB:
         w->tag_chain = true;
         w->type_off = 12;
@@ -359,40 +392,38 @@ static enum wkp_parse_status link_layer(struct walk *w, uint32_t caplen, int dlt
         }
         return ppp(w, 0, caplen);
     }
-    case WKP_DLT_PPP:
-        return ppp(w, 0, caplen);
+    case WKP_DLT_PPP: return ppp(w, 0, caplen);
     case WKP_DLT_RAW_BSD12:
     case WKP_DLT_RAW_BSD14:
-    case WKP_DLT_RAW:
-        return ip_by_version(w, 0, caplen);
+    case WKP_DLT_RAW: return ip_by_version(w, 0, caplen);
     case WKP_DLT_C_HDLC:
         w->tag_chain = true;
         w->type_off = 2;
         return chdlc(w, 0, caplen);
     case WKP_DLT_LINUX_SLL:
-        if (!enter(w)) return WKP_PARSE_MALFORMED;
+        if (!enter(w))
+            return WKP_PARSE_MALFORMED;
         c = cur_at(w, 14, caplen);
         type = wkp_cur_be16(&c);
-        if (c.short_read) return malformed(w, WKP_ANOM_LINK);
+        if (c.short_read)
+            return malformed(w, WKP_ANOM_LINK);
         w->tag_chain = true;
         w->type_off = 14;
         return ether_payload(w, type, 16, caplen);
     case WKP_DLT_LINUX_SLL2:
-        if (!enter(w)) return WKP_PARSE_MALFORMED;
+        if (!enter(w))
+            return WKP_PARSE_MALFORMED;
         c = cur_at(w, 0, caplen);
         type = wkp_cur_be16(&c);
-        if (c.short_read || !wkp_cur_skip(&c, 18)) return malformed(w, WKP_ANOM_LINK);
+        if (c.short_read || !wkp_cur_skip(&c, 18))
+            return malformed(w, WKP_ANOM_LINK);
         w->tag_chain = true;
         w->type_off = 0;
         return ether_payload(w, type, 20, caplen);
-    case WKP_DLT_IPV4:
-        return ipv4(w, 0, caplen);
-    case WKP_DLT_IPV6:
-        return ipv6(w, 0, caplen);
-    case WKP_DLT_NFLOG:
-        return nflog(w, caplen);
-    default:
-        return WKP_PARSE_NOT_IP;
+    case WKP_DLT_IPV4: return ipv4(w, 0, caplen);
+    case WKP_DLT_IPV6: return ipv6(w, 0, caplen);
+    case WKP_DLT_NFLOG: return nflog(w, caplen);
+    default: return WKP_PARSE_NOT_IP;
     }
 }
 
@@ -403,17 +434,22 @@ static enum wkp_parse_status link_layer(struct walk *w, uint32_t caplen, int dlt
  * which has no ERSPAN header at all. Type III is 12 bytes plus an 8-byte
  * platform sub-header when its O bit (last bit of byte 11) is set. */
 static enum wkp_parse_status erspan(struct walk *w, uint16_t type, bool gre_seq, uint32_t off,
-                                    uint32_t end) {
-    if (!enter(w)) return WKP_PARSE_MALFORMED;
+                                    uint32_t end)
+{
+    if (!enter(w))
+        return WKP_PARSE_MALFORMED;
     struct wkp_cur c = cur_at(w, off, end);
     if (type == ET_ERSPAN2) {
-        if (gre_seq) wkp_cur_skip(&c, 8);
+        if (gre_seq)
+            wkp_cur_skip(&c, 8);
     } else {
         wkp_cur_skip(&c, 11);
         uint8_t last = wkp_cur_u8(&c);
-        if (last & 1) wkp_cur_skip(&c, 8);
+        if (last & 1)
+            wkp_cur_skip(&c, 8);
     }
-    if (c.short_read) return malformed(w, WKP_ANOM_TUNNEL);
+    if (c.short_read)
+        return malformed(w, WKP_ANOM_TUNNEL);
     w->out->encap |= WKP_ENC_ERSPAN;
     push_layer(w, WKP_EL_ERSPAN);
     return ether(w, c.off, end);
@@ -424,27 +460,35 @@ static enum wkp_parse_status erspan(struct walk *w, uint16_t type, bool gre_seq,
  * announce, in order: checksum+offset (C or R), key (K), sequence (S),
  * acknowledgement (version 1, A), source route entries (R) up to a null
  * entry. */
-static enum wkp_parse_status gre(struct walk *w, uint32_t off, uint32_t end) {
-    if (!enter(w)) return WKP_PARSE_MALFORMED;
+static enum wkp_parse_status gre(struct walk *w, uint32_t off, uint32_t end)
+{
+    if (!enter(w))
+        return WKP_PARSE_MALFORMED;
     struct wkp_cur c = cur_at(w, off, end);
     uint16_t flags = wkp_cur_be16(&c);
     uint16_t type = wkp_cur_be16(&c);
     uint32_t key = 0;
-    if (flags & 0xC000) wkp_cur_skip(&c, 4);
-    if (flags & 0x2000) key = wkp_cur_be32(&c);
-    if (flags & 0x1000) wkp_cur_skip(&c, 4);
-    if ((flags & 7) == 1 && (flags & 0x0080)) wkp_cur_skip(&c, 4);
+    if (flags & 0xC000)
+        wkp_cur_skip(&c, 4);
+    if (flags & 0x2000)
+        key = wkp_cur_be32(&c);
+    if (flags & 0x1000)
+        wkp_cur_skip(&c, 4);
+    if ((flags & 7) == 1 && (flags & 0x0080))
+        wkp_cur_skip(&c, 4);
     if (flags & 0x4000) {
         /* Each entry takes at least 4 bytes: the loop ends at the capture's end. */
         while (!c.short_read) {
             uint16_t family = wkp_cur_be16(&c);
             wkp_cur_skip(&c, 1);
             uint8_t len = wkp_cur_u8(&c);
-            if (family == 0 && len == 0) break;
+            if (family == 0 && len == 0)
+                break;
             wkp_cur_skip(&c, len);
         }
     }
-    if (c.short_read) return malformed(w, WKP_ANOM_TUNNEL);
+    if (c.short_read)
+        return malformed(w, WKP_ANOM_TUNNEL);
     w->out->encap |= WKP_ENC_GRE;
     push_layer(w, WKP_EL_GRE);
     struct wkp_l2l4_tun *t = &w->out->tun;
@@ -453,26 +497,26 @@ static enum wkp_parse_status gre(struct walk *w, uint32_t off, uint32_t end) {
         t->gre_key = key;
     }
     switch (type) {
-    case ET_PPP:
-        return ppp(w, c.off, end);
+    case ET_PPP: return ppp(w, c.off, end);
     case ET_ERSPAN2:
-    case ET_ERSPAN3:
-        return erspan(w, type, (flags & 0x1000) != 0, c.off, end);
-    case ET_CMD:
-        return cisco_metadata(w, c.off, end, true);
-    default:
-        return ether_payload(w, type, c.off, end);
+    case ET_ERSPAN3: return erspan(w, type, (flags & 0x1000) != 0, c.off, end);
+    case ET_CMD: return cisco_metadata(w, c.off, end, true);
+    default: return ether_payload(w, type, c.off, end);
     }
 }
 
 /* VXLAN (RFC 7348): 8-byte header, then an Ethernet frame. */
-static enum wkp_parse_status vxlan(struct walk *w, uint32_t off, uint32_t end) {
-    if (!enter(w)) return WKP_PARSE_MALFORMED;
+static enum wkp_parse_status vxlan(struct walk *w, uint32_t off, uint32_t end)
+{
+    if (!enter(w))
+        return WKP_PARSE_MALFORMED;
     struct wkp_cur c = cur_at(w, off, end);
     wkp_cur_skip(&c, 4);
     uint32_t vni = wkp_cur_be32(&c) >> 8;
-    if (c.short_read) return malformed(w, WKP_ANOM_TUNNEL);
-    if (!(w->out->encap & WKP_ENC_VXLAN)) w->out->tun.vxlan_vni = vni;
+    if (c.short_read)
+        return malformed(w, WKP_ANOM_TUNNEL);
+    if (!(w->out->encap & WKP_ENC_VXLAN))
+        w->out->tun.vxlan_vni = vni;
     w->out->encap |= WKP_ENC_VXLAN;
     push_layer(w, WKP_EL_VXLAN);
     return ether(w, c.off, end);
@@ -480,16 +524,20 @@ static enum wkp_parse_status vxlan(struct walk *w, uint32_t off, uint32_t end) {
 
 /* Geneve (RFC 8926): 8 bytes plus options of 4 x (low 6 bits of byte 0)
  * bytes; the protocol type is an ethertype, 0x6558 for Ethernet. */
-static enum wkp_parse_status geneve(struct walk *w, uint32_t off, uint32_t end) {
-    if (!enter(w)) return WKP_PARSE_MALFORMED;
+static enum wkp_parse_status geneve(struct walk *w, uint32_t off, uint32_t end)
+{
+    if (!enter(w))
+        return WKP_PARSE_MALFORMED;
     struct wkp_cur c = cur_at(w, off, end);
     uint8_t opt_len = wkp_cur_u8(&c) & 0x3F;
     wkp_cur_skip(&c, 1);
     uint16_t type = wkp_cur_be16(&c);
     uint32_t vni = wkp_cur_be32(&c) >> 8;
     wkp_cur_skip(&c, (uint32_t)opt_len * 4);
-    if (c.short_read) return malformed(w, WKP_ANOM_TUNNEL);
-    if (!(w->out->encap & WKP_ENC_GENEVE)) w->out->tun.geneve_vni = vni;
+    if (c.short_read)
+        return malformed(w, WKP_ANOM_TUNNEL);
+    if (!(w->out->encap & WKP_ENC_GENEVE))
+        w->out->tun.geneve_vni = vni;
     w->out->encap |= WKP_ENC_GENEVE;
     push_layer(w, WKP_EL_GENEVE);
     return ether_payload(w, type, c.off, end);
@@ -498,13 +546,12 @@ static enum wkp_parse_status geneve(struct walk *w, uint32_t off, uint32_t end) 
 /* Descend into the tunnel under the IP packet already described by *out.
  * If no inner IP packet comes out, the outer one is the flow (see the top of
  * the file); the encapsulation bits and depth of the attempt are kept. */
-static enum wkp_parse_status decap(struct walk *w, enum tunnel kind, uint32_t off, uint32_t end) {
+static enum wkp_parse_status decap(struct walk *w, enum tunnel kind, uint32_t off, uint32_t end)
+{
     struct wkp_l2l4 outer = *w->out;
     enum wkp_parse_status st;
     switch (kind) {
-    case TUN_GRE:
-        st = gre(w, off, end);
-        break;
+    case TUN_GRE: st = gre(w, off, end); break;
     case TUN_IPV4:
         w->out->encap |= WKP_ENC_IPIP;
         push_layer(w, WKP_EL_IPIP);
@@ -515,14 +562,11 @@ static enum wkp_parse_status decap(struct walk *w, enum tunnel kind, uint32_t of
         push_layer(w, WKP_EL_IPIP);
         st = ipv6(w, off, end);
         break;
-    case TUN_VXLAN:
-        st = vxlan(w, off, end);
-        break;
-    default:
-        st = geneve(w, off, end);
-        break;
+    case TUN_VXLAN: st = vxlan(w, off, end); break;
+    default: st = geneve(w, off, end); break;
     }
-    if (st == WKP_PARSE_FLOW || w->out->anomaly == WKP_ANOM_DEPTH) return st;
+    if (st == WKP_PARSE_FLOW || w->out->anomaly == WKP_ANOM_DEPTH)
+        return st;
     uint16_t encap = w->out->encap;
     uint8_t depth = w->out->depth;
     struct wkp_l2l4_tun tun = w->out->tun;
@@ -540,7 +584,8 @@ static enum wkp_parse_status decap(struct walk *w, enum tunnel kind, uint32_t of
  * 12 bytes of TCP, keyed with ports 12336/12336), so a short header still
  * gives a flow with its ports, no flags, and header length = bytes present
  * (the reference's clamp to [20, captured] applied in that order). */
-static enum wkp_parse_status tcp(struct walk *w, uint32_t off, uint32_t end) {
+static enum wkp_parse_status tcp(struct walk *w, uint32_t off, uint32_t end)
+{
     struct wkp_l2l4 *o = w->out;
     uint32_t avail = end - off;
     struct wkp_cur c = cur_at(w, off, end);
@@ -559,8 +604,10 @@ static enum wkp_parse_status tcp(struct walk *w, uint32_t off, uint32_t end) {
     uint32_t hlen = (uint32_t)(wkp_cur_u8(&c) >> 4) * 4;
     o->tcp_flags = wkp_cur_u8(&c);
     o->tcp_win = wkp_cur_be16(&c);
-    if (hlen < 20) hlen = 20;
-    if (hlen > avail) hlen = avail;
+    if (hlen < 20)
+        hlen = 20;
+    if (hlen > avail)
+        hlen = avail;
     o->tcp_hlen = (uint8_t)hlen;
     o->app_len = avail - hlen;
     o->trans_len = hlen + o->app_len;
@@ -572,13 +619,16 @@ static enum wkp_parse_status tcp(struct walk *w, uint32_t off, uint32_t end) {
  * the payload bytes present up to the IP end, so Ethernet padding never
  * counts. A header cut short keeps the fields that are there: SPEC §3's
  * "caplen 40 of 60 -> 29, 9, 0" reads the length field from 6 bytes. */
-static bool vxlan_port(const struct wkp_l2l4_opts *o, uint16_t port) {
+static bool vxlan_port(const struct wkp_l2l4_opts *o, uint16_t port)
+{
     for (uint32_t i = 0; i < o->n_vxlan_ports; i++)
-        if (o->vxlan_ports[i] == port) return true;
+        if (o->vxlan_ports[i] == port)
+            return true;
     return false;
 }
 
-static enum wkp_parse_status udp(struct walk *w, uint32_t off, uint32_t end) {
+static enum wkp_parse_status udp(struct walk *w, uint32_t off, uint32_t end)
+{
     struct wkp_l2l4 *o = w->out;
     uint32_t avail = end - off;
     struct wkp_cur c = cur_at(w, off, end);
@@ -586,7 +636,8 @@ static enum wkp_parse_status udp(struct walk *w, uint32_t off, uint32_t end) {
         o->sport = wkp_cur_be16(&c);
         o->dport = wkp_cur_be16(&c);
     }
-    if (avail >= 6) o->trans_len = wkp_cur_be16(&c);
+    if (avail >= 6)
+        o->trans_len = wkp_cur_be16(&c);
     if (avail < 8) {
         o->app_off = end;
         return WKP_PARSE_FLOW;
@@ -603,22 +654,18 @@ static enum wkp_parse_status udp(struct walk *w, uint32_t off, uint32_t end) {
 
 /* What follows the IP header in out->[l4_off, l3_end). ICMP errors quote an
  * IP packet but are not tunnels: they stay ICMP flows with ports 0. */
-static enum wkp_parse_status transport(struct walk *w) {
+static enum wkp_parse_status transport(struct walk *w)
+{
     struct wkp_l2l4 *o = w->out;
-    if (!enter(w)) return WKP_PARSE_MALFORMED;
+    if (!enter(w))
+        return WKP_PARSE_MALFORMED;
     switch (o->proto) {
-    case 6:
-        return tcp(w, o->l4_off, o->l3_end);
-    case 17:
-        return udp(w, o->l4_off, o->l3_end);
-    case 47:
-        return decap(w, TUN_GRE, o->l4_off, o->l3_end);
-    case 4:
-        return decap(w, TUN_IPV4, o->l4_off, o->l3_end);
-    case 41:
-        return decap(w, TUN_IPV6, o->l4_off, o->l3_end);
-    default:
-        return WKP_PARSE_FLOW;
+    case 6: return tcp(w, o->l4_off, o->l3_end);
+    case 17: return udp(w, o->l4_off, o->l3_end);
+    case 47: return decap(w, TUN_GRE, o->l4_off, o->l3_end);
+    case 4: return decap(w, TUN_IPV4, o->l4_off, o->l3_end);
+    case 41: return decap(w, TUN_IPV6, o->l4_off, o->l3_end);
+    default: return WKP_PARSE_FLOW;
     }
 }
 
@@ -627,7 +674,8 @@ static enum wkp_parse_status transport(struct walk *w) {
 /* Start describing a new (possibly inner) IP packet: forget every field an
  * outer IP packet or its transport left behind. */
 static void begin_ip(struct walk *w, uint32_t off, uint8_t family, const uint8_t *src,
-                     const uint8_t *dst) {
+                     const uint8_t *dst)
+{
     struct wkp_l2l4 *o = w->out;
     if (!w->seen_ip) {
         w->seen_ip = true;
@@ -653,8 +701,10 @@ static void begin_ip(struct walk *w, uint32_t off, uint8_t family, const uint8_t
 /* IPv4 (RFC 791), validated in the order of STYLE §5; a version other than 4
  * is malformed (FIX-3). A fragment at offset > 0 carries no transport
  * header: it is keyed on its addresses and protocol with ports 0. */
-static enum wkp_parse_status ipv4(struct walk *w, uint32_t off, uint32_t end) {
-    if (!enter(w)) return WKP_PARSE_MALFORMED;
+static enum wkp_parse_status ipv4(struct walk *w, uint32_t off, uint32_t end)
+{
+    if (!enter(w))
+        return WKP_PARSE_MALFORMED;
     struct wkp_cur c = cur_at(w, off, end);
     uint8_t vihl = wkp_cur_u8(&c);
     wkp_cur_skip(&c, 1);
@@ -667,9 +717,11 @@ static enum wkp_parse_status ipv4(struct walk *w, uint32_t off, uint32_t end) {
     uint8_t src[4], dst[4];
     wkp_cur_copy(&c, src, 4);
     wkp_cur_copy(&c, dst, 4);
-    if (c.short_read || vihl >> 4 != 4) return malformed(w, WKP_ANOM_IPV4);
+    if (c.short_read || vihl >> 4 != 4)
+        return malformed(w, WKP_ANOM_IPV4);
     uint32_t hlen = (uint32_t)(vihl & 0x0F) * 4;
-    if (hlen < 20 || (uint64_t)off + hlen > end || total < hlen) return malformed(w, WKP_ANOM_IPV4);
+    if (hlen < 20 || (uint64_t)off + hlen > end || total < hlen)
+        return malformed(w, WKP_ANOM_IPV4);
 
     struct wkp_l2l4 *o = w->out;
     begin_ip(w, off, 4, src, dst);
@@ -685,7 +737,8 @@ static enum wkp_parse_status ipv4(struct walk *w, uint32_t off, uint32_t end) {
     o->mf = (frag & 0x2000) != 0;
     o->frag_off = frag & 0x1FFF;
     o->is_fragment = o->mf || o->frag_off;
-    if (o->frag_off) return WKP_PARSE_FLOW;
+    if (o->frag_off)
+        return WKP_PARSE_FLOW;
     return transport(w);
 }
 
@@ -694,8 +747,10 @@ static enum wkp_parse_status ipv4(struct walk *w, uint32_t off, uint32_t end) {
  * the fragment header 8; ESP (50) encrypts the rest and ends the walk like
  * any other protocol. A fragment header with a non-zero offset stops the
  * walk before the transport (FIX-3). */
-static enum wkp_parse_status ipv6(struct walk *w, uint32_t off, uint32_t end) {
-    if (!enter(w)) return WKP_PARSE_MALFORMED;
+static enum wkp_parse_status ipv6(struct walk *w, uint32_t off, uint32_t end)
+{
+    if (!enter(w))
+        return WKP_PARSE_MALFORMED;
     struct wkp_cur c = cur_at(w, off, end);
     uint32_t vtcfl = wkp_cur_be32(&c);
     uint16_t plen = wkp_cur_be16(&c);
@@ -704,7 +759,8 @@ static enum wkp_parse_status ipv6(struct walk *w, uint32_t off, uint32_t end) {
     uint8_t src[16], dst[16];
     wkp_cur_copy(&c, src, 16);
     wkp_cur_copy(&c, dst, 16);
-    if (c.short_read || vtcfl >> 28 != 6) return malformed(w, WKP_ANOM_IPV6);
+    if (c.short_read || vtcfl >> 28 != 6)
+        return malformed(w, WKP_ANOM_IPV6);
 
     struct wkp_l2l4 *o = w->out;
     begin_ip(w, off, 6, src, dst);
@@ -714,7 +770,8 @@ static enum wkp_parse_status ipv6(struct walk *w, uint32_t off, uint32_t end) {
     uint64_t ip_end = (uint64_t)off + 40 + plen;
     /* A jumbogram (RFC 2675) has payload length 0 and its real length in a
      * hop-by-hop option: take what was captured. */
-    if (plen == 0 && next == 0) ip_end = end;
+    if (plen == 0 && next == 0)
+        ip_end = end;
     o->ip_len = (uint32_t)(ip_end - off);
     o->l3_end = ip_end < end ? (uint32_t)ip_end : end;
 
@@ -728,7 +785,8 @@ static enum wkp_parse_status ipv6(struct walk *w, uint32_t off, uint32_t end) {
             uint8_t after = wkp_cur_u8(&e);
             uint8_t len = wkp_cur_u8(&e);
             uint32_t size = next == 51 ? ((uint32_t)len + 2) * 4 : ((uint32_t)len + 1) * 8;
-            if (e.short_read || !wkp_cur_skip(&e, size - 2)) return malformed(w, WKP_ANOM_IPV6);
+            if (e.short_read || !wkp_cur_skip(&e, size - 2))
+                return malformed(w, WKP_ANOM_IPV6);
             next = after;
             break;
         }
@@ -737,7 +795,8 @@ static enum wkp_parse_status ipv6(struct walk *w, uint32_t off, uint32_t end) {
             wkp_cur_skip(&e, 1);
             uint16_t offm = wkp_cur_be16(&e);
             uint32_t id = wkp_cur_be32(&e);
-            if (e.short_read) return malformed(w, WKP_ANOM_IPV6);
+            if (e.short_read)
+                return malformed(w, WKP_ANOM_IPV6);
             o->is_fragment = 1;
             o->frag_off = offm >> 3;
             o->mf = offm & 1;
@@ -750,9 +809,7 @@ static enum wkp_parse_status ipv6(struct walk *w, uint32_t off, uint32_t end) {
             }
             break;
         }
-        default:
-            more = false;
-            break;
+        default: more = false; break;
         }
     }
     o->proto = next;
@@ -765,17 +822,19 @@ static enum wkp_parse_status ipv6(struct walk *w, uint32_t off, uint32_t end) {
 static const struct wkp_l2l4_opts no_opts;
 
 enum wkp_parse_status wkp_l2l4_parse(const uint8_t *frame, uint32_t caplen, int dlt,
-                                     struct wkp_l2l4 *out) {
+                                     struct wkp_l2l4 *out)
+{
     return wkp_l2l4_parse_opts(frame, caplen, dlt, NULL, out);
 }
 
 enum wkp_parse_status wkp_l2l4_parse_opts(const uint8_t *frame, uint32_t caplen, int dlt,
-                                          const struct wkp_l2l4_opts *opts,
-                                          struct wkp_l2l4 *out) {
+                                          const struct wkp_l2l4_opts *opts, struct wkp_l2l4 *out)
+{
     memset(out, 0, sizeof *out);
     struct walk w = {.frame = frame, .out = out, .opts = opts ? opts : &no_opts, .seen_ip = false};
     enum wkp_parse_status st = link_layer(&w, frame ? caplen : 0, dlt);
-    if (st != WKP_PARSE_MALFORMED) out->anomaly = WKP_ANOM_NONE;
+    if (st != WKP_PARSE_MALFORMED)
+        out->anomaly = WKP_ANOM_NONE;
     return st;
 }
 
@@ -799,12 +858,15 @@ static const struct {
     {WKP_DLT_LINUX_SLL2, "LINUX_SLL2"},
 };
 
-const char *wkp_dlt_name(int dlt) {
+const char *wkp_dlt_name(int dlt)
+{
     for (size_t i = 0; i < sizeof dlt_names / sizeof dlt_names[0]; i++)
-        if (dlt_names[i].dlt == dlt) return dlt_names[i].name;
+        if (dlt_names[i].dlt == dlt)
+            return dlt_names[i].name;
     return NULL;
 }
 
-int wkp_dlt_supported(int dlt) {
+int wkp_dlt_supported(int dlt)
+{
     return wkp_dlt_name(dlt) != NULL;
 }

@@ -42,14 +42,14 @@ enum wkp_parse_status {
 /* Why a packet was malformed: the layer that could not be read. */
 enum wkp_anom {
     WKP_ANOM_NONE = 0,
-    WKP_ANOM_LINK,   /* link header shorter than its fixed size, bad NFLOG TLV, ... */
-    WKP_ANOM_VLAN,   /* VLAN tag cut short */
-    WKP_ANOM_MPLS,   /* MPLS stack cut short */
-    WKP_ANOM_PPP,    /* PPP / PPPoE / C-HDLC header cut short */
-    WKP_ANOM_IPV4,   /* IPv4: < 20 bytes, version != 4, IHL < 5, IHL beyond capture */
-    WKP_ANOM_IPV6,   /* IPv6: < 40 bytes, version != 6, extension header cut short */
-    WKP_ANOM_TUNNEL, /* GRE/VXLAN header cut short */
-    WKP_ANOM_DEPTH,  /* more than WKP_MAX_DEPTH encapsulation layers */
+    WKP_ANOM_LINK,     /* link header shorter than its fixed size, bad NFLOG TLV, ... */
+    WKP_ANOM_VLAN,     /* VLAN tag cut short */
+    WKP_ANOM_MPLS,     /* MPLS stack cut short */
+    WKP_ANOM_PPP,      /* PPP / PPPoE / C-HDLC header cut short */
+    WKP_ANOM_IPV4,     /* IPv4: < 20 bytes, version != 4, IHL < 5, IHL beyond capture */
+    WKP_ANOM_IPV6,     /* IPv6: < 40 bytes, version != 6, extension header cut short */
+    WKP_ANOM_TUNNEL,   /* GRE/VXLAN header cut short */
+    WKP_ANOM_DEPTH,    /* more than WKP_MAX_DEPTH encapsulation layers */
     WKP_ANOM_FRAGMENT, /* an IP fragment that cannot be reassembled (overlap, oversize) */
     WKP_ANOM__COUNT
 };
@@ -88,8 +88,8 @@ enum wkp_encap_layer {
 /* Names for output ("vlan", "mpls", ...); index by enum wkp_encap_layer. */
 extern const char *const wkp_encap_layer_names[WKP_EL__COUNT];
 
-#define WKP_MAX_STACK 8  /* entries kept in wkp_l2l4.tun.stack */
-#define WKP_MAX_VLANS 4  /* VLAN IDs kept in wkp_l2l4.tun.vlan_ids */
+#define WKP_MAX_STACK  8 /* entries kept in wkp_l2l4.tun.stack */
+#define WKP_MAX_VLANS  4 /* VLAN IDs kept in wkp_l2l4.tun.vlan_ids */
 #define WKP_MAX_LABELS 4 /* MPLS labels kept in wkp_l2l4.tun.mpls_labels */
 
 /* Bits of wkp_l2l4.tun.flags. */
@@ -103,12 +103,12 @@ enum {
  * the outer packet (see l2l4.c): a VXLAN packet carrying ARP is keyed on its
  * outer UDP header and still says "VXLAN, VNI n, ARP inside". */
 struct wkp_l2l4_tun {
-    uint8_t stack[WKP_MAX_STACK]; /* enum wkp_encap_layer, outer to inner */
-    uint8_t n_stack;              /* entries used in stack (deeper ones dropped) */
-    uint8_t n_vlan;               /* entries used in vlan_ids */
-    uint8_t n_mpls;               /* entries used in mpls_labels */
-    uint8_t flags;                /* WKP_TF_* */
-    uint16_t vlan_ids[WKP_MAX_VLANS];    /* 12-bit VIDs, outer to inner */
+    uint8_t stack[WKP_MAX_STACK];         /* enum wkp_encap_layer, outer to inner */
+    uint8_t n_stack;                      /* entries used in stack (deeper ones dropped) */
+    uint8_t n_vlan;                       /* entries used in vlan_ids */
+    uint8_t n_mpls;                       /* entries used in mpls_labels */
+    uint8_t flags;                        /* WKP_TF_* */
+    uint16_t vlan_ids[WKP_MAX_VLANS];     /* 12-bit VIDs, outer to inner */
     uint32_t mpls_labels[WKP_MAX_LABELS]; /* 20-bit labels, top of the outer stack first */
     uint32_t vxlan_vni;  /* 24-bit VNI of the outermost VXLAN header (encap & VXLAN) */
     uint32_t geneve_vni; /* 24-bit VNI of the outermost Geneve header (encap & GENEVE) */
@@ -159,11 +159,11 @@ struct wkp_l2l4 {
     uint16_t frag_off;
     uint32_t ip_id; /* IPv4 identification, or IPv6 fragment header id */
 
-    uint8_t depth;  /* layers walked, link layer included */
-    uint8_t anomaly; /* enum wkp_anom when status is WKP_PARSE_MALFORMED */
-    uint16_t encap; /* WKP_ENC_* bits */
-    uint16_t l2_len; /* bytes of the outermost link header (for reassembled sizes): the
-                      * offset of the outermost IP header when tun.outer_family != 0 */
+    uint8_t depth;      /* layers walked, link layer included */
+    uint8_t anomaly;    /* enum wkp_anom when status is WKP_PARSE_MALFORMED */
+    uint16_t encap;     /* WKP_ENC_* bits */
+    uint16_t l2_len;    /* bytes of the outermost link header (for reassembled sizes): the
+                         * offset of the outermost IP header when tun.outer_family != 0 */
     uint16_t ethertype; /* last ethertype/protocol seen below IP (0 if none) */
 
     struct wkp_l2l4_tun tun; /* encapsulations, VLAN/MPLS/VNI values, outer IP */
@@ -185,8 +185,7 @@ struct wkp_l2l4_opts {
 
 /* wkp_l2l4_parse with options (NULL: the defaults). */
 enum wkp_parse_status wkp_l2l4_parse_opts(const uint8_t *frame, uint32_t caplen, int dlt,
-                                          const struct wkp_l2l4_opts *opts,
-                                          struct wkp_l2l4 *out);
+                                          const struct wkp_l2l4_opts *opts, struct wkp_l2l4 *out);
 
 /* 1 if dlt is a link type wkp_l2l4_parse() decodes, else 0. */
 int wkp_dlt_supported(int dlt);

@@ -23,7 +23,10 @@ static inline void wkp_buf_put(struct wkp_buf *b, const char *s, size_t n)
     b->len += n;
 }
 
-static inline void wkp_buf_puts(struct wkp_buf *b, const char *s) { wkp_buf_put(b, s, strlen(s)); }
+static inline void wkp_buf_puts(struct wkp_buf *b, const char *s)
+{
+    wkp_buf_put(b, s, strlen(s));
+}
 
 static inline void wkp_buf_putc(struct wkp_buf *b, char c)
 {

@@ -46,20 +46,20 @@
 
 #include "dissectors/l2l4.h"
 
-#define PCAP_MAGIC_US 0xa1b2c3d4u
-#define PCAP_MAGIC_NS 0xa1b23c4du
+#define PCAP_MAGIC_US        0xa1b2c3d4u
+#define PCAP_MAGIC_NS        0xa1b23c4du
 #define PCAP_MAGIC_KUZNETZOV 0xa1b2cd34u /* µs, 24-byte record headers */
-#define NG_BT_SHB 0x0a0d0d0au
-#define NG_BYTE_ORDER 0x1a2b3c4du
-#define NG_BT_IDB 1u
-#define NG_BT_PB 2u /* obsolete packet block */
-#define NG_BT_SPB 3u
-#define NG_BT_EPB 6u
-#define NG_SHB_MAX (1u << 20)    /* libpcap's BT_SHB_INSANE_MAX */
-#define NG_BLOCK_MAX (16u << 20) /* libpcap's INITIAL_MAX_BLOCKSIZE */
-#define NG_PEEK_BLOCKS 256       /* blocks scanned ahead for if_tsresol */
-#define PEEK_BYTES 65536         /* bytes the libpcap reader looks at first */
-#define NS_PER_S 1000000000
+#define NG_BT_SHB            0x0a0d0d0au
+#define NG_BYTE_ORDER        0x1a2b3c4du
+#define NG_BT_IDB            1u
+#define NG_BT_PB             2u /* obsolete packet block */
+#define NG_BT_SPB            3u
+#define NG_BT_EPB            6u
+#define NG_SHB_MAX           (1u << 20)  /* libpcap's BT_SHB_INSANE_MAX */
+#define NG_BLOCK_MAX         (16u << 20) /* libpcap's INITIAL_MAX_BLOCKSIZE */
+#define NG_PEEK_BLOCKS       256         /* blocks scanned ahead for if_tsresol */
+#define PEEK_BYTES           65536       /* bytes the libpcap reader looks at first */
+#define NS_PER_S             1000000000
 
 enum fmt { FMT_PCAP, FMT_PCAPNG };
 enum lenswap { LEN_NOT_SWAPPED, LEN_SWAPPED, LEN_MAYBE_SWAPPED };
@@ -102,7 +102,7 @@ struct wkp_capfile {
     uint64_t populated; /* [0, populated) has been faulted in ahead of the reader */
     uint64_t released;  /* [0, released) was given back with MADV_DONTNEED */
     bool no_populate;   /* the kernel lacks MADV_POPULATE_READ */
-    bool swapped; /* file (pcapng: section) byte order is not ours */
+    bool swapped;       /* file (pcapng: section) byte order is not ours */
     /* pcap */
     uint32_t rec_hdr, snapshot, max_caplen, frac_mult;
     enum lenswap lenswap;
@@ -117,27 +117,32 @@ struct wkp_capfile {
     struct src *in; /* owned by pc's stream */
 };
 
-__attribute__((format(printf, 2, 3))) static void say(wkp_errbuf *err, const char *fmt, ...) {
-    if (err == NULL) return;
+__attribute__((format(printf, 2, 3))) static void say(wkp_errbuf *err, const char *fmt, ...)
+{
+    if (err == NULL)
+        return;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
 }
 
-static uint16_t get16(const uint8_t *p, bool sw) {
+static uint16_t get16(const uint8_t *p, bool sw)
+{
     uint16_t v;
     memcpy(&v, p, sizeof v);
     return sw ? __builtin_bswap16(v) : v;
 }
 
-static uint32_t get32(const uint8_t *p, bool sw) {
+static uint32_t get32(const uint8_t *p, bool sw)
+{
     uint32_t v;
     memcpy(&v, p, sizeof v);
     return sw ? __builtin_bswap32(v) : v;
 }
 
-static uint64_t get64(const uint8_t *p, bool sw) {
+static uint64_t get64(const uint8_t *p, bool sw)
+{
     uint64_t v;
     memcpy(&v, p, sizeof v);
     return sw ? __builtin_bswap64(v) : v;
@@ -145,50 +150,48 @@ static uint64_t get64(const uint8_t *p, bool sw) {
 
 /* LINKTYPE_* (file) to DLT_* (pcap_datalink()), as libpcap's linktype_to_dlt():
  * only the values below differ on some platform. */
-static int lt_to_dlt(uint32_t lt) {
+static int lt_to_dlt(uint32_t lt)
+{
     switch (lt) {
-    case 100:
-        return DLT_ATM_RFC1483;
-    case 101:
-        return DLT_RAW;
-    case 102:
-        return DLT_SLIP_BSDOS;
-    case 103:
-        return DLT_PPP_BSDOS;
-    case 106:
-        return DLT_ATM_CLIP;
-    default:
-        return (int)lt;
+    case 100: return DLT_ATM_RFC1483;
+    case 101: return DLT_RAW;
+    case 102: return DLT_SLIP_BSDOS;
+    case 103: return DLT_PPP_BSDOS;
+    case 106: return DLT_ATM_CLIP;
+    default: return (int)lt;
     }
 }
 
 /* libpcap's max_snaplen_for_dlt(): the most a record may claim. */
-static uint32_t max_snaplen(int dlt) {
+static uint32_t max_snaplen(int dlt)
+{
     switch (dlt) {
-    case DLT_DBUS:
-        return 128u * 1024 * 1024;
-    case DLT_EBHSCR:
-        return 8u * 1024 * 1024;
-    case DLT_USBPCAP:
-        return 1024u * 1024;
-    default:
-        return 262144;
+    case DLT_DBUS: return 128u * 1024 * 1024;
+    case DLT_EBHSCR: return 8u * 1024 * 1024;
+    case DLT_USBPCAP: return 1024u * 1024;
+    default: return 262144;
     }
 }
 
-static uint32_t adjust_snaplen(int dlt, uint32_t snaplen) {
+static uint32_t adjust_snaplen(int dlt, uint32_t snaplen)
+{
     uint32_t max = max_snaplen(dlt);
     return snaplen == 0 || snaplen > max ? max : snaplen;
 }
 
-static int64_t ns_saturate(__int128 v) {
-    if (v > INT64_MAX) return INT64_MAX;
-    if (v < INT64_MIN) return INT64_MIN;
+static int64_t ns_saturate(__int128 v)
+{
+    if (v > INT64_MAX)
+        return INT64_MAX;
+    if (v < INT64_MIN)
+        return INT64_MIN;
     return (int64_t)v;
 }
 
-static wkp_status check_dlt(const char *path, int dlt, const char *where, wkp_errbuf *err) {
-    if (wkp_dlt_supported(dlt)) return WKP_OK;
+static wkp_status check_dlt(const char *path, int dlt, const char *where, wkp_errbuf *err)
+{
+    if (wkp_dlt_supported(dlt))
+        return WKP_OK;
     const char *name = pcap_datalink_val_to_name(dlt);
     say(err, "%s: unsupported link type %d (%s)%s%s", path, dlt, name ? name : "unknown",
         dlt > 0xffff ? ", the header's link-type field has reserved bits set" : "", where);
@@ -197,7 +200,8 @@ static wkp_status check_dlt(const char *path, int dlt, const char *where, wkp_er
 
 /* What the first bytes say. n is all the file has if n < PEEK_BYTES. */
 static wkp_status classify(const char *path, const uint8_t *b, size_t n, enum fmt *fmt,
-                           wkp_errbuf *err) {
+                           wkp_errbuf *err)
+{
     if (n == 0) {
         say(err, "%s: empty file, not a capture", path);
         return WKP_EFORMAT;
@@ -235,7 +239,8 @@ static wkp_status classify(const char *path, const uint8_t *b, size_t n, enum fm
 
 /* ---- pcap (mmap) ------------------------------------------------------- */
 
-static wkp_status pcap_header(struct wkp_capfile *cf, wkp_errbuf *err) {
+static wkp_status pcap_header(struct wkp_capfile *cf, wkp_errbuf *err)
+{
     const uint8_t *h = cf->map;
     uint32_t m = get32(h, false);
     cf->swapped = m != PCAP_MAGIC_US && m != PCAP_MAGIC_NS && m != PCAP_MAGIC_KUZNETZOV;
@@ -274,15 +279,18 @@ static wkp_status pcap_header(struct wkp_capfile *cf, wkp_errbuf *err) {
     return WKP_OK;
 }
 
-static void cut_at(struct wkp_capfile *cf, uint64_t off) {
+static void cut_at(struct wkp_capfile *cf, uint64_t off)
+{
     cf->truncated = true;
     cf->trunc_off = off;
     cf->off = cf->size;
 }
 
-static int pcap_next_mmap(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err) {
+static int pcap_next_mmap(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err)
+{
     uint64_t off = cf->off, rem = cf->size - off;
-    if (rem == 0) return 0;
+    if (rem == 0)
+        return 0;
     if (rem < cf->rec_hdr) {
         cut_at(cf, off);
         return 0;
@@ -317,20 +325,15 @@ static int pcap_next_mmap(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbu
 
 /* ---- pcapng (mmap) ----------------------------------------------------- */
 
-static const char *ng_block_name(uint32_t type) {
+static const char *ng_block_name(uint32_t type)
+{
     switch (type) {
-    case NG_BT_SHB:
-        return "section header";
-    case NG_BT_IDB:
-        return "interface description";
-    case NG_BT_EPB:
-        return "enhanced packet";
-    case NG_BT_SPB:
-        return "simple packet";
-    case NG_BT_PB:
-        return "packet";
-    default:
-        return "unknown";
+    case NG_BT_SHB: return "section header";
+    case NG_BT_IDB: return "interface description";
+    case NG_BT_EPB: return "enhanced packet";
+    case NG_BT_SPB: return "simple packet";
+    case NG_BT_PB: return "packet";
+    default: return "unknown";
     }
 }
 
@@ -338,7 +341,8 @@ static const char *ng_block_name(uint32_t type) {
  * ooff. ifc (IDB only) receives if_tsresol and if_tsoffset. */
 static wkp_status ng_options(const struct wkp_capfile *cf, const uint8_t *p, uint32_t n, bool sw,
                              uint64_t boff, uint32_t btype, uint64_t ooff, struct ng_if *ifc,
-                             wkp_errbuf *err) {
+                             wkp_errbuf *err)
+{
     const char *bname = ng_block_name(btype);
     while (n > 0) {
         if (n < 4) {
@@ -387,7 +391,8 @@ static wkp_status ng_options(const struct wkp_capfile *cf, const uint8_t *p, uin
 
 /* Timestamp units of ifc to ns, exactly: 10^-e -> x 10^(9-e) or / 10^(e-9);
  * 2^-k -> x 10^9 >> k (the floor, as libpcap). Out of int64: saturated. */
-static int64_t ng_ts(const struct ng_if *ifc, uint64_t t) {
+static int64_t ng_ts(const struct ng_if *ifc, uint64_t t)
+{
     static const uint64_t p10[] = {1ull,         10ull,         100ull,        1000ull,
                                    10000ull,     100000ull,     1000000ull,    10000000ull,
                                    100000000ull, 1000000000ull, 10000000000ull};
@@ -401,14 +406,17 @@ static int64_t ng_ts(const struct ng_if *ifc, uint64_t t) {
     return ns_saturate(ns + (__int128)ifc->tsoffset * NS_PER_S);
 }
 
-static bool ng_finer_than_us(const struct ng_if *ifc) {
+static bool ng_finer_than_us(const struct ng_if *ifc)
+{
     return ifc->binary ? ifc->exp >= 20 : ifc->exp > 6; /* 2^-20 s < 1 µs */
 }
 
 static wkp_status ng_trailer(const struct wkp_capfile *cf, const uint8_t *b, uint32_t len, bool sw,
-                             uint32_t type, uint64_t off, wkp_errbuf *err) {
+                             uint32_t type, uint64_t off, wkp_errbuf *err)
+{
     uint32_t t = get32(b + len - 4, sw);
-    if (t == len) return WKP_OK;
+    if (t == len)
+        return WKP_OK;
     say(err, "%s: pcapng %s block at %llu: length %u in its header, %u in its trailer", cf->path,
         ng_block_name(type), (unsigned long long)off, len, t);
     return WKP_EFORMAT;
@@ -417,9 +425,11 @@ static wkp_status ng_trailer(const struct wkp_capfile *cf, const uint8_t *b, uin
 /* Process the block at cf->off. Returns an enum ng_step (NG_END also when
  * the block is cut by the end of the file, with cf->truncated set) or a
  * negative status with err filled. */
-static int ng_block(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err) {
+static int ng_block(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err)
+{
     uint64_t off = cf->off, rem = cf->size - off;
-    if (rem == 0) return NG_END;
+    if (rem == 0)
+        return NG_END;
     if (rem < 12) {
         cut_at(cf, off);
         return NG_END;
@@ -468,8 +478,10 @@ static int ng_block(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err
             return WKP_EFORMAT;
         }
         st = ng_options(cf, body + 16, blen - 16, sw, off, type, off + 24, NULL, err);
-        if (st == WKP_OK) st = ng_trailer(cf, b, len, sw, type, off, err);
-        if (st != WKP_OK) return st;
+        if (st == WKP_OK)
+            st = ng_trailer(cf, b, len, sw, type, off, err);
+        if (st != WKP_OK)
+            return st;
         cf->swapped = sw;
         cf->nifs = 0; /* interface ids are per section */
         break;
@@ -483,8 +495,10 @@ static int ng_block(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err
         struct ng_if ifc = {
             .dlt = lt_to_dlt(get16(body, sw)), .snaplen = get32(body + 4, sw), .exp = 6};
         st = ng_options(cf, body + 8, blen - 8, sw, off, type, off + 16, &ifc, err);
-        if (st == WKP_OK) st = ng_trailer(cf, b, len, sw, type, off, err);
-        if (st != WKP_OK) return st;
+        if (st == WKP_OK)
+            st = ng_trailer(cf, b, len, sw, type, off, err);
+        if (st != WKP_OK)
+            return st;
         if (cf->nifs == cf->ifs_cap) {
             uint32_t cap = cf->ifs_cap ? cf->ifs_cap * 2 : 8;
             struct ng_if *n = realloc(cf->ifs, cap * sizeof *n);
@@ -496,7 +510,8 @@ static int ng_block(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err
             cf->ifs_cap = cap;
         }
         cf->ifs[cf->nifs++] = ifc;
-        if (ng_finer_than_us(&ifc)) cf->digits = 9;
+        if (ng_finer_than_us(&ifc))
+            cf->digits = 9;
         step = NG_IDB;
         break;
     }
@@ -508,7 +523,8 @@ static int ng_block(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err
             return WKP_EFORMAT;
         }
         st = ng_trailer(cf, b, len, sw, type, off, err);
-        if (st != WKP_OK) return st;
+        if (st != WKP_OK)
+            return st;
         uint32_t ifid = type == NG_BT_EPB ? get32(body, sw) : get16(body, sw);
         uint64_t t = (uint64_t)get32(body + 4, sw) << 32 | get32(body + 8, sw);
         uint32_t caplen = get32(body + 12, sw), wirelen = get32(body + 16, sw);
@@ -544,7 +560,8 @@ static int ng_block(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err
             return WKP_EFORMAT;
         }
         st = ng_trailer(cf, b, len, sw, type, off, err);
-        if (st != WKP_OK) return st;
+        if (st != WKP_OK)
+            return st;
         if (cf->nifs == 0) {
             say(err,
                 "%s: pcapng simple packet block at %llu, but the section describes no "
@@ -557,8 +574,10 @@ static int ng_block(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err
         uint32_t wirelen = get32(body, sw);
         uint32_t caplen = wirelen;
         uint32_t snap = adjust_snaplen(cf->ifs[0].dlt, cf->ifs[0].snaplen);
-        if (caplen > snap) caplen = snap;
-        if (caplen > blen - 4) caplen = blen - 4;
+        if (caplen > snap)
+            caplen = snap;
+        if (caplen > blen - 4)
+            caplen = blen - 4;
         rec->data = body + 4;
         rec->caplen = caplen;
         rec->wirelen = wirelen;
@@ -569,7 +588,8 @@ static int ng_block(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err
     }
     default: /* NRB, ISB, DSB, custom...: nothing we need */
         st = ng_trailer(cf, b, len, sw, type, off, err);
-        if (st != WKP_OK) return st;
+        if (st != WKP_OK)
+            return st;
         break;
     }
     cf->off = off + len;
@@ -580,7 +600,8 @@ static int ng_block(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err
  * without changing cf: the common writers put every IDB before the first
  * packet, so the answer is final at open. A later finer IDB still raises
  * wkp_capfile_ts_digits() when it is read. */
-static int ng_peek_digits(const struct wkp_capfile *cf) {
+static int ng_peek_digits(const struct wkp_capfile *cf)
+{
     struct wkp_capfile t = *cf;
     t.ifs = NULL;
     t.nifs = t.ifs_cap = 0;
@@ -589,10 +610,12 @@ static int ng_peek_digits(const struct wkp_capfile *cf) {
         uint64_t before = t.off;
         if (t.off + 8 <= t.size) {
             uint32_t type = get32(t.map + t.off, t.swapped);
-            if (type == NG_BT_EPB || type == NG_BT_PB || type == NG_BT_SPB) break;
+            if (type == NG_BT_EPB || type == NG_BT_PB || type == NG_BT_SPB)
+                break;
         }
         int r = ng_block(&t, &rec, NULL);
-        if (r <= 0 || t.off == before) break;
+        if (r <= 0 || t.off == before)
+            break;
     }
     free(t.ifs);
     return t.digits;
@@ -600,18 +623,21 @@ static int ng_peek_digits(const struct wkp_capfile *cf) {
 
 /* ---- libpcap reader ---------------------------------------------------- */
 
-static ssize_t src_read(void *cookie, char *out, size_t n) {
+static ssize_t src_read(void *cookie, char *out, size_t n)
+{
     struct src *s = cookie;
     size_t done = 0;
     while (done < n) {
         if (s->pos == s->len) {
             ssize_t r = read(s->fd, s->buf, PEEK_BYTES);
-            if (r < 0 && errno == EINTR) continue;
+            if (r < 0 && errno == EINTR)
+                continue;
             if (r < 0) {
                 s->err = errno;
                 return done > 0 ? (ssize_t)done : -1;
             }
-            if (r == 0) break;
+            if (r == 0)
+                break;
             s->len = (size_t)r;
             s->pos = 0;
             s->refilled = true;
@@ -625,37 +651,44 @@ static ssize_t src_read(void *cookie, char *out, size_t n) {
     return (ssize_t)done;
 }
 
-static int src_close(void *cookie) {
+static int src_close(void *cookie)
+{
     struct src *s = cookie;
-    if (s->own_fd) close(s->fd);
+    if (s->own_fd)
+        close(s->fd);
     free(s->buf);
     free(s);
     return 0;
 }
 
 /* Fill buf with the file's first bytes (up to PEEK_BYTES, fewer at EOF). */
-static bool src_prime(struct src *s) {
+static bool src_prime(struct src *s)
+{
     while (s->len < PEEK_BYTES) {
         ssize_t r = read(s->fd, s->buf + s->len, PEEK_BYTES - s->len);
-        if (r < 0 && errno == EINTR) continue;
+        if (r < 0 && errno == EINTR)
+            continue;
         if (r < 0) {
             s->err = errno;
             return false;
         }
-        if (r == 0) break;
+        if (r == 0)
+            break;
         s->len += (size_t)r;
     }
     s->first_len = s->len;
     return true;
 }
 
-static wkp_status open_libpcap(struct wkp_capfile *cf, int fd, bool own_fd, wkp_errbuf *err) {
+static wkp_status open_libpcap(struct wkp_capfile *cf, int fd, bool own_fd, wkp_errbuf *err)
+{
     struct src *s = calloc(1, sizeof *s);
     uint8_t *buf = malloc(PEEK_BYTES);
     if (s == NULL || buf == NULL) {
         free(s);
         free(buf);
-        if (own_fd) close(fd);
+        if (own_fd)
+            close(fd);
         say(err, "%s: out of memory", cf->path);
         return WKP_ENOMEM;
     }
@@ -707,7 +740,8 @@ static wkp_status open_libpcap(struct wkp_capfile *cf, int fd, bool own_fd, wkp_
     return check_dlt(cf->path, cf->first_dlt, "", err);
 }
 
-static int next_libpcap(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err) {
+static int next_libpcap(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err)
+{
     struct pcap_pkthdr *h;
     const u_char *d;
     uint64_t before = cf->in->served;
@@ -730,7 +764,8 @@ static int next_libpcap(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf 
         rec->dlt = pcap_datalink(cf->pc);
         return 1;
     }
-    if (r == PCAP_ERROR_BREAK) return 0;
+    if (r == PCAP_ERROR_BREAK)
+        return 0;
     const char *msg = pcap_geterr(cf->pc);
     if (cf->in->err != 0) {
         say(err, "%s: %s", cf->path, strerror(cf->in->err));
@@ -753,7 +788,8 @@ static int next_libpcap(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf 
 
 /* ---- interface --------------------------------------------------------- */
 
-static wkp_status open_mmap(struct wkp_capfile *cf, int fd, wkp_errbuf *err) {
+static wkp_status open_mmap(struct wkp_capfile *cf, int fd, wkp_errbuf *err)
+{
     if (cf->size == 0) {
         close(fd);
         say(err, "%s: empty file, not a capture", cf->path);
@@ -776,7 +812,8 @@ static wkp_status open_mmap(struct wkp_capfile *cf, int fd, wkp_errbuf *err) {
     cf->digits = 6;
 
     wkp_status st = classify(cf->path, cf->map, cf->size, &cf->fmt, err);
-    if (st != WKP_OK) return st;
+    if (st != WKP_OK)
+        return st;
     if (cf->fmt == FMT_PCAP) {
         st = pcap_header(cf, err);
         return st != WKP_OK ? st : check_dlt(cf->path, cf->first_dlt, "", err);
@@ -786,7 +823,8 @@ static wkp_status open_mmap(struct wkp_capfile *cf, int fd, wkp_errbuf *err) {
     struct wkp_rec rec;
     for (;;) {
         int r = ng_block(cf, &rec, err);
-        if (r < 0) return (wkp_status)r;
+        if (r < 0)
+            return (wkp_status)r;
         if (r == NG_PACKET) {
             say(err, "%s: pcapng packet block before any interface description block", cf->path);
             return WKP_EFORMAT;
@@ -796,17 +834,20 @@ static wkp_status open_mmap(struct wkp_capfile *cf, int fd, wkp_errbuf *err) {
                 cf->truncated ? "cut short" : "ends");
             return WKP_EFORMAT;
         }
-        if (r == NG_IDB) break;
+        if (r == NG_IDB)
+            break;
     }
     cf->first_dlt = cf->ifs[0].dlt;
     st = check_dlt(cf->path, cf->first_dlt, " (pcapng interface 0)", err);
-    if (st != WKP_OK) return st;
+    if (st != WKP_OK)
+        return st;
     cf->digits = ng_peek_digits(cf);
     return WKP_OK;
 }
 
 wkp_status wkp_capfile_open(const char *path, wkp_reader_kind k, struct wkp_capfile **out,
-                            wkp_errbuf *err) {
+                            wkp_errbuf *err)
+{
     if (path == NULL || out == NULL ||
         (k != WKP_READER_AUTO && k != WKP_READER_MMAP && k != WKP_READER_LIBPCAP)) {
         say(err, "wkp_capfile_open: invalid argument");
@@ -842,7 +883,8 @@ wkp_status wkp_capfile_open(const char *path, wkp_reader_kind k, struct wkp_capf
         int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0 || fstat(fd, &sb) != 0) {
             say(err, "%s: %s", path, strerror(errno));
-            if (fd >= 0 && !is_stdin) close(fd);
+            if (fd >= 0 && !is_stdin)
+                close(fd);
             st = WKP_EIO;
         } else {
             bool regular = S_ISREG(sb.st_mode) && !is_stdin;
@@ -871,7 +913,8 @@ wkp_status wkp_capfile_open(const char *path, wkp_reader_kind k, struct wkp_capf
 #endif
 #define WINDOW ((uint64_t)16 << 20)
 
-static void populate_ahead(struct wkp_capfile *cf) {
+static void populate_ahead(struct wkp_capfile *cf)
+{
     if (cf->no_populate || cf->populated >= cf->size || cf->off + WINDOW / 2 < cf->populated)
         return;
     uint64_t from = cf->populated > cf->off ? cf->populated : cf->off & ~(uint64_t)4095;
@@ -881,26 +924,34 @@ static void populate_ahead(struct wkp_capfile *cf) {
     cf->populated = to;
 }
 
-void wkp_capfile_release(struct wkp_capfile *cf, const uint8_t *p) {
-    if (cf == NULL || cf->map == NULL || p < cf->map || p > cf->map + cf->size) return;
+void wkp_capfile_release(struct wkp_capfile *cf, const uint8_t *p)
+{
+    if (cf == NULL || cf->map == NULL || p < cf->map || p > cf->map + cf->size)
+        return;
     uint64_t upto = (uint64_t)(p - cf->map) & ~(uint64_t)4095;
-    if (upto < cf->released + WINDOW) return;
+    if (upto < cf->released + WINDOW)
+        return;
     (void)madvise((void *)(uintptr_t)(cf->map + cf->released), (size_t)(upto - cf->released),
                   MADV_DONTNEED);
     cf->released = upto;
 }
 
-const uint8_t *wkp_capfile_cursor(const struct wkp_capfile *cf) {
+const uint8_t *wkp_capfile_cursor(const struct wkp_capfile *cf)
+{
     return cf->map != NULL ? cf->map + cf->off : NULL;
 }
 
-int wkp_capfile_next(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err) {
-    if (cf->map != NULL) populate_ahead(cf);
+int wkp_capfile_next(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err)
+{
+    if (cf->map != NULL)
+        populate_ahead(cf);
     if (cf->failed != WKP_OK) {
-        if (err != NULL) *err = cf->fail_msg;
+        if (err != NULL)
+            *err = cf->fail_msg;
         return cf->failed;
     }
-    if (cf->ended) return 0;
+    if (cf->ended)
+        return 0;
     int r;
     if (cf->use_pcap) {
         r = next_libpcap(cf, rec, &cf->fail_msg);
@@ -915,52 +966,66 @@ int wkp_capfile_next(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *er
                 snprintf(where, sizeof where, " (pcapng interface %u, block at %llu)", cf->nifs - 1,
                          (unsigned long long)off);
                 r = check_dlt(cf->path, cf->ifs[cf->nifs - 1].dlt, where, &cf->fail_msg);
-                if (r == WKP_OK) r = NG_IDB;
+                if (r == WKP_OK)
+                    r = NG_IDB;
             }
         } while (r == NG_IDB || r == NG_OTHER);
     }
     if (r < 0) {
         cf->failed = (wkp_status)r;
-        if (err != NULL) *err = cf->fail_msg;
+        if (err != NULL)
+            *err = cf->fail_msg;
     } else if (r == 0) {
         cf->ended = true;
     }
     return r;
 }
 
-bool wkp_capfile_truncated(const struct wkp_capfile *cf, uint64_t *offset) {
-    if (cf->truncated && offset != NULL) *offset = cf->trunc_off;
+bool wkp_capfile_truncated(const struct wkp_capfile *cf, uint64_t *offset)
+{
+    if (cf->truncated && offset != NULL)
+        *offset = cf->trunc_off;
     return cf->truncated;
 }
 
-bool wkp_capfile_zero_copy(const struct wkp_capfile *cf) {
+bool wkp_capfile_zero_copy(const struct wkp_capfile *cf)
+{
     return !cf->use_pcap;
 }
 
-int wkp_capfile_ts_digits(const struct wkp_capfile *cf) {
+int wkp_capfile_ts_digits(const struct wkp_capfile *cf)
+{
     return cf->digits;
 }
 
-uint64_t wkp_capfile_size(const struct wkp_capfile *cf) {
+uint64_t wkp_capfile_size(const struct wkp_capfile *cf)
+{
     return cf->size;
 }
 
-uint64_t wkp_capfile_bytes_done(const struct wkp_capfile *cf) {
+uint64_t wkp_capfile_bytes_done(const struct wkp_capfile *cf)
+{
     return cf->use_pcap ? cf->in->served : cf->off;
 }
 
-const char *wkp_capfile_path(const struct wkp_capfile *cf) {
+const char *wkp_capfile_path(const struct wkp_capfile *cf)
+{
     return cf->path;
 }
 
-int wkp_capfile_first_dlt(const struct wkp_capfile *cf) {
+int wkp_capfile_first_dlt(const struct wkp_capfile *cf)
+{
     return cf->first_dlt;
 }
 
-void wkp_capfile_close(struct wkp_capfile *cf) {
-    if (cf == NULL) return;
-    if (cf->map != NULL) munmap((void *)cf->map, (size_t)cf->size);
-    if (cf->pc != NULL) pcap_close(cf->pc); /* closes the cookie stream, which frees cf->in */
+void wkp_capfile_close(struct wkp_capfile *cf)
+{
+    if (cf == NULL)
+        return;
+    if (cf->map != NULL)
+        munmap((void *)cf->map, (size_t)cf->size);
+    if (cf->pc != NULL)
+        pcap_close(cf->pc); /* closes the cookie stream, which frees cf->in */
     free(cf->ifs);
     free(cf->path);
     free(cf);

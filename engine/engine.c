@@ -14,9 +14,14 @@
 #include "engine/internal.h"
 
 static const char *const status_text[] = {
-    "success",         "invalid argument",          "out of memory",
-    "input/output error", "not a valid capture",    "unsupported link type",
-    "stopped",         "call out of order",
+    "success",
+    "invalid argument",
+    "out of memory",
+    "input/output error",
+    "not a valid capture",
+    "unsupported link type",
+    "stopped",
+    "call out of order",
 };
 
 const char *wkp_strerror(wkp_status st)
@@ -27,18 +32,21 @@ const char *wkp_strerror(wkp_status st)
     return status_text[i];
 }
 
-const char *wkp_version(void) { return WKP_VERSION_STRING; }
+const char *wkp_version(void)
+{
+    return WKP_VERSION_STRING;
+}
 
 /* ---- config ---- */
 
 /* Setters that only store a value. */
-#define BOOL_SETTER(fn, field)                                                                    \
-    wkp_status fn(wkp_config *cfg, bool on)                                                       \
-    {                                                                                             \
-        if (!cfg)                                                                                 \
-            return WKP_EINVAL;                                                                    \
-        cfg->field = on;                                                                          \
-        return WKP_OK;                                                                            \
+#define BOOL_SETTER(fn, field)                                                                     \
+    wkp_status fn(wkp_config *cfg, bool on)                                                        \
+    {                                                                                              \
+        if (!cfg)                                                                                  \
+            return WKP_EINVAL;                                                                     \
+        cfg->field = on;                                                                           \
+        return WKP_OK;                                                                             \
     }
 #define U64_SETTER(fn, field)                                                                      \
     wkp_status fn(wkp_config *cfg, uint64_t on)                                                    \
@@ -378,7 +386,10 @@ void wkp_engine_stop(wkp_engine *e)
         atomic_store(&e->stop, 1);
 }
 
-const char *wkp_engine_last_error(const wkp_engine *e) { return e ? e->err : ""; }
+const char *wkp_engine_last_error(const wkp_engine *e)
+{
+    return e ? e->err : "";
+}
 
 const char *wkp_engine_warnings(const wkp_engine *e)
 {
@@ -459,8 +470,8 @@ wkp_status wkp_engine_run(wkp_engine *e, const char *const *paths, size_t n)
         }
         c->ts_digits = wkp_capfile_ts_digits(c->cf);
         e->bytes_total += wkp_capfile_size(c->cf);
-        if (e->filter && wkp_filter_prepare_dlt(e->filter, wkp_capfile_first_dlt(c->cf), &err) !=
-                             WKP_OK) {
+        if (e->filter &&
+            wkp_filter_prepare_dlt(e->filter, wkp_capfile_first_dlt(c->cf), &err) != WKP_OK) {
             wkp__set_error(e, "%s: %s", c->path, err.msg);
             close_captures(e);
             return WKP_EINVAL;
@@ -633,10 +644,9 @@ void wkp_engine_free(wkp_engine *e)
 /* ---- summary ---- */
 
 static const char *const counter_names[WKP_CNT__COUNT] = {
-    "packets_read",    "bytes_read",    "in_flow",          "filtered",
-    "flow_filtered",   "retransmission", "ack_filtered",    "rst_filtered",
-    "fragment_merged", "fragment_expired", "not_ip",        "malformed",
-    "flow_table_full", "flows",
+    "packets_read",   "bytes_read",   "in_flow",         "filtered",        "flow_filtered",
+    "retransmission", "ack_filtered", "rst_filtered",    "fragment_merged", "fragment_expired",
+    "not_ip",         "malformed",    "flow_table_full", "flows",
 };
 
 wkp_status wkp_engine_write_summary(const wkp_engine *e, const char *path, wkp_errbuf *err)

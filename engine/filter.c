@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SNAPLEN 262144
+#define SNAPLEN  262144
 #define MAX_NEST 64  /* nesting of not/parentheses: bounds the recursion */
 #define MAX_DLTS 300 /* link types probed when validating a libpcap part */
 
@@ -76,7 +76,8 @@ static const char *const kw_names[] = {
     [KW_DNS] = "dns",       [KW_QUIC] = "quic",
 };
 
-static bool kw_is_flow(int kw) {
+static bool kw_is_flow(int kw)
+{
     return kw >= KW_TLS;
 }
 
@@ -151,10 +152,10 @@ struct wkp_filter {
     /* Fast path for packet filters made only of argument-less keywords
      * (the default filter): the result depends only on which of at most 8
      * keywords hold, so it is memoised per keyword bitmask. */
-    int8_t memo_state;    /* 0 not decided, 1 usable, -1 not usable */
+    int8_t memo_state; /* 0 not decided, 1 usable, -1 not usable */
     uint8_t memo_nkw;
-    int32_t memo_kw[8];   /* node index of one N_KW per distinct keyword */
-    int8_t memo[256];     /* -1 unknown, else the result */
+    int32_t memo_kw[8]; /* node index of one N_KW per distinct keyword */
+    int8_t memo[256];   /* -1 unknown, else the result */
 };
 
 struct parser {
@@ -170,32 +171,40 @@ struct parser {
 };
 
 static void seterr(wkp_errbuf *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void seterr(wkp_errbuf *err, const char *fmt, ...) {
-    if (!err) return;
+static void seterr(wkp_errbuf *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
 }
 
-static bool word_is(const char *text, const struct tok *t, const char *w) {
+static bool word_is(const char *text, const struct tok *t, const char *w)
+{
     size_t n = strlen(w);
     return t->type == T_WORD && t->end - t->start == n && memcmp(text + t->start, w, n) == 0;
 }
 
-static bool word_in(const char *text, const struct tok *t, const char *const *set, size_t n) {
+static bool word_in(const char *text, const struct tok *t, const char *const *set, size_t n)
+{
     for (size_t i = 0; i < n; i++)
-        if (word_is(text, t, set[i])) return true;
+        if (word_is(text, t, set[i]))
+            return true;
     return false;
 }
 
 /* A keyword argument: decimal or 0x hex, at most max. */
-static bool parse_number(const char *s, size_t n, uint32_t max, uint32_t *out) {
+static bool parse_number(const char *s, size_t n, uint32_t max, uint32_t *out)
+{
     uint64_t v = 0;
     unsigned base = 10;
     size_t i = 0;
-    if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) base = 16, i = 2;
-    if (i == n) return false;
+    if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+        base = 16, i = 2;
+    if (i == n)
+        return false;
     for (; i < n; i++) {
         unsigned d;
         char c = s[i];
@@ -208,13 +217,15 @@ static bool parse_number(const char *s, size_t n, uint32_t max, uint32_t *out) {
         else
             return false;
         v = v * base + d;
-        if (v > 0xFFFFFFFFu) return false;
+        if (v > 0xFFFFFFFFu)
+            return false;
     }
     *out = (uint32_t)v;
     return v <= max;
 }
 
-static bool is_number(const char *s, size_t n) {
+static bool is_number(const char *s, size_t n)
+{
     uint32_t v;
     return parse_number(s, n, 0xFFFFFFFFu, &v);
 }
@@ -223,18 +234,21 @@ static bool is_number(const char *s, size_t n) {
  * other run of characters up to a blank, a parenthesis, `&&`, `||` or a `!`
  * that is not `!=`; libpcap's own operators stay inside words or form
  * words of their own, which is all the skeleton needs. */
-static bool tokenize(struct parser *ps) {
+static bool tokenize(struct parser *ps)
+{
     const char *s = ps->text;
     size_t len = strlen(s), cap = 16;
     ps->toks = malloc(cap * sizeof *ps->toks);
-    if (!ps->toks) return false;
+    if (!ps->toks)
+        return false;
     size_t i = 0;
     for (;;) {
         while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
             i++;
         if (ps->ntoks + 1 >= cap) {
             struct tok *t = realloc(ps->toks, 2 * cap * sizeof *t);
-            if (!t) return false;
+            if (!t)
+                return false;
             ps->toks = t;
             cap *= 2;
         }
@@ -263,29 +277,37 @@ static bool tokenize(struct parser *ps) {
             t->type = T_WORD;
             while (i < len) {
                 c = s[i], d = i + 1 < len ? s[i + 1] : 0;
-                if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '(' || c == ')') break;
+                if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '(' || c == ')')
+                    break;
                 if ((c == '&' && d == '&') || (c == '|' && d == '|') || (c == '!' && d != '='))
                     break;
                 i += (c == '!') ? 2 : 1;
             }
-            if (i > len) i = len;
+            if (i > len)
+                i = len;
         }
         t->end = (uint32_t)i;
-        if (word_is(s, t, "and")) t->type = T_AND;
-        if (word_is(s, t, "or")) t->type = T_OR;
-        if (word_is(s, t, "not")) t->type = T_NOT;
+        if (word_is(s, t, "and"))
+            t->type = T_AND;
+        if (word_is(s, t, "or"))
+            t->type = T_OR;
+        if (word_is(s, t, "not"))
+            t->type = T_NOT;
     }
 }
 
-static const char *quote_tok(const struct parser *ps, const struct tok *t, char *buf, size_t n) {
-    if (t->type == T_END) return "the end";
+static const char *quote_tok(const struct parser *ps, const struct tok *t, char *buf, size_t n)
+{
+    if (t->type == T_END)
+        return "the end";
     snprintf(buf, n, "'%.*s'", (int)(t->end - t->start), ps->text + t->start);
     return buf;
 }
 
 /* Which words are our keywords, their arguments, and where parentheses
  * match. */
-static bool classify(struct parser *ps) {
+static bool classify(struct parser *ps)
+{
     const char *s = ps->text;
     int32_t *stack = malloc((ps->ntoks + 1) * sizeof *stack);
     ps->kwbefore = malloc((ps->ntoks + 1) * sizeof *ps->kwbefore);
@@ -297,7 +319,8 @@ static bool classify(struct parser *ps) {
     size_t depth = 0;
     for (size_t i = 0; i < ps->ntoks; i++) {
         struct tok *t = &ps->toks[i];
-        if (t->type == T_LP) stack[depth++] = (int32_t)i;
+        if (t->type == T_LP)
+            stack[depth++] = (int32_t)i;
         if (t->type == T_RP) {
             if (depth == 0) {
                 seterr(ps->err, "filter: \"%s\": ')' at column %u has no matching '('", s,
@@ -308,14 +331,19 @@ static bool classify(struct parser *ps) {
             t->match = stack[--depth];
             ps->toks[t->match].match = (int32_t)i;
         }
-        if (t->type != T_WORD || t->is_arg) continue;
+        if (t->type != T_WORD || t->is_arg)
+            continue;
         for (size_t k = 0; k < sizeof keywords / sizeof keywords[0]; k++) {
-            if (!word_is(s, t, keywords[k].word)) continue;
+            if (!word_is(s, t, keywords[k].word))
+                continue;
             const struct tok *prev = i > 0 ? &ps->toks[i - 1] : NULL;
             struct tok *nx = &ps->toks[i + 1]; /* T_END at worst */
-            if (prev && word_in(s, prev, id_takers, sizeof id_takers / sizeof id_takers[0])) break;
-            if (nx->type == T_WORD && s[nx->start] == '[') break; /* icmp [0] = 8 */
-            if (word_in(s, nx, qual_words, sizeof qual_words / sizeof qual_words[0])) break;
+            if (prev && word_in(s, prev, id_takers, sizeof id_takers / sizeof id_takers[0]))
+                break;
+            if (nx->type == T_WORD && s[nx->start] == '[')
+                break; /* icmp [0] = 8 */
+            if (word_in(s, nx, qual_words, sizeof qual_words / sizeof qual_words[0]))
+                break;
             t->kw = (int8_t)keywords[k].kw;
             if (keywords[k].arg_max && nx->type == T_WORD &&
                 is_number(s + nx->start, nx->end - nx->start)) {
@@ -346,13 +374,15 @@ static bool classify(struct parser *ps) {
     uint32_t n = 0;
     for (size_t i = 0; i < ps->ntoks; i++) {
         ps->kwbefore[i] = n;
-        if (ps->toks[i].kw != KW_NONE) n++;
+        if (ps->toks[i].kw != KW_NONE)
+            n++;
     }
     ps->kwbefore[ps->ntoks] = n;
     return true;
 }
 
-static int32_t new_node(struct parser *ps, uint8_t kind, uint32_t start, uint32_t end) {
+static int32_t new_node(struct parser *ps, uint8_t kind, uint32_t start, uint32_t end)
+{
     struct wkp_filter *f = ps->f;
     if (f->nnodes == f->cap_nodes) {
         size_t cap = f->cap_nodes ? 2 * f->cap_nodes : 16;
@@ -378,11 +408,13 @@ static int32_t new_node(struct parser *ps, uint8_t kind, uint32_t start, uint32_
 
 static int32_t parse_or(struct parser *ps);
 
-static bool has_kw_between(const struct parser *ps, size_t a, size_t b) {
+static bool has_kw_between(const struct parser *ps, size_t a, size_t b)
+{
     return ps->kwbefore[b] > ps->kwbefore[a];
 }
 
-static int32_t fail_at(struct parser *ps, const struct tok *t, const char *what) {
+static int32_t fail_at(struct parser *ps, const struct tok *t, const char *what)
+{
     char q[96];
     seterr(ps->err, "filter: \"%s\": %s, found %s at column %u", ps->text, what,
            quote_tok(ps, t, q, sizeof q), t->start + 1);
@@ -391,16 +423,19 @@ static int32_t fail_at(struct parser *ps, const struct tok *t, const char *what)
 }
 
 /* After a complete operand only a connective, ')' or the end may follow. */
-static bool expect_operand_end(struct parser *ps) {
+static bool expect_operand_end(struct parser *ps)
+{
     const struct tok *t = &ps->toks[ps->pos];
-    if (t->type == T_END || t->type == T_RP || t->type == T_AND || t->type == T_OR) return true;
+    if (t->type == T_END || t->type == T_RP || t->type == T_AND || t->type == T_OR)
+        return true;
     fail_at(ps, t, "expected 'and' or 'or'");
     return false;
 }
 
 /* A run of tokens for libpcap: words and keyword-free parenthesised parts,
  * up to a connective, a keyword, ')' or the end. */
-static int32_t parse_run(struct parser *ps) {
+static int32_t parse_run(struct parser *ps)
+{
     size_t first = ps->pos;
     for (;;) {
         const struct tok *t = &ps->toks[ps->pos];
@@ -413,11 +448,13 @@ static int32_t parse_run(struct parser *ps) {
         }
     }
     int32_t n = new_node(ps, N_BPF, ps->toks[first].start, ps->toks[ps->pos - 1].end);
-    if (n < 0 || !expect_operand_end(ps)) return -1;
+    if (n < 0 || !expect_operand_end(ps))
+        return -1;
     return n;
 }
 
-static int32_t parse_not(struct parser *ps) {
+static int32_t parse_not(struct parser *ps)
+{
     const struct tok *t = &ps->toks[ps->pos];
     if (++ps->nest > MAX_NEST) {
         seterr(ps->err, "filter: \"%s\": nested deeper than %d levels", ps->text, MAX_NEST);
@@ -428,25 +465,31 @@ static int32_t parse_not(struct parser *ps) {
     if (t->type == T_NOT) {
         ps->pos++;
         int32_t k = parse_not(ps);
-        if (k < 0) return -1;
+        if (k < 0)
+            return -1;
         r = new_node(ps, N_NOT, t->start, NODE(ps, k)->end);
-        if (r < 0) return -1;
+        if (r < 0)
+            return -1;
         NODE(ps, r)->kid = k;
     } else if (t->type == T_LP && has_kw_between(ps, ps->pos, (size_t)t->match)) {
         const struct tok *rp = &ps->toks[t->match];
         ps->pos++;
         r = parse_or(ps);
-        if (r < 0) return -1;
-        if (ps->toks[ps->pos].type != T_RP) return fail_at(ps, &ps->toks[ps->pos], "expected ')'");
+        if (r < 0)
+            return -1;
+        if (ps->toks[ps->pos].type != T_RP)
+            return fail_at(ps, &ps->toks[ps->pos], "expected ')'");
         ps->pos++;
         struct node *n = NODE(ps, r);
         n->start = t->start;
         n->end = rp->end;
         n->group = true;
-        if (!expect_operand_end(ps)) return -1;
+        if (!expect_operand_end(ps))
+            return -1;
     } else if (t->type == T_WORD && t->kw != KW_NONE) {
         r = new_node(ps, N_KW, t->start, t->end);
-        if (r < 0) return -1;
+        if (r < 0)
+            return -1;
         struct node *n = NODE(ps, r);
         n->kw = t->kw;
         n->kwtok = (int32_t)ps->pos;
@@ -457,7 +500,8 @@ static int32_t parse_not(struct parser *ps) {
             n->end = ps->toks[ps->pos].end;
             ps->pos++;
         }
-        if (!expect_operand_end(ps)) return -1;
+        if (!expect_operand_end(ps))
+            return -1;
     } else if (t->type == T_WORD || t->type == T_LP) {
         r = parse_run(ps);
     } else {
@@ -468,17 +512,21 @@ static int32_t parse_not(struct parser *ps) {
 }
 
 /* and/or: equal precedence, left-associative (as libpcap's grammar). */
-static int32_t parse_or(struct parser *ps) {
+static int32_t parse_or(struct parser *ps)
+{
     int32_t left = parse_not(ps);
     while (left >= 0) {
         const struct tok *t = &ps->toks[ps->pos];
-        if (t->type != T_AND && t->type != T_OR) break;
+        if (t->type != T_AND && t->type != T_OR)
+            break;
         ps->pos++;
         int32_t right = parse_not(ps);
-        if (right < 0) return -1;
+        if (right < 0)
+            return -1;
         int32_t n = new_node(ps, t->type == T_AND ? N_AND : N_OR, NODE(ps, left)->start,
                              NODE(ps, right)->end);
-        if (n < 0) return -1;
+        if (n < 0)
+            return -1;
         NODE(ps, n)->kid = left;
         NODE(ps, left)->next = right;
         left = n;
@@ -493,14 +541,16 @@ static int32_t parse_or(struct parser *ps) {
  * terms are found whatever the grouping (`(default) and (user)`). Children
  * spliced from one parenthesised group get their own segment: only
  * neighbours of one segment are adjacent in the text. */
-static void flatten(struct parser *ps, int32_t ni, uint16_t seg) {
+static void flatten(struct parser *ps, int32_t ni, uint16_t seg)
+{
     struct node *n = NODE(ps, ni);
     n->seg = seg;
     if (n->kind == N_NOT) {
         flatten(ps, n->kid, ++ps->nseg);
         return;
     }
-    if (n->kind != N_AND && n->kind != N_OR) return;
+    if (n->kind != N_AND && n->kind != N_OR)
+        return;
     int32_t out_first = -1, out_last = -1;
     int32_t k = n->kid;
     while (k >= 0) {
@@ -535,23 +585,29 @@ static void flatten(struct parser *ps, int32_t ni, uint16_t seg) {
     NODE(ps, ni)->kid = out_first;
 }
 
-static bool has_kw(struct parser *ps, int32_t ni) {
+static bool has_kw(struct parser *ps, int32_t ni)
+{
     struct node *n = NODE(ps, ni);
-    if (n->kind == N_KW) return true;
+    if (n->kind == N_KW)
+        return true;
     for (int32_t k = n->kid; k >= 0; k = NODE(ps, k)->next)
-        if (has_kw(ps, k)) return true;
+        if (has_kw(ps, k))
+            return true;
     return false;
 }
 
-static int32_t add_leaf(struct parser *ps, uint32_t start, uint32_t end) {
+static int32_t add_leaf(struct parser *ps, uint32_t start, uint32_t end)
+{
     struct wkp_filter *f = ps->f;
     struct leaf *l = realloc(f->leaves, (f->nleaves + 1) * sizeof *l);
-    if (!l) goto oom;
+    if (!l)
+        goto oom;
     f->leaves = l;
     l = &f->leaves[f->nleaves];
     memset(l, 0, sizeof *l);
     l->text = malloc(end - start + 1);
-    if (!l->text) goto oom;
+    if (!l->text)
+        goto oom;
     memcpy(l->text, ps->text + start, end - start);
     l->text[end - start] = 0;
     return (int32_t)f->nleaves++;
@@ -562,23 +618,28 @@ oom:
 
 /* Turn keyword-free subtrees into libpcap leaves; in a chain, merge
  * neighbouring keyword-free children of one segment into one leaf. */
-static bool collapse(struct parser *ps, int32_t ni) {
+static bool collapse(struct parser *ps, int32_t ni)
+{
     struct node *n = NODE(ps, ni);
     if (!has_kw(ps, ni)) {
         int32_t l = add_leaf(ps, n->start, n->end);
-        if (l < 0) return false;
+        if (l < 0)
+            return false;
         n = NODE(ps, ni);
         n->kind = N_BPF;
         n->kid = -1;
         n->leaf = l;
         return true;
     }
-    if (n->kind == N_NOT) return collapse(ps, n->kid);
-    if (n->kind != N_AND && n->kind != N_OR) return true;
+    if (n->kind == N_NOT)
+        return collapse(ps, n->kid);
+    if (n->kind != N_AND && n->kind != N_OR)
+        return true;
     int32_t k = n->kid;
     while (k >= 0) {
         if (has_kw(ps, k)) {
-            if (!collapse(ps, k)) return false;
+            if (!collapse(ps, k))
+                return false;
             k = NODE(ps, k)->next;
             continue;
         }
@@ -586,7 +647,8 @@ static bool collapse(struct parser *ps, int32_t ni) {
         int32_t last = k;
         while (NODE(ps, last)->next >= 0) {
             int32_t c = NODE(ps, last)->next;
-            if (has_kw(ps, c) || NODE(ps, c)->seg != NODE(ps, k)->seg) break;
+            if (has_kw(ps, c) || NODE(ps, c)->seg != NODE(ps, k)->seg)
+                break;
             last = c;
         }
         struct node *kn = NODE(ps, k);
@@ -594,7 +656,8 @@ static bool collapse(struct parser *ps, int32_t ni) {
         kn->next = NODE(ps, last)->next;
         kn->kid = -1;
         int32_t l = add_leaf(ps, kn->start, kn->end);
-        if (l < 0) return false;
+        if (l < 0)
+            return false;
         kn = NODE(ps, k);
         kn->kind = N_BPF;
         kn->leaf = l;
@@ -605,41 +668,54 @@ static bool collapse(struct parser *ps, int32_t ni) {
 
 /* Flow-level keywords in the subtree: 1 only flow keywords, 0 none, -1 mixed.
  * For a mixed subtree, *kwtok is its first flow keyword's token. */
-static int flow_only(struct parser *ps, int32_t ni, int32_t *kwtok) {
+static int flow_only(struct parser *ps, int32_t ni, int32_t *kwtok)
+{
     struct node *n = NODE(ps, ni);
-    if (n->kind == N_BPF) return 0;
+    if (n->kind == N_BPF)
+        return 0;
     if (n->kind == N_KW) {
-        if (kw_is_flow(n->kw) && *kwtok < 0) *kwtok = n->kwtok;
+        if (kw_is_flow(n->kw) && *kwtok < 0)
+            *kwtok = n->kwtok;
         return kw_is_flow(n->kw) ? 1 : 0;
     }
     bool any_flow = false, any_pkt = false;
     for (int32_t k = n->kid; k >= 0; k = NODE(ps, k)->next) {
         int r = flow_only(ps, k, kwtok);
-        if (r < 0) return -1;
-        if (r == 1) any_flow = true;
-        if (r == 0) any_pkt = true;
+        if (r < 0)
+            return -1;
+        if (r == 1)
+            any_flow = true;
+        if (r == 0)
+            any_pkt = true;
     }
-    if (any_flow && any_pkt) return -1;
+    if (any_flow && any_pkt)
+        return -1;
     return any_flow ? 1 : 0;
 }
 
-static bool mentions_flow(struct parser *ps, int32_t ni) {
+static bool mentions_flow(struct parser *ps, int32_t ni)
+{
     struct node *n = NODE(ps, ni);
-    if (n->kind == N_KW) return kw_is_flow(n->kw);
+    if (n->kind == N_KW)
+        return kw_is_flow(n->kw);
     for (int32_t k = n->kid; k >= 0; k = NODE(ps, k)->next)
-        if (mentions_flow(ps, k)) return true;
+        if (mentions_flow(ps, k))
+            return true;
     return false;
 }
 
 /* Join a list of terms under one `and` (or keep the single one). */
-static int32_t join_and(struct parser *ps, int32_t *terms, size_t n) {
-    if (n == 0) return -1;
+static int32_t join_and(struct parser *ps, int32_t *terms, size_t n)
+{
+    if (n == 0)
+        return -1;
     if (n == 1) {
         NODE(ps, terms[0])->next = -1;
         return terms[0];
     }
     int32_t a = new_node(ps, N_AND, NODE(ps, terms[0])->start, NODE(ps, terms[n - 1])->end);
-    if (a < 0) return -1;
+    if (a < 0)
+        return -1;
     NODE(ps, a)->kid = terms[0];
     for (size_t i = 0; i < n; i++)
         NODE(ps, terms[i])->next = i + 1 < n ? terms[i + 1] : -1;
@@ -648,7 +724,8 @@ static int32_t join_and(struct parser *ps, int32_t *terms, size_t n) {
 
 /* The top-level `and` terms split into the packet part and the flow part;
  * a term that mixes flow-level keywords with anything else is refused. */
-static bool split(struct parser *ps, int32_t root) {
+static bool split(struct parser *ps, int32_t root)
+{
     int32_t nterms = 0;
     struct node *r = NODE(ps, root);
     if (r->kind == N_AND)
@@ -697,43 +774,47 @@ static bool split(struct parser *ps, int32_t root) {
 
 /* pcap_open_dead() wants a DLT_ value; capture files carry LINKTYPE_ values,
  * which differ for raw IP. */
-static int dlt_for_pcap(int linktype) {
+static int dlt_for_pcap(int linktype)
+{
     switch (linktype) {
     case WKP_DLT_RAW:
     case WKP_DLT_RAW_BSD12:
-    case WKP_DLT_RAW_BSD14:
-        return DLT_RAW;
-    default:
-        return linktype;
+    case WKP_DLT_RAW_BSD14: return DLT_RAW;
+    default: return linktype;
     }
 }
 
 /* Compile text for link type dlt into *prog; on failure write libpcap's
  * message into msg. */
-static bool compile_for(int dlt, const char *text, struct bpf_program *prog, char *msg, size_t n) {
+static bool compile_for(int dlt, const char *text, struct bpf_program *prog, char *msg, size_t n)
+{
     pcap_t *p = pcap_open_dead(dlt_for_pcap(dlt), SNAPLEN);
     if (!p) {
         snprintf(msg, n, "libpcap cannot open link type %d", dlt);
         return false;
     }
     bool ok = pcap_compile(p, prog, text, 1, PCAP_NETMASK_UNKNOWN) == 0;
-    if (!ok) snprintf(msg, n, "%s", pcap_geterr(p));
+    if (!ok)
+        snprintf(msg, n, "%s", pcap_geterr(p));
     pcap_close(p);
     return ok;
 }
 
 /* Each leaf must compile for raw IP or for some link type we decode;
  * keep the raw-IP program for the fallback. */
-static bool validate_leaves(struct wkp_filter *f, wkp_errbuf *err) {
+static bool validate_leaves(struct wkp_filter *f, wkp_errbuf *err)
+{
     for (size_t i = 0; i < f->nleaves; i++) {
         struct leaf *l = &f->leaves[i];
         char msg[PCAP_ERRBUF_SIZE + 64], other[PCAP_ERRBUF_SIZE + 64];
         l->raw_ok = compile_for(WKP_DLT_RAW, l->text, &l->raw, other, sizeof other);
-        if (l->raw_ok) continue;
+        if (l->raw_ok)
+            continue;
         struct bpf_program p;
         bool ok = compile_for(WKP_DLT_EN10MB, l->text, &p, msg, sizeof msg);
         for (int d = 0; !ok && d < MAX_DLTS; d++) {
-            if (d == WKP_DLT_EN10MB || !wkp_dlt_supported(d)) continue;
+            if (d == WKP_DLT_EN10MB || !wkp_dlt_supported(d))
+                continue;
             ok = compile_for(d, l->text, &p, other, sizeof other);
         }
         if (!ok) {
@@ -745,17 +826,21 @@ static bool validate_leaves(struct wkp_filter *f, wkp_errbuf *err) {
     return true;
 }
 
-static void free_slot(struct wkp_filter *f, struct dlt_slot *s) {
+static void free_slot(struct wkp_filter *f, struct dlt_slot *s)
+{
     if (s->progs)
         for (size_t i = 0; i < f->nleaves; i++)
-            if (!s->use_raw[i]) pcap_freecode(&s->progs[i]);
+            if (!s->use_raw[i])
+                pcap_freecode(&s->progs[i]);
     free(s->progs);
     free(s->use_raw);
 }
 
-wkp_status wkp_filter_prepare_dlt(struct wkp_filter *f, int dlt, wkp_errbuf *err) {
+wkp_status wkp_filter_prepare_dlt(struct wkp_filter *f, int dlt, wkp_errbuf *err)
+{
     for (size_t i = 0; i < f->nslots; i++)
-        if (f->slots[i].dlt == dlt && f->slots[i].ready) return WKP_OK;
+        if (f->slots[i].dlt == dlt && f->slots[i].ready)
+            return WKP_OK;
     struct dlt_slot s = {.dlt = dlt, .ready = true};
     s.progs = calloc(f->nleaves ? f->nleaves : 1, sizeof *s.progs);
     s.use_raw = calloc(f->nleaves ? f->nleaves : 1, sizeof *s.use_raw);
@@ -795,14 +880,18 @@ wkp_status wkp_filter_prepare_dlt(struct wkp_filter *f, int dlt, wkp_errbuf *err
 
 /* ---- compile ---------------------------------------------------------------------------- */
 
-static bool blank(const char *s) {
-    if (!s) return true;
+static bool blank(const char *s)
+{
+    if (!s)
+        return true;
     for (; *s; s++)
-        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r') return false;
+        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+            return false;
     return true;
 }
 
-wkp_status wkp_filter_compile(const char *expr, struct wkp_filter **out, wkp_errbuf *err) {
+wkp_status wkp_filter_compile(const char *expr, struct wkp_filter **out, wkp_errbuf *err)
+{
     if (!expr || !out) {
         seterr(err, "filter: no expression");
         return WKP_EINVAL;
@@ -818,7 +907,8 @@ wkp_status wkp_filter_compile(const char *expr, struct wkp_filter **out, wkp_err
     bool ok = true;
     if (!blank(expr)) {
         ok = tokenize(&ps);
-        if (!ok) ps.oom = true;
+        if (!ok)
+            ps.oom = true;
         ok = ok && classify(&ps);
         int32_t root = -1;
         if (ok) {
@@ -838,7 +928,8 @@ wkp_status wkp_filter_compile(const char *expr, struct wkp_filter **out, wkp_err
     free(ps.toks);
     free(ps.kwbefore);
     if (!ok) {
-        if (ps.oom) seterr(err, "filter: out of memory");
+        if (ps.oom)
+            seterr(err, "filter: out of memory");
         wkp_filter_free(f);
         return ps.oom ? WKP_ENOMEM : WKP_EINVAL;
     }
@@ -847,15 +938,19 @@ wkp_status wkp_filter_compile(const char *expr, struct wkp_filter **out, wkp_err
 }
 
 wkp_status wkp_filter_compile_combined(const char *default_expr, const char *user_expr,
-                                       struct wkp_filter **out, wkp_errbuf *err) {
+                                       struct wkp_filter **out, wkp_errbuf *err)
+{
     bool d = !blank(default_expr), u = !blank(user_expr);
-    if (!(d && u)) return wkp_filter_compile(d ? default_expr : u ? user_expr : "", out, err);
+    if (!(d && u))
+        return wkp_filter_compile(d ? default_expr : u ? user_expr : "", out, err);
     struct wkp_filter *tmp;
     wkp_status st = wkp_filter_compile(default_expr, &tmp, err);
-    if (st != WKP_OK) return st;
+    if (st != WKP_OK)
+        return st;
     wkp_filter_free(tmp);
     st = wkp_filter_compile(user_expr, &tmp, err);
-    if (st != WKP_OK) return st;
+    if (st != WKP_OK)
+        return st;
     wkp_filter_free(tmp);
     size_t n = strlen(default_expr) + strlen(user_expr) + 16;
     char *both = malloc(n);
@@ -869,12 +964,15 @@ wkp_status wkp_filter_compile_combined(const char *default_expr, const char *use
     return st;
 }
 
-void wkp_filter_free(struct wkp_filter *f) {
-    if (!f) return;
+void wkp_filter_free(struct wkp_filter *f)
+{
+    if (!f)
+        return;
     for (size_t i = 0; i < f->nslots; i++)
         free_slot(f, &f->slots[i]);
     for (size_t i = 0; i < f->nleaves; i++) {
-        if (f->leaves[i].raw_ok) pcap_freecode(&f->leaves[i].raw);
+        if (f->leaves[i].raw_ok)
+            pcap_freecode(&f->leaves[i].raw);
         free(f->leaves[i].text);
     }
     free(f->slots);
@@ -902,18 +1000,21 @@ struct pkt_ctx {
  * type field that announced the first tag takes the type the last tag
  * announced, and the 4-byte tags go. The parser read every tag, so they
  * are inside caplen. */
-static void untag(struct pkt_ctx *c) {
+static void untag(struct pkt_ctx *c)
+{
     const struct wkp_l2l4_tun *t = &c->m->tun;
     c->bpf_frame = c->frame;
     c->bpf_caplen = c->caplen;
     c->bpf_wirelen = c->wirelen;
     uint32_t tags = (uint32_t)t->strip_n * 4, at = t->strip_tags_off;
-    if (!t->strip_n || (uint64_t)at + tags > c->caplen || t->strip_type_off + 2u > at) return;
+    if (!t->strip_n || (uint64_t)at + tags > c->caplen || t->strip_type_off + 2u > at)
+        return;
     struct wkp_filter *f = c->f;
     if (c->caplen > f->scratch_cap) {
         size_t cap = c->caplen < 65536 ? 65536 : c->caplen;
         uint8_t *s = realloc(f->scratch, cap);
-        if (!s) return; /* BPF sees the tags: a degraded answer, not a wrong read */
+        if (!s)
+            return; /* BPF sees the tags: a degraded answer, not a wrong read */
         f->scratch = s;
         f->scratch_cap = cap;
     }
@@ -926,7 +1027,8 @@ static void untag(struct pkt_ctx *c) {
     c->bpf_wirelen = c->wirelen > tags ? c->wirelen - tags : 0;
 }
 
-static bool eval_bpf(struct pkt_ctx *c, int32_t leaf) {
+static bool eval_bpf(struct pkt_ctx *c, int32_t leaf)
+{
     struct pcap_pkthdr h;
     memset(&h, 0, sizeof h);
     if (c->slot->use_raw[leaf]) {
@@ -934,41 +1036,47 @@ static bool eval_bpf(struct pkt_ctx *c, int32_t leaf) {
          * look at the outer packet */
         const struct wkp_l2l4 *m = c->m;
         uint32_t off = m->l2_len;
-        if (!m->tun.outer_family || off >= c->caplen || off == UINT16_MAX) return false;
+        if (!m->tun.outer_family || off >= c->caplen || off == UINT16_MAX)
+            return false;
         h.caplen = c->caplen - off;
         h.len = c->wirelen > off ? c->wirelen - off : h.caplen;
         return pcap_offline_filter(&c->f->leaves[leaf].raw, &h, c->frame + off) != 0;
     }
-    if (!c->bpf_frame) untag(c);
+    if (!c->bpf_frame)
+        untag(c);
     h.caplen = c->bpf_caplen;
     h.len = c->bpf_wirelen;
     return pcap_offline_filter(&c->slot->progs[leaf], &h, c->bpf_frame) != 0;
 }
 
-static bool any16(const uint16_t *v, unsigned n, uint32_t x) {
+static bool any16(const uint16_t *v, unsigned n, uint32_t x)
+{
     for (unsigned i = 0; i < n; i++)
-        if (v[i] == x) return true;
+        if (v[i] == x)
+            return true;
     return false;
 }
 
-static bool any32(const uint32_t *v, unsigned n, uint32_t x) {
+static bool any32(const uint32_t *v, unsigned n, uint32_t x)
+{
     for (unsigned i = 0; i < n; i++)
-        if (v[i] == x) return true;
+        if (v[i] == x)
+            return true;
     return false;
 }
 
-static bool udp_port(const struct wkp_l2l4 *m, uint16_t a, uint16_t b) {
+static bool udp_port(const struct wkp_l2l4 *m, uint16_t a, uint16_t b)
+{
     return m->family && m->proto == 17 &&
            (m->sport == a || m->sport == b || m->dport == a || m->dport == b);
 }
 
-static bool eval_kw(const struct node *n, const struct wkp_l2l4 *m, bool compat) {
+static bool eval_kw(const struct node *n, const struct wkp_l2l4 *m, bool compat)
+{
     const struct wkp_l2l4_tun *t = &m->tun;
     switch (n->kw) {
-    case KW_ARP:
-        return t->flags & WKP_TF_ARP;
-    case KW_ICMP:
-        return m->family == 4 && m->proto == 1;
+    case KW_ARP: return t->flags & WKP_TF_ARP;
+    case KW_ICMP: return m->family == 4 && m->proto == 1;
     case KW_ICMPV6:
         /* --compat (D13, FIX-7): the original read only the IPv6 header's
          * first next header, so ICMPv6 behind extension headers (MLD after
@@ -976,77 +1084,75 @@ static bool eval_kw(const struct node *n, const struct wkp_l2l4 *m, bool compat)
         if (compat && m->family == 6 && m->l4_off - m->l3_off > 40 && !m->tun.n_stack)
             return false;
         return m->family == 6 && m->proto == 58;
-    case KW_DHCP:
-        return udp_port(m, 67, 68);
-    case KW_DHCPV6:
-        return udp_port(m, 546, 547);
+    case KW_DHCP: return udp_port(m, 67, 68);
+    case KW_DHCPV6: return udp_port(m, 546, 547);
     case KW_VLAN:
         return (m->encap & WKP_ENC_VLAN) && (!n->has_arg || any16(t->vlan_ids, t->n_vlan, n->arg));
-    case KW_GRE:
-        return m->encap & WKP_ENC_GRE;
-    case KW_VXLAN:
-        return (m->encap & WKP_ENC_VXLAN) && (!n->has_arg || t->vxlan_vni == n->arg);
-    case KW_GENEVE:
-        return (m->encap & WKP_ENC_GENEVE) && (!n->has_arg || t->geneve_vni == n->arg);
+    case KW_GRE: return m->encap & WKP_ENC_GRE;
+    case KW_VXLAN: return (m->encap & WKP_ENC_VXLAN) && (!n->has_arg || t->vxlan_vni == n->arg);
+    case KW_GENEVE: return (m->encap & WKP_ENC_GENEVE) && (!n->has_arg || t->geneve_vni == n->arg);
     case KW_MPLS:
         return (m->encap & WKP_ENC_MPLS) &&
                (!n->has_arg || any32(t->mpls_labels, t->n_mpls, n->arg));
-    default:
-        return false; /* flow-level keywords never reach the packet part */
+    default: return false; /* flow-level keywords never reach the packet part */
     }
 }
 
-static bool eval_pkt(struct pkt_ctx *c, int32_t ni) {
+static bool eval_pkt(struct pkt_ctx *c, int32_t ni)
+{
     const struct node *n = &c->f->nodes[ni];
     switch (n->kind) {
     case N_AND:
         for (int32_t k = n->kid; k >= 0; k = c->f->nodes[k].next)
-            if (!eval_pkt(c, k)) return false;
+            if (!eval_pkt(c, k))
+                return false;
         return true;
     case N_OR:
         for (int32_t k = n->kid; k >= 0; k = c->f->nodes[k].next)
-            if (eval_pkt(c, k)) return true;
+            if (eval_pkt(c, k))
+                return true;
         return false;
-    case N_NOT:
-        return !eval_pkt(c, n->kid);
-    case N_KW:
-        return eval_kw(n, c->m, c->f->compat);
-    case N_BPF:
-        return eval_bpf(c, n->leaf);
-    default:
-        return true;
+    case N_NOT: return !eval_pkt(c, n->kid);
+    case N_KW: return eval_kw(n, c->m, c->f->compat);
+    case N_BPF: return eval_bpf(c, n->leaf);
+    default: return true;
     }
 }
 
 /* Can the packet tree use the keyword-bitmask memo? Collects one node per
  * distinct keyword; false on a BPF part, a keyword with an argument, or
  * more than 8 keywords. */
-static bool memo_scan(struct wkp_filter *f, int32_t ni) {
+static bool memo_scan(struct wkp_filter *f, int32_t ni)
+{
     const struct node *n = &f->nodes[ni];
     switch (n->kind) {
     case N_AND:
     case N_OR:
     case N_NOT:
         for (int32_t k = n->kid; k >= 0; k = f->nodes[k].next)
-            if (!memo_scan(f, k)) return false;
+            if (!memo_scan(f, k))
+                return false;
         return true;
     case N_KW:
-        if (n->has_arg) return false;
+        if (n->has_arg)
+            return false;
         for (uint8_t i = 0; i < f->memo_nkw; i++)
-            if (f->nodes[f->memo_kw[i]].kw == n->kw) return true;
-        if (f->memo_nkw == 8) return false;
+            if (f->nodes[f->memo_kw[i]].kw == n->kw)
+                return true;
+        if (f->memo_nkw == 8)
+            return false;
         f->memo_kw[f->memo_nkw++] = ni;
         return true;
-    case N_TRUE:
-        return true;
-    default:
-        return false;
+    case N_TRUE: return true;
+    default: return false;
     }
 }
 
 bool wkp_filter_packet(struct wkp_filter *f, const uint8_t *frame, uint32_t caplen,
-                       uint32_t wirelen, int dlt, const struct wkp_l2l4 *m) {
-    if (f->pkt_root < 0) return true;
+                       uint32_t wirelen, int dlt, const struct wkp_l2l4 *m)
+{
+    if (f->pkt_root < 0)
+        return true;
     if (f->memo_state == 0) {
         f->memo_nkw = 0;
         f->memo_state = memo_scan(f, f->pkt_root) ? 1 : -1;
@@ -1066,7 +1172,8 @@ bool wkp_filter_packet(struct wkp_filter *f, const uint8_t *frame, uint32_t capl
     if (!slot || slot->dlt != dlt) {
         slot = NULL;
         for (size_t i = 0; i < f->nslots && !slot; i++)
-            if (f->slots[i].dlt == dlt) slot = &f->slots[i];
+            if (f->slots[i].dlt == dlt)
+                slot = &f->slots[i];
         if (!slot) {
             wkp_errbuf e;
             if (wkp_filter_prepare_dlt(f, dlt, &e) != WKP_OK) {
@@ -1082,51 +1189,52 @@ bool wkp_filter_packet(struct wkp_filter *f, const uint8_t *frame, uint32_t capl
     return eval_pkt(&c, f->pkt_root);
 }
 
-const char *wkp_filter_error(const struct wkp_filter *f) {
+const char *wkp_filter_error(const struct wkp_filter *f)
+{
     return f->error[0] ? f->error : NULL;
 }
 
-bool wkp_filter_has_packet_terms(const struct wkp_filter *f) {
+bool wkp_filter_has_packet_terms(const struct wkp_filter *f)
+{
     return f->pkt_root >= 0;
 }
 
-bool wkp_filter_has_flow_terms(const struct wkp_filter *f) {
+bool wkp_filter_has_flow_terms(const struct wkp_filter *f)
+{
     return f->flow_root >= 0;
 }
 
-static bool eval_flow(const struct wkp_filter *f, int32_t ni, const struct wkp_flow_protos *p) {
+static bool eval_flow(const struct wkp_filter *f, int32_t ni, const struct wkp_flow_protos *p)
+{
     const struct node *n = &f->nodes[ni];
     switch (n->kind) {
     case N_AND:
         for (int32_t k = n->kid; k >= 0; k = f->nodes[k].next)
-            if (!eval_flow(f, k, p)) return false;
+            if (!eval_flow(f, k, p))
+                return false;
         return true;
     case N_OR:
         for (int32_t k = n->kid; k >= 0; k = f->nodes[k].next)
-            if (eval_flow(f, k, p)) return true;
+            if (eval_flow(f, k, p))
+                return true;
         return false;
-    case N_NOT:
-        return !eval_flow(f, n->kid, p);
+    case N_NOT: return !eval_flow(f, n->kid, p);
     case N_KW:
         switch (n->kw) {
-        case KW_TLS:
-            return p->tls;
-        case KW_HTTP:
-            return p->http;
-        case KW_DNS:
-            return p->dns;
-        case KW_QUIC:
-            return p->quic;
-        default:
-            return false;
+        case KW_TLS: return p->tls;
+        case KW_HTTP: return p->http;
+        case KW_DNS: return p->dns;
+        case KW_QUIC: return p->quic;
+        default: return false;
         }
-    default:
-        return true;
+    default: return true;
     }
 }
 
-bool wkp_filter_flow_match(const struct wkp_filter *f, const struct wkp_flow_protos *p) {
-    if (f->flow_root < 0) return true;
+bool wkp_filter_flow_match(const struct wkp_filter *f, const struct wkp_flow_protos *p)
+{
+    if (f->flow_root < 0)
+        return true;
     return eval_flow(f, f->flow_root, p);
 }
 
@@ -1138,16 +1246,19 @@ struct sbuf {
 };
 
 static void put(struct sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct sbuf *s, const char *fmt, ...) {
+static void put(struct sbuf *s, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
     size_t room = s->len < s->n ? s->n - s->len : 0;
     int w = vsnprintf(room ? s->b + s->len : NULL, room, fmt, ap);
     va_end(ap);
-    if (w > 0) s->len += (size_t)w;
+    if (w > 0)
+        s->len += (size_t)w;
 }
 
-static void dump_node(const struct wkp_filter *f, int32_t ni, struct sbuf *s) {
+static void dump_node(const struct wkp_filter *f, int32_t ni, struct sbuf *s)
+{
     const struct node *n = &f->nodes[ni];
     switch (n->kind) {
     case N_AND:
@@ -1155,7 +1266,8 @@ static void dump_node(const struct wkp_filter *f, int32_t ni, struct sbuf *s) {
         put(s, "%s(", n->kind == N_AND ? "and" : "or");
         for (int32_t k = n->kid; k >= 0; k = f->nodes[k].next) {
             dump_node(f, k, s);
-            if (f->nodes[k].next >= 0) put(s, ", ");
+            if (f->nodes[k].next >= 0)
+                put(s, ", ");
         }
         put(s, ")");
         break;
@@ -1166,19 +1278,19 @@ static void dump_node(const struct wkp_filter *f, int32_t ni, struct sbuf *s) {
         break;
     case N_KW:
         put(s, "%s", kw_names[n->kw]);
-        if (n->has_arg) put(s, " %u", n->arg);
+        if (n->has_arg)
+            put(s, " %u", n->arg);
         break;
-    case N_BPF:
-        put(s, "bpf(\"%s\")", f->leaves[n->leaf].text);
-        break;
-    default:
-        put(s, "true");
+    case N_BPF: put(s, "bpf(\"%s\")", f->leaves[n->leaf].text); break;
+    default: put(s, "true");
     }
 }
 
-size_t wkp_filter_dump(const struct wkp_filter *f, char *buf, size_t n) {
+size_t wkp_filter_dump(const struct wkp_filter *f, char *buf, size_t n)
+{
     struct sbuf s = {.b = buf, .n = n};
-    if (n) buf[0] = 0;
+    if (n)
+        buf[0] = 0;
     put(&s, "packet: ");
     if (f->pkt_root >= 0)
         dump_node(f, f->pkt_root, &s);
@@ -1192,6 +1304,8 @@ size_t wkp_filter_dump(const struct wkp_filter *f, char *buf, size_t n) {
     return s.len;
 }
 
-void wkp_filter_set_compat(struct wkp_filter *f, bool on) {
-    if (f != NULL) f->compat = on;
+void wkp_filter_set_compat(struct wkp_filter *f, bool on)
+{
+    if (f != NULL)
+        f->compat = on;
 }

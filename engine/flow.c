@@ -5,18 +5,54 @@
 
 #include "engine/internal.h"
 
-uint64_t wkp_flow_id(const wkp_flow *f) { return f->id; }
-const char *wkp_flow_capture(const wkp_flow *f) { return f->capture; }
-const char *wkp_flow_key(const wkp_flow *f) { return f->key; }
-const char *wkp_flow_src_ip(const wkp_flow *f) { return f->src_ip; }
-const char *wkp_flow_dst_ip(const wkp_flow *f) { return f->dst_ip; }
-uint16_t wkp_flow_src_port(const wkp_flow *f) { return f->sport; }
-uint16_t wkp_flow_dst_port(const wkp_flow *f) { return f->dport; }
-uint8_t wkp_flow_protocol(const wkp_flow *f) { return f->proto; }
-int wkp_flow_ip_version(const wkp_flow *f) { return f->family; }
-uint16_t wkp_flow_vlan_id(const wkp_flow *f) { return f->vlan_id; }
-int64_t wkp_flow_start_ns(const wkp_flow *f) { return f->start_ns; }
-int64_t wkp_flow_end_ns(const wkp_flow *f) { return f->end_ns; }
+uint64_t wkp_flow_id(const wkp_flow *f)
+{
+    return f->id;
+}
+const char *wkp_flow_capture(const wkp_flow *f)
+{
+    return f->capture;
+}
+const char *wkp_flow_key(const wkp_flow *f)
+{
+    return f->key;
+}
+const char *wkp_flow_src_ip(const wkp_flow *f)
+{
+    return f->src_ip;
+}
+const char *wkp_flow_dst_ip(const wkp_flow *f)
+{
+    return f->dst_ip;
+}
+uint16_t wkp_flow_src_port(const wkp_flow *f)
+{
+    return f->sport;
+}
+uint16_t wkp_flow_dst_port(const wkp_flow *f)
+{
+    return f->dport;
+}
+uint8_t wkp_flow_protocol(const wkp_flow *f)
+{
+    return f->proto;
+}
+int wkp_flow_ip_version(const wkp_flow *f)
+{
+    return f->family;
+}
+uint16_t wkp_flow_vlan_id(const wkp_flow *f)
+{
+    return f->vlan_id;
+}
+int64_t wkp_flow_start_ns(const wkp_flow *f)
+{
+    return f->start_ns;
+}
+int64_t wkp_flow_end_ns(const wkp_flow *f)
+{
+    return f->end_ns;
+}
 
 uint64_t wkp_flow_packets(const wkp_flow *f, wkp_dir dir)
 {
@@ -33,12 +69,24 @@ uint64_t wkp_flow_tcp_flag_count(const wkp_flow *f, wkp_tcp_flag flag)
     return flag >= WKP_TCPFLAG_FIN && flag <= WKP_TCPFLAG_CWR ? f->flag_counts[flag] : 0;
 }
 
-const char *wkp_flow_end_reason(const wkp_flow *f) { return wkp__end_reason_names[f->end_reason]; }
+const char *wkp_flow_end_reason(const wkp_flow *f)
+{
+    return wkp__end_reason_names[f->end_reason];
+}
 
-const char *wkp_flow_community_id(const wkp_flow *f) { return f->community_id; }
-uint64_t wkp_flow_retransmissions(const wkp_flow *f) { return f->retrans; }
+const char *wkp_flow_community_id(const wkp_flow *f)
+{
+    return f->community_id;
+}
+uint64_t wkp_flow_retransmissions(const wkp_flow *f)
+{
+    return f->retrans;
+}
 
-size_t wkp_flow_seq_count(const wkp_flow *f) { return (size_t)f->nrecs; }
+size_t wkp_flow_seq_count(const wkp_flow *f)
+{
+    return (size_t)f->nrecs;
+}
 
 int64_t wkp_flow_seq_value(const wkp_flow *f, size_t i, wkp_seq_field field)
 {
@@ -64,8 +112,11 @@ static const struct {
     const char *prefix;
     int block;
 } short_blocks[] = {
-    {"pkt_", WKP_BLK_PACKET_LENGTHS}, {"ip_", WKP_BLK_IP_LENGTHS}, {"trans_", WKP_BLK_TRANS_LENGTHS},
-    {"app_", WKP_BLK_APP_LENGTHS},    {"iat_", WKP_BLK_IATS},
+    {"pkt_", WKP_BLK_PACKET_LENGTHS},
+    {"ip_", WKP_BLK_IP_LENGTHS},
+    {"trans_", WKP_BLK_TRANS_LENGTHS},
+    {"app_", WKP_BLK_APP_LENGTHS},
+    {"iat_", WKP_BLK_IATS},
 };
 
 static double block_stat(const struct wkp_flow_stats *st, int blk, const char *stat)

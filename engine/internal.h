@@ -19,12 +19,12 @@
 #include "flowtable/table.h"
 #include "wa1kpcap/wa1kpcap.h"
 
-#define WKP_HIDDEN __attribute__((visibility("hidden")))
+#define WKP_HIDDEN         __attribute__((visibility("hidden")))
 #define WKP_DEFAULT_FILTER "not arp and not icmp and not icmpv6 and not dhcp and not dhcpv6"
-#define WKP_MAX_THREADS 256
-#define WKP_TICK_PACKETS 1024       /* a tick goes to every worker at least this often */
-#define WKP_TICK_NS 1000000000LL    /* ... and when the capture clock moved 1 s */
-#define WKP_ARENA_BYTES (4u << 20)  /* per ring, for copied frames */
+#define WKP_MAX_THREADS    256
+#define WKP_TICK_PACKETS   1024         /* a tick goes to every worker at least this often */
+#define WKP_TICK_NS        1000000000LL /* ... and when the capture clock moved 1 s */
+#define WKP_ARENA_BYTES    (4u << 20)   /* per ring, for copied frames */
 
 struct wkp_config {
     unsigned threads;
@@ -35,8 +35,8 @@ struct wkp_config {
     uint64_t max_seq;     /* 0: store every packet's record */
     uint64_t min_packets; /* flows with fewer packets are dropped (flow_filtered) */
     bool filter_retrans, filter_ack, filter_rst;
-    bool compat;          /* D13 */
-    bool reassembly;      /* D2: IP fragments reassembled in the reader */
+    bool compat;                /* D13 */
+    bool reassembly;            /* D2: IP fragments reassembled in the reader */
     uint32_t tcp_stream_limit;  /* bytes kept per TCP direction (0: no stream reassembly) */
     struct wkp_l2l4_opts parse; /* e.g. extra VXLAN ports */
     uint64_t tcp_stream_budget; /* bytes all TCP stream buffers may hold per run */
@@ -69,7 +69,7 @@ enum {
     WKP_TXT_CSV = 0,
     WKP_TXT_JSON,
     WKP_TXT_NDJSON,
-    WKP_TXT_PKT_CSV,    /* per-packet rows (--packets) */
+    WKP_TXT_PKT_CSV, /* per-packet rows (--packets) */
     WKP_TXT_PKT_NDJSON,
     WKP_TXT__COUNT
 };
@@ -78,8 +78,8 @@ enum {
  * This is the public wkp_flow the callback sink sees. */
 struct wkp_flow {
     struct wkp_flow *qnext; /* link in the worker -> merger hand-off */
-    uint64_t end_pos;  /* stream position of the item that ended it */
-    uint64_t id;       /* ordinal of its first packet */
+    uint64_t end_pos;       /* stream position of the item that ended it */
+    uint64_t id;            /* ordinal of its first packet */
     const char *capture;
     int ts_digits;
     uint8_t end_reason;
@@ -91,7 +91,7 @@ struct wkp_flow {
     int64_t start_ns, end_ns;
     uint64_t pkts[3], bytes[3]; /* indexed by wkp_dir */
     uint64_t flag_counts[8];
-    uint64_t retrans; /* TCP retransmissions seen (dropped or kept) */
+    uint64_t retrans;         /* TCP retransmissions seen (dropped or kept) */
     struct wkp_l2l4_tun *tun; /* owned; the first packet's encapsulation, or NULL */
     char community_id[40];
     char *text[WKP_TXT__COUNT];
@@ -112,8 +112,8 @@ struct wkp_flow_extra {
 };
 
 struct wkp_sink {
-    wkp_format fmt; /* callback sinks: WKP_FMT_NONE with cb set */
-    bool packets;   /* one row per packet instead of per flow */
+    wkp_format fmt;               /* callback sinks: WKP_FMT_NONE with cb set */
+    bool packets;                 /* one row per packet instead of per flow */
     const struct wkp_config *cfg; /* the engine's, set when the run opens the sink */
     wkp_flow_fn cb;
     void *cb_user;
@@ -207,8 +207,7 @@ WKP_HIDDEN void *wkp__worker_main(void *arg);
 WKP_HIDDEN void *wkp__merger_main(void *arg);
 /* engine/serialize.c: fill f->text[] for the formats in mask. 0 on success. */
 WKP_HIDDEN int wkp__serialize(struct wkp_flow *f, const struct wkp_flow_extra *x,
-                              const struct wkp_config *cfg, unsigned mask,
-                              struct wkp_buf *scratch);
+                              const struct wkp_config *cfg, unsigned mask, struct wkp_buf *scratch);
 WKP_HIDDEN void wkp__csv_header(struct wkp_buf *b, const struct wkp_config *cfg);
 WKP_HIDDEN void wkp__packets_csv_header(struct wkp_buf *b);
 WKP_HIDDEN size_t wkp__column_count(const struct wkp_config *cfg);

@@ -133,8 +133,8 @@ void *wkp__merger_main(void *arg)
         bool moved = false;
         for (unsigned i = 0; i < e->nworkers; i++) {
             /* acquire: pairs with the worker's release push */
-            struct wkp_flow *f = atomic_exchange_explicit(&e->workers[i].done, NULL,
-                                                          memory_order_acquire);
+            struct wkp_flow *f =
+                atomic_exchange_explicit(&e->workers[i].done, NULL, memory_order_acquire);
             if (!f)
                 continue;
             for (struct wkp_flow *next; f; f = next) {

@@ -17,7 +17,7 @@
 #include "flowtable/key.h"
 
 enum { WKP_AT_PACKET = 0, WKP_AT_TICK = 1, WKP_AT_FLUSH = 2 };
-#define WKP_POS(ordinal, at) ((uint64_t)(ordinal) * 4u + (at))
+#define WKP_POS(ordinal, at) ((uint64_t)(ordinal)*4u + (at))
 #define WKP_POS_ORDINAL(pos) ((pos) / 4u)
 
 enum wkp_item_kind {
@@ -28,16 +28,16 @@ enum wkp_item_kind {
 };
 
 struct wkp_pkt {
-    uint64_t pos;      /* stream position (see above) */
-    int64_t ts_ns;     /* this packet's capture time */
-    int64_t clock_ns;  /* capture clock: the largest ts_ns read so far */
+    uint64_t pos;        /* stream position (see above) */
+    int64_t ts_ns;       /* this packet's capture time */
+    int64_t clock_ns;    /* capture clock: the largest ts_ns read so far */
     const uint8_t *data; /* frame bytes: in the mapped file or the ring's arena */
     uint64_t arena_end;  /* ring arena bytes used up to and including this item */
     uint64_t hash;       /* wkp_key_hash(&key) */
     uint32_t caplen, wirelen;
-    uint8_t kind;        /* enum wkp_item_kind */
-    uint8_t src_is_a;    /* the packet's source is key.a */
-    uint16_t capture;    /* index of the capture file in the run */
+    uint8_t kind;     /* enum wkp_item_kind */
+    uint8_t src_is_a; /* the packet's source is key.a */
+    uint16_t capture; /* index of the capture file in the run */
     struct wkp_flow_key key;
     struct wkp_l2l4 m;
 };

@@ -96,7 +96,8 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
                 last_tick_clock = clock;
 
             struct wkp_l2l4 m;
-            enum wkp_parse_status ps = wkp_l2l4_parse_opts(rec.data, rec.caplen, rec.dlt, &e->cfg.parse, &m);
+            enum wkp_parse_status ps =
+                wkp_l2l4_parse_opts(rec.data, rec.caplen, rec.dlt, &e->cfg.parse, &m);
             const uint8_t *data = rec.data;
             uint32_t caplen = rec.caplen, wirelen = rec.wirelen;
             int64_t ts = rec.ts_ns;
@@ -178,8 +179,8 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
                 }
             }
             if (ord - last_tick_ord >= WKP_TICK_PACKETS || clock - last_tick_clock >= WKP_TICK_NS) {
-                if (!broadcast(e, WKP_ITEM_TICK, WKP_POS(ord, WKP_AT_TICK), clock,
-                               (uint16_t)ci, wkp_capfile_cursor(cf))) {
+                if (!broadcast(e, WKP_ITEM_TICK, WKP_POS(ord, WKP_AT_TICK), clock, (uint16_t)ci,
+                               wkp_capfile_cursor(cf))) {
                     st = WKP_ESTOPPED;
                     break;
                 }

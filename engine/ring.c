@@ -87,7 +87,10 @@ void wkp_ring_publish(struct wkp_ring *r)
         publish(r, false);
 }
 
-void wkp_ring_publish_wake(struct wkp_ring *r) { publish(r, true); }
+void wkp_ring_publish_wake(struct wkp_ring *r)
+{
+    publish(r, true);
+}
 
 /* Is there room for one more slot and need arena bytes at arena_head? */
 static bool has_room(struct wkp_ring *r, uint32_t h, uint64_t need)

@@ -29,7 +29,7 @@ struct wkp_ring {
 
     /* consumer side */
     _Alignas(64) _Atomic uint32_t tail; /* slots released (release; pairs with producer acquire) */
-    _Atomic uint64_t arena_tail;         /* arena bytes given back, published with tail */
+    _Atomic uint64_t arena_tail;        /* arena bytes given back, published with tail */
     _Atomic int cons_waiting;
 
     _Alignas(64) uint32_t size, mask;

@@ -19,19 +19,16 @@
 #include "features/dtoa.h"
 
 const char *const wkp__end_reason_names[] = {
-    [WKP_END_FIN] = "fin",          [WKP_END_RST] = "rst",
-    [WKP_END_IDLE] = "idle_timeout", [WKP_END_NEW_SYN] = "new_syn",
-    [WKP_END_EOF] = "end_of_input", [WKP_END_EVICTED] = "evicted",
+    [WKP_END_FIN] = "fin",         [WKP_END_RST] = "rst",          [WKP_END_IDLE] = "idle_timeout",
+    [WKP_END_NEW_SYN] = "new_syn", [WKP_END_EOF] = "end_of_input", [WKP_END_EVICTED] = "evicted",
 };
 
 static const char *const base_columns[] = {
-    "flow_id",        "capture",         "key",
-    "protocol",       "src_ip",          "dst_ip",
-    "src_port",       "dst_port",        "start_time",
-    "end_time",       "duration",        "packet_count",
-    "byte_count",     "up_packet_count", "up_byte_count",
-    "down_packet_count", "down_byte_count", "ext_protocol",
-    "end_reason",     "community_id",
+    "flow_id",         "capture",         "key",           "protocol",
+    "src_ip",          "dst_ip",          "src_port",      "dst_port",
+    "start_time",      "end_time",        "duration",      "packet_count",
+    "byte_count",      "up_packet_count", "up_byte_count", "down_packet_count",
+    "down_byte_count", "ext_protocol",    "end_reason",    "community_id",
 };
 enum { NBASE = sizeof base_columns / sizeof base_columns[0] };
 
@@ -51,8 +48,8 @@ enum seq_id {
     NSEQ
 };
 static const char *const seq_names[NSEQ] = {
-    "packet_lengths", "ip_lengths", "trans_lengths", "app_lengths",     "timestamps",
-    "iats",           "payload_bytes", "tcp_flags",  "tcp_window_sizes",
+    "packet_lengths", "ip_lengths",    "trans_lengths", "app_lengths",      "timestamps",
+    "iats",           "payload_bytes", "tcp_flags",     "tcp_window_sizes",
 };
 
 const char *wkp__proto_name(uint8_t proto, char tmp[16])
@@ -127,7 +124,10 @@ static bool sel(const struct wkp_config *cfg, size_t col)
     return !cfg->colsel || cfg->colsel[col];
 }
 
-size_t wkp__column_count(const struct wkp_config *cfg) { return COL_CUSTOM + cfg->custom.n; }
+size_t wkp__column_count(const struct wkp_config *cfg)
+{
+    return COL_CUSTOM + cfg->custom.n;
+}
 
 void wkp__column_name(const struct wkp_config *cfg, size_t col, struct wkp_buf *b)
 {
@@ -271,9 +271,9 @@ static bool csv_col(struct wkp_buf *b, const struct wkp_config *cfg, size_t col,
  * encapsulation, outer to inner, with the identifiers it carried and, when
  * an IP tunnel was crossed, the outer addresses. */
 static const char *const stack_names[] = {
-    [WKP_EL_NONE] = "NONE",     [WKP_EL_VLAN] = "VLAN",   [WKP_EL_MPLS] = "MPLS",
-    [WKP_EL_PPPOE] = "PPPOE",   [WKP_EL_GRE] = "GRE",     [WKP_EL_ERSPAN] = "ERSPAN",
-    [WKP_EL_VXLAN] = "VXLAN",   [WKP_EL_GENEVE] = "GENEVE", [WKP_EL_IPIP] = "IPIP",
+    [WKP_EL_NONE] = "NONE",   [WKP_EL_VLAN] = "VLAN",     [WKP_EL_MPLS] = "MPLS",
+    [WKP_EL_PPPOE] = "PPPOE", [WKP_EL_GRE] = "GRE",       [WKP_EL_ERSPAN] = "ERSPAN",
+    [WKP_EL_VXLAN] = "VXLAN", [WKP_EL_GENEVE] = "GENEVE", [WKP_EL_IPIP] = "IPIP",
 };
 
 static void tunnel_json(struct wkp_buf *b, const struct wkp_l2l4_tun *t)
@@ -483,8 +483,8 @@ static void json_obj(struct wkp_buf *b, const struct wkp_flow *f, const struct w
 }
 
 static const char *const packet_columns[] = {
-    "flow_id",    "capture",     "index",       "direction",  "timestamp", "packet_length",
-    "ip_length",  "trans_length", "app_length", "payload_bytes", "tcp_flags", "tcp_window",
+    "flow_id",   "capture",      "index",      "direction",     "timestamp", "packet_length",
+    "ip_length", "trans_length", "app_length", "payload_bytes", "tcp_flags", "tcp_window",
 };
 enum { NPCOLS = sizeof packet_columns / sizeof packet_columns[0] };
 
@@ -547,8 +547,8 @@ static void packet_rows(struct wkp_buf *b, const struct wkp_flow *f, const struc
     }
 }
 
-int wkp__serialize(struct wkp_flow *f, const struct wkp_flow_extra *x,
-                   const struct wkp_config *cfg, unsigned mask, struct wkp_buf *scratch)
+int wkp__serialize(struct wkp_flow *f, const struct wkp_flow_extra *x, const struct wkp_config *cfg,
+                   unsigned mask, struct wkp_buf *scratch)
 {
     struct wkp_buf cell = {0};
     for (int t = 0; t < WKP_TXT__COUNT; t++) {

@@ -17,8 +17,11 @@ wkp_status wkp_format_parse(const char *name, wkp_format *out)
     static const struct {
         const char *n;
         wkp_format f;
-    } names[] = {{"csv", WKP_FMT_CSV},     {"json", WKP_FMT_JSON}, {"ndjson", WKP_FMT_NDJSON},
-                 {"jsonl", WKP_FMT_NDJSON}, {"none", WKP_FMT_NONE}};
+    } names[] = {{"csv", WKP_FMT_CSV},
+                 {"json", WKP_FMT_JSON},
+                 {"ndjson", WKP_FMT_NDJSON},
+                 {"jsonl", WKP_FMT_NDJSON},
+                 {"none", WKP_FMT_NONE}};
     if (!name || !out)
         return WKP_EINVAL;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -63,8 +66,7 @@ wkp_status wkp_sink_file_new(const char *path, wkp_format fmt, wkp_sink **out, w
     return WKP_OK;
 }
 
-wkp_status wkp_sink_packets_new(const char *path, wkp_format fmt, wkp_sink **out,
-                                wkp_errbuf *err)
+wkp_status wkp_sink_packets_new(const char *path, wkp_format fmt, wkp_sink **out, wkp_errbuf *err)
 {
     if (fmt != WKP_FMT_CSV && fmt != WKP_FMT_NDJSON) {
         if (err)
@@ -158,8 +160,8 @@ int wkp__sink_write(struct wkp_sink *s, const struct wkp_flow *f)
         return s->cb(f, s->cb_user) ? 1 : 0;
     if (!s->fp)
         return 0;
-    int t = s->packets ? (s->fmt == WKP_FMT_CSV ? WKP_TXT_PKT_CSV : WKP_TXT_PKT_NDJSON)
-            : s->fmt == WKP_FMT_CSV  ? WKP_TXT_CSV
+    int t = s->packets              ? (s->fmt == WKP_FMT_CSV ? WKP_TXT_PKT_CSV : WKP_TXT_PKT_NDJSON)
+            : s->fmt == WKP_FMT_CSV ? WKP_TXT_CSV
             : s->fmt == WKP_FMT_JSON ? WKP_TXT_JSON
                                      : WKP_TXT_NDJSON;
     if (s->fmt == WKP_FMT_JSON)
@@ -196,8 +198,8 @@ wkp_status wkp__sink_close(struct wkp_sink *s, bool success, wkp_errbuf *err)
     }
     s->fp = NULL;
     if (success && rename(s->tmp_path, s->path) != 0) {
-        snprintf(err->msg, sizeof err->msg, "%s: cannot rename the output into place: %s",
-                 s->path, strerror(errno));
+        snprintf(err->msg, sizeof err->msg, "%s: cannot rename the output into place: %s", s->path,
+                 strerror(errno));
         st = WKP_EIO;
         success = false;
     }

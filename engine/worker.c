@@ -28,9 +28,9 @@ struct live_flow {
     uint64_t retrans;
     struct wkp_seq seq;
     struct wkp_flow_acc *all; /* beyond max_seq: statistics over every packet */
-    struct wkp_tcpstream *ts;  /* [2] up, down: from the first TCP payload byte */
-    struct wkp_l2l4_tun *tun;  /* the first packet's encapsulation, if it had any */
-    void *custom; /* the custom features' state block, or NULL */
+    struct wkp_tcpstream *ts; /* [2] up, down: from the first TCP payload byte */
+    struct wkp_l2l4_tun *tun; /* the first packet's encapsulation, if it had any */
+    void *custom;             /* the custom features' state block, or NULL */
     struct wkp_tcp_dir tcp[2];
     uint32_t first_syn_seq;
     uint8_t has_first_syn;
@@ -161,8 +161,8 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
     addr_text(sa, k->family, f->src_ip);
     addr_text(da, k->family, f->dst_ip);
     char tmp[16];
-    snprintf(f->key, sizeof f->key, "%s:%u -> %s:%u (%s)", f->src_ip, f->sport, f->dst_ip,
-             f->dport, wkp__proto_name(k->proto, tmp));
+    snprintf(f->key, sizeof f->key, "%s:%u -> %s:%u (%s)", f->src_ip, f->sport, f->dst_ip, f->dport,
+             wkp__proto_name(k->proto, tmp));
     wkp_community_id(k->family, sa, da, f->sport, f->dport, k->proto, 0, f->community_id);
     f->start_ns = lf->start_ns;
     f->end_ns = lf->end_ns;
@@ -187,8 +187,8 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
      * everything and writes nothing: what a benchmark compares). */
     {
         struct wkp_flow_stats stats;
-        if (wkp_flow_stats_compute(&lf->seq, k->proto == 6, lf->all, &w->stats_scratch,
-                                   &stats) != 0)
+        if (wkp_flow_stats_compute(&lf->seq, k->proto == 6, lf->all, &w->stats_scratch, &stats) !=
+            0)
             fail(w);
         struct wkp_flow_extra x = {&lf->seq, &stats, cs, lf->custom};
         if (e->text_mask && wkp__serialize(f, &x, &e->cfg, e->text_mask, &w->scratch) != 0)
@@ -329,11 +329,11 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
             lf->has_first_syn = 1;
         }
         if (!lf->closed_by && wkp_tcp_closed(&lf->tcp[0], &lf->tcp[1])) {
-            lf->closed_by = (uint8_t)(((lf->tcp[0].state == WKP_TCP_RESET ||
-                                        lf->tcp[1].state == WKP_TCP_RESET)
-                                           ? WKP_END_RST
-                                           : WKP_END_FIN) +
-                                      1);
+            lf->closed_by =
+                (uint8_t)(((lf->tcp[0].state == WKP_TCP_RESET || lf->tcp[1].state == WKP_TCP_RESET)
+                               ? WKP_END_RST
+                               : WKP_END_FIN) +
+                          1);
             if (!e->cfg.compat)
                 wkp_ftable_set_class(&w->table, &lf->h, LRU_TCP_CLOSED);
         }
@@ -460,12 +460,8 @@ void *wkp__worker_main(void *arg)
                 else
                     on_packet(w, p);
                 break;
-            case WKP_ITEM_TICK:
-                expire(w, p->clock_ns, p->pos);
-                break;
-            case WKP_ITEM_FLUSH:
-                flush_all(w, p->pos, WKP_END_EOF);
-                break;
+            case WKP_ITEM_TICK: expire(w, p->clock_ns, p->pos); break;
+            case WKP_ITEM_FLUSH: flush_all(w, p->pos, WKP_END_EOF); break;
             case WKP_ITEM_STOP:
                 flush_all(w, p->pos, WKP_END_EOF);
                 last = UINT64_MAX;

@@ -56,7 +56,11 @@ int main(int argc, char **argv)
     for (int p = 0; p < 256; p++) {
         if (!t.flows[p])
             continue;
-        const char *name = p == 6 ? "TCP" : p == 17 ? "UDP" : p == 1 ? "ICMP" : p == 58 ? "ICMPv6" : NULL;
+        const char *name = p == 6    ? "TCP"
+                           : p == 17 ? "UDP"
+                           : p == 1  ? "ICMP"
+                           : p == 58 ? "ICMPv6"
+                                     : NULL;
         if (name)
             printf("%s flows=%llu packets=%llu\n", name, (unsigned long long)t.flows[p],
                    (unsigned long long)t.packets[p]);

@@ -23,75 +23,55 @@
 enum { PROTO_ICMP = 1, PROTO_TCP = 6, PROTO_UDP = 17, PROTO_ICMP6 = 58, PROTO_SCTP = 132 };
 
 /* Counterpart of a two-way ICMP type, or -1 if the type is one-way. */
-static int icmp4_counterpart(uint16_t type) {
+static int icmp4_counterpart(uint16_t type)
+{
     switch (type) {
-    case 8:
-        return 0; /* echo -> echo reply */
-    case 0:
-        return 8;
-    case 13:
-        return 14; /* timestamp -> timestamp reply */
-    case 14:
-        return 13;
-    case 15:
-        return 16; /* information request -> reply */
-    case 16:
-        return 15;
-    case 10:
-        return 9; /* router solicitation -> advertisement */
-    case 9:
-        return 10;
-    case 17:
-        return 18; /* address mask request -> reply */
-    case 18:
-        return 17;
-    default:
-        return -1;
+    case 8: return 0; /* echo -> echo reply */
+    case 0: return 8;
+    case 13: return 14; /* timestamp -> timestamp reply */
+    case 14: return 13;
+    case 15: return 16; /* information request -> reply */
+    case 16: return 15;
+    case 10: return 9; /* router solicitation -> advertisement */
+    case 9: return 10;
+    case 17: return 18; /* address mask request -> reply */
+    case 18: return 17;
+    default: return -1;
     }
 }
 
-static int icmp6_counterpart(uint16_t type) {
+static int icmp6_counterpart(uint16_t type)
+{
     switch (type) {
-    case 128:
-        return 129; /* echo request -> reply */
-    case 129:
-        return 128;
-    case 130:
-        return 131; /* MLD listener query -> report */
-    case 131:
-        return 130;
-    case 133:
-        return 134; /* router solicitation -> advertisement */
-    case 134:
-        return 133;
-    case 135:
-        return 136; /* neighbor solicitation -> advertisement */
-    case 136:
-        return 135;
-    case 139:
-        return 140; /* node information ("who are you") query -> reply */
-    case 140:
-        return 139;
-    case 144:
-        return 145; /* home agent address discovery request -> reply */
-    case 145:
-        return 144;
-    default:
-        return -1;
+    case 128: return 129; /* echo request -> reply */
+    case 129: return 128;
+    case 130: return 131; /* MLD listener query -> report */
+    case 131: return 130;
+    case 133: return 134; /* router solicitation -> advertisement */
+    case 134: return 133;
+    case 135: return 136; /* neighbor solicitation -> advertisement */
+    case 136: return 135;
+    case 139: return 140; /* node information ("who are you") query -> reply */
+    case 140: return 139;
+    case 144: return 145; /* home agent address discovery request -> reply */
+    case 145: return 144;
+    default: return -1;
     }
 }
 
-static void put16(uint8_t *p, uint16_t v) {
+static void put16(uint8_t *p, uint16_t v)
+{
     p[0] = (uint8_t)(v >> 8);
     p[1] = (uint8_t)v;
 }
 
 void wkp_community_id(uint8_t family, const uint8_t *src, const uint8_t *dst, uint16_t sport,
-                      uint16_t dport, uint8_t proto, uint16_t seed,
-                      char out[WKP_COMMUNITY_ID_MAX]) {
+                      uint16_t dport, uint8_t proto, uint16_t seed, char out[WKP_COMMUNITY_ID_MAX])
+{
     out[0] = '\0';
     size_t alen = family == 4 ? 4 : family == 6 ? 16 : 0;
-    if (alen == 0) return;
+    if (alen == 0)
+        return;
 
     bool ports = proto == PROTO_TCP || proto == PROTO_UDP || proto == PROTO_SCTP ||
                  proto == PROTO_ICMP || proto == PROTO_ICMP6;
@@ -103,7 +83,8 @@ void wkp_community_id(uint8_t family, const uint8_t *src, const uint8_t *dst, ui
         else
             one_way = true;
     }
-    if (!ports) sport = dport = 0;
+    if (!ports)
+        sport = dport = 0;
 
     if (!one_way) {
         int c = memcmp(src, dst, alen);
@@ -135,7 +116,8 @@ void wkp_community_id(uint8_t family, const uint8_t *src, const uint8_t *dst, ui
 
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    if (!EVP_Digest(in, n, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20) return;
+    if (!EVP_Digest(in, n, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20)
+        return;
     out[0] = '1';
     out[1] = ':';
     /* 20 bytes -> 28 characters with padding, then a NUL: 31 bytes. */

@@ -137,13 +137,13 @@ enum { VW_LIST = 0, VW_OBJECT = 1 };
 
 struct wkp_value_writer {
     struct wkp_buf *b;
-    size_t start;            /* where this value's text begins in b */
-    int depth;               /* open containers */
-    uint8_t kind[VW_DEPTH];  /* VW_LIST or VW_OBJECT per open container */
-    bool items[VW_DEPTH];    /* the container already holds an item: next one needs a comma */
-    bool want_value;         /* a key was written; its value comes next */
-    bool done;               /* the top-level value is complete */
-    bool bad;                /* misused: the whole value becomes null */
+    size_t start;           /* where this value's text begins in b */
+    int depth;              /* open containers */
+    uint8_t kind[VW_DEPTH]; /* VW_LIST or VW_OBJECT per open container */
+    bool items[VW_DEPTH];   /* the container already holds an item: next one needs a comma */
+    bool want_value;        /* a key was written; its value comes next */
+    bool done;              /* the top-level value is complete */
+    bool bad;               /* misused: the whole value becomes null */
 };
 
 /* Called before any value (scalar or container begin): checks the value is
@@ -249,10 +249,22 @@ static void vw_end(wkp_value_writer *w, int kind)
     vw_close(w);
 }
 
-void wkp_write_list_begin(wkp_value_writer *w) { vw_begin(w, VW_LIST); }
-void wkp_write_list_end(wkp_value_writer *w) { vw_end(w, VW_LIST); }
-void wkp_write_object_begin(wkp_value_writer *w) { vw_begin(w, VW_OBJECT); }
-void wkp_write_object_end(wkp_value_writer *w) { vw_end(w, VW_OBJECT); }
+void wkp_write_list_begin(wkp_value_writer *w)
+{
+    vw_begin(w, VW_LIST);
+}
+void wkp_write_list_end(wkp_value_writer *w)
+{
+    vw_end(w, VW_LIST);
+}
+void wkp_write_object_begin(wkp_value_writer *w)
+{
+    vw_begin(w, VW_OBJECT);
+}
+void wkp_write_object_end(wkp_value_writer *w)
+{
+    vw_end(w, VW_OBJECT);
+}
 
 void wkp_write_key(wkp_value_writer *w, const char *key)
 {

@@ -666,13 +666,16 @@ static const struct pow10_g pow10_tab[POW10_MAX - POW10_MIN + 1] = {
 /* The three floors below are exact for |e| <= 1233 (log2: 1233 covers
  * 10^±324) and |e| <= 2620 (log10); >> of a negative int is an arithmetic
  * shift in GCC and Clang (GCC manual, "Integers implementation"). */
-static inline int floor_log2_pow10(int e) {
+static inline int floor_log2_pow10(int e)
+{
     return (e * 1741647) >> 19;
 }
-static inline int floor_log10_pow2(int e) {
+static inline int floor_log10_pow2(int e)
+{
     return (e * 1262611) >> 22;
 }
-static inline int floor_log10_three_quarters_pow2(int e) {
+static inline int floor_log10_three_quarters_pow2(int e)
+{
     return (e * 1262611 - 524031) >> 22;
 }
 
@@ -680,7 +683,8 @@ static inline int floor_log10_three_quarters_pow2(int e) {
  * (round to odd). g exceeds the true scaled power by less than 1, and
  * cp < 2^61, so an exact product shows up as a top fraction word of 0 or 1:
  * hence "> 1" rather than "!= 0". */
-static inline uint64_t round_to_odd(struct pow10_g g, uint64_t cp) {
+static inline uint64_t round_to_odd(struct pow10_g g, uint64_t cp)
+{
     wkp_u128 x = (wkp_u128)g.lo * cp;
     wkp_u128 y = (wkp_u128)g.hi * cp;
     uint64_t x1 = (uint64_t)(x >> 64);
@@ -691,7 +695,8 @@ static inline uint64_t round_to_odd(struct pow10_g g, uint64_t cp) {
 
 /* v = c * 2^q, c > 0: returns the shortest, nearest digits d, *k10 such
  * that d * 10^*k10 reads back to v. d may end in zeros. */
-static uint64_t shortest(uint64_t c, int q, bool lower_closer, int *k10) {
+static uint64_t shortest(uint64_t c, int q, bool lower_closer, int *k10)
+{
     /* Bounds and v times 4, so the halfway points are integers. When c is a
      * power of two (and not the smallest normal) the lower neighbour is
      * only half as far: the lower bound is v - 1/4 ulp. */
@@ -724,7 +729,8 @@ static uint64_t shortest(uint64_t c, int q, bool lower_closer, int *k10) {
     *k10 = k;
     bool u_in = lower <= 4 * s;
     bool w_in = 4 * s + 4 <= upper;
-    if (u_in != w_in) return u_in ? s : s + 1;
+    if (u_in != w_in)
+        return u_in ? s : s + 1;
     /* Both in R (at least 1 unit wide, R holds one of them): the nearer. */
     uint64_t mid = 4 * s + 2;
     bool up = vb > mid || (vb == mid && (s & 1) != 0);
@@ -764,14 +770,16 @@ static const uint64_t pow10_u64[20] = {1u,
                                        10000000000000000000u};
 
 /* Decimal digits of d > 0. */
-static inline int count_digits(uint64_t d) {
+static inline int count_digits(uint64_t d)
+{
     int bits = 64 - __builtin_clzll(d);
     int n = (bits * 1233) >> 12; /* floor(bits * log10(2)), digits - 1 or digits */
     return n + (d >= pow10_u64[n]);
 }
 
 /* Writes the n decimal digits of d to p[0..n). */
-static inline void put_digits(char *p, uint64_t d, int n) {
+static inline void put_digits(char *p, uint64_t d, int n)
+{
     char *e = p + n;
     /* Four digits per 64-bit division, then 32-bit arithmetic. */
     while (d >= 100000000u) {
@@ -796,7 +804,8 @@ static inline void put_digits(char *p, uint64_t d, int n) {
     }
 }
 
-static inline uint64_t strip_zeros(uint64_t d, int *k) {
+static inline uint64_t strip_zeros(uint64_t d, int *k)
+{
     while (d % 100000000u == 0) {
         d /= 100000000u;
         *k += 8;
@@ -816,22 +825,27 @@ static inline uint64_t strip_zeros(uint64_t d, int *k) {
     return d;
 }
 
-static size_t put_literal(char *out, char *p, const char *s) {
+static size_t put_literal(char *out, char *p, const char *s)
+{
     size_t n = strlen(s);
     memcpy(p, s, n + 1);
     return (size_t)(p - out) + n;
 }
 
-size_t wkp_dtoa(double v, char out[WKP_DTOA_MAX]) {
+size_t wkp_dtoa(double v, char out[WKP_DTOA_MAX])
+{
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
     uint64_t sig = bits & ((UINT64_C(1) << 52) - 1);
     int be = (int)((bits >> 52) & 0x7ff);
     char *p = out;
 
-    if (be == 0x7ff) return put_literal(out, p, sig ? "nan" : bits >> 63 ? "-inf" : "inf");
-    if (bits >> 63) *p++ = '-';
-    if (be == 0 && sig == 0) return put_literal(out, p, "0.0");
+    if (be == 0x7ff)
+        return put_literal(out, p, sig ? "nan" : bits >> 63 ? "-inf" : "inf");
+    if (bits >> 63)
+        *p++ = '-';
+    if (be == 0 && sig == 0)
+        return put_literal(out, p, "0.0");
 
     uint64_t c = be ? sig | (UINT64_C(1) << 52) : sig;
     int q = (be ? be : 1) - 1075;

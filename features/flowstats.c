@@ -12,8 +12,8 @@
 #include <string.h>
 
 const char *const wkp_block_names[WKP_NBLOCKS] = {
-    "packet_lengths", "ip_lengths", "trans_lengths", "app_lengths",   "iats",
-    "up_iats",        "down_iats",  "payload_bytes", "tcp_flags",     "tcp_window",
+    "packet_lengths", "ip_lengths", "trans_lengths", "app_lengths", "iats",
+    "up_iats",        "down_iats",  "payload_bytes", "tcp_flags",   "tcp_window",
 };
 
 void wkp_flow_stats_scratch_free(struct wkp_flow_stats_scratch *s)

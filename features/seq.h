@@ -17,7 +17,7 @@ struct wkp_pkt_rec {
     uint16_t win;
     uint8_t flags;
     int8_t dir; /* +1 up, -1 down */
-};                                  /* 32 bytes */
+};              /* 32 bytes */
 
 #define WKP_SEQ_CHUNK 15
 

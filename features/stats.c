@@ -37,14 +37,16 @@ const char *const wkp_stat_names[WKP_STAT_N] = {
     "up_count", "down_mean", "down_std", "down_min", "down_max", "down_sum", "down_count", "count",
 };
 
-void wkp_block_acc_init(struct wkp_block_acc *a) {
+void wkp_block_acc_init(struct wkp_block_acc *a)
+{
     memset(a, 0, sizeof *a);
 }
 
 /* Neumaier's compensated sum for non-negative terms: the low-order bits a
  * rounding of s + a drops are (big − t) + small, recovered exactly and
  * kept in c. min/max (not fabs compares) since both terms are >= 0. */
-static inline void comp_add(double *s, double *c, double a) {
+static inline void comp_add(double *s, double *c, double a)
+{
     double t = *s + a;
     double big = *s > a ? *s : a;
     double small = *s > a ? a : *s;
@@ -52,7 +54,8 @@ static inline void comp_add(double *s, double *c, double a) {
     *s = t;
 }
 
-void wkp_block_acc_add(struct wkp_block_acc *acc, double x) {
+void wkp_block_acc_add(struct wkp_block_acc *acc, double x)
+{
     double a = fabs(x); /* compiles to a mask, not a libm call */
     /* 0 up, 1 down, 2 zero: no branch for the compiler to mispredict on
      * the mixed signs of packet_lengths */
@@ -101,7 +104,8 @@ void wkp_block_acc_add(struct wkp_block_acc *acc, double x) {
 }
 
 static void dir_finish(const struct wkp_dir_acc *r, double *mean, double *std, double *min,
-                       double *max, double *sum, double *count) {
+                       double *max, double *sum, double *count)
+{
     if (r->n == 0) {
         *mean = *std = *min = *max = *sum = *count = 0.0;
         return;
@@ -115,11 +119,13 @@ static void dir_finish(const struct wkp_dir_acc *r, double *mean, double *std, d
     *count = n;
 }
 
-void wkp_block_finish(const struct wkp_block_acc *acc, double median, struct wkp_block *out) {
+void wkp_block_finish(const struct wkp_block_acc *acc, double median, struct wkp_block *out)
+{
     double *v = out->v;
     memset(out, 0, sizeof *out);
     const struct wkp_all_acc *s = &acc->all;
-    if (s->n == 0) return;
+    if (s->n == 0)
+        return;
 
     double n = (double)s->n;
     double sum = s->sum + s->sum_c;
@@ -143,7 +149,8 @@ void wkp_block_finish(const struct wkp_block_acc *acc, double median, struct wkp
         v[WKP_STAT_SKEW] = m3 / (m2 * std);
         v[WKP_STAT_KURT] = m4 / (m2 * m2) - 3.0;
     }
-    if (s->n >= 2 && mean != 0.0) v[WKP_STAT_CV] = std / mean;
+    if (s->n >= 2 && mean != 0.0)
+        v[WKP_STAT_CV] = std / mean;
     v[WKP_STAT_SUM] = sum;
     dir_finish(&acc->dir[0], &v[WKP_STAT_UP_MEAN], &v[WKP_STAT_UP_STD], &v[WKP_STAT_UP_MIN],
                &v[WKP_STAT_UP_MAX], &v[WKP_STAT_UP_SUM], &v[WKP_STAT_UP_COUNT]);
@@ -152,11 +159,13 @@ void wkp_block_finish(const struct wkp_block_acc *acc, double median, struct wkp
     v[WKP_STAT_COUNT] = n;
 }
 
-double wkp_block_get(const struct wkp_block *b, int i) {
+double wkp_block_get(const struct wkp_block *b, int i)
+{
     return i >= 0 && i < WKP_STAT_N ? b->v[i] : 0.0;
 }
 
-int wkp_stat_is_count(int i) {
+int wkp_stat_is_count(int i)
+{
     return i == WKP_STAT_UP_COUNT || i == WKP_STAT_DOWN_COUNT || i == WKP_STAT_COUNT;
 }
 
@@ -174,17 +183,22 @@ int wkp_stat_is_count(int i) {
     } while (0)
 
 #define DEFINE_SELECT(NAME, T)                                                                     \
-    static void NAME##_sift(T *v, ptrdiff_t root, ptrdiff_t n) {                                   \
+    static void NAME##_sift(T *v, ptrdiff_t root, ptrdiff_t n)                                     \
+    {                                                                                              \
         for (;;) {                                                                                 \
             ptrdiff_t c = 2 * root + 1;                                                            \
-            if (c >= n) return;                                                                    \
-            if (c + 1 < n && v[c] < v[c + 1]) c++;                                                 \
-            if (!(v[root] < v[c])) return;                                                         \
+            if (c >= n)                                                                            \
+                return;                                                                            \
+            if (c + 1 < n && v[c] < v[c + 1])                                                      \
+                c++;                                                                               \
+            if (!(v[root] < v[c]))                                                                 \
+                return;                                                                            \
             SWAP_(T, v[root], v[c]);                                                               \
             root = c;                                                                              \
         }                                                                                          \
     }                                                                                              \
-    static void NAME##_heapsort(T *v, ptrdiff_t n) {                                               \
+    static void NAME##_heapsort(T *v, ptrdiff_t n)                                                 \
+    {                                                                                              \
         for (ptrdiff_t i = n / 2 - 1; i >= 0; i--)                                                 \
             NAME##_sift(v, i, n);                                                                  \
         for (ptrdiff_t e = n - 1; e > 0; e--) {                                                    \
@@ -192,7 +206,8 @@ int wkp_stat_is_count(int i) {
             NAME##_sift(v, 0, e);                                                                  \
         }                                                                                          \
     }                                                                                              \
-    static void NAME(T *v, size_t n, size_t k) {                                                   \
+    static void NAME(T *v, size_t n, size_t k)                                                     \
+    {                                                                                              \
         ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;                                \
         int depth = 2;                                                                             \
         for (size_t m = n; m > 1; m >>= 1)                                                         \
@@ -242,7 +257,8 @@ int wkp_stat_is_count(int i) {
         }                                                                                          \
     }                                                                                              \
     /* The two middle elements (equal for odd n), for n >= 1. */                                   \
-    static void NAME##_mid(T *v, size_t n, T *lo_out, T *hi_out) {                                 \
+    static void NAME##_mid(T *v, size_t n, T *lo_out, T *hi_out)                                   \
+    {                                                                                              \
         size_t k = n / 2;                                                                          \
         NAME(v, n, k);                                                                             \
         *hi_out = v[k];                                                                            \
@@ -260,8 +276,10 @@ DEFINE_SELECT(select_f64, double)
 DEFINE_SELECT(select_u32, uint32_t)
 DEFINE_SELECT(select_u64, uint64_t)
 
-double wkp_median_abs(double *v, size_t n) {
-    if (n == 0) return 0.0;
+double wkp_median_abs(double *v, size_t n)
+{
+    if (n == 0)
+        return 0.0;
     for (size_t i = 0; i < n; i++)
         v[i] = fabs(v[i]);
     double lo, hi;
@@ -270,14 +288,17 @@ double wkp_median_abs(double *v, size_t n) {
     return n & 1 ? hi : lo / 2 + hi / 2;
 }
 
-double wkp_median_u32(uint32_t *v, size_t n) {
-    if (n == 0) return 0.0;
+double wkp_median_u32(uint32_t *v, size_t n)
+{
+    if (n == 0)
+        return 0.0;
     uint32_t lo, hi;
     select_u32_mid(v, n, &lo, &hi);
     return ((double)lo + (double)hi) / 2; /* exact: below 2^33 */
 }
 
-double wkp_median_abs_i32(int32_t *v, size_t n) {
+double wkp_median_abs_i32(int32_t *v, size_t n)
+{
     /* int32_t and uint32_t may alias (C11 6.5p7); each element is rewritten
      * as its magnitude, modulo 2^32, so INT32_MIN becomes 2^31. */
     uint32_t *u = (uint32_t *)v;
@@ -286,21 +307,26 @@ double wkp_median_abs_i32(int32_t *v, size_t n) {
     return wkp_median_u32(u, n);
 }
 
-double wkp_median_abs_i64(int64_t *v, size_t n, double per_unit) {
-    if (n == 0) return 0.0;
+double wkp_median_abs_i64(int64_t *v, size_t n, double per_unit)
+{
+    if (n == 0)
+        return 0.0;
     uint64_t *u = (uint64_t *)v;
     for (size_t i = 0; i < n; i++)
         u[i] = v[i] < 0 ? 0u - (uint64_t)v[i] : (uint64_t)v[i];
     uint64_t lo, hi;
     select_u64_mid(u, n, &lo, &hi);
-    if (n & 1) return (double)hi / per_unit;
+    if (n & 1)
+        return (double)hi / per_unit;
     /* lo + hi is exact unless both exceed 2^63; then halve first */
-    if (lo <= UINT64_MAX - hi) return (double)(lo + hi) / (2.0 * per_unit);
+    if (lo <= UINT64_MAX - hi)
+        return (double)(lo + hi) / (2.0 * per_unit);
     return ((double)(lo / 2) + (double)(hi / 2) + (double)((lo & 1) + (hi & 1)) / 2) / per_unit;
 }
 
 void wkp_scalars_compute(const struct wkp_block_acc *pkt, const struct wkp_block_acc *iats,
-                         double start, double end, struct wkp_scalars *out) {
+                         double start, double end, struct wkp_scalars *out)
+{
     const struct wkp_dir_acc *up = &pkt->dir[0], *down = &pkt->dir[1];
     double total = pkt->all.sum + pkt->all.sum_c; /* exact for integer lengths */
     double up_sum = up->sum + up->sum_c, down_sum = down->sum + down->sum_c;

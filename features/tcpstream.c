@@ -32,30 +32,37 @@ struct wkp_tcpstream_ooo {
 };
 
 /* Distance from a to b in sequence space; >= 2^31 means b is behind a. */
-static inline uint32_t ts_dist(uint32_t a, uint32_t b) {
+static inline uint32_t ts_dist(uint32_t a, uint32_t b)
+{
     return b - a;
 }
-static inline int ts_ahead(uint32_t a, uint32_t b) {
+static inline int ts_ahead(uint32_t a, uint32_t b)
+{
     return b != a && ts_dist(a, b) < 0x80000000u;
 }
 
-static inline uint32_t ts_held(const struct wkp_tcpstream *s) {
+static inline uint32_t ts_held(const struct wkp_tcpstream *s)
+{
     return s->ooo ? s->ooo->n : 0;
 }
 
-static inline int ts_storing(const struct wkp_tcpstream *s) {
+static inline int ts_storing(const struct wkp_tcpstream *s)
+{
     return !s->closed && s->buf_len < s->limit;
 }
 
 void wkp_tcpstream_init(struct wkp_tcpstream *s, uint32_t limit,
-                        struct wkp_tcpstream_budget *budget) {
+                        struct wkp_tcpstream_budget *budget)
+{
     memset(s, 0, sizeof *s);
     s->limit = limit;
     s->budget = budget;
 }
 
-void wkp_tcpstream_fini(struct wkp_tcpstream *s) {
-    if (s->budget) s->budget->used -= wkp_tcpstream_mem(s);
+void wkp_tcpstream_fini(struct wkp_tcpstream *s)
+{
+    if (s->budget)
+        s->budget->used -= wkp_tcpstream_mem(s);
     free(s->buf);
     free(s->ooo);
     s->buf = NULL;
@@ -63,16 +70,20 @@ void wkp_tcpstream_fini(struct wkp_tcpstream *s) {
     s->buf_cap = 0;
 }
 
-uint32_t wkp_tcpstream_held(const struct wkp_tcpstream *s) {
+uint32_t wkp_tcpstream_held(const struct wkp_tcpstream *s)
+{
     return ts_held(s);
 }
 
-size_t wkp_tcpstream_mem(const struct wkp_tcpstream *s) {
+size_t wkp_tcpstream_mem(const struct wkp_tcpstream *s)
+{
     return (size_t)s->buf_cap + (s->ooo ? sizeof *s->ooo : 0);
 }
 
-static int ts_charge(struct wkp_tcpstream *s, size_t more) {
-    if (!s->budget) return 1;
+static int ts_charge(struct wkp_tcpstream *s, size_t more)
+{
+    if (!s->budget)
+        return 1;
     if (s->budget->used + more > s->budget->cap) {
         s->budget->refused++;
         return 0;
@@ -82,15 +93,18 @@ static int ts_charge(struct wkp_tcpstream *s, size_t more) {
 }
 
 /* The out-of-order table, allocated once per direction when first needed. */
-static int ts_alloc_ooo(struct wkp_tcpstream *s) {
-    if (s->ooo) return 1;
+static int ts_alloc_ooo(struct wkp_tcpstream *s)
+{
+    if (s->ooo)
+        return 1;
     if (!ts_charge(s, sizeof *s->ooo)) {
         s->c.alloc_failed++;
         return 0;
     }
     s->ooo = calloc(1, sizeof *s->ooo);
     if (!s->ooo) {
-        if (s->budget) s->budget->used -= sizeof *s->ooo;
+        if (s->budget)
+            s->budget->used -= sizeof *s->ooo;
         s->c.alloc_failed++;
         return 0;
     }
@@ -98,16 +112,20 @@ static int ts_alloc_ooo(struct wkp_tcpstream *s) {
 }
 
 /* Make buf hold at least `need` (<= limit) bytes; on failure close it. */
-static int ts_reserve(struct wkp_tcpstream *s, uint32_t need) {
-    if (need <= s->buf_cap) return 1;
+static int ts_reserve(struct wkp_tcpstream *s, uint32_t need)
+{
+    if (need <= s->buf_cap)
+        return 1;
     uint32_t cap = s->buf_cap ? s->buf_cap : TS_MIN_CAP;
     while (cap < need)
         cap = cap > s->limit / 2 ? s->limit : cap * 2;
-    if (cap > s->limit) cap = s->limit;
+    if (cap > s->limit)
+        cap = s->limit;
     uint8_t *p = NULL;
     if (ts_charge(s, cap - s->buf_cap)) {
         p = realloc(s->buf, cap);
-        if (!p && s->budget) s->budget->used -= cap - s->buf_cap;
+        if (!p && s->budget)
+            s->budget->used -= cap - s->buf_cap;
     }
     if (!p) {
         s->c.alloc_failed++;
@@ -120,7 +138,8 @@ static int ts_reserve(struct wkp_tcpstream *s, uint32_t need) {
 }
 
 /* Bytes at next put in order: copy what fits in the buffer. */
-static void ts_deliver(struct wkp_tcpstream *s, const uint8_t *p, uint32_t n) {
+static void ts_deliver(struct wkp_tcpstream *s, const uint8_t *p, uint32_t n)
+{
     uint32_t keep = 0;
     if (ts_storing(s)) {
         keep = s->limit - s->buf_len < n ? s->limit - s->buf_len : n;
@@ -137,9 +156,11 @@ static void ts_deliver(struct wkp_tcpstream *s, const uint8_t *p, uint32_t n) {
 }
 
 /* Deliver held ranges that now start at next; their bytes are in place. */
-static void ts_drain(struct wkp_tcpstream *s) {
+static void ts_drain(struct wkp_tcpstream *s)
+{
     struct wkp_tcpstream_ooo *o = s->ooo;
-    if (!o) return;
+    if (!o)
+        return;
     uint32_t i = 0;
     while (i < o->n && o->r[i].seq == s->next) {
         uint32_t n = o->r[i].len;
@@ -162,9 +183,11 @@ static void ts_drain(struct wkp_tcpstream *s) {
 
 /* Give up the sequence numbers [next, to): a gap, then resynchronise at
  * `to` (which is at or before the first held range) and drain. */
-static void ts_skip_to(struct wkp_tcpstream *s, uint32_t to) {
+static void ts_skip_to(struct wkp_tcpstream *s, uint32_t to)
+{
     uint32_t g = ts_dist(s->next, to);
-    if (g == 0) return;
+    if (g == 0)
+        return;
     s->c.gaps++;
     s->c.gap_bytes += g;
     if (ts_storing(s)) {
@@ -191,17 +214,20 @@ static void ts_skip_to(struct wkp_tcpstream *s, uint32_t to) {
 }
 
 /* Give up the lowest hole. */
-static void ts_give_up_first(struct wkp_tcpstream *s) {
+static void ts_give_up_first(struct wkp_tcpstream *s)
+{
     ts_skip_to(s, s->ooo->r[0].seq);
 }
 
-static void ts_give_up_all(struct wkp_tcpstream *s) {
+static void ts_give_up_all(struct wkp_tcpstream *s)
+{
     while (ts_held(s))
         ts_give_up_first(s);
 }
 
 /* How far ahead of next held data may end. */
-static uint32_t ts_room(const struct wkp_tcpstream *s) {
+static uint32_t ts_room(const struct wkp_tcpstream *s)
+{
     uint32_t room;
     if (ts_storing(s))
         room = s->limit - s->buf_len;
@@ -213,15 +239,17 @@ static uint32_t ts_room(const struct wkp_tcpstream *s) {
 /* Hold [seq, seq + n) (ahead of next, disjoint from held ranges, room
  * checked) with bytes p, before held range i. Returns 0 if the table is
  * full and the range could not be merged. */
-static int ts_hold(struct wkp_tcpstream *s, uint32_t i, uint32_t seq, const uint8_t *p,
-                   uint32_t n) {
+static int ts_hold(struct wkp_tcpstream *s, uint32_t i, uint32_t seq, const uint8_t *p, uint32_t n)
+{
     struct wkp_tcpstream_ooo *o = s->ooo;
     int join_prev = i > 0 && o->r[i - 1].seq + o->r[i - 1].len == seq;
     int join_next = i < o->n && seq + n == o->r[i].seq;
-    if (!join_prev && !join_next && o->n == WKP_TCPSTREAM_HELD) return 0;
+    if (!join_prev && !join_next && o->n == WKP_TCPSTREAM_HELD)
+        return 0;
     if (ts_storing(s)) {
         uint32_t at = s->buf_len + ts_dist(s->next, seq);
-        if (ts_reserve(s, at + n)) memcpy(s->buf + at, p, n);
+        if (ts_reserve(s, at + n))
+            memcpy(s->buf + at, p, n);
     }
     if (join_prev && join_next) {
         o->r[i - 1].len += n + o->r[i].len;
@@ -243,17 +271,21 @@ static int ts_hold(struct wkp_tcpstream *s, uint32_t i, uint32_t seq, const uint
 
 /* Give up holes until [seq, seq + n) fits in the room ahead of next;
  * returns 0 if it is still too far ahead with nothing held. */
-static int ts_make_room(struct wkp_tcpstream *s, uint32_t seq, uint32_t n) {
+static int ts_make_room(struct wkp_tcpstream *s, uint32_t seq, uint32_t n)
+{
     for (;;) {
         uint32_t d = ts_dist(s->next, seq);
-        if (!ts_ahead(s->next, seq) || (uint64_t)d + n <= ts_room(s)) return 1;
-        if (!ts_held(s)) return 0;
+        if (!ts_ahead(s->next, seq) || (uint64_t)d + n <= ts_room(s))
+            return 1;
+        if (!ts_held(s))
+            return 0;
         ts_give_up_first(s);
     }
 }
 
 /* Place payload bytes [seq, seq + len). */
-static void ts_data(struct wkp_tcpstream *s, uint32_t seq, const uint8_t *p, uint32_t len) {
+static void ts_data(struct wkp_tcpstream *s, uint32_t seq, const uint8_t *p, uint32_t len)
+{
     if (len && ts_ahead(s->next, seq)) {
         s->c.ooo_segments++;
         if (!ts_make_room(s, seq, len) || !ts_alloc_ooo(s))
@@ -264,7 +296,8 @@ static void ts_data(struct wkp_tcpstream *s, uint32_t seq, const uint8_t *p, uin
         uint32_t q = seq + pos, left = len - pos;
         if (q == s->next) {
             uint32_t n = left;
-            if (ts_held(s) && ts_dist(q, s->ooo->r[0].seq) < n) n = ts_dist(q, s->ooo->r[0].seq);
+            if (ts_held(s) && ts_dist(q, s->ooo->r[0].seq) < n)
+                n = ts_dist(q, s->ooo->r[0].seq);
             ts_deliver(s, p + pos, n);
             ts_drain(s);
             pos += n;
@@ -290,7 +323,8 @@ static void ts_data(struct wkp_tcpstream *s, uint32_t seq, const uint8_t *p, uin
             continue;
         }
         uint32_t n = left;
-        if (i < o->n && ts_dist(q, o->r[i].seq) < n) n = ts_dist(q, o->r[i].seq);
+        if (i < o->n && ts_dist(q, o->r[i].seq) < n)
+            n = ts_dist(q, o->r[i].seq);
         if (!ts_hold(s, i, q, p + pos, n))
             ts_give_up_first(s); /* table full: the lowest hole goes, retry */
         else
@@ -299,11 +333,14 @@ static void ts_data(struct wkp_tcpstream *s, uint32_t seq, const uint8_t *p, uin
 }
 
 void wkp_tcpstream_segment(struct wkp_tcpstream *s, uint32_t seq, uint8_t flags,
-                           const uint8_t *payload, uint32_t len, uint32_t seg_len) {
+                           const uint8_t *payload, uint32_t len, uint32_t seg_len)
+{
     uint32_t data_seq = seq + ((flags & TS_SYN) ? 1u : 0u);
-    if (seg_len < len) seg_len = len;
+    if (seg_len < len)
+        seg_len = len;
     if (!s->started) {
-        if (!(flags & TS_SYN) && seg_len == 0) return;
+        if (!(flags & TS_SYN) && seg_len == 0)
+            return;
         s->started = 1;
         s->isn = s->next = data_seq;
     }
@@ -319,7 +356,8 @@ void wkp_tcpstream_segment(struct wkp_tcpstream *s, uint32_t seq, uint8_t flags,
         ts_skip_to(s, to);
     }
 
-    if (flags & (TS_FIN | TS_RST)) ts_give_up_all(s);
+    if (flags & (TS_FIN | TS_RST))
+        ts_give_up_all(s);
     if ((flags & TS_FIN) && !s->fin) {
         /* The FIN's sequence number is cut_end: data missing before it is
          * a gap, unless the FIN is implausibly far ahead. */
@@ -332,6 +370,7 @@ void wkp_tcpstream_segment(struct wkp_tcpstream *s, uint32_t seq, uint8_t flags,
     }
 }
 
-void wkp_tcpstream_finish(struct wkp_tcpstream *s) {
+void wkp_tcpstream_finish(struct wkp_tcpstream *s)
+{
     ts_give_up_all(s);
 }

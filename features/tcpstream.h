@@ -50,10 +50,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WKP_TCPSTREAM_DEFAULT_LIMIT 65536u /* bytes kept per direction */
-#define WKP_TCPSTREAM_HELD 32              /* out-of-order ranges held */
-#define WKP_TCPSTREAM_GAP_MARKS 8          /* gaps located in the buffer */
-#define WKP_TCPSTREAM_JUMP (1u << 20)      /* never wait further ahead */
+#define WKP_TCPSTREAM_DEFAULT_LIMIT 65536u     /* bytes kept per direction */
+#define WKP_TCPSTREAM_HELD          32         /* out-of-order ranges held */
+#define WKP_TCPSTREAM_GAP_MARKS     8          /* gaps located in the buffer */
+#define WKP_TCPSTREAM_JUMP          (1u << 20) /* never wait further ahead */
 
 /* Bytes missing from the stream: `len` sequence numbers given up before
  * buffer offset `off` (the byte at off is the first one after the gap). */
@@ -121,21 +121,25 @@ void wkp_tcpstream_fini(struct wkp_tcpstream *s);
 
 /* The stored stream: *len bytes (may be NULL when *len is 0), borrowed,
  * valid until the next call that writes s. */
-static inline const uint8_t *wkp_tcpstream_data(const struct wkp_tcpstream *s, uint32_t *len) {
+static inline const uint8_t *wkp_tcpstream_data(const struct wkp_tcpstream *s, uint32_t *len)
+{
     *len = s->buf_len;
     return s->buf;
 }
 
 /* Gap markers inside the stored stream, in offset order. */
-static inline uint32_t wkp_tcpstream_ngaps(const struct wkp_tcpstream *s) {
+static inline uint32_t wkp_tcpstream_ngaps(const struct wkp_tcpstream *s)
+{
     return s->ngap;
 }
-static inline const struct wkp_tcpstream_gap *wkp_tcpstream_gaps(const struct wkp_tcpstream *s) {
+static inline const struct wkp_tcpstream_gap *wkp_tcpstream_gaps(const struct wkp_tcpstream *s)
+{
     return s->gap;
 }
 
 static inline const struct wkp_tcpstream_counters *
-wkp_tcpstream_counters(const struct wkp_tcpstream *s) {
+wkp_tcpstream_counters(const struct wkp_tcpstream *s)
+{
     return &s->c;
 }
 

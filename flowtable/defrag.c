@@ -24,10 +24,10 @@
 #include "dissectors/cursor.h"
 
 #define DEF_MAX_PENDING 1024u
-#define DEF_MAX_BYTES (8u << 20)
-#define DEF_TIMEOUT_NS (60 * (int64_t)1000000000)
-#define MAX_DATAGRAM 65535u
-#define MAX_V6_EXT 16 /* extension headers walked before the fragment header */
+#define DEF_MAX_BYTES   (8u << 20)
+#define DEF_TIMEOUT_NS  (60 * (int64_t)1000000000)
+#define MAX_DATAGRAM    65535u
+#define MAX_V6_EXT      16 /* extension headers walked before the fragment header */
 
 struct dkey {
     uint8_t src[16], dst[16];
@@ -91,7 +91,8 @@ struct frag_info {
     bool mf;
 };
 
-static uint64_t mix(uint64_t h) {
+static uint64_t mix(uint64_t h)
+{
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
     h ^= h >> 33;
@@ -100,7 +101,8 @@ static uint64_t mix(uint64_t h) {
     return h;
 }
 
-static uint32_t key_hash(const struct dkey *k) {
+static uint32_t key_hash(const struct dkey *k)
+{
     uint64_t w[5], h = 0x9e3779b97f4a7c15ULL;
     memcpy(w, k, sizeof w);
     for (int i = 0; i < 5; i++)
@@ -108,14 +110,21 @@ static uint32_t key_hash(const struct dkey *k) {
     return (uint32_t)(h >> 32);
 }
 
-struct wkp_defrag *wkp_defrag_new(const struct wkp_defrag_limits *lim) {
+struct wkp_defrag *wkp_defrag_new(const struct wkp_defrag_limits *lim)
+{
     struct wkp_defrag *d = calloc(1, sizeof *d);
-    if (!d) return NULL;
-    if (lim) d->lim = *lim;
-    if (!d->lim.max_pending) d->lim.max_pending = DEF_MAX_PENDING;
-    if (d->lim.max_pending > (1u << 24)) d->lim.max_pending = 1u << 24;
-    if (!d->lim.max_bytes) d->lim.max_bytes = DEF_MAX_BYTES;
-    if (d->lim.timeout_ns <= 0) d->lim.timeout_ns = DEF_TIMEOUT_NS;
+    if (!d)
+        return NULL;
+    if (lim)
+        d->lim = *lim;
+    if (!d->lim.max_pending)
+        d->lim.max_pending = DEF_MAX_PENDING;
+    if (d->lim.max_pending > (1u << 24))
+        d->lim.max_pending = 1u << 24;
+    if (!d->lim.max_bytes)
+        d->lim.max_bytes = DEF_MAX_BYTES;
+    if (d->lim.timeout_ns <= 0)
+        d->lim.timeout_ns = DEF_TIMEOUT_NS;
 
     uint32_t nb = 1;
     while (nb < 2 * d->lim.max_pending)
@@ -136,8 +145,10 @@ struct wkp_defrag *wkp_defrag_new(const struct wkp_defrag_limits *lim) {
     return d;
 }
 
-void wkp_defrag_free(struct wkp_defrag *d) {
-    if (!d) return;
+void wkp_defrag_free(struct wkp_defrag *d)
+{
+    if (!d)
+        return;
     if (d->slots) {
         for (uint32_t i = 0; i < d->lim.max_pending; i++) {
             free(d->slots[i].buf);
@@ -152,15 +163,18 @@ void wkp_defrag_free(struct wkp_defrag *d) {
 
 /* ---- slots ---------------------------------------------------------------- */
 
-static int32_t lookup(const struct wkp_defrag *d, const struct dkey *k, uint32_t h) {
+static int32_t lookup(const struct wkp_defrag *d, const struct dkey *k, uint32_t h)
+{
     for (int32_t i = d->buckets[h & d->bmask]; i >= 0; i = d->slots[i].hnext)
-        if (memcmp(&d->slots[i].key, k, sizeof *k) == 0) return i;
+        if (memcmp(&d->slots[i].key, k, sizeof *k) == 0)
+            return i;
     return -1;
 }
 
 /* Take a slot out of the table and the age list and give it back to the
  * free list; its buffer stays with it while the pool is within max_bytes. */
-static void release(struct wkp_defrag *d, int32_t i) {
+static void release(struct wkp_defrag *d, int32_t i)
+{
     struct dgram *g = &d->slots[i];
     int32_t *pp = &d->buckets[g->bucket];
     while (*pp != i)
@@ -188,7 +202,8 @@ static void release(struct wkp_defrag *d, int32_t i) {
     d->free_head = i;
 }
 
-static uint64_t drop_expired(struct wkp_defrag *d, int32_t i) {
+static uint64_t drop_expired(struct wkp_defrag *d, int32_t i)
+{
     uint64_t n = d->slots[i].nfrags;
     d->st.frags_expired += n;
     d->st.datagrams_expired++;
@@ -196,14 +211,17 @@ static uint64_t drop_expired(struct wkp_defrag *d, int32_t i) {
     return n;
 }
 
-static void drop_evicted(struct wkp_defrag *d, int32_t i) {
+static void drop_evicted(struct wkp_defrag *d, int32_t i)
+{
     d->st.frags_evicted += d->slots[i].nfrags;
     d->st.datagrams_evicted++;
     release(d, i);
 }
 
-static int32_t create(struct wkp_defrag *d, const struct dkey *k, uint32_t h, int64_t ts) {
-    if (d->free_head < 0) drop_evicted(d, d->oldest); /* max_pending reached: the oldest goes */
+static int32_t create(struct wkp_defrag *d, const struct dkey *k, uint32_t h, int64_t ts)
+{
+    if (d->free_head < 0)
+        drop_evicted(d, d->oldest); /* max_pending reached: the oldest goes */
     int32_t i = d->free_head;
     struct dgram *g = &d->slots[i];
     d->free_head = g->next;
@@ -230,49 +248,58 @@ static int32_t create(struct wkp_defrag *d, const struct dkey *k, uint32_t h, in
     return i;
 }
 
-static bool expired(const struct wkp_defrag *d, int64_t first_ts, int64_t now) {
+static bool expired(const struct wkp_defrag *d, int64_t first_ts, int64_t now)
+{
     /* now - first_ts without signed overflow */
     return now > first_ts && (uint64_t)now - (uint64_t)first_ts > (uint64_t)d->lim.timeout_ns;
 }
 
-uint64_t wkp_defrag_expire(struct wkp_defrag *d, int64_t now_ns) {
+uint64_t wkp_defrag_expire(struct wkp_defrag *d, int64_t now_ns)
+{
     uint64_t n = 0;
     /* Timestamps may go backwards, so the age list is only roughly sorted by
      * first_ts: look at every pending datagram. */
     for (int32_t i = d->oldest, next; i >= 0; i = next) {
         next = d->slots[i].next;
-        if (expired(d, d->slots[i].first_ts, now_ns)) n += drop_expired(d, i);
+        if (expired(d, d->slots[i].first_ts, now_ns))
+            n += drop_expired(d, i);
     }
     return n;
 }
 
-uint64_t wkp_defrag_flush(struct wkp_defrag *d) {
+uint64_t wkp_defrag_flush(struct wkp_defrag *d)
+{
     uint64_t n = 0;
     while (d->oldest >= 0)
         n += drop_expired(d, d->oldest);
     return n;
 }
 
-void wkp_defrag_stats(const struct wkp_defrag *d, struct wkp_defrag_stats *out) {
+void wkp_defrag_stats(const struct wkp_defrag *d, struct wkp_defrag_stats *out)
+{
     *out = d->st;
 }
 
-uint32_t wkp_defrag_pending(const struct wkp_defrag *d) {
+uint32_t wkp_defrag_pending(const struct wkp_defrag *d)
+{
     return d->npending;
 }
 
-uint64_t wkp_defrag_pending_frags(const struct wkp_defrag *d) {
+uint64_t wkp_defrag_pending_frags(const struct wkp_defrag *d)
+{
     return d->pending_frags;
 }
 
 /* ---- reading a fragment ---------------------------------------------------- */
 
-static void put_be16(uint8_t *p, uint32_t v) {
+static void put_be16(uint8_t *p, uint32_t v)
+{
     p[0] = (uint8_t)(v >> 8);
     p[1] = (uint8_t)v;
 }
 
-static void key_common(struct frag_info *fi, const struct wkp_l2l4 *m) {
+static void key_common(struct frag_info *fi, const struct wkp_l2l4 *m)
+{
     memset(&fi->key, 0, sizeof fi->key);
     memcpy(fi->key.src, m->src, 16);
     memcpy(fi->key.dst, m->dst, 16);
@@ -282,9 +309,11 @@ static void key_common(struct frag_info *fi, const struct wkp_l2l4 *m) {
 
 /* IPv4: l2l4 validated the header (l3_off + IHL*4 = l4_off <= l3_end, total
  * length >= IHL*4, l3_end = min(caplen, l3_off + total length)). */
-static int read_v4(const struct wkp_defrag_frag *f, struct frag_info *fi) {
+static int read_v4(const struct wkp_defrag_frag *f, struct frag_info *fi)
+{
     const struct wkp_l2l4 *m = f->m;
-    if (!m->mf && m->frag_off == 0) return WKP_DEFRAG_PASS;
+    if (!m->mf && m->frag_off == 0)
+        return WKP_DEFRAG_PASS;
     uint32_t hlen = m->l4_off - m->l3_off;
     if (m->l4_off < m->l3_off || hlen < 20 || hlen > 60 || m->l3_end < m->l4_off ||
         m->l3_end > f->caplen || m->ip_len < hlen || (uint64_t)m->l3_off + m->ip_len < m->l3_end)
@@ -306,18 +335,22 @@ static int read_v4(const struct wkp_defrag_frag *f, struct frag_info *fi) {
  * fragment header ourselves: walk hop-by-hop, routing, destination options
  * and AH from the fixed header, remembering the next-header byte that names
  * it, within [l3_off, l3_end). */
-static int read_v6(const struct wkp_defrag_frag *f, struct frag_info *fi) {
+static int read_v6(const struct wkp_defrag_frag *f, struct frag_info *fi)
+{
     const struct wkp_l2l4 *m = f->m;
-    if (m->l3_end > f->caplen || m->l3_end < m->l3_off) return WKP_DEFRAG_INVALID;
+    if (m->l3_end > f->caplen || m->l3_end < m->l3_off)
+        return WKP_DEFRAG_INVALID;
     struct wkp_cur c;
     wkp_cur_init(&c, f->data, m->l3_end);
-    if (!wkp_cur_skip(&c, (uint64_t)m->l3_off + 4)) return WKP_DEFRAG_INVALID;
+    if (!wkp_cur_skip(&c, (uint64_t)m->l3_off + 4))
+        return WKP_DEFRAG_INVALID;
     uint32_t plen = wkp_cur_be16(&c);
     uint32_t nh_pos = c.off;
     uint8_t nh = wkp_cur_u8(&c);
     wkp_cur_skip(&c, 33); /* hop limit, addresses */
     /* a jumbogram (payload length 0) cannot carry a fragment header (RFC 2675) */
-    if (c.short_read || plen == 0) return WKP_DEFRAG_INVALID;
+    if (c.short_read || plen == 0)
+        return WKP_DEFRAG_INVALID;
     for (int n = 0; nh != 44; n++) {
         if (n == MAX_V6_EXT || (nh != 0 && nh != 43 && nh != 60 && nh != 51))
             return WKP_DEFRAG_INVALID;
@@ -325,7 +358,8 @@ static int read_v6(const struct wkp_defrag_frag *f, struct frag_info *fi) {
         uint8_t after = wkp_cur_u8(&c);
         uint8_t hl = wkp_cur_u8(&c);
         uint32_t size = nh == 51 ? ((uint32_t)hl + 2) * 4 : ((uint32_t)hl + 1) * 8;
-        if (c.short_read || !wkp_cur_skip(&c, size - 2)) return WKP_DEFRAG_INVALID;
+        if (c.short_read || !wkp_cur_skip(&c, size - 2))
+            return WKP_DEFRAG_INVALID;
         nh_pos = at;
         nh = after;
     }
@@ -335,9 +369,11 @@ static int read_v6(const struct wkp_defrag_frag *f, struct frag_info *fi) {
     uint16_t offm = wkp_cur_be16(&c);
     uint32_t id = wkp_cur_be32(&c);
     uint64_t ip_end = (uint64_t)m->l3_off + 40 + plen;
-    if (c.short_read || ip_end < c.off) return WKP_DEFRAG_INVALID;
+    if (c.short_read || ip_end < c.off)
+        return WKP_DEFRAG_INVALID;
     /* offset 0 and MF clear: an atomic fragment (RFC 6946), a whole packet */
-    if ((offm & 0xFFF9) == 0) return WKP_DEFRAG_PASS;
+    if ((offm & 0xFFF9) == 0)
+        return WKP_DEFRAG_PASS;
     key_common(fi, m);
     fi->key.id = id;
     fi->off = offm & 0xFFF8u;
@@ -355,20 +391,24 @@ static int read_v6(const struct wkp_defrag_frag *f, struct frag_info *fi) {
 
 /* ---- adding --------------------------------------------------------------- */
 
-static bool grow(uint8_t **p, uint32_t *cap, uint32_t need) {
-    if (need <= *cap) return true;
+static bool grow(uint8_t **p, uint32_t *cap, uint32_t need)
+{
+    if (need <= *cap)
+        return true;
     uint32_t n = *cap ? *cap : 256;
     while (n < need)
         n *= 2;
     uint8_t *q = realloc(*p, n);
-    if (!q) return false;
+    if (!q)
+        return false;
     *p = q;
     *cap = n;
     return true;
 }
 
 /* Drop datagram i with the incoming fragment, counting all of them under *ctr. */
-static int drop_with(struct wkp_defrag *d, int32_t i, uint64_t *ctr, int result) {
+static int drop_with(struct wkp_defrag *d, int32_t i, uint64_t *ctr, int result)
+{
     *ctr += (uint64_t)d->slots[i].nfrags + 1;
     release(d, i);
     return result;
@@ -376,11 +416,13 @@ static int drop_with(struct wkp_defrag *d, int32_t i, uint64_t *ctr, int result)
 
 /* Make room for g to need `need` buffer bytes: evict the oldest other
  * datagrams while the total would pass max_bytes. False if g alone does. */
-static bool make_room(struct wkp_defrag *d, int32_t i, uint32_t need) {
+static bool make_room(struct wkp_defrag *d, int32_t i, uint32_t need)
+{
     struct dgram *g = &d->slots[i];
     while (d->buffered - g->need + need > d->lim.max_bytes) {
         int32_t v = d->oldest == i ? g->next : d->oldest;
-        if (v < 0) return false;
+        if (v < 0)
+            return false;
         drop_evicted(d, v);
     }
     return true;
@@ -393,24 +435,30 @@ static bool make_room(struct wkp_defrag *d, int32_t i, uint32_t need) {
  * offsets <= off all start at or before off, so together they cover
  * [off, furthest cap_end) and the rest is ours, overwriting bytes of
  * fragments at higher offsets. */
-static void copy_owned_bytes(struct dgram *g, const uint8_t *src, uint32_t off, uint32_t cap_end) {
+static void copy_owned_bytes(struct dgram *g, const uint8_t *src, uint32_t off, uint32_t cap_end)
+{
     uint32_t pos = off;
     for (uint16_t k = 0; k < g->nrange && g->r[k].off <= off; k++)
-        if (g->r[k].cap_end > pos) pos = g->r[k].cap_end;
-    if (pos < cap_end) memcpy(g->buf + pos, src + (pos - off), cap_end - pos);
+        if (g->r[k].cap_end > pos)
+            pos = g->r[k].cap_end;
+    if (pos < cap_end)
+        memcpy(g->buf + pos, src + (pos - off), cap_end - pos);
 }
 
 /* Insert a range keeping the order; an exact repeat only extends cap_end.
  * False if the datagram has no room for another range. */
-static bool insert_range(struct dgram *g, uint32_t off, uint32_t end, uint32_t cap_end) {
+static bool insert_range(struct dgram *g, uint32_t off, uint32_t end, uint32_t cap_end)
+{
     uint16_t k = 0;
     while (k < g->nrange && (g->r[k].off < off || (g->r[k].off == off && g->r[k].end < end)))
         k++;
     if (k < g->nrange && g->r[k].off == off && g->r[k].end == end) {
-        if (g->r[k].cap_end < cap_end) g->r[k].cap_end = (uint16_t)cap_end;
+        if (g->r[k].cap_end < cap_end)
+            g->r[k].cap_end = (uint16_t)cap_end;
         return true;
     }
-    if (g->nrange == WKP_DEFRAG_MAX_FRAGS) return false;
+    if (g->nrange == WKP_DEFRAG_MAX_FRAGS)
+        return false;
     memmove(&g->r[k + 1], &g->r[k], (size_t)(g->nrange - k) * sizeof g->r[0]);
     g->r[k] = (struct range){(uint16_t)off, (uint16_t)end, (uint16_t)cap_end};
     g->nrange++;
@@ -418,36 +466,44 @@ static bool insert_range(struct dgram *g, uint32_t off, uint32_t end, uint32_t c
 }
 
 /* RFC 5722: does [off, end) overlap a held range other than an exact repeat? */
-static bool overlaps(const struct dgram *g, uint32_t off, uint32_t end) {
+static bool overlaps(const struct dgram *g, uint32_t off, uint32_t end)
+{
     for (uint16_t k = 0; k < g->nrange; k++) {
         const struct range *r = &g->r[k];
-        if (r->off < end && off < r->end && !(r->off == off && r->end == end)) return true;
+        if (r->off < end && off < r->end && !(r->off == off && r->end == end))
+            return true;
     }
     return false;
 }
 
 /* Bytes of [0, total) covered without a gap from 0, by claimed (end) or
  * delivered (cap_end) ranges. */
-static uint32_t reach(const struct dgram *g, bool captured) {
+static uint32_t reach(const struct dgram *g, bool captured)
+{
     uint32_t at = 0;
     for (uint16_t k = 0; k < g->nrange; k++) {
         const struct range *r = &g->r[k];
-        if (r->off > at) break;
+        if (r->off > at)
+            break;
         uint32_t e = captured ? r->cap_end : r->end;
-        if (e > at) at = e;
+        if (e > at)
+            at = e;
     }
     return at;
 }
 
 /* The datagram is whole: build the frame in d->out and free the slot. */
 static int finish(struct wkp_defrag *d, int32_t i, const struct wkp_defrag_frag *f,
-                  struct wkp_defrag_out *out) {
+                  struct wkp_defrag_out *out)
+{
     struct dgram *g = &d->slots[i];
     uint32_t iphdr = g->hdr_len - g->l3_off; /* IPv6: fixed + unfragmentable headers */
     uint32_t iplen = g->key.family == 4 ? iphdr + g->total : iphdr - 40 + g->total;
-    if (iplen > MAX_DATAGRAM) return drop_with(d, i, &d->st.frags_oversized, WKP_DEFRAG_INVALID);
+    if (iplen > MAX_DATAGRAM)
+        return drop_with(d, i, &d->st.frags_oversized, WKP_DEFRAG_INVALID);
     uint32_t got = reach(g, true);
-    if (got > g->total) got = g->total;
+    if (got > g->total)
+        got = g->total;
     if (!grow(&d->out, &d->out_cap, g->hdr_len + got)) {
         d->st.datagrams_evicted++;
         return drop_with(d, i, &d->st.frags_evicted, WKP_DEFRAG_HELD);
@@ -478,12 +534,15 @@ static int finish(struct wkp_defrag *d, int32_t i, const struct wkp_defrag_frag 
 }
 
 int wkp_defrag_add(struct wkp_defrag *d, const struct wkp_defrag_frag *f,
-                   struct wkp_defrag_out *out) {
+                   struct wkp_defrag_out *out)
+{
     const struct wkp_l2l4 *m = f->m;
-    if (!m->is_fragment || (m->family != 4 && m->family != 6)) return WKP_DEFRAG_PASS;
+    if (!m->is_fragment || (m->family != 4 && m->family != 6))
+        return WKP_DEFRAG_PASS;
     struct frag_info fi;
     int rc = m->family == 4 ? read_v4(f, &fi) : read_v6(f, &fi);
-    if (rc == WKP_DEFRAG_PASS) return rc;
+    if (rc == WKP_DEFRAG_PASS)
+        return rc;
     d->st.frags_in++;
     if (rc == WKP_DEFRAG_INVALID || fi.len == 0 || fi.hdr_len > WKP_DEFRAG_MAX_HDR) {
         d->st.frags_invalid++;
@@ -520,8 +579,10 @@ int wkp_defrag_add(struct wkp_defrag *d, const struct wkp_defrag_frag *f,
     }
     /* Past the known end: ignored (tshark truncates such fragments too). */
     if (g->have_last) {
-        if (end > g->total) end = g->total;
-        if (cap_end > g->total) cap_end = g->total;
+        if (end > g->total)
+            end = g->total;
+        if (cap_end > g->total)
+            cap_end = g->total;
     }
     if (fi.off < end) {
         if (cap_end > g->need) {
@@ -534,7 +595,8 @@ int wkp_defrag_add(struct wkp_defrag *d, const struct wkp_defrag_frag *f,
             d->buffered += cap_end - g->need;
             g->need = cap_end;
         }
-        if (cap_end > fi.off) copy_owned_bytes(g, f->data + fi.pay, fi.off, cap_end);
+        if (cap_end > fi.off)
+            copy_owned_bytes(g, f->data + fi.pay, fi.off, cap_end);
         if (!insert_range(g, fi.off, end, cap_end))
             return drop_with(d, i, &d->st.frags_invalid, WKP_DEFRAG_INVALID);
     }
@@ -551,7 +613,8 @@ int wkp_defrag_add(struct wkp_defrag *d, const struct wkp_defrag_frag *f,
         g->dlt = f->dlt;
         g->have_first = true;
     }
-    if (g->have_first && g->have_last && reach(g, false) >= g->total) return finish(d, i, f, out);
+    if (g->have_first && g->have_last && reach(g, false) >= g->total)
+        return finish(d, i, f, out);
     g->nfrags++;
     d->pending_frags++;
     return WKP_DEFRAG_HELD;

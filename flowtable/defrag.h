@@ -50,7 +50,7 @@
 #define WKP_DEFRAG_MAX_FRAGS 128
 /* Most bytes before the fragmentable part (link, tunnels, IP header,
  * unfragmentable IPv6 extension headers); a longer one is INVALID. */
-#define WKP_DEFRAG_MAX_HDR 4096
+#define WKP_DEFRAG_MAX_HDR   4096
 
 /* A zero field takes the default shown. */
 struct wkp_defrag_limits {

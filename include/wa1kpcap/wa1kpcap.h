@@ -35,29 +35,29 @@ extern "C" {
 #endif
 
 #if defined(__GNUC__)
-#define WKP_API __attribute__((visibility("default")))
+#define WKP_API       __attribute__((visibility("default")))
 #define WKP_NODISCARD __attribute__((warn_unused_result))
 #else
 #define WKP_API
 #define WKP_NODISCARD
 #endif
 
-#define WKP_VERSION_MAJOR 0
-#define WKP_VERSION_MINOR 1
-#define WKP_VERSION_PATCH 0
+#define WKP_VERSION_MAJOR  0
+#define WKP_VERSION_MINOR  1
+#define WKP_VERSION_PATCH  0
 #define WKP_VERSION_STRING "0.1.0"
 
 /* ---- status and errors ------------------------------------------------ */
 
 typedef enum wkp_status {
     WKP_OK = 0,
-    WKP_EINVAL = -1,   /* a bad argument or option value */
-    WKP_ENOMEM = -2,   /* out of memory */
-    WKP_EIO = -3,      /* a file could not be opened, read or written */
-    WKP_EFORMAT = -4,  /* not a capture, or a corrupt one */
+    WKP_EINVAL = -1,    /* a bad argument or option value */
+    WKP_ENOMEM = -2,    /* out of memory */
+    WKP_EIO = -3,       /* a file could not be opened, read or written */
+    WKP_EFORMAT = -4,   /* not a capture, or a corrupt one */
     WKP_ELINKTYPE = -5, /* a capture whose link type wa1kpcap does not decode */
-    WKP_ESTOPPED = -6, /* wkp_engine_stop() or a callback asked to stop */
-    WKP_ESTATE = -7,   /* a call out of order (e.g. add_sink after run) */
+    WKP_ESTOPPED = -6,  /* wkp_engine_stop() or a callback asked to stop */
+    WKP_ESTATE = -7,    /* a call out of order (e.g. add_sink after run) */
 } wkp_status;
 
 /* Static text for a status ("invalid argument", ...). Never NULL. */
@@ -78,9 +78,9 @@ typedef struct wkp_config wkp_config;
 
 /* How capture files are read. */
 typedef enum wkp_reader_kind {
-    WKP_READER_AUTO = 0, /* our zero-copy mmap reader for regular pcap/pcapng files,
-                            libpcap for anything else (stdin, pipes) */
-    WKP_READER_MMAP = 1, /* our reader only */
+    WKP_READER_AUTO = 0,    /* our zero-copy mmap reader for regular pcap/pcapng files,
+                               libpcap for anything else (stdin, pipes) */
+    WKP_READER_MMAP = 1,    /* our reader only */
     WKP_READER_LIBPCAP = 2, /* libpcap's pcap_next_ex() only */
 } wkp_reader_kind;
 
@@ -135,8 +135,7 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_min_packets(wkp_config *cfg, uin
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_filter(wkp_config *cfg, const char *expr);
 /* Replace the default filter ("not arp and not icmp and not icmpv6 and not
  * dhcp and not dhcpv6"); NULL or "" removes it. */
-WKP_API WKP_NODISCARD wkp_status wkp_config_set_default_filter(wkp_config *cfg,
-                                                               const char *expr);
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_default_filter(wkp_config *cfg, const char *expr);
 
 /* Application-layer parsing (SPEC §6.4, FIX-8): FULL (default) runs every
  * dissector incl. heuristics; PORT_ONLY only dissectors chosen by port;
@@ -199,11 +198,11 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_progress(wkp_config *cfg, wkp_pr
  * as it was added to the flow (after every filter). Valid only during the
  * call. All lengths follow SPEC §3; dir is +1 (up) or -1 (down). */
 typedef struct wkp_pkt_view {
-    int64_t ts_ns;          /* capture time, ns since the epoch */
-    uint64_t index;         /* 0-based index of the packet within its flow */
-    int dir;                /* +1 up, -1 down */
-    uint32_t wire_len;      /* on-the-wire length */
-    uint32_t cap_len;       /* captured length */
+    int64_t ts_ns;     /* capture time, ns since the epoch */
+    uint64_t index;    /* 0-based index of the packet within its flow */
+    int dir;           /* +1 up, -1 down */
+    uint32_t wire_len; /* on-the-wire length */
+    uint32_t cap_len;  /* captured length */
     uint32_t ip_len, trans_len, app_len;
     uint8_t ip_proto;       /* 6 TCP, 17 UDP, ... */
     uint8_t tcp_flags;      /* 0 unless TCP */
@@ -235,7 +234,7 @@ WKP_API void wkp_write_object_end(wkp_value_writer *w);
  * once per packet of the flow, in order; finish (may be NULL) once when the
  * flow ends, then write once to produce the value. */
 typedef struct wkp_feature_def {
-    const char *name; /* [A-Za-z0-9_]+, unique per config; copied */
+    const char *name;  /* [A-Za-z0-9_]+, unique per config; copied */
     size_t state_size; /* at most 64 KiB */
     void (*init)(void *state, void *user);
     void (*update)(void *state, const wkp_pkt_view *pkt, void *user);
@@ -256,7 +255,7 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_add_feature(wkp_config *cfg,
  * and returns 0 on success. The library stays loaded for the life of the
  * process. On failure err names the file and the problem. */
 #define WKP_PLUGIN_EXPORT __attribute__((visibility("default")))
-#define WKP_PLUGIN_ENTRY "wkp_plugin_register"
+#define WKP_PLUGIN_ENTRY  "wkp_plugin_register"
 typedef int (*wkp_plugin_register_fn)(wkp_config *cfg);
 WKP_API WKP_NODISCARD wkp_status wkp_config_load_plugin(wkp_config *cfg, const char *path,
                                                         wkp_errbuf *err);
@@ -284,15 +283,15 @@ typedef enum wkp_tcp_flag {
 
 /* A wkp_flow is valid only inside the callback it is passed to; copy what
  * you keep. Strings are owned by the flow. */
-WKP_API uint64_t wkp_flow_id(const wkp_flow *f);           /* ordinal of its first packet */
-WKP_API const char *wkp_flow_capture(const wkp_flow *f);   /* file name, no directory */
-WKP_API const char *wkp_flow_key(const wkp_flow *f);       /* "a:1 -> b:2 (TCP)" */
-WKP_API const char *wkp_flow_src_ip(const wkp_flow *f);    /* first packet's source */
+WKP_API uint64_t wkp_flow_id(const wkp_flow *f);         /* ordinal of its first packet */
+WKP_API const char *wkp_flow_capture(const wkp_flow *f); /* file name, no directory */
+WKP_API const char *wkp_flow_key(const wkp_flow *f);     /* "a:1 -> b:2 (TCP)" */
+WKP_API const char *wkp_flow_src_ip(const wkp_flow *f);  /* first packet's source */
 WKP_API const char *wkp_flow_dst_ip(const wkp_flow *f);
 WKP_API uint16_t wkp_flow_src_port(const wkp_flow *f);
 WKP_API uint16_t wkp_flow_dst_port(const wkp_flow *f);
-WKP_API uint8_t wkp_flow_protocol(const wkp_flow *f);      /* IP protocol number */
-WKP_API int wkp_flow_ip_version(const wkp_flow *f);        /* 4 or 6 */
+WKP_API uint8_t wkp_flow_protocol(const wkp_flow *f); /* IP protocol number */
+WKP_API int wkp_flow_ip_version(const wkp_flow *f);   /* 4 or 6 */
 WKP_API uint16_t wkp_flow_vlan_id(const wkp_flow *f);
 /* Capture time in nanoseconds since the Unix epoch. */
 WKP_API int64_t wkp_flow_start_ns(const wkp_flow *f);
@@ -316,10 +315,10 @@ typedef enum wkp_seq_field {
     WKP_SEQ_TRANS_LENGTH,
     WKP_SEQ_APP_LENGTH,
     WKP_SEQ_PAYLOAD_BYTES,
-    WKP_SEQ_TIMESTAMP_NS,      /* capture time, ns since the epoch */
+    WKP_SEQ_TIMESTAMP_NS, /* capture time, ns since the epoch */
     WKP_SEQ_TCP_FLAGS,
     WKP_SEQ_TCP_WINDOW,
-    WKP_SEQ_DIRECTION,         /* +1 or -1 */
+    WKP_SEQ_DIRECTION, /* +1 or -1 */
 } wkp_seq_field;
 WKP_API size_t wkp_flow_seq_count(const wkp_flow *f);
 /* 0 if i >= wkp_flow_seq_count(f) or field is unknown. */
@@ -348,8 +347,8 @@ typedef enum wkp_format {
  * temporary name beside it and renamed when the run succeeds; a failed run
  * removes it, so no complete-looking file is left. The file is created when
  * the run starts. Free with wkp_sink_free() unless given to an engine. */
-WKP_API WKP_NODISCARD wkp_status wkp_sink_file_new(const char *path, wkp_format fmt,
-                                                   wkp_sink **out, wkp_errbuf *err);
+WKP_API WKP_NODISCARD wkp_status wkp_sink_file_new(const char *path, wkp_format fmt, wkp_sink **out,
+                                                   wkp_errbuf *err);
 
 /* A per-packet file sink: one row per packet of each flow (flow_id,
  * capture, index, direction, timestamp, the §3 lengths, payload_bytes, TCP
@@ -361,8 +360,7 @@ WKP_API WKP_NODISCARD wkp_status wkp_sink_packets_new(const char *path, wkp_form
 /* A callback sink: cb(flow, user) is called once per flow, in output order,
  * on the merger thread. A non-zero return stops the run (WKP_ESTOPPED). */
 typedef int (*wkp_flow_fn)(const wkp_flow *f, void *user);
-WKP_API WKP_NODISCARD wkp_status wkp_sink_callback_new(wkp_flow_fn cb, void *user,
-                                                       wkp_sink **out);
+WKP_API WKP_NODISCARD wkp_status wkp_sink_callback_new(wkp_flow_fn cb, void *user, wkp_sink **out);
 
 WKP_API void wkp_sink_free(wkp_sink *s); /* NULL is a no-op */
 
@@ -389,8 +387,7 @@ WKP_API WKP_NODISCARD wkp_status wkp_engine_add_sink(wkp_engine *e, wkp_sink *si
  * fails the run with nothing written. Returns WKP_OK when every flow was
  * written; a capture cut inside a record is a warning (see
  * wkp_engine_warnings), or WKP_EFORMAT with strict on. Call once per engine. */
-WKP_API WKP_NODISCARD wkp_status wkp_engine_run(wkp_engine *e, const char *const *paths,
-                                                size_t n);
+WKP_API WKP_NODISCARD wkp_status wkp_engine_run(wkp_engine *e, const char *const *paths, size_t n);
 
 /* Ask a running engine to stop soon; wkp_engine_run then returns
  * WKP_ESTOPPED and writes no output file. Any thread; async-signal-safe. */
@@ -406,8 +403,8 @@ WKP_API const char *wkp_engine_warnings(const wkp_engine *e);
 /* Counters of the last run (D9): every packet read is counted once, by reason. */
 typedef enum wkp_counter {
     WKP_CNT_PACKETS_READ = 0,
-    WKP_CNT_BYTES_READ,       /* sum of on-the-wire lengths of packets read */
-    WKP_CNT_IN_FLOW,          /* packets that were added to a flow */
+    WKP_CNT_BYTES_READ, /* sum of on-the-wire lengths of packets read */
+    WKP_CNT_IN_FLOW,    /* packets that were added to a flow */
     WKP_CNT_FILTERED,
     WKP_CNT_FLOW_FILTERED,
     WKP_CNT_RETRANSMISSION,
@@ -418,7 +415,7 @@ typedef enum wkp_counter {
     WKP_CNT_NOT_IP,
     WKP_CNT_MALFORMED,
     WKP_CNT_FLOW_TABLE_FULL,
-    WKP_CNT_FLOWS,            /* flow records written */
+    WKP_CNT_FLOWS, /* flow records written */
     WKP_CNT__COUNT
 } wkp_counter;
 WKP_API uint64_t wkp_engine_counter(const wkp_engine *e, wkp_counter c);

@@ -40,8 +40,7 @@ static int on_flow(const wkp_flow *f, void *user)
     return 0;
 }
 
-static int run(const char *path, unsigned threads, unsigned slots, double udp_to,
-               struct digest *d)
+static int run(const char *path, unsigned threads, unsigned slots, double udp_to, struct digest *d)
 {
     wkp_config *cfg;
     wkp_engine *e;

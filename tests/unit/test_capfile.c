@@ -18,7 +18,7 @@
 
 #include "engine/capfile.h"
 
-#define DATA WKP_TEST_DATA
+#define DATA   WKP_TEST_DATA
 #define SHARED WKP_TEST_DATA "/../../../shared/pcaps"
 
 struct rcopy {
@@ -41,11 +41,13 @@ struct trace {
     wkp_errbuf err;
 };
 
-static struct trace read_all(const char *path, wkp_reader_kind k) {
+static struct trace read_all(const char *path, wkp_reader_kind k)
+{
     struct trace t = {0};
     struct wkp_capfile *cf = NULL;
     t.open_st = wkp_capfile_open(path, k, &cf, &t.err);
-    if (t.open_st != WKP_OK) return t;
+    if (t.open_st != WKP_OK)
+        return t;
     t.digits = wkp_capfile_ts_digits(cf);
     t.first_dlt = wkp_capfile_first_dlt(cf);
     t.zero_copy = wkp_capfile_zero_copy(cf);
@@ -71,18 +73,21 @@ static struct trace read_all(const char *path, wkp_reader_kind k) {
     cr_assert_eq(wkp_capfile_next(cf, &rec, &t.err), t.end, "%s: end not sticky", path);
     t.truncated = wkp_capfile_truncated(cf, &t.trunc_off);
     t.bytes_done = wkp_capfile_bytes_done(cf);
-    if (t.digits < wkp_capfile_ts_digits(cf)) t.digits = wkp_capfile_ts_digits(cf);
+    if (t.digits < wkp_capfile_ts_digits(cf))
+        t.digits = wkp_capfile_ts_digits(cf);
     wkp_capfile_close(cf);
     return t;
 }
 
-static void trace_free(struct trace *t) {
+static void trace_free(struct trace *t)
+{
     for (size_t i = 0; i < t->n; i++)
         free(t->r[i].data);
     free(t->r);
 }
 
-static void same_records(const char *name, const struct trace *a, const struct trace *b) {
+static void same_records(const char *name, const struct trace *a, const struct trace *b)
+{
     size_t n = a->n < b->n ? a->n : b->n;
     for (size_t i = 0; i < n; i++) {
         const struct rcopy *x = &a->r[i], *y = &b->r[i];
@@ -97,7 +102,8 @@ static void same_records(const char *name, const struct trace *a, const struct t
 }
 
 /* Both readers on path: same open status, same records, same end. */
-static void readers_agree(const char *path) {
+static void readers_agree(const char *path)
+{
     const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     struct trace m = read_all(path, WKP_READER_MMAP);
     struct trace l = read_all(path, WKP_READER_LIBPCAP);
@@ -116,7 +122,8 @@ static void readers_agree(const char *path) {
             cr_assert_eq(m.truncated, l.truncated, "%s: truncated", name);
             cr_assert_eq(m.trunc_off, l.trunc_off, "%s: truncation offset", name);
             cr_assert_eq(m.digits, l.digits, "%s: digits", name);
-            if (m.end == 0) cr_assert_eq(m.bytes_done, l.bytes_done, "%s: bytes_done", name);
+            if (m.end == 0)
+                cr_assert_eq(m.bytes_done, l.bytes_done, "%s: bytes_done", name);
         }
         cr_assert_eq(m.first_dlt, l.first_dlt, "%s: first dlt", name);
         cr_assert_eq(m.size, l.size, "%s: size", name);
@@ -125,7 +132,8 @@ static void readers_agree(const char *path) {
     trace_free(&l);
 }
 
-static bool is_capture_name(const char *n) {
+static bool is_capture_name(const char *n)
+{
     size_t len = strlen(n);
     return (len > 5 && strcmp(n + len - 5, ".pcap") == 0) ||
            (len > 7 && strcmp(n + len - 7, ".pcapng") == 0);
@@ -159,7 +167,8 @@ static const char *const bundled[] = {
     "wa1kpcap__single.pcap",
 };
 
-Test(capfile, readers_agree_on_bundled_captures) {
+Test(capfile, readers_agree_on_bundled_captures)
+{
     for (size_t i = 0; i < sizeof bundled / sizeof bundled[0]; i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/%s", DATA, bundled[i]);
@@ -167,13 +176,16 @@ Test(capfile, readers_agree_on_bundled_captures) {
     }
 }
 
-Test(capfile, readers_agree_on_shared_corpus) {
+Test(capfile, readers_agree_on_shared_corpus)
+{
     DIR *d = opendir(SHARED);
-    if (d == NULL) cr_skip_test("%s not present", SHARED);
+    if (d == NULL)
+        cr_skip_test("%s not present", SHARED);
     struct dirent *e;
     int files = 0;
     while ((e = readdir(d)) != NULL) {
-        if (!is_capture_name(e->d_name)) continue;
+        if (!is_capture_name(e->d_name))
+            continue;
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", SHARED, e->d_name);
         readers_agree(path);
@@ -186,9 +198,11 @@ Test(capfile, readers_agree_on_shared_corpus) {
 /* The `packets` column of MANIFEST.tsv (capinfos -c; "N (read before
  * error)" for captures with an error after N packets) against the mmap
  * reader's count. */
-Test(capfile, packet_counts_match_manifest) {
+Test(capfile, packet_counts_match_manifest)
+{
     FILE *f = fopen(SHARED "/MANIFEST.tsv", "r");
-    if (f == NULL) cr_skip_test("%s not present", SHARED);
+    if (f == NULL)
+        cr_skip_test("%s not present", SHARED);
     char line[8192];
     int checked = 0;
     cr_assert_not_null(fgets(line, sizeof line, f)); /* header */
@@ -214,7 +228,8 @@ Test(capfile, packet_counts_match_manifest) {
     cr_assert_geq(checked, 65);
 }
 
-static struct trace data(const char *name, wkp_reader_kind k) {
+static struct trace data(const char *name, wkp_reader_kind k)
+{
     char path[512];
     snprintf(path, sizeof path, "%s/%s", DATA, name);
     return read_all(path, k);
@@ -222,7 +237,8 @@ static struct trace data(const char *name, wkp_reader_kind k) {
 
 /* tshark -r tcpdump__tcp-handshake-nano.pcap -T fields -e frame.time_epoch
  *   1418145369.924505488 / .052027262 / .052115157 */
-Test(capfile, nanosecond_pcap_keeps_nine_digits) {
+Test(capfile, nanosecond_pcap_keeps_nine_digits)
+{
     for (int k = WKP_READER_AUTO; k <= WKP_READER_LIBPCAP; k++) {
         struct trace t = data("tcpdump__tcp-handshake-nano.pcap", k);
         cr_assert_eq(t.open_st, WKP_OK, "%s", t.err.msg);
@@ -240,7 +256,8 @@ Test(capfile, nanosecond_pcap_keeps_nine_digits) {
 /* tshark -r PcapPlusPlus__nanosecs_big_endian.pcap -T fields
  *   -e frame.time_epoch -e frame.cap_len: 1766361926.167647291 74, ...
  *   .167712591 144 (4th); capinfos -c: 10 */
-Test(capfile, big_endian_nanosecond_pcap) {
+Test(capfile, big_endian_nanosecond_pcap)
+{
     for (int k = WKP_READER_MMAP; k <= WKP_READER_LIBPCAP; k++) {
         struct trace t = data("PcapPlusPlus__nanosecs_big_endian.pcap", k);
         cr_assert_eq(t.open_st, WKP_OK, "%s", t.err.msg);
@@ -257,7 +274,8 @@ Test(capfile, big_endian_nanosecond_pcap) {
 
 /* tshark -r tcpdump__pptp.pcap -T fields -e frame.time_epoch -e frame.cap_len
  *   954147395.148077000 62 (first); capinfos -c: 23 */
-Test(capfile, big_endian_microsecond_pcap) {
+Test(capfile, big_endian_microsecond_pcap)
+{
     for (int k = WKP_READER_MMAP; k <= WKP_READER_LIBPCAP; k++) {
         struct trace t = data("tcpdump__pptp.pcap", k);
         cr_assert_eq(t.open_st, WKP_OK, "%s", t.err.msg);
@@ -275,7 +293,8 @@ Test(capfile, big_endian_microsecond_pcap) {
  *   prints the fraction as is; it is 1418145371 s). The third record's µs
  *   field is 2^31: tshark's 32-bit arithmetic prints .000000000, libpcap
  *   reads it as -2^31; both readers take it unsigned: +2147.483648 s. */
-Test(capfile, out_of_range_microseconds_carry_into_seconds) {
+Test(capfile, out_of_range_microseconds_carry_into_seconds)
+{
     for (int k = WKP_READER_MMAP; k <= WKP_READER_LIBPCAP; k++) {
         struct trace t = data("tcpdump__timestamp_invalid_micro.pcap", k);
         cr_assert_eq(t.n, 3);
@@ -290,7 +309,8 @@ Test(capfile, out_of_range_microseconds_carry_into_seconds) {
  *   -e frame.interface_id -e frame.encap_type: 64 packets, the 3rd and 4th
  *   on interface 10 (encap 15 = NULL, DLT 0), all others on interface 0
  *   (encap 1 = Ethernet). The file has 11 IDBs: Ethernet x8, NULL x2, 12. */
-Test(capfile, pcapng_interfaces_keep_their_link_types) {
+Test(capfile, pcapng_interfaces_keep_their_link_types)
+{
     struct trace t = data("PcapPlusPlus__many_interfaces-1.pcapng", WKP_READER_MMAP);
     cr_assert_eq(t.open_st, WKP_OK, "%s", t.err.msg);
     cr_assert_eq(t.end, 0, "%s", t.err.msg);
@@ -315,7 +335,8 @@ Test(capfile, pcapng_interfaces_keep_their_link_types) {
 /* tshark -r zeek__pcapng-multi-interface.pcapng -T fields -e frame.time_epoch
  *   -e frame.interface_id: 1767663089.500330493 0, ... 1767663437.111897000 1;
  *   interface 0 has if_tsresol 9, interface 1 the default (µs). */
-Test(capfile, pcapng_resolution_per_interface) {
+Test(capfile, pcapng_resolution_per_interface)
+{
     for (int k = WKP_READER_MMAP; k <= WKP_READER_LIBPCAP; k++) {
         struct trace t = data("zeek__pcapng-multi-interface.pcapng", k);
         cr_assert_eq(t.open_st, WKP_OK, "%s", t.err.msg);
@@ -331,7 +352,8 @@ Test(capfile, pcapng_resolution_per_interface) {
 
 /* LINKTYPE_RAW (101) in the file is DLT_RAW for pcap_datalink(): both
  * readers report the DLT (12 on Linux) as libpcap's linktype_to_dlt(). */
-Test(capfile, linktype_raw_maps_to_dlt_raw) {
+Test(capfile, linktype_raw_maps_to_dlt_raw)
+{
     for (int k = WKP_READER_MMAP; k <= WKP_READER_LIBPCAP; k++) {
         struct trace t = data("tcpdump__LINKTYPE_RAW_ipv4.pcap", k);
         cr_assert_eq(t.open_st, WKP_OK, "%s", t.err.msg);
@@ -343,7 +365,8 @@ Test(capfile, linktype_raw_maps_to_dlt_raw) {
 
 /* ---- malformed corpus files (MANIFEST: MALFORMED FILE) ------------------ */
 
-static void refused(const char *name, wkp_status want, const char *needle) {
+static void refused(const char *name, wkp_status want, const char *needle)
+{
     for (int k = WKP_READER_AUTO; k <= WKP_READER_LIBPCAP; k++) {
         struct trace t = data(name, k);
         cr_assert_eq(t.open_st, want, "%s reader %d: %d %s", name, k, t.open_st, t.err.msg);
@@ -358,21 +381,24 @@ static void refused(const char *name, wkp_status want, const char *needle) {
 
 /* libpcap: "archaic pcap savefile format"; capinfos: "pcap: major version 1
  * unsupported" */
-Test(capfile, pcap_version_1_is_refused) {
+Test(capfile, pcap_version_1_is_refused)
+{
     refused("libpcap__pcap-invalid-version-1.pcap", WKP_EFORMAT, "archaic pcap savefile format");
 }
 
 /* capinfos: "pcapng: Not enough data to handle option of length 12336";
  * libpcap checks the trailer first ("block total length in header and
  * trailer don't match"). Ours names the option. */
-Test(capfile, pcapng_option_overrunning_its_block_is_refused) {
+Test(capfile, pcapng_option_overrunning_its_block_is_refused)
+{
     refused("libpcap__shb-option-too-long.pcapng", WKP_EFORMAT, "!option 12336 at 24");
 }
 
 /* The link-type field 0x00300000 has reserved bits set. libpcap 1.10 keeps
  * bits 0-25 and reports link type 3145728 (capinfos: "network type reserved
  * field not zero"); both readers mirror it, and no decoder knows 3145728. */
-Test(capfile, reserved_linktype_bits_are_an_unsupported_link_type) {
+Test(capfile, reserved_linktype_bits_are_an_unsupported_link_type)
+{
     refused("libpcap__linktype-reserved-field-not-zero.pcap", WKP_ELINKTYPE,
             "unsupported link type 3145728");
 }
@@ -380,7 +406,8 @@ Test(capfile, reserved_linktype_bits_are_an_unsupported_link_type) {
 /* pcap 2.0 (lengths swapped before 2.3): tshark -e frame.cap_len -e frame.len
  * gives 197 524501; then 2 bytes of a record header: capinfos "cut short in
  * the middle of a packet" after 1 packet. 24 + 16 + 197 = 237. */
-Test(capfile, file_cut_inside_a_record_header_is_truncated) {
+Test(capfile, file_cut_inside_a_record_header_is_truncated)
+{
     for (int k = WKP_READER_MMAP; k <= WKP_READER_LIBPCAP; k++) {
         struct trace t = data("nDPI__fuzz-2021-10-13.pcap", k);
         cr_assert_eq(t.open_st, WKP_OK, "%s", t.err.msg);
@@ -399,7 +426,8 @@ Test(capfile, file_cut_inside_a_record_header_is_truncated) {
 /* Six good records, then at 5035 a header claiming 4325376 bytes (capinfos:
  * "An error occurred after reading 6 packets"): more than any snapshot
  * length is corruption, an error, not a truncation. */
-Test(capfile, record_claiming_more_than_the_maximum_is_an_error) {
+Test(capfile, record_claiming_more_than_the_maximum_is_an_error)
+{
     for (int k = WKP_READER_MMAP; k <= WKP_READER_LIBPCAP; k++) {
         struct trace t = data("suricata-verify__bug-1450-04__tls_DER-incomplete-header.pcap", k);
         cr_assert_eq(t.open_st, WKP_OK, "%s", t.err.msg);
@@ -413,7 +441,8 @@ Test(capfile, record_claiming_more_than_the_maximum_is_an_error) {
     }
 }
 
-Test(capfile, header_only_captures_are_empty) {
+Test(capfile, header_only_captures_are_empty)
+{
     for (int k = WKP_READER_MMAP; k <= WKP_READER_LIBPCAP; k++) {
         struct trace t = data("tcpdump__empty.pcap", k);
         cr_assert_eq(t.open_st, WKP_OK, "%s", t.err.msg);
@@ -433,19 +462,23 @@ Test(capfile, header_only_captures_are_empty) {
 
 static char tmpdir[256];
 
-static void mk_tmpdir(void) {
+static void mk_tmpdir(void)
+{
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test_capfile.XXXXXX");
     cr_assert_not_null(mkdtemp(tmpdir));
 }
 
-static void rm_tmpdir(void) {
+static void rm_tmpdir(void)
+{
     DIR *d = opendir(tmpdir);
-    if (d == NULL) return;
+    if (d == NULL)
+        return;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         char p[600];
         snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-        if (e->d_name[0] != '.') unlink(p);
+        if (e->d_name[0] != '.')
+            unlink(p);
     }
     closedir(d);
     rmdir(tmpdir);
@@ -459,13 +492,15 @@ struct buf {
     bool be; /* write numbers big-endian */
 };
 
-static void put(struct buf *b, const void *p, size_t n) {
+static void put(struct buf *b, const void *p, size_t n)
+{
     cr_assert_leq(b->n + n, sizeof b->b);
     memcpy(b->b + b->n, p, n);
     b->n += n;
 }
 
-static void put16(struct buf *b, uint16_t v) {
+static void put16(struct buf *b, uint16_t v)
+{
     uint8_t x[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
     if (b->be) {
         x[0] = (uint8_t)(v >> 8);
@@ -474,7 +509,8 @@ static void put16(struct buf *b, uint16_t v) {
     put(b, x, 2);
 }
 
-static void put32(struct buf *b, uint32_t v) {
+static void put32(struct buf *b, uint32_t v)
+{
     if (b->be) {
         put16(b, (uint16_t)(v >> 16));
         put16(b, (uint16_t)v);
@@ -484,7 +520,8 @@ static void put32(struct buf *b, uint32_t v) {
     }
 }
 
-static const char *write_file(const char *name, const void *p, size_t n) {
+static const char *write_file(const char *name, const void *p, size_t n)
+{
     static char path[600];
     snprintf(path, sizeof path, "%s/%s", tmpdir, name);
     FILE *f = fopen(path, "wb");
@@ -494,7 +531,8 @@ static const char *write_file(const char *name, const void *p, size_t n) {
     return path;
 }
 
-static void pcap_hdr(struct buf *b, uint32_t magic, uint32_t linktype) {
+static void pcap_hdr(struct buf *b, uint32_t magic, uint32_t linktype)
+{
     put32(b, magic);
     put16(b, 2);
     put16(b, 4);
@@ -504,7 +542,8 @@ static void pcap_hdr(struct buf *b, uint32_t magic, uint32_t linktype) {
     put32(b, linktype);
 }
 
-static void pcap_rec(struct buf *b, uint32_t sec, uint32_t frac, uint32_t len, uint8_t fill) {
+static void pcap_rec(struct buf *b, uint32_t sec, uint32_t frac, uint32_t len, uint8_t fill)
+{
     put32(b, sec);
     put32(b, frac);
     put32(b, len);
@@ -513,7 +552,8 @@ static void pcap_rec(struct buf *b, uint32_t sec, uint32_t frac, uint32_t len, u
         put(b, &fill, 1);
 }
 
-static void expect_refused(const char *path, wkp_status want, const char *msg) {
+static void expect_refused(const char *path, wkp_status want, const char *msg)
+{
     for (int k = WKP_READER_AUTO; k <= WKP_READER_LIBPCAP; k++) {
         struct trace t = read_all(path, k);
         cr_assert_eq(t.open_st, want, "reader %d: %d %s", k, t.open_st, t.err.msg);
@@ -522,7 +562,8 @@ static void expect_refused(const char *path, wkp_status want, const char *msg) {
     }
 }
 
-Test(capfile_made, bad_inputs_give_one_line_naming_the_file) {
+Test(capfile_made, bad_inputs_give_one_line_naming_the_file)
+{
     char p[600], want[700];
     snprintf(p, sizeof p, "%s/missing.pcap", tmpdir);
     snprintf(want, sizeof want, "%s: No such file or directory", p);
@@ -558,7 +599,8 @@ Test(capfile_made, bad_inputs_give_one_line_naming_the_file) {
 }
 
 /* Records of 100 bytes: record i starts at 24 + 116 i. */
-Test(capfile_made, cut_mid_record_ends_with_the_record_offset) {
+Test(capfile_made, cut_mid_record_ends_with_the_record_offset)
+{
     struct buf b = {0};
     pcap_hdr(&b, 0xa1b2c3d4, 1);
     for (int i = 0; i < 3; i++)
@@ -603,7 +645,8 @@ Test(capfile_made, cut_mid_record_ends_with_the_record_offset) {
 }
 
 /* pcapng writer: blocks in b's byte order. */
-static void ng_block(struct buf *b, uint32_t type, const struct buf *body) {
+static void ng_block(struct buf *b, uint32_t type, const struct buf *body)
+{
     uint32_t len = 12 + (uint32_t)((body->n + 3) & ~(size_t)3);
     put32(b, type);
     put32(b, len);
@@ -613,7 +656,8 @@ static void ng_block(struct buf *b, uint32_t type, const struct buf *body) {
     put32(b, len);
 }
 
-static void ng_shb(struct buf *b) {
+static void ng_shb(struct buf *b)
+{
     struct buf x = {.be = b->be};
     put32(&x, 0x1a2b3c4d);
     put16(&x, 1);
@@ -624,7 +668,8 @@ static void ng_shb(struct buf *b) {
 }
 
 /* tsresol < 0: none; tsoffset 0: none */
-static void ng_idb(struct buf *b, uint16_t lt, int tsresol, int64_t tsoffset) {
+static void ng_idb(struct buf *b, uint16_t lt, int tsresol, int64_t tsoffset)
+{
     struct buf x = {.be = b->be};
     put16(&x, lt);
     put16(&x, 0);
@@ -646,7 +691,8 @@ static void ng_idb(struct buf *b, uint16_t lt, int tsresol, int64_t tsoffset) {
     ng_block(b, 1, &x);
 }
 
-static void ng_epb(struct buf *b, uint32_t ifid, uint64_t ts, uint32_t caplen, uint8_t fill) {
+static void ng_epb(struct buf *b, uint32_t ifid, uint64_t ts, uint32_t caplen, uint8_t fill)
+{
     struct buf x = {.be = b->be};
     put32(&x, ifid);
     put32(&x, (uint32_t)(ts >> 32));
@@ -661,7 +707,8 @@ static void ng_epb(struct buf *b, uint32_t ifid, uint64_t ts, uint32_t caplen, u
 /* Section 1 (little-endian): if 0 ns (if_tsresol 9), if 1 2^-10 s (0x8a),
  * if 2 µs with if_tsoffset 100 s, a name resolution block, then an SPB.
  * Section 2 (big-endian): if 0 is RAW (101), µs. Expected values by hand. */
-Test(capfile_made, pcapng_resolutions_sections_and_simple_packets) {
+Test(capfile_made, pcapng_resolutions_sections_and_simple_packets)
+{
     struct buf b = {0};
     ng_shb(&b);
     ng_idb(&b, 1, 9, 0);
@@ -723,7 +770,8 @@ Test(capfile_made, pcapng_resolutions_sections_and_simple_packets) {
     }
 }
 
-Test(capfile_made, pcapng_errors_name_the_file_and_offset) {
+Test(capfile_made, pcapng_errors_name_the_file_and_offset)
+{
     /* a packet on an interface the section does not describe */
     struct buf b = {0};
     ng_shb(&b);
@@ -807,7 +855,8 @@ Test(capfile_made, pcapng_errors_name_the_file_and_offset) {
 
 /* A pipe: AUTO falls back to libpcap (no copy-free records, no size), MMAP
  * refuses it; the records are those of the file. */
-Test(capfile_made, pipes_go_to_libpcap) {
+Test(capfile_made, pipes_go_to_libpcap)
+{
     char fifo[600];
     snprintf(fifo, sizeof fifo, "%s/fifo", tmpdir);
     cr_assert_eq(mkfifo(fifo, 0600), 0);
@@ -822,7 +871,8 @@ Test(capfile_made, pipes_go_to_libpcap) {
         size_t n;
         while (in && out && (n = fread(chunk, 1, sizeof chunk, in)) > 0)
             fwrite(chunk, 1, n, out);
-        if (out) fclose(out); /* _exit() does not flush */
+        if (out)
+            fclose(out); /* _exit() does not flush */
         _exit(0);
     }
     struct trace t = read_all(fifo, WKP_READER_AUTO);
@@ -845,7 +895,8 @@ Test(capfile_made, pipes_go_to_libpcap) {
 }
 
 /* "-" is standard input, read by libpcap whatever it is. */
-Test(capfile_made, dash_reads_standard_input) {
+Test(capfile_made, dash_reads_standard_input)
+{
     const char *src = DATA "/tcpdump__tcp-handshake-nano.pcap";
     struct trace want = read_all(src, WKP_READER_MMAP);
     FILE *f = fopen(src, "rb");

@@ -15,7 +15,8 @@
 
 /* Community ID of a tuple given as text; family from the address text. */
 static void cid(const char *src, const char *dst, uint16_t sport, uint16_t dport, uint8_t proto,
-                uint16_t seed, char out[WKP_COMMUNITY_ID_MAX]) {
+                uint16_t seed, char out[WKP_COMMUNITY_ID_MAX])
+{
     uint8_t s[16] = {0}, d[16] = {0};
     uint8_t family = strchr(src, ':') ? 6 : 4;
     int af = family == 6 ? AF_INET6 : AF_INET;
@@ -27,14 +28,16 @@ static void cid(const char *src, const char *dst, uint16_t sport, uint16_t dport
 
 /* Asserts the ID of the tuple as given (callers list both directions). */
 static void check(const char *src, const char *dst, uint16_t sport, uint16_t dport, uint8_t proto,
-                  uint16_t seed, const char *want) {
+                  uint16_t seed, const char *want)
+{
     char out[WKP_COMMUNITY_ID_MAX];
     cid(src, dst, sport, dport, proto, seed, out);
     cr_assert_str_eq(out, want, "%s %u -> %s %u proto %u seed %u", src, sport, dst, dport, proto,
                      seed);
 }
 
-Test(community_id, tcp_ipv4_both_directions) {
+Test(community_id, tcp_ipv4_both_directions)
+{
     /* [README] TCP 1.2.3.4:1122 <-> 5.6.7.8:3344. */
     check("1.2.3.4", "5.6.7.8", 1122, 3344, 6, 0, "1:wCb3OG7yAFWelaUydu0D+125CLM=");
     check("5.6.7.8", "1.2.3.4", 3344, 1122, 6, 0, "1:wCb3OG7yAFWelaUydu0D+125CLM=");
@@ -47,7 +50,8 @@ Test(community_id, tcp_ipv4_both_directions) {
     check("10.0.0.2", "10.0.0.1", 11569, 10, 6, 0, "1:SXBGMX1lBOwhhoDrZynfROxnhnM=");
 }
 
-Test(community_id, udp_ipv4) {
+Test(community_id, udp_ipv4)
+{
     /* [README] */
     check("1.2.3.4", "5.6.7.8", 1122, 3344, 17, 0, "1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg=");
     check("5.6.7.8", "1.2.3.4", 3344, 1122, 17, 0, "1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg=");
@@ -56,7 +60,8 @@ Test(community_id, udp_ipv4) {
     check("8.8.8.8", "192.168.1.52", 53, 54585, 17, 0, "1:d/FP5EW3wiY1vCndhwleRRKHowQ=");
 }
 
-Test(community_id, sctp_ipv4) {
+Test(community_id, sctp_ipv4)
+{
     /* [README] */
     check("1.2.3.4", "5.6.7.8", 1122, 3344, 132, 0, "1:EKt4MsxuyaE6mL+hmrEkQ9csDD8=");
     check("5.6.7.8", "1.2.3.4", 3344, 1122, 132, 0, "1:EKt4MsxuyaE6mL+hmrEkQ9csDD8=");
@@ -67,7 +72,8 @@ Test(community_id, sctp_ipv4) {
     check("192.168.170.56", "192.168.170.8", 7, 7, 132, 0, "1:MP2EtRCAUIZvTw6MxJHLV7N7JDs=");
 }
 
-Test(community_id, tcp_ipv6) {
+Test(community_id, tcp_ipv6)
+{
     /* [JSON] 2001:470:e5bf:dead:4957:2174:e82c:4887:63943 <-> [2607:f8b0:400c:c03::1a]:25. */
     check("2001:470:e5bf:dead:4957:2174:e82c:4887", "2607:f8b0:400c:c03::1a", 63943, 25, 6, 0,
           "1:/qFaeAR+gFe1KYjMzVDsMv+wgU4=");
@@ -75,7 +81,8 @@ Test(community_id, tcp_ipv6) {
           "1:/qFaeAR+gFe1KYjMzVDsMv+wgU4=");
 }
 
-Test(community_id, icmp_echo_request_and_reply_match) {
+Test(community_id, icmp_echo_request_and_reply_match)
+{
     /* [README] echo request 8/0 and reply 0/0. */
     check("1.2.3.4", "5.6.7.8", 8, 0, 1, 0, "1:crodRHL2FEsHjbv3UkRrfbs4bZ0=");
     check("5.6.7.8", "1.2.3.4", 0, 0, 1, 0, "1:crodRHL2FEsHjbv3UkRrfbs4bZ0=");
@@ -85,7 +92,8 @@ Test(community_id, icmp_echo_request_and_reply_match) {
     check("192.168.0.1", "192.168.0.89", 0, 20, 1, 0, "1:X0snYXpgwiv9TZtqg64sgzUn6Dk=");
 }
 
-Test(community_id, icmp_one_way_types_keep_order_and_code) {
+Test(community_id, icmp_one_way_types_keep_order_and_code)
+{
     /* [README] time exceeded (11/0): one-way. */
     check("1.2.3.4", "5.6.7.8", 11, 0, 1, 0, "1:f/YiSyWqczrTgfUCZlBUnvHRcPk=");
     /* [PYTEST] type 20 is one-way: its code is hashed, so 20/0 and 20/1 differ. */
@@ -97,7 +105,8 @@ Test(community_id, icmp_one_way_types_keep_order_and_code) {
     cr_assert_str_neq(out, "1:f/YiSyWqczrTgfUCZlBUnvHRcPk=");
 }
 
-Test(community_id, icmpv6) {
+Test(community_id, icmpv6)
+{
     const char *a = "fe80:0001:0203:0405:0607:0809:0A0B:0C0D";
     const char *b = "fe80:1011:1213:1415:1617:1819:1A1B:1C1D";
     /* [README] echo request 128 and reply 129; one-way 146. */
@@ -123,7 +132,8 @@ Test(community_id, icmpv6) {
           "1:+TW+HtLHvV1xnGhV1lv7XoJrqQg=");
 }
 
-Test(community_id, protocol_without_ports) {
+Test(community_id, protocol_without_ports)
+{
     /* [README] RSVP (46), IPv4 and IPv6: no ports in the hash, whatever
      * the caller passes. */
     check("1.2.3.4", "5.6.7.8", 0, 0, 46, 0, "1:ikv3kmf89luf73WPz1jOs49S768=");
@@ -138,7 +148,8 @@ Test(community_id, protocol_without_ports) {
     check("10.1.12.1", "10.1.24.4", 0, 0, 46, 0, "1:/nQI4Rh/TtY3mf0R2gJFBkVlgS4=");
 }
 
-Test(community_id, seed_one) {
+Test(community_id, seed_one)
+{
     /* [README] seed=1 table. */
     check("1.2.3.4", "5.6.7.8", 1122, 3344, 6, 1, "1:HhA1B+6CoLbiKPEs5nhNYN4XWfk=");
     check("5.6.7.8", "1.2.3.4", 3344, 1122, 6, 1, "1:HhA1B+6CoLbiKPEs5nhNYN4XWfk=");
@@ -158,7 +169,8 @@ Test(community_id, seed_one) {
     check("10.1.24.4", "10.1.12.1", 0, 0, 46, 1, "1:BK3BVW3U2eemuwVQVN3zd/GULno=");
 }
 
-Test(community_id, equal_addresses_order_by_port) {
+Test(community_id, equal_addresses_order_by_port)
+{
     /* Spec: "If the IP addresses are equal, the ports decide": loopback in
      * both directions gives one ID. (No published vector: symmetry only.) */
     char x[WKP_COMMUNITY_ID_MAX], y[WKP_COMMUNITY_ID_MAX];
@@ -169,7 +181,8 @@ Test(community_id, equal_addresses_order_by_port) {
     cr_assert_str_neq(x, y);
 }
 
-Test(community_id, output_shape_and_bad_family) {
+Test(community_id, output_shape_and_bad_family)
+{
     char out[WKP_COMMUNITY_ID_MAX];
     cid("1.2.3.4", "5.6.7.8", 1, 2, 6, 0, out);
     /* "1:" + 28 base64 characters ending in one '=' (20 bytes). */

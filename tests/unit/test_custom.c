@@ -82,9 +82,8 @@ static void w_nested(const void *st, wkp_value_writer *w, void *u)
 
 Test(custom, writer_nests_lists_and_objects_with_commas)
 {
-    EXPECT_VALUE(w_nested,
-                 "{\"a\":[1,-2,[],{},null],\"b\":{\"c\":\"x\",\"d\":[[3]]},"
-                 "\"e\":-9223372036854775808}");
+    EXPECT_VALUE(w_nested, "{\"a\":[1,-2,[],{},null],\"b\":{\"c\":\"x\",\"d\":[[3]]},"
+                           "\"e\":-9223372036854775808}");
 }
 
 static void w_escapes(const void *st, wkp_value_writer *w, void *u)
@@ -178,7 +177,10 @@ Test(custom, writer_top_level_scalars)
 
 /* ---- value writer: misuse ------------------------------------------------ */
 
-static void w_nothing(const void *st, wkp_value_writer *w, void *u) { (void)st, (void)w, (void)u; }
+static void w_nothing(const void *st, wkp_value_writer *w, void *u)
+{
+    (void)st, (void)w, (void)u;
+}
 
 static void w_key_outside(const void *st, wkp_value_writer *w, void *u)
 {
@@ -337,8 +339,8 @@ Test(custom, set_lays_out_16_byte_aligned_slices)
     size_t sizes[] = {1, 17, 0, 32, 16};
     const char *names[] = {"a", "b", "c", "d", "e"};
     for (int i = 0; i < 5; i++) {
-        wkp_feature_def def = {.name = names[i], .state_size = sizes[i], .update = no_update,
-                               .write = write_one};
+        wkp_feature_def def = {
+            .name = names[i], .state_size = sizes[i], .update = no_update, .write = write_one};
         cr_assert_eq(wkp_custom_add(&s, &def), WKP_OK);
     }
     /* rounded up to 16: 16, 32, 0, 32, 16 */
@@ -398,8 +400,8 @@ Test(custom, set_rejects_bad_definitions)
         wkp_feature_def d = {.name = bad_names[i], .update = no_update, .write = write_one};
         cr_expect_eq(wkp_custom_add(&s, &d), WKP_EINVAL, "name %zu", i);
     }
-    wkp_feature_def big = {.name = "big", .state_size = (64 << 10) + 1, .update = no_update,
-                           .write = write_one};
+    wkp_feature_def big = {
+        .name = "big", .state_size = (64 << 10) + 1, .update = no_update, .write = write_one};
     cr_expect_eq(wkp_custom_add(&s, &big), WKP_EINVAL);
     big.state_size = 64 << 10;
     cr_expect_eq(wkp_custom_add(&s, &big), WKP_OK);
@@ -497,11 +499,19 @@ static int calls;
 static void toy_set(struct wkp_custom_set *s)
 {
     memset(s, 0, sizeof *s);
-    wkp_feature_def toy = {.name = "toy", .state_size = sizeof(struct toy), .init = toy_init,
-                           .update = toy_update, .finish = toy_finish, .write = toy_write,
+    wkp_feature_def toy = {.name = "toy",
+                           .state_size = sizeof(struct toy),
+                           .init = toy_init,
+                           .update = toy_update,
+                           .finish = toy_finish,
+                           .write = toy_write,
                            .user = &calls};
-    wkp_feature_def num = {.name = "half", .state_size = sizeof(struct toy), .init = toy_init,
-                           .update = toy_update, .write = num_write, .user = &calls};
+    wkp_feature_def num = {.name = "half",
+                           .state_size = sizeof(struct toy),
+                           .init = toy_init,
+                           .update = toy_update,
+                           .write = num_write,
+                           .user = &calls};
     wkp_feature_def str = {.name = "str", .update = no_update, .write = str_write};
     wkp_feature_def none = {.name = "none", .update = no_update, .write = w_nothing};
     cr_assert_eq(wkp_custom_add(s, &toy), WKP_OK);

@@ -20,23 +20,27 @@ static const uint8_t SRC4[4] = {10, 0, 0, 1}, DST4[4] = {10, 0, 0, 2};
 static const uint8_t SRC6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
 static const uint8_t DST6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
 
-static void put16(uint8_t *p, uint32_t v) {
+static void put16(uint8_t *p, uint32_t v)
+{
     p[0] = (uint8_t)(v >> 8);
     p[1] = (uint8_t)v;
 }
 
-static uint32_t get16(const uint8_t *p) {
+static uint32_t get16(const uint8_t *p)
+{
     return (uint32_t)p[0] << 8 | p[1];
 }
 
-static void eth(uint8_t *f, uint16_t type) {
+static void eth(uint8_t *f, uint16_t type)
+{
     memcpy(f, MACS, 12);
     put16(f + 12, type);
 }
 
 /* Ethernet + 20-byte IPv4 header + data[0, len) at byte offset off. */
 static uint32_t v4frag(uint8_t *f, uint16_t id, uint8_t proto, uint32_t off, bool mf,
-                       const uint8_t *data, uint32_t len) {
+                       const uint8_t *data, uint32_t len)
+{
     eth(f, 0x0800);
     uint8_t *ip = f + 14;
     memset(ip, 0, 20);
@@ -48,13 +52,15 @@ static uint32_t v4frag(uint8_t *f, uint16_t id, uint8_t proto, uint32_t off, boo
     ip[9] = proto;
     memcpy(ip + 12, SRC4, 4);
     memcpy(ip + 16, DST4, 4);
-    if (len) memcpy(ip + 20, data, len);
+    if (len)
+        memcpy(ip + 20, data, len);
     return 14 + 20 + len;
 }
 
 /* Ethernet + IPv6 + [8-byte hop-by-hop] + fragment header + data. */
 static uint32_t v6frag(uint8_t *f, uint32_t id, uint8_t nh, uint32_t off, bool mf,
-                       const uint8_t *data, uint32_t len, bool hbh) {
+                       const uint8_t *data, uint32_t len, bool hbh)
+{
     eth(f, 0x86DD);
     uint8_t *ip = f + 14;
     memset(ip, 0, 40);
@@ -80,12 +86,14 @@ static uint32_t v6frag(uint8_t *f, uint32_t id, uint8_t nh, uint32_t off, bool m
     x[5] = (uint8_t)(id >> 16);
     x[6] = (uint8_t)(id >> 8);
     x[7] = (uint8_t)id;
-    if (len) memcpy(x + 8, data, len);
+    if (len)
+        memcpy(x + 8, data, len);
     return 14 + 40 + ext + len;
 }
 
 static int feed_dlt(struct wkp_defrag *d, const uint8_t *f, uint32_t caplen, int dlt, int64_t ts,
-                    struct wkp_defrag_out *out) {
+                    struct wkp_defrag_out *out)
+{
     struct wkp_l2l4 m;
     cr_assert_eq(wkp_l2l4_parse(f, caplen, dlt, &m), WKP_PARSE_FLOW);
     struct wkp_defrag_frag fr = {.data = f, .caplen = caplen, .ts_ns = ts, .dlt = dlt, .m = &m};
@@ -93,12 +101,14 @@ static int feed_dlt(struct wkp_defrag *d, const uint8_t *f, uint32_t caplen, int
 }
 
 static int feed(struct wkp_defrag *d, const uint8_t *f, uint32_t caplen, int64_t ts,
-                struct wkp_defrag_out *out) {
+                struct wkp_defrag_out *out)
+{
     return feed_dlt(d, f, caplen, WKP_DLT_EN10MB, ts, out);
 }
 
 /* Every fragment taken is in exactly one counter or still pending. */
-static void check_balance(const struct wkp_defrag *d) {
+static void check_balance(const struct wkp_defrag *d)
+{
     struct wkp_defrag_stats s;
     wkp_defrag_stats(d, &s);
     cr_assert_eq(s.frags_in, s.datagrams_done + s.frags_merged + s.frags_expired + s.frags_evicted +
@@ -106,7 +116,8 @@ static void check_balance(const struct wkp_defrag *d) {
 }
 
 /* A UDP datagram of n bytes: header 1000 -> 2000, length n, then i & 0xFF. */
-static void udp_datagram(uint8_t *p, uint32_t n) {
+static void udp_datagram(uint8_t *p, uint32_t n)
+{
     for (uint32_t i = 0; i < n; i++)
         p[i] = (uint8_t)i;
     put16(p, 1000);
@@ -120,7 +131,8 @@ static uint8_t fa[2048], fb[2048], fc[2048];
 /* 100-byte datagram as [0,48) [48,96) [96,100): HELD, HELD, DONE. Output:
  * 14 + 20 + 100 = 134 bytes, IPv4 total length 20 + 100 = 120, flags and
  * offset 0; parsed again it is a UDP packet 1000 -> 2000 with 92 bytes. */
-Test(defrag, ipv4_in_order) {
+Test(defrag, ipv4_in_order)
+{
     struct wkp_defrag *d = wkp_defrag_new(NULL);
     uint8_t dg[100];
     udp_datagram(dg, 100);
@@ -160,7 +172,8 @@ Test(defrag, ipv4_in_order) {
 
 /* Same fragments, last first, then middle, then first: DONE on the third
  * with the same 134-byte frame; its timestamp is the completing one (t=3). */
-Test(defrag, ipv4_out_of_order_last_first) {
+Test(defrag, ipv4_out_of_order_last_first)
+{
     struct wkp_defrag *d = wkp_defrag_new(NULL);
     uint8_t dg[100];
     udp_datagram(dg, 100);
@@ -180,7 +193,8 @@ Test(defrag, ipv4_out_of_order_last_first) {
 
 /* [0,48) twice, then [48,100) last: HELD, HELD, DONE; the duplicate is one
  * of the merged fragments (merged 2, nfrags 3), the datagram is unchanged. */
-Test(defrag, ipv4_duplicate_fragment) {
+Test(defrag, ipv4_duplicate_fragment)
+{
     struct wkp_defrag *d = wkp_defrag_new(NULL);
     uint8_t dg[100];
     udp_datagram(dg, 100);
@@ -205,7 +219,8 @@ Test(defrag, ipv4_duplicate_fragment) {
  * owns [8,16) even when it comes second and overwrites B's bytes).
  * Then C = [8,16) 'C' after B = [8,24) 'B' at the same offset 8: B, the
  * first received, keeps [8,16). 24 bytes: wirelen 14 + 20 + 24 = 58. */
-Test(defrag, overlap_lowest_offset_wins) {
+Test(defrag, overlap_lowest_offset_wins)
+{
     uint8_t a[16], b[16], c[8];
     memset(a, 'A', sizeof a);
     memset(b, 'B', sizeof b);
@@ -248,7 +263,8 @@ Test(defrag, overlap_lowest_offset_wins) {
  * header 253 from the fragment header. With v6_drop_overlap (RFC 5722): B
  * overlaps A, so B and A are both dropped as invalid (2), nothing pending;
  * an exact duplicate is not an overlap and the datagram still completes. */
-Test(defrag, ipv6_overlap_both_policies) {
+Test(defrag, ipv6_overlap_both_policies)
+{
     uint8_t a[16], b[16];
     memset(a, 'A', sizeof a);
     memset(b, 'B', sizeof b);
@@ -299,7 +315,8 @@ Test(defrag, ipv6_overlap_both_policies) {
  * strictly after 60 s of capture time: at 60 s nothing goes, at 60 s + 1 ns
  * both fragments go (returns 2; expired 2, datagrams_expired 1). A fragment
  * of an old datagram arriving after its timeout starts a new one. */
-Test(defrag, gap_never_filled_expires) {
+Test(defrag, gap_never_filled_expires)
+{
     struct wkp_defrag *d = wkp_defrag_new(NULL);
     uint8_t x[8] = {0};
     struct wkp_defrag_out out;
@@ -331,7 +348,8 @@ Test(defrag, gap_never_filled_expires) {
 
 /* Offset 0 and MF clear: an ordinary packet, PASS and not counted; an IPv6
  * atomic fragment (RFC 6946, offset 0, M 0) too. */
-Test(defrag, offset_zero_mf_clear_is_not_a_fragment) {
+Test(defrag, offset_zero_mf_clear_is_not_a_fragment)
+{
     struct wkp_defrag *d = wkp_defrag_new(NULL);
     uint8_t dg[40];
     udp_datagram(dg, 40);
@@ -349,7 +367,8 @@ Test(defrag, offset_zero_mf_clear_is_not_a_fragment) {
 
 /* Offset 8189 * 8 = 65512: 24 bytes end at 65536 > 65535 (oversized, dropped,
  * counted); 23 bytes end at 65535 and are held. */
-Test(defrag, oversized_fragment_is_dropped) {
+Test(defrag, oversized_fragment_is_dropped)
+{
     struct wkp_defrag *d = wkp_defrag_new(NULL);
     uint8_t x[24] = {0};
     struct wkp_defrag_out out;
@@ -371,7 +390,8 @@ Test(defrag, oversized_fragment_is_dropped) {
  * 65120, then 396) fits the 65535 offset limit but not the IPv4 total length
  * field: 20 + 65516 = 65536. All 45 fragments count as oversized. IPv6 with
  * 65535 - 8 (hop-by-hop) = 65527 bytes fits exactly: 8 + 65527 = 65535. */
-Test(defrag, datagram_too_long_for_the_length_field) {
+Test(defrag, datagram_too_long_for_the_length_field)
+{
     static uint8_t big[65535], frame[1600];
     for (uint32_t i = 0; i < sizeof big; i++)
         big[i] = (uint8_t)(i * 7);
@@ -405,7 +425,8 @@ Test(defrag, datagram_too_long_for_the_length_field) {
 /* max_pending 2, three datagrams interleaved (first halves of 1, 2, 3):
  * making room for 3 evicts 1, the oldest (evicted 1). 2 and 3 complete;
  * the second half of 1 then starts a new datagram, still pending. */
-Test(defrag, max_pending_evicts_the_oldest) {
+Test(defrag, max_pending_evicts_the_oldest)
+{
     struct wkp_defrag_limits lim = {.max_pending = 2};
     struct wkp_defrag *d = wkp_defrag_new(&lim);
     uint8_t x[16] = {0};
@@ -433,7 +454,8 @@ Test(defrag, max_pending_evicts_the_oldest) {
 /* max_bytes 100: datagram 1 buffers 64 bytes, datagram 2's first 64 would
  * make 128 > 100, so 1 is evicted. A datagram that alone needs more than
  * max_bytes is evicted with its fragment (evicted 1 + 2 = 3 in all). */
-Test(defrag, max_bytes_evicts_the_oldest) {
+Test(defrag, max_bytes_evicts_the_oldest)
+{
     struct wkp_defrag_limits lim = {.max_bytes = 100};
     struct wkp_defrag *d = wkp_defrag_new(&lim);
     uint8_t x[128] = {0};
@@ -459,7 +481,8 @@ Test(defrag, max_bytes_evicts_the_oldest) {
 /* An IPv4 fragment whose total length is its header (offset 8, MF): zero
  * bytes, INVALID; the datagram around it is untouched and still completes.
  * A second last fragment with a different end is INVALID too. */
-Test(defrag, zero_length_and_conflicting_last_fragment) {
+Test(defrag, zero_length_and_conflicting_last_fragment)
+{
     struct wkp_defrag *d = wkp_defrag_new(NULL);
     uint8_t x[16] = {0};
     struct wkp_defrag_out out;
@@ -483,7 +506,8 @@ Test(defrag, zero_length_and_conflicting_last_fragment) {
  * datagram as [0,56) [56,100). The output keeps the hop-by-hop header and
  * points its next header at UDP (17); payload length 8 + 100 = 108;
  * wirelen 14 + 40 + 8 + 100 = 162. Parsed again: UDP 1000 -> 2000. */
-Test(defrag, ipv6_fragment_header_after_hop_by_hop) {
+Test(defrag, ipv6_fragment_header_after_hop_by_hop)
+{
     struct wkp_defrag *d = wkp_defrag_new(NULL);
     uint8_t dg[100];
     udp_datagram(dg, 100);
@@ -510,7 +534,8 @@ Test(defrag, ipv6_fragment_header_after_hop_by_hop) {
 
 /* A fragment snapped to 14 + 20 + 30 bytes of its 48: it still counts for
  * [0,48); the output has caplen 14 + 20 + 30 = 64 and wirelen 134. */
-Test(defrag, snapped_fragment_gives_a_snapped_datagram) {
+Test(defrag, snapped_fragment_gives_a_snapped_datagram)
+{
     struct wkp_defrag *d = wkp_defrag_new(NULL);
     uint8_t dg[100];
     udp_datagram(dg, 100);
@@ -529,7 +554,8 @@ Test(defrag, snapped_fragment_gives_a_snapped_datagram) {
 
 static uint64_t rng = 0x243F6A8885A308D3ULL;
 
-static uint32_t rnd(uint32_t n) {
+static uint32_t rnd(uint32_t n)
+{
     rng ^= rng << 13;
     rng ^= rng >> 7;
     rng ^= rng << 17;
@@ -551,7 +577,8 @@ struct piece {
  * (a third of the rounds) garbles pieces instead (random bytes per piece,
  * random offsets and MF): only bounds and the counter balance are checked.
  * One object for all rounds, small limits, so eviction is exercised too. */
-Test(defrag, random_sets_reassemble_or_fail_cleanly) {
+Test(defrag, random_sets_reassemble_or_fail_cleanly)
+{
     struct wkp_defrag_limits lim = {.max_pending = 4, .max_bytes = 20000};
     struct wkp_defrag *d = wkp_defrag_new(&lim);
     static uint8_t dg[9000], want[9100];
@@ -567,7 +594,8 @@ Test(defrag, random_sets_reassemble_or_fail_cleanly) {
         uint32_t np = 0;
         for (uint32_t off = 0; off < n && np < 40;) {
             uint32_t len = 8 * (1 + rnd(200));
-            if (off + len >= n || np == 39) len = n - off;
+            if (off + len >= n || np == 39)
+                len = n - off;
             pc[np++] = (struct piece){.off = off, .len = len, .mf = off + len < n};
             off += len;
         }
@@ -578,8 +606,10 @@ Test(defrag, random_sets_reassemble_or_fail_cleanly) {
             } else {
                 uint32_t off = 8 * rnd((n + 7) / 8);
                 uint32_t len = 8 * (1 + rnd(100));
-                if (off >= n) off = 0;
-                if (off + len >= n) len = n - off;
+                if (off >= n)
+                    off = 0;
+                if (off + len >= n)
+                    len = n - off;
                 pc[np] = (struct piece){.off = off, .len = len, .mf = off + len < n};
             }
             np++;
@@ -601,8 +631,10 @@ Test(defrag, random_sets_reassemble_or_fail_cleanly) {
                 for (uint32_t k = 0; k < p->len; k++)
                     junk[k] = (uint8_t)rnd(256);
                 src = junk;
-                if (rnd(2)) p->off = 8 * rnd(8192);
-                if (rnd(4) == 0) p->mf = !p->mf;
+                if (rnd(2))
+                    p->off = 8 * rnd(8192);
+                if (rnd(4) == 0)
+                    p->mf = !p->mf;
             }
             p->flen = v6 ? v6frag(p->frame, id, 17, p->off & 0xFFF8, p->mf, src, p->len, hbh)
                          : v4frag(p->frame, (uint16_t)id, 17, p->off, p->mf, src, p->len);
@@ -624,21 +656,26 @@ Test(defrag, random_sets_reassemble_or_fail_cleanly) {
         for (uint32_t i = 0; i < np; i++) {
             struct wkp_l2l4 m;
             ts += 1000000;
-            if (wkp_l2l4_parse(pc[i].frame, pc[i].caplen, 1, &m) != WKP_PARSE_FLOW) continue;
+            if (wkp_l2l4_parse(pc[i].frame, pc[i].caplen, 1, &m) != WKP_PARSE_FLOW)
+                continue;
             struct wkp_defrag_frag fr = {pc[i].frame, pc[i].caplen, ts, 1, &m};
             struct wkp_defrag_out out;
             int rc = wkp_defrag_add(d, &fr, &out);
             cr_assert(rc >= WKP_DEFRAG_PASS && rc <= WKP_DEFRAG_INVALID);
             /* an extra piece [0, n) with MF clear is the whole datagram */
-            if (rc == WKP_DEFRAG_PASS && !garble && pc[i].off == 0 && !pc[i].mf) dones++;
-            if (rc != WKP_DEFRAG_DONE) continue;
+            if (rc == WKP_DEFRAG_PASS && !garble && pc[i].off == 0 && !pc[i].mf)
+                dones++;
+            if (rc != WKP_DEFRAG_DONE)
+                continue;
             dones++;
             cr_assert_leq(out.caplen, out.wirelen);
             cr_assert_leq(out.wirelen, 14 + 40 + 8 + 65535);
-            if (garble) continue;
+            if (garble)
+                continue;
             cr_assert_eq(out.wirelen, hl + n, "round %u", round);
             cr_assert_eq(memcmp(out.data, want, out.caplen), 0, "round %u", round);
-            if (!any_snap) cr_assert_eq(out.caplen, out.wirelen, "round %u", round);
+            if (!any_snap)
+                cr_assert_eq(out.caplen, out.wirelen, "round %u", round);
         }
         if (!garble && !any_snap)
             cr_assert_geq(dones, 1, "round %u: %u pieces of %u bytes", round, np, n);
@@ -646,7 +683,8 @@ Test(defrag, random_sets_reassemble_or_fail_cleanly) {
         for (uint32_t i = 0; i < np; i++)
             free(pc[i].frame);
         check_balance(d);
-        if (rnd(50) == 0) wkp_defrag_expire(d, ts + 61 * SEC);
+        if (rnd(50) == 0)
+            wkp_defrag_expire(d, ts + 61 * SEC);
     }
     cr_assert_gt(done_total, 1500);
     wkp_defrag_flush(d);
@@ -671,7 +709,8 @@ struct tally {
  * count as they are, HELD/INVALID not at all, DONE outputs with their own
  * wirelen. */
 static void run_capture(const char *name, struct tally *t, struct wkp_defrag_stats *s,
-                        uint64_t *pending) {
+                        uint64_t *pending)
+{
     char err[PCAP_ERRBUF_SIZE];
     char path[512];
     snprintf(path, sizeof path, "%s/%s", WKP_TEST_DATA, name);
@@ -683,23 +722,27 @@ static void run_capture(const char *name, struct tally *t, struct wkp_defrag_sta
     const u_char *data;
     while (pcap_next_ex(pc, &h, &data) == 1) {
         struct wkp_l2l4 m;
-        if (wkp_l2l4_parse(data, h->caplen, dlt, &m) != WKP_PARSE_FLOW) continue;
+        if (wkp_l2l4_parse(data, h->caplen, dlt, &m) != WKP_PARSE_FLOW)
+            continue;
         int64_t ts = (int64_t)h->ts.tv_sec * SEC + h->ts.tv_usec;
         struct wkp_defrag_frag fr = {data, h->caplen, ts, dlt, &m};
         struct wkp_defrag_out out;
         int rc = wkp_defrag_add(d, &fr, &out);
         uint32_t wire = h->len;
-        if (rc == WKP_DEFRAG_HELD || rc == WKP_DEFRAG_INVALID) continue;
+        if (rc == WKP_DEFRAG_HELD || rc == WKP_DEFRAG_INVALID)
+            continue;
         if (rc == WKP_DEFRAG_DONE) {
             cr_assert_eq(wkp_l2l4_parse(out.data, out.caplen, out.dlt, &m), WKP_PARSE_FLOW);
             cr_assert_eq(m.is_fragment, 0);
             wire = out.wirelen;
-            if (t->done < 64) t->done_wire[t->done] = wire;
+            if (t->done < 64)
+                t->done_wire[t->done] = wire;
             if (t->done < 4)
                 memcpy(t->done_data[t->done], out.data, out.caplen < 400 ? out.caplen : 400);
             t->done++;
         }
-        if (t->port && m.sport != t->port && m.dport != t->port) continue;
+        if (t->port && m.sport != t->port && m.dport != t->port)
+            continue;
         t->packets++;
         t->bytes += wire;
         if (memcmp(m.src, t->from, 16) == 0) {
@@ -721,7 +764,8 @@ static void run_capture(const char *name, struct tally *t, struct wkp_defrag_sta
  * = 51 x 34 = 1734 from the reference's 198076 to 196342; server -> client
  * (108.160.141.197 -> 192.168.1.12:62689) 169 packets, 119548 + 3774 - 1734
  * = 121588 bytes. Every output is UDP 4500 <-> 62689. */
-Test(defrag, ip_seg_capture) {
+Test(defrag, ip_seg_capture)
+{
     struct tally t = {.from = {108, 160, 141, 197}};
     struct wkp_defrag_stats s;
     uint64_t pending;
@@ -749,7 +793,8 @@ Test(defrag, ip_seg_capture) {
  * beats offset 48), [164,304) ignored: tshark's ip.reassembled.data is the
  * same 164 bytes (007b00890012bfe2, ten zero bytes, then 146 x 0x58).
  * wirelen 14 + 20 + 164 = 198, one packet: the truth file's [1, 198]. */
-Test(defrag, zeek_fragmented_1_matches_tshark) {
+Test(defrag, zeek_fragmented_1_matches_tshark)
+{
     struct tally t = {.port = 137};
     struct wkp_defrag_stats s;
     uint64_t pending;
@@ -772,7 +817,8 @@ Test(defrag, zeek_fragmented_1_matches_tshark) {
  * 14 + 40 + 3238 = 3292 bytes; with frames 3 and 5 (136 each) flow
  * ...:51851 | 2607:f740:b::f93:53 is 3 packets, 3564 bytes (truth file).
  * Frame 4 (id 1, a lone last fragment at 2896) stays pending. */
-Test(defrag, zeek_ipv6_fragmented_dns_matches_tshark) {
+Test(defrag, zeek_ipv6_fragmented_dns_matches_tshark)
+{
     struct tally t = {.port = 51851};
     struct wkp_defrag_stats s;
     uint64_t pending;

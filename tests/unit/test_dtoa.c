@@ -19,13 +19,15 @@
 
 #include "features/dtoa.h"
 
-static double from_bits(uint64_t b) {
+static double from_bits(uint64_t b)
+{
     double v;
     memcpy(&v, &b, sizeof v);
     return v;
 }
 
-static uint64_t to_bits(double v) {
+static uint64_t to_bits(double v)
+{
     uint64_t b;
     memcpy(&b, &v, sizeof b);
     return b;
@@ -36,7 +38,8 @@ struct repr_case {
     const char *text;
 };
 
-Test(dtoa, matches_python_repr_on_known_values) {
+Test(dtoa, matches_python_repr_on_known_values)
+{
     static const struct repr_case cases[] = {
         {1292.0, "1292.0"},
         {0.1, "0.1"},
@@ -115,7 +118,8 @@ Test(dtoa, matches_python_repr_on_known_values) {
     }
 }
 
-Test(dtoa, writes_nan_and_inf_without_sign_for_nan) {
+Test(dtoa, writes_nan_and_inf_without_sign_for_nan)
+{
     char out[WKP_DTOA_MAX];
     cr_expect_eq(wkp_dtoa(NAN, out), 3);
     cr_expect_str_eq(out, "nan");
@@ -129,18 +133,21 @@ Test(dtoa, writes_nan_and_inf_without_sign_for_nan) {
 
 /* Significant digits of a decimal text (any of our or printf's forms), with
  * leading and trailing zeros removed, and the decimal exponent of the first. */
-static int sig_digits(const char *s, char dig[40], int *x10) {
+static int sig_digits(const char *s, char dig[40], int *x10)
+{
     char all[40];
     int n = 0, before_point = 0;
     bool point = false;
-    if (*s == '-') s++;
+    if (*s == '-')
+        s++;
     for (; *s && *s != 'e'; s++) {
         if (*s == '.') {
             point = true;
             continue;
         }
         all[n++] = *s;
-        if (!point) before_point++;
+        if (!point)
+            before_point++;
     }
     int e = *s == 'e' ? atoi(s + 1) : 0;
     int z = 0;
@@ -154,12 +161,14 @@ static int sig_digits(const char *s, char dig[40], int *x10) {
     return n - z;
 }
 
-static bool reads_back(const char *s, double v) {
+static bool reads_back(const char *s, double v)
+{
     return to_bits(strtod(s, NULL)) == to_bits(v);
 }
 
 /* Correctly rounded to p significant digits. */
-static void fmt_e(char buf[64], int p, double v) {
+static void fmt_e(char buf[64], int p, double v)
+{
     snprintf(buf, 64, "%.*e", p - 1, v);
 }
 
@@ -168,7 +177,8 @@ struct tally {
 };
 
 /* full: also find the smallest p that round-trips by trying p = 1, 2, ... */
-static void check_one(double v, struct tally *t, bool full) {
+static void check_one(double v, struct tally *t, bool full)
+{
     char out[WKP_DTOA_MAX], ref[64], d_out[40], d_ref[40];
     int x_out, x_ref;
     size_t len = wkp_dtoa(v, out);
@@ -194,7 +204,8 @@ static void check_one(double v, struct tally *t, bool full) {
         int p = 1;
         for (; p < 17; p++) {
             fmt_e(ref, p, v);
-            if (reads_back(ref, v)) break;
+            if (reads_back(ref, v))
+                break;
         }
         cr_assert(n <= p, "%a: %s has %d digits, %%.%de reads back", v, out, n, p - 1);
         if (n < p) {
@@ -215,16 +226,19 @@ static uint64_t rng_next(void) /* splitmix64 */
     return z ^ (z >> 31);
 }
 
-static uint64_t rng_below(uint64_t n) {
+static uint64_t rng_below(uint64_t n)
+{
     return rng_next() % n;
 }
 
-Test(dtoa, random_bit_patterns_round_trip_shortest_nearest) {
+Test(dtoa, random_bit_patterns_round_trip_shortest_nearest)
+{
     struct tally t = {0};
     rng_state = 0x5eed0001;
     for (int i = 0; i < 1500000; i++) {
         uint64_t b = rng_next();
-        if (((b >> 52) & 0x7ff) == 0x7ff) continue;
+        if (((b >> 52) & 0x7ff) == 0x7ff)
+            continue;
         check_one(from_bits(b), &t, false);
     }
     /* Subnormals, with few and many digits. */
@@ -236,28 +250,22 @@ Test(dtoa, random_bit_patterns_round_trip_shortest_nearest) {
 
 /* The kind of numbers a flow record holds: counts, means (integer / n),
  * IATs in micro- and nanoseconds, ratios, rates. */
-static double realistic(void) {
+static double realistic(void)
+{
     switch (rng_below(8)) {
-    case 0:
-        return (double)rng_below(100000000);
-    case 1:
-        return (double)rng_below(10000000) / (double)(1 + rng_below(5000));
-    case 2:
-        return (double)rng_below(100000000) / 1e6;
-    case 3:
-        return (double)rng_below(10000000000) / 1e9;
-    case 4:
-        return (double)rng_below(1000) / (double)(1 + rng_below(1000));
-    case 5:
-        return (double)(rng_next() >> 11) * 0x1p-53 * 1e-3; /* small [0, 1ms) */
-    case 6:
-        return -(double)rng_below(65536) / (double)(1 + rng_below(100));
-    default:
-        return (double)rng_below(1u << 30) * 1e-6 * (double)(1 + rng_below(3));
+    case 0: return (double)rng_below(100000000);
+    case 1: return (double)rng_below(10000000) / (double)(1 + rng_below(5000));
+    case 2: return (double)rng_below(100000000) / 1e6;
+    case 3: return (double)rng_below(10000000000) / 1e9;
+    case 4: return (double)rng_below(1000) / (double)(1 + rng_below(1000));
+    case 5: return (double)(rng_next() >> 11) * 0x1p-53 * 1e-3; /* small [0, 1ms) */
+    case 6: return -(double)rng_below(65536) / (double)(1 + rng_below(100));
+    default: return (double)rng_below(1u << 30) * 1e-6 * (double)(1 + rng_below(3));
     }
 }
 
-Test(dtoa, realistic_values_round_trip_shortest_nearest) {
+Test(dtoa, realistic_values_round_trip_shortest_nearest)
+{
     struct tally t = {0};
     rng_state = 0x5eed0002;
     for (int i = 0; i < 1500000; i++)
@@ -266,7 +274,8 @@ Test(dtoa, realistic_values_round_trip_shortest_nearest) {
     cr_expect_eq(t.checked, 1500000);
 }
 
-Test(dtoa, powers_of_two_and_ten_and_neighbours_are_shortest) {
+Test(dtoa, powers_of_two_and_ten_and_neighbours_are_shortest)
+{
     struct tally t = {0};
     for (int e = -1074; e <= 1023; e++) {
         double v = ldexp(1.0, e);

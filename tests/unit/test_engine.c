@@ -85,8 +85,7 @@ static void write_udp_pcap(const char *path, const struct upkt *v, int n)
         udp[2] = (uint8_t)(dp >> 8);
         udp[3] = (uint8_t)dp;
         udp[5] = 18;
-        uint32_t rh[4] = {(uint32_t)(v[i].t_us / 1000000), (uint32_t)(v[i].t_us % 1000000), 52,
-                          52};
+        uint32_t rh[4] = {(uint32_t)(v[i].t_us / 1000000), (uint32_t)(v[i].t_us % 1000000), 52, 52};
         fwrite(rh, 4, 4, f);
         fwrite(pkt, 1, 52, f);
     }
@@ -164,8 +163,10 @@ Test(engine, udp_timeout_is_strict_and_flows_come_out_in_end_order)
     cr_assert(fd >= 0);
     close(fd);
     struct upkt v[] = {
-        {1000000000LL, 1000, 53, 0},          {1000000000LL + 5000000, 2000, 53, 0},
-        {1000000000LL + 9999000, 1000, 53, 1}, {1000000000LL + 19999000, 1000, 53, 0},
+        {1000000000LL, 1000, 53, 0},
+        {1000000000LL + 5000000, 2000, 53, 0},
+        {1000000000LL + 9999000, 1000, 53, 1},
+        {1000000000LL + 19999000, 1000, 53, 0},
         {1000000000LL + 30000000, 1000, 53, 1},
     };
     write_udp_pcap(path, v, 5);

@@ -18,33 +18,41 @@ struct pkt {
     uint32_t n;
 };
 
-static void put(struct pkt *p, const void *src, uint32_t n) {
+static void put(struct pkt *p, const void *src, uint32_t n)
+{
     cr_assert(p->n + n <= sizeof p->b);
     memcpy(p->b + p->n, src, n);
     p->n += n;
 }
-static void u8(struct pkt *p, uint8_t v) {
+static void u8(struct pkt *p, uint8_t v)
+{
     put(p, &v, 1);
 }
-static void be16(struct pkt *p, uint16_t v) {
+static void be16(struct pkt *p, uint16_t v)
+{
     u8(p, (uint8_t)(v >> 8)), u8(p, (uint8_t)v);
 }
-static void be32(struct pkt *p, uint32_t v) {
+static void be32(struct pkt *p, uint32_t v)
+{
     be16(p, (uint16_t)(v >> 16)), be16(p, (uint16_t)v);
 }
-static void le16(struct pkt *p, uint16_t v) {
+static void le16(struct pkt *p, uint16_t v)
+{
     u8(p, (uint8_t)v), u8(p, (uint8_t)(v >> 8));
 }
-static void patch16(struct pkt *p, uint32_t at, uint16_t v) {
+static void patch16(struct pkt *p, uint32_t at, uint16_t v)
+{
     p->b[at] = (uint8_t)(v >> 8);
     p->b[at + 1] = (uint8_t)v;
 }
-static void eth(struct pkt *p, uint16_t type) {
+static void eth(struct pkt *p, uint16_t type)
+{
     static const uint8_t macs[12] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2};
     put(p, macs, 12);
     be16(p, type);
 }
-static void tag(struct pkt *p, uint16_t tci, uint16_t type) {
+static void tag(struct pkt *p, uint16_t tci, uint16_t type)
+{
     be16(p, tci), be16(p, type);
 }
 
@@ -53,33 +61,40 @@ static const uint8_t C4[4] = {192, 168, 0, 1}, D4[4] = {192, 168, 0, 2};
 static const uint8_t A6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
 static const uint8_t MLD6[16] = {0xff, 0x02, [15] = 0x16};
 
-static uint32_t ip4_begin(struct pkt *p, uint8_t proto, const uint8_t *src, const uint8_t *dst) {
+static uint32_t ip4_begin(struct pkt *p, uint8_t proto, const uint8_t *src, const uint8_t *dst)
+{
     uint32_t at = p->n;
     u8(p, 0x45), u8(p, 0), be16(p, 0), be16(p, 1), be16(p, 0), u8(p, 64), u8(p, proto);
     be16(p, 0), put(p, src, 4), put(p, dst, 4);
     return at;
 }
-static void ip4_end(struct pkt *p, uint32_t at) {
+static void ip4_end(struct pkt *p, uint32_t at)
+{
     patch16(p, at + 2, (uint16_t)(p->n - at));
 }
-static void tcp(struct pkt *p, uint16_t sport, uint16_t dport) {
+static void tcp(struct pkt *p, uint16_t sport, uint16_t dport)
+{
     be16(p, sport), be16(p, dport), be32(p, 1), be32(p, 0);
     u8(p, 0x50), u8(p, 0x10), be16(p, 512), be16(p, 0), be16(p, 0);
 }
-static uint32_t udp_begin(struct pkt *p, uint16_t sport, uint16_t dport) {
+static uint32_t udp_begin(struct pkt *p, uint16_t sport, uint16_t dport)
+{
     uint32_t at = p->n;
     be16(p, sport), be16(p, dport), be16(p, 0), be16(p, 0);
     return at;
 }
-static void udp_end(struct pkt *p, uint32_t at) {
+static void udp_end(struct pkt *p, uint32_t at)
+{
     patch16(p, at + 4, (uint16_t)(p->n - at));
 }
-static void ip4_tcp(struct pkt *p, const uint8_t *s, uint16_t sp, const uint8_t *d, uint16_t dp) {
+static void ip4_tcp(struct pkt *p, const uint8_t *s, uint16_t sp, const uint8_t *d, uint16_t dp)
+{
     uint32_t ip = ip4_begin(p, 6, s, d);
     tcp(p, sp, dp);
     ip4_end(p, ip);
 }
-static void ip4_udp(struct pkt *p, uint16_t sp, uint16_t dp) {
+static void ip4_udp(struct pkt *p, uint16_t sp, uint16_t dp)
+{
     uint32_t ip = ip4_begin(p, 17, A4, B4);
     uint32_t u = udp_begin(p, sp, dp);
     put(p, "abcd", 4);
@@ -89,7 +104,8 @@ static void ip4_udp(struct pkt *p, uint16_t sp, uint16_t dp) {
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static struct wkp_filter *compile_ok(const char *expr) {
+static struct wkp_filter *compile_ok(const char *expr)
+{
     struct wkp_filter *f = NULL;
     wkp_errbuf err = {{0}};
     wkp_status st = wkp_filter_compile(expr, &f, &err);
@@ -97,7 +113,8 @@ static struct wkp_filter *compile_ok(const char *expr) {
     return f;
 }
 
-static void tree_is(const char *expr, const char *want) {
+static void tree_is(const char *expr, const char *want)
+{
     struct wkp_filter *f = compile_ok(expr);
     char buf[512];
     wkp_filter_dump(f, buf, sizeof buf);
@@ -105,7 +122,8 @@ static void tree_is(const char *expr, const char *want) {
     wkp_filter_free(f);
 }
 
-static void error_is(const char *expr, const char *want) {
+static void error_is(const char *expr, const char *want)
+{
     struct wkp_filter *f = NULL;
     wkp_errbuf err = {{0}};
     cr_expect_eq(wkp_filter_compile(expr, &f, &err), WKP_EINVAL, "\"%s\" compiled", expr);
@@ -114,7 +132,8 @@ static void error_is(const char *expr, const char *want) {
 }
 
 /* Does frame p (link type dlt) pass expr? Parsed on an exact-size copy. */
-static bool match(const char *expr, const struct pkt *p, int dlt) {
+static bool match(const char *expr, const struct pkt *p, int dlt)
+{
     struct wkp_filter *f = compile_ok(expr);
     uint8_t *copy = malloc(p->n);
     cr_assert(copy);
@@ -132,7 +151,8 @@ static bool match(const char *expr, const struct pkt *p, int dlt) {
 
 /* ---- parsing and grouping -------------------------------------------------------- */
 
-Test(filter, keyword_free_expression_goes_to_libpcap_whole) {
+Test(filter, keyword_free_expression_goes_to_libpcap_whole)
+{
     tree_is("port 80 or 443", "packet: bpf(\"port 80 or 443\"); flow: true");
     tree_is("tcp and (port 80 or 443) and not host 10.0.0.1",
             "packet: bpf(\"tcp and (port 80 or 443) and not host 10.0.0.1\"); flow: true");
@@ -142,7 +162,8 @@ Test(filter, keyword_free_expression_goes_to_libpcap_whole) {
     tree_is("   ", "packet: true; flow: true");
 }
 
-Test(filter, and_or_are_equal_and_left_associative) {
+Test(filter, and_or_are_equal_and_left_associative)
+{
     /* ((vlan and port 80) or port 443), as libpcap would group it */
     tree_is("vlan and port 80 or port 443",
             "packet: or(and(vlan, bpf(\"port 80\")), bpf(\"port 443\")); flow: true");
@@ -155,7 +176,8 @@ Test(filter, and_or_are_equal_and_left_associative) {
             "packet: or(and(not(icmp), not(arp)), mpls 16); flow: true");
 }
 
-Test(filter, and_chains_merge_neighbouring_libpcap_parts) {
+Test(filter, and_chains_merge_neighbouring_libpcap_parts)
+{
     tree_is("vlan and tcp and port 443",
             "packet: and(vlan, bpf(\"tcp and port 443\")); flow: true");
     tree_is("tcp and (vlan or gre) and port 443",
@@ -167,7 +189,8 @@ Test(filter, and_chains_merge_neighbouring_libpcap_parts) {
             "packet: and(not(vlan 100), bpf(\"(port 80 or 443)\")); flow: true");
 }
 
-Test(filter, keyword_words_in_libpcap_positions_stay_libpcap) {
+Test(filter, keyword_words_in_libpcap_positions_stay_libpcap)
+{
     tree_is("icmp[0] = 8 and vlan", "packet: and(bpf(\"icmp[0] = 8\"), vlan); flow: true");
     tree_is("ip proto gre or arp host 10.0.0.1",
             "packet: bpf(\"ip proto gre or arp host 10.0.0.1\"); flow: true");
@@ -176,12 +199,14 @@ Test(filter, keyword_words_in_libpcap_positions_stay_libpcap) {
             "packet: or(vxlan 16, geneve 7, icmpv6); flow: true");
 }
 
-Test(filter, default_filter_uses_only_keywords) {
+Test(filter, default_filter_uses_only_keywords)
+{
     tree_is(WKP_DEFAULT_FILTER,
             "packet: and(not(arp), not(icmp), not(icmpv6), not(dhcp), not(dhcpv6)); flow: true");
 }
 
-Test(filter, flow_keywords_split_off_as_top_level_terms) {
+Test(filter, flow_keywords_split_off_as_top_level_terms)
+{
     tree_is("tls", "packet: true; flow: tls");
     tree_is("not (tls or dns) and tcp", "packet: bpf(\"tcp\"); flow: not(or(tls, dns))");
     tree_is("port 443 and quic and not http",
@@ -200,7 +225,8 @@ Test(filter, flow_keywords_split_off_as_top_level_terms) {
     wkp_filter_free(f);
 }
 
-Test(filter, flow_match_until_dissectors_exist) {
+Test(filter, flow_match_until_dissectors_exist)
+{
     struct wkp_flow_protos none = {0}, tls = {.tls = true};
     struct wkp_filter *f = compile_ok("tls");
     cr_expect(!wkp_filter_flow_match(f, &none));
@@ -217,7 +243,8 @@ Test(filter, flow_match_until_dissectors_exist) {
 
 /* ---- errors --------------------------------------------------------------------- */
 
-Test(filter, errors_quote_the_failing_part) {
+Test(filter, errors_quote_the_failing_part)
+{
     error_is("port foo", "filter: \"port foo\": unknown port 'foo'");
     error_is("vlan and port foo", "filter: \"port foo\": unknown port 'foo'");
     error_is("tcp and foo bar", "filter: \"tcp and foo bar\": syntax error");
@@ -233,7 +260,8 @@ Test(filter, errors_quote_the_failing_part) {
     error_is("not", "expected an expression");
 }
 
-Test(filter, link_type_specific_part_fails_only_where_it_cannot_compile) {
+Test(filter, link_type_specific_part_fails_only_where_it_cannot_compile)
+{
     struct wkp_filter *f = compile_ok("ether host 02:00:00:00:00:01 or vlan");
     wkp_errbuf err = {{0}};
     cr_expect_eq(wkp_filter_prepare_dlt(f, WKP_DLT_EN10MB, &err), WKP_OK);
@@ -253,7 +281,8 @@ Test(filter, link_type_specific_part_fails_only_where_it_cannot_compile) {
 
 /* ---- evaluation ------------------------------------------------------------------- */
 
-Test(filter, tagged_and_untagged_directions_match_alike) {
+Test(filter, tagged_and_untagged_directions_match_alike)
+{
     /* dup.pcap's shape: one direction carries a priority tag (VID 0) */
     struct pkt up = {0}, down = {0}, qinq = {0};
     eth(&up, 0x0800);
@@ -277,7 +306,8 @@ Test(filter, tagged_and_untagged_directions_match_alike) {
     cr_expect(match("tcp port 443", &down, WKP_DLT_EN10MB)); /* the scratch copy is reused */
 }
 
-Test(filter, tagged_sll_frame_is_untagged_too) {
+Test(filter, tagged_sll_frame_is_untagged_too)
+{
     struct pkt p = {0};
     be16(&p, 0), be16(&p, 1), be16(&p, 6);
     put(&p, "\x02\x00\x00\x00\x00\x01\x00\x00", 8);
@@ -287,7 +317,8 @@ Test(filter, tagged_sll_frame_is_untagged_too) {
     cr_expect(match("tcp port 443 and vlan 7", &p, WKP_DLT_LINUX_SLL));
 }
 
-Test(filter, icmpv6_after_hop_by_hop_header) {
+Test(filter, icmpv6_after_hop_by_hop_header)
+{
     /* MLD report: IPv6, hop-by-hop (router alert), ICMPv6 type 143 */
     struct pkt p = {0};
     eth(&p, 0x86DD);
@@ -303,7 +334,8 @@ Test(filter, icmpv6_after_hop_by_hop_header) {
     cr_expect(!match("icmp", &p, WKP_DLT_EN10MB));
 }
 
-Test(filter, nflog_runs_libpcap_on_the_ip_header) {
+Test(filter, nflog_runs_libpcap_on_the_ip_header)
+{
     struct pkt p = {0};
     u8(&p, 2), u8(&p, 0), be16(&p, 1);
     le16(&p, 5), le16(&p, 10), u8(&p, 0), u8(&p, 0), u8(&p, 0), u8(&p, 0);
@@ -315,7 +347,8 @@ Test(filter, nflog_runs_libpcap_on_the_ip_header) {
     cr_expect(match(WKP_DEFAULT_FILTER, &p, WKP_DLT_NFLOG));
 }
 
-Test(filter, raw_fallback_uses_the_outer_ip_header) {
+Test(filter, raw_fallback_uses_the_outer_ip_header)
+{
     /* NFLOG payload: IPv4 192.168.0.1 -> .2, GRE, IPv4 10.0.0.1 -> .2 TCP */
     struct pkt p = {0};
     u8(&p, 2), u8(&p, 0), be16(&p, 1);
@@ -328,7 +361,8 @@ Test(filter, raw_fallback_uses_the_outer_ip_header) {
     cr_expect(!match("host 10.0.0.1", &p, WKP_DLT_NFLOG));
 }
 
-Test(filter, non_ip_packets) {
+Test(filter, non_ip_packets)
+{
     struct pkt p = {0};
     eth(&p, 0x0806);
     be16(&p, 1), be16(&p, 0x0800), u8(&p, 6), u8(&p, 4), be16(&p, 1);
@@ -343,7 +377,8 @@ Test(filter, non_ip_packets) {
 
 /* Ethernet, IPv4 192.168.0.1 -> .2 UDP 50000 -> 4789, VXLAN VNI 0x123456, inner
  * Ethernet with a VLAN tag (VID 9) and ARP. */
-static void build_vxlan_arp(struct pkt *p) {
+static void build_vxlan_arp(struct pkt *p)
+{
     eth(p, 0x0800);
     uint32_t ip = ip4_begin(p, 17, C4, D4);
     uint32_t u = udp_begin(p, 50000, 4789);
@@ -357,7 +392,8 @@ static void build_vxlan_arp(struct pkt *p) {
     ip4_end(p, ip);
 }
 
-Test(filter, keywords_look_inside_tunnels) {
+Test(filter, keywords_look_inside_tunnels)
+{
     struct pkt v = {0};
     build_vxlan_arp(&v);
     cr_expect(match("vxlan", &v, WKP_DLT_EN10MB));
@@ -392,7 +428,8 @@ Test(filter, keywords_look_inside_tunnels) {
     cr_expect(match("ip proto 47", &g, WKP_DLT_EN10MB)); /* libpcap: the outer header */
 }
 
-Test(filter, l2l4_records_what_the_keywords_need) {
+Test(filter, l2l4_records_what_the_keywords_need)
+{
     cr_expect_leq(sizeof(struct wkp_l2l4), 200);
     struct pkt v = {0};
     build_vxlan_arp(&v);

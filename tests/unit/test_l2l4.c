@@ -16,37 +16,46 @@ struct pkt {
     uint32_t n;
 };
 
-static void put(struct pkt *p, const void *src, uint32_t n) {
+static void put(struct pkt *p, const void *src, uint32_t n)
+{
     cr_assert(p->n + n <= sizeof p->b);
     memcpy(p->b + p->n, src, n);
     p->n += n;
 }
-static void u8(struct pkt *p, uint8_t v) {
+static void u8(struct pkt *p, uint8_t v)
+{
     put(p, &v, 1);
 }
-static void be16(struct pkt *p, uint16_t v) {
+static void be16(struct pkt *p, uint16_t v)
+{
     u8(p, (uint8_t)(v >> 8)), u8(p, (uint8_t)v);
 }
-static void be32(struct pkt *p, uint32_t v) {
+static void be32(struct pkt *p, uint32_t v)
+{
     be16(p, (uint16_t)(v >> 16)), be16(p, (uint16_t)v);
 }
-static void le16(struct pkt *p, uint16_t v) {
+static void le16(struct pkt *p, uint16_t v)
+{
     u8(p, (uint8_t)v), u8(p, (uint8_t)(v >> 8));
 }
-static void le32(struct pkt *p, uint32_t v) {
+static void le32(struct pkt *p, uint32_t v)
+{
     le16(p, (uint16_t)v), le16(p, (uint16_t)(v >> 16));
 }
-static void zeros(struct pkt *p, uint32_t n) {
+static void zeros(struct pkt *p, uint32_t n)
+{
     while (n--)
         u8(p, 0);
 }
-static void patch16(struct pkt *p, uint32_t at, uint16_t v) {
+static void patch16(struct pkt *p, uint32_t at, uint16_t v)
+{
     p->b[at] = (uint8_t)(v >> 8);
     p->b[at + 1] = (uint8_t)v;
 }
 
 /* Ethernet: 12 bytes of MACs, then the ethertype (14 bytes). */
-static void eth(struct pkt *p, uint16_t type) {
+static void eth(struct pkt *p, uint16_t type)
+{
     static const uint8_t macs[12] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2};
     put(p, macs, 12);
     be16(p, type);
@@ -58,7 +67,8 @@ static const uint8_t B6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
 
 /* IPv4 header, 20 bytes, total length patched by ip4_end(). */
 static uint32_t ip4_begin(struct pkt *p, uint8_t proto, uint16_t frag, const uint8_t *src,
-                          const uint8_t *dst) {
+                          const uint8_t *dst)
+{
     uint32_t at = p->n;
     u8(p, 0x45), u8(p, 0);
     be16(p, 0);      /* total length, patched */
@@ -71,12 +81,14 @@ static uint32_t ip4_begin(struct pkt *p, uint8_t proto, uint16_t frag, const uin
     put(p, dst, 4);
     return at;
 }
-static void ip4_end(struct pkt *p, uint32_t at) {
+static void ip4_end(struct pkt *p, uint32_t at)
+{
     patch16(p, at + 2, (uint16_t)(p->n - at));
 }
 
 /* IPv6 header, 40 bytes, payload length patched by ip6_end(). */
-static uint32_t ip6_begin(struct pkt *p, uint8_t next) {
+static uint32_t ip6_begin(struct pkt *p, uint8_t next)
+{
     uint32_t at = p->n;
     be32(p, 0x60000000);
     be16(p, 0);
@@ -86,12 +98,14 @@ static uint32_t ip6_begin(struct pkt *p, uint8_t next) {
     put(p, B6, 16);
     return at;
 }
-static void ip6_end(struct pkt *p, uint32_t at) {
+static void ip6_end(struct pkt *p, uint32_t at)
+{
     patch16(p, at + 4, (uint16_t)(p->n - at - 40));
 }
 
 /* TCP header, 20 bytes: seq 1000, ack 2000, data offset 5, window 512. */
-static void tcp(struct pkt *p, uint16_t sport, uint16_t dport, uint8_t flags) {
+static void tcp(struct pkt *p, uint16_t sport, uint16_t dport, uint8_t flags)
+{
     be16(p, sport), be16(p, dport);
     be32(p, 1000), be32(p, 2000);
     u8(p, 0x50), u8(p, flags);
@@ -100,19 +114,22 @@ static void tcp(struct pkt *p, uint16_t sport, uint16_t dport, uint8_t flags) {
 }
 
 /* UDP header, 8 bytes, length patched by udp_end(). */
-static uint32_t udp_begin(struct pkt *p, uint16_t sport, uint16_t dport) {
+static uint32_t udp_begin(struct pkt *p, uint16_t sport, uint16_t dport)
+{
     uint32_t at = p->n;
     be16(p, sport), be16(p, dport);
     be16(p, 0), be16(p, 0);
     return at;
 }
-static void udp_end(struct pkt *p, uint32_t at) {
+static void udp_end(struct pkt *p, uint32_t at)
+{
     patch16(p, at + 4, (uint16_t)(p->n - at));
 }
 
 /* IPv4 UDP 10.0.0.1:1111 -> 10.0.0.2:2222 with 4 payload bytes:
  * ip_len 20 + 8 + 4 = 32, UDP length 12. */
-static void ip4_udp(struct pkt *p) {
+static void ip4_udp(struct pkt *p)
+{
     uint32_t ip = ip4_begin(p, 17, 0, A4, B4);
     uint32_t u = udp_begin(p, 1111, 2222);
     put(p, "abcd", 4);
@@ -121,14 +138,16 @@ static void ip4_udp(struct pkt *p) {
 }
 
 /* IPv6 TCP 2001:db8::1:3333 -> 2001:db8::2:80, ACK, no payload: ip_len 60. */
-static void ip6_tcp(struct pkt *p) {
+static void ip6_tcp(struct pkt *p)
+{
     uint32_t ip = ip6_begin(p, 6);
     tcp(p, 3333, 80, 0x10);
     ip6_end(p, ip);
 }
 
 /* Parse an exact-size heap copy of the first n bytes. */
-static enum wkp_parse_status parse_n(const struct pkt *p, uint32_t n, int dlt, struct wkp_l2l4 *o) {
+static enum wkp_parse_status parse_n(const struct pkt *p, uint32_t n, int dlt, struct wkp_l2l4 *o)
+{
     uint8_t *copy = malloc(n ? n : 1);
     cr_assert(copy != NULL);
     memcpy(copy, p->b, n);
@@ -136,12 +155,14 @@ static enum wkp_parse_status parse_n(const struct pkt *p, uint32_t n, int dlt, s
     free(copy);
     return st;
 }
-static enum wkp_parse_status parse(const struct pkt *p, int dlt, struct wkp_l2l4 *o) {
+static enum wkp_parse_status parse(const struct pkt *p, int dlt, struct wkp_l2l4 *o)
+{
     return parse_n(p, p->n, dlt, o);
 }
 
 /* Every prefix of a frame returns a status consistent with its fields. */
-static void check_prefixes(const struct pkt *p, int dlt) {
+static void check_prefixes(const struct pkt *p, int dlt)
+{
     for (uint32_t n = 0; n <= p->n; n++) {
         struct wkp_l2l4 o;
         enum wkp_parse_status st = parse_n(p, n, dlt, &o);
@@ -153,7 +174,8 @@ static void check_prefixes(const struct pkt *p, int dlt) {
             continue;
         }
         cr_assert_eq(o.anomaly, WKP_ANOM_NONE, "prefix %u", n);
-        if (st != WKP_PARSE_FLOW) continue;
+        if (st != WKP_PARSE_FLOW)
+            continue;
         cr_assert(o.family == 4 || o.family == 6, "prefix %u", n);
         cr_assert(o.l3_off < o.l4_off, "prefix %u", n);
         cr_assert(o.l4_off <= o.l3_end && o.l3_end <= n, "prefix %u", n);
@@ -165,7 +187,8 @@ static void check_prefixes(const struct pkt *p, int dlt) {
 
 /* ---- Ethernet, IPv4, TCP, UDP ------------------------------------------ */
 
-static void build_eth_tcp(struct pkt *p) {
+static void build_eth_tcp(struct pkt *p)
+{
     eth(p, 0x0800);
     uint32_t ip = ip4_begin(p, 6, 0x4000 /* DF */, A4, B4);
     tcp(p, 40000, 443, 0x18);
@@ -173,7 +196,8 @@ static void build_eth_tcp(struct pkt *p) {
     ip4_end(p, ip);
 }
 
-Test(l2l4, ethernet_ipv4_tcp_fields_and_offsets) {
+Test(l2l4, ethernet_ipv4_tcp_fields_and_offsets)
+{
     struct pkt p = {0};
     build_eth_tcp(&p);
     struct wkp_l2l4 o;
@@ -207,7 +231,8 @@ Test(l2l4, ethernet_ipv4_tcp_fields_and_offsets) {
     check_prefixes(&p, WKP_DLT_EN10MB);
 }
 
-static void build_eth_udp_padded(struct pkt *p) {
+static void build_eth_udp_padded(struct pkt *p)
+{
     eth(p, 0x0800);
     uint32_t ip = ip4_begin(p, 17, 0, A4, B4);
     uint32_t u = udp_begin(p, 1111, 53);
@@ -217,7 +242,8 @@ static void build_eth_udp_padded(struct pkt *p) {
     zeros(p, 60 - p->n); /* minimum Ethernet frame: 16 bytes of padding */
 }
 
-Test(l2l4, ethernet_padding_is_not_udp_payload) {
+Test(l2l4, ethernet_padding_is_not_udp_payload)
+{
     struct pkt p = {0};
     build_eth_udp_padded(&p);
     struct wkp_l2l4 o;
@@ -232,7 +258,8 @@ Test(l2l4, ethernet_padding_is_not_udp_payload) {
     check_prefixes(&p, WKP_DLT_EN10MB);
 }
 
-Test(l2l4, ethernet_padding_is_not_tcp_payload) {
+Test(l2l4, ethernet_padding_is_not_tcp_payload)
+{
     struct pkt p = {0};
     eth(&p, 0x0800);
     uint32_t ip = ip4_begin(&p, 6, 0, A4, B4);
@@ -246,7 +273,8 @@ Test(l2l4, ethernet_padding_is_not_tcp_payload) {
     cr_assert_eq(o.app_len, 0);
 }
 
-Test(l2l4, truncated_udp_keeps_header_fields) {
+Test(l2l4, truncated_udp_keeps_header_fields)
+{
     /* SPEC §3: "caplen 40 of 60 -> 29, 9, 0": 1 payload byte, 14 + 29 = 43
      * bytes padded to 60, captured 40 = 14 + 20 + 6 bytes of UDP. */
     struct pkt p = {0};
@@ -266,7 +294,8 @@ Test(l2l4, truncated_udp_keeps_header_fields) {
     cr_assert_eq(o.l3_end, 40);
 }
 
-Test(l2l4, truncated_tcp_header_keeps_ports) {
+Test(l2l4, truncated_tcp_header_keeps_ports)
+{
     /* As tcpdump__tcp_header_heapoverflow.pcap: 12 of 20 TCP bytes captured;
      * tshark decodes tcp.srcport/dstport and keys the flow with them. */
     struct pkt p = {0};
@@ -287,7 +316,8 @@ Test(l2l4, truncated_tcp_header_keeps_ports) {
     cr_assert_eq(o.dport, 0);
 }
 
-Test(l2l4, tcp_data_offset_is_clamped) {
+Test(l2l4, tcp_data_offset_is_clamped)
+{
     struct pkt p = {0};
     build_eth_tcp(&p); /* 20 TCP bytes + 5 payload after offset 34 */
     struct wkp_l2l4 o;
@@ -303,7 +333,8 @@ Test(l2l4, tcp_data_offset_is_clamped) {
     cr_assert_eq(o.trans_len, 25);
 }
 
-Test(l2l4, ethernet_ipv6_tcp) {
+Test(l2l4, ethernet_ipv6_tcp)
+{
     struct pkt p = {0};
     eth(&p, 0x86DD);
     ip6_tcp(&p);
@@ -321,7 +352,8 @@ Test(l2l4, ethernet_ipv6_tcp) {
     check_prefixes(&p, WKP_DLT_EN10MB);
 }
 
-Test(l2l4, arp_and_llc_are_not_ip) {
+Test(l2l4, arp_and_llc_are_not_ip)
+{
     struct pkt p = {0};
     eth(&p, 0x0806);
     zeros(&p, 28);
@@ -335,7 +367,8 @@ Test(l2l4, arp_and_llc_are_not_ip) {
     cr_assert_eq(parse(&q, WKP_DLT_EN10MB, &o), WKP_PARSE_NOT_IP);
 }
 
-Test(l2l4, short_ethernet_header_is_malformed_link) {
+Test(l2l4, short_ethernet_header_is_malformed_link)
+{
     struct pkt p = {0};
     build_eth_tcp(&p);
     struct wkp_l2l4 o;
@@ -346,7 +379,8 @@ Test(l2l4, short_ethernet_header_is_malformed_link) {
 
 /* ---- VLAN, PPPoE, MPLS --------------------------------------------------- */
 
-static void build_qinq(struct pkt *p) {
+static void build_qinq(struct pkt *p)
+{
     eth(p, 0x88A8);
     be16(p, 0xA000 | 100); /* PCP 5, VID 100 */
     be16(p, 0x8100);
@@ -355,7 +389,8 @@ static void build_qinq(struct pkt *p) {
     ip4_udp(p);
 }
 
-Test(l2l4, qinq_88a8_then_8100_keys_inner_vid) {
+Test(l2l4, qinq_88a8_then_8100_keys_inner_vid)
+{
     struct pkt p = {0};
     build_qinq(&p);
     struct wkp_l2l4 o;
@@ -373,7 +408,8 @@ Test(l2l4, qinq_88a8_then_8100_keys_inner_vid) {
     cr_assert_eq(o.anomaly, WKP_ANOM_VLAN);
 }
 
-Test(l2l4, vlan_9100_and_priority_tag) {
+Test(l2l4, vlan_9100_and_priority_tag)
+{
     struct pkt p = {0};
     eth(&p, 0x9100);
     be16(&p, 300);
@@ -387,7 +423,8 @@ Test(l2l4, vlan_9100_and_priority_tag) {
     cr_assert_eq(o.encap, WKP_ENC_VLAN);
 }
 
-static void build_pppoe(struct pkt *p) {
+static void build_pppoe(struct pkt *p)
+{
     eth(p, 0x8864);
     u8(p, 0x11), u8(p, 0x00); /* version 1 type 1, code 0 (session data) */
     be16(p, 0x1234);          /* session id */
@@ -396,7 +433,8 @@ static void build_pppoe(struct pkt *p) {
     ip4_udp(p);
 }
 
-Test(l2l4, pppoe_session_ipv4) {
+Test(l2l4, pppoe_session_ipv4)
+{
     struct pkt p = {0};
     build_pppoe(&p);
     struct wkp_l2l4 o;
@@ -410,7 +448,8 @@ Test(l2l4, pppoe_session_ipv4) {
     cr_assert_eq(o.anomaly, WKP_ANOM_PPP);
 }
 
-Test(l2l4, pppoe_session_ipv6_and_lcp) {
+Test(l2l4, pppoe_session_ipv6_and_lcp)
+{
     struct pkt p = {0};
     eth(&p, 0x8864);
     be16(&p, 0x1100), be16(&p, 1), be16(&p, 62);
@@ -423,14 +462,16 @@ Test(l2l4, pppoe_session_ipv6_and_lcp) {
     cr_assert_eq(parse(&p, WKP_DLT_EN10MB, &o), WKP_PARSE_NOT_IP);
 }
 
-static void build_mpls(struct pkt *p) {
+static void build_mpls(struct pkt *p)
+{
     eth(p, 0x8847);
     be32(p, 1000u << 12 | 64);         /* label 1000, TTL 64 */
     be32(p, 2000u << 12 | 0x100 | 64); /* label 2000, bottom of stack */
     ip4_udp(p);
 }
 
-Test(l2l4, mpls_stack_then_ipv4) {
+Test(l2l4, mpls_stack_then_ipv4)
+{
     struct pkt p = {0};
     build_mpls(&p);
     struct wkp_l2l4 o;
@@ -443,7 +484,8 @@ Test(l2l4, mpls_stack_then_ipv4) {
     cr_assert_eq(o.anomaly, WKP_ANOM_MPLS);
 }
 
-Test(l2l4, mpls_ipv6_and_unknown_payload) {
+Test(l2l4, mpls_ipv6_and_unknown_payload)
+{
     struct pkt p = {0};
     eth(&p, 0x8848);
     be32(&p, 0x100 | 1);
@@ -455,7 +497,8 @@ Test(l2l4, mpls_ipv6_and_unknown_payload) {
     cr_assert_eq(parse(&p, WKP_DLT_EN10MB, &o), WKP_PARSE_NOT_IP);
 }
 
-static void build_mpls_pw(struct pkt *p) {
+static void build_mpls_pw(struct pkt *p)
+{
     eth(p, 0x8847);
     be32(p, 0x100 | 1);
     be32(p, 0); /* RFC 4385 control word */
@@ -463,7 +506,8 @@ static void build_mpls_pw(struct pkt *p) {
     ip4_udp(p);
 }
 
-Test(l2l4, mpls_ethernet_pseudowire_with_control_word) {
+Test(l2l4, mpls_ethernet_pseudowire_with_control_word)
+{
     struct pkt p = {0};
     build_mpls_pw(&p);
     struct wkp_l2l4 o;
@@ -473,7 +517,8 @@ Test(l2l4, mpls_ethernet_pseudowire_with_control_word) {
     check_prefixes(&p, WKP_DLT_EN10MB);
 }
 
-Test(l2l4, depth_cap_stops_endless_vlan_tags) {
+Test(l2l4, depth_cap_stops_endless_vlan_tags)
+{
     struct pkt p = {0};
     eth(&p, 0x8100);
     for (int i = 0; i < 20; i++) {
@@ -493,7 +538,8 @@ Test(l2l4, depth_cap_stops_endless_vlan_tags) {
 
 static const uint8_t C4[4] = {192, 0, 2, 1}, D4[4] = {198, 51, 100, 2};
 
-static void build_gre_key_seq(struct pkt *p) {
+static void build_gre_key_seq(struct pkt *p)
+{
     eth(p, 0x0800);
     uint32_t outer = ip4_begin(p, 47, 0, A4, B4);
     be16(p, 0x3000); /* key and sequence present, version 0 */
@@ -506,7 +552,8 @@ static void build_gre_key_seq(struct pkt *p) {
     ip4_end(p, outer);
 }
 
-Test(l2l4, gre_with_key_and_sequence_keys_inner_packet) {
+Test(l2l4, gre_with_key_and_sequence_keys_inner_packet)
+{
     struct pkt p = {0};
     build_gre_key_seq(&p);
     struct wkp_l2l4 o;
@@ -523,7 +570,8 @@ Test(l2l4, gre_with_key_and_sequence_keys_inner_packet) {
     check_prefixes(&p, WKP_DLT_EN10MB);
 }
 
-Test(l2l4, gre_cut_short_or_unknown_is_the_outer_flow) {
+Test(l2l4, gre_cut_short_or_unknown_is_the_outer_flow)
+{
     struct pkt p = {0};
     build_gre_key_seq(&p);
     struct wkp_l2l4 o;
@@ -547,7 +595,8 @@ Test(l2l4, gre_cut_short_or_unknown_is_the_outer_flow) {
     cr_assert_eq(o.proto, 47);
 }
 
-static void build_gre_teb_arp(struct pkt *p) {
+static void build_gre_teb_arp(struct pkt *p)
+{
     eth(p, 0x0800);
     uint32_t outer = ip4_begin(p, 47, 0, A4, B4);
     be16(p, 0x0000), be16(p, 0x6558);
@@ -556,7 +605,8 @@ static void build_gre_teb_arp(struct pkt *p) {
     ip4_end(p, outer);
 }
 
-Test(l2l4, gre_ethernet_carrying_arp_is_the_outer_flow) {
+Test(l2l4, gre_ethernet_carrying_arp_is_the_outer_flow)
+{
     struct pkt p = {0};
     build_gre_teb_arp(&p);
     struct wkp_l2l4 o;
@@ -566,7 +616,8 @@ Test(l2l4, gre_ethernet_carrying_arp_is_the_outer_flow) {
     cr_assert_eq(o.ethertype, 0x0800);
 }
 
-static void build_gre_teb_udp(struct pkt *p) {
+static void build_gre_teb_udp(struct pkt *p)
+{
     eth(p, 0x0800);
     uint32_t outer = ip4_begin(p, 47, 0, A4, B4);
     be16(p, 0x2000), be16(p, 0x6558), be32(p, 42);
@@ -576,7 +627,8 @@ static void build_gre_teb_udp(struct pkt *p) {
     ip4_end(p, outer);
 }
 
-Test(l2l4, gre_transparent_ethernet_bridging) {
+Test(l2l4, gre_transparent_ethernet_bridging)
+{
     struct pkt p = {0};
     build_gre_teb_udp(&p);
     struct wkp_l2l4 o;
@@ -588,7 +640,8 @@ Test(l2l4, gre_transparent_ethernet_bridging) {
     check_prefixes(&p, WKP_DLT_EN10MB);
 }
 
-static void build_pptp(struct pkt *p) {
+static void build_pptp(struct pkt *p)
+{
     eth(p, 0x0800);
     uint32_t outer = ip4_begin(p, 47, 0, A4, B4);
     be16(p, 0x3081); /* key, sequence, ack, version 1 (RFC 2637 §4.1) */
@@ -601,7 +654,8 @@ static void build_pptp(struct pkt *p) {
     ip4_end(p, outer);
 }
 
-Test(l2l4, pptp_enhanced_gre_with_ack_carries_ppp) {
+Test(l2l4, pptp_enhanced_gre_with_ack_carries_ppp)
+{
     struct pkt p = {0};
     build_pptp(&p);
     struct wkp_l2l4 o;
@@ -613,7 +667,8 @@ Test(l2l4, pptp_enhanced_gre_with_ack_carries_ppp) {
     check_prefixes(&p, WKP_DLT_EN10MB);
 }
 
-static void build_vxlan_icmp(struct pkt *p) {
+static void build_vxlan_icmp(struct pkt *p)
+{
     eth(p, 0x0800);
     uint32_t outer = ip4_begin(p, 17, 0, A4, B4);
     uint32_t u = udp_begin(p, 50000, 4789);
@@ -626,7 +681,8 @@ static void build_vxlan_icmp(struct pkt *p) {
     ip4_end(p, outer);
 }
 
-Test(l2l4, vxlan_icmp_keys_inner_ips_without_ports) {
+Test(l2l4, vxlan_icmp_keys_inner_ips_without_ports)
+{
     /* FIX-2: the reference kept the outer UDP ports 50000/4789 here. */
     struct pkt p = {0};
     build_vxlan_icmp(&p);
@@ -644,7 +700,8 @@ Test(l2l4, vxlan_icmp_keys_inner_ips_without_ports) {
     check_prefixes(&p, WKP_DLT_EN10MB);
 }
 
-Test(l2l4, vxlan_carrying_arp_is_the_outer_udp_flow) {
+Test(l2l4, vxlan_carrying_arp_is_the_outer_udp_flow)
+{
     struct pkt p = {0};
     eth(&p, 0x0800);
     uint32_t outer = ip4_begin(&p, 17, 0, A4, B4);
@@ -664,7 +721,8 @@ Test(l2l4, vxlan_carrying_arp_is_the_outer_udp_flow) {
     cr_assert(o.encap & WKP_ENC_VXLAN);
 }
 
-static void build_geneve(struct pkt *p) {
+static void build_geneve(struct pkt *p)
+{
     eth(p, 0x0800);
     uint32_t outer = ip4_begin(p, 17, 0, A4, B4);
     uint32_t u = udp_begin(p, 50001, 6081);
@@ -678,7 +736,8 @@ static void build_geneve(struct pkt *p) {
     ip4_end(p, outer);
 }
 
-Test(l2l4, geneve_with_options_then_ethernet) {
+Test(l2l4, geneve_with_options_then_ethernet)
+{
     struct pkt p = {0};
     build_geneve(&p);
     struct wkp_l2l4 o;
@@ -689,7 +748,8 @@ Test(l2l4, geneve_with_options_then_ethernet) {
     check_prefixes(&p, WKP_DLT_EN10MB);
 }
 
-static void build_ipip(struct pkt *p) {
+static void build_ipip(struct pkt *p)
+{
     eth(p, 0x0800);
     uint32_t outer = ip4_begin(p, 4, 0, A4, B4);
     uint32_t inner = ip4_begin(p, 17, 0, C4, D4);
@@ -699,7 +759,8 @@ static void build_ipip(struct pkt *p) {
     ip4_end(p, outer);
 }
 
-Test(l2l4, ipv4_in_ipv4_keys_inner) {
+Test(l2l4, ipv4_in_ipv4_keys_inner)
+{
     struct pkt p = {0};
     build_ipip(&p);
     struct wkp_l2l4 o;
@@ -714,14 +775,16 @@ Test(l2l4, ipv4_in_ipv4_keys_inner) {
     check_prefixes(&p, WKP_DLT_EN10MB);
 }
 
-static void build_6in4(struct pkt *p) {
+static void build_6in4(struct pkt *p)
+{
     eth(p, 0x0800);
     uint32_t outer = ip4_begin(p, 41, 0, A4, B4);
     ip6_tcp(p);
     ip4_end(p, outer);
 }
 
-Test(l2l4, ipv6_in_ipv4_keys_inner) {
+Test(l2l4, ipv6_in_ipv4_keys_inner)
+{
     struct pkt p = {0};
     build_6in4(&p);
     struct wkp_l2l4 o;
@@ -733,7 +796,8 @@ Test(l2l4, ipv6_in_ipv4_keys_inner) {
     check_prefixes(&p, WKP_DLT_EN10MB);
 }
 
-Test(l2l4, icmp_error_is_not_decapsulated) {
+Test(l2l4, icmp_error_is_not_decapsulated)
+{
     struct pkt p = {0};
     eth(&p, 0x0800);
     uint32_t outer = ip4_begin(&p, 1, 0, A4, B4);
@@ -756,7 +820,8 @@ Test(l2l4, icmp_error_is_not_decapsulated) {
 
 /* ---- fragments and invalid IP headers ------------------------------------ */
 
-static void build_ip6_hbh_frag(struct pkt *p, uint16_t offset_units, bool more) {
+static void build_ip6_hbh_frag(struct pkt *p, uint16_t offset_units, bool more)
+{
     eth(p, 0x86DD);
     uint32_t ip = ip6_begin(p, 0);
     u8(p, 44), u8(p, 0), zeros(p, 6); /* hop-by-hop, 8 bytes, next: fragment */
@@ -769,7 +834,8 @@ static void build_ip6_hbh_frag(struct pkt *p, uint16_t offset_units, bool more) 
     ip6_end(p, ip);
 }
 
-Test(l2l4, ipv6_non_first_fragment_has_no_ports) {
+Test(l2l4, ipv6_non_first_fragment_has_no_ports)
+{
     struct pkt p = {0};
     build_ip6_hbh_frag(&p, 185, false);
     struct wkp_l2l4 o;
@@ -788,7 +854,8 @@ Test(l2l4, ipv6_non_first_fragment_has_no_ports) {
     check_prefixes(&p, WKP_DLT_EN10MB);
 }
 
-Test(l2l4, ipv6_first_fragment_is_parsed) {
+Test(l2l4, ipv6_first_fragment_is_parsed)
+{
     struct pkt p = {0};
     build_ip6_hbh_frag(&p, 0, true);
     struct wkp_l2l4 o;
@@ -803,7 +870,8 @@ Test(l2l4, ipv6_first_fragment_is_parsed) {
     cr_assert_eq(o.anomaly, WKP_ANOM_IPV6);
 }
 
-Test(l2l4, ipv6_ah_length_and_esp_end) {
+Test(l2l4, ipv6_ah_length_and_esp_end)
+{
     struct pkt p = {0};
     eth(&p, 0x86DD);
     uint32_t ip = ip6_begin(&p, 51);
@@ -822,7 +890,8 @@ Test(l2l4, ipv6_ah_length_and_esp_end) {
     cr_assert_eq(o.l4_off, 54);
 }
 
-Test(l2l4, ipv4_non_first_fragment_has_no_ports) {
+Test(l2l4, ipv4_non_first_fragment_has_no_ports)
+{
     struct pkt p = {0};
     eth(&p, 0x0800);
     uint32_t ip = ip4_begin(&p, 17, 0x2000 | 185, A4, B4); /* MF, offset 185 x 8 */
@@ -842,7 +911,8 @@ Test(l2l4, ipv4_non_first_fragment_has_no_ports) {
     check_prefixes(&p, WKP_DLT_EN10MB);
 }
 
-Test(l2l4, ipv4_first_fragment_takes_udp_length_of_datagram) {
+Test(l2l4, ipv4_first_fragment_takes_udp_length_of_datagram)
+{
     /* SPEC §3: first fragment's trans_len = whole datagram (UDP length). */
     struct pkt p = {0};
     eth(&p, 0x0800);
@@ -859,7 +929,8 @@ Test(l2l4, ipv4_first_fragment_takes_udp_length_of_datagram) {
     cr_assert_eq(o.frag_off, 0);
 }
 
-Test(l2l4, ipv4_bad_version_ihl_and_total_length_are_malformed) {
+Test(l2l4, ipv4_bad_version_ihl_and_total_length_are_malformed)
+{
     struct pkt p = {0};
     build_eth_tcp(&p);
     struct wkp_l2l4 o;
@@ -880,7 +951,8 @@ Test(l2l4, ipv4_bad_version_ihl_and_total_length_are_malformed) {
     cr_assert_eq(o.anomaly, WKP_ANOM_IPV4);
 }
 
-Test(l2l4, ipv4_total_length_beyond_capture_is_bounded) {
+Test(l2l4, ipv4_total_length_beyond_capture_is_bounded)
+{
     struct pkt p = {0};
     build_eth_tcp(&p);
     patch16(&p, 16, 1500);
@@ -892,7 +964,8 @@ Test(l2l4, ipv4_total_length_beyond_capture_is_bounded) {
     cr_assert_eq(o.trans_len, 25);
 }
 
-Test(l2l4, ipv4_total_length_shorter_than_capture_bounds_transport) {
+Test(l2l4, ipv4_total_length_shorter_than_capture_bounds_transport)
+{
     struct pkt p = {0};
     build_eth_tcp(&p);
     patch16(&p, 16, 42); /* 2 of the 5 payload bytes belong to the datagram */
@@ -902,7 +975,8 @@ Test(l2l4, ipv4_total_length_shorter_than_capture_bounds_transport) {
     cr_assert_eq(o.app_len, 2);
 }
 
-Test(l2l4, ipv6_bad_version_and_short_header_are_malformed) {
+Test(l2l4, ipv6_bad_version_and_short_header_are_malformed)
+{
     struct pkt p = {0};
     eth(&p, 0x86DD);
     ip6_tcp(&p);
@@ -914,7 +988,8 @@ Test(l2l4, ipv6_bad_version_and_short_header_are_malformed) {
     cr_assert_eq(o.anomaly, WKP_ANOM_IPV6);
 }
 
-Test(l2l4, ipv6_payload_length_beyond_capture_is_bounded) {
+Test(l2l4, ipv6_payload_length_beyond_capture_is_bounded)
+{
     struct pkt p = {0};
     eth(&p, 0x86DD);
     ip6_tcp(&p);
@@ -928,7 +1003,8 @@ Test(l2l4, ipv6_payload_length_beyond_capture_is_bounded) {
 
 /* ---- other link types ------------------------------------------------------ */
 
-static void build_null(struct pkt *p, uint32_t af_le, bool v6) {
+static void build_null(struct pkt *p, uint32_t af_le, bool v6)
+{
     le32(p, af_le);
     if (v6)
         ip6_tcp(p);
@@ -936,7 +1012,8 @@ static void build_null(struct pkt *p, uint32_t af_le, bool v6) {
         ip4_udp(p);
 }
 
-Test(l2l4, null_and_loop_address_families_in_both_orders) {
+Test(l2l4, null_and_loop_address_families_in_both_orders)
+{
     static const struct {
         int dlt;
         uint32_t af_le; /* the 4 header bytes read as little-endian */
@@ -970,8 +1047,10 @@ Test(l2l4, null_and_loop_address_families_in_both_orders) {
     cr_assert_eq(o.anomaly, WKP_ANOM_LINK);
 }
 
-static void build_ppp(struct pkt *p, bool hdlc, bool compressed, uint16_t proto) {
-    if (hdlc) u8(p, 0xFF), u8(p, 0x03);
+static void build_ppp(struct pkt *p, bool hdlc, bool compressed, uint16_t proto)
+{
+    if (hdlc)
+        u8(p, 0xFF), u8(p, 0x03);
     if (compressed)
         u8(p, (uint8_t)proto); /* RFC 1661 §6.5 */
     else
@@ -986,7 +1065,8 @@ static void build_ppp(struct pkt *p, bool hdlc, bool compressed, uint16_t proto)
     }
 }
 
-Test(l2l4, ppp_framing_and_protocol_compression) {
+Test(l2l4, ppp_framing_and_protocol_compression)
+{
     static const struct {
         int dlt;
         bool hdlc, compressed;
@@ -1016,7 +1096,8 @@ Test(l2l4, ppp_framing_and_protocol_compression) {
     cr_assert_eq(o.anomaly, WKP_ANOM_PPP);
 }
 
-Test(l2l4, cisco_hdlc_and_ppp_serial_in_cisco_framing) {
+Test(l2l4, cisco_hdlc_and_ppp_serial_in_cisco_framing)
+{
     struct pkt p = {0};
     u8(&p, 0x0F), u8(&p, 0x00), be16(&p, 0x0800);
     ip4_udp(&p);
@@ -1032,7 +1113,8 @@ Test(l2l4, cisco_hdlc_and_ppp_serial_in_cisco_framing) {
     cr_assert_eq(o.anomaly, WKP_ANOM_PPP);
 }
 
-Test(l2l4, raw_ip_link_types_use_the_version_nibble) {
+Test(l2l4, raw_ip_link_types_use_the_version_nibble)
+{
     static const int dlts[] = {WKP_DLT_RAW_BSD12, WKP_DLT_RAW_BSD14, WKP_DLT_RAW};
     for (size_t i = 0; i < 3; i++) {
         struct pkt v4 = {0}, v6 = {0};
@@ -1052,7 +1134,8 @@ Test(l2l4, raw_ip_link_types_use_the_version_nibble) {
     }
 }
 
-Test(l2l4, ipv4_and_ipv6_link_types) {
+Test(l2l4, ipv4_and_ipv6_link_types)
+{
     struct pkt v4 = {0}, v6 = {0};
     ip4_udp(&v4);
     ip6_tcp(&v6);
@@ -1070,7 +1153,8 @@ Test(l2l4, ipv4_and_ipv6_link_types) {
     check_prefixes(&v6, WKP_DLT_IPV6);
 }
 
-static void build_sll(struct pkt *p, uint16_t proto) {
+static void build_sll(struct pkt *p, uint16_t proto)
+{
     be16(p, 0);  /* packet type: to us */
     be16(p, 1);  /* ARPHRD_ETHER */
     be16(p, 6);  /* address length */
@@ -1079,7 +1163,8 @@ static void build_sll(struct pkt *p, uint16_t proto) {
     ip4_udp(p);
 }
 
-static void build_sll2(struct pkt *p, uint16_t proto) {
+static void build_sll2(struct pkt *p, uint16_t proto)
+{
     be16(p, proto);
     be16(p, 0); /* reserved */
     be32(p, 3); /* interface index */
@@ -1090,7 +1175,8 @@ static void build_sll2(struct pkt *p, uint16_t proto) {
     ip4_udp(p);
 }
 
-Test(l2l4, linux_cooked_v1_and_v2) {
+Test(l2l4, linux_cooked_v1_and_v2)
+{
     struct pkt s1 = {0}, s2 = {0};
     build_sll(&s1, 0x0800);
     build_sll2(&s2, 0x0800);
@@ -1109,7 +1195,8 @@ Test(l2l4, linux_cooked_v1_and_v2) {
     cr_assert_eq(parse(&arp, WKP_DLT_LINUX_SLL, &o), WKP_PARSE_NOT_IP);
 }
 
-static void build_nflog(struct pkt *p) {
+static void build_nflog(struct pkt *p)
+{
     u8(p, 2), u8(p, 0), be16(p, 1); /* AF_INET, version 0, resource id 1 */
     le16(p, 5), le16(p, 10);        /* prefix TLV: 4 + 1 bytes ... */
     u8(p, 0), zeros(p, 3);          /* ... padded to 8 */
@@ -1117,7 +1204,8 @@ static void build_nflog(struct pkt *p) {
     ip4_udp(p);
 }
 
-Test(l2l4, nflog_payload_tlv) {
+Test(l2l4, nflog_payload_tlv)
+{
     struct pkt p = {0};
     build_nflog(&p);
     struct wkp_l2l4 o;
@@ -1137,7 +1225,8 @@ Test(l2l4, nflog_payload_tlv) {
     cr_assert_eq(parse_n(&p, 12, WKP_DLT_NFLOG, &o), WKP_PARSE_NOT_IP);
 }
 
-Test(l2l4, nflog_nested_flag_is_masked) {
+Test(l2l4, nflog_nested_flag_is_masked)
+{
     struct pkt p = {0};
     build_nflog(&p);
     p.b[15] = 0x80; /* type 0x8009: NLA_F_NESTED + payload */
@@ -1145,7 +1234,8 @@ Test(l2l4, nflog_nested_flag_is_masked) {
     cr_assert_eq(parse(&p, WKP_DLT_NFLOG, &o), WKP_PARSE_FLOW);
 }
 
-Test(l2l4, unknown_link_type_and_names) {
+Test(l2l4, unknown_link_type_and_names)
+{
     struct pkt p = {0};
     ip4_udp(&p);
     struct wkp_l2l4 o;
@@ -1165,7 +1255,8 @@ Test(l2l4, unknown_link_type_and_names) {
     cr_assert_str_eq(wkp_anom_names[WKP_ANOM_DEPTH], "depth");
 }
 
-Test(l2l4, every_prefix_of_every_frame_is_sane) {
+Test(l2l4, every_prefix_of_every_frame_is_sane)
+{
     void (*const eth_frames[])(struct pkt *) = {
         build_eth_tcp,    build_eth_udp_padded, build_qinq,        build_pppoe,       build_mpls,
         build_mpls_pw,    build_gre_key_seq,    build_gre_teb_arp, build_gre_teb_udp, build_pptp,
@@ -1184,7 +1275,8 @@ Test(l2l4, every_prefix_of_every_frame_is_sane) {
  * -e ip.len -e tcp.hdr_len -e tcp.len -e tcp.flags -e tcp.window_size_value:
  * 52 32 0 0x02 65535 / 52 32 0 0x12 42340 / 40 20 0 0x10 255 /
  * 507 20 467 0x18 255 (trans_len = tcp.hdr_len + tcp.len). */
-Test(l2l4, single_pcap_lengths_match_spec_section_3) {
+Test(l2l4, single_pcap_lengths_match_spec_section_3)
+{
     static const uint32_t ip[4] = {52, 52, 40, 507};
     static const uint32_t trans[4] = {32, 32, 20, 487};
     static const uint32_t app[4] = {0, 0, 0, 467};

@@ -125,8 +125,8 @@ static char *tmp_pcap(const struct tpkt *v, int n)
  * second SYN (seq 5000 != the first SYN's 1000) ends it (new_syn) at packet
  * 6 and opens flow 6 with the SYN and the RST. */
 static const struct tpkt reuse[] = {
-    {1000000, 0, S, 1000, 0}, {1000100, 1, S | A, 9000, 0}, {1000200, 0, F | A, 1001, 0},
-    {1000300, 1, F | A, 9001, 0}, {1000400, 0, A, 1002, 0}, {1000500, 0, S, 5000, 0},
+    {1000000, 0, S, 1000, 0},     {1000100, 1, S | A, 9000, 0}, {1000200, 0, F | A, 1001, 0},
+    {1000300, 1, F | A, 9001, 0}, {1000400, 0, A, 1002, 0},     {1000500, 0, S, 5000, 0},
     {1000600, 1, R | A, 9002, 0},
 };
 
@@ -171,8 +171,8 @@ Test(lifecycle, retransmitted_syn_is_dropped_not_a_new_flow)
 {
     /* SYN seq 1000 twice: the second has seg = 1, end = 1001 = next_seq,
      * so d = 0: a retransmission (§2.3 step 5), dropped and counted. */
-    struct tpkt v[] = {{1000000, 0, S, 1000, 0}, {2000000, 0, S, 1000, 0},
-                       {2000100, 1, S | A, 7000, 0}};
+    struct tpkt v[] = {
+        {1000000, 0, S, 1000, 0}, {2000000, 0, S, 1000, 0}, {2000100, 1, S | A, 7000, 0}};
     char *path = tmp_pcap(v, 3);
     struct got g = {0};
     wkp_engine *e = run(path, &g, NULL, 1);
@@ -192,8 +192,10 @@ Test(lifecycle, closed_flow_ends_after_the_close_timeout_as_fin)
      * closed flow was idle 11 s > 10 s (the default close timeout), so it
      * ended as "fin" and the data opens flow 5. With a close timeout of 0
      * the flow waits for the 300 s idle timeout and both are one flow. */
-    struct tpkt v[] = {{1000000, 0, F | A, 100, 0}, {1000100, 1, F | A, 200, 0},
-                       {1000300, 0, A, 101, 0}, {12000000, 0, P | A, 101, 10}};
+    struct tpkt v[] = {{1000000, 0, F | A, 100, 0},
+                       {1000100, 1, F | A, 200, 0},
+                       {1000300, 0, A, 101, 0},
+                       {12000000, 0, P | A, 101, 10}};
     char *path = tmp_pcap(v, 4);
     struct got g = {0};
     wkp_engine *e = run(path, &g, NULL, 1);
@@ -216,8 +218,11 @@ Test(lifecycle, ack_and_rst_filters_drop_before_the_lookup)
     /* The pure ACK (flags 0x10, 20-byte header, no payload) and the RST are
      * dropped; the ACK with 10 bytes of payload stays. 5 read = 3 in flow +
      * 1 ack_filtered + 1 rst_filtered. */
-    struct tpkt v[] = {{1000000, 0, S, 1, 0}, {1000100, 1, S | A, 50, 0}, {1000200, 0, A, 2, 0},
-                       {1000300, 0, P | A, 2, 10}, {1000400, 1, R | A, 51, 0}};
+    struct tpkt v[] = {{1000000, 0, S, 1, 0},
+                       {1000100, 1, S | A, 50, 0},
+                       {1000200, 0, A, 2, 0},
+                       {1000300, 0, P | A, 2, 10},
+                       {1000400, 1, R | A, 51, 0}};
     char *path = tmp_pcap(v, 5);
     struct got g = {0};
     wkp_engine *e = run(path, &g, filters_on, 1);
@@ -245,7 +250,10 @@ Test(lifecycle, single_pcap_statistics_match_spec_4_1)
     wkp_engine_free(e);
 }
 
-static wkp_status max5(wkp_config *c) { return wkp_config_set_max_seq(c, 5); }
+static wkp_status max5(wkp_config *c)
+{
+    return wkp_config_set_max_seq(c, 5);
+}
 
 Test(lifecycle, max_seq_keeps_moments_exact_and_medians_over_stored)
 {

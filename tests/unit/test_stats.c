@@ -14,7 +14,8 @@
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
-static void block_of(const double *x, size_t n, struct wkp_block *out) {
+static void block_of(const double *x, size_t n, struct wkp_block *out)
+{
     struct wkp_block_acc acc;
     wkp_block_acc_init(&acc);
     static double scratch[1 << 14];
@@ -27,19 +28,22 @@ static void block_of(const double *x, size_t n, struct wkp_block *out) {
 }
 
 /* |got − want| <= rel·|want|, or <= abs_floor when want is (near) zero. */
-static void expect_close(double got, double want, double rel, double abs_floor, const char *what) {
+static void expect_close(double got, double want, double rel, double abs_floor, const char *what)
+{
     double tol = fmax(rel * fabs(want), abs_floor);
     cr_expect(fabs(got - want) <= tol, "%s: got %.17g, want %.17g (tol %.3g)", what, got, want,
               tol);
 }
 
-static void expect_stat(const struct wkp_block *b, int i, double want, double rel) {
+static void expect_stat(const struct wkp_block *b, int i, double want, double rel)
+{
     expect_close(wkp_block_get(b, i), want, rel, rel, wkp_stat_names[i]);
 }
 
 /* ---- SPEC §4.1 / §4.2 vectors, by hand ---- */
 
-Test(stats, spec_vector_100_to_500) {
+Test(stats, spec_vector_100_to_500)
+{
     const double x[] = {100, 200, 300, 400, 500};
     struct wkp_block b;
     block_of(x, N_OF(x), &b);
@@ -67,7 +71,8 @@ Test(stats, spec_vector_100_to_500) {
         cr_expect_eq(wkp_block_get(&b, i), 0.0, "%s", wkp_stat_names[i]);
 }
 
-Test(stats, spec_vector_mixed_directions) {
+Test(stats, spec_vector_mixed_directions)
+{
     const double x[] = {100, 200, -150, -250, 300};
     struct wkp_block b;
     block_of(x, N_OF(x), &b);
@@ -89,7 +94,8 @@ Test(stats, spec_vector_mixed_directions) {
     expect_stat(&b, WKP_STAT_DOWN_SUM, 400, 0);
 }
 
-Test(stats, spec_vector_tcp_flags) {
+Test(stats, spec_vector_tcp_flags)
+{
     const double x[] = {2, 18, 16};
     struct wkp_block b;
     block_of(x, N_OF(x), &b);
@@ -104,7 +110,8 @@ Test(stats, spec_vector_tcp_flags) {
     expect_stat(&b, WKP_STAT_UP_COUNT, 3, 0);
 }
 
-Test(stats, zeros_count_in_n_but_in_neither_direction) {
+Test(stats, zeros_count_in_n_but_in_neither_direction)
+{
     const double x[] = {0, 5, -5, 0};
     struct wkp_block b;
     block_of(x, N_OF(x), &b);
@@ -120,7 +127,8 @@ Test(stats, zeros_count_in_n_but_in_neither_direction) {
     expect_stat(&b, WKP_STAT_DOWN_MAX, 5, 0);
 }
 
-Test(stats, degenerate_blocks_give_zero_shape_statistics) {
+Test(stats, degenerate_blocks_give_zero_shape_statistics)
+{
     struct wkp_block b;
     struct wkp_block_acc acc;
     memset(&acc, 0, sizeof acc); /* all-zero is a valid empty accumulator */
@@ -160,7 +168,8 @@ Test(stats, degenerate_blocks_give_zero_shape_statistics) {
                  0.0);
 }
 
-Test(stats, names_order_and_counts_follow_d12) {
+Test(stats, names_order_and_counts_follow_d12)
+{
     static const char *const d12[WKP_STAT_N] = {
         "mean",     "std",      "var",      "min",      "max",        "range",
         "median",   "skew",     "kurt",     "cv",       "sum",        "up_mean",
@@ -191,7 +200,8 @@ static const double single_pl[] = {66,  -66, 54,   521,  -54,  -1434, -1434, -43
                                    147, -54, -328, -123, 54,   141,   292,   92,   588,
                                    -54, -92, -54,  -96,  -237, 54,    54,    -54,  54};
 
-Test(stats, single_pcap_packet_lengths_match_the_original) {
+Test(stats, single_pcap_packet_lengths_match_the_original)
+{
     struct wkp_block b;
     block_of(single_pl, N_OF(single_pl), &b);
     const double rel = 1e-12;
@@ -510,7 +520,8 @@ static const struct ref_seq real_seqs[] = {
     {"dup tcp_flags", ref7_x, N_OF(ref7_x), ref7_stats},
 };
 
-Test(stats, real_sequences_match_the_original_to_1e9) {
+Test(stats, real_sequences_match_the_original_to_1e9)
+{
     /* D13: statistics to 1e-9 relative. The original's var is the one-pass
      * Σa²/n − mean², close enough on these to agree at that tolerance. */
     for (size_t s = 0; s < N_OF(real_seqs); s++) {
@@ -527,7 +538,8 @@ Test(stats, real_sequences_match_the_original_to_1e9) {
 
 /* ---- a second method: two passes in long double ---- */
 
-static int cmp_ld(const void *p, const void *q) {
+static int cmp_ld(const void *p, const void *q)
+{
     long double a = *(const long double *)p, b = *(const long double *)q;
     return (a > b) - (a < b);
 }
@@ -535,14 +547,16 @@ static int cmp_ld(const void *p, const void *q) {
 /* Direction d: +1 up, −1 down, 0 all. Fills mean, std, min, max, sum, count
  * and, for all, var, median, skew, kurt, cv, range: textbook definitions,
  * SPEC §4.1/§4.2, m_k = Σ(a − mean)^k / n computed after the mean. */
-static void two_pass(const double *x, size_t n, int dir, long double *o) {
+static void two_pass(const double *x, size_t n, int dir, long double *o)
+{
     static long double a[1 << 14];
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (dir == 0 || (dir > 0 && x[i] > 0) || (dir < 0 && x[i] < 0))
             a[m++] = fabsl((long double)x[i]);
     memset(o, 0, sizeof(long double) * WKP_STAT_N);
-    if (m == 0) return;
+    if (m == 0)
+        return;
     long double sum = 0, m2 = 0, m3 = 0, m4 = 0;
     for (size_t i = 0; i < m; i++)
         sum += a[i];
@@ -566,14 +580,16 @@ static void two_pass(const double *x, size_t n, int dir, long double *o) {
         o[WKP_STAT_SKEW] = m3 / powl(m2, 1.5L);
         o[WKP_STAT_KURT] = m4 / (m2 * m2) - 3;
     }
-    if (m >= 2 && mean != 0) o[WKP_STAT_CV] = sqrtl(m2) / mean;
+    if (m >= 2 && mean != 0)
+        o[WKP_STAT_CV] = sqrtl(m2) / mean;
     o[WKP_STAT_SUM] = sum;
     o[WKP_STAT_COUNT] = m;
 }
 
 /* Every statistic against two_pass, to rel relative; skew and kurt are
  * dimensionless, so near 0 they are held to rel absolute. */
-static void check_against_two_pass(const char *name, const double *x, size_t n, double rel) {
+static void check_against_two_pass(const char *name, const double *x, size_t n, double rel)
+{
     struct wkp_block b;
     block_of(x, n, &b);
     long double all[WKP_STAT_N], up[WKP_STAT_N], down[WKP_STAT_N];
@@ -588,8 +604,10 @@ static void check_against_two_pass(const char *name, const double *x, size_t n, 
         want[WKP_STAT_UP_MEAN + k] = up[from[k]];
         want[WKP_STAT_DOWN_MEAN + k] = down[from[k]];
     }
-    if (up[WKP_STAT_COUNT] <= 1) want[WKP_STAT_UP_STD] = 0;
-    if (down[WKP_STAT_COUNT] <= 1) want[WKP_STAT_DOWN_STD] = 0;
+    if (up[WKP_STAT_COUNT] <= 1)
+        want[WKP_STAT_UP_STD] = 0;
+    if (down[WKP_STAT_COUNT] <= 1)
+        want[WKP_STAT_DOWN_STD] = 0;
     for (int i = 0; i < WKP_STAT_N; i++) {
         char what[160];
         snprintf(what, sizeof what, "%s (n=%zu): %s", name, n, wkp_stat_names[i]);
@@ -598,7 +616,8 @@ static void check_against_two_pass(const char *name, const double *x, size_t n, 
     }
 }
 
-Test(stats, real_sequences_match_a_two_pass_computation) {
+Test(stats, real_sequences_match_a_two_pass_computation)
+{
     for (size_t s = 0; s < N_OF(real_seqs); s++)
         check_against_two_pass(real_seqs[s].name, real_seqs[s].x, real_seqs[s].n, 1e-9);
     check_against_two_pass("single packet_lengths", single_pl, N_OF(single_pl), 1e-9);
@@ -606,17 +625,20 @@ Test(stats, real_sequences_match_a_two_pass_computation) {
 
 /* xorshift64*: deterministic, no libc rand state */
 static uint64_t rng_state = 0x9E3779B97F4A7C15u;
-static uint64_t rnd(void) {
+static uint64_t rnd(void)
+{
     rng_state ^= rng_state >> 12;
     rng_state ^= rng_state << 25;
     rng_state ^= rng_state >> 27;
     return rng_state * 2685821657736338717u;
 }
-static double rnd01(void) {
+static double rnd01(void)
+{
     return (double)(rnd() >> 11) * 0x1p-53;
 }
 
-Test(stats, synthetic_sequences_match_a_two_pass_computation) {
+Test(stats, synthetic_sequences_match_a_two_pass_computation)
+{
     static double x[10000];
     /* packet lengths: mixed signs, 40..1514 */
     for (size_t i = 0; i < 10000; i++)
@@ -643,7 +665,8 @@ Test(stats, synthetic_sequences_match_a_two_pass_computation) {
 /* Timestamps 1.7e9 s plus a 10 s spread at µs resolution: the reference's
  * Σa²/n − mean² works on numbers near 2.9e18, whose ulp is 512, so its
  * variance (≈ 8.3) is noise; the streaming moments are accurate. */
-Test(stats, large_offset_values_keep_their_precision) {
+Test(stats, large_offset_values_keep_their_precision)
+{
     static double x[2000];
     for (size_t i = 0; i < 2000; i++)
         x[i] = 1700000000.0 + (double)(rnd() % 10000000) * 1e-6;
@@ -669,28 +692,33 @@ Test(stats, large_offset_values_keep_their_precision) {
 
 /* ---- medians ---- */
 
-static int cmp_d(const void *p, const void *q) {
+static int cmp_d(const void *p, const void *q)
+{
     double a = *(const double *)p, b = *(const double *)q;
     return (a > b) - (a < b);
 }
 
 /* median of |v| by sorting a copy */
-static double median_by_sort(const double *v, size_t n) {
+static double median_by_sort(const double *v, size_t n)
+{
     static double c[1 << 17];
-    if (n == 0) return 0.0;
+    if (n == 0)
+        return 0.0;
     for (size_t i = 0; i < n; i++)
         c[i] = fabs(v[i]);
     qsort(c, n, sizeof c[0], cmp_d);
     return n % 2 ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2;
 }
 
-static double median_copy(const double *v, size_t n) {
+static double median_copy(const double *v, size_t n)
+{
     static double c[1 << 17];
     memcpy(c, v, n * sizeof *v);
     return wkp_median_abs(c, n);
 }
 
-Test(median, small_cases_by_hand) {
+Test(median, small_cases_by_hand)
+{
     cr_expect_eq(wkp_median_abs(NULL, 0), 0.0);
     double one[] = {-42};
     cr_expect_eq(wkp_median_abs(one, 1), 42.0);
@@ -713,7 +741,8 @@ Test(median, small_cases_by_hand) {
     cr_expect_eq(median_copy(single_pl, N_OF(single_pl)), 92.0);
 }
 
-Test(median, matches_sorting_on_large_and_adversarial_arrays) {
+Test(median, matches_sorting_on_large_and_adversarial_arrays)
+{
     static double v[100001];
     const size_t sizes[] = {3, 16, 17, 31, 64, 1000, 4097, 65536, 100001};
     for (size_t s = 0; s < N_OF(sizes); s++) {
@@ -721,23 +750,12 @@ Test(median, matches_sorting_on_large_and_adversarial_arrays) {
         for (int shape = 0; shape < 6; shape++) {
             for (size_t i = 0; i < n; i++) {
                 switch (shape) {
-                case 0:
-                    v[i] = (rnd01() - 0.5) * 1e4;
-                    break; /* random */
-                case 1:
-                    v[i] = (double)i;
-                    break; /* sorted */
-                case 2:
-                    v[i] = (double)(n - i);
-                    break; /* reversed */
-                case 3:
-                    v[i] = (double)(i < n / 2 ? i : n - i);
-                    break; /* organ pipe */
-                case 4:
-                    v[i] = (double)(rnd() % 3) - 1;
-                    break; /* few values */
-                default:
-                    v[i] = (double)((i * 7919) % 5 ? 54 : -1434); /* two values */
+                case 0: v[i] = (rnd01() - 0.5) * 1e4; break;           /* random */
+                case 1: v[i] = (double)i; break;                       /* sorted */
+                case 2: v[i] = (double)(n - i); break;                 /* reversed */
+                case 3: v[i] = (double)(i < n / 2 ? i : n - i); break; /* organ pipe */
+                case 4: v[i] = (double)(rnd() % 3) - 1; break;         /* few values */
+                default: v[i] = (double)((i * 7919) % 5 ? 54 : -1434); /* two values */
                 }
             }
             double want = median_by_sort(v, n);
@@ -746,7 +764,8 @@ Test(median, matches_sorting_on_large_and_adversarial_arrays) {
     }
 }
 
-Test(median, integer_versions_agree_with_the_double_one) {
+Test(median, integer_versions_agree_with_the_double_one)
+{
     static int32_t i32[5001];
     static int64_t i64[5001];
     static uint32_t u32[5001];
@@ -782,13 +801,15 @@ Test(median, integer_versions_agree_with_the_double_one) {
 
 /* ---- SPEC §4.3 scalars ---- */
 
-static void acc_of(const double *x, size_t n, struct wkp_block_acc *acc) {
+static void acc_of(const double *x, size_t n, struct wkp_block_acc *acc)
+{
     wkp_block_acc_init(acc);
     for (size_t i = 0; i < n; i++)
         wkp_block_acc_add(acc, x[i]);
 }
 
-Test(scalars, spec_ratio_vectors) {
+Test(scalars, spec_ratio_vectors)
+{
     struct wkp_block_acc pkt, iat;
     struct wkp_scalars sc;
     const double mixed[] = {100, 200, -150, -250};
@@ -829,7 +850,8 @@ Test(scalars, spec_ratio_vectors) {
     cr_expect_eq(sc.duration, 1.75);
 }
 
-Test(scalars, single_pcap_matches_the_original) {
+Test(scalars, single_pcap_matches_the_original)
+{
     /* wa1kpcap__single.pcap.ndjson: 27 packets, 2171 up / 4519 down bytes,
      * ratio 13/14; duration = Σ iats (ref5 is that flow's iats) */
     struct wkp_block_acc pkt, iat;
@@ -846,7 +868,8 @@ Test(scalars, single_pcap_matches_the_original) {
 
 /* ---- cost ---- */
 
-Test(stats, add_costs_a_few_nanoseconds) {
+Test(stats, add_costs_a_few_nanoseconds)
+{
     enum { N = 1 << 20 };
     static double x[N];
     for (size_t i = 0; i < N; i++)

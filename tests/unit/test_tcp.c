@@ -21,7 +21,8 @@
 
 /* ---- §2.3 retransmission ------------------------------------------------ */
 
-Test(tcp, zero_length_segment_is_never_a_retransmission) {
+Test(tcp, zero_length_segment_is_never_a_retransmission)
+{
     struct wkp_tcp_dir d = {0};
     /* Step 1 before step 3: a bare ACK does not set next_seq. */
     cr_assert_not(wkp_tcp_retransmission(&d, 1000, ACK, 0));
@@ -34,7 +35,8 @@ Test(tcp, zero_length_segment_is_never_a_retransmission) {
     cr_assert_eq(d.next_seq, 1010);
 }
 
-Test(tcp, first_segment_sets_next_seq) {
+Test(tcp, first_segment_sets_next_seq)
+{
     struct wkp_tcp_dir d = {0};
     /* Step 3 whatever seq is: a capture joined mid-connection. */
     cr_assert_not(wkp_tcp_retransmission(&d, 0xdeadbeef, ACK, 100));
@@ -42,7 +44,8 @@ Test(tcp, first_segment_sets_next_seq) {
     cr_assert_eq(d.next_seq, 0xdeadbeefu + 100u);
 }
 
-Test(tcp, in_order_segments_advance) {
+Test(tcp, in_order_segments_advance)
+{
     struct wkp_tcp_dir d = {0};
     cr_assert_not(wkp_tcp_retransmission(&d, 100, ACK, 50)); /* next 150 */
     cr_assert_not(wkp_tcp_retransmission(&d, 150, ACK, 50)); /* d = 50: next 200 */
@@ -56,7 +59,8 @@ Test(tcp, in_order_segments_advance) {
     cr_assert_eq(d.next_seq, 450);
 }
 
-Test(tcp, exact_duplicate_is_a_retransmission) {
+Test(tcp, exact_duplicate_is_a_retransmission)
+{
     struct wkp_tcp_dir d = {0};
     cr_assert_not(wkp_tcp_retransmission(&d, 100, ACK, 50)); /* next 150 */
     cr_assert_not(wkp_tcp_retransmission(&d, 150, ACK, 50)); /* next 200 */
@@ -65,7 +69,8 @@ Test(tcp, exact_duplicate_is_a_retransmission) {
     cr_assert_eq(d.next_seq, 200);
 }
 
-Test(tcp, old_segment_is_a_retransmission) {
+Test(tcp, old_segment_is_a_retransmission)
+{
     struct wkp_tcp_dir d = {0};
     cr_assert_not(wkp_tcp_retransmission(&d, 100, ACK, 100)); /* next 200 */
     /* 100..150 ends at 150: d = 150 - 200 = 2^32 - 50 >= 2^31. */
@@ -75,7 +80,8 @@ Test(tcp, old_segment_is_a_retransmission) {
     cr_assert_eq(d.next_seq, 200);
 }
 
-Test(tcp, keepalive_at_next_minus_one_is_not_a_retransmission) {
+Test(tcp, keepalive_at_next_minus_one_is_not_a_retransmission)
+{
     struct wkp_tcp_dir d = {0};
     cr_assert_not(wkp_tcp_retransmission(&d, 1000, ACK, 100)); /* next 1100 */
     /* 0-byte probe at 1099: seg 0, step 1. */
@@ -93,7 +99,8 @@ Test(tcp, keepalive_at_next_minus_one_is_not_a_retransmission) {
     cr_assert(wkp_tcp_retransmission(&d, 1100, FIN | ACK, 0));
 }
 
-Test(tcp, syn_and_fin_each_count_one) {
+Test(tcp, syn_and_fin_each_count_one)
+{
     struct wkp_tcp_dir c = {0}, s = {0};
     /* Client SYN at 1000: seg 1, next 1001. Retransmitted SYN: d = 0. */
     cr_assert_not(wkp_tcp_retransmission(&c, 1000, SYN, 0));
@@ -113,7 +120,8 @@ Test(tcp, syn_and_fin_each_count_one) {
     cr_assert_eq(s.next_seq, 5002);
 }
 
-Test(tcp, sequence_wraps_around_2_pow_32) {
+Test(tcp, sequence_wraps_around_2_pow_32)
+{
     struct wkp_tcp_dir d = {0};
     /* Ahead across the wrap: 0xfffffff0 + 32 = 0x10 (mod 2^32), d = 32. */
     cr_assert_not(wkp_tcp_retransmission(&d, 0xffffffe0u, ACK, 16)); /* next 0xfffffff0 */
@@ -136,7 +144,8 @@ Test(tcp, sequence_wraps_around_2_pow_32) {
     cr_assert_eq(s.next_seq, 0);
 }
 
-Test(tcp, distance_of_half_the_space_or_more_is_behind) {
+Test(tcp, distance_of_half_the_space_or_more_is_behind)
+{
     struct wkp_tcp_dir d = {0};
     cr_assert_not(wkp_tcp_retransmission(&d, 0, ACK, 1000)); /* next 1000 */
     /* end = 1000 + 2^31 - 1: d = 2^31 - 1 < 2^31: ahead, advance. */
@@ -153,7 +162,8 @@ Test(tcp, distance_of_half_the_space_or_more_is_behind) {
 
 /* ---- §2.1 state and D3 "closed" ------------------------------------------ */
 
-Test(tcp, handshake_and_fin_exchange_closes) {
+Test(tcp, handshake_and_fin_exchange_closes)
+{
     struct wkp_tcp_dir c = {0}, s = {0};
     wkp_tcp_state_update(&c, SYN);
     cr_assert_eq(c.state, WKP_TCP_SYN_SENT);
@@ -175,7 +185,8 @@ Test(tcp, handshake_and_fin_exchange_closes) {
     cr_assert(wkp_tcp_closed(&c, &s));
 }
 
-Test(tcp, fin_wait_transitions) {
+Test(tcp, fin_wait_transitions)
+{
     struct wkp_tcp_dir d = {.state = WKP_TCP_ESTABLISHED};
     wkp_tcp_state_update(&d, PSH | ACK); /* no rule: unchanged */
     cr_assert_eq(d.state, WKP_TCP_ESTABLISHED);
@@ -191,7 +202,8 @@ Test(tcp, fin_wait_transitions) {
     cr_assert_eq(e.state, WKP_TCP_FIN_WAIT_2);
 }
 
-Test(tcp, first_matching_rule_wins) {
+Test(tcp, first_matching_rule_wins)
+{
     struct wkp_tcp_dir d = {.state = WKP_TCP_ESTABLISHED};
     wkp_tcp_state_update(&d, SYN | RST); /* RST is the first rule */
     cr_assert_eq(d.state, WKP_TCP_RESET);
@@ -202,7 +214,8 @@ Test(tcp, first_matching_rule_wins) {
     cr_assert_eq(d.fin_seen, 1); /* the FIN bits were still seen */
 }
 
-Test(tcp, rst_closes_from_either_side) {
+Test(tcp, rst_closes_from_either_side)
+{
     struct wkp_tcp_dir c = {0}, s = {0};
     wkp_tcp_state_update(&c, SYN);
     cr_assert_not(wkp_tcp_closed(&c, &s));
@@ -216,7 +229,8 @@ Test(tcp, rst_closes_from_either_side) {
     cr_assert(wkp_tcp_closed(&c, &s));
 }
 
-Test(tcp, fins_count_for_a_flow_joined_mid_connection) {
+Test(tcp, fins_count_for_a_flow_joined_mid_connection)
+{
     /* No SYN captured: both sides stay CLOSED under §2.1, the FINs close. */
     struct wkp_tcp_dir a = {0}, b = {0};
     cr_assert_not(wkp_tcp_closed(&a, &b)); /* CLOSED/CLOSED is not closed */
@@ -239,7 +253,8 @@ struct sim {
     int flows, packets[4], syns[4];
 };
 
-static void sim_pkt(struct sim *f, int from, uint8_t flags, uint32_t seq, uint32_t len) {
+static void sim_pkt(struct sim *f, int from, uint8_t flags, uint32_t seq, uint32_t len)
+{
     if (f->flows == 0 ||
         wkp_tcp_new_syn(&f->dir[0], &f->dir[1], flags, seq, f->first_syn, f->has_first_syn)) {
         memset(f->dir, 0, sizeof f->dir);
@@ -251,8 +266,10 @@ static void sim_pkt(struct sim *f, int from, uint8_t flags, uint32_t seq, uint32
         f->first_syn = seq;
         f->has_first_syn = true;
     }
-    if (flags & SYN) f->syns[f->flows - 1]++;
-    if (wkp_tcp_retransmission(&f->dir[from], seq, flags, len)) return;
+    if (flags & SYN)
+        f->syns[f->flows - 1]++;
+    if (wkp_tcp_retransmission(&f->dir[from], seq, flags, len))
+        return;
     f->packets[f->flows - 1]++;
     wkp_tcp_state_update(&f->dir[from], flags);
 }
@@ -260,7 +277,8 @@ static void sim_pkt(struct sim *f, int from, uint8_t flags, uint32_t seq, uint32
 /* SPEC §2.1's example SYN, SYN-ACK, FIN, FIN, ACK, SYN, RST is one 7-packet
  * flow in [REF]; under D3 the second SYN, with a new ISN, opens a second
  * flow: 5 packets ended by the FINs, then SYN + RST ended by the RST. */
-Test(tcp, spec_2_1_example_splits_on_new_isn) {
+Test(tcp, spec_2_1_example_splits_on_new_isn)
+{
     struct sim f = {0};
     sim_pkt(&f, 0, SYN, 1000, 0);       /* client next 1001 */
     sim_pkt(&f, 1, SYN | ACK, 7000, 0); /* server next 7001 */
@@ -283,7 +301,8 @@ Test(tcp, spec_2_1_example_splits_on_new_isn) {
 /* The same example with the first SYN's ISN repeated: no split (D3), and
  * §2.3 flags that SYN (end 1001 is behind next 1002), so the flow keeps 6
  * packets. */
-Test(tcp, spec_2_1_example_with_same_isn_stays_one_flow) {
+Test(tcp, spec_2_1_example_with_same_isn_stays_one_flow)
+{
     struct sim f = {0};
     sim_pkt(&f, 0, SYN, 1000, 0);
     sim_pkt(&f, 1, SYN | ACK, 7000, 0);
@@ -297,7 +316,8 @@ Test(tcp, spec_2_1_example_with_same_isn_stays_one_flow) {
     cr_assert_eq(f.syns[0], 3);
 }
 
-Test(tcp, retransmitted_syn_is_not_a_new_flow) {
+Test(tcp, retransmitted_syn_is_not_a_new_flow)
+{
     struct wkp_tcp_dir c = {0}, s = {0};
     wkp_tcp_state_update(&c, SYN);
     /* Not closed yet: even a different ISN does not split. */
@@ -315,7 +335,8 @@ Test(tcp, retransmitted_syn_is_not_a_new_flow) {
     cr_assert(wkp_tcp_new_syn(&c, &s, SYN | WKP_TCP_ECE | WKP_TCP_CWR, 2000, 1000, true));
 }
 
-Test(tcp, closed_flow_without_a_syn_splits_on_any_syn) {
+Test(tcp, closed_flow_without_a_syn_splits_on_any_syn)
+{
     struct wkp_tcp_dir a = {0}, b = {0};
     wkp_tcp_state_update(&a, FIN | ACK);
     wkp_tcp_state_update(&b, FIN | ACK);
@@ -326,7 +347,8 @@ Test(tcp, closed_flow_without_a_syn_splits_on_any_syn) {
 
 /* ---- §2.4 pure ACK ---------------------------------------------------------- */
 
-Test(tcp, pure_ack_variants) {
+Test(tcp, pure_ack_variants)
+{
     cr_assert(wkp_tcp_pure_ack(ACK, 20, 0));
     cr_assert_not(wkp_tcp_pure_ack(ACK, 32, 0));       /* with options (timestamps) */
     cr_assert_not(wkp_tcp_pure_ack(ACK, 20, 1));       /* with payload */
@@ -355,7 +377,8 @@ struct cap_run {
 /* Run §2.3 then §2.1 on every TCP packet of a capture, one direction per
  * (src, sport, dst, dport): VLAN ids are left out, so a tag present one way
  * only cannot split a direction pair (D5). */
-static void run_capture(const char *path, struct cap_run *r) {
+static void run_capture(const char *path, struct cap_run *r)
+{
     static struct cap_dir dirs[1024];
     uint32_t ndirs = 0;
     char err[PCAP_ERRBUF_SIZE];
@@ -367,14 +390,17 @@ static void run_capture(const char *path, struct cap_run *r) {
     const u_char *data;
     for (uint32_t frame = 1; pcap_next_ex(pc, &h, &data) == 1; frame++) {
         struct wkp_l2l4 m;
-        if (wkp_l2l4_parse(data, h->caplen, dlt, &m) != WKP_PARSE_FLOW || m.proto != 6) continue;
-        if (m.is_fragment && (m.frag_off != 0 || m.mf)) continue;
+        if (wkp_l2l4_parse(data, h->caplen, dlt, &m) != WKP_PARSE_FLOW || m.proto != 6)
+            continue;
+        if (m.is_fragment && (m.frag_off != 0 || m.mf))
+            continue;
         r->tcp++;
         struct cap_dir *me = NULL, *peer = NULL;
         size_t alen = m.family == 4 ? 4 : 16;
         for (uint32_t i = 0; i < ndirs; i++) {
             struct cap_dir *x = &dirs[i];
-            if (x->family != m.family) continue;
+            if (x->family != m.family)
+                continue;
             if (x->sport == m.sport && x->dport == m.dport && !memcmp(x->src, m.src, alen) &&
                 !memcmp(x->dst, m.dst, alen))
                 me = x;
@@ -394,16 +420,19 @@ static void run_capture(const char *path, struct cap_run *r) {
         }
         if (wkp_tcp_retransmission(&me->d, m.tcp_seq, m.tcp_flags, m.app_len)) {
             r->retrans++;
-            if (r->nflagged < 256) r->flagged[r->nflagged++] = frame;
+            if (r->nflagged < 256)
+                r->flagged[r->nflagged++] = frame;
             continue; /* filter_retrans: no state update */
         }
         wkp_tcp_state_update(&me->d, m.tcp_flags);
-        if (!r->closed_at && peer && wkp_tcp_closed(&me->d, &peer->d)) r->closed_at = frame;
+        if (!r->closed_at && peer && wkp_tcp_closed(&me->d, &peer->d))
+            r->closed_at = frame;
     }
     pcap_close(pc);
 }
 
-Test(tcp, dup_pcap_retransmissions_match_wireshark) {
+Test(tcp, dup_pcap_retransmissions_match_wireshark)
+{
     /* SPEC §14.3: frames 60, 67, 68, 69, 70; Wireshark's 13 keep-alives of
      * this capture are not flagged (step 4). */
     static const uint32_t want[] = {60, 67, 68, 69, 70};
@@ -416,7 +445,8 @@ Test(tcp, dup_pcap_retransmissions_match_wireshark) {
     cr_assert_eq(r.closed_at, 0); /* no FIN or RST in this capture */
 }
 
-Test(tcp, fin_rst_pcap_retransmissions_and_close) {
+Test(tcp, fin_rst_pcap_retransmissions_and_close)
+{
     /* SPEC §14.3: the server FIN retransmitted 3 times, frames 20-22.
      * tshark -e tcp.flags.str: client FIN frame 16, server FIN frame 18,
      * client RST frame 19: closed once both FINs are in, after frame 18. */
@@ -430,7 +460,8 @@ Test(tcp, fin_rst_pcap_retransmissions_and_close) {
     cr_assert_eq(r.closed_at, 18);
 }
 
-Test(tcp, multi_pcap_retransmission_count_matches_spec) {
+Test(tcp, multi_pcap_retransmission_count_matches_spec)
+{
     /* SPEC §14.2: retrans 188 on multi; §14.3: filter `tcp` keeps 1480
      * packets in flows, so 1480 + 188 = 1668 TCP packets were read. (§2.3:
      * Wireshark flags 191 here, 187 of ours among them.) */

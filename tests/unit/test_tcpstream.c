@@ -25,28 +25,33 @@
  * pat + o, so a misplaced byte shows. */
 static uint8_t pat[4096];
 
-static void pat_init(void) {
+static void pat_init(void)
+{
     for (size_t i = 0; i < sizeof pat; i++)
         pat[i] = (uint8_t)(i * 7 + i / 251);
 }
 
 /* Feed stream bytes [o, o + n) of a stream whose byte 0 has sequence isn1. */
-static void seg(struct wkp_tcpstream *s, uint32_t isn1, uint32_t o, uint32_t n) {
+static void seg(struct wkp_tcpstream *s, uint32_t isn1, uint32_t o, uint32_t n)
+{
     wkp_tcpstream_segment(s, isn1 + o, PSH | ACK, pat + o, n, n);
 }
 
-static void assert_stream(const struct wkp_tcpstream *s, const uint8_t *want, uint32_t n) {
+static void assert_stream(const struct wkp_tcpstream *s, const uint8_t *want, uint32_t n)
+{
     uint32_t len;
     const uint8_t *p = wkp_tcpstream_data(s, &len);
     cr_assert_eq(len, n, "stored %u bytes, want %u", len, n);
-    if (n) cr_assert(memcmp(p, want, n) == 0, "stored bytes differ");
+    if (n)
+        cr_assert(memcmp(p, want, n) == 0, "stored bytes differ");
 }
 
 TestSuite(tcpstream, .init = pat_init);
 
 /* ---- hand-made sequences ------------------------------------------------ */
 
-Test(tcpstream, in_order_with_handshake) {
+Test(tcpstream, in_order_with_handshake)
+{
     struct wkp_tcpstream s;
     wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
     wkp_tcpstream_segment(&s, 999, SYN, NULL, 0, 0); /* ISN 999: byte 0 is 1000 */
@@ -65,7 +70,8 @@ Test(tcpstream, in_order_with_handshake) {
     wkp_tcpstream_fini(&s);
 }
 
-Test(tcpstream, reversed_segments_are_reordered) {
+Test(tcpstream, reversed_segments_are_reordered)
+{
     struct wkp_tcpstream s;
     wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
     wkp_tcpstream_segment(&s, 4999, SYN, NULL, 0, 0);
@@ -80,7 +86,8 @@ Test(tcpstream, reversed_segments_are_reordered) {
     wkp_tcpstream_fini(&s);
 }
 
-Test(tcpstream, duplicates_and_keepalives_are_ignored) {
+Test(tcpstream, duplicates_and_keepalives_are_ignored)
+{
     struct wkp_tcpstream s;
     wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
     seg(&s, 1, 0, 100);
@@ -94,7 +101,8 @@ Test(tcpstream, duplicates_and_keepalives_are_ignored) {
     wkp_tcpstream_fini(&s);
 }
 
-Test(tcpstream, partial_overlap_first_copy_wins) {
+Test(tcpstream, partial_overlap_first_copy_wins)
+{
     struct wkp_tcpstream s;
     wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
     uint8_t other[300];
@@ -120,7 +128,8 @@ Test(tcpstream, partial_overlap_first_copy_wins) {
     wkp_tcpstream_fini(&s);
 }
 
-Test(tcpstream, sequence_wraps_around) {
+Test(tcpstream, sequence_wraps_around)
+{
     struct wkp_tcpstream s;
     wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
     uint32_t isn1 = 0xFFFFFF00u; /* 256 bytes before the wrap */
@@ -138,7 +147,8 @@ Test(tcpstream, sequence_wraps_around) {
     wkp_tcpstream_fini(&s);
 }
 
-Test(tcpstream, gap_is_recorded_and_stream_resyncs) {
+Test(tcpstream, gap_is_recorded_and_stream_resyncs)
+{
     struct wkp_tcpstream s;
     wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
     seg(&s, 0, 0, 100);
@@ -163,7 +173,8 @@ Test(tcpstream, gap_is_recorded_and_stream_resyncs) {
     wkp_tcpstream_fini(&s);
 }
 
-Test(tcpstream, limit_keeps_the_first_bytes_and_counts_the_rest) {
+Test(tcpstream, limit_keeps_the_first_bytes_and_counts_the_rest)
+{
     struct wkp_tcpstream s;
     wkp_tcpstream_init(&s, 1000, NULL);
     for (uint32_t o = 0; o < 3000; o += 300)
@@ -180,7 +191,8 @@ Test(tcpstream, limit_keeps_the_first_bytes_and_counts_the_rest) {
     wkp_tcpstream_fini(&s);
 }
 
-Test(tcpstream, hole_given_up_when_held_data_would_not_fit) {
+Test(tcpstream, hole_given_up_when_held_data_would_not_fit)
+{
     struct wkp_tcpstream s;
     wkp_tcpstream_init(&s, 1000, NULL);
     seg(&s, 0, 0, 500);
@@ -198,7 +210,8 @@ Test(tcpstream, hole_given_up_when_held_data_would_not_fit) {
     wkp_tcpstream_fini(&s);
 }
 
-Test(tcpstream, segment_far_ahead_is_a_gap_at_once) {
+Test(tcpstream, segment_far_ahead_is_a_gap_at_once)
+{
     struct wkp_tcpstream s;
     wkp_tcpstream_init(&s, 1000, NULL);
     seg(&s, 0, 0, 100);
@@ -222,7 +235,8 @@ Test(tcpstream, segment_far_ahead_is_a_gap_at_once) {
     wkp_tcpstream_fini(&t);
 }
 
-Test(tcpstream, full_table_gives_up_the_lowest_hole) {
+Test(tcpstream, full_table_gives_up_the_lowest_hole)
+{
     struct wkp_tcpstream s;
     wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
     seg(&s, 0, 0, 10);
@@ -253,7 +267,8 @@ Test(tcpstream, full_table_gives_up_the_lowest_hole) {
     wkp_tcpstream_fini(&s);
 }
 
-Test(tcpstream, syn_data_and_fin_take_sequence_numbers) {
+Test(tcpstream, syn_data_and_fin_take_sequence_numbers)
+{
     struct wkp_tcpstream s;
     wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
     /* TFO: SYN at 99 carries bytes 0..20 (seq 100..120). */
@@ -284,7 +299,8 @@ Test(tcpstream, syn_data_and_fin_take_sequence_numbers) {
     wkp_tcpstream_fini(&t);
 }
 
-Test(tcpstream, rst_gives_up_holes) {
+Test(tcpstream, rst_gives_up_holes)
+{
     struct wkp_tcpstream s;
     wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
     seg(&s, 0, 0, 10);
@@ -296,7 +312,8 @@ Test(tcpstream, rst_gives_up_holes) {
     wkp_tcpstream_fini(&s);
 }
 
-Test(tcpstream, mid_connection_start_at_first_payload) {
+Test(tcpstream, mid_connection_start_at_first_payload)
+{
     struct wkp_tcpstream s;
     wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
     wkp_tcpstream_segment(&s, 5000, ACK, NULL, 0, 0);       /* ignored: no payload */
@@ -309,7 +326,8 @@ Test(tcpstream, mid_connection_start_at_first_payload) {
     wkp_tcpstream_fini(&s);
 }
 
-Test(tcpstream, snaplen_cut_is_a_gap) {
+Test(tcpstream, snaplen_cut_is_a_gap)
+{
     struct wkp_tcpstream s;
     wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
     /* 100-byte segments captured with 60 bytes of payload each. */
@@ -332,7 +350,8 @@ Test(tcpstream, snaplen_cut_is_a_gap) {
     wkp_tcpstream_fini(&s);
 }
 
-Test(tcpstream, budget_caps_memory_and_counts_refusals) {
+Test(tcpstream, budget_caps_memory_and_counts_refusals)
+{
     struct wkp_tcpstream_budget b = {.cap = 3000};
     struct wkp_tcpstream s, t;
     wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, &b);
@@ -363,13 +382,15 @@ struct cflow {
     char node[2][64]; /* "a.b.c.d:p" / "[v6]:p", as tshark prints them */
 };
 
-static void node_text(char *out, size_t n, uint8_t family, const uint8_t *a, uint16_t port) {
+static void node_text(char *out, size_t n, uint8_t family, const uint8_t *a, uint16_t port)
+{
     char ip[INET6_ADDRSTRLEN];
     inet_ntop(family == 4 ? AF_INET : AF_INET6, a, ip, sizeof ip);
     snprintf(out, n, family == 4 ? "%s:%u" : "[%s]:%u", ip, port);
 }
 
-static void sha256_hex(const uint8_t *p, size_t n, char out[65]) {
+static void sha256_hex(const uint8_t *p, size_t n, char out[65])
+{
     unsigned char md[32];
     unsigned int mdlen = 0;
     EVP_Digest(p ? p : (const uint8_t *)"", n, md, &mdlen, EVP_sha256(), NULL);
@@ -380,7 +401,8 @@ static void sha256_hex(const uint8_t *p, size_t n, char out[65]) {
 /* Feed every TCP packet of cap; returns the number of flows. The project's
  * capture reader, not libpcap's: a pcapng may mix link types
  * (PcapPlusPlus__many_interfaces-1.pcapng), which pcap_datalink() cannot. */
-static size_t feed_capture(const char *path, struct cflow *fl, uint32_t limit) {
+static size_t feed_capture(const char *path, struct cflow *fl, uint32_t limit)
+{
     wkp_errbuf err;
     struct wkp_capfile *cf = NULL;
     cr_assert_eq(wkp_capfile_open(path, WKP_READER_MMAP, &cf, &err), WKP_OK, "%s", path);
@@ -391,20 +413,23 @@ static size_t feed_capture(const char *path, struct cflow *fl, uint32_t limit) {
         struct wkp_l2l4 r;
         if (wkp_l2l4_parse(frame, rec.caplen, rec.dlt, &r) != WKP_PARSE_FLOW || r.proto != 6)
             continue;
-        if (r.is_fragment) continue; /* no TCP header or a partial payload; none in the corpus */
+        if (r.is_fragment)
+            continue; /* no TCP header or a partial payload; none in the corpus */
         uint32_t alen = r.family == 4 ? 4 : 16;
         size_t i;
         int d = -1;
         for (i = 0; i < nf; i++) {
             struct cflow *f = &fl[i];
-            if (f->family != r.family) continue;
+            if (f->family != r.family)
+                continue;
             if (!memcmp(f->addr[0], r.src, alen) && !memcmp(f->addr[1], r.dst, alen) &&
                 f->port[0] == r.sport && f->port[1] == r.dport)
                 d = 0;
             else if (!memcmp(f->addr[1], r.src, alen) && !memcmp(f->addr[0], r.dst, alen) &&
                      f->port[1] == r.sport && f->port[0] == r.dport)
                 d = 1;
-            if (d >= 0) break;
+            if (d >= 0)
+                break;
         }
         if (d < 0) {
             cr_assert_lt(nf, MAX_FLOWS);
@@ -424,7 +449,8 @@ static size_t feed_capture(const char *path, struct cflow *fl, uint32_t limit) {
         /* Payload the segment carried: IP length minus IP and TCP headers. */
         uint32_t hdrs = r.l4_off - r.l3_off + r.tcp_hlen;
         uint32_t seg_len = r.ip_len > hdrs ? r.ip_len - hdrs : 0;
-        if (seg_len < r.app_len) seg_len = r.app_len;
+        if (seg_len < r.app_len)
+            seg_len = r.app_len;
         wkp_tcpstream_segment(&fl[i].dir[d], r.tcp_seq, r.tcp_flags, frame + r.app_off, r.app_len,
                               seg_len);
     }
@@ -439,7 +465,8 @@ static size_t feed_capture(const char *path, struct cflow *fl, uint32_t limit) {
  * 1 KiB one (small = 1), with expected/follow/<cap>.follow. Returns the
  * number of mismatches; counts directions compared, adds up counters. */
 static int check_capture(const char *cap, int small, size_t *ndirs,
-                         struct wkp_tcpstream_counters *sum) {
+                         struct wkp_tcpstream_counters *sum)
+{
     char path[512];
     snprintf(path, sizeof path, "%s/%s", WKP_TEST_DATA, cap);
     static struct cflow fl[MAX_FLOWS];
@@ -506,7 +533,8 @@ static int check_capture(const char *cap, int small, size_t *ndirs,
     return bad;
 }
 
-Test(tcpstream, corpus_matches_tshark_follow) {
+Test(tcpstream, corpus_matches_tshark_follow)
+{
     char dir[512];
     snprintf(dir, sizeof dir, "%s/expected/follow", WKP_TEST_DATA);
     DIR *dp = opendir(dir);
@@ -517,7 +545,8 @@ Test(tcpstream, corpus_matches_tshark_follow) {
     int bad = 0;
     while ((e = readdir(dp))) {
         size_t n = strlen(e->d_name);
-        if (n < 8 || strcmp(e->d_name + n - 7, ".follow")) continue;
+        if (n < 8 || strcmp(e->d_name + n - 7, ".follow"))
+            continue;
         char cap[256];
         snprintf(cap, sizeof cap, "%.*s", (int)(n - 7), e->d_name);
         bad += check_capture(cap, 0, &ndirs, &sum);
