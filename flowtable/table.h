@@ -72,6 +72,33 @@ void wkp_ftable_remove(struct wkp_ftable *t, struct wkp_fentry *e);
  * outside any read-side critical section; QSBR readers are always outside). */
 void wkp_ftable_reclaim(struct wkp_ftable *t, uint64_t min_batch);
 
+/* Software pipelining for a burst: stage 1 brings the cache slot of a
+ * packet a few places ahead into the CPU cache, stage 2 (a little later)
+ * the entry that slot points to. Only hints: nothing is read that could be
+ * stale in a harmful way (the slot may have changed by the time the packet
+ * is looked up; the lookup then does the real work). */
+static inline void wkp_ftable_prefetch_slot(const struct wkp_ftable *t, uint64_t hash)
+{
+    __builtin_prefetch(&t->cache[hash & (((uint64_t)1 << WKP_FCACHE_BITS) - 1)]);
+}
+
+static inline void wkp_ftable_prefetch_entry(const struct wkp_ftable *t, uint64_t hash)
+{
+    const struct wkp_fentry *e = t->cache[hash & (((uint64_t)1 << WKP_FCACHE_BITS) - 1)];
+    if (e) {
+        __builtin_prefetch(e, 1);
+        __builtin_prefetch((const char *)e + 64, 1);
+        __builtin_prefetch((const char *)e + 128, 1);
+    }
+}
+
+/* The entry the cache slot for hash points to now (maybe another flow's),
+ * or NULL: a prefetch hint, never a lookup. */
+static inline const struct wkp_fentry *wkp_ftable_cached(const struct wkp_ftable *t, uint64_t hash)
+{
+    return t->cache[hash & (((uint64_t)1 << WKP_FCACHE_BITS) - 1)];
+}
+
 /* The least recently used entry of a class, or NULL. */
 static inline struct wkp_fentry *wkp_ftable_oldest(const struct wkp_ftable *t, int lru_class)
 {
