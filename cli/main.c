@@ -48,7 +48,7 @@ static const char usage_text[] =
     "                         time (default 300; 0 = never)\n"
     "      --udp-timeout S    the same for UDP and other non-TCP flows (default 0)\n"
     "      --tcp-close-timeout S  a TCP flow closed by FINs or a RST ends once idle S\n"
-    "                         seconds (default 10; 0 = wait for --tcp-timeout)\n"
+    "                         seconds (default 60; 0 = wait for --tcp-timeout)\n"
     "      --keep-retrans     keep TCP retransmissions (default: dropped, and counted)\n"
     "      --filter-ack       drop pure ACKs (no payload, no options, flags exactly ACK)\n"
     "      --filter-rst       drop TCP packets with RST\n"

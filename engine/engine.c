@@ -70,7 +70,9 @@ wkp_status wkp_config_new(wkp_config **out)
     c->udp_timeout_ns = 0;
     c->max_flows = 10000000;
     c->ring_slots = 2048;
-    c->tcp_close_timeout_ns = 10LL * 1000000000LL;
+    /* 2 x MSL (Linux TIME_WAIT): stray ACKs, FINs and RSTs after a close
+     * still belong to the connection (multi.pcap has them 12-20 s late) */
+    c->tcp_close_timeout_ns = 60LL * 1000000000LL;
     c->min_packets = 1;
     c->filter_retrans = true;
     c->sequences = true;

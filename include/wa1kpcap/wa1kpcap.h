@@ -109,7 +109,8 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_reader(wkp_config *cfg, wkp_read
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_tcp_timeout(wkp_config *cfg, double s);
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_udp_timeout(wkp_config *cfg, double s);
 /* A TCP flow that has closed (a FIN from each side, or a RST) ends once
- * idle for s seconds (default 10; 0: it waits for the idle timeout). A SYN
+ * idle for s seconds (default 60, TCP's TIME_WAIT; 0: it waits for the
+ * idle timeout). A SYN
  * without ACK after the close, with a new sequence number, ends it at once
  * and starts a new flow (D3). */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_tcp_close_timeout(wkp_config *cfg, double s);
