@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Write the hand-made seeds of tests/fuzz/corpus/<entry>/ (the inputs the
+tests/data captures do not give: synthesised fragments, segment scripts,
+filter expressions, odd capture headers). Run from anywhere; rewrites the
+seed-*.bin files and leaves other files (reproducers) alone. Each input
+format is described at the top of tests/fuzz/fuzz_<entry>.c."""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def put(entry, name, data):
+    d = os.path.join(HERE, "corpus", entry)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "seed-" + name + ".bin"), "wb") as f:
+        f.write(data)
+
+
+# defrag: [max_pending][max_bytes/512][v6_drop_overlap | timeout ms], then records.
+def frag(kind, ident, off8, length, step, payload=b""):
+    body = payload.ljust(length, b"\x5a")[:length]
+    return bytes([kind, ident]) + struct.pack(">HHB", off8, length, step) + body
+
+
+v4 = frag(0x02, 7, 0, 64, 1) + frag(0x00, 7, 8, 40, 1)
+put("defrag", "v4_pair", b"\0\0\0" + v4)
+put("defrag", "v4_reverse", b"\0\0\0" + frag(0x00, 7, 8, 40, 1) + frag(0x02, 7, 0, 64, 1))
+put("defrag", "v4_overlap", b"\0\0\0" + frag(0x02, 1, 0, 64, 0) + frag(0x02, 1, 4, 64, 0)
+    + frag(0x00, 1, 8, 16, 0))
+put("defrag", "v6_pair", b"\0\0\0" + frag(0x03, 9, 0, 48, 1) + frag(0x01, 9, 6, 30, 1))
+put("defrag", "v6_hbh_vlan_overlap", b"\0\0\x80" + frag(0x0f, 9, 0, 48, 1) + frag(0x0f, 9, 4, 48, 1)
+    + frag(0x0d, 9, 10, 8, 1))
+put("defrag", "v4_opts_cut_eth", b"\0\0\0" + frag(0x36, 3, 0, 200, 0) + frag(0x34, 3, 25, 100, 0))
+put("defrag", "tight_limits", b"\x01\x01\x05" + frag(0x02, 1, 0, 64, 0) + frag(0x02, 2, 0, 64, 0)
+    + frag(0x02, 3, 0, 600, 3) + b"\x80" + frag(0x00, 3, 75, 8, 9) + frag(0x00, 1, 8, 8, 0))
+put("defrag", "oversize", b"\0\0\0" + frag(0x02, 4, 0, 1024, 0) + frag(0x00, 4, 0x1fff, 1000, 0))
+many = b"".join(frag(0x02, 5, i * 2, 16, 0) for i in range(130)) + frag(0x00, 5, 260, 8, 0)
+put("defrag", "many", b"\0\0\0" + many)
+
+# tcpstream: [limit sel | budget | two streams][budget/256][base seq 4 bytes], then
+# segments [flags][seq: 2 bytes from base, or 4 with 0x20][len 2][cut 1].
+def seg(flags, rel, length, cut=0):
+    return bytes([flags]) + struct.pack(">HHB", rel, length, cut)
+
+
+SYN, FIN, RST, ACK = 2, 1, 4, 16
+base = struct.pack(">I", 0xFFFFFF00)  # wraps during the stream
+put("tcpstream", "inorder", b"\x06\0" + base + seg(SYN, 0, 0) + seg(ACK, 1, 100) + seg(ACK, 101, 100)
+    + seg(FIN | ACK, 201, 0))
+put("tcpstream", "ooo", b"\x06\0" + base + seg(SYN, 0, 0) + seg(ACK, 201, 100) + seg(ACK, 101, 100)
+    + seg(ACK, 1, 100) + seg(ACK, 50, 300))
+put("tcpstream", "gaps", b"\x05\0" + base + seg(ACK, 0, 10) + seg(ACK, 20, 10, 5)
+    + b"".join(seg(ACK, 40 + 30 * i, 10) for i in range(40)) + b"\xff" + seg(ACK, 2000, 10))
+put("tcpstream", "small_budget_two", b"\x3b\x04" + base
+    + b"".join(seg(ACK, (i * 37) % 900, 40) for i in range(60)) + seg(FIN, 1000, 0))
+put("tcpstream", "fin_then_data", b"\x04\0" + base + seg(SYN, 0, 0) + seg(ACK, 1, 10)
+    + seg(FIN, 11, 0) + seg(ACK, 12, 10) + seg(RST, 30, 5))
+put("tcpstream", "abs_jump", b"\x07\0" + base + seg(ACK, 0, 10) + bytes([0x30])
+    + struct.pack(">I", 0x7FFFFFFF) + struct.pack(">HB", 100, 0) + seg(ACK, 10, 10))
+
+# filter: [flags][expression]\n[frames]; frames: [dlt sel][len 2][bytes].
+eth_ip_tcp = (bytes(6) + bytes([2, 0, 0, 0, 0, 1]) + b"\x08\x00"
+              + bytes([0x45, 0, 0, 40, 0, 1, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2])
+              + struct.pack(">HHIIBBHHH", 1234, 443, 1, 0, 0x50, 0x02, 1024, 0, 0))
+vlan = eth_ip_tcp[:12] + b"\x81\x00\x00\x64" + eth_ip_tcp[12:]
+frames = bytes([0]) + struct.pack(">H", len(eth_ip_tcp)) + eth_ip_tcp
+frames += bytes([0]) + struct.pack(">H", len(vlan)) + vlan
+frames += bytes([6]) + struct.pack(">H", 40) + eth_ip_tcp[14:]  # DLT_RAW (101)
+frames += bytes([12]) + struct.pack(">H", 40) + eth_ip_tcp[14:]  # NFLOG (239), not NFLOG data
+for i, e in enumerate([
+        "tcp port 443 and vlan 100", "not vlan 100 and (port 80 or 443)", "ether host 02:00:00:00:00:01",
+        "(tcp[12] & 0xf0) >> 2 > 20 or mpls 0x10", "not (tls or dns) and tcp", "vxlan 7 or geneve",
+        "host 10.0.0.1 and not host localhost", "arp host 10.0.0.1 or icmp[0] = 8",
+        "((((tcp))))", "not not not ip6", "vlan 4096", "port http or portrange 1-1024",
+        "ip proto gre or gre or ip[9] = 47", "dhcp or dhcpv6 or icmpv6 or icmp6"]):
+    put("filter", "expr%02d" % i, bytes([0xfc | (i & 3)]) + e.encode() + b"\n" + frames)
+
+# capfile: [reader kind | release], then the file.
+def pcap(linktype, recs, magic=0xA1B2C3D4, snap=65535, endian="<"):
+    out = struct.pack(endian + "IHHiIII", magic, 2, 4, 0, 0, snap, linktype)
+    for caplen, wirelen, data in recs:
+        out += struct.pack(endian + "IIII", 1, 2, caplen, wirelen) + data
+    return out
+
+
+rec = (len(eth_ip_tcp), len(eth_ip_tcp), eth_ip_tcp)
+put("capfile", "pcap_le", b"\x01" + pcap(1, [rec, rec]))
+put("capfile", "pcap_be_ns", b"\x02" + pcap(1, [rec], magic=0xA1B23C4D, endian=">"))
+put("capfile", "pcap_caplen_gt_wire", b"\x01" + pcap(1, [(54, 20, eth_ip_tcp)]))
+put("capfile", "pcap_huge_caplen", b"\x05" + pcap(1, [(0xFFFFFFF0, 60, eth_ip_tcp)]))
+put("capfile", "pcap_cut", b"\x01" + pcap(1, [rec])[:-10])
+put("capfile", "pcap_bad_dlt", b"\x01" + pcap(147, [rec]))
+
+
+def block(btype, body):
+    body = body + bytes(-len(body) % 4)
+    n = 12 + len(body)
+    return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
+
+
+shb = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+idb = block(1, struct.pack("<HHI", 1, 0, 65535) + struct.pack("<HHB", 9, 1, 9) + bytes(3)
+            + struct.pack("<HH", 0, 0))
+idb2 = block(1, struct.pack("<HHI", 101, 0, 65535))
+epb = block(6, struct.pack("<IIIII", 0, 0, 1, len(eth_ip_tcp), len(eth_ip_tcp)) + eth_ip_tcp)
+epb2 = block(6, struct.pack("<IIIII", 1, 0, 1, 40, 40) + eth_ip_tcp[14:])
+spb = block(3, struct.pack("<I", len(eth_ip_tcp)) + eth_ip_tcp)
+put("capfile", "pcapng_two_ifs", b"\x01" + shb + idb + idb2 + epb + epb2 + spb)
+put("capfile", "pcapng_two_sections", b"\x01" + shb + idb + epb + shb + idb2 + epb2)
+put("capfile", "pcapng_libpcap", b"\x02" + shb + idb + idb2 + epb + epb2 + spb)
+put("capfile", "pcapng_bad_if", b"\x01" + shb + idb + epb2)
+
+# l2l4: [dlt sel][opts][frame]; a few layered frames the captures lack.
+put("l2l4", "eth_qinq_mpls", bytes([0, 0]) + eth_ip_tcp[:12] + b"\x88\xa8\x00\x05\x81\x00\x00\x06"
+    + b"\x88\x47\x00\x01\x01\x40" + eth_ip_tcp[14:])
+put("l2l4", "vxlan_opt_port", bytes([0, 3]) + struct.pack(">H", 9999) + eth_ip_tcp[:14]
+    + bytes([0x45, 0, 0, 28 + 8 + 54, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2])
+    + struct.pack(">HHHH", 5, 9999, 8 + 8 + 54, 0) + b"\x08\0\0\0\0\0\x07\0" + eth_ip_tcp)
