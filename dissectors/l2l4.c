@@ -615,10 +615,7 @@ static enum wkp_parse_status tcp(struct walk *w, uint32_t off, uint32_t end)
     return WKP_PARSE_FLOW;
 }
 
-/* UDP over [off, end): trans_len is the length field as written, app_len
- * the payload bytes present up to the IP end, so Ethernet padding never
- * counts. A header cut short keeps the fields that are there: SPEC §3's
- * "caplen 40 of 60 -> 29, 9, 0" reads the length field from 6 bytes. */
+/* One of the extra VXLAN ports of --vxlan-port? */
 static bool vxlan_port(const struct wkp_l2l4_opts *o, uint16_t port)
 {
     for (uint32_t i = 0; i < o->n_vxlan_ports; i++)
@@ -627,6 +624,10 @@ static bool vxlan_port(const struct wkp_l2l4_opts *o, uint16_t port)
     return false;
 }
 
+/* UDP over [off, end): trans_len is the length field as written, app_len
+ * the payload bytes present up to the IP end, so Ethernet padding never
+ * counts. A header cut short keeps the fields that are there: SPEC §3's
+ * "caplen 40 of 60 -> 29, 9, 0" reads the length field from 6 bytes. */
 static enum wkp_parse_status udp(struct walk *w, uint32_t off, uint32_t end)
 {
     struct wkp_l2l4 *o = w->out;
