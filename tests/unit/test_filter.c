@@ -13,44 +13,8 @@
 
 /* ---- frame writer --------------------------------------------------------- */
 
-struct pkt {
-    uint8_t b[400];
-    uint32_t n;
-};
+#include "frame.h"
 
-static void put(struct pkt *p, const void *src, uint32_t n)
-{
-    cr_assert(p->n + n <= sizeof p->b);
-    memcpy(p->b + p->n, src, n);
-    p->n += n;
-}
-static void u8(struct pkt *p, uint8_t v)
-{
-    put(p, &v, 1);
-}
-static void be16(struct pkt *p, uint16_t v)
-{
-    u8(p, (uint8_t)(v >> 8)), u8(p, (uint8_t)v);
-}
-static void be32(struct pkt *p, uint32_t v)
-{
-    be16(p, (uint16_t)(v >> 16)), be16(p, (uint16_t)v);
-}
-static void le16(struct pkt *p, uint16_t v)
-{
-    u8(p, (uint8_t)v), u8(p, (uint8_t)(v >> 8));
-}
-static void patch16(struct pkt *p, uint32_t at, uint16_t v)
-{
-    p->b[at] = (uint8_t)(v >> 8);
-    p->b[at + 1] = (uint8_t)v;
-}
-static void eth(struct pkt *p, uint16_t type)
-{
-    static const uint8_t macs[12] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2};
-    put(p, macs, 12);
-    be16(p, type);
-}
 static void tag(struct pkt *p, uint16_t tci, uint16_t type)
 {
     be16(p, tci), be16(p, type);

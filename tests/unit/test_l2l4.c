@@ -11,55 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct pkt {
-    uint8_t b[600];
-    uint32_t n;
-};
-
-static void put(struct pkt *p, const void *src, uint32_t n)
-{
-    cr_assert(p->n + n <= sizeof p->b);
-    memcpy(p->b + p->n, src, n);
-    p->n += n;
-}
-static void u8(struct pkt *p, uint8_t v)
-{
-    put(p, &v, 1);
-}
-static void be16(struct pkt *p, uint16_t v)
-{
-    u8(p, (uint8_t)(v >> 8)), u8(p, (uint8_t)v);
-}
-static void be32(struct pkt *p, uint32_t v)
-{
-    be16(p, (uint16_t)(v >> 16)), be16(p, (uint16_t)v);
-}
-static void le16(struct pkt *p, uint16_t v)
-{
-    u8(p, (uint8_t)v), u8(p, (uint8_t)(v >> 8));
-}
-static void le32(struct pkt *p, uint32_t v)
-{
-    le16(p, (uint16_t)v), le16(p, (uint16_t)(v >> 16));
-}
-static void zeros(struct pkt *p, uint32_t n)
-{
-    while (n--)
-        u8(p, 0);
-}
-static void patch16(struct pkt *p, uint32_t at, uint16_t v)
-{
-    p->b[at] = (uint8_t)(v >> 8);
-    p->b[at + 1] = (uint8_t)v;
-}
-
-/* Ethernet: 12 bytes of MACs, then the ethertype (14 bytes). */
-static void eth(struct pkt *p, uint16_t type)
-{
-    static const uint8_t macs[12] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2};
-    put(p, macs, 12);
-    be16(p, type);
-}
+#include "frame.h"
 
 static const uint8_t A4[4] = {10, 0, 0, 1}, B4[4] = {10, 0, 0, 2};
 static const uint8_t A6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};

@@ -91,7 +91,9 @@ static int collect(const wkp_flow *f, void *user)
 
 typedef wkp_status (*cfg_fn)(wkp_config *);
 
-static wkp_engine *run(const char *path, struct got *g, cfg_fn tweak, unsigned threads)
+/* Run the engine on path with callback cb; the caller frees the engine. */
+static wkp_engine *run_cb(const char *path, wkp_flow_fn cb, void *user, cfg_fn tweak,
+                          unsigned threads)
 {
     wkp_config *cfg;
     wkp_engine *e;
@@ -102,11 +104,16 @@ static wkp_engine *run(const char *path, struct got *g, cfg_fn tweak, unsigned t
         cr_assert_eq(tweak(cfg), WKP_OK);
     cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
     wkp_config_free(cfg);
-    cr_assert_eq(wkp_sink_callback_new(collect, g, &s), WKP_OK);
+    cr_assert_eq(wkp_sink_callback_new(cb, user, &s), WKP_OK);
     cr_assert_eq(wkp_engine_add_sink(e, s), WKP_OK);
     const char *files[] = {path};
     cr_assert_eq(wkp_engine_run(e, files, 1), WKP_OK, "%s", wkp_engine_last_error(e));
     return e;
+}
+
+static wkp_engine *run(const char *path, struct got *g, cfg_fn tweak, unsigned threads)
+{
+    return run_cb(path, collect, g, tweak, threads);
 }
 
 static char *tmp_pcap(const struct tpkt *v, int n)
@@ -343,16 +350,7 @@ static int two_pass(const wkp_flow *f, void *user)
 Test(lifecycle, statistics_agree_with_a_two_pass_recomputation)
 {
     int checked = 0;
-    wkp_config *cfg;
-    wkp_engine *e;
-    wkp_sink *s;
-    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
-    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
-    wkp_config_free(cfg);
-    cr_assert_eq(wkp_sink_callback_new(two_pass, &checked, &s), WKP_OK);
-    cr_assert_eq(wkp_engine_add_sink(e, s), WKP_OK);
-    const char *files[] = {DATA "wa1kpcap__multi.pcap"};
-    cr_assert_eq(wkp_engine_run(e, files, 1), WKP_OK);
+    wkp_engine *e = run_cb(DATA "wa1kpcap__multi.pcap", two_pass, &checked, NULL, 0);
     cr_assert_eq((uint64_t)checked, wkp_engine_counter(e, WKP_CNT_FLOWS));
     cr_assert_geq(checked, 140); /* multi.pcap: 140 flows (D5, FIX-7) */
     wkp_engine_free(e);
@@ -383,16 +381,7 @@ static int single_details(const wkp_flow *f, void *user)
 Test(lifecycle, single_pcap_details_match_spec_14_3)
 {
     int ok = 0;
-    wkp_config *cfg;
-    wkp_engine *e;
-    wkp_sink *s;
-    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
-    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
-    wkp_config_free(cfg);
-    cr_assert_eq(wkp_sink_callback_new(single_details, &ok, &s), WKP_OK);
-    cr_assert_eq(wkp_engine_add_sink(e, s), WKP_OK);
-    const char *files[] = {DATA "wa1kpcap__single.pcap"};
-    cr_assert_eq(wkp_engine_run(e, files, 1), WKP_OK);
+    wkp_engine *e = run_cb(DATA "wa1kpcap__single.pcap", single_details, &ok, NULL, 0);
     cr_assert_eq(ok, 1);
     wkp_engine_free(e);
 }
@@ -402,8 +391,10 @@ Test(lifecycle, stray_segment_within_time_wait_joins_the_closed_flow)
     /* As multi.pcap shows (ACKs and RSTs 12-20 s after both FINs), stray
      * segments after a close belong to the connection: 20 s < 60 s, so the
      * late ACK is the closed flow's fourth packet (the capture then ends). */
-    struct tpkt v[] = {{1000000, 0, F | A, 100, 0}, {1000100, 1, F | A, 200, 0},
-                       {1000300, 0, A, 101, 0}, {21000000, 1, A, 201, 0}};
+    struct tpkt v[] = {{1000000, 0, F | A, 100, 0},
+                       {1000100, 1, F | A, 200, 0},
+                       {1000300, 0, A, 101, 0},
+                       {21000000, 1, A, 201, 0}};
     char *path = tmp_pcap(v, 4);
     struct got g = {0};
     wkp_engine *e = run(path, &g, NULL, 1);
