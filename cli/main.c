@@ -1,11 +1,15 @@
 /* wa1kpcap command line: argv -> config -> engine, through the public API
  * only. Prints one-line errors, a progress bar on a terminal, and exits
- * 0 on success, 1 when the run fails, 2 on a usage error. */
+ * 0 on success, 1 when the run fails, 2 on a usage error, 130 / 143 when
+ * SIGINT / SIGTERM stopped the run; standard output closed by its reader
+ * (`| head`) ends it quietly by SIGPIPE, like other tools, once the output
+ * files are cleaned up (docs/design.md, "Output files and stopping"). */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +25,10 @@ static const char usage_text[] =
     "written in the order the flows end. Each capture is analysed on its own.\n"
     "\n"
     "Output:\n"
-    "  -o, --output PATH      where to write ('-' = stdout, the default); a file is\n"
-    "                         written under a temporary name and renamed on success\n"
+    "  -o, --output PATH      where to write ('-' = stdout, the default); a regular\n"
+    "                         file is written under a temporary name and renamed on\n"
+    "                         success (a failed or stopped run leaves none); a device\n"
+    "                         or FIFO is written directly; a symlink is followed\n"
     "  -f, --format FMT       csv, json, ndjson (or jsonl), table, none; default from\n"
     "                         the output's extension (.csv .json .ndjson .jsonl), else\n"
     "                         csv. 'table' is an aligned summary for people; 'none'\n"
@@ -82,15 +88,44 @@ static const char usage_text[] =
     "Other:\n"
     "  -q, --quiet            no progress bar\n"
     "  -h, --help             this text\n"
-    "  -V, --version          the version\n";
+    "  -V, --version          the version\n"
+    "\n"
+    "Exit status: 0 success, 1 failure (one line on stderr), 2 usage error,\n"
+    "130 / 143 stopped by SIGINT / SIGTERM; stdout closed by its reader: SIGPIPE.\n";
 
 static wkp_engine *volatile g_engine;
+static volatile sig_atomic_t g_signal; /* the first SIGINT / SIGTERM of the run */
+static int g_table_errno;              /* -f table: the first write error on stdout */
 
+/* Ask the engine to stop: it cleans up and the exit status says which
+ * signal came first. Repeats change nothing (timeout(1) signals both the
+ * command and its process group). */
 static void on_signal(int sig)
 {
-    (void)sig;
+    if (!g_signal)
+        g_signal = sig;
     if (g_engine)
         wkp_engine_stop(g_engine);
+}
+
+static void set_handler(int sig, void (*fn)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fn;
+    sigemptyset(&sa.sa_mask);
+    /* restart reads and writes: a stop is seen by the engine's own checks,
+     * and an interrupted write must not look like a write error */
+    sa.sa_flags = SA_RESTART;
+    sigaction(sig, &sa, NULL);
+}
+
+/* Did the run fail because standard output was closed by its reader? */
+static bool stdout_closed(const char *msg)
+{
+    char want[128];
+    snprintf(want, sizeof want, "-: write error: %s", strerror(EPIPE));
+    return strcmp(msg, want) == 0;
 }
 
 static void human_bytes(double b, char *out, size_t n)
@@ -159,7 +194,12 @@ static int table_row(const wkp_flow *f, void *user)
     fprintf(out, "%6" PRIu64 "  %-7s %-42s %-42s %7" PRIu64 " %10" PRIu64 " %10.3f  %s\n",
             wkp_flow_id(f), proto, src, dst, wkp_flow_packets(f, WKP_DIR_BOTH),
             wkp_flow_bytes(f, WKP_DIR_BOTH), dur, wkp_flow_end_reason(f));
-    return ferror(out) ? 1 : 0;
+    if (ferror(out)) {
+        if (!g_table_errno)
+            g_table_errno = errno ? errno : EIO;
+        return 1; /* stop: reported as the write error it is */
+    }
+    return 0;
 }
 
 __attribute__((format(printf, 1, 0))) static int usage_error(const char *fmt, const char *a,
@@ -475,25 +515,53 @@ int main(int argc, char **argv)
             }
         }
     }
+    bool pipe_closed = false;
     if (rc == 0) {
         g_engine = e;
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
+        set_handler(SIGINT, on_signal);
+        set_handler(SIGTERM, on_signal);
+        /* a closed stdout is an EPIPE write error, so the engine cleans up */
+        set_handler(SIGPIPE, SIG_IGN);
         wkp_status st =
             wkp_engine_run(e, (const char *const *)argv + optind, (size_t)(argc - optind));
+        set_handler(SIGINT, SIG_DFL);
+        set_handler(SIGTERM, SIG_DFL);
         g_engine = NULL;
+        if (table_out && !g_table_errno && fflush(table_out) != 0)
+            g_table_errno = errno ? errno : EIO;
         const char *warn = wkp_engine_warnings(e);
         if (*warn)
             fprintf(stderr, "wa1kpcap: warning: %s", warn);
-        if (st != WKP_OK) {
-            fprintf(stderr, "wa1kpcap: %s\n", wkp_engine_last_error(e));
+        if (st == WKP_ESTOPPED && g_signal) {
+            fprintf(stderr, "wa1kpcap: %s (%s)\n", wkp_engine_last_error(e),
+                    g_signal == SIGINT ? "SIGINT" : "SIGTERM");
+            rc = 128 + g_signal;
+        } else if (g_table_errno) {
+            pipe_closed = g_table_errno == EPIPE;
+            if (!pipe_closed)
+                fprintf(stderr, "wa1kpcap: -: write error: %s\n", strerror(g_table_errno));
+            rc = 1;
+        } else if (st != WKP_OK) {
+            pipe_closed = stdout_closed(wkp_engine_last_error(e));
+            if (!pipe_closed)
+                fprintf(stderr, "wa1kpcap: %s\n", wkp_engine_last_error(e));
             rc = 1;
         }
         if (summary && wkp_engine_write_summary(e, summary, &err) != WKP_OK) {
-            fprintf(stderr, "wa1kpcap: %s\n", err.msg);
-            rc = 1;
+            if (!stdout_closed(err.msg))
+                fprintf(stderr, "wa1kpcap: %s\n", err.msg);
+            else
+                pipe_closed = true;
+            if (rc == 0)
+                rc = 1;
         }
     }
     wkp_engine_free(e);
+    if (pipe_closed) {
+        /* the output files are cleaned up: end like any tool whose reader
+         * went away (the shell shows 141) */
+        signal(SIGPIPE, SIG_DFL);
+        raise(SIGPIPE);
+    }
     return rc;
 }

@@ -4,6 +4,7 @@
  * one is bad), opens the sinks, starts the merger and the workers, runs the
  * reader on the calling thread, joins everything and then commits or removes
  * the output files. Only this module starts threads. */
+#include <errno.h>
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -358,15 +359,29 @@ wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out, wkp_errbuf *e
 
 wkp_status wkp_engine_add_sink(wkp_engine *e, wkp_sink *sink)
 {
-    if (!e || !sink)
+    if (!e)
         return WKP_EINVAL;
-    if (e->ran)
+    if (!sink) {
+        wkp__set_error(e, "wkp_engine_add_sink: NULL sink");
+        return WKP_EINVAL;
+    }
+    if (e->ran) {
+        wkp__set_error(e, "wkp_engine_add_sink: the engine has already run");
         return WKP_ESTATE;
+    }
+    if (sink->owned) {
+        /* freed by its engine: a second owner would free it twice */
+        wkp__set_error(e, "wkp_engine_add_sink: the sink already belongs to an engine");
+        return WKP_ESTATE;
+    }
     wkp_sink **v = realloc(e->sinks, (e->nsinks + 1) * sizeof *v);
-    if (!v)
+    if (!v) {
+        wkp__set_error(e, "out of memory");
         return WKP_ENOMEM;
+    }
     e->sinks = v;
     e->sinks[e->nsinks++] = sink;
+    sink->owned = true;
     if (sink->cb)
         e->want_view = true;
     else if (sink->packets) {
@@ -382,10 +397,15 @@ wkp_status wkp_engine_add_sink(wkp_engine *e, wkp_sink *sink)
     return WKP_OK;
 }
 
+void wkp__request_stop(struct wkp_engine *e)
+{
+    atomic_store(&e->stop, 1);
+}
+
 void wkp_engine_stop(wkp_engine *e)
 {
     if (e)
-        atomic_store(&e->stop, 1);
+        wkp__request_stop(e);
 }
 
 const char *wkp_engine_last_error(const wkp_engine *e)
@@ -434,15 +454,8 @@ static void add_warning(wkp_engine *e, const char *fmt, ...)
     e->warnings.len--; /* keep it a C string without counting the NUL */
 }
 
-wkp_status wkp_engine_run(wkp_engine *e, const char *const *paths, size_t n)
+static wkp_status run(wkp_engine *e, const char *const *paths, size_t n)
 {
-    if (!e)
-        return WKP_EINVAL;
-    if (e->ran) {
-        wkp__set_error(e, "wkp_engine_run: an engine runs once");
-        return WKP_ESTATE;
-    }
-    e->ran = true;
     if (!paths || n == 0 || n > 65535) {
         wkp__set_error(e, "no capture file given");
         return WKP_EINVAL;
@@ -542,6 +555,10 @@ wkp_status wkp_engine_run(wkp_engine *e, const char *const *paths, size_t n)
         }
     }
 
+    /* The reader's WKP_ESTOPPED only echoes the stop flag, which a failure
+     * elsewhere may have raised: the cause is found below. */
+    if (st == WKP_ESTOPPED)
+        st = WKP_OK;
     for (unsigned i = 0; e->workers && i < e->nworkers; i++) {
         struct wkp_worker *w = &e->workers[i];
         e->counters[WKP_CNT_IN_FLOW] += w->st.in_flow + w->st.discarded;
@@ -566,15 +583,21 @@ wkp_status wkp_engine_run(wkp_engine *e, const char *const *paths, size_t n)
         wkp_ring_fini(&w->ring);
         wkp_buf_free(&w->scratch);
     }
+    /* Why the run ended: a failure (reader, worker, merger) or, failing
+     * that, a stop asked for by wkp_engine_stop() or a callback: every
+     * internal stop comes with a failure status. */
+    bool write_error = false;
     if (st == WKP_OK && e->run_status != WKP_OK) {
         st = e->run_status;
-        if (st == WKP_ESTOPPED)
-            wkp__set_error(e, "stopped by the flow callback");
-        else if (!e->err[0])
-            wkp__set_error(e, "writing the output failed");
+        if (st == WKP_EIO)
+            write_error = true; /* the failing sink names itself when it is finished */
+        else
+            wkp__set_error(e, "out of memory in the merger");
     }
-    if (st == WKP_ESTOPPED && !e->err[0])
-        wkp__set_error(e, "stopped");
+    if (st == WKP_OK && atomic_load(&e->stop))
+        st = WKP_ESTOPPED;
+    if (st == WKP_ESTOPPED)
+        wkp__set_error(e, WKP_STOPPED_MSG);
 
     /* 5. Truncated captures: a warning, or an error with strict. */
     for (size_t i = 0; st == WKP_OK && i < e->ncaps; i++) {
@@ -594,9 +617,24 @@ wkp_status wkp_engine_run(wkp_engine *e, const char *const *paths, size_t n)
         }
     }
 
-    /* 6. Commit or remove the output. */
+    /* 6. Finish every sink, then commit or remove the output: renamed only
+     * if the run succeeded, no stop came and every sink was written, flushed
+     * and closed cleanly. A stop seen up to here discards the output. */
     for (size_t i = 0; i < e->nsinks; i++) {
-        wkp_status cs = wkp__sink_close(e->sinks[i], st == WKP_OK, &err);
+        wkp_status cs = wkp__sink_finish(e->sinks[i], st == WKP_OK, &err);
+        if (cs != WKP_OK && (st == WKP_OK || write_error)) {
+            st = cs;
+            write_error = false;
+            e->write_failed = true;
+            wkp__set_error(e, "%s", err.msg);
+        }
+    }
+    if (st == WKP_OK && atomic_load(&e->stop)) {
+        st = WKP_ESTOPPED;
+        wkp__set_error(e, WKP_STOPPED_MSG);
+    }
+    for (size_t i = 0; i < e->nsinks; i++) {
+        wkp_status cs = wkp__sink_commit(e->sinks[i], st == WKP_OK, &err);
         if (cs != WKP_OK && st == WKP_OK) {
             st = cs;
             wkp__set_error(e, "%s", err.msg);
@@ -604,6 +642,22 @@ wkp_status wkp_engine_run(wkp_engine *e, const char *const *paths, size_t n)
     }
     close_captures(e);
     e->wall_s = mono_s() - t0;
+    return st;
+}
+
+wkp_status wkp_engine_run(wkp_engine *e, const char *const *paths, size_t n)
+{
+    if (!e)
+        return WKP_EINVAL;
+    if (e->ran) {
+        wkp__set_error(e, "wkp_engine_run: an engine runs once");
+        return WKP_ESTATE;
+    }
+    e->ran = true;
+    e->err[0] = '\0';
+    wkp_status st = run(e, paths, n);
+    if (st != WKP_OK && !e->err[0])
+        wkp__set_error(e, "%s", wkp_strerror(st));
     e->run_status = st;
     return st;
 }
@@ -625,7 +679,7 @@ void wkp_engine_free(wkp_engine *e)
     if (!e)
         return;
     for (size_t i = 0; i < e->nsinks; i++)
-        wkp_sink_free(e->sinks[i]);
+        wkp__sink_destroy(e->sinks[i]);
     free(e->sinks);
     close_captures(e);
     for (size_t i = 0; i < e->ncaps; i++)
@@ -653,11 +707,24 @@ static const char *const counter_names[WKP_CNT__COUNT] = {
 
 wkp_status wkp_engine_write_summary(const wkp_engine *e, const char *path, wkp_errbuf *err)
 {
-    if (!e || !path)
+    if (!e || !path) {
+        if (err)
+            snprintf(err->msg, sizeof err->msg, "wkp_engine_write_summary: NULL argument");
         return WKP_EINVAL;
+    }
     struct wkp_buf b = {0};
     wkp_buf_puts(&b, "{\n  \"version\": \"" WKP_VERSION_STRING "\",\n  \"status\": ");
-    wkp_buf_json_str(&b, e->run_status == WKP_OK ? "ok" : wkp_strerror(e->run_status));
+    /* what happened: "ok", "stopped", "write error" or the failure's
+     * wkp_strerror text; "error" has the one-line message */
+    wkp_buf_json_str(&b, !e->ran                   ? "not run"
+                         : e->run_status == WKP_OK ? "ok"
+                         : e->write_failed         ? "write error"
+                                                   : wkp_strerror(e->run_status));
+    wkp_buf_puts(&b, ",\n  \"error\": ");
+    if (e->ran && e->run_status != WKP_OK)
+        wkp_buf_json_str(&b, e->err);
+    else
+        wkp_buf_puts(&b, "null");
     wkp_buf_puts(&b, ",\n  \"options\": {\"threads\": ");
     wkp_buf_u64(&b, e->nworkers);
     wkp_buf_puts(&b, ", \"reader\": ");
@@ -786,17 +853,26 @@ wkp_status wkp_engine_write_summary(const wkp_engine *e, const char *path, wkp_e
     wkp_buf_puts(&b, "]\n}\n");
     if (b.oom) {
         wkp_buf_free(&b);
+        if (err)
+            snprintf(err->msg, sizeof err->msg, "%s: out of memory", path);
         return WKP_ENOMEM;
     }
-    wkp_status st = WKP_OK;
-    FILE *fp = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-    if (!fp || fwrite(b.p, 1, b.len, fp) != b.len || (fp != stdout && fclose(fp) != 0)) {
-        if (err)
-            snprintf(err->msg, sizeof err->msg, "%s: cannot write the summary", path);
-        st = WKP_EIO;
-    } else if (fp == stdout) {
-        fflush(stdout);
-    }
+    /* every step checked, stdout included: the first error names the file */
+    bool out = strcmp(path, "-") == 0;
+    FILE *fp = out ? stdout : fopen(path, "w");
+    int eno = fp ? 0 : errno;
+    if (fp && fwrite(b.p, 1, b.len, fp) != b.len)
+        eno = errno;
+    if (fp && fflush(fp) != 0 && !eno)
+        eno = errno;
+    if (fp && !out && fclose(fp) != 0 && !eno)
+        eno = errno;
     wkp_buf_free(&b);
-    return st;
+    if (eno || !fp) {
+        if (err)
+            snprintf(err->msg, sizeof err->msg, "%s: write error: %s", path,
+                     strerror(eno ? eno : EIO));
+        return WKP_EIO;
+    }
+    return WKP_OK;
 }

@@ -1,96 +1,98 @@
 /* Read-only accessors of a finished flow (the public wkp_flow view). Called
  * from sink callbacks on the merger thread; the record is freed after the
- * callbacks return. */
+ * callbacks return. A NULL flow gives 0 or "" (NaN for a statistic), like
+ * the rest of the API refuses NULL. */
+#include <math.h>
 #include <string.h>
 
 #include "engine/internal.h"
 
 uint64_t wkp_flow_id(const wkp_flow *f)
 {
-    return f->id;
+    return f ? f->id : 0;
 }
 const char *wkp_flow_capture(const wkp_flow *f)
 {
-    return f->capture;
+    return f ? f->capture : "";
 }
 const char *wkp_flow_key(const wkp_flow *f)
 {
-    return f->key;
+    return f ? f->key : "";
 }
 const char *wkp_flow_src_ip(const wkp_flow *f)
 {
-    return f->src_ip;
+    return f ? f->src_ip : "";
 }
 const char *wkp_flow_dst_ip(const wkp_flow *f)
 {
-    return f->dst_ip;
+    return f ? f->dst_ip : "";
 }
 uint16_t wkp_flow_src_port(const wkp_flow *f)
 {
-    return f->sport;
+    return f ? f->sport : 0;
 }
 uint16_t wkp_flow_dst_port(const wkp_flow *f)
 {
-    return f->dport;
+    return f ? f->dport : 0;
 }
 uint8_t wkp_flow_protocol(const wkp_flow *f)
 {
-    return f->proto;
+    return f ? f->proto : 0;
 }
 int wkp_flow_ip_version(const wkp_flow *f)
 {
-    return f->family;
+    return f ? f->family : 0;
 }
 uint16_t wkp_flow_vlan_id(const wkp_flow *f)
 {
-    return f->vlan_id;
+    return f ? f->vlan_id : 0;
 }
 int64_t wkp_flow_start_ns(const wkp_flow *f)
 {
-    return f->start_ns;
+    return f ? f->start_ns : 0;
 }
 int64_t wkp_flow_end_ns(const wkp_flow *f)
 {
-    return f->end_ns;
+    return f ? f->end_ns : 0;
 }
 
 uint64_t wkp_flow_packets(const wkp_flow *f, wkp_dir dir)
 {
-    return dir >= WKP_DIR_BOTH && dir <= WKP_DIR_DOWN ? f->pkts[dir] : 0;
+    return f && dir >= WKP_DIR_BOTH && dir <= WKP_DIR_DOWN ? f->pkts[dir] : 0;
 }
 
 uint64_t wkp_flow_bytes(const wkp_flow *f, wkp_dir dir)
 {
-    return dir >= WKP_DIR_BOTH && dir <= WKP_DIR_DOWN ? f->bytes[dir] : 0;
+    return f && dir >= WKP_DIR_BOTH && dir <= WKP_DIR_DOWN ? f->bytes[dir] : 0;
 }
 
 uint64_t wkp_flow_tcp_flag_count(const wkp_flow *f, wkp_tcp_flag flag)
 {
-    return flag >= WKP_TCPFLAG_FIN && flag <= WKP_TCPFLAG_CWR ? f->flag_counts[flag] : 0;
+    return f && flag >= WKP_TCPFLAG_FIN && flag <= WKP_TCPFLAG_CWR ? f->flag_counts[flag] : 0;
 }
 
 const char *wkp_flow_end_reason(const wkp_flow *f)
 {
-    return wkp__end_reason_names[f->end_reason];
+    return f ? wkp__end_reason_names[f->end_reason] : "";
 }
 
 const char *wkp_flow_community_id(const wkp_flow *f)
 {
-    return f->community_id;
+    return f ? f->community_id : "";
 }
 uint64_t wkp_flow_retransmissions(const wkp_flow *f)
 {
-    return f->retrans;
+    return f ? f->retrans : 0;
 }
 
 size_t wkp_flow_seq_count(const wkp_flow *f)
 {
-    return (size_t)f->nrecs;
+    return f ? (size_t)f->nrecs : 0;
 }
 
 int64_t wkp_flow_seq_value(const wkp_flow *f, size_t i, wkp_seq_field field)
 {
-    if (!f->recs || i >= f->nrecs)
+    if (!f || !f->recs || i >= f->nrecs)
         return 0;
     const struct wkp_pkt_rec *r = &f->recs[i];
     switch (field) {
@@ -119,21 +121,20 @@ static const struct {
     {"iat_", WKP_BLK_IATS},
 };
 
+/* NaN if stat is not a statistic name. */
 static double block_stat(const struct wkp_flow_stats *st, int blk, const char *stat)
 {
-    if (!(st->present & (1u << blk)))
-        return 0.0;
     for (int s = 0; s < WKP_STAT_N; s++)
         if (strcmp(wkp_stat_names[s], stat) == 0)
-            return wkp_block_get(&st->blk[blk], s);
-    return 0.0;
+            return st->present & (1u << blk) ? wkp_block_get(&st->blk[blk], s) : 0.0;
+    return NAN;
 }
 
 double wkp_flow_stat(const wkp_flow *f, const char *name)
 {
-    const struct wkp_flow_stats *st = f->stats;
+    const struct wkp_flow_stats *st = f ? f->stats : NULL;
     if (!st || !name)
-        return 0.0;
+        return NAN;
     if (strcmp(name, "packet_count") == 0)
         return (double)st->sc.packet_count;
     if (strcmp(name, "total_bytes") == 0)
@@ -150,12 +151,12 @@ double wkp_flow_stat(const wkp_flow *f, const char *name)
             if (strlen(wkp_block_names[b]) == (size_t)(dot - name) &&
                 strncmp(wkp_block_names[b], name, (size_t)(dot - name)) == 0)
                 return block_stat(st, b, dot + 1);
-        return 0.0;
+        return NAN;
     }
     for (size_t i = 0; i < sizeof short_blocks / sizeof short_blocks[0]; i++) {
         size_t n = strlen(short_blocks[i].prefix);
         if (strncmp(name, short_blocks[i].prefix, n) == 0)
             return block_stat(st, short_blocks[i].block, name + n);
     }
-    return 0.0;
+    return NAN;
 }

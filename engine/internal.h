@@ -117,11 +117,13 @@ struct wkp_sink {
     const struct wkp_config *cfg; /* the engine's, set when the run opens the sink */
     wkp_flow_fn cb;
     void *cb_user;
-    char *path;     /* NULL for callbacks; "-" for stdout */
+    char *path;     /* NULL for callbacks; "-" for stdout; as given, for messages */
+    char *target;   /* the file renamed into place (symlinks resolved); NULL: direct */
     char *tmp_path; /* the temporary file being written */
     FILE *fp;
     uint64_t written;
-    int failed;
+    int err_no; /* the first write, flush or close error (errno); 0: none */
+    bool owned; /* added to an engine: it frees the sink */
 };
 
 /* Per-worker counters: written by the worker only, read after it joined. */
@@ -172,7 +174,7 @@ struct wkp_engine {
     unsigned text_mask; /* which WKP_TXT_* the sinks need */
     bool ran;
     bool want_view; /* a callback sink: records keep sequences and statistics */
-    _Atomic int stop;
+    _Atomic int stop; /* a stop request or a failure: the reader, workers and merger wind down */
     char err[512];
     struct wkp_buf warnings;
 
@@ -197,6 +199,7 @@ struct wkp_engine {
     uint64_t ts_streams, ts_refused;
     double wall_s;
     wkp_status run_status;
+    bool write_failed; /* the run ended on a sink's write error */
 };
 
 /* engine/reader.c: runs on the calling thread of wkp_engine_run. */
@@ -216,7 +219,13 @@ WKP_HIDDEN const char *wkp__proto_name(uint8_t proto, char tmp[16]);
 /* engine/sink.c */
 WKP_HIDDEN wkp_status wkp__sink_open(struct wkp_sink *s, wkp_errbuf *err);
 WKP_HIDDEN int wkp__sink_write(struct wkp_sink *s, const struct wkp_flow *f);
+WKP_HIDDEN wkp_status wkp__sink_finish(struct wkp_sink *s, bool success, wkp_errbuf *err);
+WKP_HIDDEN wkp_status wkp__sink_commit(struct wkp_sink *s, bool commit, wkp_errbuf *err);
 WKP_HIDDEN wkp_status wkp__sink_close(struct wkp_sink *s, bool success, wkp_errbuf *err);
+WKP_HIDDEN void wkp__sink_destroy(struct wkp_sink *s);
+/* engine/engine.c: the one message of a stopped run */
+#define WKP_STOPPED_MSG "stopped on request"
+WKP_HIDDEN void wkp__request_stop(struct wkp_engine *e);
 WKP_HIDDEN void wkp__flow_free(struct wkp_flow *f);
 
 WKP_HIDDEN void wkp__set_error(struct wkp_engine *e, const char *fmt, ...)

@@ -97,21 +97,25 @@ static void report(struct wkp_engine *e, double t0, uint64_t flows, bool done)
     e->cfg.progress(&p, e->cfg.progress_user);
 }
 
-/* Write one record to every sink; false if the run must stop. */
-static bool emit(struct wkp_engine *e, struct wkp_flow *f)
+/* Write one record to every sink: 0 written, > 0 written and a callback
+ * asked to stop (the record counts: its callback saw it), < 0 a write error. */
+static int emit(struct wkp_engine *e, struct wkp_flow *f)
 {
-    bool ok = true;
+    int ret = 0;
     for (size_t i = 0; i < e->nsinks; i++) {
         int rc = wkp__sink_write(e->sinks[i], f);
-        if (rc != 0) {
-            if (rc > 0)
-                e->run_status = WKP_ESTOPPED;
-            else if (e->run_status == WKP_OK)
+        if (rc > 0) {
+            wkp__request_stop(e);
+            if (ret == 0)
+                ret = 1;
+        } else if (rc < 0) {
+            if (e->run_status == WKP_OK)
                 e->run_status = WKP_EIO;
-            ok = false;
+            atomic_store(&e->stop, 1);
+            ret = -1;
         }
     }
-    return ok;
+    return ret;
 }
 
 void *wkp__merger_main(void *arg)
@@ -151,12 +155,11 @@ void *wkp__merger_main(void *arg)
         while (h.n && h.v[0].end_pos <= wm) {
             struct wkp_flow *f = heap_pop(&h);
             if (!failed && !atomic_load_explicit(&e->stop, memory_order_relaxed)) {
-                if (emit(e, f))
+                int rc = emit(e, f);
+                if (rc >= 0)
                     written++;
-                else {
-                    failed = true;
-                    atomic_store(&e->stop, 1);
-                }
+                if (rc != 0)
+                    failed = true; /* nothing more is written */
             }
             wkp__flow_free(f);
             moved = true;

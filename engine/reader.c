@@ -52,6 +52,7 @@ static bool broadcast(struct wkp_engine *e, uint8_t kind, uint64_t pos, int64_t 
         if (!p)
             return false;
         p->kind = kind;
+        p->hash = 0; /* workers prefetch by the hash of every slot */
         p->pos = pos;
         p->data = cursor;
         p->clock_ns = clock_ns;
@@ -225,6 +226,7 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
         struct wkp_pkt *p = wkp_ring_reserve(r, 0, NULL);
         if (p) {
             p->kind = WKP_ITEM_STOP;
+            p->hash = 0;
             p->pos = UINT64_MAX;
             p->data = NULL;
             p->clock_ns = clock;

@@ -1,10 +1,17 @@
 /* Output sinks: files (CSV, JSON array, NDJSON, or none) and C callbacks.
  * Written by the merger thread only, in output order.
  *
- * A file is written under a temporary name in the same directory and renamed
- * over the final name only when the run succeeded, so a failed or stopped run
- * never leaves a complete-looking file behind (the temporary is removed). */
+ * A regular file (or a name that does not exist yet) is written under a
+ * temporary name in the same directory and renamed over the final name only
+ * when the run succeeded, so a failed or stopped run never leaves a
+ * complete-looking file behind. A symlink is resolved first and its target
+ * treated by its type. Anything else (stdout, a device, a FIFO) is written
+ * directly: renaming over it would replace it. Every write, flush and close
+ * is checked; the first error ends the run as "PATH: write error: ..."
+ * (docs/design.md, "Output files and stopping"). */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -94,7 +101,7 @@ wkp_status wkp_sink_callback_new(wkp_flow_fn cb, void *user, wkp_sink **out)
     return WKP_OK;
 }
 
-void wkp_sink_free(wkp_sink *s)
+void wkp__sink_destroy(struct wkp_sink *s)
 {
     if (!s)
         return;
@@ -103,39 +110,145 @@ void wkp_sink_free(wkp_sink *s)
     if (s->tmp_path)
         unlink(s->tmp_path);
     free(s->tmp_path);
+    free(s->target);
     free(s->path);
     free(s);
+}
+
+void wkp_sink_free(wkp_sink *s)
+{
+    /* an engine's sink is freed by wkp_engine_free: freeing it here too
+     * would free it twice */
+    if (s && !s->owned)
+        wkp__sink_destroy(s);
+}
+
+/* Follow symlinks from path to a name that is not one (it may not exist):
+ * a relative link is relative to the link's directory. NULL and errno set
+ * on failure (ELOOP after 40 links, like the kernel). Caller frees. */
+static char *resolve_links(const char *path)
+{
+    char *p = strdup(path);
+    for (int hops = 0; p; hops++) {
+        struct stat st;
+        if (lstat(p, &st) != 0 || !S_ISLNK(st.st_mode))
+            return p; /* absent or not a link: this is the target */
+        if (hops == 40) {
+            free(p);
+            errno = ELOOP;
+            return NULL;
+        }
+        char link[PATH_MAX];
+        ssize_t n = readlink(p, link, sizeof link - 1);
+        if (n < 0) {
+            free(p);
+            return NULL;
+        }
+        link[n] = '\0';
+        const char *slash = strrchr(p, '/');
+        size_t dir = link[0] == '/' || !slash ? 0 : (size_t)(slash - p) + 1;
+        char *next = malloc(dir + (size_t)n + 1);
+        if (next) {
+            memcpy(next, p, dir);
+            memcpy(next + dir, link, (size_t)n + 1);
+        }
+        free(p);
+        p = next;
+    }
+    return NULL;
+}
+
+/* Remember the first error of a sink; later calls keep it. */
+static void sink_fail(struct wkp_sink *s, int e)
+{
+    if (!s->err_no)
+        s->err_no = e ? e : EIO;
+}
+
+static void sink_put(struct wkp_sink *s, const void *p, size_t n)
+{
+    if (!s->err_no && n && fwrite(p, 1, n, s->fp) != n)
+        sink_fail(s, errno);
+}
+
+/* Open the temporary file beside s->target; keep an existing file's mode
+ * and, where allowed, its owner (a new file gets 0644). */
+static wkp_status open_temporary(struct wkp_sink *s, const struct stat *old, wkp_errbuf *err)
+{
+    size_t n = strlen(s->target);
+    s->tmp_path = malloc(n + 16);
+    if (!s->tmp_path)
+        return WKP_ENOMEM;
+    /* same directory as the final name, so rename() is atomic */
+    const char *slash = strrchr(s->target, '/');
+    size_t dir = slash ? (size_t)(slash - s->target) + 1 : 0;
+    memcpy(s->tmp_path, s->target, dir);
+    snprintf(s->tmp_path + dir, n + 16 - dir, ".%s.XXXXXX", s->target + dir);
+    int fd = mkstemp(s->tmp_path);
+    if (fd < 0) {
+        snprintf(err->msg, sizeof err->msg, "%s: cannot create: %s", s->path, strerror(errno));
+        free(s->tmp_path);
+        s->tmp_path = NULL;
+        return WKP_EIO;
+    }
+    if (old) {
+        if (fchown(fd, old->st_uid, old->st_gid) != 0) {
+            /* not ours to give away: the file becomes the caller's */
+        }
+        fchmod(fd, old->st_mode & 07777);
+    } else {
+        fchmod(fd, 0644);
+    }
+    s->fp = fdopen(fd, "w");
+    if (!s->fp) {
+        snprintf(err->msg, sizeof err->msg, "%s: cannot create: %s", s->path, strerror(errno));
+        close(fd);
+        unlink(s->tmp_path);
+        free(s->tmp_path);
+        s->tmp_path = NULL;
+        return WKP_EIO;
+    }
+    return WKP_OK;
 }
 
 wkp_status wkp__sink_open(struct wkp_sink *s, wkp_errbuf *err)
 {
     if (s->cb || s->fmt == WKP_FMT_NONE)
         return WKP_OK;
+    s->err_no = 0;
     if (strcmp(s->path, "-") == 0) {
         s->fp = stdout;
     } else {
-        size_t n = strlen(s->path);
-        s->tmp_path = malloc(n + 16);
-        if (!s->tmp_path)
-            return WKP_ENOMEM;
-        /* same directory as the final name, so rename() is atomic */
-        const char *slash = strrchr(s->path, '/');
-        size_t dir = slash ? (size_t)(slash - s->path) + 1 : 0;
-        memcpy(s->tmp_path, s->path, dir);
-        snprintf(s->tmp_path + dir, n + 16 - dir, ".%s.XXXXXX", s->path + dir);
-        int fd = mkstemp(s->tmp_path);
-        if (fd < 0) {
-            snprintf(err->msg, sizeof err->msg, "%s: cannot create: %s", s->path, strerror(errno));
-            free(s->tmp_path);
-            s->tmp_path = NULL;
-            return WKP_EIO;
+        free(s->target);
+        s->target = resolve_links(s->path);
+        if (!s->target) {
+            int e = errno ? errno : ENOMEM;
+            snprintf(err->msg, sizeof err->msg, "%s: cannot open: %s", s->path, strerror(e));
+            return e == ENOMEM ? WKP_ENOMEM : WKP_EIO;
         }
-        fchmod(fd, 0644);
-        s->fp = fdopen(fd, "w");
-        if (!s->fp) {
-            close(fd);
-            unlink(s->tmp_path);
-            return WKP_EIO;
+        struct stat st;
+        bool exists = stat(s->target, &st) == 0;
+        wkp_status rc = WKP_OK;
+        if (!exists || S_ISREG(st.st_mode)) {
+            rc = open_temporary(s, exists ? &st : NULL, err);
+        } else {
+            /* a device, a FIFO (this waits for its reader), a directory
+             * (refused by open): written in place, never replaced */
+            free(s->target);
+            s->target = NULL;
+            int fd = open(s->path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+            if (fd < 0 || !(s->fp = fdopen(fd, "w"))) {
+                snprintf(err->msg, sizeof err->msg, "%s: cannot open: %s", s->path,
+                         strerror(errno));
+                if (fd >= 0)
+                    close(fd);
+                rc = WKP_EIO;
+            }
+        }
+        if (rc != WKP_OK) {
+            free(s->target);
+            s->target = NULL;
+            return rc;
         }
         setvbuf(s->fp, NULL, _IOFBF, 1 << 20);
     }
@@ -145,15 +258,18 @@ wkp_status wkp__sink_open(struct wkp_sink *s, wkp_errbuf *err)
             wkp__packets_csv_header(&b);
         else
             wkp__csv_header(&b, s->cfg);
-        fwrite(b.p, 1, b.len, s->fp);
+        if (b.oom)
+            sink_fail(s, ENOMEM);
+        sink_put(s, b.p, b.len);
         wkp_buf_free(&b);
     } else if (s->fmt == WKP_FMT_JSON) {
-        fputs("[", s->fp);
+        sink_put(s, "[", 1);
     }
     return WKP_OK;
 }
 
-/* 0 written, > 0 the callback asked to stop, < 0 a write error. */
+/* 0 written, > 0 the callback asked to stop, < 0 a write error (the
+ * first one is kept for wkp__sink_close's message). */
 int wkp__sink_write(struct wkp_sink *s, const struct wkp_flow *f)
 {
     if (s->cb)
@@ -165,47 +281,59 @@ int wkp__sink_write(struct wkp_sink *s, const struct wkp_flow *f)
             : s->fmt == WKP_FMT_JSON ? WKP_TXT_JSON
                                      : WKP_TXT_NDJSON;
     if (s->fmt == WKP_FMT_JSON)
-        fputs(s->written ? ",\n" : "\n", s->fp);
-    if (fwrite(f->text[t], 1, f->text_len[t], s->fp) != f->text_len[t]) {
-        s->failed = 1;
+        sink_put(s, s->written ? ",\n" : "\n", s->written ? 2 : 1);
+    sink_put(s, f->text[t], f->text_len[t]);
+    if (s->err_no)
         return -1;
-    }
     s->written++;
     return 0;
 }
 
-wkp_status wkp__sink_close(struct wkp_sink *s, bool success, wkp_errbuf *err)
+/* Finish the sink: the JSON footer if the run succeeded, flush, close.
+ * Returns WKP_EIO with "PATH: write error: ..." in err if any write, flush
+ * or close of this sink failed, whatever success says. */
+wkp_status wkp__sink_finish(struct wkp_sink *s, bool success, wkp_errbuf *err)
 {
-    if (!s->fp)
+    if (s->fp) {
+        if (success && s->fmt == WKP_FMT_JSON)
+            sink_put(s, s->written ? "\n]\n" : "]\n", s->written ? 3 : 2);
+        if (fflush(s->fp) != 0)
+            sink_fail(s, errno);
+        if (s->fp != stdout && fclose(s->fp) != 0)
+            sink_fail(s, errno);
+        s->fp = NULL;
+    }
+    if (s->err_no) {
+        snprintf(err->msg, sizeof err->msg, "%s: write error: %s", s->path, strerror(s->err_no));
+        return WKP_EIO;
+    }
+    return WKP_OK;
+}
+
+/* Rename the temporary into place if commit (the run succeeded and every
+ * sink finished cleanly), else remove it. Direct targets have nothing to
+ * do: what was written stays written. */
+wkp_status wkp__sink_commit(struct wkp_sink *s, bool commit, wkp_errbuf *err)
+{
+    if (!s->tmp_path)
         return WKP_OK;
     wkp_status st = WKP_OK;
-    if (success && s->fmt == WKP_FMT_JSON)
-        fputs(s->written ? "\n]\n" : "]\n", s->fp);
-    if (s->fp == stdout) {
-        if (fflush(stdout) != 0 && success) {
-            snprintf(err->msg, sizeof err->msg, "-: write error: %s", strerror(errno));
-            st = WKP_EIO;
-        }
-        s->fp = NULL;
-        return st;
-    }
-    if (fclose(s->fp) != 0 || s->failed) {
-        if (success) {
-            snprintf(err->msg, sizeof err->msg, "%s: write error: %s", s->path, strerror(errno));
-            st = WKP_EIO;
-        }
-        success = false;
-    }
-    s->fp = NULL;
-    if (success && rename(s->tmp_path, s->path) != 0) {
+    if (commit && rename(s->tmp_path, s->target) != 0) {
         snprintf(err->msg, sizeof err->msg, "%s: cannot rename the output into place: %s", s->path,
                  strerror(errno));
         st = WKP_EIO;
-        success = false;
+        commit = false;
     }
-    if (!success)
+    if (!commit)
         unlink(s->tmp_path);
     free(s->tmp_path);
     s->tmp_path = NULL;
     return st;
+}
+
+wkp_status wkp__sink_close(struct wkp_sink *s, bool success, wkp_errbuf *err)
+{
+    wkp_status st = wkp__sink_finish(s, success, err);
+    wkp_status cs = wkp__sink_commit(s, success && st == WKP_OK, err);
+    return st != WKP_OK ? st : cs;
 }

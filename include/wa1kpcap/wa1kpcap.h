@@ -283,7 +283,8 @@ typedef enum wkp_tcp_flag {
 } wkp_tcp_flag;
 
 /* A wkp_flow is valid only inside the callback it is passed to; copy what
- * you keep. Strings are owned by the flow. */
+ * you keep. Strings are owned by the flow. Every accessor accepts NULL and
+ * then returns 0 or "" (wkp_flow_stat: NaN). */
 WKP_API uint64_t wkp_flow_id(const wkp_flow *f);         /* ordinal of its first packet */
 WKP_API const char *wkp_flow_capture(const wkp_flow *f); /* file name, no directory */
 WKP_API const char *wkp_flow_key(const wkp_flow *f);     /* "a:1 -> b:2 (TCP)" */
@@ -325,12 +326,14 @@ WKP_API size_t wkp_flow_seq_count(const wkp_flow *f);
 /* 0 if i >= wkp_flow_seq_count(f) or field is unknown. */
 WKP_API int64_t wkp_flow_seq_value(const wkp_flow *f, size_t i, wkp_seq_field field);
 
-/* A statistic by name: "<block>.<stat>" with the D12 names
+/* A statistic by name: "<block>.<stat>" with the output's column names
  * ("packet_lengths.mean", "iats.median", "tcp_window.up_count", ...), the
- * §4.4 short names ("pkt_mean", "iat_std", "pkt_up_count", ...), or a
- * scalar ("packet_count", "total_bytes", "up_down_pkt_ratio",
- * "up_down_byte_ratio", "duration"). A block the flow does not have, or an
- * unknown name, gives 0.0 (SPEC §4.4). */
+ * short names ("pkt_mean", "iat_std", "pkt_up_count", ...), or a scalar
+ * ("packet_count", "total_bytes", "up_down_pkt_ratio",
+ * "up_down_byte_ratio", "duration"). A block the flow does not have (e.g.
+ * tcp_window of a UDP flow) gives 0.0, like its output columns. An unknown
+ * name, a NULL argument or a flow without statistics is an error: NaN, which
+ * no statistic takes (test it with isnan()). */
 WKP_API double wkp_flow_stat(const wkp_flow *f, const char *name);
 
 /* ---- sinks ---------------------------------------------------------------- */
@@ -344,10 +347,17 @@ typedef enum wkp_format {
     WKP_FMT_NONE = 3,   /* compute everything, write nothing */
 } wkp_format;
 
-/* A file sink. path "-" is standard output. A file is written under a
- * temporary name beside it and renamed when the run succeeds; a failed run
- * removes it, so no complete-looking file is left. The file is created when
- * the run starts. Free with wkp_sink_free() unless given to an engine. */
+/* A file sink. path "-" is standard output. A regular file, or a name that
+ * does not exist, is written under a temporary name beside it and renamed
+ * when the run succeeds (an existing file keeps its mode, and its owner
+ * where the caller may set it; a new one is 0644); a failed or stopped run
+ * removes it, so no complete-looking file is left. A symlink is followed and
+ * its target treated by its type. Standard output, a device or a FIFO is
+ * written directly (a FIFO's open waits for its reader): what a failed run
+ * wrote there stays. Every write, flush and close is checked; the first
+ * error fails the run (WKP_EIO) with "PATH: write error: <strerror>" ("-"
+ * for stdout) as the last error. The file is opened when the run starts.
+ * Free with wkp_sink_free() unless given to an engine. */
 WKP_API WKP_NODISCARD wkp_status wkp_sink_file_new(const char *path, wkp_format fmt, wkp_sink **out,
                                                    wkp_errbuf *err);
 
@@ -359,11 +369,15 @@ WKP_API WKP_NODISCARD wkp_status wkp_sink_packets_new(const char *path, wkp_form
                                                       wkp_sink **out, wkp_errbuf *err);
 
 /* A callback sink: cb(flow, user) is called once per flow, in output order,
- * on the merger thread. A non-zero return stops the run (WKP_ESTOPPED). */
+ * on the merger thread. A non-zero return stops the run (WKP_ESTOPPED, as
+ * wkp_engine_stop() does): no further flow is passed, and the flow that
+ * asked to stop counts as written (WKP_CNT_FLOWS). */
 typedef int (*wkp_flow_fn)(const wkp_flow *f, void *user);
 WKP_API WKP_NODISCARD wkp_status wkp_sink_callback_new(wkp_flow_fn cb, void *user, wkp_sink **out);
 
-WKP_API void wkp_sink_free(wkp_sink *s); /* NULL is a no-op */
+/* NULL is a no-op, and so is a sink given to an engine (wkp_engine_free
+ * frees it). */
+WKP_API void wkp_sink_free(wkp_sink *s);
 
 /* Parse "csv", "json", "ndjson"/"jsonl", "none" (case-sensitive). */
 WKP_API WKP_NODISCARD wkp_status wkp_format_parse(const char *name, wkp_format *out);
@@ -379,7 +393,10 @@ typedef struct wkp_engine wkp_engine;
 WKP_API WKP_NODISCARD wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out,
                                                 wkp_errbuf *err);
 
-/* On success the engine owns sink (freed by wkp_engine_free). Before run. */
+/* On success the engine owns sink (freed by wkp_engine_free). Before run
+ * (else WKP_ESTATE). A sink already added to an engine, this one or
+ * another, is refused with WKP_ESTATE: a sink has one owner and is written
+ * once per flow. Failures set wkp_engine_last_error(e). */
 WKP_API WKP_NODISCARD wkp_status wkp_engine_add_sink(wkp_engine *e, wkp_sink *sink);
 
 /* Analyse n capture files, each on its own (flows never cross files), in
@@ -387,11 +404,16 @@ WKP_API WKP_NODISCARD wkp_status wkp_engine_add_sink(wkp_engine *e, wkp_sink *si
  * missing file, a file that is not a capture or an unsupported link type
  * fails the run with nothing written. Returns WKP_OK when every flow was
  * written; a capture cut inside a record is a warning (see
- * wkp_engine_warnings), or WKP_EFORMAT with strict on. Call once per engine. */
+ * wkp_engine_warnings), or WKP_EFORMAT with strict on. Any other result
+ * removes the output files (see wkp_sink_file_new) and sets
+ * wkp_engine_last_error(e). Call once per engine. */
 WKP_API WKP_NODISCARD wkp_status wkp_engine_run(wkp_engine *e, const char *const *paths, size_t n);
 
-/* Ask a running engine to stop soon; wkp_engine_run then returns
- * WKP_ESTOPPED and writes no output file. Any thread; async-signal-safe. */
+/* Ask the engine to stop: a stop seen at any moment of wkp_engine_run up to
+ * the renaming of its output (including after the last packet was read, and
+ * before the run: it then stops at once) makes it return WKP_ESTOPPED with
+ * the last error "stopped on request", and no output file is kept. Any
+ * thread, a sink callback included; async-signal-safe. */
 WKP_API void wkp_engine_stop(wkp_engine *e);
 
 /* The last error as one line ("" if none). Valid until the next call on e. */
@@ -421,9 +443,11 @@ typedef enum wkp_counter {
 } wkp_counter;
 WKP_API uint64_t wkp_engine_counter(const wkp_engine *e, wkp_counter c);
 
-/* Write the run summary as JSON (version, options, threads, wall time, the
- * counters above with the malformed breakdown, files and warnings) to path
- * ("-" = stdout). */
+/* Write the run summary as JSON (version, status: "ok", "stopped", "write
+ * error" or the wkp_strerror text of the failure, with the error line;
+ * options, threads, wall time, the counters above with the malformed
+ * breakdown, files and warnings) to path ("-" = stdout). On failure err
+ * (if not NULL) says "PATH: write error: <strerror>". */
 WKP_API WKP_NODISCARD wkp_status wkp_engine_write_summary(const wkp_engine *e, const char *path,
                                                           wkp_errbuf *err);
 
