@@ -2,15 +2,21 @@
  * counters, idle timeouts and the output order of D6, on captures the test
  * writes itself (values computed by hand below) and on tests/data. */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "wa1kpcap/wa1kpcap.h"
 
 #define DATA WKP_TEST_DATA "/"
+#define MULTI_PACKETS 4183 /* capinfos -c wa1kpcap__multi.pcap */
 
 struct seen {
     int n;
@@ -259,4 +265,359 @@ Test(engine, config_rejects_bad_values)
     cr_assert_eq(wkp_format_from_path("a.out"), WKP_FMT_CSV);
     cr_assert_str_eq(wkp_strerror(WKP_ELINKTYPE), "unsupported link type");
     wkp_config_free(cfg);
+}
+
+/* ---- stops, sink ownership, errors, accessors under misuse ---- */
+
+/* wa1kpcap__multi.pcap's flow count, from a run with nothing stopped: the
+ * stop tests below stop at its last flow, which the end-of-file flush
+ * ends after the reader has read every packet. */
+static int count_flows(const char *cap)
+{
+    struct seen s = {0};
+    wkp_engine *e = engine_with(2, 0, &s);
+    const char *f[] = {cap};
+    cr_assert_eq(wkp_engine_run(e, f, 1), WKP_OK, "%s", wkp_engine_last_error(e));
+    wkp_engine_free(e);
+    cr_assert_gt(s.n, 3);
+    return s.n;
+}
+
+static void make_outdir(char *dir, char *file, size_t n, const char *name)
+{
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(file, n, "%s/%s", dir, name);
+}
+
+Test(engine, callback_stop_counts_the_stopping_flow)
+{
+    char dir[] = "/tmp/wkp-test-out-XXXXXX", csv[128];
+    make_outdir(dir, csv, sizeof csv, "flows.csv");
+    struct seen s = {.stop_after = 3};
+    wkp_engine *e = engine_with(2, 0, &s);
+    wkp_sink *fs;
+    wkp_errbuf err;
+    cr_assert_eq(wkp_sink_file_new(csv, WKP_FMT_CSV, &fs, &err), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, fs), WKP_OK);
+    const char *f[] = {DATA "wa1kpcap__multi.pcap"};
+    cr_assert_eq(wkp_engine_run(e, f, 1), WKP_ESTOPPED);
+    cr_assert_eq(s.n, 3, "no flow after the one that stopped");
+    cr_assert_eq(wkp_engine_counter(e, WKP_CNT_FLOWS), 3, "the stopping flow counts");
+    cr_assert_str_eq(wkp_engine_last_error(e), "stopped on request");
+    cr_assert_eq(access(csv, F_OK), -1);
+    wkp_engine_free(e);
+    cr_assert_eq(rmdir(dir), 0, "no temporary left");
+}
+
+struct stopper {
+    wkp_engine *e;
+    int n, stop_at; /* call wkp_engine_stop at this flow, return 0 */
+    int other_thread;
+    sem_t go, done;
+};
+
+static int stop_at_flow(const wkp_flow *f, void *user)
+{
+    (void)f;
+    struct stopper *st = user;
+    if (++st->n == st->stop_at) {
+        if (st->other_thread) {
+            sem_post(&st->go);
+            while (sem_wait(&st->done) != 0)
+                ;
+        } else {
+            wkp_engine_stop(st->e);
+        }
+    }
+    return 0;
+}
+
+static void *stop_thread(void *arg)
+{
+    struct stopper *st = arg;
+    while (sem_wait(&st->go) != 0)
+        ;
+    wkp_engine_stop(st->e);
+    sem_post(&st->done);
+    return NULL;
+}
+
+/* A stop that comes after the last packet was read (at the last flow,
+ * which the end-of-file flush ends) still stops the run: WKP_ESTOPPED, the
+ * fixed message, no file; from the callback itself or from another thread. */
+static void stop_after_last_packet(int other_thread)
+{
+    const char *cap = DATA "wa1kpcap__multi.pcap";
+    int total = count_flows(cap);
+    char dir[] = "/tmp/wkp-test-out-XXXXXX", csv[128];
+    make_outdir(dir, csv, sizeof csv, "flows.csv");
+    wkp_config *cfg;
+    wkp_engine *e;
+    wkp_sink *cs, *fs;
+    wkp_errbuf err;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
+    wkp_config_free(cfg);
+    struct stopper st = {.e = e, .stop_at = total, .other_thread = other_thread};
+    sem_init(&st.go, 0, 0);
+    sem_init(&st.done, 0, 0);
+    pthread_t th;
+    if (other_thread)
+        cr_assert_eq(pthread_create(&th, NULL, stop_thread, &st), 0);
+    cr_assert_eq(wkp_sink_callback_new(stop_at_flow, &st, &cs), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, cs), WKP_OK);
+    cr_assert_eq(wkp_sink_file_new(csv, WKP_FMT_CSV, &fs, &err), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, fs), WKP_OK);
+    const char *f[] = {cap};
+    cr_assert_eq(wkp_engine_run(e, f, 1), WKP_ESTOPPED);
+    if (other_thread)
+        pthread_join(th, NULL);
+    cr_assert_eq(st.n, total);
+    /* capinfos -c wa1kpcap__multi.pcap: every packet was read before the stop */
+    cr_assert_eq(wkp_engine_counter(e, WKP_CNT_PACKETS_READ), MULTI_PACKETS);
+    cr_assert_str_eq(wkp_engine_last_error(e), "stopped on request");
+    cr_assert_eq(access(csv, F_OK), -1);
+    wkp_engine_free(e);
+    cr_assert_eq(rmdir(dir), 0);
+    sem_destroy(&st.go);
+    sem_destroy(&st.done);
+}
+
+Test(engine, stop_from_the_callback_after_the_last_packet)
+{
+    stop_after_last_packet(0);
+}
+
+Test(engine, stop_from_another_thread_after_the_last_packet)
+{
+    stop_after_last_packet(1);
+}
+
+Test(engine, stop_before_the_run_stops_it_at_once)
+{
+    struct seen s = {0};
+    wkp_engine *e = engine_with(1, 0, &s);
+    wkp_engine_stop(e);
+    const char *f[] = {DATA "wa1kpcap__multi.pcap"};
+    cr_assert_eq(wkp_engine_run(e, f, 1), WKP_ESTOPPED);
+    cr_assert_eq(s.n, 0);
+    cr_assert_str_eq(wkp_engine_last_error(e), "stopped on request");
+    wkp_engine_stop(NULL); /* a no-op */
+    wkp_engine_free(e);
+}
+
+Test(engine, a_sink_has_one_owner)
+{
+    wkp_config *cfg;
+    wkp_engine *a, *b;
+    wkp_sink *fs, *cs;
+    wkp_errbuf err;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &a, NULL), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &b, NULL), WKP_OK);
+    wkp_config_free(cfg);
+    cr_assert_eq(wkp_sink_file_new("/nonexistent-dir/x.csv", WKP_FMT_CSV, &fs, &err), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(a, fs), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(a, fs), WKP_ESTATE, "the same engine twice");
+    cr_assert_not_null(strstr(wkp_engine_last_error(a), "already belongs"));
+    cr_assert_eq(wkp_engine_add_sink(b, fs), WKP_ESTATE, "a second engine");
+    cr_assert_not_null(strstr(wkp_engine_last_error(b), "already belongs"));
+    wkp_sink_free(fs); /* owned by a: a no-op, a frees it (ASan: no double free) */
+
+    struct seen s = {0};
+    cr_assert_eq(wkp_sink_callback_new(collect, &s, &cs), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(b, cs), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(b, cs), WKP_ESTATE);
+    const char *f[] = {DATA "wa1kpcap__single.pcap"};
+    cr_assert_eq(wkp_engine_run(b, f, 1), WKP_OK, "%s", wkp_engine_last_error(b));
+    /* tshark: single.pcap is one TCP conversation: called once, not twice */
+    cr_assert_eq(s.n, 1);
+    wkp_engine_free(a);
+    wkp_engine_free(b);
+}
+
+Test(engine, last_error_is_set_on_every_failure)
+{
+    wkp_config *cfg;
+    wkp_engine *e;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
+    cr_assert_str_eq(wkp_engine_last_error(e), "");
+    cr_assert_eq(wkp_engine_add_sink(e, NULL), WKP_EINVAL);
+    cr_assert_neq(wkp_engine_last_error(e)[0], '\0');
+    cr_assert_eq(wkp_engine_run(e, NULL, 0), WKP_EINVAL);
+    cr_assert_str_eq(wkp_engine_last_error(e), "no capture file given");
+    cr_assert_eq(wkp_engine_run(e, NULL, 0), WKP_ESTATE);
+    cr_assert_not_null(strstr(wkp_engine_last_error(e), "runs once"));
+    wkp_sink *s;
+    cr_assert_eq(wkp_sink_callback_new(collect, NULL, &s), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, s), WKP_ESTATE);
+    cr_assert_not_null(strstr(wkp_engine_last_error(e), "already run"));
+    wkp_sink_free(s);
+    wkp_engine_free(e);
+
+    /* not a capture: the message names the file */
+    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
+    const char *f[] = {DATA "MANIFEST.md"};
+    cr_assert_eq(wkp_engine_run(e, f, 1), WKP_EFORMAT);
+    cr_assert_not_null(strstr(wkp_engine_last_error(e), "MANIFEST.md"));
+    wkp_engine_free(e);
+    wkp_config_free(cfg);
+}
+
+/* A device that fails every write with ENOSPC: /dev/full's numbers, made in
+ * dir when root (so a regression could only replace our own node), else the
+ * real /dev/full (which a non-root run cannot replace). */
+static void full_device(const char *dir, char *path, size_t n)
+{
+    if (geteuid() == 0) {
+        snprintf(path, n, "%s/full", dir);
+        cr_assert_eq(mknod(path, 0666 | S_IFCHR, makedev(1, 7)), 0);
+    } else {
+        snprintf(path, n, "/dev/full");
+    }
+}
+
+static bool summary_has(wkp_engine *e, const char *dir, const char *text)
+{
+    char p[160];
+    snprintf(p, sizeof p, "%s/summary.json", dir);
+    wkp_errbuf err;
+    cr_assert_eq(wkp_engine_write_summary(e, p, &err), WKP_OK);
+    FILE *fp = fopen(p, "r");
+    cr_assert_not_null(fp);
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    unlink(p);
+    return strstr(buf, text) != NULL;
+}
+
+Test(engine, a_write_error_names_the_file_and_commits_nothing)
+{
+    char dir[] = "/tmp/wkp-test-out-XXXXXX", csv[128], dev[128];
+    make_outdir(dir, csv, sizeof csv, "flows.csv");
+    full_device(dir, dev, sizeof dev);
+    wkp_config *cfg;
+    wkp_engine *e;
+    wkp_sink *good, *bad;
+    wkp_errbuf err;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
+    wkp_config_free(cfg);
+    /* the good sink first: it finishes cleanly, yet must not be renamed */
+    cr_assert_eq(wkp_sink_file_new(csv, WKP_FMT_CSV, &good, &err), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, good), WKP_OK);
+    cr_assert_eq(wkp_sink_file_new(dev, WKP_FMT_NDJSON, &bad, &err), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, bad), WKP_OK);
+    const char *f[] = {DATA "wa1kpcap__multi.pcap"};
+    cr_assert_eq(wkp_engine_run(e, f, 1), WKP_EIO);
+    char want[200];
+    snprintf(want, sizeof want, "%s: write error: %s", dev, strerror(ENOSPC));
+    cr_assert_str_eq(wkp_engine_last_error(e), want);
+    cr_assert_eq(access(csv, F_OK), -1, "no renamed output after a write error");
+    struct stat st;
+    cr_assert_eq(stat(dev, &st), 0);
+    cr_assert(S_ISCHR(st.st_mode), "the device is still a device");
+    cr_assert(summary_has(e, dir, "\"status\": \"write error\""));
+    cr_assert(summary_has(e, dir, want));
+    wkp_engine_free(e);
+    if (geteuid() == 0)
+        cr_assert_eq(unlink(dev), 0);
+    cr_assert_eq(rmdir(dir), 0, "no temporary left");
+}
+
+Test(engine, summary_status_says_what_happened)
+{
+    char dir[] = "/tmp/wkp-test-out-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    const char *f[] = {DATA "wa1kpcap__single.pcap"};
+    struct seen s = {0};
+    wkp_engine *e = engine_with(1, 0, &s);
+    cr_assert(summary_has(e, dir, "\"status\": \"not run\""));
+    cr_assert_eq(wkp_engine_run(e, f, 1), WKP_OK);
+    cr_assert(summary_has(e, dir, "\"status\": \"ok\",\n  \"error\": null"));
+    wkp_engine_free(e);
+
+    struct seen s2 = {.stop_after = 1};
+    e = engine_with(1, 0, &s2);
+    cr_assert_eq(wkp_engine_run(e, f, 1), WKP_ESTOPPED);
+    cr_assert(summary_has(e, dir, "\"status\": \"stopped\",\n  \"error\": \"stopped on request\""));
+    wkp_engine_free(e);
+
+    struct seen s3 = {0};
+    e = engine_with(1, 0, &s3);
+    const char *bad[] = {DATA "MANIFEST.md"};
+    cr_assert_eq(wkp_engine_run(e, bad, 1), WKP_EFORMAT);
+    cr_assert(summary_has(e, dir, "\"status\": \"not a valid capture\""));
+    wkp_engine_free(e);
+    cr_assert_eq(rmdir(dir), 0);
+}
+
+Test(engine, flow_accessors_refuse_null)
+{
+    cr_assert_eq(wkp_flow_id(NULL), 0);
+    cr_assert_str_eq(wkp_flow_capture(NULL), "");
+    cr_assert_str_eq(wkp_flow_key(NULL), "");
+    cr_assert_str_eq(wkp_flow_src_ip(NULL), "");
+    cr_assert_str_eq(wkp_flow_dst_ip(NULL), "");
+    cr_assert_eq(wkp_flow_src_port(NULL), 0);
+    cr_assert_eq(wkp_flow_dst_port(NULL), 0);
+    cr_assert_eq(wkp_flow_protocol(NULL), 0);
+    cr_assert_eq(wkp_flow_ip_version(NULL), 0);
+    cr_assert_eq(wkp_flow_vlan_id(NULL), 0);
+    cr_assert_eq(wkp_flow_start_ns(NULL), 0);
+    cr_assert_eq(wkp_flow_end_ns(NULL), 0);
+    cr_assert_eq(wkp_flow_packets(NULL, WKP_DIR_BOTH), 0);
+    cr_assert_eq(wkp_flow_bytes(NULL, WKP_DIR_UP), 0);
+    cr_assert_eq(wkp_flow_tcp_flag_count(NULL, WKP_TCPFLAG_SYN), 0);
+    cr_assert_str_eq(wkp_flow_end_reason(NULL), "");
+    cr_assert_str_eq(wkp_flow_community_id(NULL), "");
+    cr_assert_eq(wkp_flow_retransmissions(NULL), 0);
+    cr_assert_eq(wkp_flow_seq_count(NULL), 0);
+    cr_assert_eq(wkp_flow_seq_value(NULL, 0, WKP_SEQ_PACKET_LENGTH), 0);
+    cr_assert(isnan(wkp_flow_stat(NULL, "packet_count")));
+}
+
+struct statnames {
+    double count, mean, unknown_block, unknown_stat, unknown_short, unknown_scalar, null_name,
+        udp_only;
+};
+
+static int read_stats(const wkp_flow *f, void *user)
+{
+    struct statnames *v = user;
+    v->count = wkp_flow_stat(f, "packet_count");
+    v->mean = wkp_flow_stat(f, "packet_lengths.mean");
+    v->unknown_block = wkp_flow_stat(f, "no_such_block.mean");
+    v->unknown_stat = wkp_flow_stat(f, "packet_lengths.no_such_stat");
+    v->unknown_short = wkp_flow_stat(f, "pkt_no_such_stat");
+    v->unknown_scalar = wkp_flow_stat(f, "no_such_name");
+    v->null_name = wkp_flow_stat(f, NULL);
+    return 0;
+}
+
+Test(engine, an_unknown_statistic_name_is_an_error)
+{
+    struct statnames v = {0};
+    wkp_config *cfg;
+    wkp_engine *e;
+    wkp_sink *s;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
+    wkp_config_free(cfg);
+    cr_assert_eq(wkp_sink_callback_new(read_stats, &v, &s), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, s), WKP_OK);
+    const char *f[] = {DATA "wa1kpcap__single.pcap"};
+    cr_assert_eq(wkp_engine_run(e, f, 1), WKP_OK);
+    /* tshark: 27 frames, 6690 bytes in the one conversation */
+    cr_assert_float_eq(v.count, 27.0, 0);
+    cr_assert_float_eq(v.mean, 6690.0 / 27.0, 1e-9);
+    cr_assert(isnan(v.unknown_block));
+    cr_assert(isnan(v.unknown_stat));
+    cr_assert(isnan(v.unknown_short));
+    cr_assert(isnan(v.unknown_scalar));
+    cr_assert(isnan(v.null_name));
+    wkp_engine_free(e);
 }

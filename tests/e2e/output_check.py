@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+"""Output targets, write errors and stops through the CLI (docs/design.md, "Output files and
+stopping").
+
+Usage: output_check.py WA1KPCAP_BINARY DATA_DIR
+
+- a FIFO is written in place: a reader process gets the whole output and the FIFO stays a FIFO;
+- a character device is written in place and stays one (a null device we make with mknod when
+  root: never the machine's /dev/null; skipped, and said so, when not root);
+- a symlink is followed (absolute, relative, dangling): the link stays, its target gets the output;
+- an existing file keeps its mode;
+- a full device (/dev/full, or our own node with its numbers when root) with and without -o:
+  exit 1 and exactly `wa1kpcap: PATH: write error: No space left on device` (`-` for stdout), no
+  renamed output, the summary's status says "write error";
+- stdout closed by its reader (`| head -c`): death by SIGPIPE, nothing on stderr, no file left;
+- SIGINT / SIGTERM during a run: exit 130 / 143 and no output file or temporary left;
+- the summary of a failed run does not say "ok".
+The reference output is the same run written to a regular file: these checks are about where
+bytes go, not what they are (the golden and truth tests check those). Last line: `N passed, N
+failed`.
+"""
+import json, os, signal, stat, struct, subprocess, sys, tempfile, threading, time
+
+TIMEOUT = 120
+ENOSPC = os.strerror(28)  # "No space left on device"
+
+failures = []
+passed = 0
+
+
+def check(name, ok, detail=""):
+    global passed
+    if ok:
+        passed += 1
+        print(f"ok   {name}")
+    else:
+        failures.append(name)
+        print(f"FAIL {name}: {detail}")
+
+
+def run(cli, args, stdout=subprocess.PIPE):
+    return subprocess.run([cli, "analyze", "-q", *args], stdout=stdout, stderr=subprocess.PIPE,
+                          timeout=TIMEOUT)
+
+
+def leftovers(d, keep):
+    return sorted(set(os.listdir(d)) - set(keep))
+
+
+def main():
+    cli, data = sys.argv[1], sys.argv[2]
+    cap = os.path.join(data, "wa1kpcap__multi.pcap")
+    root = os.geteuid() == 0
+    with tempfile.TemporaryDirectory(prefix="wkp-output-") as d:
+        ref_path = os.path.join(d, "ref.csv")
+        r = run(cli, ["-o", ref_path, cap])
+        assert r.returncode == 0, r.stderr
+        with open(ref_path, "rb") as f:
+            ref = f.read()
+        os.unlink(ref_path)
+        assert len(ref) > 256 * 1024, "the reference must be larger than a pipe buffer"
+
+        # FIFO: a reader process gets the data; the FIFO is not replaced.
+        fifo = os.path.join(d, "fifo")
+        os.mkfifo(fifo)
+        reader = subprocess.Popen(["cat", fifo], stdout=subprocess.PIPE)
+        got = {}
+        t = threading.Thread(target=lambda: got.update(out=reader.stdout.read()))
+        t.start()
+        r = run(cli, ["-f", "csv", "-o", fifo, cap])
+        t.join(TIMEOUT)
+        reader.wait(TIMEOUT)
+        check("fifo: exit 0", r.returncode == 0, r.stderr)
+        check("fifo: the reader got the whole output", got.get("out") == ref,
+              f"{len(got.get('out') or b'')} bytes of {len(ref)}")
+        check("fifo: still a fifo", stat.S_ISFIFO(os.lstat(fifo).st_mode))
+        check("fifo: nothing else in the directory", leftovers(d, ["fifo"]) == [],
+              leftovers(d, ["fifo"]))
+        os.unlink(fifo)
+
+        # Our own null device (never the machine's /dev/null).
+        if root:
+            null = os.path.join(d, "null")
+            os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+            r = run(cli, ["-o", null, "-f", "csv", cap])
+            st = os.lstat(null)
+            check("null device: exit 0", r.returncode == 0, r.stderr)
+            check("null device: still a character device (1,3)",
+                  stat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) == 1 and
+                  os.minor(st.st_rdev) == 3)
+            check("null device: nothing else in the directory", leftovers(d, ["null"]) == [])
+            os.unlink(null)
+        else:
+            print("skip null device: not root (mknod needs root)")
+
+        # Symlinks: absolute to an existing file (mode kept), relative from another directory,
+        # dangling (the target is created).
+        sub = os.path.join(d, "sub")
+        os.mkdir(sub)
+        target = os.path.join(d, "target.csv")
+        with open(target, "w") as f:
+            f.write("old\n")
+        os.chmod(target, 0o640)
+        link = os.path.join(d, "link.csv")
+        os.symlink(target, link)
+        rel = os.path.join(sub, "rel.csv")
+        os.symlink("../target.csv", rel)
+        for name, lk in (("absolute", link), ("relative", rel)):
+            r = run(cli, ["-o", lk, cap])
+            check(f"symlink {name}: exit 0", r.returncode == 0, r.stderr)
+            check(f"symlink {name}: still a symlink", os.path.islink(lk))
+            with open(target, "rb") as f:
+                check(f"symlink {name}: the target holds the output", f.read() == ref)
+            check(f"symlink {name}: the target kept mode 0640",
+                  stat.S_IMODE(os.stat(target).st_mode) == 0o640,
+                  oct(stat.S_IMODE(os.stat(target).st_mode)))
+        dangling = os.path.join(d, "dangling.csv")
+        os.symlink("created.csv", dangling)
+        r = run(cli, ["-o", dangling, cap])
+        check("symlink dangling: exit 0", r.returncode == 0, r.stderr)
+        check("symlink dangling: still a symlink", os.path.islink(dangling))
+        created = os.path.join(d, "created.csv")
+        check("symlink dangling: its target was created with the output",
+              os.path.isfile(created) and open(created, "rb").read() == ref)
+        keep = ["sub", "target.csv", "link.csv", "dangling.csv", "created.csv"]
+        check("symlinks: no temporary left", leftovers(d, keep) == [] and
+              os.listdir(sub) == ["rel.csv"], leftovers(d, keep) + os.listdir(sub))
+        for p in (rel, link, dangling, created, target):
+            os.unlink(p)
+        os.rmdir(sub)
+
+        # An existing regular file keeps its mode.
+        plain = os.path.join(d, "plain.csv")
+        with open(plain, "w") as f:
+            f.write("old\n")
+        os.chmod(plain, 0o600)
+        r = run(cli, ["-o", plain, cap])
+        check("existing file: exit 0", r.returncode == 0, r.stderr)
+        check("existing file: mode 0600 kept", stat.S_IMODE(os.stat(plain).st_mode) == 0o600,
+              oct(stat.S_IMODE(os.stat(plain).st_mode)))
+        check("existing file: replaced by the output", open(plain, "rb").read() == ref)
+        os.unlink(plain)
+
+        # Full disk, stdout: -f csv > /dev/full (writing to /dev/full through a redirection never
+        # replaces it).
+        with open("/dev/full", "wb") as full:
+            r = run(cli, ["-f", "csv", cap], stdout=full)
+        check("stdout > /dev/full: exit 1", r.returncode == 1, r.returncode)
+        check("stdout > /dev/full: the error line",
+              r.stderr.decode() == f"wa1kpcap: -: write error: {ENOSPC}\n", r.stderr)
+
+        # Full disk, -o: our own node with /dev/full's numbers when root, else /dev/full, which a
+        # non-root run cannot replace. A second output (--packets) must not be renamed either.
+        if root:
+            fulldev = os.path.join(d, "full")
+            os.mknod(fulldev, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+        else:
+            fulldev = "/dev/full"
+        pk = os.path.join(d, "packets.csv")
+        sm = os.path.join(d, "summary.json")
+        r = run(cli, ["-o", fulldev, "--packets", pk, "--summary", sm, cap])
+        check("-o full: exit 1", r.returncode == 1, r.returncode)
+        check("-o full: the error line",
+              r.stderr.decode() == f"wa1kpcap: {fulldev}: write error: {ENOSPC}\n", r.stderr)
+        check("-o full: still a character device", stat.S_ISCHR(os.lstat(fulldev).st_mode))
+        check("-o full: the other output is not renamed", not os.path.exists(pk))
+        summary = json.load(open(sm))
+        check("-o full: the summary says write error",
+              summary["status"] == "write error" and ENOSPC in summary["error"], summary["status"])
+        keep = ["summary.json"] + (["full"] if root else [])
+        check("-o full: no temporary left", leftovers(d, keep) == [], leftovers(d, keep))
+        os.unlink(sm)
+        if root:
+            os.unlink(fulldev)
+
+        # stdout closed by its reader: quiet death by SIGPIPE, no file left.
+        p = subprocess.Popen([cli, "analyze", "-q", "--packets", pk, cap], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        head = p.stdout.read(100)
+        p.stdout.close()
+        err = p.stderr.read()
+        p.wait(TIMEOUT)
+        check("| head -c 100: got the first bytes", head == ref[:100])
+        check("| head -c 100: killed by SIGPIPE", p.returncode == -signal.SIGPIPE, p.returncode)
+        check("| head -c 100: nothing on stderr", err == b"", err)
+        check("| head -c 100: no file left", leftovers(d, []) == [], leftovers(d, []))
+
+        # Signals while the reader waits for more input (stdin is a pipe we hold open): exit
+        # 128 + signal, no output file, no temporary.
+        with open(cap, "rb") as f:
+            capbytes = f.read()
+        out = os.path.join(d, "stopped.csv")
+        for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+            p = subprocess.Popen([cli, "analyze", "-q", "-o", out, "--packets", pk, "-"],
+                                 stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+            p.stdin.write(capbytes[:len(capbytes) // 2])
+            p.stdin.flush()
+            time.sleep(0.5)
+            p.send_signal(sig)
+            time.sleep(0.1)
+            p.stdin.close()
+            err = p.stderr.read()
+            p.wait(TIMEOUT)
+            check(f"{sig.name} mid-input: exit {code}", p.returncode == code, (p.returncode, err))
+            check(f"{sig.name} mid-input: no output file or temporary", leftovers(d, []) == [],
+                  leftovers(d, []))
+
+        # Signals at moments spread over a whole run (reading, flushing, writing): each run
+        # exits 130 leaving nothing, or finished before the signal with the complete output.
+        big = os.path.join(d, "big.pcap")
+        write_flood(big, 30000)
+        t0 = time.monotonic()
+        r = run(cli, ["-t", "2", "-o", out, big])
+        whole = time.monotonic() - t0
+        assert r.returncode == 0, r.stderr
+        complete = open(out, "rb").read()
+        os.unlink(out)
+        stopped = finished = 0
+        for i in range(12):
+            delay = whole * (0.1 + 0.1 * i)
+            p = subprocess.Popen([cli, "analyze", "-q", "-t", "2", "-o", out, big],
+                                 stderr=subprocess.PIPE)
+            time.sleep(delay)
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+            err = p.stderr.read()
+            p.wait(TIMEOUT)
+            if p.returncode == 130:
+                stopped += 1
+                ok = leftovers(d, ["big.pcap"]) == []
+            else:
+                finished += 1
+                ok = p.returncode == 0 and open(out, "rb").read() == complete
+            check(f"SIGINT after {delay:.2f}s of {whole:.2f}s: exit {p.returncode}", ok,
+                  (err, leftovers(d, ["big.pcap"])))
+            if os.path.exists(out):
+                os.unlink(out)
+        print(f"signal sweep: {stopped} stopped, {finished} finished first")
+        check("signal sweep: at least one run was stopped", stopped > 0)
+
+        # The summary of a failed run says so.
+        r = run(cli, ["--summary", "-", os.path.join(data, "MANIFEST.md")])
+        check("bad capture: exit 1", r.returncode == 1, r.returncode)
+        s = json.loads(r.stdout)
+        check("bad capture: summary status is not ok",
+              s["status"] == "not a valid capture" and "MANIFEST.md" in s["error"], s["status"])
+
+    print(f"{passed} passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+def write_flood(path, flows):
+    """A µs pcap of `flows` UDP flows, 4 packets each (Ethernet/IPv4/UDP, 10-byte payload)."""
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for rnd in range(4):
+            for i in range(flows):
+                t = 1_000_000 + rnd * 1000 + i // 100
+                src = bytes([10, (i >> 16) & 255, (i >> 8) & 255, i & 255])
+                ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 38, 0, 0, 64, 17, 0, src,
+                                 bytes([10, 255, 0, 1]))
+                udp = struct.pack("!HHHH", 1024 + i % 60000, 53, 18, 0) + bytes(10)
+                frame = bytes(12) + b"\x08\x00" + ip + udp
+                f.write(struct.pack("<IIII", t // 1_000_000, t % 1_000_000, len(frame),
+                                    len(frame)))
+                f.write(frame)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
