@@ -216,8 +216,8 @@ def main():
         complete = open(out, "rb").read()
         os.unlink(out)
         stopped = finished = 0
-        for i in range(12):
-            delay = whole * (0.1 + 0.1 * i)
+        for i in range(8):
+            delay = whole * (0.1 + 0.15 * i)
             p = subprocess.Popen([cli, "analyze", "-q", "-t", "2", "-o", out, big],
                                  stderr=subprocess.PIPE)
             time.sleep(delay)
