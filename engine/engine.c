@@ -496,7 +496,7 @@ static wkp_status run(wkp_engine *e, const char *const *paths, size_t n)
     /* 2. Open the sinks (temporary files). */
     for (size_t i = 0; i < e->nsinks; i++) {
         e->sinks[i]->cfg = &e->cfg;
-        wkp_status st = wkp__sink_open(e->sinks[i], &err);
+        wkp_status st = wkp__sink_open(e->sinks[i], &e->stop, &err);
         if (st != WKP_OK) {
             wkp__set_error(e, "%s", err.msg);
             for (size_t j = 0; j < i; j++)

@@ -217,7 +217,8 @@ WKP_HIDDEN size_t wkp__column_count(const struct wkp_config *cfg);
 WKP_HIDDEN void wkp__column_name(const struct wkp_config *cfg, size_t col, struct wkp_buf *b);
 WKP_HIDDEN const char *wkp__proto_name(uint8_t proto, char tmp[16]);
 /* engine/sink.c */
-WKP_HIDDEN wkp_status wkp__sink_open(struct wkp_sink *s, wkp_errbuf *err);
+/* stop: the engine's flag, polled while a FIFO waits for its reader */
+WKP_HIDDEN wkp_status wkp__sink_open(struct wkp_sink *s, _Atomic int *stop, wkp_errbuf *err);
 WKP_HIDDEN int wkp__sink_write(struct wkp_sink *s, const struct wkp_flow *f);
 WKP_HIDDEN wkp_status wkp__sink_finish(struct wkp_sink *s, bool success, wkp_errbuf *err);
 WKP_HIDDEN wkp_status wkp__sink_commit(struct wkp_sink *s, bool commit, wkp_errbuf *err);

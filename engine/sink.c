@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/internal.h"
@@ -211,7 +212,36 @@ static wkp_status open_temporary(struct wkp_sink *s, const struct stat *old, wkp
     return WKP_OK;
 }
 
-wkp_status wkp__sink_open(struct wkp_sink *s, wkp_errbuf *err)
+/* Open a FIFO for writing once it has a reader, polling so that a stop
+ * (a signal handler calling wkp_engine_stop) is seen while waiting: a
+ * blocking open would not return on a signal restarted by SA_RESTART.
+ * -1 with errno EINTR when stopped. */
+static int open_fifo(const char *path, _Atomic int *stop)
+{
+    for (;;) {
+        int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0) {
+            int fl = fcntl(fd, F_GETFL);
+            if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+                int e = errno;
+                close(fd);
+                errno = e;
+                return -1;
+            }
+            return fd;
+        }
+        if (errno != ENXIO) /* ENXIO: no reader yet */
+            return -1;
+        if (atomic_load(stop)) {
+            errno = EINTR;
+            return -1;
+        }
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+wkp_status wkp__sink_open(struct wkp_sink *s, _Atomic int *stop, wkp_errbuf *err)
 {
     if (s->cb || s->fmt == WKP_FMT_NONE)
         return WKP_OK;
@@ -232,12 +262,17 @@ wkp_status wkp__sink_open(struct wkp_sink *s, wkp_errbuf *err)
         if (!exists || S_ISREG(st.st_mode)) {
             rc = open_temporary(s, exists ? &st : NULL, err);
         } else {
-            /* a device, a FIFO (this waits for its reader), a directory
+            /* a device, a FIFO (waits for its reader), a directory
              * (refused by open): written in place, never replaced */
             free(s->target);
             s->target = NULL;
-            int fd = open(s->path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
-            if (fd < 0 || !(s->fp = fdopen(fd, "w"))) {
+            int fd = S_ISFIFO(st.st_mode)
+                         ? open_fifo(s->path, stop)
+                         : open(s->path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+            if (fd < 0 && errno == EINTR) {
+                snprintf(err->msg, sizeof err->msg, "%s", WKP_STOPPED_MSG);
+                rc = WKP_ESTOPPED;
+            } else if (fd < 0 || !(s->fp = fdopen(fd, "w"))) {
                 snprintf(err->msg, sizeof err->msg, "%s: cannot open: %s", s->path,
                          strerror(errno));
                 if (fd >= 0)

@@ -353,7 +353,7 @@ typedef enum wkp_format {
  * where the caller may set it; a new one is 0644); a failed or stopped run
  * removes it, so no complete-looking file is left. A symlink is followed and
  * its target treated by its type. Standard output, a device or a FIFO is
- * written directly (a FIFO's open waits for its reader): what a failed run
+ * written directly (a FIFO's open waits for its reader, or a stop): what a failed run
  * wrote there stays. Every write, flush and close is checked; the first
  * error fails the run (WKP_EIO) with "PATH: write error: <strerror>" ("-"
  * for stdout) as the last error. The file is opened when the run starts.

@@ -5,6 +5,8 @@ stopping").
 Usage: output_check.py WA1KPCAP_BINARY DATA_DIR
 
 - a FIFO is written in place: a reader process gets the whole output and the FIFO stays a FIFO;
+  with no reader the run waits and SIGINT still stops it; a reader that goes away is a write
+  error naming the FIFO;
 - a character device is written in place and stays one (a null device we make with mknod when
   root: never the machine's /dev/null; skipped, and said so, when not root);
 - a symlink is followed (absolute, relative, dangling): the link stays, its target gets the output;
@@ -76,6 +78,26 @@ def main():
         check("fifo: still a fifo", stat.S_ISFIFO(os.lstat(fifo).st_mode))
         check("fifo: nothing else in the directory", leftovers(d, ["fifo"]) == [],
               leftovers(d, ["fifo"]))
+
+        # A FIFO nobody reads: the run waits for a reader, and SIGINT still stops it.
+        p = subprocess.Popen([cli, "analyze", "-q", "-o", fifo, cap], stderr=subprocess.PIPE)
+        time.sleep(0.5)
+        waiting = p.poll() is None
+        p.send_signal(signal.SIGINT)
+        err = p.stderr.read()
+        p.wait(TIMEOUT)
+        check("fifo without a reader: waits, then SIGINT exits 130",
+              waiting and p.returncode == 130, (waiting, p.returncode, err))
+        check("fifo without a reader: still a fifo", stat.S_ISFIFO(os.lstat(fifo).st_mode))
+
+        # A FIFO whose reader goes away: a write error naming it (only stdout dies by SIGPIPE).
+        reader = subprocess.Popen(["head", "-c", "100", fifo], stdout=subprocess.DEVNULL)
+        r = run(cli, ["-o", fifo, cap])
+        reader.wait(TIMEOUT)
+        check("fifo reader gone: exit 1 and the error line",
+              r.returncode == 1 and
+              r.stderr.decode() == f"wa1kpcap: {fifo}: write error: {os.strerror(32)}\n",
+              (r.returncode, r.stderr))
         os.unlink(fifo)
 
         # Our own null device (never the machine's /dev/null).
