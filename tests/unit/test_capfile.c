@@ -82,10 +82,12 @@ static struct trace read_opt(const char *path, wkp_reader_kind k, bool resync)
     t.bytes_done = wkp_capfile_bytes_done(cf);
     const struct wkp_damage *d = wkp_capfile_damage(cf, &t.ndamage, NULL, NULL);
     cr_assert_leq(t.ndamage, 8);
-    memcpy(t.damage, d, t.ndamage * sizeof *d);
+    if (t.ndamage > 0)
+        memcpy(t.damage, d, t.ndamage * sizeof *d);
     const struct wkp_unsup_if *u = wkp_capfile_unsupported(cf, &t.nunsup);
     cr_assert_leq(t.nunsup, 8);
-    memcpy(t.unsup, u, t.nunsup * sizeof *u);
+    if (t.nunsup > 0)
+        memcpy(t.unsup, u, t.nunsup * sizeof *u);
     if (t.digits < wkp_capfile_ts_digits(cf))
         t.digits = wkp_capfile_ts_digits(cf);
     wkp_capfile_close(cf);
@@ -991,7 +993,7 @@ static void caplen_over_wirelen(struct buf *b)
 
 Test(capfile_made, damage_after_good_records_ends_the_read)
 {
-    struct buf b;
+    struct buf b = {0};
     void (*bad[])(struct buf *) = {huge_caplen, caplen_over_wirelen};
     const char *why[] = {"record at 372 claims 3925868813 bytes",
                          "record at 372 claims 100 captured bytes of a 20-byte packet"};
