@@ -1,9 +1,10 @@
 /* wkp-gen: deterministic synthetic capture generator for benchmarks.
  *
  * Writes a classic pcap (microseconds, little-endian, Ethernet) of a given
- * size, streamed through a fixed buffer so memory does not grow with the
- * file. A pool of --flows active flows is kept; each step picks one slot at
- * random and lets that flow emit its next packet (or a short burst while it
+ * size, or with --pcapng the same packets as pcapng (one section, one
+ * Ethernet interface in µs, enhanced packet blocks), streamed through a
+ * fixed buffer so memory does not grow with the file. A pool of --flows active flows is kept; each
+ * step picks one slot at random and lets that flow emit its next packet (or a short burst while it
  * is moving bulk data), so packets of many flows interleave in time. A flow
  * that ends is replaced by a new one that starts with a handshake; at the
  * start every slot is fast-forwarded silently so the capture opens mid-flow,
@@ -273,6 +274,7 @@ struct opts {
     uint32_t flows;
     double ipv6, udp;
     const char *out;
+    bool pcapng;
 };
 
 struct stats {
@@ -292,6 +294,7 @@ struct gen {
     uint8_t *obuf;
     size_t olen;
     uint64_t written;
+    uint64_t overhead; /* file bytes that are not frame bytes */
     uint8_t frame[2048];
     uint8_t scratch[2048]; /* prefix of the current transfer, rebuilt on demand */
 };
@@ -727,17 +730,37 @@ static void hist_add(struct stats *st, uint64_t n)
 static void emit(struct gen *g, struct flow *f, uint8_t *l4, size_t l4len)
 {
     size_t len = (size_t)(l4 - g->frame) + l4len;
-    if (g->written + 16 + len > g->o.size) {
+    size_t pad = g->o.pcapng ? (4 - len % 4) % 4 : 0;
+    size_t hdr = g->o.pcapng ? 28 : 16, trail = g->o.pcapng ? 4 + pad : 0;
+    if (g->written + hdr + len + trail > g->o.size) {
         g->full = true;
         return;
     }
-    uint8_t rec[16];
-    put32le(rec, (uint32_t)(START_SEC + g->now_us / 1000000));
-    put32le(rec + 4, (uint32_t)(g->now_us % 1000000));
-    put32le(rec + 8, (uint32_t)len);
-    put32le(rec + 12, (uint32_t)len);
-    out_put(g, rec, 16);
-    out_put(g, g->frame, len);
+    uint8_t rec[28];
+    if (g->o.pcapng) { /* enhanced packet block, interface 0, µs since the epoch */
+        uint64_t ts = (uint64_t)START_SEC * 1000000 + g->now_us;
+        uint32_t blen = (uint32_t)(hdr + len + trail);
+        put32le(rec, 6);
+        put32le(rec + 4, blen);
+        put32le(rec + 8, 0);
+        put32le(rec + 12, (uint32_t)(ts >> 32));
+        put32le(rec + 16, (uint32_t)ts);
+        put32le(rec + 20, (uint32_t)len);
+        put32le(rec + 24, (uint32_t)len);
+        out_put(g, rec, 28);
+        out_put(g, g->frame, len);
+        uint8_t t[8] = {0};
+        put32le(t + pad, blen);
+        out_put(g, t, trail);
+    } else {
+        put32le(rec, (uint32_t)(START_SEC + g->now_us / 1000000));
+        put32le(rec + 4, (uint32_t)(g->now_us % 1000000));
+        put32le(rec + 8, (uint32_t)len);
+        put32le(rec + 12, (uint32_t)len);
+        out_put(g, rec, 16);
+        out_put(g, g->frame, len);
+    }
+    g->overhead += hdr + trail;
     if (f->pkts++ == 0) {
         g->st.flows++;
         g->st.tcp += !f->udp;
@@ -1081,13 +1104,14 @@ static void run(struct gen *g)
 static void usage(FILE *fp)
 {
     fputs("usage: wkp-gen [--seed N] [--size BYTES[K|M|G]] [--flows N] [--ipv6 FRACTION]\n"
-          "               [--udp FRACTION] -o FILE\n"
+          "               [--udp FRACTION] [--pcapng] -o FILE\n"
           "Writes a deterministic synthetic pcap (same seed and options: same bytes).\n"
           "  --seed N         PRNG seed (default 1)\n"
           "  --size BYTES     target file size, suffix K/M/G = KiB/MiB/GiB (default 100M)\n"
           "  --flows N        concurrently active flows (default 10000)\n"
           "  --ipv6 FRACTION  share of IPv6 flows, 0..1 (default 0.25)\n"
           "  --udp FRACTION   share of UDP flows, 0..1 (default 0.2)\n"
+          "  --pcapng         write pcapng (enhanced packet blocks) instead of pcap\n"
           "  -o FILE          output file ('-' for stdout)\n",
           fp);
 }
@@ -1136,11 +1160,15 @@ int main(int argc, char **argv)
 {
     static struct gen g;
     g.o = (struct opts){.seed = 1, .size = 100u << 20, .flows = 10000, .ipv6 = 0.25, .udp = 0.2};
-    static const struct option lo[] = {
-        {"seed", required_argument, 0, 's'},  {"size", required_argument, 0, 'S'},
-        {"flows", required_argument, 0, 'f'}, {"ipv6", required_argument, 0, '6'},
-        {"udp", required_argument, 0, 'u'},   {"output", required_argument, 0, 'o'},
-        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+    static const struct option lo[] = {{"seed", required_argument, 0, 's'},
+                                       {"size", required_argument, 0, 'S'},
+                                       {"flows", required_argument, 0, 'f'},
+                                       {"ipv6", required_argument, 0, '6'},
+                                       {"udp", required_argument, 0, 'u'},
+                                       {"output", required_argument, 0, 'o'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {"pcapng", no_argument, 0, 'n'},
+                                       {0, 0, 0, 0}};
     int c;
     uint64_t v;
     while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
@@ -1155,6 +1183,7 @@ int main(int argc, char **argv)
         case '6': ok = parse_frac(optarg, &g.o.ipv6); break;
         case 'u': ok = parse_frac(optarg, &g.o.udp); break;
         case 'o': g.o.out = optarg; break;
+        case 'n': g.o.pcapng = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -1173,8 +1202,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (g.o.size < 24) {
-        fputs("wkp-gen: --size must be at least 24 bytes (the pcap header)\n", stderr);
+    if (g.o.size < (g.o.pcapng ? 48u : 24u)) {
+        fputs("wkp-gen: --size must be at least 24 bytes (pcap header; pcapng: 48)\n", stderr);
         return 2;
     }
     bool to_stdout = strcmp(g.o.out, "-") == 0;
@@ -1194,13 +1223,32 @@ int main(int argc, char **argv)
         filler[i] = (uint8_t)(rng_next(&fr) >> 56);
 
     double t0 = mono_now();
-    uint8_t hdr[24];
-    put32le(hdr, 0xa1b2c3d4u);
-    hdr[4] = 2, hdr[5] = 0, hdr[6] = 4, hdr[7] = 0; /* version 2.4, LE */
-    memset(hdr + 8, 0, 8);
-    put32le(hdr + 16, 65535);
-    put32le(hdr + 20, 1); /* LINKTYPE_ETHERNET */
-    out_put(&g, hdr, 24);
+    uint8_t hdr[48];
+    if (g.o.pcapng) {
+        /* SHB (version 1.0, section length unknown) + IDB (Ethernet, snaplen 65535) */
+        put32le(hdr, 0x0a0d0d0au);
+        put32le(hdr + 4, 28);
+        put32le(hdr + 8, 0x1a2b3c4du);
+        put32le(hdr + 12, 1);
+        put32le(hdr + 16, 0xffffffffu);
+        put32le(hdr + 20, 0xffffffffu);
+        put32le(hdr + 24, 28);
+        put32le(hdr + 28, 1);
+        put32le(hdr + 32, 20);
+        put32le(hdr + 36, 1); /* LINKTYPE_ETHERNET, reserved 0 */
+        put32le(hdr + 40, 65535);
+        put32le(hdr + 44, 20);
+        out_put(&g, hdr, 48);
+        g.overhead = 48;
+    } else {
+        put32le(hdr, 0xa1b2c3d4u);
+        hdr[4] = 2, hdr[5] = 0, hdr[6] = 4, hdr[7] = 0; /* version 2.4, LE */
+        memset(hdr + 8, 0, 8);
+        put32le(hdr + 16, 65535);
+        put32le(hdr + 20, 1); /* LINKTYPE_ETHERNET */
+        out_put(&g, hdr, 24);
+        g.overhead = 24;
+    }
     run(&g);
     out_flush(&g);
     if (fflush(g.fp) != 0 || (!to_stdout && fclose(g.fp) != 0)) {
@@ -1221,7 +1269,7 @@ int main(int argc, char **argv)
             (unsigned long long)st->finished, (unsigned long long)st->rst,
             (unsigned long long)st->refused, (unsigned long long)st->open);
     fprintf(o, "  mean packet %.0f bytes on the wire, capture spans %.1f s\n",
-            st->pkts ? (double)(g.written - 24 - 16 * st->pkts) / (double)st->pkts : 0.0,
+            st->pkts ? (double)(g.written - g.overhead) / (double)st->pkts : 0.0,
             (double)g.now_us / 1e6);
     fprintf(o,
             "  packets per flow: 1:%llu 2-3:%llu 4-10:%llu 11-30:%llu 31-100:%llu "

@@ -82,7 +82,11 @@ static const char usage_text[] =
     "                         beyond it the least recently used flow ends as 'evicted'\n"
     "      --ring-slots N     slots per reader->worker ring, a power of two >= 2\n"
     "                         (default 2048; small values are for testing)\n"
-    "      --strict           a capture cut inside a record is an error, not a warning\n"
+    "      --strict           a capture cut inside a record, or damaged, is an error,\n"
+    "                         not a warning\n"
+    "      --resync           after a damaged record, look for the next good records\n"
+    "                         and go on (skipped ranges are warnings and in the\n"
+    "                         summary); default: stop there. mmap reader only\n"
     "      --bench-discard    benchmark the reader: workers drop packets unprocessed\n"
     "\n"
     "Other:\n"
@@ -265,6 +269,7 @@ enum {
     OPT_NO_REASSEMBLY,
     OPT_TCP_STREAM_LIMIT,
     OPT_VXLAN_PORT,
+    OPT_RESYNC,
 };
 
 int main(int argc, char **argv)
@@ -299,6 +304,7 @@ int main(int argc, char **argv)
         {"no-reassembly", no_argument, NULL, OPT_NO_REASSEMBLY},
         {"tcp-stream-limit", required_argument, NULL, OPT_TCP_STREAM_LIMIT},
         {"vxlan-port", required_argument, NULL, OPT_VXLAN_PORT},
+        {"resync", no_argument, NULL, OPT_RESYNC},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -433,6 +439,10 @@ int main(int argc, char **argv)
             if (wkp_config_set_strict(cfg, true) != WKP_OK)
                 rc = 1;
             break;
+        case OPT_RESYNC:
+            if (wkp_config_set_resync(cfg, true) != WKP_OK)
+                rc = 1;
+            break;
         case OPT_DISCARD:
             if (wkp_config_set_discard(cfg, true) != WKP_OK)
                 rc = 1;
@@ -529,9 +539,11 @@ int main(int argc, char **argv)
         g_engine = NULL;
         if (table_out && !g_table_errno && fflush(table_out) != 0)
             g_table_errno = errno ? errno : EIO;
-        const char *warn = wkp_engine_warnings(e);
-        if (*warn)
-            fprintf(stderr, "wa1kpcap: warning: %s", warn);
+        for (const char *w = wkp_engine_warnings(e); *w;) { /* one line each */
+            size_t len = strcspn(w, "\n");
+            fprintf(stderr, "wa1kpcap: warning: %.*s\n", (int)len, w);
+            w += len + (w[len] == '\n');
+        }
         if (st == WKP_ESTOPPED && g_signal) {
             fprintf(stderr, "wa1kpcap: %s (%s)\n", wkp_engine_last_error(e),
                     g_signal == SIGINT ? "SIGINT" : "SIGTERM");

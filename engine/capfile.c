@@ -60,6 +60,10 @@
 #define NG_PEEK_BLOCKS       256         /* blocks scanned ahead for if_tsresol */
 #define PEEK_BYTES           65536       /* bytes the libpcap reader looks at first */
 #define NS_PER_S             1000000000
+#define TRAILER_MAX          64 /* captured bytes a record may hold beyond its wire length */
+#define WIRELEN_MAX          (1u << 20) /* resync: the largest plausible wire length */
+#define RESYNC_RUN           4          /* plausible records in a row that end a resync scan */
+#define RESYNC_MARGIN_NS     (86400LL * NS_PER_S) /* least slack around the capture's span */
 
 enum fmt { FMT_PCAP, FMT_PCAPNG };
 enum lenswap { LEN_NOT_SWAPPED, LEN_SWAPPED, LEN_MAYBE_SWAPPED };
@@ -71,6 +75,7 @@ struct ng_if {
     bool binary; /* resolution 2^-exp, else 10^-exp */
     uint8_t exp;
     int64_t tsoffset; /* seconds added to every timestamp */
+    int32_t unsup;    /* index in cf->unsup if the link type is not decoded, else -1 */
 };
 
 /* Input of the libpcap reader: a buffer in front of a file descriptor. */
@@ -96,6 +101,18 @@ struct wkp_capfile {
     wkp_status failed; /* sticky: next() repeats it */
     wkp_errbuf fail_msg;
 
+    /* damage (docs/design.md, "Damaged captures") */
+    bool resync;
+    uint64_t npackets;    /* records handed out */
+    int64_t ts_lo, ts_hi; /* span of their timestamps */
+    uint32_t caplen_hi;   /* largest caplen among them */
+    struct wkp_damage *damage;
+    size_t ndamage, damage_cap;
+    uint64_t damage_more, damage_more_bytes; /* beyond WKP_DAMAGE_MAX */
+    struct wkp_unsup_if *unsup;
+    uint32_t nunsup, unsup_cap;
+    uint32_t nshb; /* pcapng: section header blocks read */
+
     /* mmap reader */
     const uint8_t *map;
     uint64_t off;
@@ -114,7 +131,9 @@ struct wkp_capfile {
 
     /* libpcap reader */
     pcap_t *pc;
-    struct src *in; /* owned by pc's stream */
+    struct src *in;      /* owned by pc's stream */
+    bool lp_damage;      /* the last libpcap error is damage, not a refusal */
+    uint64_t lp_bad_off; /* where the record libpcap refused starts */
 };
 
 __attribute__((format(printf, 2, 3))) static void say(wkp_errbuf *err, const char *fmt, ...)
@@ -308,6 +327,11 @@ static int pcap_next_mmap(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbu
             (unsigned long long)off, caplen, cf->max_caplen);
         return WKP_EFORMAT;
     }
+    if (caplen > (uint64_t)wirelen + TRAILER_MAX) {
+        say(err, "%s: record at %llu claims %u captured bytes of a %u-byte packet", cf->path,
+            (unsigned long long)off, caplen, wirelen);
+        return WKP_EFORMAT;
+    }
     if (caplen > rem - cf->rec_hdr) {
         cut_at(cf, off);
         return 0;
@@ -491,6 +515,7 @@ static int ng_block(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err
             return st;
         cf->swapped = sw;
         cf->nifs = 0; /* interface ids are per section */
+        cf->nshb++;
         break;
     }
     case NG_BT_IDB: {
@@ -499,8 +524,10 @@ static int ng_block(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err
                 cf->path, (unsigned long long)off, len);
             return WKP_EFORMAT;
         }
-        struct ng_if ifc = {
-            .dlt = lt_to_dlt(get16(body, sw)), .snaplen = get32(body + 4, sw), .exp = 6};
+        struct ng_if ifc = {.dlt = lt_to_dlt(get16(body, sw)),
+                            .snaplen = get32(body + 4, sw),
+                            .exp = 6,
+                            .unsup = -1};
         st = ng_options(cf, body + 8, blen - 8, sw, off, type, off + 16, &ifc, err);
         if (st == WKP_OK)
             st = ng_trailer(cf, b, len, sw, type, off, err);
@@ -515,6 +542,25 @@ static int ng_block(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err
             }
             cf->ifs = n;
             cf->ifs_cap = cap;
+        }
+        if (!wkp_dlt_supported(ifc.dlt)) {
+            /* its packets are counted, not decoded: the other interfaces
+             * are still analysed */
+            if (cf->nunsup == cf->unsup_cap) {
+                uint32_t cap = cf->unsup_cap ? cf->unsup_cap * 2 : 4;
+                struct wkp_unsup_if *n = realloc(cf->unsup, cap * sizeof *n);
+                if (n == NULL) {
+                    say(err, "%s: out of memory for pcapng interfaces", cf->path);
+                    return WKP_ENOMEM;
+                }
+                cf->unsup = n;
+                cf->unsup_cap = cap;
+            }
+            cf->unsup[cf->nunsup] = (struct wkp_unsup_if){.section = cf->nshb ? cf->nshb - 1 : 0,
+                                                          .index = cf->nifs,
+                                                          .block_off = off,
+                                                          .dlt = ifc.dlt};
+            ifc.unsup = (int32_t)cf->nunsup++;
         }
         cf->ifs[cf->nifs++] = ifc;
         if (ng_finer_than_us(&ifc))
@@ -551,11 +597,19 @@ static int ng_block(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err
                 (unsigned long long)off, caplen, max_snaplen(ifc->dlt));
             return WKP_EFORMAT;
         }
+        if (caplen > (uint64_t)wirelen + TRAILER_MAX) {
+            say(err, "%s: pcapng %s block at %llu claims %u captured bytes of a %u-byte packet",
+                cf->path, ng_block_name(type), (unsigned long long)off, caplen, wirelen);
+            return WKP_EFORMAT;
+        }
         rec->data = body + 20;
         rec->caplen = caplen;
         rec->wirelen = wirelen;
         rec->ts_ns = ng_ts(ifc, t);
         rec->dlt = ifc->dlt;
+        rec->unsupported = ifc->unsup >= 0;
+        if (ifc->unsup >= 0)
+            cf->unsup[ifc->unsup].packets++;
         cf->last_ts = rec->ts_ns;
         step = NG_PACKET;
         break;
@@ -590,6 +644,9 @@ static int ng_block(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err
         rec->wirelen = wirelen;
         rec->ts_ns = cf->last_ts;
         rec->dlt = cf->ifs[0].dlt;
+        rec->unsupported = cf->ifs[0].unsup >= 0;
+        if (cf->ifs[0].unsup >= 0)
+            cf->unsup[cf->ifs[0].unsup].packets++;
         step = NG_PACKET;
         break;
     }
@@ -603,15 +660,22 @@ static int ng_block(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err
     return step;
 }
 
-/* ts digits from the IDBs that follow cf->off up to the first packet block,
- * without changing cf: the common writers put every IDB before the first
- * packet, so the answer is final at open. A later finer IDB still raises
- * wkp_capfile_ts_digits() when it is read. */
-static int ng_peek_digits(const struct wkp_capfile *cf)
+/* ts digits, and the first decodable link type (-1 if none), from the
+ * interfaces cf already has and the IDBs that follow cf->off up to the first
+ * packet block, without changing cf: the common writers put every IDB
+ * before the first packet, so the answers are final at open. A later finer
+ * IDB still raises wkp_capfile_ts_digits() when it is read. */
+static int ng_peek(const struct wkp_capfile *cf, int *decodable)
 {
     struct wkp_capfile t = *cf;
     t.ifs = NULL;
     t.nifs = t.ifs_cap = 0;
+    t.unsup = NULL;
+    t.nunsup = t.unsup_cap = 0;
+    *decodable = -1;
+    for (uint32_t i = 0; i < cf->nifs && *decodable < 0; i++)
+        if (cf->ifs[i].unsup < 0)
+            *decodable = cf->ifs[i].dlt;
     struct wkp_rec rec;
     for (int i = 0; i < NG_PEEK_BLOCKS; i++) {
         uint64_t before = t.off;
@@ -623,8 +687,11 @@ static int ng_peek_digits(const struct wkp_capfile *cf)
         int r = ng_block(&t, &rec, NULL);
         if (r <= 0 || t.off == before)
             break;
+        if (r == NG_IDB && *decodable < 0 && t.ifs[t.nifs - 1].unsup < 0)
+            *decodable = t.ifs[t.nifs - 1].dlt;
     }
     free(t.ifs);
+    free(t.unsup);
     return t.digits;
 }
 
@@ -719,7 +786,8 @@ static wkp_status open_libpcap(struct wkp_capfile *cf, int fd, bool own_fd, wkp_
         cf->digits = (m == PCAP_MAGIC_NS || m == __builtin_bswap32(PCAP_MAGIC_NS)) ? 9 : 6;
     } else {
         struct wkp_capfile t = {.path = cf->path, .map = s->buf, .size = s->first_len, .digits = 6};
-        cf->digits = ng_peek_digits(&t);
+        int unused;
+        cf->digits = ng_peek(&t, &unused);
     }
 
     static const cookie_io_functions_t io = {.read = src_read, .close = src_close};
@@ -752,7 +820,16 @@ static int next_libpcap(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf 
     struct pcap_pkthdr *h;
     const u_char *d;
     uint64_t before = cf->in->served;
+    cf->lp_bad_off = before;
     int r = pcap_next_ex(cf->pc, &h, &d);
+    if (r == 1 && h->caplen > (uint64_t)h->len + TRAILER_MAX) {
+        /* as the mmap reader: libpcap does not check this */
+        say(err, "%s: %s at %llu claims %u captured bytes of a %u-byte packet", cf->path,
+            cf->fmt == FMT_PCAP ? "record" : "block", (unsigned long long)before, h->caplen,
+            h->len);
+        cf->lp_damage = true;
+        return WKP_EFORMAT;
+    }
     if (r == 1) {
         rec->data = d;
         rec->caplen = h->caplen;
@@ -784,10 +861,10 @@ static int next_libpcap(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf 
         cf->trunc_off = before;
         return 0;
     }
-    const char *hint = strstr(msg, "different from the type of the first interface")
-                           ? " (libpcap reads one link type per file; the mmap reader reads "
-                             "them all)"
-                           : "";
+    bool lt = strstr(msg, "different from the type of the first interface") != NULL;
+    const char *hint =
+        lt ? " (libpcap reads one link type per file; the mmap reader reads them all)" : "";
+    cf->lp_damage = !lt; /* any other complaint is about the record's bytes */
     say(err, "%s: %s at %llu: %s%s", cf->path, cf->fmt == FMT_PCAP ? "record" : "block",
         (unsigned long long)before, msg, hint);
     return WKP_EFORMAT;
@@ -844,11 +921,18 @@ static wkp_status open_mmap(struct wkp_capfile *cf, int fd, wkp_errbuf *err)
         if (r == NG_IDB)
             break;
     }
-    cf->first_dlt = cf->ifs[0].dlt;
-    st = check_dlt(cf->path, cf->first_dlt, " (pcapng interface 0)", err);
-    if (st != WKP_OK)
-        return st;
-    cf->digits = ng_peek_digits(cf);
+    /* Packets of interfaces of an undecoded link type are counted, not
+     * decoded; a capture needs one decodable interface. */
+    int decodable;
+    cf->digits = ng_peek(cf, &decodable);
+    if (decodable < 0) {
+        st = check_dlt(cf->path, cf->ifs[0].dlt,
+                       " (pcapng interface 0; no interface before the first packet has a link "
+                       "type wa1kpcap decodes)",
+                       err);
+        return st != WKP_OK ? st : WKP_ELINKTYPE;
+    }
+    cf->first_dlt = decodable;
     return WKP_OK;
 }
 
@@ -948,6 +1032,180 @@ const uint8_t *wkp_capfile_cursor(const struct wkp_capfile *cf)
     return cf->map != NULL ? cf->map + cf->off : NULL;
 }
 
+/* ---- damage and resync ------------------------------------------------ */
+
+/* Is ts within the span of the records read so far, give or take the
+ * larger of a day and the span itself? (A capture damaged in the middle
+ * goes on later than it got, but not years later.) */
+static bool ts_plausible(const struct wkp_capfile *cf, int64_t ts)
+{
+    __int128 span = (__int128)cf->ts_hi - cf->ts_lo;
+    __int128 margin = span > RESYNC_MARGIN_NS ? span : RESYNC_MARGIN_NS;
+    return (__int128)ts >= (__int128)cf->ts_lo - margin &&
+           (__int128)ts <= (__int128)cf->ts_hi + margin;
+}
+
+enum { IMPLAUSIBLE = 0, PLAUSIBLE = 1, PLAUSIBLE_CUT = 2 };
+
+/* A pcap record header at off that could be right: lengths within what this
+ * capture has shown, a fraction below one second, a time near the others.
+ * PLAUSIBLE_CUT: so far so good, but the end of the file cuts it. */
+static int pcap_plausible(const struct wkp_capfile *cf, uint64_t off, uint64_t *next)
+{
+    if (cf->size - off < cf->rec_hdr)
+        return cf->size > off ? PLAUSIBLE_CUT : IMPLAUSIBLE;
+    const uint8_t *h = cf->map + off;
+    uint32_t sec = get32(h, cf->swapped), frac = get32(h + 4, cf->swapped);
+    uint32_t caplen = get32(h + 8, cf->swapped), wirelen = get32(h + 12, cf->swapped);
+    if (cf->lenswap == LEN_SWAPPED || (cf->lenswap == LEN_MAYBE_SWAPPED && caplen > wirelen)) {
+        uint32_t t = caplen;
+        caplen = wirelen;
+        wirelen = t;
+    }
+    uint32_t most = cf->snapshot > cf->caplen_hi ? cf->snapshot : cf->caplen_hi;
+    if (frac >= NS_PER_S / cf->frac_mult || caplen == 0 || caplen > most ||
+        caplen > cf->max_caplen || caplen > (uint64_t)wirelen + TRAILER_MAX ||
+        wirelen > WIRELEN_MAX)
+        return IMPLAUSIBLE;
+    if (!ts_plausible(cf, (int64_t)sec * NS_PER_S + (int64_t)frac * cf->frac_mult))
+        return IMPLAUSIBLE;
+    if (caplen > cf->size - off - cf->rec_hdr)
+        return PLAUSIBLE_CUT;
+    *next = off + cf->rec_hdr + caplen;
+    return PLAUSIBLE;
+}
+
+/* A pcapng block at off that could be right: a known type, equal leading
+ * and trailing lengths, and for a packet block an interface the section
+ * has (or one described by an IDB earlier in the run being checked: *idbs),
+ * caplen within the block and a time near the others. After a section
+ * header (*shb) only the lengths are checked. */
+static int ng_plausible(const struct wkp_capfile *cf, uint64_t off, bool *sw, bool *shb,
+                        uint32_t *idbs, uint64_t *next)
+{
+    uint64_t rem = cf->size - off;
+    if (rem < 12)
+        return rem > 0 ? PLAUSIBLE_CUT : IMPLAUSIBLE;
+    const uint8_t *b = cf->map + off;
+    uint32_t type = get32(b, *sw);
+    bool bsw = *sw;
+    if (type == NG_BT_SHB) {
+        uint32_t bom = get32(b + 8, false);
+        if (bom != NG_BYTE_ORDER && bom != __builtin_bswap32(NG_BYTE_ORDER))
+            return IMPLAUSIBLE;
+        bsw = bom != NG_BYTE_ORDER;
+    } else if (!(type >= NG_BT_IDB && type <= NG_BT_EPB) && type != 9 && type != 10 &&
+               type != 0xbad && type != 0x40000bad) {
+        return IMPLAUSIBLE; /* not IDB PB SPB NRB ISB EPB, journal, DSB, custom */
+    }
+    uint32_t len = get32(b + 4, bsw);
+    if (len < 12 || len % 4 != 0 || len > (type == NG_BT_SHB ? NG_SHB_MAX : NG_BLOCK_MAX))
+        return IMPLAUSIBLE;
+    if (len > rem)
+        return PLAUSIBLE_CUT;
+    if (get32(b + len - 4, bsw) != len)
+        return IMPLAUSIBLE;
+    uint32_t blen = len - 12;
+    if (type == NG_BT_SHB) {
+        *shb = true;
+        *sw = bsw;
+    } else if (type == NG_BT_IDB) {
+        if (blen < 8)
+            return IMPLAUSIBLE;
+        ++*idbs;
+    } else if ((type == NG_BT_EPB || type == NG_BT_PB) && !*shb) {
+        if (blen < 20)
+            return IMPLAUSIBLE;
+        const uint8_t *body = b + 8;
+        uint32_t ifid = type == NG_BT_EPB ? get32(body, bsw) : get16(body, bsw);
+        uint32_t caplen = get32(body + 12, bsw), wirelen = get32(body + 16, bsw);
+        if (ifid >= cf->nifs + *idbs || caplen > blen - 20 ||
+            caplen > (uint64_t)wirelen + TRAILER_MAX)
+            return IMPLAUSIBLE;
+        uint64_t t = (uint64_t)get32(body + 4, bsw) << 32 | get32(body + 8, bsw);
+        if (ifid < cf->nifs && !ts_plausible(cf, ng_ts(&cf->ifs[ifid], t)))
+            return IMPLAUSIBLE;
+    }
+    *next = off + len;
+    return PLAUSIBLE;
+}
+
+/* Do RESYNC_RUN plausible records follow one another from off (or fewer
+ * that reach the end of the file, the last one possibly cut by it)? */
+static bool run_from(const struct wkp_capfile *cf, uint64_t off)
+{
+    bool sw = cf->swapped, shb = false;
+    uint32_t idbs = 0;
+    for (int i = 0; i < RESYNC_RUN; i++) {
+        if (off == cf->size)
+            return i > 0;
+        uint64_t next = off;
+        int p = cf->fmt == FMT_PCAP ? pcap_plausible(cf, off, &next)
+                                    : ng_plausible(cf, off, &sw, &shb, &idbs, &next);
+        if (p != PLAUSIBLE)
+            return p == PLAUSIBLE_CUT && i > 0;
+        off = next;
+    }
+    return true;
+}
+
+/* The first offset after bad where a run of plausible records starts, or
+ * the size of the file if there is none. Every byte offset is tried: a
+ * cut-out or inserted piece need not keep any alignment. */
+static uint64_t resync_scan(const struct wkp_capfile *cf, uint64_t bad)
+{
+    for (uint64_t o = bad + 1; o < cf->size; o++)
+        if (run_from(cf, o))
+            return o;
+    return cf->size;
+}
+
+static void damage_add(struct wkp_capfile *cf, uint64_t off, uint64_t len, bool resumed,
+                       const char *why)
+{
+    if (cf->ndamage == WKP_DAMAGE_MAX) {
+        cf->damage_more++;
+        cf->damage_more_bytes += len == UINT64_MAX ? 0 : len;
+        return;
+    }
+    if (cf->ndamage == cf->damage_cap) {
+        size_t cap = cf->damage_cap ? cf->damage_cap * 2 : 4;
+        struct wkp_damage *n = realloc(cf->damage, cap * sizeof *n);
+        if (n == NULL) { /* the read goes on; the list loses this entry */
+            cf->damage_more++;
+            cf->damage_more_bytes += len == UINT64_MAX ? 0 : len;
+            return;
+        }
+        cf->damage = n;
+        cf->damage_cap = cap;
+    }
+    struct wkp_damage *d = &cf->damage[cf->ndamage++];
+    d->off = off;
+    d->len = len;
+    d->resumed = resumed;
+    snprintf(d->why, sizeof d->why, "%s", why);
+}
+
+/* The record at bad cannot be right (cf->fail_msg says why) and packets
+ * were read before it: note the damage, then resync (mmap reader, on
+ * request) or end the read as a cut record does. True if reading goes on. */
+static bool damaged(struct wkp_capfile *cf, uint64_t bad)
+{
+    const char *why = cf->fail_msg.msg;
+    size_t pl = strlen(cf->path);
+    if (strncmp(why, cf->path, pl) == 0 && why[pl] == ':' && why[pl + 1] == ' ')
+        why += pl + 2;
+    uint64_t to = cf->size > bad ? cf->size : bad;
+    if (cf->resync && cf->map != NULL)
+        to = resync_scan(cf, bad);
+    bool resumed = to < cf->size;
+    damage_add(cf, bad, cf->size == 0 ? UINT64_MAX : to - bad, resumed, why);
+    cf->fail_msg.msg[0] = '\0';
+    if (cf->map != NULL)
+        cf->off = to;
+    return resumed;
+}
+
 int wkp_capfile_next(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err)
 {
     if (cf->map != NULL)
@@ -960,32 +1218,68 @@ int wkp_capfile_next(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *er
     if (cf->ended)
         return 0;
     int r;
-    if (cf->use_pcap) {
-        r = next_libpcap(cf, rec, &cf->fail_msg);
-    } else if (cf->fmt == FMT_PCAP) {
-        r = pcap_next_mmap(cf, rec, &cf->fail_msg);
-    } else {
-        do {
-            uint64_t off = cf->off;
-            r = ng_block(cf, rec, &cf->fail_msg);
-            if (r == NG_IDB) {
-                char where[96];
-                snprintf(where, sizeof where, " (pcapng interface %u, block at %llu)", cf->nifs - 1,
-                         (unsigned long long)off);
-                r = check_dlt(cf->path, cf->ifs[cf->nifs - 1].dlt, where, &cf->fail_msg);
-                if (r == WKP_OK)
-                    r = NG_IDB;
-            }
-        } while (r == NG_IDB || r == NG_OTHER);
+    for (;;) {
+        uint64_t at = cf->off;
+        cf->lp_damage = false;
+        rec->unsupported = false;
+        if (cf->use_pcap) {
+            r = next_libpcap(cf, rec, &cf->fail_msg);
+            at = cf->lp_bad_off;
+        } else if (cf->fmt == FMT_PCAP) {
+            r = pcap_next_mmap(cf, rec, &cf->fail_msg);
+        } else {
+            do {
+                at = cf->off;
+                r = ng_block(cf, rec, &cf->fail_msg);
+            } while (r == NG_IDB || r == NG_OTHER);
+        }
+        /* the first record being bad is not damage: not a capture we read */
+        if (r != WKP_EFORMAT || cf->npackets == 0 || (cf->use_pcap && !cf->lp_damage))
+            break;
+        if (!damaged(cf, at)) {
+            r = 0;
+            break;
+        }
     }
-    if (r < 0) {
+    if (r == 1) {
+        if (cf->npackets++ == 0)
+            cf->ts_lo = cf->ts_hi = rec->ts_ns;
+        else if (rec->ts_ns < cf->ts_lo)
+            cf->ts_lo = rec->ts_ns;
+        else if (rec->ts_ns > cf->ts_hi)
+            cf->ts_hi = rec->ts_ns;
+        if (rec->caplen > cf->caplen_hi)
+            cf->caplen_hi = rec->caplen;
+    } else if (r < 0) {
         cf->failed = (wkp_status)r;
         if (err != NULL)
             *err = cf->fail_msg;
-    } else if (r == 0) {
+    } else {
         cf->ended = true;
     }
     return r;
+}
+
+void wkp_capfile_set_resync(struct wkp_capfile *cf, bool on)
+{
+    cf->resync = on;
+}
+
+const struct wkp_damage *wkp_capfile_damage(const struct wkp_capfile *cf, size_t *n, uint64_t *more,
+                                            uint64_t *more_bytes)
+{
+    *n = cf->ndamage;
+    if (more != NULL)
+        *more = cf->damage_more;
+    if (more_bytes != NULL)
+        *more_bytes = cf->damage_more_bytes;
+    return cf->damage;
+}
+
+const struct wkp_unsup_if *wkp_capfile_unsupported(const struct wkp_capfile *cf, size_t *n)
+{
+    *n = cf->nunsup;
+    return cf->unsup;
 }
 
 bool wkp_capfile_truncated(const struct wkp_capfile *cf, uint64_t *offset)
@@ -1034,6 +1328,8 @@ void wkp_capfile_close(struct wkp_capfile *cf)
     if (cf->pc != NULL)
         pcap_close(cf->pc); /* closes the cookie stream, which frees cf->in */
     free(cf->ifs);
+    free(cf->unsup);
+    free(cf->damage);
     free(cf->path);
     free(cf);
 }

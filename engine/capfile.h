@@ -22,24 +22,62 @@ struct wkp_rec {
     uint32_t wirelen; /* original length on the wire */
     int64_t ts_ns;    /* capture time, ns since the epoch */
     int dlt;          /* link type of this record (pcapng: its interface's) */
+    bool unsupported; /* pcapng: its interface's link type is not decoded */
+};
+
+/* A damaged part of a capture (docs/design.md, "Damaged captures"). */
+struct wkp_damage {
+    uint64_t off;  /* where the record that cannot be right starts */
+    uint64_t len;  /* bytes skipped from off; UINT64_MAX: unknown (a stream) */
+    bool resumed;  /* resync found good records at off + len */
+    char why[200]; /* what was wrong, without the file name */
+};
+
+/* A pcapng interface whose link type is not decoded: its packets are
+ * handed out with rec->unsupported set. */
+struct wkp_unsup_if {
+    uint32_t section;   /* 0-based section header block count */
+    uint32_t index;     /* interface id within the section */
+    uint64_t block_off; /* offset of its interface description block */
+    int dlt;
+    uint64_t packets; /* records read on it */
 };
 
 /* Open path with reader kind k (AUTO picks mmap for regular files). Checks the
- * file header and, for pcap, the link type: an unsupported link type is
+ * file header and the link type: an unsupported link type (pcap), or no
+ * interface of a decodable link type before the first packet (pcapng), is
  * WKP_ELINKTYPE. On failure err names the file and the problem, e.g.
  * "x.txt: not a pcap or pcapng file (starts with 0x48656c6c)". */
 wkp_status wkp_capfile_open(const char *path, wkp_reader_kind k, struct wkp_capfile **out,
                             wkp_errbuf *err);
 
 /* Next record. Returns 1 with *rec filled, 0 at the end of the file, or a
- * negative wkp_status with err filled (e.g. a pcapng interface whose link
- * type is unsupported, a corrupt block). A file cut inside its last record
- * ends with 0 and wkp_capfile_truncated() true. */
+ * negative wkp_status with err filled (e.g. a corrupt record before the
+ * first packet). A file cut inside its last record ends with 0 and
+ * wkp_capfile_truncated() true. A record that cannot be right after at
+ * least one good packet is damage, not an error: the read ends there (0),
+ * or with resync on (mmap reader) goes on at the next place where several
+ * plausible records follow; each is listed by wkp_capfile_damage(). */
 int wkp_capfile_next(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err);
 
 /* After the end: true if the file was cut inside a record; *offset is the
  * byte offset where that record starts. */
 bool wkp_capfile_truncated(const struct wkp_capfile *cf, uint64_t *offset);
+
+/* Resync past damage instead of ending the read. Only the mmap reader
+ * scans; the libpcap reader always ends at damage. Before the first next(). */
+void wkp_capfile_set_resync(struct wkp_capfile *cf, bool on);
+
+/* The damage met so far, in file order (at most WKP_DAMAGE_MAX entries;
+ * *more counts those beyond, *more_bytes their skipped bytes). Valid until
+ * the next call of next() or close. */
+#define WKP_DAMAGE_MAX 1024
+const struct wkp_damage *wkp_capfile_damage(const struct wkp_capfile *cf, size_t *n, uint64_t *more,
+                                            uint64_t *more_bytes);
+
+/* pcapng interfaces of an undecoded link type met so far, with their
+ * packet counts. Valid until the next call of next() or close. */
+const struct wkp_unsup_if *wkp_capfile_unsupported(const struct wkp_capfile *cf, size_t *n);
 
 /* True if record data stays valid until close (mmap), false if it is
  * overwritten by the next call (libpcap). */

@@ -6,6 +6,7 @@
  * the output files. Only this module starts threads. */
 #include <errno.h>
 #include <fnmatch.h>
+#include <pcap/pcap.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,6 +277,7 @@ wkp_status wkp_config_set_ring_slots(wkp_config *cfg, unsigned n)
 }
 
 BOOL_SETTER(wkp_config_set_strict, strict)
+BOOL_SETTER(wkp_config_set_resync, resync)
 
 BOOL_SETTER(wkp_config_set_discard, discard)
 
@@ -325,6 +327,13 @@ wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out, wkp_errbuf *e
         if (err)
             snprintf(err->msg, sizeof err->msg, "out of memory");
         cst = WKP_ENOMEM;
+    }
+    if (cst == WKP_OK && e->cfg.resync && e->cfg.reader == WKP_READER_LIBPCAP) {
+        if (err)
+            snprintf(err->msg, sizeof err->msg,
+                     "resync needs the mmap reader (libpcap stops at damage): use the auto or "
+                     "mmap reader");
+        cst = WKP_EINVAL;
     }
     if (cst == WKP_OK)
         cst = select_columns(e, err);
@@ -484,6 +493,7 @@ static wkp_status run(wkp_engine *e, const char *const *paths, size_t n)
             return st;
         }
         c->ts_digits = wkp_capfile_ts_digits(c->cf);
+        wkp_capfile_set_resync(c->cf, e->cfg.resync && !e->cfg.strict);
         e->bytes_total += wkp_capfile_size(c->cf);
         if (e->filter &&
             wkp_filter_prepare_dlt(e->filter, wkp_capfile_first_dlt(c->cf), &err) != WKP_OK) {
@@ -617,6 +627,53 @@ static wkp_status run(wkp_engine *e, const char *const *paths, size_t n)
         }
     }
 
+    /* Damaged captures (docs/design.md) and pcapng interfaces not decoded. */
+    for (size_t i = 0; st == WKP_OK && i < e->ncaps; i++) {
+        struct wkp_capture_info *c = &e->caps[i];
+        size_t nu = 0;
+        const struct wkp_unsup_if *u = c->cf ? wkp_capfile_unsupported(c->cf, &nu) : NULL;
+        for (size_t k = 0; k < nu; k++) {
+            const char *name = pcap_datalink_val_to_name(u[k].dlt);
+            add_warning(e,
+                        "%s: pcapng interface %u of section %u (block at offset %llu) has link "
+                        "type %d (%s), which wa1kpcap does not decode; its %llu packets are "
+                        "counted as unsupported_link",
+                        c->path, u[k].index, u[k].section, (unsigned long long)u[k].block_off,
+                        u[k].dlt, name ? name : "unknown", (unsigned long long)u[k].packets);
+        }
+        if ((c->ndamage > 0 || c->damage_more > 0) && e->cfg.strict) {
+            wkp__set_error(e, "%s: damaged record at offset %llu (%s)", c->path,
+                           (unsigned long long)(c->ndamage ? c->damage[0].off : 0),
+                           c->ndamage ? c->damage[0].why : "?");
+            st = WKP_EFORMAT;
+            break;
+        }
+        for (size_t k = 0; k < c->ndamage; k++) {
+            const struct wkp_damage *d = &c->damage[k];
+            if (d->resumed)
+                add_warning(e,
+                            "%s: skipped %llu damaged bytes at offset %llu (%s); resumed at %llu",
+                            c->path, (unsigned long long)d->len, (unsigned long long)d->off, d->why,
+                            (unsigned long long)(d->off + d->len));
+            else if (e->cfg.resync && c->cf && wkp_capfile_zero_copy(c->cf))
+                add_warning(e,
+                            "%s: damaged record at offset %llu (%s), and no readable record after "
+                            "it: skipped the last %llu bytes",
+                            c->path, (unsigned long long)d->off, d->why,
+                            (unsigned long long)d->len);
+            else
+                add_warning(e,
+                            "%s: damaged record at offset %llu (%s): read stopped there; analysed "
+                            "the %llu packets before it",
+                            c->path, (unsigned long long)d->off, d->why,
+                            (unsigned long long)c->packets);
+        }
+        if (c->damage_more > 0)
+            add_warning(e, "%s: %llu more damaged byte ranges (%llu bytes) skipped", c->path,
+                        (unsigned long long)c->damage_more,
+                        (unsigned long long)c->damage_more_bytes);
+    }
+
     /* 6. Finish every sink, then commit or remove the output: renamed only
      * if the run succeeded, no stop came and every sink was written, flushed
      * and closed cleanly. A stop seen up to here discards the output. */
@@ -682,8 +739,10 @@ void wkp_engine_free(wkp_engine *e)
         wkp__sink_destroy(e->sinks[i]);
     free(e->sinks);
     close_captures(e);
-    for (size_t i = 0; i < e->ncaps; i++)
+    for (size_t i = 0; i < e->ncaps; i++) {
         free(e->caps[i].path);
+        free(e->caps[i].damage);
+    }
     free(e->caps);
     free(e->workers);
     wkp_buf_free(&e->warnings);
@@ -702,7 +761,7 @@ void wkp_engine_free(wkp_engine *e)
 static const char *const counter_names[WKP_CNT__COUNT] = {
     "packets_read",   "bytes_read",   "in_flow",         "filtered",        "flow_filtered",
     "retransmission", "ack_filtered", "rst_filtered",    "fragment_merged", "fragment_expired",
-    "not_ip",         "malformed",    "flow_table_full", "flows",
+    "not_ip",         "malformed",    "flow_table_full", "flows",           "unsupported_link",
 };
 
 wkp_status wkp_engine_write_summary(const wkp_engine *e, const char *path, wkp_errbuf *err)
@@ -833,6 +892,28 @@ wkp_status wkp_engine_write_summary(const wkp_engine *e, const char *path, wkp_e
             wkp_buf_u64(&b, c->truncated_at);
         else
             wkp_buf_puts(&b, "null");
+        wkp_buf_puts(&b, ", \"damaged\": [");
+        for (size_t k = 0; k < c->ndamage; k++) {
+            const struct wkp_damage *d = &c->damage[k];
+            wkp_buf_puts(&b, k ? ", {\"offset\": " : "{\"offset\": ");
+            wkp_buf_u64(&b, d->off);
+            wkp_buf_puts(&b, ", \"length\": ");
+            if (d->len == UINT64_MAX)
+                wkp_buf_puts(&b, "null");
+            else
+                wkp_buf_u64(&b, d->len);
+            wkp_buf_puts(&b, d->resumed ? ", \"resumed\": true, \"reason\": "
+                                        : ", \"resumed\": false, \"reason\": ");
+            wkp_buf_json_str(&b, d->why);
+            wkp_buf_putc(&b, '}');
+        }
+        wkp_buf_puts(&b, "], \"damaged_unlisted\": ");
+        wkp_buf_u64(&b, c->damage_more);
+        wkp_buf_puts(&b, ", \"damaged_bytes\": ");
+        uint64_t db = c->damage_more_bytes;
+        for (size_t k = 0; k < c->ndamage; k++)
+            db += c->damage[k].len == UINT64_MAX ? 0 : c->damage[k].len;
+        wkp_buf_u64(&b, db);
         wkp_buf_putc(&b, '}');
     }
     wkp_buf_puts(&b, e->ncaps ? "\n  ],\n  \"warnings\": [" : "],\n  \"warnings\": [");

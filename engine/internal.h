@@ -48,6 +48,7 @@ struct wkp_config {
     bool *colsel;         /* engine only: which columns are written (NULL = all) */
     unsigned ring_slots;
     bool strict;
+    bool resync; /* look past damage in a capture (mmap reader) */
     bool discard;
     wkp_progress_fn progress;
     void *progress_user;
@@ -164,6 +165,9 @@ struct wkp_capture_info {
     uint64_t packets;
     bool truncated;
     uint64_t truncated_at;
+    struct wkp_damage *damage; /* owned copy of the reader's list */
+    size_t ndamage;
+    uint64_t damage_more, damage_more_bytes;
 };
 
 struct wkp_engine {

@@ -71,7 +71,7 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
 {
     uint64_t ord = 0, last_tick_ord = 0, bytes_before = 0;
     int64_t clock = INT64_MIN, last_tick_clock = INT64_MIN;
-    uint64_t read = 0, wire = 0, not_ip = 0, malformed = 0, filtered = 0;
+    uint64_t read = 0, wire = 0, not_ip = 0, malformed = 0, filtered = 0, unsupported = 0;
     struct wkp_filter *flt = e->filter && wkp_filter_has_packet_terms(e->filter) ? e->filter : NULL;
     struct wkp_defrag *dfr = e->defrag;
     uint64_t held = 0;
@@ -95,6 +95,10 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
                 clock = rec.ts_ns;
             if (last_tick_clock == INT64_MIN)
                 last_tick_clock = clock;
+            if (rec.unsupported) { /* a pcapng interface we do not decode */
+                unsupported++;
+                goto next;
+            }
 
             struct wkp_l2l4 m;
             enum wkp_parse_status ps =
@@ -210,6 +214,15 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
                 cap->truncated = true;
                 cap->truncated_at = off;
             }
+            size_t nd;
+            const struct wkp_damage *d =
+                wkp_capfile_damage(cf, &nd, &cap->damage_more, &cap->damage_more_bytes);
+            if (nd > 0 && (cap->damage = malloc(nd * sizeof *d)) != NULL) {
+                memcpy(cap->damage, d, nd * sizeof *d);
+                cap->ndamage = nd;
+            } else if (nd > 0) { /* out of memory: the counts stay */
+                cap->damage_more += nd;
+            }
             if (!broadcast(e, WKP_ITEM_FLUSH, WKP_POS(ord, WKP_AT_FLUSH), clock, (uint16_t)ci,
                            wkp_capfile_cursor(cf)))
                 st = WKP_ESTOPPED;
@@ -238,6 +251,7 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
     e->counters[WKP_CNT_NOT_IP] = not_ip;
     e->counters[WKP_CNT_MALFORMED] = malformed;
     e->counters[WKP_CNT_FILTERED] = filtered;
+    e->counters[WKP_CNT_UNSUPPORTED_LINK] = unsupported;
     if (dfr) {
         struct wkp_defrag_stats ds;
         wkp_defrag_stats(dfr, &ds);

@@ -184,8 +184,19 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_max_flows(wkp_config *cfg, uint6
 /* Slots in each reader->worker ring: a power of two >= 2 (default 4096).
  * Small values exercise backpressure in tests. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_ring_slots(wkp_config *cfg, unsigned n);
-/* A capture cut inside a record is an error instead of a warning (D14). */
+/* A capture cut inside a record, or damaged (a record that cannot be right
+ * after good ones), is an error instead of a warning (D14). */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_strict(wkp_config *cfg, bool on);
+/* Damage in a capture (a record that cannot be right, after good ones) ends
+ * its read by default: the packets before it are analysed, a warning names
+ * the file, the offset and the problem. With resync on (default off) the
+ * reader instead looks for the next offset where several plausible records
+ * follow one another and goes on from there; each skipped byte range is a
+ * warning and is listed in the run summary. Only our mmap reader can scan:
+ * wkp_engine_new refuses resync with WKP_READER_LIBPCAP (WKP_EINVAL), and on
+ * a pipe or stdin (read by libpcap) damage ends the read. Ignored with
+ * strict on. */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_resync(wkp_config *cfg, bool on);
 /* Benchmarking only: workers drop every packet unprocessed, so a run times
  * the reader and the rings alone. No flows are produced. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_discard(wkp_config *cfg, bool on);
@@ -402,8 +413,9 @@ WKP_API WKP_NODISCARD wkp_status wkp_engine_add_sink(wkp_engine *e, wkp_sink *si
 /* Analyse n capture files, each on its own (flows never cross files), in
  * order. All files are opened and checked before any output is written: a
  * missing file, a file that is not a capture or an unsupported link type
- * fails the run with nothing written. Returns WKP_OK when every flow was
- * written; a capture cut inside a record is a warning (see
+ * (pcapng: no interface of a decoded link type) fails the run with nothing
+ * written. Returns WKP_OK when every flow was written; a capture cut inside
+ * a record or damaged after good records is a warning (see
  * wkp_engine_warnings), or WKP_EFORMAT with strict on. Any other result
  * removes the output files (see wkp_sink_file_new) and sets
  * wkp_engine_last_error(e). Call once per engine. */
@@ -439,6 +451,9 @@ typedef enum wkp_counter {
     WKP_CNT_MALFORMED,
     WKP_CNT_FLOW_TABLE_FULL,
     WKP_CNT_FLOWS, /* flow records written */
+    /* packets of a pcapng interface whose link type is not decoded (each
+     * such interface is also a warning); appended to keep the values above */
+    WKP_CNT_UNSUPPORTED_LINK,
     WKP_CNT__COUNT
 } wkp_counter;
 WKP_API uint64_t wkp_engine_counter(const wkp_engine *e, wkp_counter c);

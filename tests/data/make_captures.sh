@@ -52,6 +52,11 @@ if command -v tshark >/dev/null 2>&1; then
   done
 fi
 
+# Damaged captures and a pcapng with an interface of link type 274 (MANIFEST.md, "Damaged
+# captures"): written by src/make_damaged.py, which also writes src/damaged.json (where each
+# damage starts and where the next whole record does, computed from the original's records).
+python3 src/make_damaged.py .
+
 # made__vxlan_8472.pcap: tcpdump__vxlan.pcap with UDP port 4789 rewritten to 8472 (the Linux
 # kernel's VXLAN default) and the UDP checksum cleared; tshark decodes it with
 # `-d udp.port==8472,vxlan`. Exercises --vxlan-port.

@@ -47,6 +47,8 @@ def cases(data):
         ("bad_thread_count", "option", copy("zeek__get.pcap"), ["-t", "abc"]),
         ("cut_ndpi_fuzz", "cut", copy("nDPI__fuzz-2021-10-13.pcap"), []),
         ("cut_mid_record", "cut", copy("made__cut_mid_record.pcap"), []),
+        ("damaged_huge_caplen", "cut", copy("made__damaged_huge_caplen.pcap"), []),
+        ("damaged_cut_pcapng", "cut", copy("made__damaged_cut.pcapng"), []),
     ]
 
 

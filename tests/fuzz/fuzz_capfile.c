@@ -2,12 +2,14 @@
  * (engine/capfile.h).
  *
  * Input: byte 0 picks the reader (bits 0-1: auto, mmap, libpcap, mmap) and
- * bit 2 calls wkp_capfile_release() after each record; the rest is the file,
+ * bit 2 calls wkp_capfile_release() after each record, bit 3 turns resync
+ * on; the rest is the file,
  * written to a memfd (the mmap reader needs a regular file) and opened as
  * /proc/self/fd/N.
  *
  * Invariants: a failure leaves *out alone and writes one line naming the
- * file; every record has a link type wkp_l2l4 decodes; the mmap reader's
+ * file; every record has a link type wkp_l2l4 decodes or is marked
+ * unsupported; damaged ranges lie inside the file, in order; the mmap reader's
  * records lie inside the file and hold its bytes; each record consumes at
  * least 12 bytes of file (so a file of n bytes yields at most n/12 records);
  * bytes_done never goes back nor past the size; the end stays the end. */
@@ -62,6 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     FZ_CHECK(cf != NULL);
+    wkp_capfile_set_resync(cf, (flags & 8) != 0);
     bool zc = wkp_capfile_zero_copy(cf);
     if (kind == WKP_READER_MMAP)
         FZ_CHECK(zc);
@@ -85,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while ((r = wkp_capfile_next(cf, &rec, &err)) == 1) {
         nrec++;
         FZ_CHECK(nrec <= n / 12);
-        FZ_CHECK(wkp_dlt_supported(rec.dlt));
+        FZ_CHECK(rec.unsupported || wkp_dlt_supported(rec.dlt));
         FZ_CHECK(rec.caplen == 0 || rec.data != NULL);
         if (zc) {
             FZ_CHECK(rec.data >= base);
@@ -100,7 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FZ_CHECK(d2 >= done && d2 <= n);
         done = d2;
         struct wkp_l2l4 m;
-        (void)wkp_l2l4_parse(rec.data, rec.caplen, rec.dlt, &m);
+        if (!rec.unsupported)
+            (void)wkp_l2l4_parse(rec.data, rec.caplen, rec.dlt, &m);
         if (flags & 4)
             wkp_capfile_release(cf, rec.data);
     }
@@ -112,6 +116,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint64_t off = UINT64_MAX;
         if (wkp_capfile_truncated(cf, &off))
             FZ_CHECK(off < n);
+    }
+    size_t nd;
+    const struct wkp_damage *d = wkp_capfile_damage(cf, &nd, NULL, NULL);
+    for (size_t i = 0; i < nd; i++) {
+        FZ_CHECK(d[i].off < n && d[i].len > 0);
+        FZ_CHECK(d[i].len == UINT64_MAX || d[i].off + d[i].len <= n);
+        FZ_CHECK(i == 0 || d[i].off >= d[i - 1].off + d[i - 1].len);
+        FZ_CHECK(d[i].resumed == (d[i].off + d[i].len < n));
+        FZ_CHECK(!d[i].resumed || zc);
     }
     wkp_capfile_close(cf);
     return 0;
@@ -133,6 +146,8 @@ void wkp_fuzz_seed(const char *p, const uint8_t *data, size_t size, wkp_fuzz_emi
     buf[0] = 1;
     emit(buf, size + 1);
     buf[0] = 2 | 4;
+    emit(buf, size + 1);
+    buf[0] = 1 | 8; /* mmap, resync */
     emit(buf, size + 1);
     free(buf);
 }

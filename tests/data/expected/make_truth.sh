@@ -19,3 +19,5 @@ for cap in *.pcap *.pcapng; do
     *) python3 "$TOOL" "$cap" > "expected/$cap.truth.json" ;;
   esac
 done
+# --resync truths: tshark on the parts before and after each damage (resync_truth.py)
+TSHARK_FLOWS=$TOOL python3 expected/resync_truth.py
