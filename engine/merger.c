@@ -142,7 +142,16 @@ void wkp__handoff_drain(struct wkp_worker *w)
     for (unsigned i = 0; i < w->nstage; i++) {
         struct wkp_flow *f = w->stage[i];
         struct wkp_flowq_slot s = {f->end_pos, f->id, f, record_bytes(f)};
-        if (!wkp_flowq_push(&w->doneq, &s))
+        if (wkp_flowq_try_push(&w->doneq, &s))
+            continue;
+        /* Wait offline: another worker's grace period (it reclaims its
+         * table's entries) must not wait for us while we wait for the
+         * merger, which may be waiting for that worker. We hold no
+         * reference another thread could free: our entries are ours. */
+        rcu_thread_offline();
+        bool queued = wkp_flowq_push(&w->doneq, &s);
+        rcu_thread_online();
+        if (!queued)
             record_gone(w->e, f); /* stopped while waiting: nothing more is written */
     }
     w->nstage = 0;

@@ -269,6 +269,28 @@ static bool flowq_room(struct wkp_flowq *q, uint32_t h, uint64_t bytes)
     return used + bytes <= q->max_bytes;
 }
 
+static void flowq_put(struct wkp_flowq *q, uint32_t h, const struct wkp_flowq_slot *s)
+{
+    q->slots[h & q->mask] = *s;
+    atomic_store_explicit(&q->bytes_in,
+                          atomic_load_explicit(&q->bytes_in, memory_order_relaxed) + s->bytes,
+                          memory_order_relaxed);
+    /* release: pairs with the consumer's acquire in wkp_flowq_peek; the slot
+     * and the record it points to are visible before the slot is. */
+    atomic_store_explicit(&q->head, h + 1, memory_order_release);
+    if (q->size > 1 && h + 1 - atomic_load_explicit(&q->tail, memory_order_relaxed) == q->size / 2)
+        wake_consumer(q);
+}
+
+bool wkp_flowq_try_push(struct wkp_flowq *q, const struct wkp_flowq_slot *s)
+{
+    uint32_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+    if (!flowq_room(q, h, s->bytes))
+        return false;
+    flowq_put(q, h, s);
+    return true;
+}
+
 bool wkp_flowq_push(struct wkp_flowq *q, const struct wkp_flowq_slot *s)
 {
     uint32_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
@@ -293,15 +315,7 @@ bool wkp_flowq_push(struct wkp_flowq *q, const struct wkp_flowq_slot *s)
         futex_wait(&q->wake_seq, seq, 5);
         atomic_store_explicit(&q->prod_waiting, 0, memory_order_relaxed);
     }
-    q->slots[h & q->mask] = *s;
-    atomic_store_explicit(&q->bytes_in,
-                          atomic_load_explicit(&q->bytes_in, memory_order_relaxed) + s->bytes,
-                          memory_order_relaxed);
-    /* release: pairs with the consumer's acquire in wkp_flowq_peek; the slot
-     * and the record it points to are visible before the slot is. */
-    atomic_store_explicit(&q->head, h + 1, memory_order_release);
-    if (q->size > 1 && h + 1 - atomic_load_explicit(&q->tail, memory_order_relaxed) == q->size / 2)
-        wake_consumer(q);
+    flowq_put(q, h, s);
     return true;
 }
 

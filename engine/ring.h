@@ -112,6 +112,8 @@ struct wkp_flowq {
 int wkp_flowq_init(struct wkp_flowq *q, uint32_t slots, uint64_t max_bytes, _Atomic int *stop,
                    _Atomic uint32_t *consumer_wake, _Atomic int *consumer_sleeping);
 void wkp_flowq_fini(struct wkp_flowq *q);
+/* Producer: queue s if there is room now; false if not. */
+bool wkp_flowq_try_push(struct wkp_flowq *q, const struct wkp_flowq_slot *s);
 /* Producer: queue s, waiting while the queue is full. false only if the
  * run was stopped while waiting (s was not queued; the caller keeps f). */
 bool wkp_flowq_push(struct wkp_flowq *q, const struct wkp_flowq_slot *s);

@@ -36,16 +36,15 @@ static int on_flow(const wkp_flow *f, void *user)
     return 0;
 }
 
-/* NFLOWS one-packet UDP flows, 10.0.0.1:(1024+i) -> 10.0.0.2:53, packet i
- * (ordinal i + 1) at t = i ms (3 s in all). With flow k also seen again at
- * t = 2 s + k ms for k < 50 when `again` (a second packet, same flow). */
-static void write_capture(const char *path)
+/* nflows one-packet UDP flows, 10.0.0.1:(1024+i) -> 10.0.0.2:53, packet i
+ * (ordinal i + 1) at t = i ms. */
+static void write_capture(const char *path, int nflows)
 {
     FILE *f = fopen(path, "wb");
     cr_assert_not_null(f);
     uint32_t gh[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
     fwrite(gh, 4, 6, f);
-    for (int i = 0; i < NFLOWS; i++) {
+    for (int i = 0; i < nflows; i++) {
         uint8_t pkt[52] = {0};
         pkt[12] = 0x08;
         uint8_t *ip = pkt + 14;
@@ -56,7 +55,8 @@ static void write_capture(const char *path)
         ip[12] = 10, ip[15] = 1;
         ip[16] = 10, ip[19] = 2;
         uint8_t *udp = ip + 20;
-        uint16_t sp = (uint16_t)(1024 + i);
+        uint16_t sp = (uint16_t)(1024 + i % 60000);
+        ip[18] = (uint8_t)(i / 60000); /* 10.0.k.2 past 60000 flows */
         udp[0] = (uint8_t)(sp >> 8);
         udp[1] = (uint8_t)sp;
         udp[3] = 53;
@@ -89,11 +89,11 @@ static wkp_status run(const char *path, unsigned threads, unsigned slots, double
     return st;
 }
 
-static char *capture(void)
+static char *capture(int nflows)
 {
     static char path[64];
     snprintf(path, sizeof path, "/tmp/wkp-handoff-%d.pcap", (int)getpid());
-    write_capture(path);
+    write_capture(path, nflows);
     return path;
 }
 
@@ -104,7 +104,7 @@ static char *capture(void)
  * packet may stage beside it, plus the one the merger is writing. */
 Test(handoff, slow_callback_keeps_records_in_flight_bounded)
 {
-    char *path = capture();
+    char *path = capture(NFLOWS);
     setenv("WKP_HANDOFF_FLOWS", "4", 1);
     static struct got g;
     memset(&g, 0, sizeof g);
@@ -129,7 +129,7 @@ Test(handoff, slow_callback_keeps_records_in_flight_bounded)
  * batching: expected order is 1..NFLOWS. */
 Test(handoff, order_is_the_same_for_any_workers_rings_and_bound)
 {
-    char *path = capture();
+    char *path = capture(NFLOWS);
     static struct got g;
     static const unsigned threads[] = {1, 2, 3, 4};
     static const unsigned slots[] = {2, 2048};
@@ -158,6 +158,29 @@ Test(handoff, order_is_the_same_for_any_workers_rings_and_bound)
                 cr_assert_geq(idle, 1499, "%lu idle", (unsigned long)idle);
                 cr_assert_leq(idle, NFLOWS - 500);
             }
+    unsetenv("WKP_HANDOFF_FLOWS");
+    unlink(path);
+}
+
+/* A worker waiting for the merger must not hold up another worker's RCU
+ * grace period (it reclaims retired table entries every 4096): that worker
+ * would never publish the watermark the merger waits for. 40000 flows
+ * expiring in batches, 2 and 3 workers, one-flow hand-off, default rings
+ * (a worker may run ahead of another): must finish with every flow. Without
+ * the fix this hung within seconds; the timeout turns a hang into a failure. */
+Test(handoff, waiting_worker_does_not_block_reclaim, .timeout = 120)
+{
+    char *path = capture(40000);
+    setenv("WKP_HANDOFF_FLOWS", "1", 1);
+    static struct got g;
+    memset(&g, 0, sizeof g);
+    uint64_t peak;
+    for (unsigned t = 2; t <= 3; t++) {
+        g.n = 0;
+        cr_assert_eq(run(path, t, 2048, 0.5, &g, &peak), WKP_OK);
+        cr_assert_eq(g.n, 40000);
+        cr_assert_leq(peak, t * (1 + 2) + 1);
+    }
     unsetenv("WKP_HANDOFF_FLOWS");
     unlink(path);
 }
