@@ -184,3 +184,44 @@ Test(handoff, waiting_worker_does_not_block_reclaim, .timeout = 120)
     unsetenv("WKP_HANDOFF_FLOWS");
     unlink(path);
 }
+
+/* The queue alone, one thread: capacity in records, the byte bound beyond
+ * the first record, FIFO order. */
+Test(handoff, queue_bounds_records_and_bytes)
+{
+    _Atomic int stop = 0;
+    _Atomic uint32_t wake = 0;
+    _Atomic int sleeping = 0;
+    struct wkp_flowq q;
+    cr_assert_eq(wkp_flowq_init(&q, 4, 1000, &stop, &wake, &sleeping), 0);
+    struct wkp_flowq_slot s = {0, 0, NULL, 600};
+    /* 600 bytes: the first fits alone, a second would make 1200 > 1000 */
+    s.id = 1;
+    cr_assert(wkp_flowq_try_push(&q, &s));
+    s.id = 2;
+    cr_assert_not(wkp_flowq_try_push(&q, &s));
+    /* a record bigger than the whole budget still goes into an empty queue */
+    wkp_flowq_pop(&q);
+    s.bytes = 5000;
+    cr_assert(wkp_flowq_try_push(&q, &s));
+    wkp_flowq_pop(&q);
+    /* 4 records of 100 bytes: the fifth finds no slot */
+    s.bytes = 100;
+    for (uint64_t i = 10; i < 14; i++) {
+        s.id = i;
+        cr_assert(wkp_flowq_try_push(&q, &s));
+    }
+    s.id = 14;
+    cr_assert_not(wkp_flowq_try_push(&q, &s));
+    /* a stopped run: a blocking push gives up instead of waiting */
+    stop = 1;
+    cr_assert_not(wkp_flowq_push(&q, &s));
+    for (uint64_t i = 10; i < 14; i++) {
+        const struct wkp_flowq_slot *p = wkp_flowq_peek(&q);
+        cr_assert_not_null(p);
+        cr_assert_eq(p->id, i);
+        wkp_flowq_pop(&q);
+    }
+    cr_assert_null(wkp_flowq_peek(&q));
+    wkp_flowq_fini(&q);
+}
