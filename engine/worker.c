@@ -329,8 +329,11 @@ out:
 
 static void flush_all(struct wkp_worker *w, uint64_t pos, int reason)
 {
-    struct ending *v = NULL;
-    size_t n = 0, cap = 0;
+    /* exactly as many as are open: 16 bytes a flow for the sweep */
+    size_t n = 0, cap = w->table.count;
+    struct ending *v = cap ? malloc(cap * sizeof *v) : NULL;
+    if (cap && !v)
+        cap = 0; /* add_ending grows it, or fails the run */
     for (int c = 0; c < WKP_LRU_CLASSES; c++)
         for (struct wkp_fentry *h = wkp_ftable_oldest(&w->table, c); h; h = h->lru_next)
             if (!add_ending(w, &v, &n, &cap, h))
