@@ -526,7 +526,8 @@ static wkp_status run(wkp_engine *e, const char *const *paths, size_t n)
         w->e = e;
         w->idx = i;
         w->max_flows = share;
-        if (wkp_ring_init(&w->ring, e->cfg.ring_slots, WKP_ARENA_BYTES, &e->stop) != 0)
+        if (wkp_ring_init(&w->ring, e->cfg.ring_slots, WKP_ARENA_BYTES, &e->stop) != 0 ||
+            wkp__handoff_init(w) != 0)
             st = WKP_ENOMEM;
     }
     pthread_t merger;
@@ -555,15 +556,6 @@ static wkp_status run(wkp_engine *e, const char *const *paths, size_t n)
         pthread_join(e->workers[i].thread, NULL);
     if (merger_up)
         pthread_join(merger, NULL);
-    else if (e->workers) {
-        for (unsigned i = 0; i < e->nworkers; i++) {
-            struct wkp_flow *f = atomic_exchange(&e->workers[i].done, NULL), *next;
-            for (; f; f = next) {
-                next = f->qnext;
-                wkp__flow_free(f);
-            }
-        }
-    }
 
     /* The reader's WKP_ESTOPPED only echoes the stop flag, which a failure
      * elsewhere may have raised: the cause is found below. */
@@ -591,6 +583,7 @@ static wkp_status run(wkp_engine *e, const char *const *paths, size_t n)
             wkp__set_error(e, "out of memory in a worker");
         }
         wkp_ring_fini(&w->ring);
+        wkp__handoff_fini(w);
         wkp_buf_free(&w->scratch);
     }
     /* Why the run ended: a failure (reader, worker, merger) or, failing

@@ -78,7 +78,6 @@ enum {
 /* A finished flow: built by its worker, written and freed by the merger.
  * This is the public wkp_flow the callback sink sees. */
 struct wkp_flow {
-    struct wkp_flow *qnext; /* link in the worker -> merger hand-off */
     uint64_t end_pos;       /* stream position of the item that ended it */
     uint64_t id;            /* ordinal of its first packet */
     const char *capture;
@@ -147,11 +146,14 @@ struct wkp_worker {
     struct wkp_flow_stats_scratch stats_scratch;
     void *custom_blocks; /* free list of custom state blocks */
     struct wkp_tcpstream_budget ts_budget;
-    /* finished flows for the merger: a lock-free stack the worker pushes
-     * onto and the merger empties in one exchange (it sorts them anyway) */
-    _Alignas(64) _Atomic(struct wkp_flow *) done;
+    /* Finished flows for the merger, in (end_pos, id) order: a bounded
+     * queue (see merger.c for why it cannot deadlock). Flows ended at one
+     * position wait in `stage` until they can be queued in id order. */
+    struct wkp_flowq doneq;
+    struct wkp_flow **stage;
+    unsigned nstage, stage_cap;
     /* everything with a position <= watermark has been processed and its
-     * ended flows enqueued (release; pairs with the merger's acquire) */
+     * ended flows queued (release; pairs with the merger's acquire) */
     _Alignas(64) _Atomic uint64_t watermark;
     struct wkp_worker_stats st;
     int failed; /* out of memory: the run fails */
@@ -191,6 +193,15 @@ struct wkp_engine {
     uint64_t bytes_total;
 
     struct wkp_worker *workers;
+    /* hand-off (merger.c): the per-worker queue bounds, the merger's
+     * sleep, the last position the reader fully dispatched (set when it
+     * waits on a full ring), and records alive (built, not yet freed) */
+    uint32_t handoff_flows;
+    uint64_t handoff_bytes;
+    _Atomic uint32_t merger_wake;
+    _Atomic int merger_sleeping;
+    _Atomic uint64_t sent_pos;
+    _Atomic uint64_t flows_live, flows_live_peak;
     /* reader -> progress (merger) */
     _Atomic uint64_t prog_bytes, prog_packets;
     _Atomic int reader_done;
@@ -212,6 +223,17 @@ WKP_HIDDEN wkp_status wkp__reader_run(struct wkp_engine *e);
 WKP_HIDDEN void *wkp__worker_main(void *arg);
 /* engine/merger.c */
 WKP_HIDDEN void *wkp__merger_main(void *arg);
+/* Before the threads start: the worker's queue and its ring's hook. 0 on success. */
+WKP_HIDDEN int wkp__handoff_init(struct wkp_worker *w);
+/* After the threads joined: free what is still queued, and the queue. */
+WKP_HIDDEN void wkp__handoff_fini(struct wkp_worker *w);
+/* Worker: hand a finished record to the merger, in order (worker.c). */
+WKP_HIDDEN void wkp__handoff_flow(struct wkp_worker *w, struct wkp_flow *f);
+/* Worker: queue what is staged; must precede each watermark store. */
+WKP_HIDDEN void wkp__handoff_drain(struct wkp_worker *w);
+/* Worker with an empty ring: take the reader's dispatched position as
+ * the watermark. */
+WKP_HIDDEN void wkp__handoff_idle(struct wkp_worker *w);
 /* engine/serialize.c: fill f->text[] for the formats in mask. 0 on success. */
 WKP_HIDDEN int wkp__serialize(struct wkp_flow *f, const struct wkp_flow_extra *x,
                               const struct wkp_config *cfg, unsigned mask, struct wkp_buf *scratch);

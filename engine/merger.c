@@ -1,78 +1,207 @@
-/* The merger: one thread that collects finished flows from every worker and
- * writes them to the sinks in stream order (SPEC D6).
+/* The hand-off and the merger. Workers queue finished flows (already
+ * serialised) on bounded single-producer single-consumer queues; one merger
+ * thread takes them and writes them to the sinks in stream order (SPEC D6).
  *
  * Order: by the position of the item that ended the flow, ties by the
- * flow's first packet. A record may be written once every worker's
- * watermark has reached its end position: no worker can still produce a
- * record that sorts before it. Records waiting for that sit in a binary
- * heap: the reorder window, bounded by how far the slowest worker lags (the
- * reader sends every worker a tick at least every WKP_TICK_PACKETS packets).
+ * flow's first packet ordinal (its id, unique in a run). Each worker queues
+ * its records in that order: flows ended at one position are ended in id
+ * order (worker.c sorts a flush or an expiry sweep) or staged and sorted
+ * (a packet may end two: its own idle flow and an evicted one). The merger
+ * is a k-way merge over the queue heads: it writes the smallest head H once
+ * every worker whose queue is empty has a watermark >= H's end position. A
+ * worker with a non-empty queue needs no watermark: its head is >= H and
+ * all it queues later sorts after its head.
+ *
+ * Bound: a worker queues at most handoff_flows records and, beyond the
+ * first, handoff_bytes of their text; when full it waits for the merger.
+ * So a slow sink (a callback taking 100 us) slows the run instead of
+ * growing memory, and a flush of millions of flows streams out.
+ *
+ * No deadlock: docs/design.md ("Bounded hand-off") has the argument. In
+ * short, a full queue is never empty, so it never holds the merger back,
+ * and a worker that waits for input takes the reader's last fully
+ * dispatched position as its watermark (the reader publishes it before it
+ * sleeps on a full ring), so it never holds the merger back either.
+ *
  * The merger also reports progress about every 200 ms. */
 #include <stdlib.h>
 #include <time.h>
 
 #include "engine/internal.h"
 
-/* Heap entries carry their sort key inline: comparing must not chase the
- * record pointers (at the end of a capture every open flow ends at once and
- * the heap holds all of them). */
-struct hent {
-    uint64_t end_pos, id;
-    struct wkp_flow *f;
-};
+#define HANDOFF_FLOWS 256          /* per worker; a power of two */
+#define HANDOFF_BYTES (4ull << 20) /* per worker, of record text */
 
-struct heap {
-    struct hent *v;
-    size_t n, cap;
-};
-
-static inline bool before(const struct hent *a, const struct hent *b)
+/* The reader is about to sleep on a full ring: publish every ring, then
+ * the position up to which every item has been dispatched, then wake
+ * sleeping workers so that idle ones take it as their watermark. */
+static void reader_blocked(void *arg)
 {
-    return a->end_pos != b->end_pos ? a->end_pos < b->end_pos : a->id < b->id;
+    struct wkp_engine *e = arg;
+    uint64_t top = 0;
+    uint8_t top_kind = WKP_ITEM_PACKET;
+    bool any = false;
+    for (unsigned i = 0; i < e->nworkers; i++) {
+        struct wkp_ring *r = &e->workers[i].ring;
+        uint64_t pos;
+        uint8_t kind;
+        wkp_ring_publish(r);
+        if (wkp_ring_last(r, &pos, &kind) && (!any || pos > top)) {
+            top = pos;
+            top_kind = kind;
+            any = true;
+        }
+    }
+    if (!any)
+        return;
+    if (top_kind != WKP_ITEM_PACKET) {
+        /* A tick or flush goes to every ring in turn: unless every ring
+         * has it, it is only partly sent and everything before it is. */
+        for (unsigned i = 0; i < e->nworkers; i++) {
+            uint64_t pos;
+            uint8_t kind;
+            if (!wkp_ring_last(&e->workers[i].ring, &pos, &kind) || pos != top) {
+                top--;
+                break;
+            }
+        }
+    }
+    if (top > atomic_load_explicit(&e->sent_pos, memory_order_relaxed))
+        /* release: pairs with the worker's acquire in wkp__handoff_idle;
+         * the ring heads published above are visible first. */
+        atomic_store_explicit(&e->sent_pos, top, memory_order_release);
+    for (unsigned i = 0; i < e->nworkers; i++)
+        wkp_ring_publish_wake(&e->workers[i].ring);
 }
 
-static int heap_push(struct heap *h, struct wkp_flow *f)
+static uint64_t env_u64(const char *name, uint64_t dflt)
 {
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 1024;
-        struct hent *v = realloc(h->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        h->v = v;
-        h->cap = cap;
-    }
-    struct hent x = {f->end_pos, f->id, f};
-    size_t i = h->n++;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!before(&x, &h->v[parent]))
-            break;
-        h->v[i] = h->v[parent];
-        i = parent;
-    }
-    h->v[i] = x;
-    return 0;
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return dflt;
+    char *end;
+    unsigned long long x = strtoull(v, &end, 10);
+    return *end || x == 0 ? dflt : (uint64_t)x;
 }
 
-static struct wkp_flow *heap_pop(struct heap *h)
+int wkp__handoff_init(struct wkp_worker *w)
 {
-    struct wkp_flow *top = h->v[0].f;
-    struct hent last = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n)
-            break;
-        if (c + 1 < h->n && before(&h->v[c + 1], &h->v[c]))
-            c++;
-        if (!before(&h->v[c], &last))
-            break;
-        h->v[i] = h->v[c];
-        i = c;
+    struct wkp_engine *e = w->e;
+    if (w->idx == 0) {
+        /* Test hooks: tiny bounds force constant back-pressure. */
+        uint64_t n = env_u64("WKP_HANDOFF_FLOWS", HANDOFF_FLOWS);
+        uint32_t p2 = 1;
+        while (p2 < n && p2 < (1u << 20))
+            p2 <<= 1;
+        e->handoff_flows = p2;
+        e->handoff_bytes = env_u64("WKP_HANDOFF_BYTES", HANDOFF_BYTES);
+        atomic_store(&e->sent_pos, 0);
+        atomic_store(&e->flows_live, 0);
+        atomic_store(&e->flows_live_peak, 0);
     }
-    if (h->n)
-        h->v[i] = last;
-    return top;
+    w->ring.on_block = reader_blocked;
+    w->ring.on_block_arg = e;
+    return wkp_flowq_init(&w->doneq, e->handoff_flows, e->handoff_bytes, &e->stop, &e->merger_wake,
+                          &e->merger_sleeping);
+}
+
+static void record_gone(struct wkp_engine *e, struct wkp_flow *f)
+{
+    wkp__flow_free(f);
+    atomic_fetch_sub_explicit(&e->flows_live, 1, memory_order_relaxed);
+}
+
+void wkp__handoff_fini(struct wkp_worker *w)
+{
+    if (w->doneq.slots) {
+        const struct wkp_flowq_slot *s;
+        while ((s = wkp_flowq_peek(&w->doneq)) != NULL) {
+            struct wkp_flow *f = s->f;
+            wkp_flowq_pop(&w->doneq);
+            record_gone(w->e, f);
+        }
+    }
+    for (unsigned i = 0; i < w->nstage; i++)
+        record_gone(w->e, w->stage[i]);
+    free(w->stage);
+    w->stage = NULL;
+    w->nstage = w->stage_cap = 0;
+    wkp_flowq_fini(&w->doneq);
+}
+
+static uint64_t record_bytes(const struct wkp_flow *f)
+{
+    uint64_t b = sizeof *f + f->nrecs * sizeof *f->recs + (f->stats ? sizeof *f->stats : 0);
+    for (int i = 0; i < WKP_TXT__COUNT; i++)
+        b += f->text_len[i];
+    return b;
+}
+
+void wkp__handoff_drain(struct wkp_worker *w)
+{
+    for (unsigned i = 0; i < w->nstage; i++) {
+        struct wkp_flow *f = w->stage[i];
+        struct wkp_flowq_slot s = {f->end_pos, f->id, f, record_bytes(f)};
+        if (wkp_flowq_try_push(&w->doneq, &s))
+            continue;
+        /* Wait offline: another worker's grace period (it reclaims its
+         * table's entries) must not wait for us while we wait for the
+         * merger, which may be waiting for that worker. We hold no
+         * reference another thread could free: our entries are ours. */
+        rcu_thread_offline();
+        bool queued = wkp_flowq_push(&w->doneq, &s);
+        rcu_thread_online();
+        if (!queued)
+            record_gone(w->e, f); /* stopped while waiting: nothing more is written */
+    }
+    w->nstage = 0;
+}
+
+void wkp__handoff_flow(struct wkp_worker *w, struct wkp_flow *f)
+{
+    struct wkp_engine *e = w->e;
+    uint64_t live = atomic_fetch_add_explicit(&e->flows_live, 1, memory_order_relaxed) + 1;
+    uint64_t peak = atomic_load_explicit(&e->flows_live_peak, memory_order_relaxed);
+    while (live > peak &&
+           !atomic_compare_exchange_weak_explicit(&e->flows_live_peak, &peak, live,
+                                                  memory_order_relaxed, memory_order_relaxed))
+        ;
+    if (w->nstage && w->stage[0]->end_pos != f->end_pos)
+        wkp__handoff_drain(w);
+    if (w->nstage == w->stage_cap) {
+        unsigned cap = w->stage_cap ? w->stage_cap * 2 : 4;
+        struct wkp_flow **v = realloc(w->stage, cap * sizeof *v);
+        if (!v) {
+            /* out of memory: the run fails and writes nothing */
+            w->failed = 1;
+            atomic_store(&e->stop, 1);
+            record_gone(e, f);
+            return;
+        }
+        w->stage = v;
+        w->stage_cap = cap;
+    }
+    /* insertion by id: a position ends few flows outside a sorted sweep */
+    unsigned i = w->nstage++;
+    while (i > 0 && w->stage[i - 1]->id > f->id) {
+        w->stage[i] = w->stage[i - 1];
+        i--;
+    }
+    w->stage[i] = f;
+}
+
+void wkp__handoff_idle(struct wkp_worker *w)
+{
+    /* acquire: pairs with the reader's release in reader_blocked; every
+     * item up to r is in our ring by now. */
+    uint64_t r = atomic_load_explicit(&w->e->sent_pos, memory_order_acquire);
+    if (r <= atomic_load_explicit(&w->watermark, memory_order_relaxed))
+        return;
+    uint32_t first;
+    if (wkp_ring_peek(&w->ring, 1, &first) != 0)
+        return; /* work arrived: the next burst moves the watermark */
+    /* release: pairs with the merger's acquire load (nothing new queued) */
+    atomic_store_explicit(&w->watermark, r, memory_order_release);
 }
 
 static double now_s(void)
@@ -118,42 +247,52 @@ static int emit(struct wkp_engine *e, struct wkp_flow *f)
     return ret;
 }
 
+/* The next record that may be written, with the queue it heads; NULL if
+ * none may be yet. *finished: every worker is done and every queue empty. */
+static const struct wkp_flowq_slot *next_record(struct wkp_engine *e, unsigned *from,
+                                                bool *finished)
+{
+    const struct wkp_flowq_slot *best = NULL;
+    uint64_t limit = UINT64_MAX; /* lowest watermark among empty queues */
+    bool all_done = true;
+    for (unsigned i = 0; i < e->nworkers; i++) {
+        struct wkp_worker *w = &e->workers[i];
+        /* acquire: pairs with the worker's release store after it queued
+         * every record this watermark covers. Loaded before the queue is
+         * looked at: an empty queue then means those were all taken. */
+        uint64_t wm = atomic_load_explicit(&w->watermark, memory_order_acquire);
+        const struct wkp_flowq_slot *s = wkp_flowq_peek(&w->doneq);
+        if (s) {
+            all_done = false;
+            if (!best || s->end_pos < best->end_pos ||
+                (s->end_pos == best->end_pos && s->id < best->id)) {
+                best = s;
+                *from = i;
+            }
+        } else {
+            if (wm != UINT64_MAX)
+                all_done = false;
+            if (wm < limit)
+                limit = wm;
+        }
+    }
+    *finished = all_done;
+    return best && best->end_pos <= limit ? best : NULL;
+}
+
 void *wkp__merger_main(void *arg)
 {
     struct wkp_engine *e = arg;
-    struct heap h = {0};
-    uint64_t written = 0;
+    uint64_t written = 0, taken = 0;
     double t0 = now_s(), last_report = t0;
-    bool failed = false;
-    for (;;) {
-        uint64_t wm = UINT64_MAX;
-        for (unsigned i = 0; i < e->nworkers; i++) {
-            /* acquire: pairs with the worker's release store after it queued
-             * the records this watermark lets out. */
-            uint64_t x = atomic_load_explicit(&e->workers[i].watermark, memory_order_acquire);
-            if (x < wm)
-                wm = x;
-        }
+    bool failed = false, finished = false;
+    while (!finished) {
         bool moved = false;
-        for (unsigned i = 0; i < e->nworkers; i++) {
-            /* acquire: pairs with the worker's release push */
-            struct wkp_flow *f =
-                atomic_exchange_explicit(&e->workers[i].done, NULL, memory_order_acquire);
-            if (!f)
-                continue;
-            for (struct wkp_flow *next; f; f = next) {
-                next = f->qnext;
-                if (failed || heap_push(&h, f) != 0) {
-                    if (!failed && e->run_status == WKP_OK)
-                        e->run_status = WKP_ENOMEM;
-                    failed = true;
-                    wkp__flow_free(f);
-                }
-            }
-            moved = true;
-        }
-        while (h.n && h.v[0].end_pos <= wm) {
-            struct wkp_flow *f = heap_pop(&h);
+        const struct wkp_flowq_slot *s;
+        unsigned from = 0;
+        while ((s = next_record(e, &from, &finished)) != NULL) {
+            struct wkp_flow *f = s->f;
+            wkp_flowq_pop(&e->workers[from].doneq);
             if (!failed && !atomic_load_explicit(&e->stop, memory_order_relaxed)) {
                 int rc = emit(e, f);
                 if (rc >= 0)
@@ -161,30 +300,25 @@ void *wkp__merger_main(void *arg)
                 if (rc != 0)
                     failed = true; /* nothing more is written */
             }
-            wkp__flow_free(f);
+            record_gone(e, f);
             moved = true;
+            if ((++taken & 255) == 0)
+                break; /* let progress be reported */
         }
         double t = now_s();
         if (t - last_report >= 0.2) {
             report(e, t0, written, false);
             last_report = t;
         }
-        if (wm == UINT64_MAX && h.n == 0) {
-            /* Every worker has exited; a last splice above found nothing. */
-            bool empty = true;
-            for (unsigned i = 0; i < e->nworkers; i++)
-                if (atomic_load_explicit(&e->workers[i].done, memory_order_acquire))
-                    empty = false;
-            if (empty)
-                break;
-            continue;
-        }
-        if (!moved) {
-            struct timespec ts = {0, 1000000};
-            nanosleep(&ts, NULL);
+        if (!moved && !finished) {
+            /* Woken by a worker whose queue got half full or that waits on
+             * a full one; else the watermarks are looked at again in 1 ms. */
+            uint32_t seq = atomic_load(&e->merger_wake);
+            atomic_store(&e->merger_sleeping, 1);
+            wkp_futex_wait(&e->merger_wake, seq, 1);
+            atomic_store_explicit(&e->merger_sleeping, 0, memory_order_relaxed);
         }
     }
-    free(h.v);
     e->counters[WKP_CNT_FLOWS] = written;
     report(e, t0, written, true);
     return NULL;

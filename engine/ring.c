@@ -1,5 +1,6 @@
-/* SPSC ring (see ring.h). Touched by exactly two threads: the reader
- * (producer) and one worker (consumer).
+/* SPSC ring and flow queue (see ring.h). A ring is touched by exactly two
+ * threads: the reader (producer) and one worker (consumer); a flow queue by
+ * one worker (producer) and the merger (consumer).
  *
  * Sleeping: a side that finds nothing to do spins briefly, then raises its
  * *_waiting flag, re-checks the counter, and sleeps on the counter's futex.
@@ -129,6 +130,8 @@ struct wkp_pkt *wkp_ring_reserve(struct wkp_ring *r, uint32_t copy_len, uint8_t 
                 cpu_relax();
                 continue;
             }
+            if (r->on_block)
+                r->on_block(r->on_block_arg);
             uint32_t t = r->cached_tail;
             atomic_store(&r->prod_waiting, 1);
             if (!has_room(r, h, need))
@@ -149,6 +152,17 @@ struct wkp_pkt *wkp_ring_reserve(struct wkp_ring *r, uint32_t copy_len, uint8_t 
     p->arena_end = r->arena_head;
     r->pending++;
     return p;
+}
+
+bool wkp_ring_last(const struct wkp_ring *r, uint64_t *pos, uint8_t *kind)
+{
+    uint32_t h = atomic_load_explicit(&r->head, memory_order_relaxed) + r->pending;
+    if (h == 0) /* nothing yet (or exactly 2^32 items: a missed update, no harm) */
+        return false;
+    const struct wkp_pkt *p = &r->slots[(h - 1) & r->mask];
+    *pos = p->pos;
+    *kind = p->kind;
+    return true;
 }
 
 uint32_t wkp_ring_peek(struct wkp_ring *r, uint32_t max, uint32_t *first)
@@ -196,4 +210,140 @@ void wkp_ring_wait(struct wkp_ring *r, int timeout_ms)
     if (atomic_load(&r->head) == t && !atomic_load_explicit(r->stop, memory_order_relaxed))
         futex_wait(&r->head, t, timeout_ms);
     atomic_store_explicit(&r->cons_waiting, 0, memory_order_relaxed);
+}
+
+void wkp_futex_wait(_Atomic uint32_t *addr, uint32_t val, int timeout_ms)
+{
+    futex_wait(addr, val, timeout_ms);
+}
+
+void wkp_futex_wake(_Atomic uint32_t *addr)
+{
+    futex_wake(addr);
+}
+
+int wkp_flowq_init(struct wkp_flowq *q, uint32_t slots, uint64_t max_bytes, _Atomic int *stop,
+                   _Atomic uint32_t *consumer_wake, _Atomic int *consumer_sleeping)
+{
+    memset(q, 0, sizeof *q);
+    if (slots < 1 || (slots & (slots - 1)) != 0)
+        return -1;
+    q->slots = calloc(slots, sizeof *q->slots);
+    if (!q->slots)
+        return -1;
+    q->size = slots;
+    q->mask = slots - 1;
+    q->max_bytes = max_bytes;
+    q->stop = stop;
+    q->consumer_wake = consumer_wake;
+    q->consumer_sleeping = consumer_sleeping;
+    return 0;
+}
+
+void wkp_flowq_fini(struct wkp_flowq *q)
+{
+    free(q->slots);
+    q->slots = NULL;
+}
+
+static void wake_consumer(struct wkp_flowq *q)
+{
+    if (atomic_load_explicit(q->consumer_sleeping, memory_order_relaxed) &&
+        atomic_exchange(q->consumer_sleeping, 0)) {
+        atomic_fetch_add(q->consumer_wake, 1);
+        futex_wake(q->consumer_wake);
+    }
+}
+
+/* Room for one more slot of `bytes` after h? Sequentially consistent loads:
+ * the waiting producer's flag store must not pass them (see wkp_flowq_pop). */
+static bool flowq_room(struct wkp_flowq *q, uint32_t h, uint64_t bytes)
+{
+    uint32_t t = atomic_load(&q->tail);
+    if (h - t >= q->size)
+        return false;
+    if (h == t)
+        return true; /* one flow always fits, however large */
+    uint64_t used =
+        atomic_load_explicit(&q->bytes_in, memory_order_relaxed) - atomic_load(&q->bytes_out);
+    return used + bytes <= q->max_bytes;
+}
+
+static void flowq_put(struct wkp_flowq *q, uint32_t h, const struct wkp_flowq_slot *s)
+{
+    q->slots[h & q->mask] = *s;
+    atomic_store_explicit(&q->bytes_in,
+                          atomic_load_explicit(&q->bytes_in, memory_order_relaxed) + s->bytes,
+                          memory_order_relaxed);
+    /* release: pairs with the consumer's acquire in wkp_flowq_peek; the slot
+     * and the record it points to are visible before the slot is. */
+    atomic_store_explicit(&q->head, h + 1, memory_order_release);
+    if (q->size > 1 && h + 1 - atomic_load_explicit(&q->tail, memory_order_relaxed) == q->size / 2)
+        wake_consumer(q);
+}
+
+bool wkp_flowq_try_push(struct wkp_flowq *q, const struct wkp_flowq_slot *s)
+{
+    uint32_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+    if (!flowq_room(q, h, s->bytes))
+        return false;
+    flowq_put(q, h, s);
+    return true;
+}
+
+bool wkp_flowq_push(struct wkp_flowq *q, const struct wkp_flowq_slot *s)
+{
+    uint32_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+    int spins = 0;
+    while (!flowq_room(q, h, s->bytes)) {
+        if (atomic_load_explicit(q->stop, memory_order_relaxed))
+            return false;
+        if (++spins < 64) {
+            cpu_relax();
+            continue;
+        }
+        /* Sleep until the consumer took half the queue. The flag store and
+         * the consumer's tail store are both sequentially consistent: either
+         * the recheck sees the slot it freed or it sees the flag. */
+        uint32_t seq = atomic_load(&q->wake_seq);
+        atomic_store(&q->prod_waiting, 1);
+        if (flowq_room(q, h, s->bytes)) {
+            atomic_store_explicit(&q->prod_waiting, 0, memory_order_relaxed);
+            break;
+        }
+        wake_consumer(q);
+        futex_wait(&q->wake_seq, seq, 5);
+        atomic_store_explicit(&q->prod_waiting, 0, memory_order_relaxed);
+    }
+    flowq_put(q, h, s);
+    return true;
+}
+
+const struct wkp_flowq_slot *wkp_flowq_peek(struct wkp_flowq *q)
+{
+    uint32_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    /* acquire: pairs with the producer's release store of head */
+    if (atomic_load_explicit(&q->head, memory_order_acquire) == t)
+        return NULL;
+    return &q->slots[t & q->mask];
+}
+
+void wkp_flowq_pop(struct wkp_flowq *q)
+{
+    uint32_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    uint64_t out =
+        atomic_load_explicit(&q->bytes_out, memory_order_relaxed) + q->slots[t & q->mask].bytes;
+    atomic_store_explicit(&q->bytes_out, out, memory_order_relaxed);
+    /* seq_cst: published after bytes_out, ordered against our load of
+     * prod_waiting below (the producer stores the flag, then loads tail). */
+    atomic_store(&q->tail, t + 1);
+    if (atomic_load(&q->prod_waiting)) {
+        uint32_t used = atomic_load_explicit(&q->head, memory_order_relaxed) - (t + 1);
+        uint64_t bytes = atomic_load_explicit(&q->bytes_in, memory_order_relaxed) - out;
+        if (used == 0 || (used <= q->size / 2 && bytes <= q->max_bytes / 2)) {
+            atomic_store_explicit(&q->prod_waiting, 0, memory_order_relaxed);
+            atomic_fetch_add(&q->wake_seq, 1);
+            futex_wake(&q->wake_seq);
+        }
+    }
 }

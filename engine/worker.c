@@ -205,12 +205,7 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
             }
         }
     }
-    /* release: pairs with the merger's acquire exchange; the record's
-     * contents are visible before it can be taken. */
-    f->qnext = atomic_load_explicit(&w->done, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak_explicit(&w->done, &f->qnext, f, memory_order_release,
-                                                  memory_order_relaxed))
-        ;
+    wkp__handoff_flow(w, f);
     w->st.flows_ended++;
     w->st.in_flow += npk;
     if (reason == WKP_END_EVICTED)
@@ -219,26 +214,140 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
     wkp_ftable_remove(&w->table, &lf->h);
 }
 
+/* Flows ended at one position go to the merger in id order (merger.c):
+ * a sweep collects them, sorts them by id and ends them in that order, each
+ * record queued as soon as it is built, so a flush of millions of flows
+ * never holds more than the queue's bound of records. */
+struct ending {
+    uint64_t id;
+    struct live_flow *lf;
+};
+
+static void sort_endings(struct ending *v, size_t n)
+{
+    while (n > 16) {
+        /* quicksort, median of three, recursing on the smaller side */
+        size_t m = n / 2;
+        if (v[m].id < v[0].id) {
+            struct ending t = v[m];
+            v[m] = v[0];
+            v[0] = t;
+        }
+        if (v[n - 1].id < v[0].id) {
+            struct ending t = v[n - 1];
+            v[n - 1] = v[0];
+            v[0] = t;
+        }
+        if (v[n - 1].id < v[m].id) {
+            struct ending t = v[n - 1];
+            v[n - 1] = v[m];
+            v[m] = t;
+        }
+        uint64_t pivot = v[m].id;
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (v[i].id < pivot)
+                i++;
+            while (v[j].id > pivot)
+                j--;
+            if (i >= j)
+                break;
+            struct ending t = v[i];
+            v[i] = v[j];
+            v[j] = t;
+            i++;
+            j--;
+        }
+        size_t left = j + 1;
+        if (left < n - left) {
+            sort_endings(v, left);
+            v += left;
+            n -= left;
+        } else {
+            sort_endings(v + left, n - left);
+            n = left;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        struct ending x = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1].id > x.id; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+static bool add_ending(struct wkp_worker *w, struct ending **v, size_t *n, size_t *cap,
+                       struct wkp_fentry *h)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 256;
+        struct ending *nv = realloc(*v, c * sizeof *nv);
+        if (!nv) {
+            fail(w);
+            return false;
+        }
+        *v = nv;
+        *cap = c;
+    }
+    struct live_flow *lf = (struct live_flow *)h;
+    (*v)[(*n)++] = (struct ending){lf->first_ord, lf};
+    return true;
+}
+
+static void end_all(struct wkp_worker *w, struct ending *v, size_t n, uint64_t pos, int reason)
+{
+    bool sorted = true;
+    for (size_t i = 1; i < n && sorted; i++)
+        sorted = v[i - 1].id < v[i].id;
+    if (!sorted)
+        sort_endings(v, n);
+    for (size_t i = 0; i < n; i++) {
+        end_flow(w, v[i].lf, pos, reason);
+        wkp__handoff_drain(w);
+    }
+}
+
 static void expire(struct wkp_worker *w, int64_t clock_ns, uint64_t pos)
 {
+    struct ending *v = NULL;
+    size_t n = 0, cap = 0;
     for (int c = 0; c < WKP_LRU_CLASSES; c++) {
         int64_t to = timeout_of(w->e, c);
         if (to <= 0)
             continue;
-        struct wkp_fentry *h;
         /* Strict '>' (SPEC §2.2): a gap of exactly the timeout does not split. */
-        while ((h = wkp_ftable_oldest(&w->table, c)) != NULL && clock_ns - h->last_clock_ns > to)
-            end_flow(w, (struct live_flow *)h, pos, WKP_END_IDLE);
+        for (struct wkp_fentry *h = wkp_ftable_oldest(&w->table, c);
+             h && clock_ns - h->last_clock_ns > to; h = h->lru_next)
+            if (!add_ending(w, &v, &n, &cap, h))
+                goto out;
     }
+    end_all(w, v, n, pos, WKP_END_IDLE);
+out:
+    free(v);
 }
 
 static void flush_all(struct wkp_worker *w, uint64_t pos, int reason)
 {
+    /* exactly as many as are open: 16 bytes a flow for the sweep */
+    size_t n = 0, cap = w->table.count;
+    struct ending *v = cap ? malloc(cap * sizeof *v) : NULL;
+    if (cap && !v)
+        cap = 0; /* add_ending grows it, or fails the run */
+    for (int c = 0; c < WKP_LRU_CLASSES; c++)
+        for (struct wkp_fentry *h = wkp_ftable_oldest(&w->table, c); h; h = h->lru_next)
+            if (!add_ending(w, &v, &n, &cap, h))
+                goto out;
+    end_all(w, v, n, pos, reason);
+out:
+    free(v);
+    /* out of memory above: the run fails; give the flows back unsorted */
     for (int c = 0; c < WKP_LRU_CLASSES; c++) {
         struct wkp_fentry *h;
         while ((h = wkp_ftable_oldest(&w->table, c)) != NULL)
             end_flow(w, (struct live_flow *)h, pos, reason);
     }
+    wkp__handoff_drain(w);
 }
 
 /* Make room under the flow cap: end the least recently used flow. */
@@ -442,6 +551,7 @@ void *wkp__worker_main(void *arg)
         if (n == 0) {
             if (atomic_load_explicit(&e->stop, memory_order_relaxed))
                 break;
+            wkp__handoff_idle(w);
             rcu_thread_offline();
             wkp_ring_wait(&w->ring, 10);
             rcu_thread_online();
@@ -484,6 +594,7 @@ void *wkp__worker_main(void *arg)
                 break;
             }
         }
+        wkp__handoff_drain(w);
         /* release: pairs with the merger's acquire load; the records queued
          * above are visible before the watermark that lets them out. */
         atomic_store_explicit(&w->watermark, last, memory_order_release);

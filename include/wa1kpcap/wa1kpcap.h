@@ -382,7 +382,9 @@ WKP_API WKP_NODISCARD wkp_status wkp_sink_packets_new(const char *path, wkp_form
 /* A callback sink: cb(flow, user) is called once per flow, in output order,
  * on the merger thread. A non-zero return stops the run (WKP_ESTOPPED, as
  * wkp_engine_stop() does): no further flow is passed, and the flow that
- * asked to stop counts as written (WKP_CNT_FLOWS). */
+ * asked to stop counts as written (WKP_CNT_FLOWS). The queue between the
+ * workers and the callback is bounded (a few hundred flows per worker): a
+ * slow callback slows the run, memory stays flat. */
 typedef int (*wkp_flow_fn)(const wkp_flow *f, void *user);
 WKP_API WKP_NODISCARD wkp_status wkp_sink_callback_new(wkp_flow_fn cb, void *user, wkp_sink **out);
 

@@ -5,7 +5,8 @@
 #
 # For each capture (default: every capture that has DATA_DIR/expected/CAPTURE.truth.json, i.e.
 # every readable one) and each format (csv, ndjson): the output of -t 1 is the reference;
-# -t 2, -t 4, -t 8 and -t 4 --ring-slots 2 must be byte-identical to it, and so must
+# -t 2, -t 4, -t 8, -t 4 --ring-slots 2 and -t 3 --ring-slots 2 with a one-flow hand-off
+# (WKP_HANDOFF_FLOWS=1) must be byte-identical to it, and so must
 # --reader libpcap against --reader mmap, unless libpcap refuses the file (non-zero exit: skipped,
 # and said so). A capture that known_differences.txt (beside this script) marks "refused:" is
 # expected to be rejected: it is skipped when -t 1 rejects it.
@@ -56,7 +57,10 @@ for name in "$@"; do
       echo "FAIL $name $fmt -t 1: exit status non-zero: $(head -1 "$ref.err")"
       continue
     fi
-    for variant in "-t 2" "-t 4" "-t 8" "-t 4 --ring-slots 2"; do
+    for variant in "-t 2" "-t 4" "-t 8" "-t 4 --ring-slots 2" "-t 3 --ring-slots 2"; do
+      # -t 3: a worker -> merger hand-off of one flow (a test hook), so every
+      # flow waits for the merger: order and progress under constant back-pressure
+      if [ "$variant" = "-t 3 --ring-slots 2" ]; then export WKP_HANDOFF_FLOWS=1; fi
       # shellcheck disable=SC2086 # the variant is meant to split into arguments
       if run "$WORK/v.$fmt" "$cap" "$fmt" $variant; then
         same "$name $fmt $variant" "$ref" "$WORK/v.$fmt"
@@ -64,6 +68,7 @@ for name in "$@"; do
         fail=$((fail + 1))
         echo "FAIL $name $fmt $variant: exit status non-zero: $(head -1 "$WORK/v.$fmt.err")"
       fi
+      unset WKP_HANDOFF_FLOWS
     done
     if run "$WORK/lp.$fmt" "$cap" "$fmt" -t 2 --reader libpcap; then
       if run "$WORK/mm.$fmt" "$cap" "$fmt" -t 2 --reader mmap; then

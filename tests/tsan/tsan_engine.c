@@ -1,9 +1,11 @@
 /* ThreadSanitizer driver for the threaded engine (Criterion cannot start
  * under TSan here). For each capture named on the command line, runs the
- * engine at 1, 2, 4 and 8 workers with 2-slot and default rings, folds
+ * engine at 1, 2, 4 and 8 workers with 2-slot rings and a one-flow
+ * worker -> merger hand-off, and with default rings and hand-off, folds
  * every flow record into a digest (FNV-1a over the fields, in output order),
  * and checks all digests are equal. Prints "N passed, N failed". */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "wa1kpcap/wa1kpcap.h"
@@ -86,6 +88,12 @@ int main(int argc, char **argv)
             for (size_t t = 0; t < 4; t++)
                 for (size_t s = 0; s < 2; s++) {
                     struct digest d;
+                    /* 2-slot rings with a one-flow hand-off (a test hook):
+                     * every flow waits for the merger */
+                    if (slots[s] == 2)
+                        setenv("WKP_HANDOFF_FLOWS", "1", 1);
+                    else
+                        unsetenv("WKP_HANDOFF_FLOWS");
                     if (run(argv[i], threads[t], slots[s], to ? 1.0 : 0.0, &d) == 0 &&
                         d.h == ref.h && d.flows == ref.flows) {
                         passed++;
