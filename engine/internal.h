@@ -203,6 +203,10 @@ struct wkp_engine {
 WKP_HIDDEN wkp_status wkp__reader_run(struct wkp_engine *e);
 /* engine/worker.c */
 WKP_HIDDEN void *wkp__worker_main(void *arg);
+/* Live-state bytes of a flow holding `packets` records, with no rare block
+ * or custom state: its table entry (*entry), its sequence chunks (*seq) and
+ * its share of the hash table's buckets. */
+WKP_HIDDEN size_t wkp__flow_footprint(uint64_t packets, size_t *entry, size_t *seq);
 /* engine/merger.c */
 WKP_HIDDEN void *wkp__merger_main(void *arg);
 /* engine/serialize.c: fill f->text[] for the formats in mask. 0 on success. */
