@@ -91,10 +91,113 @@ static int64_t timeout_of(const struct wkp_engine *e, int lru_class)
     }
 }
 
+static char *put_dec(char *p, unsigned v)
+{
+    char d[10];
+    int n = 0;
+    do
+        d[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n)
+        *p++ = d[--n];
+    return p;
+}
+
+static char *put_ipv4(char *p, const uint8_t *a)
+{
+    for (int i = 0; i < 4; i++) {
+        if (i)
+            *p++ = '.';
+        p = put_dec(p, a[i]);
+    }
+    return p;
+}
+
+/* An address as inet_ntop() writes it, character for character (the
+ * output format), without its sprintf per group: a flood ends millions of
+ * flows and this ran twice for each. IPv6 follows glibc's inet_ntop6: the
+ * longest run of two or more zero groups (the first of equal runs) becomes
+ * "::", and ::a.b.c.d / ::ffff:a.b.c.d end in dotted IPv4.
+ * tests/unit/test_flowmem.c compares it with inet_ntop(). */
+char *wkp__addr_text(const uint8_t *a, int family, char out[46])
+{
+    char *p = out;
+    if (family != 6) {
+        p = put_ipv4(p, a);
+        *p = '\0';
+        return out;
+    }
+    unsigned w[8];
+    for (int i = 0; i < 8; i++)
+        w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+    int best = -1, best_len = 0, cur = -1, cur_len = 0;
+    for (int i = 0; i < 8; i++) {
+        if (w[i] == 0) {
+            if (cur == -1)
+                cur = i, cur_len = 1;
+            else
+                cur_len++;
+        } else if (cur != -1) {
+            if (best == -1 || cur_len > best_len)
+                best = cur, best_len = cur_len;
+            cur = -1;
+        }
+    }
+    if (cur != -1 && (best == -1 || cur_len > best_len))
+        best = cur, best_len = cur_len;
+    if (best != -1 && best_len < 2)
+        best = -1;
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 8; i++) {
+        if (best != -1 && i >= best && i < best + best_len) {
+            if (i == best)
+                *p++ = ':';
+            continue;
+        }
+        if (i)
+            *p++ = ':';
+        if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff))) {
+            p = put_ipv4(p, a + 12);
+            break;
+        }
+        int sh = w[i] >= 0x1000 ? 12 : w[i] >= 0x100 ? 8 : w[i] >= 0x10 ? 4 : 0;
+        for (; sh >= 0; sh -= 4)
+            *p++ = hex[(w[i] >> sh) & 0xf];
+    }
+    if (best != -1 && best + best_len == 8)
+        *p++ = ':';
+    *p = '\0';
+    return out;
+}
+
 static void addr_text(const uint8_t *a, int family, char out[46])
 {
-    if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, out, 46))
-        strcpy(out, "?");
+    wkp__addr_text(a, family, out);
+}
+
+/* "SRC:SPORT -> DST:DPORT (PROTO)", the record's key, without snprintf. */
+static void key_text(struct wkp_flow *f)
+{
+    char tmp[16], *p = f->key;
+    const char *name = wkp__proto_name(f->proto, tmp);
+    size_t ls = strlen(f->src_ip), ld = strlen(f->dst_ip), ln = strlen(name);
+    /* 45 + 1 + 5 + 4 + 45 + 1 + 5 + 2 + 11 + 1 + 1 < sizeof f->key */
+    memcpy(p, f->src_ip, ls);
+    p += ls;
+    *p++ = ':';
+    p = put_dec(p, f->sport);
+    memcpy(p, " -> ", 4);
+    p += 4;
+    memcpy(p, f->dst_ip, ld);
+    p += ld;
+    *p++ = ':';
+    p = put_dec(p, f->dport);
+    *p++ = ' ';
+    *p++ = '(';
+    memcpy(p, name, ln);
+    p += ln;
+    *p++ = ')';
+    *p = '\0';
 }
 
 static void fail(struct wkp_worker *w)
@@ -198,9 +301,7 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
     f->dport = lf->creator_is_a ? k->pb : k->pa;
     addr_text(sa, k->family, f->src_ip);
     addr_text(da, k->family, f->dst_ip);
-    char tmp[16];
-    snprintf(f->key, sizeof f->key, "%s:%u -> %s:%u (%s)", f->src_ip, f->sport, f->dst_ip, f->dport,
-             wkp__proto_name(k->proto, tmp));
+    key_text(f);
     wkp_community_id(k->family, sa, da, f->sport, f->dport, k->proto, 0, f->community_id);
     f->start_ns = lf->start_ns;
     f->end_ns = lf->end_ns;
