@@ -147,7 +147,12 @@ fi
 
 # Table and JSON from the rows.
 # Wall time of the floor row: each row's "x floor" is its wall time over it.
-floor_wall() { local r; for r in "${rows[@]}"; do [[ $r == floor\|* ]] && cut -d'|' -f3 <<<"$r"; done; }
+floor_wall() {
+    local r
+    for r in "${rows[@]}"; do
+        if [[ $r == floor\|* ]]; then cut -d'|' -f3 <<<"$r"; fi
+    done
+}
 
 table() {
     printf '%-16s %7s %10s %9s %8s %12s %9s %13s\n' tool threads packets "wall s" "x floor" \
