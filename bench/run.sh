@@ -2,7 +2,12 @@
 # Benchmark runner: the libpcap floor, then `wa1kpcap analyze` at each worker
 # count, each repeated --reps times; prints the medians as a table and JSON.
 #
-#   bench/run.sh [--threads "1 2"] [--reps 3] [--extra "ARGS"] [--json FILE] CAPTURE
+#   bench/run.sh [--threads "1 2"] [--reps 3] [--extra "ARGS"] [--json FILE] [--flood] CAPTURE
+#
+# --flood: the flow-flood case. CAPTURE may then be left out: the flood
+# capture (wkp-gen --seed 7 --size 1500M --flows 3000000, 2.7 M flows, 2.3 M
+# open at the end) is made at $WKP_FLOOD_PCAP (default /tmp/wkp-flood.pcap)
+# unless that file exists; --threads defaults to "2".
 #
 # Environment: WKP_BIN   the CLI (default: ../build/wa1kpcap next to this script)
 #              WKP_FLOOR wkp-floor (default: bench/wkp-floor beside WKP_BIN,
@@ -19,6 +24,7 @@ threads="1 2"
 reps=3
 extra=""
 json=""
+flood=0
 
 usage() {
     sed -n '5p' "${BASH_SOURCE[0]}" | sed 's/^#  */usage: /' >&2
@@ -31,20 +37,26 @@ while [[ $# -gt 0 ]]; do
     --reps) reps=${2:?--reps needs a value}; shift 2 ;;
     --extra) extra=${2-}; shift 2 ;;
     --json) json=${2:?--json needs a file}; shift 2 ;;
+    --flood) flood=1; shift ;;
     -h | --help) usage ;;
     --) shift; break ;;
     -*) echo "run.sh: unknown option $1" >&2; usage ;;
     *) break ;;
     esac
 done
+if [[ $flood -eq 1 && $# -eq 0 ]]; then
+    set -- "${WKP_FLOOD_PCAP:-/tmp/wkp-flood.pcap}"
+    flood_gen=1
+fi
 [[ $# -eq 1 ]] || usage
 capture=$1
+if [[ $flood -eq 1 && $threads == "1 2" ]]; then
+    threads="2"
+fi
 [[ $reps =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --reps must be a positive integer" >&2; exit 2; }
 for t in $threads; do
     [[ $t =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: bad thread count '$t'" >&2; exit 2; }
 done
-[[ -r $capture ]] || { echo "run.sh: $capture: cannot read" >&2; exit 2; }
-
 gnu_time=/usr/bin/time
 if ! [[ -x $gnu_time ]] || ! "$gnu_time" --version 2>&1 | grep -q GNU; then
     echo "run.sh: GNU time not found at /usr/bin/time (Debian: apt-get install time)" >&2
@@ -60,7 +72,14 @@ else
     floor=$here/../build-bench/bench/wkp-floor
 fi
 [[ -x $floor ]] || { echo "run.sh: wkp-floor not found at $floor (set WKP_FLOOR)" >&2; exit 2; }
+if [[ ${flood_gen-0} -eq 1 && ! -e $capture ]]; then
+    gen=$(dirname "$floor")/wkp-gen
+    [[ -x $gen ]] || { echo "run.sh: wkp-gen not found at $gen" >&2; exit 2; }
+    echo "run.sh: making the flood capture $capture" >&2
+    "$gen" --seed 7 --size 1500M --flows 3000000 -o "$capture" >&2
+fi
 
+[[ -r $capture ]] || { echo "run.sh: $capture: cannot read" >&2; exit 2; }
 size=$(stat -c %s "$capture")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -127,20 +146,30 @@ else
 fi
 
 # Table and JSON from the rows.
+# Wall time of the floor row: each row's "x floor" is its wall time over it.
+floor_wall() {
+    local r
+    for r in "${rows[@]}"; do
+        if [[ $r == floor\|* ]]; then cut -d'|' -f3 <<<"$r"; fi
+    done
+}
+
 table() {
-    printf '%-16s %7s %10s %9s %12s %9s %13s\n' tool threads packets "wall s" packets/s MB/s \
-        "peak RSS MiB"
-    local r tool nthr wall rss
+    printf '%-16s %7s %10s %9s %8s %12s %9s %13s\n' tool threads packets "wall s" "x floor" \
+        packets/s MB/s "peak RSS MiB"
+    local r tool nthr wall rss fw
+    fw=$(floor_wall)
     for r in "${rows[@]}"; do
         IFS='|' read -r tool nthr wall rss _ <<<"$r"
         awk -v tool="$tool" -v t="$nthr" -v p="$packets" -v w="$wall" -v m="$rss" -v s="$size" \
-            'BEGIN { printf "%-16s %7s %10d %9.3f %12.0f %9.1f %13.1f\n",
-                     tool, t, p, w, p / w, s / w / 1e6, m / 1024 }'
+            -v f="$fw" 'BEGIN { printf "%-16s %7s %10d %9.3f %8.2f %12.0f %9.1f %13.1f\n",
+                     tool, t, p, w, w / f, p / w, s / w / 1e6, m / 1024 }'
     done
 }
 
 to_json() {
-    local first=1 r tool nthr wall rss walls
+    local first=1 r tool nthr wall rss walls fw
+    fw=$(floor_wall)
     printf '{\n  "capture": "%s",\n  "capture_bytes": %s,\n  "packets": %s,\n' \
         "$capture" "$size" "$packets"
     printf '  "host": {"cpus": %s, "kernel": "%s"},\n  "reps": %s,\n  "extra": "%s",\n' \
@@ -151,11 +180,11 @@ to_json() {
         [[ $first -eq 1 ]] || printf ',\n'
         first=0
         awk -v tool="$tool" -v t="$nthr" -v p="$packets" -v w="$wall" -v m="$rss" -v s="$size" \
-            -v ws="$walls" 'BEGIN { n = split(ws, a, " "); l = ""
+            -v ws="$walls" -v f="$fw" 'BEGIN { n = split(ws, a, " "); l = ""
                 for (i = 1; i <= n; i++) l = l (i > 1 ? ", " : "") a[i]
                 printf "    {\"tool\": \"%s\", \"threads\": %d, \"wall_s\": %.4f, " \
-                       "\"packets_per_s\": %.0f, \"mb_per_s\": %.1f, \"peak_rss_mib\": %.1f, " \
-                       "\"walls_s\": [%s]}", tool, t, w, p / w, s / w / 1e6, m / 1024, l }'
+                       "\"floor_ratio\": %.3f, \"packets_per_s\": %.0f, \"mb_per_s\": %.1f, \"peak_rss_mib\": %.1f, " \
+                       "\"walls_s\": [%s]}", tool, t, w, w / f, p / w, s / w / 1e6, m / 1024, l }'
     done
     printf '\n  ]\n}\n'
 }

@@ -19,25 +19,61 @@
 #include "features/community_id.h"
 #include "flowtable/tcp.h"
 
+/* The per-flow state, kept small: a flood holds millions of flows of one
+ * to three packets (docs/design.md, "Per-flow memory", has the byte
+ * count). What only some flows need (an encapsulation, TCP streams,
+ * statistics past max_seq) sits behind one pointer. TCP flag counts are
+ * not kept here: every packet that would count its flags also stores its
+ * record, so they are summed from the records when the flow ends (plus the
+ * packets past max_seq, counted in the rare block). */
+struct live_rare {
+    struct wkp_l2l4_tun *tun; /* the first packet's encapsulation, if it had any */
+    struct wkp_tcpstream *ts; /* [2] up, down: from the first TCP payload byte */
+    struct wkp_flow_acc *all; /* beyond max_seq: statistics over every packet */
+    uint64_t flag_counts[8];  /* flags of the packets not stored (past max_seq) */
+};
+
 struct live_flow {
     struct wkp_fentry h;
-    uint64_t first_ord;
-    int64_t start_ns, end_ns;
-    uint64_t pkts[2], bytes[2]; /* [0] up, [1] down */
-    uint32_t flag_counts[8];
-    uint64_t retrans;
     struct wkp_seq seq;
-    struct wkp_flow_acc *all; /* beyond max_seq: statistics over every packet */
-    struct wkp_tcpstream *ts; /* [2] up, down: from the first TCP payload byte */
-    struct wkp_l2l4_tun *tun; /* the first packet's encapsulation, if it had any */
-    void *custom;             /* the custom features' state block, or NULL */
+    uint64_t pkts[2], bytes[2]; /* [0] up, [1] down */
+    int64_t start_ns, end_ns;
+    uint64_t first_ord;
+    uint64_t retrans;
     struct wkp_tcp_dir tcp[2];
+    struct live_rare *rare; /* NULL for most flows */
+    void *custom;           /* the custom features' state block, or NULL */
     uint32_t first_syn_seq;
+    uint16_t capture;
     uint8_t has_first_syn;
     uint8_t closed_by; /* 0, or WKP_END_FIN / WKP_END_RST + 1 once closed */
-    uint16_t capture;
     uint8_t creator_is_a;
 };
+
+/* The flow's rare block, allocated on first use; NULL if out of memory. */
+static struct live_rare *rare_of(struct live_flow *lf)
+{
+    if (!lf->rare)
+        lf->rare = calloc(1, sizeof *lf->rare);
+    return lf->rare;
+}
+
+/* TCP flag counts over every packet of the flow (see struct live_rare). */
+static void flag_counts(const struct live_flow *lf, uint64_t out[8])
+{
+    for (int i = 0; i < 8; i++)
+        out[i] = lf->rare ? lf->rare->flag_counts[i] : 0;
+    for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); it.c; wkp_seq_next(&it))
+        for (int i = 0; i < 8; i++)
+            out[i] += (it.r->flags >> i) & 1u;
+}
+
+size_t wkp__flow_footprint(uint64_t packets, size_t *entry, size_t *seq)
+{
+    *entry = wkp_ftable_entry_bytes(sizeof(struct live_flow));
+    *seq = wkp_seq_bytes(packets);
+    return *entry + *seq + WKP_FTABLE_BUCKET_BYTES;
+}
 
 /* Timeout classes: each LRU list holds flows that share one idle timeout,
  * so the oldest entry of a list is always the first to expire. */
@@ -55,10 +91,113 @@ static int64_t timeout_of(const struct wkp_engine *e, int lru_class)
     }
 }
 
+static char *put_dec(char *p, unsigned v)
+{
+    char d[10];
+    int n = 0;
+    do
+        d[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n)
+        *p++ = d[--n];
+    return p;
+}
+
+static char *put_ipv4(char *p, const uint8_t *a)
+{
+    for (int i = 0; i < 4; i++) {
+        if (i)
+            *p++ = '.';
+        p = put_dec(p, a[i]);
+    }
+    return p;
+}
+
+/* An address as inet_ntop() writes it, character for character (the
+ * output format), without its sprintf per group: a flood ends millions of
+ * flows and this ran twice for each. IPv6 follows glibc's inet_ntop6: the
+ * longest run of two or more zero groups (the first of equal runs) becomes
+ * "::", and ::a.b.c.d / ::ffff:a.b.c.d end in dotted IPv4.
+ * tests/unit/test_flowmem.c compares it with inet_ntop(). */
+char *wkp__addr_text(const uint8_t *a, int family, char out[46])
+{
+    char *p = out;
+    if (family != 6) {
+        p = put_ipv4(p, a);
+        *p = '\0';
+        return out;
+    }
+    unsigned w[8];
+    for (int i = 0; i < 8; i++)
+        w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+    int best = -1, best_len = 0, cur = -1, cur_len = 0;
+    for (int i = 0; i < 8; i++) {
+        if (w[i] == 0) {
+            if (cur == -1)
+                cur = i, cur_len = 1;
+            else
+                cur_len++;
+        } else if (cur != -1) {
+            if (best == -1 || cur_len > best_len)
+                best = cur, best_len = cur_len;
+            cur = -1;
+        }
+    }
+    if (cur != -1 && (best == -1 || cur_len > best_len))
+        best = cur, best_len = cur_len;
+    if (best != -1 && best_len < 2)
+        best = -1;
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 8; i++) {
+        if (best != -1 && i >= best && i < best + best_len) {
+            if (i == best)
+                *p++ = ':';
+            continue;
+        }
+        if (i)
+            *p++ = ':';
+        if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff))) {
+            p = put_ipv4(p, a + 12);
+            break;
+        }
+        int sh = w[i] >= 0x1000 ? 12 : w[i] >= 0x100 ? 8 : w[i] >= 0x10 ? 4 : 0;
+        for (; sh >= 0; sh -= 4)
+            *p++ = hex[(w[i] >> sh) & 0xf];
+    }
+    if (best != -1 && best + best_len == 8)
+        *p++ = ':';
+    *p = '\0';
+    return out;
+}
+
 static void addr_text(const uint8_t *a, int family, char out[46])
 {
-    if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, out, 46))
-        strcpy(out, "?");
+    wkp__addr_text(a, family, out);
+}
+
+/* "SRC:SPORT -> DST:DPORT (PROTO)", the record's key, without snprintf. */
+static void key_text(struct wkp_flow *f)
+{
+    char tmp[16], *p = f->key;
+    const char *name = wkp__proto_name(f->proto, tmp);
+    size_t ls = strlen(f->src_ip), ld = strlen(f->dst_ip), ln = strlen(name);
+    /* 45 + 1 + 5 + 4 + 45 + 1 + 5 + 2 + 11 + 1 + 1 < sizeof f->key */
+    memcpy(p, f->src_ip, ls);
+    p += ls;
+    *p++ = ':';
+    p = put_dec(p, f->sport);
+    memcpy(p, " -> ", 4);
+    p += 4;
+    memcpy(p, f->dst_ip, ld);
+    p += ld;
+    *p++ = ':';
+    p = put_dec(p, f->dport);
+    *p++ = ' ';
+    *p++ = '(';
+    memcpy(p, name, ln);
+    p += ln;
+    *p++ = ')';
+    *p = '\0';
 }
 
 static void fail(struct wkp_worker *w)
@@ -80,21 +219,23 @@ static void add_counters(struct wkp_tcpstream_counters *a, const struct wkp_tcps
 
 static void release_state(struct wkp_worker *w, struct live_flow *lf)
 {
-    free(lf->tun);
-    lf->tun = NULL;
-    if (lf->ts) {
-        for (int d = 0; d < 2; d++) {
-            wkp_tcpstream_finish(&lf->ts[d]);
-            add_counters(&w->st.ts, wkp_tcpstream_counters(&lf->ts[d]));
-            wkp_tcpstream_fini(&lf->ts[d]);
+    struct live_rare *x = lf->rare;
+    if (x) {
+        free(x->tun);
+        if (x->ts) {
+            for (int d = 0; d < 2; d++) {
+                wkp_tcpstream_finish(&x->ts[d]);
+                add_counters(&w->st.ts, wkp_tcpstream_counters(&x->ts[d]));
+                wkp_tcpstream_fini(&x->ts[d]);
+            }
+            w->st.ts_streams += 2;
+            free(x->ts);
         }
-        w->st.ts_streams += 2;
-        free(lf->ts);
-        lf->ts = NULL;
+        free(x->all);
+        free(x);
+        lf->rare = NULL;
     }
     wkp_seq_release(&lf->seq, &w->seq_pool);
-    free(lf->all);
-    lf->all = NULL;
     if (lf->custom) {
         *(void **)lf->custom = w->custom_blocks;
         w->custom_blocks = lf->custom;
@@ -160,9 +301,7 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
     f->dport = lf->creator_is_a ? k->pb : k->pa;
     addr_text(sa, k->family, f->src_ip);
     addr_text(da, k->family, f->dst_ip);
-    char tmp[16];
-    snprintf(f->key, sizeof f->key, "%s:%u -> %s:%u (%s)", f->src_ip, f->sport, f->dst_ip, f->dport,
-             wkp__proto_name(k->proto, tmp));
+    key_text(f);
     wkp_community_id(k->family, sa, da, f->sport, f->dport, k->proto, 0, f->community_id);
     f->start_ns = lf->start_ns;
     f->end_ns = lf->end_ns;
@@ -172,12 +311,12 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
     f->bytes[WKP_DIR_UP] = lf->bytes[0];
     f->bytes[WKP_DIR_DOWN] = lf->bytes[1];
     f->bytes[WKP_DIR_BOTH] = lf->bytes[0] + lf->bytes[1];
-    for (int i = 0; i < 8; i++)
-        f->flag_counts[i] = lf->flag_counts[i];
+    flag_counts(lf, f->flag_counts);
     f->retrans = lf->retrans;
-    if (lf->tun) { /* the record keeps it: serialisation and the callback view read it */
-        f->tun = lf->tun;
-        lf->tun = NULL;
+    if (lf->rare &&
+        lf->rare->tun) { /* the record keeps it: serialisation and the callback view read it */
+        f->tun = lf->rare->tun;
+        lf->rare->tun = NULL;
     }
 
     const struct wkp_custom_set *cs = &e->cfg.custom;
@@ -187,8 +326,8 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
      * everything and writes nothing: what a benchmark compares). */
     {
         struct wkp_flow_stats stats;
-        if (wkp_flow_stats_compute(&lf->seq, k->proto == 6, lf->all, &w->stats_scratch, &stats) !=
-            0)
+        if (wkp_flow_stats_compute(&lf->seq, k->proto == 6, lf->rare ? lf->rare->all : NULL,
+                                   &w->stats_scratch, &stats) != 0)
             fail(w);
         struct wkp_flow_extra x = {&lf->seq, &stats, cs, lf->custom};
         if (e->text_mask && wkp__serialize(f, &x, &e->cfg, e->text_mask, &w->scratch) != 0)
@@ -410,11 +549,12 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
         lf->creator_is_a = p->src_is_a;
         lf->capture = p->capture;
         if (m->tun.n_stack) {
-            if (!(lf->tun = malloc(sizeof *lf->tun))) {
+            struct live_rare *x = rare_of(lf);
+            if (!x || !(x->tun = malloc(sizeof *x->tun))) {
                 fail(w);
                 return;
             }
-            *lf->tun = m->tun;
+            *x->tun = m->tun;
         }
         if (e->cfg.custom.n && !(lf->custom = custom_block(w))) {
             fail(w);
@@ -453,9 +593,6 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
     lf->bytes[d] += p->wirelen;
     if (p->ts_ns > lf->end_ns)
         lf->end_ns = p->ts_ns;
-    if (tcp)
-        for (int i = 0; i < 8; i++)
-            lf->flag_counts[i] += (fl >> i) & 1u;
 
     bool has_payload = m->proto == 6 || m->proto == 17;
     uint32_t payload = has_payload && !(m->proto == 17 && e->cfg.compat) ? m->app_len : 0;
@@ -480,35 +617,47 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
         } else {
             /* Past max_seq: from now on every packet feeds streaming
              * statistics, which first take in the stored records. */
-            if (!lf->all) {
-                if (!(lf->all = malloc(sizeof *lf->all))) {
+            struct live_rare *x = rare_of(lf);
+            if (!x) {
+                fail(w);
+                return;
+            }
+            if (!x->all) {
+                if (!(x->all = malloc(sizeof *x->all))) {
                     fail(w);
                     return;
                 }
-                wkp_flow_acc_init(lf->all);
+                wkp_flow_acc_init(x->all);
                 for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); it.c; wkp_seq_next(&it))
-                    wkp_flow_acc_add(lf->all, it.r, tcp);
+                    wkp_flow_acc_add(x->all, it.r, tcp);
             }
-            wkp_flow_acc_add(lf->all, &r, tcp);
+            wkp_flow_acc_add(x->all, &r, tcp);
+            for (int i = 0; i < 8; i++)
+                x->flag_counts[i] += (fl >> i) & 1u;
         }
     }
-    if (tcp && e->cfg.tcp_stream_limit && (lf->ts || m->app_len)) {
+    if (tcp && e->cfg.tcp_stream_limit && ((lf->rare && lf->rare->ts) || m->app_len)) {
         /* TCP stream reassembly per direction (features/tcpstream.c): what
          * application dissectors read. seg_len is the payload the segment
          * carried; bytes the snaplen cut become a gap. */
-        if (!lf->ts) {
-            if (!(lf->ts = malloc(2 * sizeof *lf->ts))) {
+        struct live_rare *x = rare_of(lf);
+        if (!x) {
+            fail(w);
+            return;
+        }
+        if (!x->ts) {
+            if (!(x->ts = malloc(2 * sizeof *x->ts))) {
                 fail(w);
                 return;
             }
             for (int k = 0; k < 2; k++)
-                wkp_tcpstream_init(&lf->ts[k], e->cfg.tcp_stream_limit, &w->ts_budget);
+                wkp_tcpstream_init(&x->ts[k], e->cfg.tcp_stream_limit, &w->ts_budget);
         }
         uint32_t avail = p->caplen > m->app_off ? p->caplen - m->app_off : 0;
         uint32_t len = m->app_len < avail ? m->app_len : avail;
         uint32_t hdrs = (m->l4_off - m->l3_off) + m->tcp_hlen;
         uint32_t seg = m->ip_len > hdrs ? m->ip_len - hdrs : 0;
-        wkp_tcpstream_segment(&lf->ts[d], m->tcp_seq, fl, len ? p->data + m->app_off : NULL, len,
+        wkp_tcpstream_segment(&x->ts[d], m->tcp_seq, fl, len ? p->data + m->app_off : NULL, len,
                               seg > len ? seg : len);
     }
     if (lf->custom) {
@@ -573,7 +722,9 @@ void *wkp__worker_main(void *arg)
                 const struct live_flow *nf = (const struct live_flow *)wkp_ftable_cached(
                     &w->table, w->ring.slots[(first + i + 2) & w->ring.mask].hash);
                 if (nf && nf->seq.tail)
-                    __builtin_prefetch(&nf->seq.tail->r[nf->seq.tail->n % WKP_SEQ_CHUNK], 1);
+                    __builtin_prefetch(
+                        &nf->seq.tail->r[nf->seq.tail->n < nf->seq.tail->cap ? nf->seq.tail->n : 0],
+                        1);
             }
             last = p->pos;
             if (w->failed)

@@ -12,13 +12,29 @@
  * icmp6.py, which mirror Zeek's ICMP4_counterpart/ICMP6_counterpart.
  *
  * Called once per flow when its record is written; EVP_Digest is
- * thread-safe, so any worker may call it. */
+ * thread-safe, so any worker may call it. SHA-1 is fetched from the
+ * provider once per process: EVP_sha1() alone makes every EVP_Digest call
+ * fetch it again, which was two thirds of the hash's cost on a flood of
+ * short flows. */
 #include "features/community_id.h"
 
 #include <stdbool.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include <openssl/evp.h>
+
+static pthread_once_t sha1_once = PTHREAD_ONCE_INIT;
+static const EVP_MD *sha1_md;
+
+/* Kept for the process's life (a provider object, still reachable). */
+static void sha1_fetch(void)
+{
+    sha1_md = EVP_MD_fetch(NULL, "SHA1", NULL);
+    if (!sha1_md)
+        sha1_md = EVP_sha1();
+}
 
 enum { PROTO_ICMP = 1, PROTO_TCP = 6, PROTO_UDP = 17, PROTO_ICMP6 = 58, PROTO_SCTP = 132 };
 
@@ -116,7 +132,8 @@ void wkp_community_id(uint8_t family, const uint8_t *src, const uint8_t *dst, ui
 
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    if (!EVP_Digest(in, n, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20)
+    pthread_once(&sha1_once, sha1_fetch);
+    if (!EVP_Digest(in, n, md, &mdlen, sha1_md, NULL) || mdlen != 20)
         return;
     out[0] = '1';
     out[1] = ':';

@@ -1,12 +1,21 @@
-/* Chunked per-flow packet records (see seq.h). Chunks come from slabs of
- * 128 and go back to the worker's free list when the flow ends. */
+/* Chunked per-flow packet records (see seq.h). Chunks of each size class
+ * come from slabs of about 256 KiB (few, large allocations: no allocator
+ * bookkeeping per chunk) and go back to the worker's free list of their
+ * class when the flow ends. A flow's k-th chunk holds 1 << k records up to
+ * WKP_SEQ_CHUNK_MAX, so the storage of a flow of n packets is under 2n
+ * records plus one 16-byte header per chunk. */
 #include "features/seq.h"
 
 #include <stdlib.h>
 
-#define SLAB 128
+#define SLAB_BYTES (256u * 1024u)
 
-static int grow(struct wkp_seq_pool *p)
+static size_t chunk_bytes(unsigned cls)
+{
+    return sizeof(struct wkp_seq_chunk) + ((size_t)1 << cls) * sizeof(struct wkp_pkt_rec);
+}
+
+static int grow(struct wkp_seq_pool *p, unsigned cls)
 {
     if (p->nslabs == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 64;
@@ -16,25 +25,37 @@ static int grow(struct wkp_seq_pool *p)
         p->slabs = v;
         p->cap = cap;
     }
-    struct wkp_seq_chunk *slab = malloc(SLAB * sizeof *slab);
+    size_t sz = chunk_bytes(cls), n = SLAB_BYTES / sz;
+    char *slab = malloc(n * sz);
     if (!slab)
         return -1;
     p->slabs[p->nslabs++] = slab;
-    for (size_t i = SLAB; i-- > 0;) {
-        slab[i].next = p->free;
-        p->free = &slab[i];
+    for (size_t i = n; i-- > 0;) {
+        struct wkp_seq_chunk *c = (struct wkp_seq_chunk *)(slab + i * sz);
+        c->cap = 1u << cls;
+        c->next = p->free[cls];
+        p->free[cls] = c;
     }
     return 0;
+}
+
+static unsigned class_of(uint32_t cap)
+{
+    return (unsigned)__builtin_ctz(cap);
 }
 
 int wkp_seq_append(struct wkp_seq *s, struct wkp_seq_pool *p, const struct wkp_pkt_rec *r)
 {
     struct wkp_seq_chunk *c = s->tail;
-    if (!c || c->n == WKP_SEQ_CHUNK) {
-        if (!p->free && grow(p) != 0)
+    if (!c || c->n == c->cap) {
+        /* the next class up, capped: the chain doubles its capacity */
+        unsigned cls = c ? class_of(c->cap) + 1 : 0;
+        if (cls >= WKP_SEQ_CLASSES)
+            cls = WKP_SEQ_CLASSES - 1;
+        if (!p->free[cls] && grow(p, cls) != 0)
             return -1;
-        struct wkp_seq_chunk *n = p->free;
-        p->free = n->next;
+        struct wkp_seq_chunk *n = p->free[cls];
+        p->free[cls] = n->next;
         n->next = NULL;
         n->n = 0;
         if (c)
@@ -42,7 +63,7 @@ int wkp_seq_append(struct wkp_seq *s, struct wkp_seq_pool *p, const struct wkp_p
         else
             s->head = n;
         s->tail = c = n;
-        p->chunks_out++;
+        p->bytes_out += chunk_bytes(cls);
     }
     c->r[c->n++] = *r;
     s->stored++;
@@ -54,13 +75,25 @@ void wkp_seq_release(struct wkp_seq *s, struct wkp_seq_pool *p)
     struct wkp_seq_chunk *c = s->head;
     while (c) {
         struct wkp_seq_chunk *next = c->next;
-        c->next = p->free;
-        p->free = c;
-        p->chunks_out--;
+        unsigned cls = class_of(c->cap);
+        c->next = p->free[cls];
+        p->free[cls] = c;
+        p->bytes_out -= chunk_bytes(cls);
         c = next;
     }
     s->head = s->tail = NULL;
     s->stored = 0;
+}
+
+size_t wkp_seq_bytes(uint64_t n)
+{
+    size_t bytes = 0;
+    for (unsigned cls = 0; n; cls += cls + 1 < WKP_SEQ_CLASSES) {
+        uint64_t cap = (uint64_t)1 << cls;
+        bytes += chunk_bytes(cls);
+        n -= n < cap ? n : cap;
+    }
+    return bytes;
 }
 
 void wkp_seq_pool_fini(struct wkp_seq_pool *p)
@@ -69,6 +102,7 @@ void wkp_seq_pool_fini(struct wkp_seq_pool *p)
         free(p->slabs[i]);
     free(p->slabs);
     p->slabs = NULL;
-    p->free = NULL;
+    for (unsigned i = 0; i < WKP_SEQ_CLASSES; i++)
+        p->free[i] = NULL;
     p->nslabs = p->cap = 0;
 }

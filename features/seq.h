@@ -1,9 +1,11 @@
 /* Per-flow packet sequences (SPEC §3): one compact record per packet added
- * to a flow, stored in fixed-size chunks from a per-worker pool, so a
+ * to a flow, stored in a chain of chunks from a per-worker pool, so a
  * packet never costs an allocation and a flow's memory is proportional to
- * the packets it stores. Everything the 9 sequences, the statistics blocks
- * and custom features need is derived from these records when the flow
- * ends. Owned by one worker; no locking. */
+ * the packets it stores. Chunks double in size along a flow's chain (1, 2,
+ * 4, ... WKP_SEQ_CHUNK_MAX records): most flows of a flood hold one to three
+ * packets, and a fixed-size first chunk would be mostly empty. Everything the 9 sequences, the
+ * statistics blocks and custom features need is derived from these records when the flow ends.
+ * Owned by one worker; no locking. */
 #ifndef WKP_SEQ_H
 #define WKP_SEQ_H
 
@@ -19,14 +21,16 @@ struct wkp_pkt_rec {
     int8_t dir; /* +1 up, -1 down */
 };              /* 32 bytes */
 
-#define WKP_SEQ_CHUNK 15
+/* Size classes: a chunk of class k holds 1 << k records. */
+#define WKP_SEQ_CLASSES   6
+#define WKP_SEQ_CHUNK_MAX (1u << (WKP_SEQ_CLASSES - 1))
 
 struct wkp_seq_chunk {
     struct wkp_seq_chunk *next;
-    uint32_t n;
-    uint32_t pad_;
-    struct wkp_pkt_rec r[WKP_SEQ_CHUNK];
-}; /* 496 bytes */
+    uint32_t n;   /* records used */
+    uint32_t cap; /* records it holds: 1 << its class */
+    struct wkp_pkt_rec r[];
+}; /* 16 bytes + 32 a record */
 
 struct wkp_seq {
     struct wkp_seq_chunk *head, *tail;
@@ -34,11 +38,15 @@ struct wkp_seq {
 };
 
 struct wkp_seq_pool {
-    struct wkp_seq_chunk *free;
+    struct wkp_seq_chunk *free[WKP_SEQ_CLASSES];
     void **slabs;
     size_t nslabs, cap;
-    uint64_t chunks_out; /* chunks held by flows: for the memory account */
+    uint64_t bytes_out; /* chunk bytes held by flows: for the memory account */
 };
+
+/* Bytes of chunk storage a sequence of n records holds (for the memory
+ * account and its test). */
+size_t wkp_seq_bytes(uint64_t n);
 
 /* Append; -1 if out of memory. */
 int wkp_seq_append(struct wkp_seq *s, struct wkp_seq_pool *p, const struct wkp_pkt_rec *r);

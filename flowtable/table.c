@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SLAB_ENTRIES 256
+/* Entries come in slabs of about 256 KiB: a flood allocates millions, and
+ * large slabs keep the allocator's bookkeeping and page-fault path out of
+ * the per-flow cost. */
+#define SLAB_BYTES (256u * 1024u)
 
 struct free_link {
     struct free_link *next;
@@ -15,7 +18,8 @@ int wkp_ftable_init(struct wkp_ftable *t, size_t entry_size, unsigned long initi
     memset(t, 0, sizeof *t);
     if (entry_size < sizeof(struct wkp_fentry))
         return -1;
-    t->entry_size = (entry_size + 63) & ~(size_t)63;
+    t->entry_size = wkp_ftable_entry_bytes(entry_size);
+    t->slab_entries = SLAB_BYTES / t->entry_size;
     t->cache = calloc((size_t)1 << WKP_FCACHE_BITS, sizeof *t->cache);
     if (!t->cache)
         return -1;
@@ -87,11 +91,11 @@ static int grow(struct wkp_ftable *t)
         t->slabs = s;
         t->slabs_cap = cap;
     }
-    char *slab = aligned_alloc(64, t->entry_size * SLAB_ENTRIES);
+    char *slab = aligned_alloc(64, t->entry_size * t->slab_entries);
     if (!slab)
         return -1;
     t->slabs[t->nslabs++] = slab;
-    for (size_t i = SLAB_ENTRIES; i-- > 0;) {
+    for (size_t i = t->slab_entries; i-- > 0;) {
         struct free_link *l = (struct free_link *)(slab + i * t->entry_size);
         l->next = t->free_list;
         t->free_list = l;
@@ -180,6 +184,12 @@ void wkp_ftable_remove(struct wkp_ftable *t, struct wkp_fentry *e)
 
 void wkp_ftable_reclaim(struct wkp_ftable *t, uint64_t min_batch)
 {
+    /* A grace period waits for every other worker to pass a quiescent
+     * state, which on a loaded machine can take a scheduling quantum: with
+     * many live flows, batch in proportion (a sixteenth of the live entries
+     * waiting costs 6 % memory) so a flood of short flows pays few waits. */
+    if (min_batch < t->count / 16)
+        min_batch = t->count / 16;
     if (t->nretired == 0 || t->nretired < min_batch)
         return;
     /* A QSBR thread must be offline while it waits for a grace period. */

@@ -9,7 +9,7 @@
  * call_rcu thread and may still be reading it): removed entries wait on a
  * retire list, and after a batch the worker goes offline for one
  * synchronize_rcu() and moves them to its free list. No per-packet
- * allocation: entries come from slabs of 256. */
+ * allocation: entries come from slabs of about 256 KiB. */
 #ifndef WKP_TABLE_H
 #define WKP_TABLE_H
 
@@ -41,7 +41,7 @@ struct wkp_ftable {
      * split-ordered list. Only live entries are cached (remove clears). */
     struct wkp_fentry **cache;
     struct cds_lfht *ht;
-    size_t entry_size;
+    size_t entry_size, slab_entries;
     struct wkp_fentry *lru_head[WKP_LRU_CLASSES], *lru_tail[WKP_LRU_CLASSES];
     uint64_t count; /* entries in the table */
     void *free_list, *retired;
@@ -49,6 +49,18 @@ struct wkp_ftable {
     void **slabs;
     size_t nslabs, slabs_cap;
 };
+
+/* Bytes an entry of entry_size takes in its slab. */
+static inline size_t wkp_ftable_entry_bytes(size_t entry_size)
+{
+    /* 16-byte granularity, not a cache line: a flood is bounded by memory,
+     * and the prefetch of a burst hides the extra line an entry may span. */
+    return (entry_size + 15) & ~(size_t)15;
+}
+
+/* The lfht's share of one entry, beyond the node inside it: auto-resize
+ * keeps at most about two buckets (struct cds_lfht_node each) per entry. */
+#define WKP_FTABLE_BUCKET_BYTES (2 * sizeof(struct cds_lfht_node))
 
 /* The calling thread must be registered with rcu_register_thread(). */
 int wkp_ftable_init(struct wkp_ftable *t, size_t entry_size, unsigned long initial_buckets);

@@ -1,0 +1,83 @@
+/* Per-flow memory: what a live flow costs (docs/design.md, "Per-flow
+ * memory"). A flood holds millions of flows of one to three packets, so
+ * the bound below decides how many fit in a gigabyte. */
+#include <criterion/criterion.h>
+#include <stdint.h>
+
+#include "engine/internal.h"
+#include "features/seq.h"
+
+/* The issue's target for a flow of a few packets. */
+#define FEW_PACKET_BOUND 400
+
+Test(flowmem, a_flow_of_up_to_three_packets_fits_the_bound)
+{
+    for (uint64_t n = 1; n <= 3; n++) {
+        size_t entry, seq;
+        size_t total = wkp__flow_footprint(n, &entry, &seq);
+        /* the breakdown for docs/design.md: run with --verbose */
+        cr_log_info("%llu packets: %zu bytes = entry %zu + seq %zu + buckets %zu",
+                    (unsigned long long)n, total, entry, seq, total - entry - seq);
+        cr_expect_leq(total, FEW_PACKET_BOUND, "%llu packets: %zu bytes (entry %zu, seq %zu)",
+                      (unsigned long long)n, total, entry, seq);
+    }
+}
+
+static struct wkp_pkt_rec rec(int64_t i)
+{
+    struct wkp_pkt_rec r = {.ts_ns = i, .wire = (uint32_t)i, .dir = 1};
+    return r;
+}
+
+/* Chunks of 1, 2, 4, ... 32 records, each with a 16-byte header (next,
+ * n, cap) and 32-byte records: 1 packet = 16 + 32 = 48 bytes; 2 or 3 add a
+ * 2-record chunk, 16 + 64 = 80 (128 in all); 4 to 7 add 16 + 128 = 144
+ * (272). Past 63 records every chunk holds 32: 16 + 1024 = 1040 bytes. */
+Test(flowmem, sequence_storage_grows_with_the_packets)
+{
+    struct wkp_seq_pool pool = {0};
+    struct wkp_seq s = {0};
+    const struct {
+        uint64_t n;
+        uint64_t bytes;
+    } want[] = {{1, 48},
+                {2, 128},
+                {3, 128},
+                {4, 272},
+                {7, 272},
+                {8, 544},
+                {63, 48 + 80 + 144 + 272 + 528 + 1040},
+                {64, 48 + 80 + 144 + 272 + 528 + 1040 + 1040}};
+    uint64_t added = 0;
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        while (added < want[k].n) {
+            struct wkp_pkt_rec r = rec((int64_t)added);
+            cr_assert_eq(wkp_seq_append(&s, &pool, &r), 0);
+            added++;
+        }
+        cr_expect_eq(pool.bytes_out, want[k].bytes, "%llu records: %llu bytes held",
+                     (unsigned long long)want[k].n, (unsigned long long)pool.bytes_out);
+        cr_expect_eq(wkp_seq_bytes(want[k].n), want[k].bytes);
+    }
+    /* every record comes back, in order */
+    int64_t i = 0;
+    for (struct wkp_seq_it it = wkp_seq_first(&s); it.c; wkp_seq_next(&it), i++)
+        cr_assert_eq(it.r->ts_ns, i);
+    cr_expect_eq(i, 64);
+    /* a long flow wastes at most one chunk's unused tail plus headers */
+    while (added < 100000) {
+        struct wkp_pkt_rec r = rec((int64_t)added++);
+        cr_assert_eq(wkp_seq_append(&s, &pool, &r), 0);
+    }
+    cr_expect_leq(pool.bytes_out, 100000 * 32 * 102 / 100);
+    wkp_seq_release(&s, &pool);
+    cr_expect_eq(pool.bytes_out, 0);
+    cr_expect_null(s.head);
+    /* released chunks are reused: a new flow takes no new slab */
+    size_t slabs = pool.nslabs;
+    struct wkp_pkt_rec r = rec(0);
+    cr_assert_eq(wkp_seq_append(&s, &pool, &r), 0);
+    cr_expect_eq(pool.nslabs, slabs);
+    wkp_seq_release(&s, &pool);
+    wkp_seq_pool_fini(&pool);
+}
