@@ -17,6 +17,7 @@
 
 #include "engine/internal.h"
 #include "features/community_id.h"
+#include "features/nstime.h"
 #include "flowtable/tcp.h"
 
 struct live_flow {
@@ -227,7 +228,8 @@ static void expire(struct wkp_worker *w, int64_t clock_ns, uint64_t pos)
             continue;
         struct wkp_fentry *h;
         /* Strict '>' (SPEC §2.2): a gap of exactly the timeout does not split. */
-        while ((h = wkp_ftable_oldest(&w->table, c)) != NULL && clock_ns - h->last_clock_ns > to)
+        while ((h = wkp_ftable_oldest(&w->table, c)) != NULL &&
+               wkp_ns_sub(clock_ns, h->last_clock_ns) > to)
             end_flow(w, (struct live_flow *)h, pos, WKP_END_IDLE);
     }
 }
@@ -276,7 +278,7 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
     struct live_flow *lf = (struct live_flow *)wkp_ftable_lookup(&w->table, &p->key, p->hash);
     if (lf) {
         int64_t to = timeout_of(e, lf->h.lru_class);
-        if (to > 0 && p->clock_ns - lf->h.last_clock_ns > to) {
+        if (to > 0 && wkp_ns_sub(p->clock_ns, lf->h.last_clock_ns) > to) {
             end_flow(w, lf, p->pos, WKP_END_IDLE);
             lf = NULL;
         } else if (tcp && !e->cfg.compat && lf->closed_by &&
