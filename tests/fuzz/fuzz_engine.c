@@ -13,7 +13,8 @@
  *
  * Every output is on: a callback sink that reads every accessor, CSV, JSON
  * and NDJSON flow files, CSV and NDJSON per-packet files, and the run
- * summary, in a private temporary directory (removed at exit).
+ * summary, in a private temporary directory (removed by atexit, which
+ * the smoke driver runs and libFuzzer does not).
  *
  * Invariants: a failed run names a reason in one line and leaves no output
  * file; a successful one has its reasons add up to packets_read (D9),
