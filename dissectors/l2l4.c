@@ -545,9 +545,15 @@ static enum wkp_parse_status geneve(struct walk *w, uint32_t off, uint32_t end)
 
 /* Descend into the tunnel under the IP packet already described by *out.
  * If no inner IP packet comes out, the outer one is the flow (see the top of
- * the file); the encapsulation bits and depth of the attempt are kept. */
+ * the file); the encapsulation bits and depth of the attempt are kept.
+ * A fragment of the IP packet carrying the tunnel is not descended into: it
+ * stays the outer flow until the reassembler has the whole datagram, which
+ * is then parsed again and decapsulated (docs/design.md, "Fragments and
+ * tunnels"). */
 static enum wkp_parse_status decap(struct walk *w, enum tunnel kind, uint32_t off, uint32_t end)
 {
+    if (w->out->is_fragment)
+        return WKP_PARSE_FLOW;
     struct wkp_l2l4 outer = *w->out;
     enum wkp_parse_status st;
     switch (kind) {

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "dissectors/l2l4.h"
+#include "features/nstime.h"
 
 #define PCAP_MAGIC_US        0xa1b2c3d4u
 #define PCAP_MAGIC_NS        0xa1b23c4du
@@ -198,12 +199,14 @@ static uint32_t adjust_snaplen(int dlt, uint32_t snaplen)
     return snaplen == 0 || snaplen > max ? max : snaplen;
 }
 
+/* Every timestamp a reader makes is clamped to the range in
+ * features/nstime.h, so that differences of timestamps fit in int64. */
 static int64_t ns_saturate(__int128 v)
 {
-    if (v > INT64_MAX)
-        return INT64_MAX;
-    if (v < INT64_MIN)
-        return INT64_MIN;
+    if (v > WKP_TS_MAX)
+        return WKP_TS_MAX;
+    if (v < WKP_TS_MIN)
+        return WKP_TS_MIN;
     return (int64_t)v;
 }
 
@@ -341,7 +344,7 @@ static int pcap_next_mmap(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbu
     rec->wirelen = wirelen;
     /* frac is not checked against 10^6 / 10^9: tshark and libpcap carry an
      * out-of-range fraction over into the seconds the same way. */
-    rec->ts_ns = (int64_t)sec * NS_PER_S + (int64_t)frac * cf->frac_mult;
+    rec->ts_ns = ns_saturate((__int128)sec * NS_PER_S + (__int128)frac * cf->frac_mult);
     rec->dlt = cf->dlt;
     cf->off = off + cf->rec_hdr + caplen;
     /* The next record's header and the first bytes of its frame: fetched
@@ -421,7 +424,8 @@ static wkp_status ng_options(const struct wkp_capfile *cf, const uint8_t *p, uin
 }
 
 /* Timestamp units of ifc to ns, exactly: 10^-e -> x 10^(9-e) or / 10^(e-9);
- * 2^-k -> x 10^9 >> k (the floor, as libpcap). Out of int64: saturated. */
+ * 2^-k -> x 10^9 >> k (the floor, as libpcap). Clamped to the timestamp
+ * range. */
 static int64_t ng_ts(const struct ng_if *ifc, uint64_t t)
 {
     static const uint64_t p10[] = {1ull,         10ull,         100ull,        1000ull,

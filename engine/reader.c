@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "engine/internal.h"
+#include "features/nstime.h"
 #include "flowtable/defrag.h"
 
 #define BURST 32
@@ -183,7 +184,8 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
                     break;
                 }
             }
-            if (ord - last_tick_ord >= WKP_TICK_PACKETS || clock - last_tick_clock >= WKP_TICK_NS) {
+            if (ord - last_tick_ord >= WKP_TICK_PACKETS ||
+                wkp_ns_sub(clock, last_tick_clock) >= WKP_TICK_NS) {
                 if (!broadcast(e, WKP_ITEM_TICK, WKP_POS(ord, WKP_AT_TICK), clock, (uint16_t)ci,
                                wkp_capfile_cursor(cf))) {
                     st = WKP_ESTOPPED;

@@ -17,6 +17,7 @@
 
 #include "engine/internal.h"
 #include "features/dtoa.h"
+#include "features/nstime.h"
 
 const char *const wkp__end_reason_names[] = {
     [WKP_END_FIN] = "fin",         [WKP_END_RST] = "rst",          [WKP_END_IDLE] = "idle_timeout",
@@ -183,7 +184,7 @@ static void base_value(struct wkp_buf *b, const struct wkp_flow *f, int i, int j
     case 7: wkp_buf_u64(b, f->dport); return;
     case 8: wkp_buf_time(b, f->start_ns, f->ts_digits); return;
     case 9: wkp_buf_time(b, f->end_ns, f->ts_digits); return;
-    case 10: wkp_buf_time(b, f->end_ns - f->start_ns, f->ts_digits); return;
+    case 10: wkp_buf_time(b, wkp_ns_sub(f->end_ns, f->start_ns), f->ts_digits); return;
     case 11: wkp_buf_u64(b, f->pkts[WKP_DIR_BOTH]); return;
     case 12: wkp_buf_u64(b, f->bytes[WKP_DIR_BOTH]); return;
     case 13: wkp_buf_u64(b, f->pkts[WKP_DIR_UP]); return;
@@ -245,7 +246,7 @@ static void seq_list(struct wkp_buf *b, const struct wkp_flow *f, const struct w
         case SEQ_APP_LENGTHS: wkp_buf_i64(b, sgn * r->app); break;
         case SEQ_TIMESTAMPS: wkp_buf_time(b, r->ts_ns, f->ts_digits); break;
         case SEQ_IATS:
-            wkp_buf_time(b, r->ts_ns - prev, f->ts_digits);
+            wkp_buf_time(b, wkp_ns_sub(r->ts_ns, prev), f->ts_digits);
             prev = r->ts_ns;
             break;
         case SEQ_PAYLOAD_BYTES: wkp_buf_i64(b, sgn * r->payload); break;

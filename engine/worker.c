@@ -17,6 +17,7 @@
 
 #include "engine/internal.h"
 #include "features/community_id.h"
+#include "features/nstime.h"
 #include "flowtable/tcp.h"
 
 /* The per-flow state, kept small: a flood holds millions of flows of one
@@ -455,9 +456,9 @@ static void expire(struct wkp_worker *w, int64_t clock_ns, uint64_t pos)
         int64_t to = timeout_of(w->e, c);
         if (to <= 0)
             continue;
-        /* Strict '>' (SPEC §2.2): a gap of exactly the timeout does not split. */
+        /* Strict '>': a gap of exactly the timeout does not split. */
         for (struct wkp_fentry *h = wkp_ftable_oldest(&w->table, c);
-             h && clock_ns - h->last_clock_ns > to; h = h->lru_next)
+             h && wkp_ns_sub(clock_ns, h->last_clock_ns) > to; h = h->lru_next)
             if (!add_ending(w, &v, &n, &cap, h))
                 goto out;
     }
@@ -524,7 +525,7 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
     struct live_flow *lf = (struct live_flow *)wkp_ftable_lookup(&w->table, &p->key, p->hash);
     if (lf) {
         int64_t to = timeout_of(e, lf->h.lru_class);
-        if (to > 0 && p->clock_ns - lf->h.last_clock_ns > to) {
+        if (to > 0 && wkp_ns_sub(p->clock_ns, lf->h.last_clock_ns) > to) {
             end_flow(w, lf, p->pos, WKP_END_IDLE);
             lf = NULL;
         } else if (tcp && !e->cfg.compat && lf->closed_by &&

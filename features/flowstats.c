@@ -6,6 +6,7 @@
  * up_iats and down_iats are the gaps between consecutive packets of the
  * same direction. */
 #include "features/flowstats.h"
+#include "features/nstime.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -36,14 +37,14 @@ static void values(struct wkp_flow_acc *a, const struct wkp_pkt_rec *r, bool tcp
     v[WKP_BLK_PAYLOAD_BYTES] = d * r->payload;
     v[WKP_BLK_TCP_FLAGS] = tcp ? (double)r->flags : NAN;
     v[WKP_BLK_TCP_WINDOW] = tcp ? (double)r->win : NAN;
-    v[WKP_BLK_IATS] = a->have_prev ? (double)(r->ts_ns - a->prev_ts) / 1e9 : NAN;
+    v[WKP_BLK_IATS] = a->have_prev ? wkp_ns_sub_s(r->ts_ns, a->prev_ts) : NAN;
     if (!a->have_prev)
         a->first_ts = r->ts_ns;
     a->last_ts = r->ts_ns;
     int di = r->dir > 0 ? 0 : 1;
     v[WKP_BLK_UP_IATS] = v[WKP_BLK_DOWN_IATS] = NAN;
     if (a->have_dir[di])
-        v[di ? WKP_BLK_DOWN_IATS : WKP_BLK_UP_IATS] = (double)(r->ts_ns - a->prev_dir_ts[di]) / 1e9;
+        v[di ? WKP_BLK_DOWN_IATS : WKP_BLK_UP_IATS] = wkp_ns_sub_s(r->ts_ns, a->prev_dir_ts[di]);
     a->prev_dir_ts[di] = r->ts_ns;
     a->have_dir[di] = 1;
     a->prev_ts = r->ts_ns;
@@ -109,7 +110,7 @@ int wkp_flow_stats_compute(const struct wkp_seq *seq, bool tcp, const struct wkp
         wkp_block_finish(acc, wkp_median_abs(col[b], cnt[b]), &out->blk[b]);
     }
     const struct wkp_block_acc *iats = &src->acc[WKP_BLK_IATS];
-    wkp_scalars_compute(&src->acc[WKP_BLK_PACKET_LENGTHS], iats->all.n ? iats : NULL,
-                        (double)src->first_ts / 1e9, (double)src->last_ts / 1e9, &out->sc);
+    wkp_scalars_compute(&src->acc[WKP_BLK_PACKET_LENGTHS], iats->all.n ? iats : NULL, 0.0,
+                        wkp_ns_sub_s(src->last_ts, src->first_ts), &out->sc);
     return 0;
 }

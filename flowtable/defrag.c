@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "dissectors/cursor.h"
+#include "features/nstime.h"
 
 #define DEF_MAX_PENDING 1024u
 #define DEF_MAX_BYTES   (8u << 20)
@@ -250,8 +251,7 @@ static int32_t create(struct wkp_defrag *d, const struct dkey *k, uint32_t h, in
 
 static bool expired(const struct wkp_defrag *d, int64_t first_ts, int64_t now)
 {
-    /* now - first_ts without signed overflow */
-    return now > first_ts && (uint64_t)now - (uint64_t)first_ts > (uint64_t)d->lim.timeout_ns;
+    return wkp_ns_sub(now, first_ts) > d->lim.timeout_ns;
 }
 
 uint64_t wkp_defrag_expire(struct wkp_defrag *d, int64_t now_ns)

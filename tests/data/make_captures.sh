@@ -76,3 +76,8 @@ while off + 16 <= len(d):
     off = p + cl
 open(sys.argv[1] + '/made__vxlan_8472.pcap', 'wb').write(d)
 PY
+
+# made__gre_frag.pcap, made__vxlan_frag.pcap (tunnels inside fragmented outer IPv4) and
+# made__ng_neg_tsoffset.pcapng, made__ng_huge_ts.pcapng (timestamps before the epoch and past
+# int64): written byte by byte with python struct (see the script's header).
+python3 src/gen_time_frag.py .

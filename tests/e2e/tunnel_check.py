@@ -46,6 +46,16 @@ CASES = [
     #   -e vlan.id -e ip.src -> 100,300 pwethcw (no vlan.id) 192.0.2.1 (no outer IP)
     ("made__mpls_pw.pcap", "192.0.2.1:40017 -> 198.51.100.2:7017 (UDP)",
      {"stack": ["MPLS"], "mpls_labels": [100, 300]}),
+    # Tunnels inside fragmented outer IPv4 (reassembled first, then decapsulated):
+    # tshark -r made__gre_frag.pcap -T fields -e gre.key -e ip.src -e ip.dst
+    #   -> (frames 2, 3, 6) 0x0000002a 203.0.113.1,192.0.2.1 203.0.113.2,198.51.100.2
+    ("made__gre_frag.pcap", "192.0.2.1:40020 -> 198.51.100.2:7020 (UDP)",
+     {"stack": ["GRE"], "gre_key": 42, "outer_src": "203.0.113.1", "outer_dst": "203.0.113.2"}),
+    # tshark -r made__vxlan_frag.pcap -T fields -e vxlan.vni -e ip.src -e ip.dst
+    #   -> (frames 2, 3, 6) 77 203.0.113.11,10.0.0.1 203.0.113.12,10.0.0.2
+    ("made__vxlan_frag.pcap", "10.0.0.1:5000 -> 10.0.0.2:6000 (UDP)",
+     {"stack": ["VXLAN"], "vxlan_vni": 77, "outer_src": "203.0.113.11",
+      "outer_dst": "203.0.113.12"}),
 ]
 
 

@@ -117,3 +117,13 @@ put("l2l4", "eth_qinq_mpls", bytes([0, 0]) + eth_ip_tcp[:12] + b"\x88\xa8\x00\x0
 put("l2l4", "vxlan_opt_port", bytes([0, 3]) + struct.pack(">H", 9999) + eth_ip_tcp[:14]
     + bytes([0x45, 0, 0, 28 + 8 + 54, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2])
     + struct.pack(">HHHH", 5, 9999, 8 + 8 + 54, 0) + b"\x08\0\0\0\0\0\x07\0" + eth_ip_tcp)
+
+# engine: [flags][flags2][capture]; timestamps at the pcapng limits: interface 0
+# has if_tsoffset -2^63 s, interface 1 ns stamps near 2^64; one flow crosses both.
+idb_neg = block(1, struct.pack("<HHI", 1, 0, 65535) + struct.pack("<HH", 14, 8)
+                + struct.pack("<q", -2**63) + struct.pack("<HH", 0, 0))
+epb_min = block(6, struct.pack("<IIIII", 0, 0, 1, len(eth_ip_tcp), len(eth_ip_tcp)) + eth_ip_tcp)
+epb_max = block(6, struct.pack("<IIIII", 1, 0xFFFFFFFF, 0xFFFFFFFF, len(eth_ip_tcp),
+                               len(eth_ip_tcp)) + eth_ip_tcp)
+put("engine", "pcapng_ts_limits", b"\x41\x08" + shb + idb_neg + idb + epb_min + epb_max + epb_min)
+put("engine", "pcapng_ts_limits_2w", b"\xc3\x80" + shb + idb_neg + idb + epb_max + epb_min)

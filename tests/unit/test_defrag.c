@@ -836,3 +836,26 @@ Test(defrag, zeek_ipv6_fragmented_dns_matches_tshark)
     cr_assert_eq(u.packets, 2);
     cr_assert_eq(u.bytes, 520);
 }
+
+/* Expiry at the int64 limits (features/nstime.h): a datagram first seen at
+ * INT64_MIN is older than the 60 s timeout at any clock >= INT64_MIN + 60 s
+ * + 1 ns, including INT64_MAX (the difference saturates, it does not wrap
+ * negative); one first seen at INT64_MAX never expires at an earlier clock
+ * (the clock going backwards is a negative age). */
+Test(defrag, expiry_at_the_timestamp_limits)
+{
+    struct wkp_defrag *d = wkp_defrag_new(NULL);
+    uint8_t x[8] = {0};
+    struct wkp_defrag_out out;
+    uint32_t la = v4frag(fa, 4, 253, 0, true, x, 8);
+    cr_assert_eq(feed(d, fa, la, INT64_MIN, &out), WKP_DEFRAG_HELD);
+    cr_assert_eq(wkp_defrag_expire(d, INT64_MIN + 60 * SEC), 0);
+    cr_assert_eq(wkp_defrag_expire(d, INT64_MAX), 1);
+    cr_assert_eq(feed(d, fa, la, INT64_MAX, &out), WKP_DEFRAG_HELD);
+    cr_assert_eq(wkp_defrag_expire(d, INT64_MIN), 0);
+    cr_assert_eq(wkp_defrag_expire(d, 0), 0);
+    cr_assert_eq(wkp_defrag_pending_frags(d), 1);
+    cr_assert_eq(wkp_defrag_flush(d), 1);
+    check_balance(d);
+    wkp_defrag_free(d);
+}

@@ -1254,3 +1254,41 @@ Test(l2l4, single_pcap_lengths_match_spec_section_3)
     }
     pcap_close(pc);
 }
+
+Test(l2l4, first_fragment_of_a_tunnel_is_not_decapsulated)
+{
+    /* The outer IPv4 of a GRE and of a VXLAN packet with MF set (a first
+     * fragment): the tunnel waits for reassembly, so the packet stays the
+     * outer flow (GRE: protocol 47 without ports; VXLAN: the outer UDP
+     * ports), marked as a fragment, with no encapsulation bits. */
+    struct pkt g = {0};
+    build_gre_key_seq(&g);
+    patch16(&g, 14 + 6, 0x2000);
+    struct wkp_l2l4 o;
+    cr_assert_eq(parse(&g, WKP_DLT_EN10MB, &o), WKP_PARSE_FLOW);
+    cr_assert_arr_eq(o.src, A4, 4);
+    cr_assert_arr_eq(o.dst, B4, 4);
+    cr_assert_eq(o.proto, 47);
+    cr_assert_eq(o.sport, 0);
+    cr_assert(o.is_fragment && o.mf && o.frag_off == 0);
+    cr_assert_eq(o.encap, 0);
+    cr_assert_eq(o.l3_off, 14);
+    cr_assert_eq(o.l4_off, 14 + 20);
+
+    struct pkt v = {0};
+    build_vxlan_icmp(&v);
+    patch16(&v, 14 + 6, 0x2000);
+    cr_assert_eq(parse(&v, WKP_DLT_EN10MB, &o), WKP_PARSE_FLOW);
+    cr_assert_arr_eq(o.src, A4, 4);
+    cr_assert_eq(o.proto, 17);
+    cr_assert_eq(o.sport, 50000);
+    cr_assert_eq(o.dport, 4789);
+    cr_assert(o.is_fragment && o.mf);
+    cr_assert_eq(o.encap, 0);
+    cr_assert_eq(o.l3_off, 14);
+
+    /* Unfragmented, the same packets are decapsulated. */
+    patch16(&v, 14 + 6, 0);
+    cr_assert_eq(parse(&v, WKP_DLT_EN10MB, &o), WKP_PARSE_FLOW);
+    cr_assert_eq(o.encap, WKP_ENC_VXLAN);
+}

@@ -12,8 +12,12 @@ SHIM=$(mktemp -d)
 trap 'rm -rf "$SHIM"' EXIT
 printf '#!/bin/sh\nexec %s -d mpls.label==300,pwethcw "$@"\n' "$(command -v tshark)" > "$SHIM/tshark"
 chmod +x "$SHIM/tshark"
+# Tunnels in fragmented outer IPv4: tshark_flows.py sizes a reassembled datagram from the
+# innermost IP header's fields, which here is not the reassembled one; their truth is written
+# by hand from tshark's fields (README.md) and is not regenerated.
+HAND="made__gre_frag.pcap made__vxlan_frag.pcap"
 for cap in *.pcap *.pcapng; do
-  case " $BAD " in *" $cap "*) continue ;; esac
+  case " $BAD $HAND " in *" $cap "*) continue ;; esac
   case $cap in
     made__mpls_pw.pcap) PATH="$SHIM:$PATH" python3 "$TOOL" "$cap" > "expected/$cap.truth.json" ;;
     *) python3 "$TOOL" "$cap" > "expected/$cap.truth.json" ;;
