@@ -4,7 +4,7 @@
  * engine/ring.c is compiled into this file with WKP_RING_RACE_POINT(n)
  * defined to hooks that hold one side inside a window of the handshake
  * until the other side has reached a chosen point, and with the sleeps'
- * timeout raised to 1 s, so a lost wake-up shows as a wait of about 1 s
+ * timeout raised to 2 s, so a lost wake-up shows as a wait of 2 s or more
  * instead of hiding inside a few milliseconds.
  *
  * Scripted interleaving (the consumer's; the producer's is its mirror):
@@ -21,7 +21,7 @@
  *      the item waits for the consumer's timeout.
  * Every hold gives up after 20 ms, so a run that does not follow the script
  * only loses time. Pass: every item arrives in order, and no wait of either
- * side takes 0.5 s or more.
+ * side takes 1 s or more (a busy machine may delay a thread, not by that much).
  *
  * Usage: tsan_ring [ROUNDS]   (default 2000 per phase)   Last line: N passed, N failed. */
 #define _GNU_SOURCE
@@ -34,11 +34,11 @@
 
 static void race_point(int n);
 #define WKP_RING_RACE_POINT(n) race_point(n)
-#define WKP_RING_PROD_WAIT_MS  1000
+#define WKP_RING_PROD_WAIT_MS  2000
 #include "../../engine/ring.c"
 
-#define LONG_WAIT_MS 1000
-#define SLOW_S       0.5
+#define LONG_WAIT_MS 2000
+#define SLOW_S       1.0
 
 static double now_s(void)
 {
