@@ -129,6 +129,7 @@ class Stats:
         self.max_label = ""
 
     def add(self, ok, wall, label, hang=False):
+        """Count a run; returns how many have been counted."""
         with self.lock:
             self.runs += 1
             if not ok:
@@ -138,6 +139,7 @@ class Stats:
             if wall > self.max_wall:
                 self.max_wall = wall
                 self.max_label = label
+            return self.runs
 
 
 def soak(a, log, stats, stop):
@@ -217,9 +219,7 @@ def soak(a, log, stats, stop):
                 log("FAIL %s: output differs from -t 1 (kept in %s)" % (label, keep), echo=True)
         if rc == 0 and os.path.exists(out):
             os.unlink(out)
-        stats.add(ok, wall, label, hang=rc is None)
-        with stats.lock:
-            n = stats.runs
+        n = stats.add(ok, wall, label, hang=rc is None)
         if n % 2000 == 0:
             log("progress: %d runs of about %d, %d failed, max wall %.2f s, %.0f s elapsed"
                 % (n, total + len(refs), stats.failed, stats.max_wall, time.monotonic() - clock[0]),
