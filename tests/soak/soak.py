@@ -26,7 +26,7 @@ signal was sent is counted apart, not as a failure.
           [--quick] [--log FILE] [--seed N]
 
 --quick is the CI version: a handful of captures, -t 1/2/4, slots 2/2048,
-both readers, 1 repetition, 20 SIGINT runs on a 20 MiB generated capture.
+both readers, 1 repetition, 20 SIGINT runs on a 10 MiB generated capture.
 Last line: `soak: N runs, N failed, ...`; exit status 0 iff nothing failed.
 """
 import argparse
@@ -238,7 +238,7 @@ def sigint_runs(a, log, stop):
     cap = a.sigint_capture
     if not cap:
         cap = os.path.join(work, "big.pcap")
-        size = "20M" if a.quick else "60M"
+        size = "10M" if a.quick else "60M"
         subprocess.run([a.gen, "--size", size, "--flows", "20000", "-o", cap], check=True,
                        stdout=subprocess.DEVNULL)
     rng = random.Random(a.seed)
