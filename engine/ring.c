@@ -3,11 +3,18 @@
  * one worker (producer) and the merger (consumer).
  *
  * Sleeping: a side that finds nothing to do spins briefly, then raises its
- * *_waiting flag, re-checks the counter, and sleeps on the counter's futex.
- * The other side stores the counter, then reads the flag. Both the flag store
+ * *_waiting flag, re-checks the counter, and sleeps on the counter's futex
+ * (which sleeps only if the counter still holds the value it checked). The
+ * other side stores the counter, then reads the flag. Both the flag store
  * and the counter store are sequentially consistent, so at least one side
- * sees the other's store: no wake-up is lost. Sleeps also time out, so a lost
- * wake-up could only cost a few milliseconds, never a hang. */
+ * sees the other's store: no wake-up is lost. Only the sleeper lowers its
+ * flag: a waker that lowered it could erase the flag of the sleeper's next
+ * sleep (the sleeper woke on its own, checked, raised the flag again), and
+ * the wake after that would be skipped. Sleeps also time out, so a lost
+ * wake-up could only cost a few milliseconds, never a hang.
+ *
+ * WKP_RING_RACE_POINT(n) marks the windows of that handshake; a test defines
+ * it to widen them (tests/tsan/tsan_ring.c). */
 #include "engine/ring.h"
 
 #include <errno.h>
@@ -17,6 +24,14 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef WKP_RING_RACE_POINT
+#define WKP_RING_RACE_POINT(n) ((void)0)
+#endif
+/* How long the producer sleeps at most on a full ring. */
+#ifndef WKP_RING_PROD_WAIT_MS
+#define WKP_RING_PROD_WAIT_MS 5
+#endif
 
 static void futex_wait(_Atomic uint32_t *addr, uint32_t val, int timeout_ms)
 {
@@ -75,9 +90,10 @@ static void publish(struct wkp_ring *r, bool force)
     }
     if (atomic_load(&r->cons_waiting)) {
         uint32_t waiting = h - atomic_load_explicit(&r->tail, memory_order_relaxed);
+        WKP_RING_RACE_POINT(1);
         if (force || waiting >= r->wake_at) {
-            atomic_store_explicit(&r->cons_waiting, 0, memory_order_relaxed);
             futex_wake(&r->head);
+            WKP_RING_RACE_POINT(5);
         }
     }
 }
@@ -134,8 +150,10 @@ struct wkp_pkt *wkp_ring_reserve(struct wkp_ring *r, uint32_t copy_len, uint8_t 
                 r->on_block(r->on_block_arg);
             uint32_t t = r->cached_tail;
             atomic_store(&r->prod_waiting, 1);
-            if (!has_room(r, h, need))
-                futex_wait(&r->tail, t, 5);
+            if (!has_room(r, h, need)) {
+                WKP_RING_RACE_POINT(2);
+                futex_wait(&r->tail, t, WKP_RING_PROD_WAIT_MS);
+            }
             atomic_store_explicit(&r->prod_waiting, 0, memory_order_relaxed);
         }
     }
@@ -191,9 +209,10 @@ void wkp_ring_release(struct wkp_ring *r, uint32_t n)
          * (or its arena may be what it waits for: then wake when empty),
          * so a slow worker does not cost a wake-up per burst. */
         uint32_t used = atomic_load_explicit(&r->head, memory_order_relaxed) - (t + n);
+        WKP_RING_RACE_POINT(3);
         if (r->size - used >= r->wake_at || used == 0) {
-            atomic_store_explicit(&r->prod_waiting, 0, memory_order_relaxed);
             futex_wake(&r->tail);
+            WKP_RING_RACE_POINT(6);
         }
     }
 }
@@ -207,8 +226,10 @@ void wkp_ring_wait(struct wkp_ring *r, int timeout_ms)
         cpu_relax();
     }
     atomic_store(&r->cons_waiting, 1);
-    if (atomic_load(&r->head) == t && !atomic_load_explicit(r->stop, memory_order_relaxed))
+    if (atomic_load(&r->head) == t && !atomic_load_explicit(r->stop, memory_order_relaxed)) {
+        WKP_RING_RACE_POINT(4);
         futex_wait(&r->head, t, timeout_ms);
+    }
     atomic_store_explicit(&r->cons_waiting, 0, memory_order_relaxed);
 }
 
