@@ -1,6 +1,6 @@
 /* The hand-off and the merger. Workers queue finished flows (already
  * serialised) on bounded single-producer single-consumer queues; one merger
- * thread takes them and writes them to the sinks in stream order (SPEC D6).
+ * thread takes them and writes them to the sinks in stream order (docs/design.md).
  *
  * Order: by the position of the item that ended the flow, ties by the
  * flow's first packet ordinal (its id, unique in a run). Each worker queues

@@ -185,7 +185,7 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_max_flows(wkp_config *cfg, uint6
  * Small values exercise backpressure in tests. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_ring_slots(wkp_config *cfg, unsigned n);
 /* A capture cut inside a record, or damaged (a record that cannot be right
- * after good ones), is an error instead of a warning (D14). */
+ * after good ones), is an error instead of a warning. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_strict(wkp_config *cfg, bool on);
 /* Damage in a capture (a record that cannot be right, after good ones) ends
  * its read by default: the packets before it are analysed, a warning names

@@ -17,7 +17,7 @@
  * the smoke driver runs and libFuzzer does not).
  *
  * Invariants: a failed run names a reason in one line and leaves no output
- * file; a successful one has its reasons add up to packets_read (D9),
+ * file; a successful one has its reasons add up to packets_read,
  * in_flow equal to the packets of the flows the callback saw, one callback
  * per written flow; every flow has end >= start inside the timestamp range,
  * a finite duration >= 0, per-direction counts that add up, and stored

@@ -135,7 +135,7 @@ Test(nstime, a_flow_from_the_lowest_to_the_highest_timestamp)
         close(fd);
         struct fl s = {0};
         run(t, 0.0, &s, out);
-        /* Output order (D6): B ends first, by the tick at #4 (the clock jumps
+        /* Output order: B ends first, by the tick at #4 (the clock jumps
          * from MIN to MAX: idle 2^63 - 1 ns > 300 s), then A and C at the end. */
         cr_assert_eq(s.n, 3, "threads %u", t);
         cr_assert_str_eq(s.key[0], "192.0.2.32:40032 -> 198.51.100.32:80 (TCP)");
