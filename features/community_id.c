@@ -11,11 +11,14 @@
  * and is never reordered. The tables are pycommunityid's icmp.py and
  * icmp6.py, which mirror Zeek's ICMP4_counterpart/ICMP6_counterpart.
  *
- * Called once per flow when its record is written; EVP_Digest is
- * thread-safe, so any worker may call it. SHA-1 is fetched from the
- * provider once per process: EVP_sha1() alone makes every EVP_Digest call
- * fetch it again, which was two thirds of the hash's cost on a flood of
- * short flows. */
+ * Called once per flow when its record is written, by any worker. SHA-1 is
+ * fetched from the provider once per process: EVP_sha1() alone makes every
+ * EVP_Digest call fetch it again, which was two thirds of the hash's cost
+ * on a flood of short flows. Each thread keeps one digest context and
+ * re-initialises it per flow (EVP_DigestInit_ex2 on the same digest keeps
+ * the provider's state allocation), where EVP_Digest allocates and frees
+ * a context and its state every call. The context is freed when its
+ * thread exits. */
 #include "features/community_id.h"
 
 #include <stdbool.h>
@@ -29,11 +32,38 @@ static pthread_once_t sha1_once = PTHREAD_ONCE_INIT;
 static const EVP_MD *sha1_md;
 
 /* Kept for the process's life (a provider object, still reachable). */
+static pthread_key_t ctx_key;
+static bool ctx_key_ok;
+static _Thread_local EVP_MD_CTX *tl_ctx;
+
+static void ctx_free(void *p)
+{
+    EVP_MD_CTX_free(p);
+}
+
 static void sha1_fetch(void)
 {
     sha1_md = EVP_MD_fetch(NULL, "SHA1", NULL);
     if (!sha1_md)
         sha1_md = EVP_sha1();
+    ctx_key_ok = pthread_key_create(&ctx_key, ctx_free) == 0;
+}
+
+/* This thread's digest context, made on first use; NULL if out of memory
+ * or no key (then the caller falls back to EVP_Digest). */
+static EVP_MD_CTX *thread_ctx(void)
+{
+    if (tl_ctx || !ctx_key_ok)
+        return tl_ctx;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (!c)
+        return NULL;
+    if (pthread_setspecific(ctx_key, c) != 0) {
+        EVP_MD_CTX_free(c);
+        return NULL;
+    }
+    tl_ctx = c;
+    return c;
 }
 
 enum { PROTO_ICMP = 1, PROTO_TCP = 6, PROTO_UDP = 17, PROTO_ICMP6 = 58, PROTO_SCTP = 132 };
@@ -133,7 +163,11 @@ void wkp_community_id(uint8_t family, const uint8_t *src, const uint8_t *dst, ui
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     pthread_once(&sha1_once, sha1_fetch);
-    if (!EVP_Digest(in, n, md, &mdlen, sha1_md, NULL) || mdlen != 20)
+    EVP_MD_CTX *c = thread_ctx();
+    int ok = c ? EVP_DigestInit_ex2(c, sha1_md, NULL) && EVP_DigestUpdate(c, in, n) &&
+                     EVP_DigestFinal_ex(c, md, &mdlen)
+               : EVP_Digest(in, n, md, &mdlen, sha1_md, NULL);
+    if (!ok || mdlen != 20)
         return;
     out[0] = '1';
     out[1] = ':';

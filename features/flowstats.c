@@ -53,9 +53,7 @@ static void values(struct wkp_flow_acc *a, const struct wkp_pkt_rec *r, bool tcp
 
 void wkp_flow_acc_init(struct wkp_flow_acc *a)
 {
-    memset(a, 0, sizeof *a);
-    for (int b = 0; b < WKP_NBLOCKS; b++)
-        wkp_block_acc_init(&a->acc[b]);
+    memset(a, 0, sizeof *a); /* also every block's wkp_block_acc_init */
 }
 
 void wkp_flow_acc_add(struct wkp_flow_acc *a, const struct wkp_pkt_rec *r, bool tcp)

@@ -71,6 +71,20 @@ void wkp_block_acc_add(struct wkp_block_acc *acc, double x)
      * previous value, so its division is off the loop-carried chain. */
     struct wkp_all_acc *s = &acc->all;
     uint64_t n1 = s->n;
+    if (n1 == 0) {
+        /* The first value, exactly as the general update leaves a fresh
+         * accumulator for a finite a (every value here is): y = 0, so the
+         * mean and every moment stay +0, min = max = sum = a with no
+         * compensation, in the total and in a's direction (empty too, as
+         * it counts a subset). Half the calls on a flood of 1-3 packet
+         * flows are first values. */
+        struct wkp_dir_acc *r0 = &acc->dir[idx];
+        s->k = s->min = s->max = s->sum = a;
+        s->n = 1;
+        r0->k = r0->min = r0->max = r0->sum = a;
+        r0->n = 1;
+        return;
+    }
     s->k = n1 == 0 ? a : s->k;
     double y = a - s->k;
     double n = (double)(n1 + 1);
@@ -157,16 +171,6 @@ void wkp_block_finish(const struct wkp_block_acc *acc, double median, struct wkp
     dir_finish(&acc->dir[1], &v[WKP_STAT_DOWN_MEAN], &v[WKP_STAT_DOWN_STD], &v[WKP_STAT_DOWN_MIN],
                &v[WKP_STAT_DOWN_MAX], &v[WKP_STAT_DOWN_SUM], &v[WKP_STAT_DOWN_COUNT]);
     v[WKP_STAT_COUNT] = n;
-}
-
-double wkp_block_get(const struct wkp_block *b, int i)
-{
-    return i >= 0 && i < WKP_STAT_N ? b->v[i] : 0.0;
-}
-
-int wkp_stat_is_count(int i)
-{
-    return i == WKP_STAT_UP_COUNT || i == WKP_STAT_DOWN_COUNT || i == WKP_STAT_COUNT;
 }
 
 /* Introselect for one element type T: after SELECT_T(v, n, k), v[k] holds
@@ -280,6 +284,12 @@ double wkp_median_abs(double *v, size_t n)
 {
     if (n == 0)
         return 0.0;
+    if (n <= 2) { /* most flows of a flood: the same values as the select */
+        double a = fabs(v[0]), b = fabs(v[n - 1]);
+        if (n == 1)
+            return a;
+        return a < b ? a / 2 + b / 2 : b / 2 + a / 2;
+    }
     for (size_t i = 0; i < n; i++)
         v[i] = fabs(v[i]);
     double lo, hi;

@@ -87,11 +87,18 @@ void wkp_block_acc_add(struct wkp_block_acc *a, double x);
  * §4.1 has no block for an empty sequence, which is the caller's to skip. */
 void wkp_block_finish(const struct wkp_block_acc *a, double median, struct wkp_block *out);
 
-/* Statistic i (enum wkp_stat) of b; 0.0 if i is out of range. */
-double wkp_block_get(const struct wkp_block *b, int i);
+/* Statistic i (enum wkp_stat) of b; 0.0 if i is out of range. Inline: the
+ * writers call both for every statistic of every flow. */
+static inline double wkp_block_get(const struct wkp_block *b, int i)
+{
+    return i >= 0 && i < WKP_STAT_N ? b->v[i] : 0.0;
+}
 
 /* 1 if statistic i is a count (up_count, down_count, count), else 0. */
-int wkp_stat_is_count(int i);
+static inline int wkp_stat_is_count(int i)
+{
+    return i == WKP_STAT_UP_COUNT || i == WKP_STAT_DOWN_COUNT || i == WKP_STAT_COUNT;
+}
 
 /* Exact medians of absolute values (SPEC §4.1): the middle element for odd
  * n, the mean of the two middle ones for even n, 0.0 for n == 0. Each works
