@@ -35,6 +35,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pcap/pcap.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,10 +91,12 @@ struct src {
     size_t first_len; /* bytes of buf that were the file's first bytes */
     bool refilled;    /* buf no longer holds the first bytes */
     uint64_t served;  /* bytes handed to libpcap: its position in the file */
+    const _Atomic int *stop; /* a run's stop flag, or NULL */
 };
 
 struct wkp_capfile {
     char *path;
+    const _Atomic int *stop; /* the run's stop flag, for reads that can block */
     bool use_pcap;
     enum fmt fmt;
     int digits, first_dlt;
@@ -701,13 +705,34 @@ static int ng_peek(const struct wkp_capfile *cf, int *decodable)
 
 /* ---- libpcap reader ---------------------------------------------------- */
 
+/* read(2) that a stop ends: a pipe whose writer stalls without closing it
+ * would otherwise hold the reader (and so the whole run) in read() forever,
+ * whatever signal comes. With a stop flag, wait in 100 ms polls and give up
+ * with ECANCELED once it is raised. */
+static ssize_t src_read_fd(struct src *s, void *dst, size_t n)
+{
+    while (s->stop != NULL) {
+        if (atomic_load_explicit(s->stop, memory_order_relaxed)) {
+            errno = ECANCELED;
+            return -1;
+        }
+        struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
+        int r = poll(&pfd, 1, 100);
+        if (r > 0)
+            break;
+        if (r < 0 && errno != EINTR)
+            break; /* let read() report it */
+    }
+    return read(s->fd, dst, n);
+}
+
 static ssize_t src_read(void *cookie, char *out, size_t n)
 {
     struct src *s = cookie;
     size_t done = 0;
     while (done < n) {
         if (s->pos == s->len) {
-            ssize_t r = read(s->fd, s->buf, PEEK_BYTES);
+            ssize_t r = src_read_fd(s, s->buf, PEEK_BYTES);
             if (r < 0 && errno == EINTR)
                 continue;
             if (r < 0) {
@@ -743,7 +768,7 @@ static int src_close(void *cookie)
 static bool src_prime(struct src *s)
 {
     while (s->len < PEEK_BYTES) {
-        ssize_t r = read(s->fd, s->buf + s->len, PEEK_BYTES - s->len);
+        ssize_t r = src_read_fd(s, s->buf + s->len, PEEK_BYTES - s->len);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
@@ -773,10 +798,12 @@ static wkp_status open_libpcap(struct wkp_capfile *cf, int fd, bool own_fd, wkp_
     s->fd = fd;
     s->own_fd = own_fd;
     s->buf = buf;
+    s->stop = cf->stop;
     if (!src_prime(s)) {
         say(err, "%s: %s", cf->path, strerror(s->err));
+        wkp_status st = s->err == ECANCELED ? WKP_ESTOPPED : WKP_EIO;
         src_close(s);
-        return WKP_EIO;
+        return st;
     }
     wkp_status st = classify(cf->path, s->buf, s->first_len, &cf->fmt, err);
     if (st != WKP_OK) {
@@ -857,7 +884,7 @@ static int next_libpcap(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf 
     const char *msg = pcap_geterr(cf->pc);
     if (cf->in->err != 0) {
         say(err, "%s: %s", cf->path, strerror(cf->in->err));
-        return WKP_EIO;
+        return cf->in->err == ECANCELED ? WKP_ESTOPPED : WKP_EIO;
     }
     /* "truncated dump file; ..." (pcap), "truncated pcapng dump file; ..." */
     if (strncmp(msg, "truncated", 9) == 0) {
@@ -943,6 +970,12 @@ static wkp_status open_mmap(struct wkp_capfile *cf, int fd, wkp_errbuf *err)
 wkp_status wkp_capfile_open(const char *path, wkp_reader_kind k, struct wkp_capfile **out,
                             wkp_errbuf *err)
 {
+    return wkp_capfile_open_stoppable(path, k, NULL, out, err);
+}
+
+wkp_status wkp_capfile_open_stoppable(const char *path, wkp_reader_kind k, const _Atomic int *stop,
+                                      struct wkp_capfile **out, wkp_errbuf *err)
+{
     if (path == NULL || out == NULL ||
         (k != WKP_READER_AUTO && k != WKP_READER_MMAP && k != WKP_READER_LIBPCAP)) {
         say(err, "wkp_capfile_open: invalid argument");
@@ -957,6 +990,7 @@ wkp_status wkp_capfile_open(const char *path, wkp_reader_kind k, struct wkp_capf
         return WKP_ENOMEM;
     }
     cf->path = p;
+    cf->stop = stop;
     cf->first_dlt = -1;
     cf->digits = 6;
 

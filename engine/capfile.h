@@ -50,6 +50,10 @@ struct wkp_unsup_if {
  * "x.txt: not a pcap or pcapng file (starts with 0x48656c6c)". */
 wkp_status wkp_capfile_open(const char *path, wkp_reader_kind k, struct wkp_capfile **out,
                             wkp_errbuf *err);
+/* The same, for a run: once *stop is non-zero, a read waiting on a pipe or
+ * stdin gives up (ECANCELED) within 100 ms instead of blocking for good. */
+wkp_status wkp_capfile_open_stoppable(const char *path, wkp_reader_kind k, const _Atomic int *stop,
+                                      struct wkp_capfile **out, wkp_errbuf *err);
 
 /* Next record. Returns 1 with *rec filled, 0 at the end of the file, or a
  * negative wkp_status with err filled (e.g. a corrupt record before the

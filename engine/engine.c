@@ -486,9 +486,12 @@ static wkp_status run(wkp_engine *e, const char *const *paths, size_t n)
         }
         const char *slash = strrchr(c->path, '/');
         c->name = slash ? slash + 1 : c->path;
-        wkp_status st = wkp_capfile_open(c->path, e->cfg.reader, &c->cf, &err);
+        wkp_status st = wkp_capfile_open_stoppable(c->path, e->cfg.reader, &e->stop, &c->cf, &err);
         if (st != WKP_OK) {
-            wkp__set_error(e, "%s", err.msg);
+            if (st == WKP_ESTOPPED)
+                wkp__set_error(e, WKP_STOPPED_MSG);
+            else
+                wkp__set_error(e, "%s", err.msg);
             close_captures(e);
             return st;
         }

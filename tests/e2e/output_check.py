@@ -227,6 +227,30 @@ def main():
             check(f"{sig.name} mid-input: no output file or temporary", leftovers(d, []) == [],
                   leftovers(d, []))
 
+        # The same with the pipe kept open after the signal (a writer that stalls without
+        # closing): the reader must not stay in read() for good; it gives up within 100 ms
+        # polls. Also while the reader still waits for the file's first 64 KiB.
+        for part, name in ((len(capbytes) // 2, "mid-input"), (10, "first bytes")):
+            p = subprocess.Popen([cli, "analyze", "-q", "-o", out, "-"],
+                                 stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+            p.stdin.write(capbytes[:part])
+            p.stdin.flush()
+            time.sleep(0.5)
+            p.send_signal(signal.SIGINT)
+            try:
+                p.wait(5)
+                stuck = False
+            except subprocess.TimeoutExpired:
+                stuck = True
+            p.stdin.close()
+            err = p.stderr.read()
+            p.wait(TIMEOUT)
+            check(f"SIGINT, stalled pipe ({name}): exits without the pipe closing", not stuck)
+            check(f"SIGINT, stalled pipe ({name}): exit 130", p.returncode == 130,
+                  (p.returncode, err))
+            check(f"SIGINT, stalled pipe ({name}): no output file", leftovers(d, []) == [],
+                  leftovers(d, []))
+
         # Signals at moments spread over a whole run (reading, flushing, writing): each run
         # exits 130 leaving nothing, or finished before the signal with the complete output.
         big = os.path.join(d, "big.pcap")
