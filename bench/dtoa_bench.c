@@ -3,7 +3,7 @@
  * Formats N (default 10 million) doubles of the kinds a flow record holds
  * (counts, means, IATs in micro- and nanoseconds, ratios, rates, a few
  * arbitrary bit patterns) two ways and prints ns per number for each:
- * - wkp_dtoa (features/dtoa.c, Schubfach);
+ * - wkp_dtoa (util/dtoa.c, Schubfach);
  * - the naive loop it replaces: snprintf("%.15g"), "%.16g", "%.17g" until
  *   strtod reads the text back to the same double.
  * The values are made once from a fixed seed, so runs compare. The two
@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "features/dtoa.h"
+#include "util/dtoa.h"
 
 static double mono_now(void)
 {

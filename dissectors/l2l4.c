@@ -16,7 +16,7 @@
  * is kept through the fallback, as the encapsulation bits are.
  *
  * The VLAN tags right under the link header are located (tun.strip_*) so a
- * BPF filter can run on the frame without them (engine/filter.c). */
+ * BPF filter can run on the frame without them (filter/filter.c). */
 #include "dissectors/l2l4.h"
 #include "dissectors/cursor.h"
 

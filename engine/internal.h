@@ -7,15 +7,15 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
-#include "engine/buf.h"
-#include "engine/capfile.h"
-#include "engine/filter.h"
+#include "util/buf.h"
+#include "capture/capfile.h"
+#include "filter/filter.h"
 #include "engine/ring.h"
 #include "features/custom.h"
 #include "features/flowstats.h"
 #include "features/seq.h"
-#include "features/tcpstream.h"
-#include "flowtable/defrag.h"
+#include "reassembly/tcpstream.h"
+#include "reassembly/defrag.h"
 #include "flowtable/table.h"
 #include "wa1kpcap/wa1kpcap.h"
 

@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "engine/internal.h"
-#include "features/nstime.h"
-#include "flowtable/defrag.h"
+#include "util/nstime.h"
+#include "reassembly/defrag.h"
 
 #define BURST 32
 

@@ -8,7 +8,7 @@
  * JSON nests the same names as §11: sequences and a statistics object under
  * "features". Numbers follow D6: integers as integers, times exact with the
  * capture's 6 or 9 decimals, other doubles as the shortest text that reads
- * back to the same double (features/dtoa.c), lists as compact JSON. */
+ * back to the same double (util/dtoa.c), lists as compact JSON. */
 #include <arpa/inet.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "engine/internal.h"
-#include "features/dtoa.h"
-#include "features/nstime.h"
+#include "util/dtoa.h"
+#include "util/nstime.h"
 
 const char *const wkp__end_reason_names[] = {
     [WKP_END_FIN] = "fin",         [WKP_END_RST] = "rst",          [WKP_END_IDLE] = "idle_timeout",

@@ -17,7 +17,7 @@
 
 #include "engine/internal.h"
 #include "features/community_id.h"
-#include "features/nstime.h"
+#include "util/nstime.h"
 #include "flowtable/tcp.h"
 
 /* The per-flow state, kept small: a flood holds millions of flows of one
@@ -638,7 +638,7 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
         }
     }
     if (tcp && e->cfg.tcp_stream_limit && ((lf->rare && lf->rare->ts) || m->app_len)) {
-        /* TCP stream reassembly per direction (features/tcpstream.c): what
+        /* TCP stream reassembly per direction (reassembly/tcpstream.c): what
          * application dissectors read. seg_len is the payload the segment
          * carried; bytes the snaplen cut become a gap. */
         struct live_rare *x = rare_of(lf);

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "features/dtoa.h"
+#include "util/dtoa.h"
 
 #define MAX_STATE ((size_t)64 << 10)
 

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "engine/buf.h"
+#include "util/buf.h"
 #include "wa1kpcap/wa1kpcap.h"
 
 struct wkp_custom_feature {

@@ -6,7 +6,7 @@
  * up_iats and down_iats are the gaps between consecutive packets of the
  * same direction. */
 #include "features/flowstats.h"
-#include "features/nstime.h"
+#include "util/nstime.h"
 
 #include <math.h>
 #include <stdlib.h>

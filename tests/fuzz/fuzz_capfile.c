@@ -1,5 +1,5 @@
 /* libFuzzer target: the capture readers, wkp_capfile_open / wkp_capfile_next
- * (engine/capfile.h).
+ * (capture/capfile.h).
  *
  * Input: byte 0 picks the reader (bits 0-1: auto, mmap, libpcap, mmap) and
  * bit 2 calls wkp_capfile_release() after each record, bit 3 turns resync
@@ -16,7 +16,7 @@
 #include "fuzz_common.h"
 
 #include "dissectors/l2l4.h"
-#include "engine/capfile.h"
+#include "capture/capfile.h"
 
 #include <sys/mman.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-/* libFuzzer target: wkp_defrag_add (flowtable/defrag.h), with
+/* libFuzzer target: wkp_defrag_add (reassembly/defrag.h), with
  * wkp_defrag_expire and wkp_defrag_flush.
  *
  * Input: 3 header bytes choose the limits: byte 0 max_pending (0: default,
@@ -26,7 +26,7 @@
 #include "fuzz_common.h"
 
 #include "dissectors/l2l4.h"
-#include "flowtable/defrag.h"
+#include "reassembly/defrag.h"
 
 #define MAX_RECORDS 512
 #define MS          ((int64_t)1000000)

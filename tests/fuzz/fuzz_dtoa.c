@@ -1,4 +1,4 @@
-/* libFuzzer target: wkp_dtoa (features/dtoa.h).
+/* libFuzzer target: wkp_dtoa (util/dtoa.h).
  *
  * Input: byte 0 bit 0 = 0: the rest is a sequence of 8-byte doubles (native
  * byte order); = 1: the rest is text, read with strtod (so that seeds and
@@ -13,7 +13,7 @@
  * rounded %.*e text that reads back to v. */
 #include "fuzz_common.h"
 
-#include "features/dtoa.h"
+#include "util/dtoa.h"
 
 #include <ctype.h>
 #include <math.h>

@@ -28,7 +28,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "features/nstime.h"
+#include "util/nstime.h"
 #include "wa1kpcap/wa1kpcap.h"
 
 static int memfd = -1;

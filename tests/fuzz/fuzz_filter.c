@@ -1,5 +1,5 @@
 /* libFuzzer target: wkp_filter_compile (+ _combined) and wkp_filter_packet
- * (engine/filter.h).
+ * (filter/filter.h).
  *
  * Input: byte 0 flags (bit 0: compat, bit 1: combine with the default filter,
  * bits 2-7: size of the wkp_filter_dump buffer), then the expression up to
@@ -14,7 +14,7 @@
 #include "fuzz_common.h"
 
 #include "dissectors/l2l4.h"
-#include "engine/filter.h"
+#include "filter/filter.h"
 
 #include <dlfcn.h>
 #include <netdb.h>

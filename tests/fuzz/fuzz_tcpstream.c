@@ -1,4 +1,4 @@
-/* libFuzzer target: wkp_tcpstream_segment (features/tcpstream.h), with
+/* libFuzzer target: wkp_tcpstream_segment (reassembly/tcpstream.h), with
  * wkp_tcpstream_finish.
  *
  * Input: byte 0 picks the limit (low 3 bits: 0, 1, 16, 100, 1024, 4096,
@@ -19,7 +19,7 @@
  * wkp_tcpstream_mem() counts at least the buffer. */
 #include "fuzz_common.h"
 
-#include "features/tcpstream.h"
+#include "reassembly/tcpstream.h"
 
 #define MAX_SEGMENTS 2048
 #define PAT(s)       ((uint8_t)(((uint32_t)(s)*2654435761u) >> 24))

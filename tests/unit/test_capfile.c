@@ -16,7 +16,7 @@
 
 #include <pcap/pcap.h>
 
-#include "engine/capfile.h"
+#include "capture/capfile.h"
 
 #define DATA   WKP_TEST_DATA
 #define SHARED WKP_TEST_DATA "/../../../shared/pcaps"

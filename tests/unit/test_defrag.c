@@ -4,7 +4,7 @@
  * wkp_l2l4_parse as the reader does), a randomised consistency test, and
  * three real captures whose expected numbers come from tshark
  * (tests/data/expected/ *.truth.json, SPEC §14.3). */
-#include "flowtable/defrag.h"
+#include "reassembly/defrag.h"
 
 #include "dissectors/l2l4.h"
 
@@ -837,7 +837,7 @@ Test(defrag, zeek_ipv6_fragmented_dns_matches_tshark)
     cr_assert_eq(u.bytes, 520);
 }
 
-/* Expiry at the int64 limits (features/nstime.h): a datagram first seen at
+/* Expiry at the int64 limits (util/nstime.h): a datagram first seen at
  * INT64_MIN is older than the 60 s timeout at any clock >= INT64_MIN + 60 s
  * + 1 ns, including INT64_MAX (the difference saturates, it does not wrap
  * negative); one first seen at INT64_MAX never expires at an earlier clock

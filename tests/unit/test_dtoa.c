@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "features/dtoa.h"
+#include "util/dtoa.h"
 
 static double from_bits(uint64_t b)
 {

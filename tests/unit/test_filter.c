@@ -1,11 +1,11 @@
-/* Unit tests for engine/filter.c: how expressions split into keywords and
+/* Unit tests for filter/filter.c: how expressions split into keywords and
  * libpcap parts (wkp_filter_dump), the errors, and evaluation on hand-made
  * frames: VLAN tags removed before BPF, ICMPv6 behind a hop-by-hop header,
  * the raw-IP fallback on NFLOG, every keyword; plus the fields the filter
  * needs from wkp_l2l4_parse(). Expected trees follow SPEC D5's precedence
  * (and/or equal, left-associative; not tightest). */
 #include "dissectors/l2l4.h"
-#include "engine/filter.h"
+#include "filter/filter.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* Timestamps at the limits (docs/design.md, "Time arithmetic"): the
- * saturating helpers of features/nstime.h, then a whole flow life on
+ * saturating helpers of util/nstime.h, then a whole flow life on
  * tests/data/made__ng_huge_ts.pcapng, whose stamps the reader clamps to
  * the range edges: creation, IATs, the idle decision, the end and the
  * serialised duration and timestamps, all computed by hand below.
@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "features/nstime.h"
+#include "util/nstime.h"
 #include "wa1kpcap/wa1kpcap.h"
 
 #define CAP WKP_TEST_DATA "/made__ng_huge_ts.pcapng"

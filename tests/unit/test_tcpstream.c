@@ -3,8 +3,8 @@
  * the dev corpus against tshark's follow,tcp,raw (first 64 KiB of each
  * direction: length and SHA-256, tests/data/expected/follow/README.md). */
 #include "dissectors/l2l4.h"
-#include "engine/capfile.h"
-#include "features/tcpstream.h"
+#include "capture/capfile.h"
+#include "reassembly/tcpstream.h"
 #include "flowtable/tcp.h"
 
 #include <arpa/inet.h>

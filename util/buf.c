@@ -1,6 +1,6 @@
 /* Text buffer helpers (see buf.h). Integer formatting writes digits
  * backwards into a small stack array: no printf on the output path. */
-#include "engine/buf.h"
+#include "util/buf.h"
 
 #include <stdlib.h>
 

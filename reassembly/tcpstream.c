@@ -11,7 +11,7 @@
  * room), which happens at most once per hole. Every held range is kept
  * within the buffer's limit (the room rule in make_room()), so no held
  * byte is ever lost when it moves down. */
-#include "features/tcpstream.h"
+#include "reassembly/tcpstream.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -16,13 +16,13 @@
  * holds at most max_bytes, so the steady state allocates nothing. Only the
  * reader thread touches an object. Ages are capture time, so expiry and
  * eviction follow from the packet stream alone. */
-#include "flowtable/defrag.h"
+#include "reassembly/defrag.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "dissectors/cursor.h"
-#include "features/nstime.h"
+#include "util/nstime.h"
 
 #define DEF_MAX_PENDING 1024u
 #define DEF_MAX_BYTES   (8u << 20)

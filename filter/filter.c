@@ -15,7 +15,7 @@
  * Parenthesised parts without a keyword are never parsed: they may be
  * libpcap arithmetic (`(tcp[12] & 0xf0) >> 2 > 20`), and libpcap reads them
  * as written. */
-#include "engine/filter.h"
+#include "filter/filter.h"
 
 #include <pcap/pcap.h>
 #include <stdarg.h>

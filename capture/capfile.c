@@ -30,7 +30,7 @@
  * first bytes (to check the magic and find the timestamp resolution, which
  * libpcap does not expose) and counts the bytes libpcap consumed, which gives
  * bytes_done and the offset of a truncated record. */
-#include "engine/capfile.h"
+#include "capture/capfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,7 +47,7 @@
 #include <unistd.h>
 
 #include "dissectors/l2l4.h"
-#include "features/nstime.h"
+#include "util/nstime.h"
 
 #define PCAP_MAGIC_US        0xa1b2c3d4u
 #define PCAP_MAGIC_NS        0xa1b23c4du
@@ -204,7 +204,7 @@ static uint32_t adjust_snaplen(int dlt, uint32_t snaplen)
 }
 
 /* Every timestamp a reader makes is clamped to the range in
- * features/nstime.h, so that differences of timestamps fit in int64. */
+ * util/nstime.h, so that differences of timestamps fit in int64. */
 static int64_t ns_saturate(__int128 v)
 {
     if (v > WKP_TS_MAX)
