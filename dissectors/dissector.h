@@ -1,0 +1,98 @@
+/* The application dissector interface.
+ *
+ * An application dissector is one .c file in dissectors/ that defines one
+ * `const struct wkp_dissector` and one row in dissectors/registry.def. The
+ * row is the only place a protocol is listed: its position gives the
+ * dissector's index (its bit in a flow's matched mask, its column's place
+ * among the protocol-family columns) and its name is the column name and
+ * the flow-level filter keyword.
+ *
+ * Threading: every callback runs on the worker that owns the flow. The
+ * per-worker context (worker_ctx_size bytes, zeroed, then worker_init) is
+ * where a dissector keeps what is costly to make per flow (crypto contexts,
+ * regex scratch); it is never shared between workers. The per-flow state
+ * (flow_state_size bytes, zeroed) is taken from a per-worker pool only when
+ * probe() accepts the flow, and given back after finish() and write().
+ *
+ * Bytes handed to parse() are bounded by the cursor: a dissector reads only
+ * through it and never keeps pointers into it after returning. */
+#ifndef WKP_DISSECTOR_H
+#define WKP_DISSECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dissectors/cursor.h"
+#include "util/buf.h"
+#include "wa1kpcap/wa1kpcap.h"
+
+/* What parse() is given. */
+enum wkp_dis_input {
+    WKP_DIS_DATAGRAM, /* each packet's transport payload (UDP, or TCP segments as seen) */
+    WKP_DIS_STREAM,   /* newly in-order bytes of one direction of a reassembled TCP stream */
+};
+
+/* What parse() answers. */
+enum wkp_dis_result {
+    WKP_DIS_MORE,     /* keep feeding this flow */
+    WKP_DIS_DONE,     /* the fields are complete: no more calls but finish/write */
+    WKP_DIS_NOT_MINE, /* not this protocol after all: the flow is unclaimed again */
+};
+
+/* Direction of a packet or stream chunk relative to the flow's first packet. */
+enum wkp_dis_dir { WKP_DIS_UP = 0, WKP_DIS_DOWN = 1 };
+
+/* What probe() and parse() see of the packet that carries the bytes. */
+struct wkp_dis_pkt {
+    uint8_t proto;                /* IPPROTO_TCP, IPPROTO_UDP, ... */
+    uint8_t dir;                  /* enum wkp_dis_dir */
+    uint16_t sport, dport;        /* of this packet, as on the wire */
+    uint16_t flow_sport, flow_dport; /* of the flow's first packet */
+    int64_t ts_ns;
+    const uint8_t *payload; /* transport payload (probe: the first packet with payload) */
+    uint32_t payload_len;
+};
+
+struct wkp_dissector {
+    const char *name;     /* lower case: column name and filter keyword ("tls") */
+    uint8_t transport;    /* IPPROTO_TCP or IPPROTO_UDP */
+    const uint16_t *ports; /* well-known ports (either end), nports of them */
+    size_t nports;
+    enum wkp_dis_input input;
+    size_t flow_state_size;
+    size_t worker_ctx_size;
+
+    /* Per worker, before the first packet / after the last flow ended.
+     * init returns 0 or a negative value (the run fails). May be NULL. */
+    int (*worker_init)(void *ctx);
+    void (*worker_fini)(void *ctx);
+
+    /* Does this flow look like ours? Called for a flow not yet claimed, on
+     * its packets with payload, with the app-layer mode: WKP_APP_PORT_ONLY
+     * accepts on `ports` alone (the engine already checked the port), while
+     * WKP_APP_FULL may also look at the payload. NULL: the port rule only. */
+    bool (*probe)(void *ctx, const struct wkp_dis_pkt *p, wkp_app_layer mode,
+                  bool port_match);
+
+    /* Bytes of a claimed flow: for a datagram dissector one packet's
+     * payload, for a stream dissector a chunk of one direction's in-order
+     * bytes. */
+    enum wkp_dis_result (*parse)(void *ctx, void *state, const struct wkp_dis_pkt *p,
+                                 struct wkp_cur *c);
+
+    /* At flow end, before write. May be NULL. */
+    void (*finish)(void *ctx, void *state);
+
+    /* Append the flow's fields as one JSON value (normally an object) to
+     * out; write nothing when there is nothing to say (the column is then
+     * empty in CSV and null in JSON). */
+    void (*write)(const void *state, struct wkp_buf *out);
+};
+
+/* The registry (dissectors/registry.c, rows from dissectors/registry.def). */
+#define WKP_MAX_DISSECTORS 32
+extern const struct wkp_dissector *const wkp_dissectors[];
+extern const unsigned wkp_ndissectors;
+
+#endif
