@@ -1,4 +1,4 @@
-/* Packet filters: the D5 language (docs/filters.md).
+/* Packet filters: the language of docs/filters.md.
  *
  * tcpdump's boolean skeleton (parentheses, and/&&, or/||, not/!; `not` binds
  * tightest, `and` and `or` are equal and left-associative) over two kinds of
@@ -23,7 +23,7 @@
 #include "dissectors/l2l4.h"
 #include "wa1kpcap/wa1kpcap.h"
 
-/* SPEC D5's default filter: wa1kpcap keywords only, so it works on every
+/* The default filter: wa1kpcap keywords only, so it works on every
  * link type. */
 #define WKP_DEFAULT_FILTER "not arp and not icmp and not icmpv6 and not dhcp and not dhcpv6"
 
@@ -44,7 +44,7 @@ struct wkp_flow_protos {
 WKP_NODISCARD wkp_status wkp_filter_compile(const char *expr, struct wkp_filter **out,
                                             wkp_errbuf *err);
 
-/* SPEC D5's combination: `(default_expr) and (user_expr)` when both are
+/* The combination: `(default_expr) and (user_expr)` when both are
  * non-blank, else whichever is, else a filter that keeps everything. NULL
  * counts as blank. Each part is first compiled alone, so an error names the
  * part at fault as its author wrote it. Same contract as wkp_filter_compile. */
@@ -93,9 +93,9 @@ size_t wkp_filter_dump(const struct wkp_filter *f, char *buf, size_t n);
 /* NULL is a no-op. */
 void wkp_filter_free(struct wkp_filter *f);
 
-/* --compat (D13): evaluate icmpv6 as the original did, on the IPv6 header's
+/* --compat (docs/design.md, "Compatibility mode"): evaluate icmpv6 as the original did, on the IPv6 header's
  * first next header only (ICMPv6 behind extension headers does not match).
- * The other FIX-7 quirks of the original's filter are not reproduced. */
+ * The original filter's other quirks are not reproduced. */
 void wkp_filter_set_compat(struct wkp_filter *f, bool on);
 
 #endif

@@ -1,4 +1,4 @@
-/* TCP per-direction tracking (SPEC §2.1, §2.3, §2.4, D3).
+/* TCP per-direction tracking (docs/design.md, "TCP splitting", "Retransmissions").
  *
  * Called by the worker that owns the flow, once per TCP packet; no other
  * thread touches a flow's directions. Sequence numbers live on a circle of

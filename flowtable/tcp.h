@@ -1,6 +1,6 @@
-/* TCP per-direction tracking: connection state (SPEC §2.1), the "flow
- * closed" test and new-SYN split of D3, retransmission (§2.3) and the
- * pure-ACK test (§2.4).
+/* TCP per-direction tracking: connection state, the "flow closed" test
+ * and the new-SYN split, retransmission and the pure-ACK test
+ * (docs/design.md, "TCP splitting" and "Retransmissions").
  *
  * A flow keeps one struct wkp_tcp_dir per direction; the worker that owns
  * the flow calls these on each TCP packet, in this order:
@@ -29,7 +29,7 @@ enum {
     WKP_TCP_CWR = 0x80,
 };
 
-/* States of §2.1. TIME_WAIT is not kept: no rule of §2.1 enters it. */
+/* Connection states. TIME_WAIT is not kept: no rule below enters it. */
 enum wkp_tcp_state {
     WKP_TCP_CLOSED = 0,
     WKP_TCP_SYN_SENT,
@@ -42,34 +42,35 @@ enum wkp_tcp_state {
 /* One direction of a flow, named after its sender. All-zero is the
  * initial value (CLOSED, next_seq unset, nothing seen).
  *
- * fin_seen and rst_seen are sticky: §2.1's state machine cannot tell that
+ * fin_seen and rst_seen are sticky: the state machine cannot tell that
  * a side sent a FIN (a FIN in SYN_SENT or CLOSED changes nothing, so a
  * client that sent SYN, ACK, FIN is still SYN_SENT; a capture joined
- * mid-connection stays CLOSED), and D3's "flow closed" is defined on the
+ * mid-connection stays CLOSED), and "flow closed" is defined on the
  * FINs and RSTs seen, so they are kept apart from the state. */
 struct wkp_tcp_dir {
-    uint32_t next_seq;    /* §2.3: sequence number expected next, mod 2^32 */
+    uint32_t next_seq;    /* sequence number expected next, mod 2^32 */
     uint8_t has_next_seq; /* 0 until the first segment with seg > 0 */
     uint8_t state;        /* enum wkp_tcp_state */
     uint8_t fin_seen;     /* this side sent a FIN (any state) */
     uint8_t rst_seen;     /* this side sent a RST */
 };
 
-/* §2.1: apply the first matching rule to the sender's state: RST -> RESET;
+/* Apply the first matching rule to the sender's state: RST -> RESET;
  * SYN without ACK -> SYN_SENT; SYN+ACK -> ESTABLISHED; FIN in ESTABLISHED
  * -> FIN_WAIT_1; FIN in FIN_WAIT_1 -> FIN_WAIT_2; ACK in FIN_WAIT_1 ->
  * FIN_WAIT_2; otherwise unchanged. Also records fin_seen / rst_seen from
  * the flag bits, whatever the state. */
 void wkp_tcp_state_update(struct wkp_tcp_dir *sender, uint8_t flags);
 
-/* D3's "flow closed": both directions sent a FIN, or either sent a RST.
+/* "Flow closed": both directions sent a FIN, or either sent a RST.
  * No final ACK is needed, and a FIN counts in any state (see above).
- * §2.1's literal "both sides in {FIN_WAIT_2, CLOSED, TIME_WAIT}" is not
+ * A test on the states ("both sides in {FIN_WAIT_2, CLOSED}") is not
  * used: it holds for a flow that has seen no packet at all (both CLOSED)
  * and never holds for a client that sent its FIN from SYN_SENT. */
 bool wkp_tcp_closed(const struct wkp_tcp_dir *a, const struct wkp_tcp_dir *b);
 
-/* §2.3 on the sender's direction d, for a packet that passed §2.4:
+/* Retransmission test on the sender's direction d, for a packet that
+ * passed the RST and pure-ACK filters:
  *   1. seg = app_len + SYN + FIN; seg = 0: not a retransmission, d unchanged;
  *   2. end = seq + seg (mod 2^32);
  *   3. next_seq unset: next_seq = end, not a retransmission;
@@ -82,11 +83,11 @@ bool wkp_tcp_closed(const struct wkp_tcp_dir *a, const struct wkp_tcp_dir *b);
  * Returns true for a retransmission. */
 bool wkp_tcp_retransmission(struct wkp_tcp_dir *d, uint32_t seq, uint8_t flags, uint32_t app_len);
 
-/* §2.4 filter_ack: flags exactly ACK (0x10), a 20-byte header (no options)
+/* filter_ack's pure ACK: flags exactly ACK (0x10), a 20-byte header (no options)
  * and no payload (app_len, padding excluded). */
 bool wkp_tcp_pure_ack(uint8_t flags, uint8_t hdr_len, uint32_t app_len);
 
-/* D3: does this packet end the flow (end_reason new_syn) and open a new
+/* Does this packet end the flow (end_reason new_syn) and open a new
  * one? True iff the flow is closed (wkp_tcp_closed(a, b)), the packet is
  * a SYN without ACK, and either the flow saw no SYN or seq differs from
  * the flow's first SYN (a retransmitted SYN is not a new flow).

@@ -1,4 +1,4 @@
-/* IPv4 and IPv6 fragment reassembly (SPEC D2, §10.1, FIX-1).
+/* IPv4 and IPv6 fragment reassembly (docs/design.md, "IP fragments").
  *
  * The reader feeds every packet wkp_l2l4_parse() marked is_fragment; the
  * module holds fragments until their datagram is whole and then hands back

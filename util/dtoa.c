@@ -1,4 +1,5 @@
-/* Shortest round-trip text for a double, in Python repr style (SPEC D6).
+/* Shortest round-trip text for a double, in Python repr style (docs/output.md,
+ * "How values are written").
  *
  * Stateless and allocation-free: any thread may call it, as often as the
  * output path needs (tens of millions of numbers per capture).

@@ -1,10 +1,11 @@
 /* Shortest round-trip text for a double, as Python 3's repr(float) writes it
- * (SPEC D6): the fewest significant digits that read back (round to nearest
- * even) to the same double, the closest such string when several exist;
- * fixed notation for decimal exponents in [-4, 16) ("1292.0", "0.0001",
- * "247.77777777777777"), otherwise scientific with a signed exponent of at
- * least two digits ("1e-05", "1e+16", "5e-324"); "-0.0", "nan", "inf",
- * "-inf". Pure function: any thread, no allocation, no locale. */
+ * (docs/output.md, "How values are written"): the fewest significant
+ * digits that read back (round to nearest even) to the same double, the
+ * closest such string when several exist; fixed notation for decimal
+ * exponents in [-4, 16) ("1292.0", "0.0001", "247.77777777777777"),
+ * otherwise scientific with a signed exponent of at least two digits
+ * ("1e-05", "1e+16", "5e-324"); "-0.0", "nan", "inf", "-inf". Pure
+ * function: any thread, no allocation, no locale. */
 #ifndef WKP_FEATURES_DTOA_H
 #define WKP_FEATURES_DTOA_H
 
