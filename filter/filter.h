@@ -93,8 +93,9 @@ size_t wkp_filter_dump(const struct wkp_filter *f, char *buf, size_t n);
 /* NULL is a no-op. */
 void wkp_filter_free(struct wkp_filter *f);
 
-/* --compat (docs/design.md, "Compatibility mode"): evaluate icmpv6 as the original did, on the IPv6 header's
- * first next header only (ICMPv6 behind extension headers does not match).
+/* --compat (docs/design.md, "Compatibility mode"): evaluate icmpv6 as the
+ * original did, on the IPv6 header's first next header only (ICMPv6 behind
+ * extension headers does not match).
  * The original filter's other quirks are not reproduced. */
 void wkp_filter_set_compat(struct wkp_filter *f, bool on);
 
