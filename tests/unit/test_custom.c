@@ -1,6 +1,6 @@
 /* Custom features: the value writer, the feature set, the per-flow calls,
  * the CSV/JSON fragments and loading a plugin. Expected doubles are
- * Python's repr() of the same value (SPEC D6). */
+ * Python's repr() of the same value. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -593,7 +593,7 @@ Test(custom, flow_csv_header_and_cells)
     wkp_custom_write_csv(&s, block, &b);
     wkp_buf_putc(&b, 0);
     /* a cell with , or " is quoted with "" for "; a bare number is not;
-     * a null value is an empty cell (SPEC §11: missing = empty cell) */
+     * a null value is an empty cell */
     cr_expect_str_eq(b.p, "7,\"{\"\"packets\"\":3,\"\"bytes\"\":35,"
                           "\"\"up_share\"\":0.6666666666666666,\"\"done\"\":[1,1]}\","
                           "1.5,\"\"\"say \\\"\"hi\\\"\"\"\"\",");

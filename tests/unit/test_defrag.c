@@ -1,9 +1,9 @@
-/* flowtable/defrag: IPv4/IPv6 fragment reassembly (SPEC D2, §10.1, FIX-1).
+/* reassembly/defrag: IPv4/IPv6 fragment reassembly (docs/design.md, "IP fragments").
  *
  * Hand-made fragment sets (Ethernet frames built here, parsed with
  * wkp_l2l4_parse as the reader does), a randomised consistency test, and
  * three real captures whose expected numbers come from tshark
- * (tests/data/expected/ *.truth.json, SPEC §14.3). */
+ * (tests/data/expected/ *.truth.json). */
 #include "reassembly/defrag.h"
 
 #include "dissectors/l2l4.h"
@@ -757,7 +757,7 @@ static void run_capture(const char *name, struct tally *t, struct wkp_defrag_sta
     wkp_defrag_free(d);
 }
 
-/* SPEC §14.3 FIX-1: 51 datagrams of 1520-byte UDP as 1500 + 60-byte IPv4
+/* ip_seg.pcap: 51 datagrams of 1520-byte UDP as 1500 + 60-byte IPv4
  * fragments (frames 1514 + 74). 417 packets read = 315 whole + 102
  * fragments; out: 315 + 51 = 366 packets. Each reassembled frame is
  * 14 + 20 + 1520 = 1554 bytes, so the total drops by 51 x (1514 + 74 - 1554)

@@ -2,7 +2,7 @@
  * libpcap parts (wkp_filter_dump), the errors, and evaluation on hand-made
  * frames: VLAN tags removed before BPF, ICMPv6 behind a hop-by-hop header,
  * the raw-IP fallback on NFLOG, every keyword; plus the fields the filter
- * needs from wkp_l2l4_parse(). Expected trees follow SPEC D5's precedence
+ * needs from wkp_l2l4_parse(). Expected trees follow tcpdump's precedence
  * (and/or equal, left-associative; not tightest). */
 #include "dissectors/l2l4.h"
 #include "filter/filter.h"

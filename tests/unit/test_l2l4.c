@@ -1,6 +1,6 @@
 /* Unit tests for wkp_l2l4_parse(): hand-made frames for every link type and
  * encapsulation it decodes, their truncations, invalid IP headers, and the
- * SPEC §3 lengths of wa1kpcap__single.pcap. Frames are built with a small
+ * lengths (docs/output.md) of wa1kpcap__single.pcap. Frames are built with a small
  * writer; expected offsets and lengths are hand computations from the
  * header sizes written next to them. Every parse runs on an exact-size heap
  * copy so that ASan reports a read past caplen. */
@@ -227,7 +227,7 @@ Test(l2l4, ethernet_padding_is_not_tcp_payload)
 
 Test(l2l4, truncated_udp_keeps_header_fields)
 {
-    /* SPEC §3: "caplen 40 of 60 -> 29, 9, 0": 1 payload byte, 14 + 29 = 43
+    /* caplen 40 of 60 gives ip 29, trans 9, app 0: 1 payload byte, 14 + 29 = 43
      * bytes padded to 60, captured 40 = 14 + 20 + 6 bytes of UDP. */
     struct pkt p = {0};
     eth(&p, 0x0800);
@@ -635,7 +635,7 @@ static void build_vxlan_icmp(struct pkt *p)
 
 Test(l2l4, vxlan_icmp_keys_inner_ips_without_ports)
 {
-    /* FIX-2: the reference kept the outer UDP ports 50000/4789 here. */
+    /* the original wa1kpcap kept the outer UDP ports 50000/4789 here */
     struct pkt p = {0};
     build_vxlan_icmp(&p);
     struct wkp_l2l4 o;
@@ -792,7 +792,7 @@ Test(l2l4, ipv6_non_first_fragment_has_no_ports)
     build_ip6_hbh_frag(&p, 185, false);
     struct wkp_l2l4 o;
     cr_assert_eq(parse(&p, WKP_DLT_EN10MB, &o), WKP_PARSE_FLOW);
-    cr_assert_eq(o.proto, 17); /* the fragment header's next header (FIX-3) */
+    cr_assert_eq(o.proto, 17); /* the fragment header's next header, not parsed further */
     cr_assert_eq(o.sport, 0);
     cr_assert_eq(o.dport, 0);
     cr_assert_eq(o.trans_len, 0);
@@ -865,7 +865,7 @@ Test(l2l4, ipv4_non_first_fragment_has_no_ports)
 
 Test(l2l4, ipv4_first_fragment_takes_udp_length_of_datagram)
 {
-    /* SPEC §3: first fragment's trans_len = whole datagram (UDP length). */
+    /* first fragment's trans_len = whole datagram (UDP length). */
     struct pkt p = {0};
     eth(&p, 0x0800);
     uint32_t ip = ip4_begin(&p, 17, 0x2000, A4, B4);
@@ -886,7 +886,7 @@ Test(l2l4, ipv4_bad_version_ihl_and_total_length_are_malformed)
     struct pkt p = {0};
     build_eth_tcp(&p);
     struct wkp_l2l4 o;
-    p.b[14] = 0x55; /* version 5 (FIX-3) */
+    p.b[14] = 0x55; /* version 5: malformed */
     cr_assert_eq(parse(&p, WKP_DLT_EN10MB, &o), WKP_PARSE_MALFORMED);
     cr_assert_eq(o.anomaly, WKP_ANOM_IPV4);
     p.b[14] = 0x44; /* IHL 4: 16 bytes < 20 */
@@ -910,7 +910,7 @@ Test(l2l4, ipv4_total_length_beyond_capture_is_bounded)
     patch16(&p, 16, 1500);
     struct wkp_l2l4 o;
     cr_assert_eq(parse(&p, WKP_DLT_EN10MB, &o), WKP_PARSE_FLOW);
-    cr_assert_eq(o.ip_len, 1500); /* the field, SPEC §3 */
+    cr_assert_eq(o.ip_len, 1500); /* the field, not the bytes present */
     cr_assert_eq(o.l3_end, p.n);  /* but never past caplen */
     cr_assert_eq(o.app_len, 5);
     cr_assert_eq(o.trans_len, 25);
@@ -1096,7 +1096,7 @@ Test(l2l4, ipv4_and_ipv6_link_types)
     cr_assert_eq(o.sport, 1111);
     cr_assert_eq(parse(&v6, WKP_DLT_IPV6, &o), WKP_PARSE_FLOW);
     cr_assert_eq(o.sport, 3333);
-    /* The link type fixes the version: a mismatch is malformed (FIX-3). */
+    /* The link type fixes the version: a mismatch is malformed. */
     cr_assert_eq(parse(&v6, WKP_DLT_IPV4, &o), WKP_PARSE_MALFORMED);
     cr_assert_eq(o.anomaly, WKP_ANOM_IPV4);
     cr_assert_eq(parse(&v4, WKP_DLT_IPV6, &o), WKP_PARSE_MALFORMED);
@@ -1223,7 +1223,7 @@ Test(l2l4, every_prefix_of_every_frame_is_sane)
     }
 }
 
-/* SPEC §3 example, wa1kpcap__single.pcap packets 1-4; tshark -T fields
+/* wa1kpcap__single.pcap packets 1-4; tshark -T fields
  * -e ip.len -e tcp.hdr_len -e tcp.len -e tcp.flags -e tcp.window_size_value:
  * 52 32 0 0x02 65535 / 52 32 0 0x12 42340 / 40 20 0 0x10 255 /
  * 507 20 467 0x18 255 (trans_len = tcp.hdr_len + tcp.len). */

@@ -1,4 +1,4 @@
-/* Statistics blocks, medians and scalars (SPEC §4). Expected values come
+/* Statistics blocks, medians and scalars (docs/output.md). Expected values come
  * from hand calculations written next to them, from the original's output
  * (reference/original-v0.1.4/compat NDJSON, named per sequence), and from
  * a straightforward two-pass computation in long double inside this file. */
@@ -40,7 +40,7 @@ static void expect_stat(const struct wkp_block *b, int i, double want, double re
     expect_close(wkp_block_get(b, i), want, rel, rel, wkp_stat_names[i]);
 }
 
-/* ---- SPEC §4.1 / §4.2 vectors, by hand ---- */
+/* ---- vectors, by hand ---- */
 
 Test(stats, spec_vector_100_to_500)
 {
@@ -195,7 +195,7 @@ Test(stats, names_order_and_counts_follow_d12)
 
 /* reference/original-v0.1.4/compat/wa1kpcap__single.pcap.ndjson, the one
  * flow 192.168.226.54:8907 -> 111.13.142.55:443, features.packet_lengths
- * (also SPEC §3 for packets 1-4) */
+ * (packets 1-4 also checked in test_l2l4.c) */
 static const double single_pl[] = {66,  -66, 54,   521,  -54,  -1434, -1434, -439, 54,
                                    147, -54, -328, -123, 54,   141,   292,   92,   588,
                                    -54, -92, -54,  -96,  -237, 54,    54,    -54,  54};
@@ -223,7 +223,7 @@ Test(stats, single_pcap_packet_lengths_match_the_original)
     expect_stat(&b, WKP_STAT_COUNT, 27, 0);
 }
 
-/* The original's 21 statistics, in its order (SPEC §4.1 key order). */
+/* The original's 21 statistics, in its key order. */
 static const int compat_order[21] = {
     WKP_STAT_MEAN,     WKP_STAT_STD,      WKP_STAT_VAR,      WKP_STAT_MIN,      WKP_STAT_MAX,
     WKP_STAT_RANGE,    WKP_STAT_MEDIAN,   WKP_STAT_SUM,      WKP_STAT_UP_MEAN,  WKP_STAT_UP_STD,
@@ -522,7 +522,7 @@ static const struct ref_seq real_seqs[] = {
 
 Test(stats, real_sequences_match_the_original_to_1e9)
 {
-    /* D13: statistics to 1e-9 relative. The original's var is the one-pass
+    /* --compat promises statistics to 1e-9 relative. The original's var is the one-pass
      * Σa²/n − mean², close enough on these to agree at that tolerance. */
     for (size_t s = 0; s < N_OF(real_seqs); s++) {
         struct wkp_block b;
@@ -546,7 +546,7 @@ static int cmp_ld(const void *p, const void *q)
 
 /* Direction d: +1 up, −1 down, 0 all. Fills mean, std, min, max, sum, count
  * and, for all, var, median, skew, kurt, cv, range: textbook definitions,
- * SPEC §4.1/§4.2, m_k = Σ(a − mean)^k / n computed after the mean. */
+ * as docs/output.md states them, m_k = Σ(a − mean)^k / n computed after the mean. */
 static void two_pass(const double *x, size_t n, int dir, long double *o)
 {
     static long double a[1 << 14];
@@ -737,7 +737,7 @@ Test(median, small_cases_by_hand)
         same[i] = i % 2 ? -0.25 : 0.25;
     cr_expect_eq(wkp_median_abs(same, 33), 0.25);
     cr_expect_eq(wkp_median_abs(same, 32), 0.25);
-    /* SPEC §4.1: single.pcap packet_lengths median 92 */
+    /* single.pcap packet_lengths median 92 */
     cr_expect_eq(median_copy(single_pl, N_OF(single_pl)), 92.0);
 }
 
@@ -799,7 +799,7 @@ Test(median, integer_versions_agree_with_the_double_one)
     cr_expect_eq(wkp_median_abs_i64(ns2, 2, 1e9), 2177000 / 2e9);
 }
 
-/* ---- SPEC §4.3 scalars ---- */
+/* ---- scalars ---- */
 
 static void acc_of(const double *x, size_t n, struct wkp_block_acc *acc)
 {

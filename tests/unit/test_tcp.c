@@ -1,8 +1,8 @@
-/* Unit tests for flowtable/tcp: the §2.1 state machine, D3's "closed" and
- * new-SYN split, §2.3 retransmission and the §2.4 pure-ACK test, on
+/* Unit tests for flowtable/tcp: the state machine, "closed" and the
+ * new-SYN split, retransmission and the pure-ACK test, on
  * hand-made values whose expected results are worked out in the comments,
- * then §2.3 on real captures against Wireshark's tcp.analysis.
- * retransmission frames (SPEC §14.3):
+ * then retransmission on real captures against Wireshark's tcp.analysis.
+ * retransmission frames:
  *   tshark -r wa1kpcap__dup.pcap -Y tcp.analysis.retransmission
  *       -T fields -e frame.number   -> 60 67 68 69 70
  *   same on wa1kpcap__fin-rst.pcap  -> 20 21 22 */
@@ -19,7 +19,7 @@
 #define RST WKP_TCP_RST
 #define PSH WKP_TCP_PSH
 
-/* ---- §2.3 retransmission ------------------------------------------------ */
+/* ---- retransmission ----------------------------------------------------- */
 
 Test(tcp, zero_length_segment_is_never_a_retransmission)
 {
@@ -160,7 +160,7 @@ Test(tcp, distance_of_half_the_space_or_more_is_behind)
     cr_assert_eq(d.next_seq, n);
 }
 
-/* ---- §2.1 state and D3 "closed" ------------------------------------------ */
+/* ---- state and "closed" -------------------------------------------------- */
 
 Test(tcp, handshake_and_fin_exchange_closes)
 {
@@ -169,7 +169,7 @@ Test(tcp, handshake_and_fin_exchange_closes)
     cr_assert_eq(c.state, WKP_TCP_SYN_SENT);
     wkp_tcp_state_update(&s, SYN | ACK);
     cr_assert_eq(s.state, WKP_TCP_ESTABLISHED);
-    /* §2.1 has no rule for ACK or FIN in SYN_SENT: the client stays there
+    /* No rule moves SYN_SENT on ACK or FIN: the client stays there
      * through the handshake's ACK and its own FIN; fin_seen records it. */
     wkp_tcp_state_update(&c, ACK);
     wkp_tcp_state_update(&c, FIN | ACK);
@@ -231,7 +231,7 @@ Test(tcp, rst_closes_from_either_side)
 
 Test(tcp, fins_count_for_a_flow_joined_mid_connection)
 {
-    /* No SYN captured: both sides stay CLOSED under §2.1, the FINs close. */
+    /* No SYN captured: both sides stay CLOSED, the FINs close. */
     struct wkp_tcp_dir a = {0}, b = {0};
     cr_assert_not(wkp_tcp_closed(&a, &b)); /* CLOSED/CLOSED is not closed */
     wkp_tcp_state_update(&a, PSH | ACK);
@@ -242,7 +242,7 @@ Test(tcp, fins_count_for_a_flow_joined_mid_connection)
     cr_assert(wkp_tcp_closed(&a, &b));
 }
 
-/* ---- D3 new SYN ------------------------------------------------------------ */
+/* ---- new SYN --------------------------------------------------------------- */
 
 /* A flow as the worker would keep it, driven in the order of tcp.h: split
  * at lookup, then retransmission (dropped, filter_retrans), then state. */
@@ -274,8 +274,8 @@ static void sim_pkt(struct sim *f, int from, uint8_t flags, uint32_t seq, uint32
     wkp_tcp_state_update(&f->dir[from], flags);
 }
 
-/* SPEC §2.1's example SYN, SYN-ACK, FIN, FIN, ACK, SYN, RST is one 7-packet
- * flow in [REF]; under D3 the second SYN, with a new ISN, opens a second
+/* SYN, SYN-ACK, FIN, FIN, ACK, SYN, RST was one 7-packet flow in the
+ * original wa1kpcap; here the second SYN, with a new ISN, opens a second
  * flow: 5 packets ended by the FINs, then SYN + RST ended by the RST. */
 Test(tcp, spec_2_1_example_splits_on_new_isn)
 {
@@ -298,9 +298,9 @@ Test(tcp, spec_2_1_example_splits_on_new_isn)
     cr_assert_eq(f.first_syn, 90000);
 }
 
-/* The same example with the first SYN's ISN repeated: no split (D3), and
- * §2.3 flags that SYN (end 1001 is behind next 1002), so the flow keeps 6
- * packets. */
+/* The same example with the first SYN's ISN repeated: no split, and
+ * the retransmission test flags that SYN (end 1001 is behind next 1002),
+ * so the flow keeps 6 packets. */
 Test(tcp, spec_2_1_example_with_same_isn_stays_one_flow)
 {
     struct sim f = {0};
@@ -345,7 +345,7 @@ Test(tcp, closed_flow_without_a_syn_splits_on_any_syn)
     cr_assert(wkp_tcp_new_syn(&a, &b, SYN, 1234, 0, false));
 }
 
-/* ---- §2.4 pure ACK ---------------------------------------------------------- */
+/* ---- pure ACK -------------------------------------------------------------- */
 
 Test(tcp, pure_ack_variants)
 {
@@ -374,9 +374,9 @@ struct cap_run {
     uint32_t closed_at; /* first frame after which the flow of that frame is closed */
 };
 
-/* Run §2.3 then §2.1 on every TCP packet of a capture, one direction per
- * (src, sport, dst, dport): VLAN ids are left out, so a tag present one way
- * only cannot split a direction pair (D5). */
+/* Run the retransmission test then the state update on every TCP packet of
+ * a capture, one direction per (src, sport, dst, dport): VLAN ids are left
+ * out, so a tag present one way only cannot split a direction pair. */
 static void run_capture(const char *path, struct cap_run *r)
 {
     static struct cap_dir dirs[1024];
@@ -433,7 +433,7 @@ static void run_capture(const char *path, struct cap_run *r)
 
 Test(tcp, dup_pcap_retransmissions_match_wireshark)
 {
-    /* SPEC §14.3: frames 60, 67, 68, 69, 70; Wireshark's 13 keep-alives of
+    /* frames 60, 67, 68, 69, 70; Wireshark's 13 keep-alives of
      * this capture are not flagged (step 4). */
     static const uint32_t want[] = {60, 67, 68, 69, 70};
     struct cap_run r;
@@ -447,7 +447,7 @@ Test(tcp, dup_pcap_retransmissions_match_wireshark)
 
 Test(tcp, fin_rst_pcap_retransmissions_and_close)
 {
-    /* SPEC §14.3: the server FIN retransmitted 3 times, frames 20-22.
+    /* the server FIN retransmitted 3 times, frames 20-22.
      * tshark -e tcp.flags.str: client FIN frame 16, server FIN frame 18,
      * client RST frame 19: closed once both FINs are in, after frame 18. */
     struct cap_run r;
@@ -462,9 +462,9 @@ Test(tcp, fin_rst_pcap_retransmissions_and_close)
 
 Test(tcp, multi_pcap_retransmission_count_matches_spec)
 {
-    /* SPEC §14.2: retrans 188 on multi; §14.3: filter `tcp` keeps 1480
-     * packets in flows, so 1480 + 188 = 1668 TCP packets were read. (§2.3:
-     * Wireshark flags 191 here, 187 of ours among them.) */
+    /* The original wa1kpcap measured retrans 188 on multi, and 1480 packets
+     * in flows under filter `tcp`: 1480 + 188 = 1668 TCP packets were read.
+     * (Wireshark flags 191 here, 187 of ours among them.) */
     struct cap_run r;
     run_capture(WKP_TEST_DATA "/wa1kpcap__multi.pcap", &r);
     cr_assert_eq(r.tcp, 1668);
