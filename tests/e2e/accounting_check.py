@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""SPEC D9: every packet read is accounted for exactly once in the run summary. For every
+"""Every packet read is accounted for exactly once in the run summary. For every
 capture of tests/data that the CLI accepts, under default options and under a few others
 (no default filter, pure-ACK and RST filters with retransmissions kept, no reassembly,
 --min-packets 3, a flow-level filter term), the reasons in summary["packets"] must add

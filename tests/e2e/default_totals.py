@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""SPEC §14.2's "defaults" column as the Decisions change it, in default mode (no --compat):
+"""The original wa1kpcap's measured totals under its defaults, as wa1kpcap's defaults change them (no --compat):
 flows / packets in flows / bytes / packets read. Each difference from the original's row is
 explained where it occurs.
 Usage: default_totals.py WA1KPCAP DATA_DIR      (last line: N passed, N failed)
@@ -7,18 +7,18 @@ Usage: default_totals.py WA1KPCAP DATA_DIR      (last line: N passed, N failed)
 import json, os, subprocess, sys, tempfile
 
 ROWS = [
-    ("single", (1, 27, 6690, 27)),       # = §14.2
-    # §14.2: 141 / 3925 / 614370. D5/FIX-7: the MLD flow to ff02::16 (ICMPv6 behind a
+    ("single", (1, 27, 6690, 27)),       # = the original
+    # the original: 141 / 3925 / 614370. Here the MLD flow to ff02::16 (ICMPv6 behind a
     # hop-by-hop header, 8 packets, 720 bytes) is filtered by the default filter's icmpv6,
-    # which the original could not see: 140 / 3917 / 613650 (D5 states 140 flows).
+    # which the original could not see: 140 / 3917 / 613650.
     ("multi", (140, 3917, 613650, 4183)),
-    ("dup", (1, 95, 9319, 100)),         # = §14.2
-    ("fin-rst", (1, 19, 4388, 22)),      # = §14.2
-    # §14.2: 2 / 417 / 198076. D2/FIX-1: the 51 trailing fragments are reassembled into their
-    # datagrams: one flow of 366 packets, 196342 bytes (SPEC §14.3 FIX-1).
+    ("dup", (1, 95, 9319, 100)),         # = the original
+    ("fin-rst", (1, 19, 4388, 22)),      # = the original
+    # the original: 2 / 417 / 198076. IP reassembly: the 51 trailing fragments are reassembled into their
+    # datagrams: one flow of 366 packets, 196342 bytes (tests/unit/test_defrag.c).
     ("ip_seg", (1, 366, 196342, 417)),
-    ("quic", (8, 141, 134777, 141)),     # = §14.2
-    ("quic2", (22, 975, 500907, 975)),   # = §14.2
+    ("quic", (8, 141, 134777, 141)),     # = the original
+    ("quic2", (22, 975, 500907, 975)),   # = the original
 ]
 
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Bad input and interrupted captures through the CLI (SPEC D14, STYLE §8).
+"""Bad input and interrupted captures through the CLI: exit status, one error line naming
+the file, no output left looking complete.
 
 Usage: malformed.py WA1KPCAP_BINARY DATA_DIR [CASE...]
 

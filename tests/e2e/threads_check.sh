@@ -1,5 +1,6 @@
 #!/bin/sh
-# Output must not depend on the thread count, the ring size or the reader (SPEC D6).
+# Output must not depend on the thread count, the ring size or the reader
+# (docs/output.md, "When a flow ends, and the order of the output").
 #
 #   threads_check.sh WA1KPCAP_BINARY DATA_DIR [CAPTURE...]
 #

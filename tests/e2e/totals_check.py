@@ -1,17 +1,17 @@
 #!/usr/bin/env python3
-"""SPEC §14.2's measured totals of the original wa1kpcap, held against `wa1kpcap analyze --compat`.
+"""The measured totals of the original wa1kpcap v0.1.4, held against `wa1kpcap analyze --compat`.
 
 Usage: totals_check.py WA1KPCAP_BINARY DATA_DIR
 
 For each row below, runs `WA1KPCAP_BINARY analyze DATA_DIR/wa1kpcap__<capture>.pcap -f ndjson
--o TMP -q --summary TMP.json --compat <options>` and checks, as SPEC §14.2 measured them:
+-o TMP -q --summary TMP.json --compat <options>` and checks, as they were measured on the original:
 flows (the summary's "flows" and the NDJSON lines), packets in flows (summary packets.in_flow and
 the sum of packet_count), bytes (sum of byte_count), packets read (packets.packets_read) and
 packets filtered (the original's packets_filtered: our filtered + flow_filtered + retransmission
 + ack_filtered + rst_filtered; packets without IP are counted nowhere in the original and here
 as not_ip, so they are in "read" only). A value of None is not checked.
 
-The §14.2 columns:
+The measured columns:
   defaults           the original's default filter on, retransmissions dropped: `--compat`
   no default filter  `--compat --no-default-filter`
   retrans kept       default filter on, retransmissions kept: `--compat --keep-retrans`
@@ -19,14 +19,14 @@ The §14.2 columns:
 Packet filters (the default filter) are a later task: until `analyze --help` lists
 --no-default-filter, the rows that need the default filter to hold are skipped, and the "no
 default filter" column runs as plain `--compat`. On single, dup, fin-rst, ip_seg, quic and quic2
-the default filter drops nothing (§14.2 "same"), so their other columns are checked already.
+the default filter drops nothing (the original measured the same), so their other columns are checked already.
 One check per row; last line `N passed, N failed`; exit status 0 iff nothing failed.
 """
 import json, os, subprocess, sys, tempfile
 
 TIMEOUT = 300
 
-# SPEC §14.2 (flows, packets in flows, bytes, read, filtered); None = not measured there.
+# The original's totals (flows, packets in flows, bytes, read, filtered); None = not measured.
 # needs_filter: the value holds only with the original's default filter in place.
 ROWS = [
     # capture,  column,              options,                    expected,                          needs_filter
@@ -70,8 +70,8 @@ ROWS = [
     ("quic",    "filter_rst",        ["--filter-rst"],           (8, 141, 134777, 141, 0),          False),
     ("quic2",   "filter_rst",        ["--filter-rst"],           (22, 975, 500907, 975, 0),         False),
 
-    # udp_timeout 60 / 1: flows only. quic and quic2 with 1 crashed the original (non-UTF-8 SNI,
-    # §15): no value to hold.
+    # udp_timeout 60 / 1: flows only. quic and quic2 with 1 crashed the original (a non-UTF-8 SNI,
+    # which it could not decode): no value to hold.
     ("single",  "udp_timeout 60",    ["--udp-timeout", "60"],    (1, None, None, None, None),       False),
     ("multi",   "udp_timeout 60",    ["--udp-timeout", "60"],    (149, None, None, None, None),     True),
     ("dup",     "udp_timeout 60",    ["--udp-timeout", "60"],    (1, None, None, None, None),       False),
@@ -152,7 +152,7 @@ def main(argv):
                 failed += 1
                 print(f"FAIL {label}: {err}\n  command: {' '.join(cmd)}")
                 continue
-            bad = [f"{n} {got[n]} (SPEC {w})" for n, w in zip(FIELDS, want)
+            bad = [f"{n} {got[n]} (original {w})" for n, w in zip(FIELDS, want)
                    if w is not None and got[n] != w]
             if got["ndjson flows"] != got["flows"]:
                 bad.append(f"NDJSON has {got['ndjson flows']} flows, summary {got['flows']}")

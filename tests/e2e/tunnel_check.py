@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The `tunnel` column (SPEC §8, FIX-2) against tshark's view of the same packets.
+"""The `tunnel` column (docs/design.md, "Tunnel keying") against tshark's view of the same packets.
 
 Each row: capture, the flow's key, and the tunnel object expected for it. Expected values
 were read with tshark 4.0 (the command is in each row's comment) and are written here by
