@@ -20,6 +20,7 @@
 #include "wa1kpcap/wa1kpcap.h"
 
 #define WKP_HIDDEN         __attribute__((visibility("hidden")))
+#define WKP_RING_SLOTS_DEFAULT 2048 /* reader->worker ring slots */
 #define WKP_DEFAULT_FILTER "not arp and not icmp and not icmpv6 and not dhcp and not dhcpv6"
 #define WKP_MAX_THREADS    256
 #define WKP_TICK_PACKETS   1024         /* a tick goes to every worker at least this often */
@@ -263,5 +264,9 @@ WKP_HIDDEN void wkp__flow_free(struct wkp_flow *f);
 
 WKP_HIDDEN void wkp__set_error(struct wkp_engine *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* engine/config.c: *dst becomes a copy of v (NULL if v is NULL or empty). */
+WKP_HIDDEN wkp_status wkp__set_string(char **dst, const char *v);
+/* engine/run.c: close every capture still open (the list stays). */
+WKP_HIDDEN void wkp__close_captures(struct wkp_engine *e);
 
 #endif
