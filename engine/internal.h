@@ -20,8 +20,6 @@
 #include "wa1kpcap/wa1kpcap.h"
 
 #define WKP_HIDDEN         __attribute__((visibility("hidden")))
-#define WKP_RING_SLOTS_DEFAULT 2048 /* reader->worker ring slots */
-#define WKP_DEFAULT_FILTER "not arp and not icmp and not icmpv6 and not dhcp and not dhcpv6"
 #define WKP_MAX_THREADS    256
 #define WKP_TICK_PACKETS   1024         /* a tick goes to every worker at least this often */
 #define WKP_TICK_NS        1000000000LL /* ... and when the capture clock moved 1 s */
@@ -36,8 +34,8 @@ struct wkp_config {
     uint64_t max_seq;     /* 0: store every packet's record */
     uint64_t min_packets; /* flows with fewer packets are dropped (flow_filtered) */
     bool filter_retrans, filter_ack, filter_rst;
-    bool compat;                /* D13 */
-    bool reassembly;            /* D2: IP fragments reassembled in the reader */
+    bool compat;                /* docs/design.md, Compatibility mode */
+    bool reassembly;            /* IP fragments reassembled in the reader */
     uint32_t tcp_stream_limit;  /* bytes kept per TCP direction (0: no stream reassembly) */
     struct wkp_l2l4_opts parse; /* e.g. extra VXLAN ports */
     uint64_t tcp_stream_budget; /* bytes all TCP stream buffers may hold per run */
