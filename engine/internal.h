@@ -255,8 +255,9 @@ WKP_HIDDEN wkp_status wkp__sink_finish(struct wkp_sink *s, bool success, wkp_err
 WKP_HIDDEN wkp_status wkp__sink_commit(struct wkp_sink *s, bool commit, wkp_errbuf *err);
 WKP_HIDDEN wkp_status wkp__sink_close(struct wkp_sink *s, bool success, wkp_errbuf *err);
 WKP_HIDDEN void wkp__sink_destroy(struct wkp_sink *s);
-/* engine/engine.c: the one message of a stopped run */
+/* The one message of a stopped run. */
 #define WKP_STOPPED_MSG "stopped on request"
+/* engine/engine.c */
 WKP_HIDDEN void wkp__request_stop(struct wkp_engine *e);
 WKP_HIDDEN void wkp__flow_free(struct wkp_flow *f);
 
