@@ -456,6 +456,15 @@ static enum wkp_parse_status erspan(struct walk *w, uint16_t type, bool gre_seq,
  * announce, in order: checksum+offset (C or R), key (K), sequence (S),
  * acknowledgement (version 1, A), source route entries (R) up to a null
  * entry. */
+enum {
+    GRE_F_CSUM = 0x8000,  /* C: checksum and offset present */
+    GRE_F_ROUTE = 0x4000, /* R: offset present, then source route entries */
+    GRE_F_KEY = 0x2000,   /* K */
+    GRE_F_SEQ = 0x1000,   /* S */
+    GRE_F_ACK = 0x0080,   /* A (enhanced GRE, version 1) */
+    GRE_VERSION = 0x0007,
+};
+
 static enum wkp_parse_status gre(struct walk *w, uint32_t off, uint32_t end)
 {
     if (!enter(w))
@@ -464,15 +473,15 @@ static enum wkp_parse_status gre(struct walk *w, uint32_t off, uint32_t end)
     uint16_t flags = wkp_cur_be16(&c);
     uint16_t type = wkp_cur_be16(&c);
     uint32_t key = 0;
-    if (flags & 0xC000)
+    if (flags & (GRE_F_CSUM | GRE_F_ROUTE))
         wkp_cur_skip(&c, 4);
-    if (flags & 0x2000)
+    if (flags & GRE_F_KEY)
         key = wkp_cur_be32(&c);
-    if (flags & 0x1000)
+    if (flags & GRE_F_SEQ)
         wkp_cur_skip(&c, 4);
-    if ((flags & 7) == 1 && (flags & 0x0080))
+    if ((flags & GRE_VERSION) == 1 && (flags & GRE_F_ACK))
         wkp_cur_skip(&c, 4);
-    if (flags & 0x4000) {
+    if (flags & GRE_F_ROUTE) {
         /* Each entry takes at least 4 bytes: the loop ends at the capture's end. */
         while (!c.short_read) {
             uint16_t family = wkp_cur_be16(&c);
@@ -488,14 +497,14 @@ static enum wkp_parse_status gre(struct walk *w, uint32_t off, uint32_t end)
     w->out->encap |= WKP_ENC_GRE;
     push_layer(w, WKP_EL_GRE);
     struct wkp_l2l4_tun *t = &w->out->tun;
-    if ((flags & 0x2000) && !(t->flags & WKP_TF_GRE_KEY)) {
+    if ((flags & GRE_F_KEY) && !(t->flags & WKP_TF_GRE_KEY)) {
         t->flags |= WKP_TF_GRE_KEY;
         t->gre_key = key;
     }
     switch (type) {
     case ET_PPP: return ppp(w, c.off, end);
     case ET_ERSPAN2:
-    case ET_ERSPAN3: return erspan(w, type, (flags & 0x1000) != 0, c.off, end);
+    case ET_ERSPAN3: return erspan(w, type, (flags & GRE_F_SEQ) != 0, c.off, end);
     case ET_CMD: return cisco_metadata(w, c.off, end, true);
     default: return ether_payload(w, type, c.off, end);
     }
