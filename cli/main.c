@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +17,10 @@
 #include <unistd.h>
 
 #include "wa1kpcap/wa1kpcap.h"
+
+#define STR_(x)         #x
+#define STR(x)          STR_(x)
+#define RING_SLOTS_TEXT STR(WKP_RING_SLOTS_DEFAULT)
 
 static const char usage_text[] =
     "usage: wa1kpcap analyze [options] CAPTURE...\n"
@@ -43,8 +48,8 @@ static const char usage_text[] =
     "                         geneve mpls [LABEL] (any depth) and tls http dns quic\n"
     "                         (flows; top-level 'and' terms only)\n"
     "      --default-filter EXPR  replace the default filter, which is\n"
-    "                         'not arp and not icmp and not icmpv6 and not dhcp and\n"
-    "                         not dhcpv6'; the effective filter is (default) and (EXPR)\n"
+    "                         '" WKP_DEFAULT_FILTER "';\n"
+    "                         the effective filter is (default) and (EXPR)\n"
     "      --no-default-filter    no default filter\n"
     "\n"
     "Engine:\n"
@@ -76,12 +81,13 @@ static const char usage_text[] =
     "                         since no application dissector reads them yet)\n"
     "      --no-reassembly    do not reassemble IP fragments (a non-first fragment\n"
     "                         then forms a flow of its own with ports 0)\n"
-    "      --compat           the original wa1kpcap's numbers (SPEC D13): no TCP\n"
-    "                         splitting or timeouts, UDP payload_bytes 0, 100000 flows\n"
+    "      --compat           the original wa1kpcap's numbers: no TCP splitting or\n"
+    "                         timeouts, UDP payload_bytes 0, 100000 flows\n"
+    "                         (docs/design.md, Compatibility mode)\n"
     "      --max-flows N      most flows held at once (default 10000000; 0 = no cap);\n"
     "                         beyond it the least recently used flow ends as 'evicted'\n"
     "      --ring-slots N     slots per reader->worker ring, a power of two >= 2\n"
-    "                         (default 2048; small values are for testing)\n"
+    "                         (default " RING_SLOTS_TEXT "; small values are for testing)\n"
     "      --strict           a capture cut inside a record, or damaged, is an error,\n"
     "                         not a warning\n"
     "      --resync           after a damaged record, look for the next good records\n"
@@ -187,11 +193,11 @@ static int table_row(const wkp_flow *f, void *user)
     snprintf(dst, sizeof dst, "%s:%u", wkp_flow_dst_ip(f), wkp_flow_dst_port(f));
     uint8_t p = wkp_flow_protocol(f);
     snprintf(proto, sizeof proto, "%s",
-             p == 6    ? "TCP"
-             : p == 17 ? "UDP"
-             : p == 1  ? "ICMP"
-             : p == 58 ? "ICMPv6"
-                       : "");
+             p == IPPROTO_TCP      ? "TCP"
+             : p == IPPROTO_UDP    ? "UDP"
+             : p == IPPROTO_ICMP   ? "ICMP"
+             : p == IPPROTO_ICMPV6 ? "ICMPv6"
+                                   : "");
     if (!proto[0])
         snprintf(proto, sizeof proto, "PROTO(%u)", p);
     double dur = (double)(wkp_flow_end_ns(f) - wkp_flow_start_ns(f)) / 1e9;
@@ -272,44 +278,365 @@ enum {
     OPT_RESYNC,
 };
 
-int main(int argc, char **argv)
+static const struct option long_opts[] = {
+    {"output", required_argument, NULL, 'o'},
+    {"format", required_argument, NULL, 'f'},
+    {"threads", required_argument, NULL, 't'},
+    {"reader", required_argument, NULL, OPT_READER},
+    {"tcp-timeout", required_argument, NULL, OPT_TCP_TIMEOUT},
+    {"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
+    {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+    {"ring-slots", required_argument, NULL, OPT_RING_SLOTS},
+    {"summary", required_argument, NULL, OPT_SUMMARY},
+    {"strict", no_argument, NULL, OPT_STRICT},
+    {"bench-discard", no_argument, NULL, OPT_DISCARD},
+    {"tcp-close-timeout", required_argument, NULL, OPT_CLOSE_TIMEOUT},
+    {"keep-retrans", no_argument, NULL, OPT_KEEP_RETRANS},
+    {"filter-ack", no_argument, NULL, OPT_FILTER_ACK},
+    {"filter-rst", no_argument, NULL, OPT_FILTER_RST},
+    {"min-packets", required_argument, NULL, OPT_MIN_PACKETS},
+    {"max-seq", required_argument, NULL, OPT_MAX_SEQ},
+    {"no-sequences", no_argument, NULL, OPT_NO_SEQUENCES},
+    {"compat", no_argument, NULL, OPT_COMPAT},
+    {"packets", required_argument, NULL, OPT_PACKETS},
+    {"plugin", required_argument, NULL, OPT_PLUGIN},
+    {"columns", required_argument, NULL, OPT_COLUMNS},
+    {"app-layer", required_argument, NULL, OPT_APP_LAYER},
+    {"filter", required_argument, NULL, OPT_FILTER},
+    {"default-filter", required_argument, NULL, OPT_DEFAULT_FILTER},
+    {"no-default-filter", no_argument, NULL, OPT_NO_DEFAULT_FILTER},
+    {"no-reassembly", no_argument, NULL, OPT_NO_REASSEMBLY},
+    {"tcp-stream-limit", required_argument, NULL, OPT_TCP_STREAM_LIMIT},
+    {"vxlan-port", required_argument, NULL, OPT_VXLAN_PORT},
+    {"resync", no_argument, NULL, OPT_RESYNC},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* parse_options: --help or --version was answered, exit 0. */
+#define CLI_DONE (-1)
+
+/* What the command line asks for beyond the engine's configuration. */
+struct cli {
+    const char *out, *fmt_name, *summary, *packets;
+    bool quiet;
+    bool table;     /* -f table */
+    wkp_format fmt; /* the output's format unless table */
+    int nfiles;
+    const char *const *files;
+};
+
+/* An option whose value is a number: 0, or a usage error's exit status. */
+static int number_option(int c, const char *arg, wkp_config *cfg)
 {
-    static const struct option opts[] = {
-        {"output", required_argument, NULL, 'o'},
-        {"format", required_argument, NULL, 'f'},
-        {"threads", required_argument, NULL, 't'},
-        {"reader", required_argument, NULL, OPT_READER},
-        {"tcp-timeout", required_argument, NULL, OPT_TCP_TIMEOUT},
-        {"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
-        {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
-        {"ring-slots", required_argument, NULL, OPT_RING_SLOTS},
-        {"summary", required_argument, NULL, OPT_SUMMARY},
-        {"strict", no_argument, NULL, OPT_STRICT},
-        {"bench-discard", no_argument, NULL, OPT_DISCARD},
-        {"tcp-close-timeout", required_argument, NULL, OPT_CLOSE_TIMEOUT},
-        {"keep-retrans", no_argument, NULL, OPT_KEEP_RETRANS},
-        {"filter-ack", no_argument, NULL, OPT_FILTER_ACK},
-        {"filter-rst", no_argument, NULL, OPT_FILTER_RST},
-        {"min-packets", required_argument, NULL, OPT_MIN_PACKETS},
-        {"max-seq", required_argument, NULL, OPT_MAX_SEQ},
-        {"no-sequences", no_argument, NULL, OPT_NO_SEQUENCES},
-        {"compat", no_argument, NULL, OPT_COMPAT},
-        {"packets", required_argument, NULL, OPT_PACKETS},
-        {"plugin", required_argument, NULL, OPT_PLUGIN},
-        {"columns", required_argument, NULL, OPT_COLUMNS},
-        {"app-layer", required_argument, NULL, OPT_APP_LAYER},
-        {"filter", required_argument, NULL, OPT_FILTER},
-        {"default-filter", required_argument, NULL, OPT_DEFAULT_FILTER},
-        {"no-default-filter", no_argument, NULL, OPT_NO_DEFAULT_FILTER},
-        {"no-reassembly", no_argument, NULL, OPT_NO_REASSEMBLY},
-        {"tcp-stream-limit", required_argument, NULL, OPT_TCP_STREAM_LIMIT},
-        {"vxlan-port", required_argument, NULL, OPT_VXLAN_PORT},
-        {"resync", no_argument, NULL, OPT_RESYNC},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
-    };
+    unsigned long long u;
+    double d;
+    switch (c) {
+    case 't':
+        if (parse_uint(arg, 256, &u) != 0 || wkp_config_set_threads(cfg, (unsigned)u))
+            return usage_error("-t: '%s' is not a thread count (0 to 256)%s", arg, "");
+        return 0;
+    case OPT_TCP_TIMEOUT:
+    case OPT_UDP_TIMEOUT:
+        if (parse_seconds(arg, &d) != 0 ||
+            (c == OPT_TCP_TIMEOUT ? wkp_config_set_tcp_timeout(cfg, d)
+                                  : wkp_config_set_udp_timeout(cfg, d)) != WKP_OK)
+            return usage_error("%s: '%s' is not a number of seconds >= 0",
+                               c == OPT_TCP_TIMEOUT ? "--tcp-timeout" : "--udp-timeout", arg);
+        return 0;
+    case OPT_CLOSE_TIMEOUT:
+        if (parse_seconds(arg, &d) != 0 || wkp_config_set_tcp_close_timeout(cfg, d))
+            return usage_error("--tcp-close-timeout: '%s' is not a number of seconds >= 0%s", arg,
+                               "");
+        return 0;
+    case OPT_MIN_PACKETS:
+        if (parse_uint(arg, UINT64_MAX, &u) != 0 || wkp_config_set_min_packets(cfg, u))
+            return usage_error("--min-packets: '%s' is not a count%s", arg, "");
+        return 0;
+    case OPT_MAX_SEQ:
+        if (parse_uint(arg, UINT64_MAX, &u) != 0 || wkp_config_set_max_seq(cfg, u))
+            return usage_error("--max-seq: '%s' is not a count%s", arg, "");
+        return 0;
+    case OPT_MAX_FLOWS:
+        if (parse_uint(arg, UINT64_MAX, &u) != 0 || wkp_config_set_max_flows(cfg, u))
+            return usage_error("--max-flows: '%s' is not a count%s", arg, "");
+        return 0;
+    case OPT_RING_SLOTS:
+        if (parse_uint(arg, 1u << 20, &u) != 0 ||
+            wkp_config_set_ring_slots(cfg, (unsigned)u) != WKP_OK)
+            return usage_error("--ring-slots: '%s' is not a power of two from 2 to 1048576%s", arg,
+                               "");
+        return 0;
+    case OPT_VXLAN_PORT:
+        if (parse_uint(arg, 65535, &u) != 0 || wkp_config_add_vxlan_port(cfg, (uint16_t)u))
+            return usage_error("--vxlan-port: '%s' is not a port from 1 to 65535 (at most 8)%s",
+                               arg, "");
+        return 0;
+    default: /* OPT_TCP_STREAM_LIMIT */
+        if (parse_uint(arg, UINT32_MAX, &u) != 0 ||
+            wkp_config_set_tcp_reassembly(cfg, (uint32_t)u, (uint64_t)512 << 20) != WKP_OK)
+            return usage_error("--tcp-stream-limit: '%s' is not a byte count%s", arg, "");
+        return 0;
+    }
+}
+
+/* An option that names one of a few choices. */
+static int choice_option(int c, const char *arg, wkp_config *cfg)
+{
+    if (c == OPT_READER) {
+        wkp_reader_kind k = strcmp(arg, "auto") == 0      ? WKP_READER_AUTO
+                            : strcmp(arg, "mmap") == 0    ? WKP_READER_MMAP
+                            : strcmp(arg, "libpcap") == 0 ? WKP_READER_LIBPCAP
+                                                          : (wkp_reader_kind)-1;
+        if ((int)k < 0 || wkp_config_set_reader(cfg, k) != WKP_OK)
+            return usage_error("--reader: '%s' is not auto, mmap or libpcap%s", arg, "");
+        return 0;
+    }
+    wkp_app_layer m = strcmp(arg, "full") == 0        ? WKP_APP_FULL
+                      : strcmp(arg, "port_only") == 0 ? WKP_APP_PORT_ONLY
+                      : strcmp(arg, "none") == 0      ? WKP_APP_NONE
+                                                      : (wkp_app_layer)-1;
+    if ((int)m < 0 || wkp_config_set_app_layer(cfg, m) != WKP_OK)
+        return usage_error("--app-layer: '%s' is not full, port_only or none%s", arg, "");
+    return 0;
+}
+
+/* An option without a value that only sets the configuration. */
+static int flag_option(int c, wkp_config *cfg)
+{
+    wkp_status st;
+    switch (c) {
+    case OPT_KEEP_RETRANS: st = wkp_config_set_filter_retrans(cfg, false); break;
+    case OPT_FILTER_ACK: st = wkp_config_set_filter_ack(cfg, true); break;
+    case OPT_FILTER_RST: st = wkp_config_set_filter_rst(cfg, true); break;
+    case OPT_NO_SEQUENCES: st = wkp_config_set_sequences(cfg, false); break;
+    case OPT_NO_DEFAULT_FILTER: st = wkp_config_set_default_filter(cfg, NULL); break;
+    case OPT_NO_REASSEMBLY: st = wkp_config_set_reassembly(cfg, false); break;
+    case OPT_STRICT: st = wkp_config_set_strict(cfg, true); break;
+    case OPT_RESYNC: st = wkp_config_set_resync(cfg, true); break;
+    default: st = wkp_config_set_discard(cfg, true); break; /* OPT_DISCARD */
+    }
+    return st != WKP_OK ? 1 : 0;
+}
+
+/* One option from getopt_long: 0, an exit status, or CLI_DONE. */
+static int one_option(int c, char **argv, wkp_config *cfg, struct cli *o)
+{
+    wkp_errbuf perr = {{0}};
+    switch (c) {
+    case 'o': o->out = optarg; return 0;
+    case 'f': o->fmt_name = optarg; return 0;
+    case OPT_SUMMARY: o->summary = optarg; return 0;
+    case OPT_PACKETS: o->packets = optarg; return 0;
+    case 'q': o->quiet = true; return 0;
+    case OPT_COMPAT: return 0; /* applied before the others */
+    case OPT_COLUMNS: return wkp_config_set_columns(cfg, optarg) ? 1 : 0;
+    case OPT_FILTER: return wkp_config_set_filter(cfg, optarg) ? 1 : 0;
+    case OPT_DEFAULT_FILTER: return wkp_config_set_default_filter(cfg, optarg) ? 1 : 0;
+    case OPT_READER:
+    case OPT_APP_LAYER: return choice_option(c, optarg, cfg);
+    case 't':
+    case OPT_TCP_TIMEOUT:
+    case OPT_UDP_TIMEOUT:
+    case OPT_CLOSE_TIMEOUT:
+    case OPT_MIN_PACKETS:
+    case OPT_MAX_SEQ:
+    case OPT_MAX_FLOWS:
+    case OPT_RING_SLOTS:
+    case OPT_VXLAN_PORT:
+    case OPT_TCP_STREAM_LIMIT: return number_option(c, optarg, cfg);
+    case OPT_KEEP_RETRANS:
+    case OPT_FILTER_ACK:
+    case OPT_FILTER_RST:
+    case OPT_NO_SEQUENCES:
+    case OPT_NO_DEFAULT_FILTER:
+    case OPT_NO_REASSEMBLY:
+    case OPT_STRICT:
+    case OPT_RESYNC:
+    case OPT_DISCARD: return flag_option(c, cfg);
+    case OPT_PLUGIN:
+        if (wkp_config_load_plugin(cfg, optarg, &perr) != WKP_OK) {
+            fprintf(stderr, "wa1kpcap: %s\n", perr.msg);
+            return 1;
+        }
+        return 0;
+    case 'h': fputs(usage_text, stdout); return CLI_DONE;
+    case 'V': printf("wa1kpcap %s\n", wkp_version()); return CLI_DONE;
+    case ':': return usage_error("%s: missing value%s", argv[optind - 1], "");
+    default: return usage_error("unknown option '%s'%s", argv[optind - 1], "");
+    }
+}
+
+/* The output format: -f, else from the output's extension. */
+static int pick_format(struct cli *o)
+{
+    o->fmt = WKP_FMT_CSV;
+    if (o->fmt_name && strcmp(o->fmt_name, "table") == 0)
+        o->table = true;
+    else if (o->fmt_name && wkp_format_parse(o->fmt_name, &o->fmt) != WKP_OK)
+        return usage_error("-f: unknown format '%s' (csv, json, ndjson, table, none)%s",
+                           o->fmt_name, "");
+    else if (!o->fmt_name)
+        o->fmt = wkp_format_from_path(o->out);
+    return 0;
+}
+
+/* The options of `analyze` (argv[0]) into cfg and *o: 0, an exit status,
+ * or CLI_DONE. */
+static int parse_options(int argc, char **argv, wkp_config *cfg, struct cli *o)
+{
+    /* --compat sets several defaults: apply it first, so that options given
+     * with it (e.g. --udp-timeout) still win whatever their order. */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--compat") == 0 && wkp_config_set_compat(cfg, true) != WKP_OK)
+            return 1;
+    *o = (struct cli){.out = "-"};
+    int rc = 0, c;
+    opterr = 0;
+    while (rc == 0 && (c = getopt_long(argc, argv, ":o:f:t:qhV", long_opts, NULL)) != -1)
+        rc = one_option(c, argv, cfg, o);
+    if (rc != 0)
+        return rc;
+    if (optind >= argc)
+        return usage_error("analyze: no capture file given%s%s", "", "");
+    o->files = (const char *const *)argv + optind;
+    o->nfiles = argc - optind;
+    rc = pick_format(o);
+    if (rc == 0 && !o->quiet && isatty(STDERR_FILENO) &&
+        wkp_config_set_progress(cfg, progress, NULL) != WKP_OK)
+        rc = 1;
+    return rc;
+}
+
+/* The engine from cfg, which is freed either way. */
+static int build_engine(wkp_config *cfg, wkp_engine **e)
+{
+    wkp_errbuf err = {{0}};
+    int rc = 0;
+    if (wkp_engine_new(cfg, e, &err) != WKP_OK) {
+        fprintf(stderr, "wa1kpcap: %s\n", err.msg);
+        rc = 1;
+    }
+    wkp_config_free(cfg);
+    return rc;
+}
+
+/* Hand s to the engine, or free it. */
+static int add_sink(wkp_engine *e, wkp_sink *s)
+{
+    wkp_status st = wkp_engine_add_sink(e, s);
+    if (st == WKP_OK)
+        return 0;
+    wkp_sink_free(s);
+    fprintf(stderr, "wa1kpcap: %s\n", wkp_strerror(st));
+    return 1;
+}
+
+/* -f table: the header line, and a callback sink writing the rows. */
+static int table_sink(FILE **table_out, const char *out, wkp_sink **s)
+{
+    *table_out = strcmp(out, "-") == 0 ? stdout : NULL;
+    if (!*table_out) {
+        fprintf(stderr, "wa1kpcap: -f table writes to stdout only\n");
+        return 2;
+    }
+    fprintf(*table_out, "%6s  %-7s %-42s %-42s %7s %10s %10s  %s\n", "flow", "proto", "source",
+            "destination", "packets", "bytes", "seconds", "ended");
+    wkp_status st = wkp_sink_callback_new(table_row, *table_out, s);
+    if (st != WKP_OK) {
+        fprintf(stderr, "wa1kpcap: %s\n", wkp_strerror(st));
+        return 1;
+    }
+    return 0;
+}
+
+/* The flow output (file or table), then the --packets file. */
+static int add_sinks(wkp_engine *e, const struct cli *o, FILE **table_out)
+{
+    wkp_errbuf err = {{0}};
+    wkp_sink *s = NULL;
+    int rc;
+    if (o->table) {
+        rc = table_sink(table_out, o->out, &s);
+    } else if (wkp_sink_file_new(o->out, o->fmt, &s, &err) != WKP_OK) {
+        fprintf(stderr, "wa1kpcap: %s\n", err.msg);
+        rc = 1;
+    } else {
+        rc = 0;
+    }
+    if (rc == 0)
+        rc = add_sink(e, s);
+    if (rc != 0 || !o->packets)
+        return rc;
+    wkp_format pf =
+        wkp_format_from_path(o->packets) == WKP_FMT_NDJSON ? WKP_FMT_NDJSON : WKP_FMT_CSV;
+    if (wkp_sink_packets_new(o->packets, pf, &s, &err) != WKP_OK) {
+        fprintf(stderr, "wa1kpcap: %s\n", err.msg);
+        return 1;
+    }
+    return add_sink(e, s);
+}
+
+/* Run with SIGINT and SIGTERM asking the engine to stop. */
+static wkp_status run(wkp_engine *e, const struct cli *o, FILE *table_out)
+{
+    g_engine = e;
+    set_handler(SIGINT, on_signal);
+    set_handler(SIGTERM, on_signal);
+    /* a closed stdout is an EPIPE write error, so the engine cleans up */
+    set_handler(SIGPIPE, SIG_IGN);
+    wkp_status st = wkp_engine_run(e, o->files, (size_t)o->nfiles);
+    set_handler(SIGINT, SIG_DFL);
+    set_handler(SIGTERM, SIG_DFL);
+    g_engine = NULL;
+    if (table_out && !g_table_errno && fflush(table_out) != 0)
+        g_table_errno = errno ? errno : EIO;
+    return st;
+}
+
+/* Warnings, the outcome of the run and the summary file: the exit status.
+ * *pipe_closed: the run failed only because stdout's reader went away. */
+static int report(wkp_engine *e, wkp_status st, const struct cli *o, bool *pipe_closed)
+{
+    int rc = 0;
+    for (const char *w = wkp_engine_warnings(e); *w;) { /* one line each */
+        size_t len = strcspn(w, "\n");
+        fprintf(stderr, "wa1kpcap: warning: %.*s\n", (int)len, w);
+        w += len + (w[len] == '\n');
+    }
+    if (st == WKP_ESTOPPED && g_signal) {
+        fprintf(stderr, "wa1kpcap: %s (%s)\n", wkp_engine_last_error(e),
+                g_signal == SIGINT ? "SIGINT" : "SIGTERM");
+        rc = 128 + g_signal;
+    } else if (g_table_errno) {
+        *pipe_closed = g_table_errno == EPIPE;
+        if (!*pipe_closed)
+            fprintf(stderr, "wa1kpcap: -: write error: %s\n", strerror(g_table_errno));
+        rc = 1;
+    } else if (st != WKP_OK) {
+        *pipe_closed = stdout_closed(wkp_engine_last_error(e));
+        if (!*pipe_closed)
+            fprintf(stderr, "wa1kpcap: %s\n", wkp_engine_last_error(e));
+        rc = 1;
+    }
+    wkp_errbuf err = {{0}};
+    if (o->summary && wkp_engine_write_summary(e, o->summary, &err) != WKP_OK) {
+        if (!stdout_closed(err.msg))
+            fprintf(stderr, "wa1kpcap: %s\n", err.msg);
+        else
+            *pipe_closed = true;
+        if (rc == 0)
+            rc = 1;
+    }
+    return rc;
+}
+
+/* Commands other than analyze: -1 if argv is an analyze command, else the
+ * exit status once answered. */
+static int other_command(int argc, char **argv)
+{
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
                       strcmp(argv[1], "help") == 0)) {
         fputs(usage_text, stdout);
@@ -319,255 +646,42 @@ int main(int argc, char **argv)
         printf("wa1kpcap %s\n", wkp_version());
         return 0;
     }
-    if (argc < 2 || strcmp(argv[1], "analyze") != 0) {
-        if (argc < 2)
-            fputs(usage_text, stderr);
-        else
-            fprintf(stderr, "wa1kpcap: unknown command '%s' (see wa1kpcap --help)\n", argv[1]);
-        return 2;
-    }
-    argc--;
-    argv++;
+    if (argc >= 2 && strcmp(argv[1], "analyze") == 0)
+        return -1;
+    if (argc < 2)
+        fputs(usage_text, stderr);
+    else
+        fprintf(stderr, "wa1kpcap: unknown command '%s' (see wa1kpcap --help)\n", argv[1]);
+    return 2;
+}
 
+int main(int argc, char **argv)
+{
+    int rc = other_command(argc, argv);
+    if (rc >= 0)
+        return rc;
     wkp_config *cfg;
     if (wkp_config_new(&cfg) != WKP_OK) {
         fprintf(stderr, "wa1kpcap: out of memory\n");
         return 1;
     }
-    /* --compat sets several defaults: apply it first, so that options given
-     * with it (e.g. --udp-timeout) still win whatever their order. */
-    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-        if (strcmp(argv[i], "--compat") == 0 && wkp_config_set_compat(cfg, true) != WKP_OK) {
-            wkp_config_free(cfg);
-            return 1;
-        }
-    const char *out = "-", *fmt_name = NULL, *summary = NULL, *packets = NULL;
-    bool quiet = false;
-    int rc = 0;
-    opterr = 0;
-    int c;
-    while (rc == 0 && (c = getopt_long(argc, argv, ":o:f:t:qhV", opts, NULL)) != -1) {
-        unsigned long long u;
-        double d;
-        switch (c) {
-        case 'o': out = optarg; break;
-        case 'f': fmt_name = optarg; break;
-        case 't':
-            if (parse_uint(optarg, 256, &u) != 0 || wkp_config_set_threads(cfg, (unsigned)u))
-                rc = usage_error("-t: '%s' is not a thread count (0 to 256)%s", optarg, "");
-            break;
-        case OPT_READER: {
-            wkp_reader_kind k = strcmp(optarg, "auto") == 0      ? WKP_READER_AUTO
-                                : strcmp(optarg, "mmap") == 0    ? WKP_READER_MMAP
-                                : strcmp(optarg, "libpcap") == 0 ? WKP_READER_LIBPCAP
-                                                                 : (wkp_reader_kind)-1;
-            if ((int)k < 0 || wkp_config_set_reader(cfg, k) != WKP_OK)
-                rc = usage_error("--reader: '%s' is not auto, mmap or libpcap%s", optarg, "");
-            break;
-        }
-        case OPT_TCP_TIMEOUT:
-        case OPT_UDP_TIMEOUT:
-            if (parse_seconds(optarg, &d) != 0 ||
-                (c == OPT_TCP_TIMEOUT ? wkp_config_set_tcp_timeout(cfg, d)
-                                      : wkp_config_set_udp_timeout(cfg, d)) != WKP_OK)
-                rc = usage_error("%s: '%s' is not a number of seconds >= 0",
-                                 c == OPT_TCP_TIMEOUT ? "--tcp-timeout" : "--udp-timeout", optarg);
-            break;
-        case OPT_CLOSE_TIMEOUT:
-            if (parse_seconds(optarg, &d) != 0 || wkp_config_set_tcp_close_timeout(cfg, d))
-                rc = usage_error("--tcp-close-timeout: '%s' is not a number of seconds >= 0%s",
-                                 optarg, "");
-            break;
-        case OPT_KEEP_RETRANS: rc = wkp_config_set_filter_retrans(cfg, false) ? 1 : 0; break;
-        case OPT_FILTER_ACK: rc = wkp_config_set_filter_ack(cfg, true) ? 1 : 0; break;
-        case OPT_FILTER_RST: rc = wkp_config_set_filter_rst(cfg, true) ? 1 : 0; break;
-        case OPT_NO_SEQUENCES: rc = wkp_config_set_sequences(cfg, false) ? 1 : 0; break;
-        case OPT_MIN_PACKETS:
-            if (parse_uint(optarg, UINT64_MAX, &u) != 0 || wkp_config_set_min_packets(cfg, u))
-                rc = usage_error("--min-packets: '%s' is not a count%s", optarg, "");
-            break;
-        case OPT_MAX_SEQ:
-            if (parse_uint(optarg, UINT64_MAX, &u) != 0 || wkp_config_set_max_seq(cfg, u))
-                rc = usage_error("--max-seq: '%s' is not a count%s", optarg, "");
-            break;
-        case OPT_COMPAT: break; /* applied above */
-        case OPT_MAX_FLOWS:
-            if (parse_uint(optarg, UINT64_MAX, &u) != 0 || wkp_config_set_max_flows(cfg, u))
-                rc = usage_error("--max-flows: '%s' is not a count%s", optarg, "");
-            break;
-        case OPT_RING_SLOTS:
-            if (parse_uint(optarg, 1u << 20, &u) != 0 ||
-                wkp_config_set_ring_slots(cfg, (unsigned)u) != WKP_OK)
-                rc = usage_error("--ring-slots: '%s' is not a power of two from 2 to 1048576%s",
-                                 optarg, "");
-            break;
-        case OPT_SUMMARY: summary = optarg; break;
-        case OPT_PACKETS: packets = optarg; break;
-        case OPT_COLUMNS: rc = wkp_config_set_columns(cfg, optarg) ? 1 : 0; break;
-        case OPT_FILTER: rc = wkp_config_set_filter(cfg, optarg) ? 1 : 0; break;
-        case OPT_DEFAULT_FILTER: rc = wkp_config_set_default_filter(cfg, optarg) ? 1 : 0; break;
-        case OPT_NO_DEFAULT_FILTER: rc = wkp_config_set_default_filter(cfg, NULL) ? 1 : 0; break;
-        case OPT_NO_REASSEMBLY: rc = wkp_config_set_reassembly(cfg, false) ? 1 : 0; break;
-        case OPT_VXLAN_PORT:
-            if (parse_uint(optarg, 65535, &u) != 0 || wkp_config_add_vxlan_port(cfg, (uint16_t)u))
-                rc = usage_error("--vxlan-port: '%s' is not a port from 1 to 65535 (at most 8)%s",
-                                 optarg, "");
-            break;
-        case OPT_TCP_STREAM_LIMIT:
-            if (parse_uint(optarg, UINT32_MAX, &u) != 0 ||
-                wkp_config_set_tcp_reassembly(cfg, (uint32_t)u, (uint64_t)512 << 20) != WKP_OK)
-                rc = usage_error("--tcp-stream-limit: '%s' is not a byte count%s", optarg, "");
-            break;
-        case OPT_APP_LAYER: {
-            wkp_app_layer m = strcmp(optarg, "full") == 0        ? WKP_APP_FULL
-                              : strcmp(optarg, "port_only") == 0 ? WKP_APP_PORT_ONLY
-                              : strcmp(optarg, "none") == 0      ? WKP_APP_NONE
-                                                                 : (wkp_app_layer)-1;
-            if ((int)m < 0 || wkp_config_set_app_layer(cfg, m) != WKP_OK)
-                rc = usage_error("--app-layer: '%s' is not full, port_only or none%s", optarg, "");
-            break;
-        }
-        case OPT_PLUGIN: {
-            wkp_errbuf perr = {{0}};
-            if (wkp_config_load_plugin(cfg, optarg, &perr) != WKP_OK) {
-                fprintf(stderr, "wa1kpcap: %s\n", perr.msg);
-                rc = 1;
-            }
-            break;
-        }
-        case OPT_STRICT:
-            if (wkp_config_set_strict(cfg, true) != WKP_OK)
-                rc = 1;
-            break;
-        case OPT_RESYNC:
-            if (wkp_config_set_resync(cfg, true) != WKP_OK)
-                rc = 1;
-            break;
-        case OPT_DISCARD:
-            if (wkp_config_set_discard(cfg, true) != WKP_OK)
-                rc = 1;
-            break;
-        case 'q': quiet = true; break;
-        case 'h':
-            fputs(usage_text, stdout);
-            wkp_config_free(cfg);
-            return 0;
-        case 'V':
-            printf("wa1kpcap %s\n", wkp_version());
-            wkp_config_free(cfg);
-            return 0;
-        case ':': rc = usage_error("%s: missing value%s", argv[optind - 1], ""); break;
-        default: rc = usage_error("unknown option '%s'%s", argv[optind - 1], ""); break;
-        }
+    struct cli o;
+    rc = parse_options(argc - 1, argv + 1, cfg, &o);
+    if (rc == CLI_DONE) {
+        wkp_config_free(cfg);
+        return 0;
     }
-    if (rc == 0 && optind >= argc)
-        rc = usage_error("analyze: no capture file given%s%s", "", "");
-
-    wkp_format fmt = WKP_FMT_CSV;
-    bool table = false;
-    if (rc == 0) {
-        if (fmt_name && strcmp(fmt_name, "table") == 0)
-            table = true;
-        else if (fmt_name && wkp_format_parse(fmt_name, &fmt) != WKP_OK)
-            rc = usage_error("-f: unknown format '%s' (csv, json, ndjson, table, none)%s", fmt_name,
-                             "");
-        else if (!fmt_name)
-            fmt = wkp_format_from_path(out);
-    }
-    if (rc == 0 && !quiet && isatty(STDERR_FILENO) &&
-        wkp_config_set_progress(cfg, progress, NULL) != WKP_OK)
-        rc = 1;
-
     wkp_engine *e = NULL;
-    wkp_errbuf err = {{0}};
-    if (rc == 0 && wkp_engine_new(cfg, &e, &err) != WKP_OK) {
-        fprintf(stderr, "wa1kpcap: %s\n", err.msg);
-        rc = 1;
-    }
-    wkp_config_free(cfg);
+    if (rc == 0)
+        rc = build_engine(cfg, &e);
+    else
+        wkp_config_free(cfg);
     FILE *table_out = NULL;
-    if (rc == 0) {
-        wkp_sink *s = NULL;
-        wkp_status st;
-        if (table) {
-            table_out = strcmp(out, "-") == 0 ? stdout : NULL;
-            if (!table_out) {
-                fprintf(stderr, "wa1kpcap: -f table writes to stdout only\n");
-                rc = 2;
-            } else {
-                fprintf(table_out, "%6s  %-7s %-42s %-42s %7s %10s %10s  %s\n", "flow", "proto",
-                        "source", "destination", "packets", "bytes", "seconds", "ended");
-                st = wkp_sink_callback_new(table_row, table_out, &s);
-                if (st != WKP_OK) {
-                    fprintf(stderr, "wa1kpcap: %s\n", wkp_strerror(st));
-                    rc = 1;
-                }
-            }
-        } else if ((st = wkp_sink_file_new(out, fmt, &s, &err)) != WKP_OK) {
-            fprintf(stderr, "wa1kpcap: %s\n", err.msg);
-            rc = 1;
-        }
-        if (rc == 0 && (st = wkp_engine_add_sink(e, s)) != WKP_OK) {
-            wkp_sink_free(s);
-            fprintf(stderr, "wa1kpcap: %s\n", wkp_strerror(st));
-            rc = 1;
-        }
-        if (rc == 0 && packets) {
-            wkp_format pf =
-                wkp_format_from_path(packets) == WKP_FMT_NDJSON ? WKP_FMT_NDJSON : WKP_FMT_CSV;
-            if ((st = wkp_sink_packets_new(packets, pf, &s, &err)) != WKP_OK) {
-                fprintf(stderr, "wa1kpcap: %s\n", err.msg);
-                rc = 1;
-            } else if ((st = wkp_engine_add_sink(e, s)) != WKP_OK) {
-                wkp_sink_free(s);
-                fprintf(stderr, "wa1kpcap: %s\n", wkp_strerror(st));
-                rc = 1;
-            }
-        }
-    }
+    if (rc == 0)
+        rc = add_sinks(e, &o, &table_out);
     bool pipe_closed = false;
-    if (rc == 0) {
-        g_engine = e;
-        set_handler(SIGINT, on_signal);
-        set_handler(SIGTERM, on_signal);
-        /* a closed stdout is an EPIPE write error, so the engine cleans up */
-        set_handler(SIGPIPE, SIG_IGN);
-        wkp_status st =
-            wkp_engine_run(e, (const char *const *)argv + optind, (size_t)(argc - optind));
-        set_handler(SIGINT, SIG_DFL);
-        set_handler(SIGTERM, SIG_DFL);
-        g_engine = NULL;
-        if (table_out && !g_table_errno && fflush(table_out) != 0)
-            g_table_errno = errno ? errno : EIO;
-        for (const char *w = wkp_engine_warnings(e); *w;) { /* one line each */
-            size_t len = strcspn(w, "\n");
-            fprintf(stderr, "wa1kpcap: warning: %.*s\n", (int)len, w);
-            w += len + (w[len] == '\n');
-        }
-        if (st == WKP_ESTOPPED && g_signal) {
-            fprintf(stderr, "wa1kpcap: %s (%s)\n", wkp_engine_last_error(e),
-                    g_signal == SIGINT ? "SIGINT" : "SIGTERM");
-            rc = 128 + g_signal;
-        } else if (g_table_errno) {
-            pipe_closed = g_table_errno == EPIPE;
-            if (!pipe_closed)
-                fprintf(stderr, "wa1kpcap: -: write error: %s\n", strerror(g_table_errno));
-            rc = 1;
-        } else if (st != WKP_OK) {
-            pipe_closed = stdout_closed(wkp_engine_last_error(e));
-            if (!pipe_closed)
-                fprintf(stderr, "wa1kpcap: %s\n", wkp_engine_last_error(e));
-            rc = 1;
-        }
-        if (summary && wkp_engine_write_summary(e, summary, &err) != WKP_OK) {
-            if (!stdout_closed(err.msg))
-                fprintf(stderr, "wa1kpcap: %s\n", err.msg);
-            else
-                pipe_closed = true;
-            if (rc == 0)
-                rc = 1;
-        }
-    }
+    if (rc == 0)
+        rc = report(e, run(e, &o, table_out), &o, &pipe_closed);
     wkp_engine_free(e);
     if (pipe_closed) {
         /* the output files are cleaned up: end like any tool whose reader

@@ -20,6 +20,7 @@
 #include "dissectors/l2l4.h"
 #include "dissectors/cursor.h"
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
@@ -29,12 +30,6 @@ const char *const wkp_anom_names[WKP_ANOM__COUNT] = {
     [WKP_ANOM_MPLS] = "mpls",         [WKP_ANOM_PPP] = "ppp",       [WKP_ANOM_IPV4] = "ipv4",
     [WKP_ANOM_IPV6] = "ipv6",         [WKP_ANOM_TUNNEL] = "tunnel", [WKP_ANOM_DEPTH] = "depth",
     [WKP_ANOM_FRAGMENT] = "fragment",
-};
-
-const char *const wkp_encap_layer_names[WKP_EL__COUNT] = {
-    [WKP_EL_NONE] = "none",   [WKP_EL_VLAN] = "vlan",     [WKP_EL_MPLS] = "mpls",
-    [WKP_EL_PPPOE] = "pppoe", [WKP_EL_GRE] = "gre",       [WKP_EL_ERSPAN] = "erspan",
-    [WKP_EL_VXLAN] = "vxlan", [WKP_EL_GENEVE] = "geneve", [WKP_EL_IPIP] = "ipip",
 };
 
 enum {
@@ -146,7 +141,8 @@ static enum wkp_parse_status vlan(struct walk *w, uint32_t off, uint32_t end)
     uint16_t type = wkp_cur_be16(&c);
     if (c.short_read)
         return malformed(w, WKP_ANOM_VLAN);
-    /* Each tag overwrites the last: the innermost VID keys the flow (SPEC §1.1). */
+    /* Each tag overwrites the last: the innermost VID keys the flow
+     * (docs/design.md, Tunnel keying). */
     w->out->vlan_id = tci & 0x0FFF;
     w->out->encap |= WKP_ENC_VLAN;
     struct wkp_l2l4_tun *t = &w->out->tun;
@@ -175,7 +171,7 @@ static enum wkp_parse_status ppp_protocol(struct walk *w, uint16_t proto, uint32
     }
 }
 
-/* PPPoE session stage (RFC 2516 §4): ver/type, code, session id, length,
+/* PPPoE session stage (RFC 2516, section 4): ver/type, code, session id, length,
  * then a 2-byte PPP protocol field. */
 static enum wkp_parse_status pppoe(struct walk *w, uint32_t off, uint32_t end)
 {
@@ -281,9 +277,9 @@ static enum wkp_parse_status mpls(struct walk *w, uint32_t off, uint32_t end)
     }
 }
 
-/* PPP in HDLC-like framing (RFC 1662 §3.1): address 0xFF and control 0x03
+/* PPP in HDLC-like framing (RFC 1662, section 3.1): address 0xFF and control 0x03
  * may be omitted (address/control field compression), and a protocol whose
- * first byte is odd is the 1-byte compressed form (RFC 1661 §6.5). */
+ * first byte is odd is the 1-byte compressed form (RFC 1661, section 6.5). */
 static enum wkp_parse_status ppp(struct walk *w, uint32_t off, uint32_t end)
 {
     if (!enter(w))
@@ -460,6 +456,15 @@ static enum wkp_parse_status erspan(struct walk *w, uint16_t type, bool gre_seq,
  * announce, in order: checksum+offset (C or R), key (K), sequence (S),
  * acknowledgement (version 1, A), source route entries (R) up to a null
  * entry. */
+enum {
+    GRE_F_CSUM = 0x8000,  /* C: checksum and offset present */
+    GRE_F_ROUTE = 0x4000, /* R: offset present, then source route entries */
+    GRE_F_KEY = 0x2000,   /* K */
+    GRE_F_SEQ = 0x1000,   /* S */
+    GRE_F_ACK = 0x0080,   /* A (enhanced GRE, version 1) */
+    GRE_VERSION = 0x0007,
+};
+
 static enum wkp_parse_status gre(struct walk *w, uint32_t off, uint32_t end)
 {
     if (!enter(w))
@@ -468,15 +473,15 @@ static enum wkp_parse_status gre(struct walk *w, uint32_t off, uint32_t end)
     uint16_t flags = wkp_cur_be16(&c);
     uint16_t type = wkp_cur_be16(&c);
     uint32_t key = 0;
-    if (flags & 0xC000)
+    if (flags & (GRE_F_CSUM | GRE_F_ROUTE))
         wkp_cur_skip(&c, 4);
-    if (flags & 0x2000)
+    if (flags & GRE_F_KEY)
         key = wkp_cur_be32(&c);
-    if (flags & 0x1000)
+    if (flags & GRE_F_SEQ)
         wkp_cur_skip(&c, 4);
-    if ((flags & 7) == 1 && (flags & 0x0080))
+    if ((flags & GRE_VERSION) == 1 && (flags & GRE_F_ACK))
         wkp_cur_skip(&c, 4);
-    if (flags & 0x4000) {
+    if (flags & GRE_F_ROUTE) {
         /* Each entry takes at least 4 bytes: the loop ends at the capture's end. */
         while (!c.short_read) {
             uint16_t family = wkp_cur_be16(&c);
@@ -492,14 +497,14 @@ static enum wkp_parse_status gre(struct walk *w, uint32_t off, uint32_t end)
     w->out->encap |= WKP_ENC_GRE;
     push_layer(w, WKP_EL_GRE);
     struct wkp_l2l4_tun *t = &w->out->tun;
-    if ((flags & 0x2000) && !(t->flags & WKP_TF_GRE_KEY)) {
+    if ((flags & GRE_F_KEY) && !(t->flags & WKP_TF_GRE_KEY)) {
         t->flags |= WKP_TF_GRE_KEY;
         t->gre_key = key;
     }
     switch (type) {
     case ET_PPP: return ppp(w, c.off, end);
     case ET_ERSPAN2:
-    case ET_ERSPAN3: return erspan(w, type, (flags & 0x1000) != 0, c.off, end);
+    case ET_ERSPAN3: return erspan(w, type, (flags & GRE_F_SEQ) != 0, c.off, end);
     case ET_CMD: return cisco_metadata(w, c.off, end, true);
     default: return ether_payload(w, type, c.off, end);
     }
@@ -632,8 +637,8 @@ static bool vxlan_port(const struct wkp_l2l4_opts *o, uint16_t port)
 
 /* UDP over [off, end): trans_len is the length field as written, app_len
  * the payload bytes present up to the IP end, so Ethernet padding never
- * counts. A header cut short keeps the fields that are there: SPEC §3's
- * "caplen 40 of 60 -> 29, 9, 0" reads the length field from 6 bytes. */
+ * counts. A header cut short keeps the fields that are there: with 6 of
+ * its 8 bytes captured the length field is still read. */
 static enum wkp_parse_status udp(struct walk *w, uint32_t off, uint32_t end)
 {
     struct wkp_l2l4 *o = w->out;
@@ -667,11 +672,11 @@ static enum wkp_parse_status transport(struct walk *w)
     if (!enter(w))
         return WKP_PARSE_MALFORMED;
     switch (o->proto) {
-    case 6: return tcp(w, o->l4_off, o->l3_end);
-    case 17: return udp(w, o->l4_off, o->l3_end);
-    case 47: return decap(w, TUN_GRE, o->l4_off, o->l3_end);
-    case 4: return decap(w, TUN_IPV4, o->l4_off, o->l3_end);
-    case 41: return decap(w, TUN_IPV6, o->l4_off, o->l3_end);
+    case IPPROTO_TCP: return tcp(w, o->l4_off, o->l3_end);
+    case IPPROTO_UDP: return udp(w, o->l4_off, o->l3_end);
+    case IPPROTO_GRE: return decap(w, TUN_GRE, o->l4_off, o->l3_end);
+    case IPPROTO_IPIP: return decap(w, TUN_IPV4, o->l4_off, o->l3_end);
+    case IPPROTO_IPV6: return decap(w, TUN_IPV6, o->l4_off, o->l3_end);
     default: return WKP_PARSE_FLOW;
     }
 }
@@ -705,8 +710,9 @@ static void begin_ip(struct walk *w, uint32_t off, uint8_t family, const uint8_t
     o->l3_off = off;
 }
 
-/* IPv4 (RFC 791), validated in the order of STYLE §5; a version other than 4
- * is malformed (FIX-3). A fragment at offset > 0 carries no transport
+/* IPv4 (RFC 791), validated in order: captured >= 20, version, header
+ * length >= 20, total length >= header length; a version other than 4 is
+ * malformed, not "not IP". A fragment at offset > 0 carries no transport
  * header: it is keyed on its addresses and protocol with ports 0. */
 static enum wkp_parse_status ipv4(struct walk *w, uint32_t off, uint32_t end)
 {
@@ -753,7 +759,7 @@ static enum wkp_parse_status ipv4(struct walk *w, uint32_t off, uint32_t end)
  * destination options are (len + 1) x 8 bytes, AH (len + 2) x 4 (RFC 4302),
  * the fragment header 8; ESP (50) encrypts the rest and ends the walk like
  * any other protocol. A fragment header with a non-zero offset stops the
- * walk before the transport (FIX-3). */
+ * walk before the transport: the fragment has none. */
 static enum wkp_parse_status ipv6(struct walk *w, uint32_t off, uint32_t end)
 {
     if (!enter(w))
@@ -777,7 +783,7 @@ static enum wkp_parse_status ipv6(struct walk *w, uint32_t off, uint32_t end)
     uint64_t ip_end = (uint64_t)off + 40 + plen;
     /* A jumbogram (RFC 2675) has payload length 0 and its real length in a
      * hop-by-hop option: take what was captured. */
-    if (plen == 0 && next == 0)
+    if (plen == 0 && next == IPPROTO_HOPOPTS)
         ip_end = end;
     o->ip_len = (uint32_t)(ip_end - off);
     o->l3_end = ip_end < end ? (uint32_t)ip_end : end;
@@ -785,19 +791,19 @@ static enum wkp_parse_status ipv6(struct walk *w, uint32_t off, uint32_t end)
     struct wkp_cur e = cur_at(w, off + 40, o->l3_end);
     for (bool more = true; more;) {
         switch (next) {
-        case 0:
-        case 43:
-        case 60:
-        case 51: {
+        case IPPROTO_HOPOPTS:
+        case IPPROTO_ROUTING:
+        case IPPROTO_DSTOPTS:
+        case IPPROTO_AH: {
             uint8_t after = wkp_cur_u8(&e);
             uint8_t len = wkp_cur_u8(&e);
-            uint32_t size = next == 51 ? ((uint32_t)len + 2) * 4 : ((uint32_t)len + 1) * 8;
+            uint32_t size = next == IPPROTO_AH ? ((uint32_t)len + 2) * 4 : ((uint32_t)len + 1) * 8;
             if (e.short_read || !wkp_cur_skip(&e, size - 2))
                 return malformed(w, WKP_ANOM_IPV6);
             next = after;
             break;
         }
-        case 44: {
+        case IPPROTO_FRAGMENT: {
             uint8_t after = wkp_cur_u8(&e);
             wkp_cur_skip(&e, 1);
             uint16_t offm = wkp_cur_be16(&e);

@@ -1,7 +1,8 @@
 /* Link, network and transport parsing done once per packet by the reader.
  *
  * wkp_l2l4_parse() walks a frame from its link layer down to the innermost
- * IP header and the transport right above it (FIX-2), decapsulating VLAN
+ * IP header and the transport right above it (the innermost IP header keys
+ * the flow: docs/design.md, Tunnel keying), decapsulating VLAN
  * (0x8100, 0x88A8, 0x9100, stacked), MPLS, PPP/PPPoE, GRE, VXLAN and
  * IP-in-IP on the way, at most WKP_MAX_DEPTH layers. It records offsets into
  * the frame, never copies, and never reads past caplen: the result is what a
@@ -32,7 +33,8 @@ enum {
     WKP_DLT_LINUX_SLL2 = 276,
 };
 
-/* Outcome of a parse, one per packet; the reader counts each (D9). */
+/* Outcome of a parse, one per packet; the reader counts each
+ * (docs/design.md, Accounting reasons). */
 enum wkp_parse_status {
     WKP_PARSE_FLOW = 0,  /* an IP packet: key fields are valid */
     WKP_PARSE_NOT_IP,    /* well-formed but carries no IP (ARP, STP, LLDP, ...) */
@@ -84,9 +86,6 @@ enum wkp_encap_layer {
     WKP_EL_IPIP, /* IPv4 or IPv6 directly in IP (protocol 4 or 41) */
     WKP_EL__COUNT
 };
-
-/* Names for output ("vlan", "mpls", ...); index by enum wkp_encap_layer. */
-extern const char *const wkp_encap_layer_names[WKP_EL__COUNT];
 
 #define WKP_MAX_STACK  8 /* entries kept in wkp_l2l4.tun.stack */
 #define WKP_MAX_VLANS  4 /* VLAN IDs kept in wkp_l2l4.tun.vlan_ids */
@@ -142,12 +141,12 @@ struct wkp_l2l4 {
     uint32_t l3_end;  /* min(caplen, l3_off + ip_len): later layers never see beyond */
     uint32_t app_off; /* TCP/UDP payload; l4_off for other protocols */
 
-    /* Lengths as SPEC §3 defines them. */
+    /* Lengths of the sequence columns (docs/output.md, Sequences). */
     uint32_t ip_len;    /* IPv4 total length field; IPv6 40 + payload length field */
     uint32_t trans_len; /* TCP: header + app_len; UDP: its length field; else 0 */
     uint32_t app_len;   /* TCP/UDP payload bytes present, padding excluded */
 
-    /* TCP (proto 6, not a non-first fragment). */
+    /* TCP (IPPROTO_TCP, not a non-first fragment). */
     uint32_t tcp_seq, tcp_ack;
     uint16_t tcp_win;
     uint8_t tcp_flags; /* FIN 1 SYN 2 RST 4 PSH 8 ACK 16 URG 32 ECE 64 CWR 128 */

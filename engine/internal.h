@@ -20,7 +20,6 @@
 #include "wa1kpcap/wa1kpcap.h"
 
 #define WKP_HIDDEN         __attribute__((visibility("hidden")))
-#define WKP_DEFAULT_FILTER "not arp and not icmp and not icmpv6 and not dhcp and not dhcpv6"
 #define WKP_MAX_THREADS    256
 #define WKP_TICK_PACKETS   1024         /* a tick goes to every worker at least this often */
 #define WKP_TICK_NS        1000000000LL /* ... and when the capture clock moved 1 s */
@@ -35,8 +34,8 @@ struct wkp_config {
     uint64_t max_seq;     /* 0: store every packet's record */
     uint64_t min_packets; /* flows with fewer packets are dropped (flow_filtered) */
     bool filter_retrans, filter_ack, filter_rst;
-    bool compat;                /* D13 */
-    bool reassembly;            /* D2: IP fragments reassembled in the reader */
+    bool compat;                /* docs/design.md, Compatibility mode */
+    bool reassembly;            /* IP fragments reassembled in the reader */
     uint32_t tcp_stream_limit;  /* bytes kept per TCP direction (0: no stream reassembly) */
     struct wkp_l2l4_opts parse; /* e.g. extra VXLAN ports */
     uint64_t tcp_stream_budget; /* bytes all TCP stream buffers may hold per run */
@@ -256,12 +255,17 @@ WKP_HIDDEN wkp_status wkp__sink_finish(struct wkp_sink *s, bool success, wkp_err
 WKP_HIDDEN wkp_status wkp__sink_commit(struct wkp_sink *s, bool commit, wkp_errbuf *err);
 WKP_HIDDEN wkp_status wkp__sink_close(struct wkp_sink *s, bool success, wkp_errbuf *err);
 WKP_HIDDEN void wkp__sink_destroy(struct wkp_sink *s);
-/* engine/engine.c: the one message of a stopped run */
+/* The one message of a stopped run. */
 #define WKP_STOPPED_MSG "stopped on request"
+/* engine/engine.c */
 WKP_HIDDEN void wkp__request_stop(struct wkp_engine *e);
 WKP_HIDDEN void wkp__flow_free(struct wkp_flow *f);
 
 WKP_HIDDEN void wkp__set_error(struct wkp_engine *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* engine/config.c: *dst becomes a copy of v (NULL if v is NULL or empty). */
+WKP_HIDDEN wkp_status wkp__set_string(char **dst, const char *v);
+/* engine/run.c: close every capture still open (the list stays). */
+WKP_HIDDEN void wkp__close_captures(struct wkp_engine *e);
 
 #endif

@@ -25,9 +25,9 @@
  *
  * The merger also reports progress about every 200 ms. */
 #include <stdlib.h>
-#include <time.h>
 
 #include "engine/internal.h"
+#include "util/clock.h"
 
 #define HANDOFF_FLOWS 256          /* per worker; a power of two */
 #define HANDOFF_BYTES (4ull << 20) /* per worker, of record text */
@@ -204,13 +204,6 @@ void wkp__handoff_idle(struct wkp_worker *w)
     atomic_store_explicit(&w->watermark, r, memory_order_release);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void report(struct wkp_engine *e, double t0, uint64_t flows, bool done)
 {
     if (!e->cfg.progress)
@@ -220,7 +213,7 @@ static void report(struct wkp_engine *e, double t0, uint64_t flows, bool done)
         .bytes_total = e->bytes_total,
         .packets_read = atomic_load_explicit(&e->prog_packets, memory_order_relaxed),
         .flows_written = flows,
-        .elapsed_s = now_s() - t0,
+        .elapsed_s = wkp_clock_s() - t0,
         .done = done,
     };
     e->cfg.progress(&p, e->cfg.progress_user);
@@ -284,7 +277,7 @@ void *wkp__merger_main(void *arg)
 {
     struct wkp_engine *e = arg;
     uint64_t written = 0, taken = 0;
-    double t0 = now_s(), last_report = t0;
+    double t0 = wkp_clock_s(), last_report = t0;
     bool failed = false, finished = false;
     while (!finished) {
         bool moved = false;
@@ -305,7 +298,7 @@ void *wkp__merger_main(void *arg)
             if ((++taken & 255) == 0)
                 break; /* let progress be reported */
         }
-        double t = now_s();
+        double t = wkp_clock_s();
         if (t - last_report >= 0.2) {
             report(e, t0, written, false);
             last_report = t;

@@ -1,10 +1,11 @@
 /* What travels on a reader -> worker ring: one packet, already parsed down
  * to its transport and keyed, or a control item broadcast to every worker.
  *
- * Stream positions order everything a run emits (SPEC D6): packet number n
- * (1-based, counted over all packets read, IP or not) has position 4n; a
- * tick sent after it 4n + 1, the flush that ends its capture 4n + 2. Every
- * item a worker receives has its own position: the merger's watermark rule
+ * Stream positions order everything a run emits (docs/design.md, Output
+ * order and number text): packet number n (1-based, counted over all
+ * packets read, IP or not) has position 4n; a tick sent after it 4n + 1,
+ * the flush that ends its capture 4n + 2. Every item a worker receives has
+ * its own position: the merger's watermark rule
  * (a worker at position P has sent every record ending at or before P)
  * would break if a tick and a flush shared one. A flow's record carries the
  * position of the item that ended it. */

@@ -1,5 +1,5 @@
-/* Registering custom features on a config, directly or from a shared object
- * (SPEC §12, D11). Called on the thread that builds the config, before an
+/* Registering custom features on a config, directly or from a shared object.
+ * Called on the thread that builds the config, before an
  * engine is made from it.
  *
  * A plugin's handle is never dlclose()d: the feature definitions it

@@ -5,7 +5,8 @@
  * timeouts never go backwards), parse L2-L4 once, build the canonical key
  * and its symmetric hash, and hand the packet with its parsed offsets to
  * worker hash % N, which never parses L2-L4 again. Packets without IP, or
- * malformed below the transport, are counted here and go no further (D9).
+ * malformed below the transport, are counted here and go no further
+ * (docs/design.md, "Accounting reasons").
  *
  * Every WKP_TICK_PACKETS packets, or when the clock moved WKP_TICK_NS, the
  * reader sends every worker a tick at the same stream position, whatever the
@@ -68,205 +69,283 @@ static bool broadcast(struct wkp_engine *e, uint8_t kind, uint64_t pos, int64_t 
     return true;
 }
 
-wkp_status wkp__reader_run(struct wkp_engine *e)
+/* What the reader carries from record to record and from capture to
+ * capture. */
+struct reader {
+    struct wkp_engine *e;
+    struct wkp_filter *flt; /* the filter if it has packet terms, else NULL */
+    struct wkp_defrag *dfr; /* NULL without IP reassembly */
+    unsigned n;             /* workers */
+    uint64_t ord, last_tick_ord, bytes_before;
+    int64_t clock, last_tick_clock;
+    uint64_t read, wire, not_ip, malformed, filtered, unsupported;
+    uint64_t held; /* fragments the reassembler kept */
+    wkp_errbuf err;
+};
+
+/* A packet on its way to a worker: a record, or the datagram its fragment
+ * completed (transient: the reassembler's buffer, which must be copied). */
+struct outpkt {
+    const uint8_t *data;
+    uint32_t caplen, wirelen;
+    int64_t ts;
+    bool transient;
+};
+
+/* Fragments are reassembled before filtering and sharding (docs/design.md,
+ * "Fragments"). False if the packet goes no further: held for its datagram,
+ * or invalid. On a completed datagram, *o and *m describe it. */
+static bool reassemble(struct reader *rd, const struct wkp_rec *rec, enum wkp_parse_status *ps,
+                       struct wkp_l2l4 *m, struct outpkt *o)
 {
-    uint64_t ord = 0, last_tick_ord = 0, bytes_before = 0;
-    int64_t clock = INT64_MIN, last_tick_clock = INT64_MIN;
-    uint64_t read = 0, wire = 0, not_ip = 0, malformed = 0, filtered = 0, unsupported = 0;
-    struct wkp_filter *flt = e->filter && wkp_filter_has_packet_terms(e->filter) ? e->filter : NULL;
-    struct wkp_defrag *dfr = e->defrag;
-    uint64_t held = 0;
-    unsigned n = e->nworkers;
-    wkp_status st = WKP_OK;
-    wkp_errbuf err = {{0}};
-
-    for (size_t ci = 0; ci < e->ncaps && st == WKP_OK; ci++) {
-        struct wkp_capture_info *cap = &e->caps[ci];
-        struct wkp_capfile *cf = cap->cf;
-        bool copy = !wkp_capfile_zero_copy(cf);
-        struct wkp_rec rec;
-        int rc;
-        unsigned in_burst = 0;
-        while ((rc = wkp_capfile_next(cf, &rec, &err)) == 1) {
-            ord++;
-            read++;
-            cap->packets++;
-            wire += rec.wirelen;
-            if (clock == INT64_MIN || rec.ts_ns > clock)
-                clock = rec.ts_ns;
-            if (last_tick_clock == INT64_MIN)
-                last_tick_clock = clock;
-            if (rec.unsupported) { /* a pcapng interface we do not decode */
-                unsupported++;
-                goto next;
-            }
-
-            struct wkp_l2l4 m;
-            enum wkp_parse_status ps =
-                wkp_l2l4_parse_opts(rec.data, rec.caplen, rec.dlt, &e->cfg.parse, &m);
-            const uint8_t *data = rec.data;
-            uint32_t caplen = rec.caplen, wirelen = rec.wirelen;
-            int64_t ts = rec.ts_ns;
-            bool transient = false; /* data is the reassembler's buffer: copy it */
-            if (dfr && ps == WKP_PARSE_FLOW && m.is_fragment) {
-                /* D2: fragments are reassembled before filtering and sharding */
-                struct wkp_defrag_frag fr = {rec.data, rec.caplen, rec.ts_ns, rec.dlt, &m};
-                struct wkp_defrag_out out;
-                int dr = wkp_defrag_add(dfr, &fr, &out);
-                if (dr == WKP_DEFRAG_HELD) {
-                    held++; /* counted when its datagram completes or expires */
-                    goto next;
-                }
-                if (dr == WKP_DEFRAG_INVALID) {
-                    malformed++;
-                    e->malformed_by[WKP_ANOM_FRAGMENT]++;
-                    goto next;
-                }
-                if (dr == WKP_DEFRAG_DONE) {
-                    data = out.data;
-                    caplen = out.caplen;
-                    wirelen = out.wirelen;
-                    ts = out.ts_ns;
-                    transient = true;
-                    ps = wkp_l2l4_parse_opts(data, caplen, out.dlt, &e->cfg.parse, &m);
-                }
-            }
-            if (flt && !wkp_filter_packet(flt, data, caplen, wirelen, rec.dlt, &m)) {
-                const char *why = wkp_filter_error(flt);
-                if (why) { /* a link type met mid-file that the filter cannot handle */
-                    wkp__set_error(e, "%s: %s", cap->path, why);
-                    st = WKP_EINVAL;
-                    break;
-                }
-                filtered++;
-            } else if (ps == WKP_PARSE_NOT_IP) {
-                not_ip++;
-            } else if (ps == WKP_PARSE_MALFORMED) {
-                malformed++;
-                e->malformed_by[m.anomaly < WKP_ANOM__COUNT ? m.anomaly : 0]++;
-            } else {
-                struct wkp_flow_key key;
-                bool src_is_a = wkp_key_from_l2l4(&m, &key);
-                uint64_t hash = wkp_key_hash(&key);
-                struct wkp_ring *r = &e->workers[n == 1 ? 0 : wkp_key_worker(hash, n)].ring;
-                uint8_t *arena = NULL;
-                bool cp = copy || transient;
-                struct wkp_pkt *p = wkp_ring_reserve(r, cp ? caplen : 0, &arena);
-                if (!p) {
-                    st = WKP_ESTOPPED;
-                    break;
-                }
-                p->kind = WKP_ITEM_PACKET;
-                p->pos = WKP_POS(ord, WKP_AT_PACKET);
-                p->ts_ns = ts;
-                p->clock_ns = clock;
-                p->caplen = caplen;
-                p->wirelen = wirelen;
-                p->hash = hash;
-                p->src_is_a = src_is_a;
-                p->capture = (uint16_t)ci;
-                p->key = key;
-                p->m = m;
-                if (cp) {
-                    memcpy(arena, data, caplen);
-                    p->data = arena;
-                } else {
-                    p->data = data;
-                }
-            }
-        next:
-            if (++in_burst == BURST) {
-                in_burst = 0;
-                for (unsigned i = 0; i < n; i++)
-                    wkp_ring_publish(&e->workers[i].ring);
-                if (atomic_load_explicit(&e->stop, memory_order_relaxed)) {
-                    st = WKP_ESTOPPED;
-                    break;
-                }
-            }
-            if (ord - last_tick_ord >= WKP_TICK_PACKETS ||
-                wkp_ns_sub(clock, last_tick_clock) >= WKP_TICK_NS) {
-                if (!broadcast(e, WKP_ITEM_TICK, WKP_POS(ord, WKP_AT_TICK), clock, (uint16_t)ci,
-                               wkp_capfile_cursor(cf))) {
-                    st = WKP_ESTOPPED;
-                    break;
-                }
-                last_tick_ord = ord;
-                last_tick_clock = clock;
-                if (dfr)
-                    wkp_defrag_expire(dfr, clock);
-                if (!copy)
-                    release_behind(e, cf);
-                atomic_store_explicit(&e->prog_bytes, bytes_before + wkp_capfile_bytes_done(cf),
-                                      memory_order_relaxed);
-                atomic_store_explicit(&e->prog_packets, read, memory_order_relaxed);
-            }
-        }
-        for (unsigned i = 0; i < n; i++)
-            wkp_ring_publish(&e->workers[i].ring);
-        if (st == WKP_OK && rc < 0) {
-            st = (wkp_status)rc;
-            wkp__set_error(e, "%s", err.msg);
-        }
-        if (dfr)
-            wkp_defrag_flush(dfr); /* fragments never cross captures */
-        if (st == WKP_OK) {
-            uint64_t off;
-            if (wkp_capfile_truncated(cf, &off)) {
-                cap->truncated = true;
-                cap->truncated_at = off;
-            }
-            size_t nd;
-            const struct wkp_damage *d =
-                wkp_capfile_damage(cf, &nd, &cap->damage_more, &cap->damage_more_bytes);
-            if (nd > 0 && (cap->damage = malloc(nd * sizeof *d)) != NULL) {
-                memcpy(cap->damage, d, nd * sizeof *d);
-                cap->ndamage = nd;
-            } else if (nd > 0) { /* out of memory: the counts stay */
-                cap->damage_more += nd;
-            }
-            if (!broadcast(e, WKP_ITEM_FLUSH, WKP_POS(ord, WKP_AT_FLUSH), clock, (uint16_t)ci,
-                           wkp_capfile_cursor(cf)))
-                st = WKP_ESTOPPED;
-        }
-        bytes_before += wkp_capfile_size(cf);
-        atomic_store_explicit(&e->prog_bytes, bytes_before, memory_order_relaxed);
-        atomic_store_explicit(&e->prog_packets, read, memory_order_relaxed);
+    struct wkp_defrag_frag fr = {rec->data, rec->caplen, rec->ts_ns, rec->dlt, m};
+    struct wkp_defrag_out out;
+    int dr = wkp_defrag_add(rd->dfr, &fr, &out);
+    if (dr == WKP_DEFRAG_HELD) {
+        rd->held++; /* counted when its datagram completes or expires */
+        return false;
     }
-    if (st != WKP_OK)
-        atomic_store(&e->stop, 1);
-    /* The stop item goes out even after a failure so every worker exits. */
-    for (unsigned i = 0; i < n; i++) {
-        struct wkp_ring *r = &e->workers[i].ring;
+    if (dr == WKP_DEFRAG_INVALID) {
+        rd->malformed++;
+        rd->e->malformed_by[WKP_ANOM_FRAGMENT]++;
+        return false;
+    }
+    if (dr == WKP_DEFRAG_DONE) {
+        *o = (struct outpkt){out.data, out.caplen, out.wirelen, out.ts_ns, true};
+        *ps = wkp_l2l4_parse_opts(o->data, o->caplen, out.dlt, &rd->e->cfg.parse, m);
+    }
+    return true;
+}
+
+/* Hand the packet to worker hash % N with its parsed offsets, copying its
+ * bytes into the ring's arena unless they stay valid (zero copy). */
+static wkp_status dispatch(struct reader *rd, uint16_t ci, bool copy, const struct outpkt *o,
+                           const struct wkp_l2l4 *m)
+{
+    struct wkp_flow_key key;
+    bool src_is_a = wkp_key_from_l2l4(m, &key);
+    uint64_t hash = wkp_key_hash(&key);
+    unsigned n = rd->n;
+    struct wkp_ring *r = &rd->e->workers[n == 1 ? 0 : wkp_key_worker(hash, n)].ring;
+    uint8_t *arena = NULL;
+    bool cp = copy || o->transient;
+    struct wkp_pkt *p = wkp_ring_reserve(r, cp ? o->caplen : 0, &arena);
+    if (!p)
+        return WKP_ESTOPPED;
+    p->kind = WKP_ITEM_PACKET;
+    p->pos = WKP_POS(rd->ord, WKP_AT_PACKET);
+    p->ts_ns = o->ts;
+    p->clock_ns = rd->clock;
+    p->caplen = o->caplen;
+    p->wirelen = o->wirelen;
+    p->hash = hash;
+    p->src_is_a = src_is_a;
+    p->capture = ci;
+    p->key = key;
+    p->m = *m;
+    if (cp) {
+        memcpy(arena, o->data, o->caplen);
+        p->data = arena;
+    } else {
+        p->data = o->data;
+    }
+    return WKP_OK;
+}
+
+/* One record: count it, move the clock, parse it, reassemble, filter, and
+ * dispatch it or count why not. Not OK ends the read. */
+static wkp_status on_record(struct reader *rd, struct wkp_capture_info *cap, uint16_t ci, bool copy,
+                            const struct wkp_rec *rec)
+{
+    struct wkp_engine *e = rd->e;
+    rd->ord++;
+    rd->read++;
+    cap->packets++;
+    rd->wire += rec->wirelen;
+    if (rd->clock == INT64_MIN || rec->ts_ns > rd->clock)
+        rd->clock = rec->ts_ns;
+    if (rd->last_tick_clock == INT64_MIN)
+        rd->last_tick_clock = rd->clock;
+    if (rec->unsupported) { /* a pcapng interface we do not decode */
+        rd->unsupported++;
+        return WKP_OK;
+    }
+    struct wkp_l2l4 m;
+    enum wkp_parse_status ps =
+        wkp_l2l4_parse_opts(rec->data, rec->caplen, rec->dlt, &e->cfg.parse, &m);
+    struct outpkt o = {rec->data, rec->caplen, rec->wirelen, rec->ts_ns, false};
+    if (rd->dfr && ps == WKP_PARSE_FLOW && m.is_fragment && !reassemble(rd, rec, &ps, &m, &o))
+        return WKP_OK;
+    if (rd->flt && !wkp_filter_packet(rd->flt, o.data, o.caplen, o.wirelen, rec->dlt, &m)) {
+        const char *why = wkp_filter_error(rd->flt);
+        if (why) { /* a link type met mid-file that the filter cannot handle */
+            wkp__set_error(e, "%s: %s", cap->path, why);
+            return WKP_EINVAL;
+        }
+        rd->filtered++;
+    } else if (ps == WKP_PARSE_NOT_IP) {
+        rd->not_ip++;
+    } else if (ps == WKP_PARSE_MALFORMED) {
+        rd->malformed++;
+        e->malformed_by[m.anomaly < WKP_ANOM__COUNT ? m.anomaly : 0]++;
+    } else {
+        return dispatch(rd, ci, copy, &o, &m);
+    }
+    return WKP_OK;
+}
+
+static void publish_all(struct reader *rd)
+{
+    for (unsigned i = 0; i < rd->n; i++)
+        wkp_ring_publish(&rd->e->workers[i].ring);
+}
+
+/* After each record: publish a full burst (and see whether a stop came),
+ * and send a tick when one is due. */
+static wkp_status after_record(struct reader *rd, struct wkp_capfile *cf, uint16_t ci, bool copy,
+                               unsigned *in_burst)
+{
+    struct wkp_engine *e = rd->e;
+    if (++*in_burst == BURST) {
+        *in_burst = 0;
+        publish_all(rd);
+        if (atomic_load_explicit(&e->stop, memory_order_relaxed))
+            return WKP_ESTOPPED;
+    }
+    if (rd->ord - rd->last_tick_ord < WKP_TICK_PACKETS &&
+        wkp_ns_sub(rd->clock, rd->last_tick_clock) < WKP_TICK_NS)
+        return WKP_OK;
+    if (!broadcast(e, WKP_ITEM_TICK, WKP_POS(rd->ord, WKP_AT_TICK), rd->clock, ci,
+                   wkp_capfile_cursor(cf)))
+        return WKP_ESTOPPED;
+    rd->last_tick_ord = rd->ord;
+    rd->last_tick_clock = rd->clock;
+    if (rd->dfr)
+        wkp_defrag_expire(rd->dfr, rd->clock);
+    if (!copy)
+        release_behind(e, cf);
+    atomic_store_explicit(&e->prog_bytes, rd->bytes_before + wkp_capfile_bytes_done(cf),
+                          memory_order_relaxed);
+    atomic_store_explicit(&e->prog_packets, rd->read, memory_order_relaxed);
+    return WKP_OK;
+}
+
+/* A capture read to its end: note where it was cut and its damage, and
+ * end its flows with a flush. */
+static wkp_status end_capture(struct reader *rd, struct wkp_capture_info *cap, uint16_t ci)
+{
+    struct wkp_capfile *cf = cap->cf;
+    uint64_t off;
+    if (wkp_capfile_truncated(cf, &off)) {
+        cap->truncated = true;
+        cap->truncated_at = off;
+    }
+    size_t nd;
+    const struct wkp_damage *d =
+        wkp_capfile_damage(cf, &nd, &cap->damage_more, &cap->damage_more_bytes);
+    if (nd > 0 && (cap->damage = malloc(nd * sizeof *d)) != NULL) {
+        memcpy(cap->damage, d, nd * sizeof *d);
+        cap->ndamage = nd;
+    } else if (nd > 0) { /* out of memory: the counts stay */
+        cap->damage_more += nd;
+    }
+    if (!broadcast(rd->e, WKP_ITEM_FLUSH, WKP_POS(rd->ord, WKP_AT_FLUSH), rd->clock, ci,
+                   wkp_capfile_cursor(cf)))
+        return WKP_ESTOPPED;
+    return WKP_OK;
+}
+
+/* Every record of capture ci, then its end. */
+static wkp_status read_capture(struct reader *rd, size_t ci)
+{
+    struct wkp_engine *e = rd->e;
+    struct wkp_capture_info *cap = &e->caps[ci];
+    struct wkp_capfile *cf = cap->cf;
+    bool copy = !wkp_capfile_zero_copy(cf);
+    struct wkp_rec rec;
+    int rc;
+    unsigned in_burst = 0;
+    wkp_status st = WKP_OK;
+    while ((rc = wkp_capfile_next(cf, &rec, &rd->err)) == 1) {
+        st = on_record(rd, cap, (uint16_t)ci, copy, &rec);
+        if (st == WKP_OK)
+            st = after_record(rd, cf, (uint16_t)ci, copy, &in_burst);
+        if (st != WKP_OK)
+            break;
+    }
+    publish_all(rd);
+    if (st == WKP_OK && rc < 0) {
+        st = (wkp_status)rc;
+        wkp__set_error(e, "%s", rd->err.msg);
+    }
+    if (rd->dfr)
+        wkp_defrag_flush(rd->dfr); /* fragments never cross captures */
+    if (st == WKP_OK)
+        st = end_capture(rd, cap, (uint16_t)ci);
+    rd->bytes_before += wkp_capfile_size(cf);
+    atomic_store_explicit(&e->prog_bytes, rd->bytes_before, memory_order_relaxed);
+    atomic_store_explicit(&e->prog_packets, rd->read, memory_order_relaxed);
+    return st;
+}
+
+/* The stop item goes out even after a failure so every worker exits. */
+static void send_stop(struct reader *rd)
+{
+    for (unsigned i = 0; i < rd->n; i++) {
+        struct wkp_ring *r = &rd->e->workers[i].ring;
         struct wkp_pkt *p = wkp_ring_reserve(r, 0, NULL);
         if (p) {
             p->kind = WKP_ITEM_STOP;
             p->hash = 0;
             p->pos = UINT64_MAX;
             p->data = NULL;
-            p->clock_ns = clock;
+            p->clock_ns = rd->clock;
             wkp_ring_publish_wake(r);
         }
     }
-    e->counters[WKP_CNT_PACKETS_READ] = read;
-    e->counters[WKP_CNT_BYTES_READ] = wire;
-    e->counters[WKP_CNT_NOT_IP] = not_ip;
-    e->counters[WKP_CNT_MALFORMED] = malformed;
-    e->counters[WKP_CNT_FILTERED] = filtered;
-    e->counters[WKP_CNT_UNSUPPORTED_LINK] = unsupported;
-    if (dfr) {
-        struct wkp_defrag_stats ds;
-        wkp_defrag_stats(dfr, &ds);
-        e->counters[WKP_CNT_FRAGMENT_MERGED] = ds.frags_merged;
-        e->counters[WKP_CNT_FRAGMENT_EXPIRED] = ds.frags_expired + ds.frags_evicted;
-        /* Held fragments end merged, expired or evicted, or dropped with a
-         * datagram later found oversized or inconsistent: those are
-         * malformed (INVALID answers were counted as they came). */
-        uint64_t gone = ds.frags_merged + ds.frags_expired + ds.frags_evicted;
-        uint64_t late = held > gone ? held - gone : 0;
-        e->counters[WKP_CNT_MALFORMED] += late;
-        e->malformed_by[WKP_ANOM_FRAGMENT] += late;
-        e->defrag_stats = ds;
-    }
+}
+
+static void store_counters(struct reader *rd)
+{
+    struct wkp_engine *e = rd->e;
+    e->counters[WKP_CNT_PACKETS_READ] = rd->read;
+    e->counters[WKP_CNT_BYTES_READ] = rd->wire;
+    e->counters[WKP_CNT_NOT_IP] = rd->not_ip;
+    e->counters[WKP_CNT_MALFORMED] = rd->malformed;
+    e->counters[WKP_CNT_FILTERED] = rd->filtered;
+    e->counters[WKP_CNT_UNSUPPORTED_LINK] = rd->unsupported;
+    if (!rd->dfr)
+        return;
+    struct wkp_defrag_stats ds;
+    wkp_defrag_stats(rd->dfr, &ds);
+    e->counters[WKP_CNT_FRAGMENT_MERGED] = ds.frags_merged;
+    e->counters[WKP_CNT_FRAGMENT_EXPIRED] = ds.frags_expired + ds.frags_evicted;
+    /* Held fragments end merged, expired or evicted, or dropped with a
+     * datagram later found oversized or inconsistent: those are malformed
+     * (INVALID answers were counted as they came). */
+    uint64_t gone = ds.frags_merged + ds.frags_expired + ds.frags_evicted;
+    uint64_t late = rd->held > gone ? rd->held - gone : 0;
+    e->counters[WKP_CNT_MALFORMED] += late;
+    e->malformed_by[WKP_ANOM_FRAGMENT] += late;
+    e->defrag_stats = ds;
+}
+
+wkp_status wkp__reader_run(struct wkp_engine *e)
+{
+    struct reader rd = {
+        .e = e,
+        .flt = e->filter && wkp_filter_has_packet_terms(e->filter) ? e->filter : NULL,
+        .dfr = e->defrag,
+        .n = e->nworkers,
+        .clock = INT64_MIN,
+        .last_tick_clock = INT64_MIN,
+    };
+    wkp_status st = WKP_OK;
+    for (size_t ci = 0; ci < e->ncaps && st == WKP_OK; ci++)
+        st = read_capture(&rd, ci);
+    if (st != WKP_OK)
+        atomic_store(&e->stop, 1);
+    send_stop(&rd);
+    store_counters(&rd);
     return st;
 }

@@ -47,6 +47,11 @@ extern "C" {
 #define WKP_VERSION_PATCH  0
 #define WKP_VERSION_STRING "0.1.0"
 
+/* The default packet filter (wkp_config_set_default_filter). */
+#define WKP_DEFAULT_FILTER "not arp and not icmp and not icmpv6 and not dhcp and not dhcpv6"
+/* Slots in each reader->worker ring unless wkp_config_set_ring_slots. */
+#define WKP_RING_SLOTS_DEFAULT 2048
+
 /* ---- status and errors ------------------------------------------------ */
 
 typedef enum wkp_status {
@@ -112,9 +117,10 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_udp_timeout(wkp_config *cfg, dou
  * idle for s seconds (default 60, TCP's TIME_WAIT; 0: it waits for the
  * idle timeout). A SYN
  * without ACK after the close, with a new sequence number, ends it at once
- * and starts a new flow (D3). */
+ * and starts a new flow (docs/design.md, TCP splitting). */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_tcp_close_timeout(wkp_config *cfg, double s);
-/* SPEC §2.3/§2.4 packet filters: drop TCP retransmissions (default on),
+/* Packet drops: TCP retransmissions (default on; docs/design.md,
+ * Retransmissions),
  * pure ACKs (default off), packets with RST (default off). Dropped packets
  * appear in no flow and are counted in the run summary. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_filter_retrans(wkp_config *cfg, bool on);
@@ -126,7 +132,7 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_filter_rst(wkp_config *cfg, bool
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_max_seq(wkp_config *cfg, uint64_t n);
 /* Drop flows with fewer than n packets (default 1: keep all). */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_min_packets(wkp_config *cfg, uint64_t n);
-/* Packet filter (SPEC D5, docs/filters.md): tcpdump syntax compiled by
+/* Packet filter (docs/filters.md): tcpdump syntax compiled by
  * libpcap, plus wa1kpcap keywords evaluated on the dissected packet at any
  * encapsulation depth (arp, icmp, icmpv6/icmp6, dhcp, dhcpv6, vlan [ID],
  * gre, vxlan [VNI], geneve, mpls [LABEL]) and flow-level keywords (tls,
@@ -134,11 +140,10 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_min_packets(wkp_config *cfg, uin
  * effective filter is "(default) and (user)". Copied; compiled by
  * wkp_engine_new, which fails with a message quoting the bad part. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_filter(wkp_config *cfg, const char *expr);
-/* Replace the default filter ("not arp and not icmp and not icmpv6 and not
- * dhcp and not dhcpv6"); NULL or "" removes it. */
+/* Replace the default filter (WKP_DEFAULT_FILTER); NULL or "" removes it. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_default_filter(wkp_config *cfg, const char *expr);
 
-/* Application-layer parsing (SPEC §6.4, FIX-8): FULL (default) runs every
+/* Application-layer parsing: FULL (default) runs every
  * dissector incl. heuristics; PORT_ONLY only dissectors chosen by port;
  * NONE nothing above TCP/UDP (tunnels are still decapsulated). The
  * application dissectors are not part of this version yet: the setting is
@@ -150,14 +155,15 @@ typedef enum wkp_app_layer {
 } wkp_app_layer;
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_app_layer(wkp_config *cfg, wkp_app_layer mode);
 
-/* Columns to write: comma-separated names or shell globs over the D12
- * names ("flow_id,key,feature.packet_lengths.*"); NULL or "" = all. Each
+/* Columns to write: comma-separated names or shell globs over the column
+ * names of docs/output.md ("flow_id,key,feature.packet_lengths.*"); NULL or "" = all. Each
  * pattern must match a column, or wkp_engine_new fails (WKP_EINVAL). JSON
  * keeps the same selection. Copied. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_columns(wkp_config *cfg, const char *patterns);
 /* Write the sequence columns (default on). */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_sequences(wkp_config *cfg, bool on);
-/* D2: reassemble IPv4 and IPv6 fragments before filtering and keying
+/* Reassemble IPv4 and IPv6 fragments before filtering and keying
+ * (docs/design.md, Fragments)
  * (default on; at most 1024 pending datagrams / 8 MiB, 60 s of capture
  * time; what is given up is counted as fragment_expired). */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_reassembly(wkp_config *cfg, bool on);
@@ -174,14 +180,15 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_add_vxlan_port(wkp_config *cfg, uint
  * given up is counted in the run summary (tcp_reassembly). */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_tcp_reassembly(wkp_config *cfg, uint32_t limit,
                                                                uint64_t budget);
-/* D13: the original's behaviour where its numbers are needed: no IP
- * reassembly, no TCP splitting or timeouts, UDP payload_bytes 0, a
- * 100000-flow limit. Set it
- * before other options that it would override. */
+/* The original's behaviour where its numbers are needed (docs/design.md,
+ * Compatibility mode): no IP reassembly, no TCP splitting or timeouts, UDP
+ * payload_bytes 0, a 100000-flow limit. Set it before other options that
+ * it would override. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_compat(wkp_config *cfg, bool on);
 /* Most flows held at once per run (0 = no limit). */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_max_flows(wkp_config *cfg, uint64_t n);
-/* Slots in each reader->worker ring: a power of two >= 2 (default 4096).
+/* Slots in each reader->worker ring: a power of two >= 2 (default
+ * WKP_RING_SLOTS_DEFAULT).
  * Small values exercise backpressure in tests. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_ring_slots(wkp_config *cfg, unsigned n);
 /* A capture cut inside a record, or damaged (a record that cannot be right
@@ -204,11 +211,12 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_discard(wkp_config *cfg, bool on
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_progress(wkp_config *cfg, wkp_progress_fn fn,
                                                          void *user);
 
-/* ---- custom incremental features (SPEC §12, D11) ----------------------- */
+/* ---- custom incremental features ---------------------------------------- */
 
 /* What a feature's update callback sees of one packet of a flow: the packet
  * as it was added to the flow (after every filter). Valid only during the
- * call. All lengths follow SPEC §3; dir is +1 (up) or -1 (down). */
+ * call. Lengths are those of the sequence columns
+ * (docs/output.md, Sequences); dir is +1 (up) or -1 (down). */
 typedef struct wkp_pkt_view {
     int64_t ts_ns;     /* capture time, ns since the epoch */
     uint64_t index;    /* 0-based index of the packet within its flow */
@@ -320,7 +328,7 @@ WKP_API const char *wkp_flow_community_id(const wkp_flow *f);
 /* TCP retransmissions seen in the flow (dropped or kept). */
 WKP_API uint64_t wkp_flow_retransmissions(const wkp_flow *f);
 
-/* Per-packet sequences (SPEC §3) of the stored packets (all of them unless
+/* Per-packet sequences (docs/output.md, Sequences) of the stored packets (all of them unless
  * max_seq is set), in order. Lengths are signed by direction (+ up, - down). */
 typedef enum wkp_seq_field {
     WKP_SEQ_PACKET_LENGTH = 0, /* on-the-wire length */
@@ -373,7 +381,7 @@ WKP_API WKP_NODISCARD wkp_status wkp_sink_file_new(const char *path, wkp_format 
                                                    wkp_errbuf *err);
 
 /* A per-packet file sink: one row per packet of each flow (flow_id,
- * capture, index, direction, timestamp, the §3 lengths, payload_bytes, TCP
+ * capture, index, direction, timestamp, the four lengths, payload_bytes, TCP
  * flags and window), written when the flow is, in flow output order. fmt is
  * WKP_FMT_CSV or WKP_FMT_NDJSON. With max_seq only the stored packets. */
 WKP_API WKP_NODISCARD wkp_status wkp_sink_packets_new(const char *path, wkp_format fmt,
@@ -437,7 +445,8 @@ WKP_API const char *wkp_engine_last_error(const wkp_engine *e);
  * inside a record. Valid until the engine is freed. */
 WKP_API const char *wkp_engine_warnings(const wkp_engine *e);
 
-/* Counters of the last run (D9): every packet read is counted once, by reason. */
+/* Counters of the last run: every packet read is counted once, by reason
+ * (docs/design.md, Accounting reasons). */
 typedef enum wkp_counter {
     WKP_CNT_PACKETS_READ = 0,
     WKP_CNT_BYTES_READ, /* sum of on-the-wire lengths of packets read */

@@ -1,0 +1,231 @@
+/* The capture reader on top of libpcap: pipes, stdin, and --reader libpcap.
+ *
+ * libpcap reads through a stdio cookie stream of our own, so that it works
+ * the same on pipes and stdin as on files: the cookie remembers the first
+ * bytes (to check the magic and find the timestamp resolution, which
+ * libpcap does not expose) and counts the bytes libpcap consumed, which
+ * gives bytes_done and the offset of a truncated or damaged record. Record
+ * data is libpcap's buffer, valid until the next call. */
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capture/internal.h"
+
+/* Input of the libpcap reader: a buffer in front of a file descriptor. */
+struct lp_src {
+    int fd;
+    bool own_fd;
+    int err; /* errno of a failed read, 0 if none */
+    uint8_t *buf;
+    size_t len, pos;         /* bytes in buf, bytes of buf already served */
+    size_t first_len;        /* bytes of buf that were the file's first bytes */
+    bool refilled;           /* buf no longer holds the first bytes */
+    uint64_t served;         /* bytes handed to libpcap: its position in the file */
+    const _Atomic int *stop; /* a run's stop flag, or NULL */
+};
+
+/* read(2) that a stop ends: a pipe whose writer stalls without closing it
+ * would otherwise hold the reader (and so the whole run) in read() forever,
+ * whatever signal comes. With a stop flag, wait in 100 ms polls and give up
+ * with ECANCELED once it is raised. */
+static ssize_t src_read_fd(struct lp_src *s, void *dst, size_t n)
+{
+    while (s->stop != NULL) {
+        if (atomic_load_explicit(s->stop, memory_order_relaxed)) {
+            errno = ECANCELED;
+            return -1;
+        }
+        struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
+        int r = poll(&pfd, 1, 100);
+        if (r > 0)
+            break;
+        if (r < 0 && errno != EINTR)
+            break; /* let read() report it */
+    }
+    return read(s->fd, dst, n);
+}
+
+static ssize_t src_read(void *cookie, char *out, size_t n)
+{
+    struct lp_src *s = cookie;
+    size_t done = 0;
+    while (done < n) {
+        if (s->pos == s->len) {
+            ssize_t r = src_read_fd(s, s->buf, PEEK_BYTES);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0) {
+                s->err = errno;
+                return done > 0 ? (ssize_t)done : -1;
+            }
+            if (r == 0)
+                break;
+            s->len = (size_t)r;
+            s->pos = 0;
+            s->refilled = true;
+        }
+        size_t k = s->len - s->pos < n - done ? s->len - s->pos : n - done;
+        memcpy(out + done, s->buf + s->pos, k);
+        s->pos += k;
+        done += k;
+    }
+    s->served += done;
+    return (ssize_t)done;
+}
+
+static int src_close(void *cookie)
+{
+    struct lp_src *s = cookie;
+    if (s->own_fd)
+        close(s->fd);
+    free(s->buf);
+    free(s);
+    return 0;
+}
+
+/* Fill buf with the file's first bytes (up to PEEK_BYTES, fewer at EOF). */
+static bool src_prime(struct lp_src *s)
+{
+    while (s->len < PEEK_BYTES) {
+        ssize_t r = src_read_fd(s, s->buf + s->len, PEEK_BYTES - s->len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            s->err = errno;
+            return false;
+        }
+        if (r == 0)
+            break;
+        s->len += (size_t)r;
+    }
+    s->first_len = s->len;
+    return true;
+}
+
+wkp_status wkp__lp_open(struct wkp_capfile *cf, int fd, bool own_fd, wkp_errbuf *err)
+{
+    struct lp_src *s = calloc(1, sizeof *s);
+    uint8_t *buf = malloc(PEEK_BYTES);
+    if (s == NULL || buf == NULL) {
+        free(s);
+        free(buf);
+        if (own_fd)
+            close(fd);
+        wkp__cf_say(err, "%s: out of memory", cf->path);
+        return WKP_ENOMEM;
+    }
+    s->fd = fd;
+    s->own_fd = own_fd;
+    s->buf = buf;
+    s->stop = cf->stop;
+    if (!src_prime(s)) {
+        wkp__cf_say(err, "%s: %s", cf->path, strerror(s->err));
+        wkp_status st = s->err == ECANCELED ? WKP_ESTOPPED : WKP_EIO;
+        src_close(s);
+        return st;
+    }
+    wkp_status st = wkp__cf_classify(cf->path, s->buf, s->first_len, &cf->fmt, err);
+    if (st != WKP_OK) {
+        src_close(s);
+        return st;
+    }
+    /* libpcap keeps the file's resolution to itself: read it from the magic
+     * or, for pcapng, from the IDBs in the first bytes. */
+    if (cf->fmt == FMT_PCAP) {
+        uint32_t m = get32(s->buf, false);
+        cf->digits = (m == PCAP_MAGIC_NS || m == __builtin_bswap32(PCAP_MAGIC_NS)) ? 9 : 6;
+    } else {
+        struct wkp_capfile t = {.path = cf->path, .map = s->buf, .size = s->first_len, .digits = 6};
+        int unused;
+        cf->digits = wkp__ng_peek(&t, &unused);
+    }
+
+    static const cookie_io_functions_t io = {.read = src_read, .close = src_close};
+    FILE *f = fopencookie(s, "r", io);
+    if (f == NULL) {
+        wkp__cf_say(err, "%s: %s", cf->path, strerror(errno));
+        src_close(s);
+        return WKP_ENOMEM;
+    }
+    /* Unbuffered: every byte libpcap asks for goes through src_read, so
+     * s->served is exactly libpcap's position in the file. */
+    setvbuf(f, NULL, _IONBF, 0);
+    char eb[PCAP_ERRBUF_SIZE];
+    pcap_t *pc = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, eb);
+    if (pc == NULL) {
+        bool ioerr = s->err != 0;
+        wkp__cf_say(err, "%s: %s", cf->path, ioerr ? strerror(s->err) : eb);
+        fclose(f); /* the caller keeps the stream when pcap_fopen fails */
+        return ioerr ? WKP_EIO : WKP_EFORMAT;
+    }
+    cf->pc = pc;
+    cf->in = s;
+    cf->use_pcap = true;
+    cf->first_dlt = pcap_datalink(pc);
+    return wkp__cf_check_dlt(cf->path, cf->first_dlt, "", err);
+}
+
+int wkp__lp_next(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err)
+{
+    struct pcap_pkthdr *h;
+    const u_char *d;
+    uint64_t before = cf->in->served;
+    cf->lp_bad_off = before;
+    int r = pcap_next_ex(cf->pc, &h, &d);
+    if (r == 1 && h->caplen > (uint64_t)h->len + TRAILER_MAX) {
+        /* as the mmap reader: libpcap does not check this */
+        wkp__cf_say(err, "%s: %s at %llu claims %u captured bytes of a %u-byte packet", cf->path,
+                    cf->fmt == FMT_PCAP ? "record" : "block", (unsigned long long)before, h->caplen,
+                    h->len);
+        cf->lp_damage = true;
+        return WKP_EFORMAT;
+    }
+    if (r == 1) {
+        rec->data = d;
+        rec->caplen = h->caplen;
+        rec->wirelen = h->len;
+        int64_t sec = (int64_t)h->ts.tv_sec, frac = (int64_t)h->ts.tv_usec;
+        if (cf->fmt == FMT_PCAP) {
+            /* pcap headers hold unsigned 32-bit fields; libpcap 1.10 reads
+             * them as signed (tcpdump__timestamp_invalid_micro.pcap has a
+             * fraction of 2^31 µs), then scales µs by 1000. Undo the sign
+             * so that both readers give sec * 10^9 + frac * unit. */
+            sec = (int64_t)(uint32_t)sec;
+            frac = cf->digits == 9 ? (int64_t)(uint32_t)frac
+                                   : (int64_t)(uint32_t)(int32_t)(frac / 1000) * 1000;
+        }
+        rec->ts_ns = ns_saturate((__int128)sec * NS_PER_S + frac);
+        rec->dlt = pcap_datalink(cf->pc);
+        return 1;
+    }
+    if (r == PCAP_ERROR_BREAK)
+        return 0;
+    const char *msg = pcap_geterr(cf->pc);
+    if (cf->in->err != 0) {
+        wkp__cf_say(err, "%s: %s", cf->path, strerror(cf->in->err));
+        return cf->in->err == ECANCELED ? WKP_ESTOPPED : WKP_EIO;
+    }
+    /* "truncated dump file; ..." (pcap), "truncated pcapng dump file; ..." */
+    if (strncmp(msg, "truncated", 9) == 0) {
+        cf->truncated = true;
+        cf->trunc_off = before;
+        return 0;
+    }
+    bool lt = strstr(msg, "different from the type of the first interface") != NULL;
+    const char *hint =
+        lt ? " (libpcap reads one link type per file; the mmap reader reads them all)" : "";
+    cf->lp_damage = !lt; /* any other complaint is about the record's bytes */
+    wkp__cf_say(err, "%s: %s at %llu: %s%s", cf->path, cf->fmt == FMT_PCAP ? "record" : "block",
+                (unsigned long long)before, msg, hint);
+    return WKP_EFORMAT;
+}
+
+uint64_t wkp__lp_served(const struct wkp_capfile *cf)
+{
+    return cf->in->served;
+}

@@ -1,0 +1,209 @@
+/* The configuration: wkp_config_new's defaults and the setters. A setter
+ * checks and stores its value; nothing is resolved until wkp_engine_new
+ * copies the configuration. Any thread, one configuration at a time. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/internal.h"
+
+/* Setters that only store a value. */
+#define BOOL_SETTER(fn, field)                                                                     \
+    wkp_status fn(wkp_config *cfg, bool on)                                                        \
+    {                                                                                              \
+        if (!cfg)                                                                                  \
+            return WKP_EINVAL;                                                                     \
+        cfg->field = on;                                                                           \
+        return WKP_OK;                                                                             \
+    }
+#define U64_SETTER(fn, field)                                                                      \
+    wkp_status fn(wkp_config *cfg, uint64_t on)                                                    \
+    {                                                                                              \
+        if (!cfg)                                                                                  \
+            return WKP_EINVAL;                                                                     \
+        cfg->field = on;                                                                           \
+        return WKP_OK;                                                                             \
+    }
+
+wkp_status wkp_config_new(wkp_config **out)
+{
+    if (!out)
+        return WKP_EINVAL;
+    wkp_config *c = calloc(1, sizeof *c);
+    if (!c)
+        return WKP_ENOMEM;
+    c->threads = 0;
+    c->reader = WKP_READER_AUTO;
+    c->tcp_timeout_ns = 300LL * 1000000000LL;
+    c->udp_timeout_ns = 0;
+    c->max_flows = 10000000;
+    c->ring_slots = WKP_RING_SLOTS_DEFAULT;
+    /* 2 x MSL (Linux TIME_WAIT): stray ACKs, FINs and RSTs after a close
+     * still belong to the connection (multi.pcap has them 12-20 s late) */
+    c->tcp_close_timeout_ns = 60LL * 1000000000LL;
+    c->min_packets = 1;
+    c->filter_retrans = true;
+    c->sequences = true;
+    c->reassembly = true;
+    c->tcp_stream_limit = 0; /* no consumer yet: on with --tcp-stream-limit */
+    c->tcp_stream_budget = (uint64_t)512 << 20;
+    c->default_filter = strdup(WKP_DEFAULT_FILTER);
+    if (!c->default_filter) {
+        free(c);
+        return WKP_ENOMEM;
+    }
+    *out = c;
+    return WKP_OK;
+}
+
+void wkp_config_free(wkp_config *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->columns);
+    free(cfg->filter);
+    free(cfg->default_filter);
+    wkp_custom_free(&cfg->custom);
+    free(cfg);
+}
+
+wkp_status wkp_config_set_threads(wkp_config *cfg, unsigned n)
+{
+    if (!cfg || n > WKP_MAX_THREADS)
+        return WKP_EINVAL;
+    cfg->threads = n;
+    return WKP_OK;
+}
+
+wkp_status wkp_config_set_reader(wkp_config *cfg, wkp_reader_kind k)
+{
+    if (!cfg || (k != WKP_READER_AUTO && k != WKP_READER_MMAP && k != WKP_READER_LIBPCAP))
+        return WKP_EINVAL;
+    cfg->reader = k;
+    return WKP_OK;
+}
+
+static wkp_status set_timeout(int64_t *dst, double s)
+{
+    /* NaN fails both comparisons; a year is plenty for an idle timeout. */
+    if (!(s >= 0.0 && s <= 31536000.0))
+        return WKP_EINVAL;
+    *dst = (int64_t)(s * 1e9 + 0.5);
+    return WKP_OK;
+}
+
+wkp_status wkp_config_set_tcp_timeout(wkp_config *cfg, double s)
+{
+    return cfg ? set_timeout(&cfg->tcp_timeout_ns, s) : WKP_EINVAL;
+}
+
+wkp_status wkp_config_set_udp_timeout(wkp_config *cfg, double s)
+{
+    return cfg ? set_timeout(&cfg->udp_timeout_ns, s) : WKP_EINVAL;
+}
+
+wkp_status wkp_config_set_tcp_close_timeout(wkp_config *cfg, double s)
+{
+    return cfg ? set_timeout(&cfg->tcp_close_timeout_ns, s) : WKP_EINVAL;
+}
+
+BOOL_SETTER(wkp_config_set_filter_retrans, filter_retrans)
+BOOL_SETTER(wkp_config_set_filter_ack, filter_ack)
+BOOL_SETTER(wkp_config_set_filter_rst, filter_rst)
+BOOL_SETTER(wkp_config_set_sequences, sequences)
+
+wkp_status wkp_config_set_tcp_reassembly(wkp_config *cfg, uint32_t limit, uint64_t budget)
+{
+    if (!cfg)
+        return WKP_EINVAL;
+    cfg->tcp_stream_limit = limit;
+    cfg->tcp_stream_budget = budget;
+    return WKP_OK;
+}
+
+wkp_status wkp_config_add_vxlan_port(wkp_config *cfg, uint16_t port)
+{
+    if (!cfg || port == 0 || cfg->parse.n_vxlan_ports >= WKP_MAX_VXLAN_PORTS)
+        return WKP_EINVAL;
+    cfg->parse.vxlan_ports[cfg->parse.n_vxlan_ports++] = port;
+    return WKP_OK;
+}
+
+wkp_status wkp_config_set_reassembly(wkp_config *cfg, bool on)
+{
+    if (!cfg)
+        return WKP_EINVAL;
+    cfg->reassembly = on;
+    return WKP_OK;
+}
+
+wkp_status wkp_config_set_compat(wkp_config *cfg, bool on)
+{
+    if (!cfg)
+        return WKP_EINVAL;
+    cfg->compat = on;
+    if (on) {
+        /* as the original: no IP reassembly, no TCP splitting or timeout,
+         * its flow limit (docs/design.md, "Compatibility mode") */
+        cfg->reassembly = false;
+        cfg->tcp_timeout_ns = 0;
+        cfg->tcp_close_timeout_ns = 0;
+        cfg->max_flows = 100000;
+    }
+    return WKP_OK;
+}
+
+wkp_status wkp_config_set_app_layer(wkp_config *cfg, wkp_app_layer mode)
+{
+    if (!cfg || (mode != WKP_APP_FULL && mode != WKP_APP_PORT_ONLY && mode != WKP_APP_NONE))
+        return WKP_EINVAL;
+    cfg->app_layer = mode;
+    return WKP_OK;
+}
+
+wkp_status wkp__set_string(char **dst, const char *v)
+{
+    char *c = NULL;
+    if (v && *v && !(c = strdup(v)))
+        return WKP_ENOMEM;
+    free(*dst);
+    *dst = c;
+    return WKP_OK;
+}
+
+wkp_status wkp_config_set_filter(wkp_config *cfg, const char *expr)
+{
+    return cfg ? wkp__set_string(&cfg->filter, expr) : WKP_EINVAL;
+}
+
+wkp_status wkp_config_set_default_filter(wkp_config *cfg, const char *expr)
+{
+    return cfg ? wkp__set_string(&cfg->default_filter, expr) : WKP_EINVAL;
+}
+
+U64_SETTER(wkp_config_set_max_seq, max_seq)
+
+U64_SETTER(wkp_config_set_min_packets, min_packets)
+
+U64_SETTER(wkp_config_set_max_flows, max_flows)
+
+wkp_status wkp_config_set_ring_slots(wkp_config *cfg, unsigned n)
+{
+    if (!cfg || n < 2 || n > (1u << 20) || (n & (n - 1)) != 0)
+        return WKP_EINVAL;
+    cfg->ring_slots = n;
+    return WKP_OK;
+}
+
+BOOL_SETTER(wkp_config_set_strict, strict)
+BOOL_SETTER(wkp_config_set_resync, resync)
+
+BOOL_SETTER(wkp_config_set_discard, discard)
+
+wkp_status wkp_config_set_progress(wkp_config *cfg, wkp_progress_fn fn, void *user)
+{
+    if (!cfg)
+        return WKP_EINVAL;
+    cfg->progress = fn;
+    cfg->progress_user = user;
+    return WKP_OK;
+}

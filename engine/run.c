@@ -1,0 +1,353 @@
+/* One run of the engine: wkp_engine_run.
+ *
+ * It opens and checks every capture first (nothing is written if one is
+ * bad), opens the sinks, starts the merger and the workers, runs the reader
+ * on the calling thread, joins everything, turns what the captures went
+ * through into warnings (or errors with strict), and then commits or
+ * removes the output files. Only this module starts threads. */
+#include <pcap/pcap.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/internal.h"
+#include "util/clock.h"
+
+/* The threads a run started, for joining them. */
+struct run_threads {
+    pthread_t merger;
+    bool merger_up;
+    unsigned started; /* workers[0, started) are running */
+};
+
+void wkp__close_captures(wkp_engine *e)
+{
+    for (size_t i = 0; i < e->ncaps; i++) {
+        wkp_capfile_close(e->caps[i].cf);
+        e->caps[i].cf = NULL;
+    }
+}
+
+static void add_warning(wkp_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_warning(wkp_engine *e, const char *fmt, ...)
+{
+    char line[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    wkp_buf_puts(&e->warnings, line);
+    wkp_buf_putc(&e->warnings, '\n');
+    wkp_buf_putc(&e->warnings, '\0');
+    e->warnings.len--; /* keep it a C string without counting the NUL */
+}
+
+/* Open and check every capture before anything is written. */
+static wkp_status open_captures(wkp_engine *e, const char *const *paths, size_t n, wkp_errbuf *err)
+{
+    e->caps = calloc(n, sizeof *e->caps);
+    if (!e->caps)
+        return WKP_ENOMEM;
+    e->ncaps = n;
+    for (size_t i = 0; i < n; i++) {
+        struct wkp_capture_info *c = &e->caps[i];
+        c->path = strdup(paths[i] ? paths[i] : "");
+        if (!c->path) {
+            wkp__close_captures(e);
+            return WKP_ENOMEM;
+        }
+        const char *slash = strrchr(c->path, '/');
+        c->name = slash ? slash + 1 : c->path;
+        wkp_status st = wkp_capfile_open_stoppable(c->path, e->cfg.reader, &e->stop, &c->cf, err);
+        if (st != WKP_OK) {
+            if (st == WKP_ESTOPPED)
+                wkp__set_error(e, WKP_STOPPED_MSG);
+            else
+                wkp__set_error(e, "%s", err->msg);
+            wkp__close_captures(e);
+            return st;
+        }
+        c->ts_digits = wkp_capfile_ts_digits(c->cf);
+        wkp_capfile_set_resync(c->cf, e->cfg.resync && !e->cfg.strict);
+        e->bytes_total += wkp_capfile_size(c->cf);
+        if (e->filter &&
+            wkp_filter_prepare_dlt(e->filter, wkp_capfile_first_dlt(c->cf), err) != WKP_OK) {
+            wkp__set_error(e, "%s: %s", c->path, err->msg);
+            wkp__close_captures(e);
+            return WKP_EINVAL;
+        }
+    }
+    return WKP_OK;
+}
+
+/* Open the sinks (temporary files). */
+static wkp_status open_sinks(wkp_engine *e, wkp_errbuf *err)
+{
+    for (size_t i = 0; i < e->nsinks; i++) {
+        e->sinks[i]->cfg = &e->cfg;
+        wkp_status st = wkp__sink_open(e->sinks[i], &e->stop, err);
+        if (st != WKP_OK) {
+            wkp__set_error(e, "%s", err->msg);
+            for (size_t j = 0; j < i; j++)
+                wkp__sink_close(e->sinks[j], false, err);
+            wkp__close_captures(e);
+            return st;
+        }
+    }
+    return WKP_OK;
+}
+
+/* Workers (each with its ring and hand-off) and the merger. Whatever was
+ * started is in *t, also on failure. */
+static wkp_status start_threads(wkp_engine *e, struct run_threads *t)
+{
+    e->workers = calloc(e->nworkers, sizeof *e->workers);
+    wkp_status st = e->workers ? WKP_OK : WKP_ENOMEM;
+    uint64_t share = e->cfg.max_flows ? (e->cfg.max_flows + e->nworkers - 1) / e->nworkers : 0;
+    for (unsigned i = 0; st == WKP_OK && i < e->nworkers; i++) {
+        struct wkp_worker *w = &e->workers[i];
+        w->e = e;
+        w->idx = i;
+        w->max_flows = share;
+        if (wkp_ring_init(&w->ring, e->cfg.ring_slots, WKP_ARENA_BYTES, &e->stop) != 0 ||
+            wkp__handoff_init(w) != 0)
+            st = WKP_ENOMEM;
+    }
+    if (st != WKP_OK)
+        return st;
+    for (; t->started < e->nworkers; t->started++)
+        if (pthread_create(&e->workers[t->started].thread, NULL, wkp__worker_main,
+                           &e->workers[t->started]) != 0)
+            return WKP_ENOMEM;
+    if (pthread_create(&t->merger, NULL, wkp__merger_main, e) != 0)
+        return WKP_ENOMEM;
+    t->merger_up = true;
+    return WKP_OK;
+}
+
+static void join_threads(const wkp_engine *e, const struct run_threads *t)
+{
+    for (unsigned i = 0; i < t->started; i++)
+        pthread_join(e->workers[i].thread, NULL);
+    if (t->merger_up)
+        pthread_join(t->merger, NULL);
+}
+
+/* Add each worker's counters to the engine's and free what the worker
+ * used. A worker that failed makes an OK run fail. */
+static wkp_status collect_workers(wkp_engine *e, wkp_status st)
+{
+    for (unsigned i = 0; e->workers && i < e->nworkers; i++) {
+        struct wkp_worker *w = &e->workers[i];
+        e->counters[WKP_CNT_IN_FLOW] += w->st.in_flow + w->st.discarded;
+        e->counters[WKP_CNT_RETRANSMISSION] += w->st.retrans_dropped;
+        e->counters[WKP_CNT_ACK_FILTERED] += w->st.ack_filtered;
+        e->counters[WKP_CNT_RST_FILTERED] += w->st.rst_filtered;
+        e->counters[WKP_CNT_FLOW_FILTERED] += w->st.flow_filtered;
+        e->ts.delivered += w->st.ts.delivered;
+        e->ts.dropped += w->st.ts.dropped;
+        e->ts.overlap += w->st.ts.overlap;
+        e->ts.gap_bytes += w->st.ts.gap_bytes;
+        e->ts.gaps += w->st.ts.gaps;
+        e->ts.ooo_segments += w->st.ts.ooo_segments;
+        e->ts.alloc_failed += w->st.ts.alloc_failed;
+        e->ts_streams += w->st.ts_streams;
+        e->ts_refused += w->ts_budget.refused;
+        e->evicted += w->st.evicted;
+        if (w->failed && st == WKP_OK) {
+            st = WKP_ENOMEM;
+            wkp__set_error(e, "out of memory in a worker");
+        }
+        wkp_ring_fini(&w->ring);
+        wkp__handoff_fini(w);
+        wkp_buf_free(&w->scratch);
+    }
+    return st;
+}
+
+/* Why the run ended: a failure (reader, worker, merger) or, failing that, a
+ * stop asked for by wkp_engine_stop() or a callback: every internal stop
+ * comes with a failure status. *write_error: a sink failed to write, and
+ * names itself when it is finished. */
+static wkp_status run_outcome(wkp_engine *e, wkp_status st, bool *write_error)
+{
+    /* The reader's WKP_ESTOPPED only echoes the stop flag, which a failure
+     * elsewhere may have raised: the cause is found below. */
+    if (st == WKP_ESTOPPED)
+        st = WKP_OK;
+    st = collect_workers(e, st);
+    *write_error = false;
+    if (st == WKP_OK && e->run_status != WKP_OK) {
+        st = e->run_status;
+        if (st == WKP_EIO)
+            *write_error = true;
+        else
+            wkp__set_error(e, "out of memory in the merger");
+    }
+    if (st == WKP_OK && atomic_load(&e->stop))
+        st = WKP_ESTOPPED;
+    if (st == WKP_ESTOPPED)
+        wkp__set_error(e, WKP_STOPPED_MSG);
+    return st;
+}
+
+/* Truncated captures: a warning, or an error with strict. */
+static wkp_status check_truncated(wkp_engine *e)
+{
+    for (size_t i = 0; i < e->ncaps; i++) {
+        const struct wkp_capture_info *c = &e->caps[i];
+        if (!c->truncated)
+            continue;
+        if (e->cfg.strict) {
+            wkp__set_error(e, "%s: capture cut short inside the record at offset %llu", c->path,
+                           (unsigned long long)c->truncated_at);
+            return WKP_EFORMAT;
+        }
+        add_warning(e,
+                    "%s: capture cut short inside the record at offset %llu; analysed the "
+                    "%llu packets before it",
+                    c->path, (unsigned long long)c->truncated_at, (unsigned long long)c->packets);
+    }
+    return WKP_OK;
+}
+
+/* pcapng interfaces of c whose link type is not decoded: one warning each. */
+static void warn_unsupported(wkp_engine *e, const struct wkp_capture_info *c)
+{
+    size_t nu = 0;
+    const struct wkp_unsup_if *u = c->cf ? wkp_capfile_unsupported(c->cf, &nu) : NULL;
+    for (size_t k = 0; k < nu; k++) {
+        const char *name = pcap_datalink_val_to_name(u[k].dlt);
+        add_warning(e,
+                    "%s: pcapng interface %u of section %u (block at offset %llu) has link "
+                    "type %d (%s), which wa1kpcap does not decode; its %llu packets are "
+                    "counted as unsupported_link",
+                    c->path, u[k].index, u[k].section, (unsigned long long)u[k].block_off, u[k].dlt,
+                    name ? name : "unknown", (unsigned long long)u[k].packets);
+    }
+}
+
+/* The damage met in c (docs/design.md, "Damaged captures"): one warning
+ * per damaged range, or an error with strict. */
+static wkp_status check_damage(wkp_engine *e, const struct wkp_capture_info *c)
+{
+    if ((c->ndamage > 0 || c->damage_more > 0) && e->cfg.strict) {
+        wkp__set_error(e, "%s: damaged record at offset %llu (%s)", c->path,
+                       (unsigned long long)(c->ndamage ? c->damage[0].off : 0),
+                       c->ndamage ? c->damage[0].why : "?");
+        return WKP_EFORMAT;
+    }
+    for (size_t k = 0; k < c->ndamage; k++) {
+        const struct wkp_damage *d = &c->damage[k];
+        if (d->resumed)
+            add_warning(e, "%s: skipped %llu damaged bytes at offset %llu (%s); resumed at %llu",
+                        c->path, (unsigned long long)d->len, (unsigned long long)d->off, d->why,
+                        (unsigned long long)(d->off + d->len));
+        else if (e->cfg.resync && c->cf && wkp_capfile_zero_copy(c->cf))
+            add_warning(e,
+                        "%s: damaged record at offset %llu (%s), and no readable record after "
+                        "it: skipped the last %llu bytes",
+                        c->path, (unsigned long long)d->off, d->why, (unsigned long long)d->len);
+        else
+            add_warning(e,
+                        "%s: damaged record at offset %llu (%s): read stopped there; analysed "
+                        "the %llu packets before it",
+                        c->path, (unsigned long long)d->off, d->why,
+                        (unsigned long long)c->packets);
+    }
+    if (c->damage_more > 0)
+        add_warning(e, "%s: %llu more damaged byte ranges (%llu bytes) skipped", c->path,
+                    (unsigned long long)c->damage_more, (unsigned long long)c->damage_more_bytes);
+    return WKP_OK;
+}
+
+/* What the captures went through: truncation, then per capture its
+ * undecoded interfaces and its damage. */
+static wkp_status check_captures(wkp_engine *e)
+{
+    wkp_status st = check_truncated(e);
+    for (size_t i = 0; st == WKP_OK && i < e->ncaps; i++) {
+        warn_unsupported(e, &e->caps[i]);
+        st = check_damage(e, &e->caps[i]);
+    }
+    return st;
+}
+
+/* Finish every sink, then commit or remove the output: renamed only if the
+ * run succeeded, no stop came and every sink was written, flushed and
+ * closed cleanly. A stop seen up to here discards the output. */
+static wkp_status finish_sinks(wkp_engine *e, wkp_status st, bool write_error, wkp_errbuf *err)
+{
+    for (size_t i = 0; i < e->nsinks; i++) {
+        wkp_status cs = wkp__sink_finish(e->sinks[i], st == WKP_OK, err);
+        if (cs != WKP_OK && (st == WKP_OK || write_error)) {
+            st = cs;
+            write_error = false;
+            e->write_failed = true;
+            wkp__set_error(e, "%s", err->msg);
+        }
+    }
+    if (st == WKP_OK && atomic_load(&e->stop)) {
+        st = WKP_ESTOPPED;
+        wkp__set_error(e, WKP_STOPPED_MSG);
+    }
+    for (size_t i = 0; i < e->nsinks; i++) {
+        wkp_status cs = wkp__sink_commit(e->sinks[i], st == WKP_OK, err);
+        if (cs != WKP_OK && st == WKP_OK) {
+            st = cs;
+            wkp__set_error(e, "%s", err->msg);
+        }
+    }
+    return st;
+}
+
+static wkp_status run(wkp_engine *e, const char *const *paths, size_t n)
+{
+    if (!paths || n == 0 || n > 65535) {
+        wkp__set_error(e, "no capture file given");
+        return WKP_EINVAL;
+    }
+    double t0 = wkp_clock_s();
+    wkp_errbuf err = {{0}};
+    wkp_status st = open_captures(e, paths, n, &err);
+    if (st == WKP_OK)
+        st = open_sinks(e, &err);
+    if (st != WKP_OK)
+        return st;
+
+    struct run_threads t = {.merger_up = false};
+    st = start_threads(e, &t);
+    if (st == WKP_OK) {
+        st = wkp__reader_run(e);
+    } else {
+        wkp__set_error(e, "cannot start the engine's threads: %s", wkp_strerror(st));
+        atomic_store(&e->stop, 1);
+    }
+    join_threads(e, &t);
+
+    bool write_error;
+    st = run_outcome(e, st, &write_error);
+    if (st == WKP_OK)
+        st = check_captures(e);
+    st = finish_sinks(e, st, write_error, &err);
+    wkp__close_captures(e);
+    e->wall_s = wkp_clock_s() - t0;
+    return st;
+}
+
+wkp_status wkp_engine_run(wkp_engine *e, const char *const *paths, size_t n)
+{
+    if (!e)
+        return WKP_EINVAL;
+    if (e->ran) {
+        wkp__set_error(e, "wkp_engine_run: an engine runs once");
+        return WKP_ESTATE;
+    }
+    e->ran = true;
+    e->err[0] = '\0';
+    wkp_status st = run(e, paths, n);
+    if (st != WKP_OK && !e->err[0])
+        wkp__set_error(e, "%s", wkp_strerror(st));
+    e->run_status = st;
+    return st;
+}

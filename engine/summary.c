@@ -1,0 +1,257 @@
+/* wkp_engine_write_summary: the run as one JSON document (docs/output.md
+ * describes its fields). Built in memory, then written in one go, so a
+ * failed write leaves nothing half-done but the file it names. Called after
+ * wkp_engine_run by the thread that owns the engine. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/internal.h"
+
+static const char *const counter_names[WKP_CNT__COUNT] = {
+    "packets_read",   "bytes_read",   "in_flow",         "filtered",        "flow_filtered",
+    "retransmission", "ack_filtered", "rst_filtered",    "fragment_merged", "fragment_expired",
+    "not_ip",         "malformed",    "flow_table_full", "flows",           "unsupported_link",
+};
+
+static void put_bool(struct wkp_buf *b, bool v)
+{
+    wkp_buf_puts(b, v ? "true" : "false");
+}
+
+static void put_str_or_null(struct wkp_buf *b, const char *s)
+{
+    if (s)
+        wkp_buf_json_str(b, s);
+    else
+        wkp_buf_puts(b, "null");
+}
+
+/* What happened: "ok", "stopped", "write error" or the failure's
+ * wkp_strerror text; "error" has the one-line message. */
+static void put_status(struct wkp_buf *b, const wkp_engine *e)
+{
+    wkp_buf_puts(b, "{\n  \"version\": \"" WKP_VERSION_STRING "\",\n  \"status\": ");
+    wkp_buf_json_str(b, !e->ran                   ? "not run"
+                        : e->run_status == WKP_OK ? "ok"
+                        : e->write_failed         ? "write error"
+                                                  : wkp_strerror(e->run_status));
+    wkp_buf_puts(b, ",\n  \"error\": ");
+    put_str_or_null(b, e->ran && e->run_status != WKP_OK ? e->err : NULL);
+}
+
+static void put_options(struct wkp_buf *b, const wkp_engine *e)
+{
+    const struct wkp_config *c = &e->cfg;
+    wkp_buf_puts(b, ",\n  \"options\": {\"threads\": ");
+    wkp_buf_u64(b, e->nworkers);
+    wkp_buf_puts(b, ", \"reader\": ");
+    wkp_buf_json_str(b, c->reader == WKP_READER_MMAP      ? "mmap"
+                        : c->reader == WKP_READER_LIBPCAP ? "libpcap"
+                                                          : "auto");
+    wkp_buf_puts(b, ", \"tcp_timeout_ns\": ");
+    wkp_buf_i64(b, c->tcp_timeout_ns);
+    wkp_buf_puts(b, ", \"udp_timeout_ns\": ");
+    wkp_buf_i64(b, c->udp_timeout_ns);
+    wkp_buf_puts(b, ", \"max_flows\": ");
+    wkp_buf_u64(b, c->max_flows);
+    wkp_buf_puts(b, ", \"ring_slots\": ");
+    wkp_buf_u64(b, c->ring_slots);
+    wkp_buf_puts(b, ", \"strict\": ");
+    put_bool(b, c->strict);
+    wkp_buf_puts(b, ", \"app_layer\": ");
+    wkp_buf_json_str(b, c->app_layer == WKP_APP_NONE        ? "none"
+                        : c->app_layer == WKP_APP_PORT_ONLY ? "port_only"
+                                                            : "full");
+    wkp_buf_puts(b, ", \"compat\": ");
+    put_bool(b, c->compat);
+    wkp_buf_puts(b, ", \"filter_retrans\": ");
+    put_bool(b, c->filter_retrans);
+    wkp_buf_puts(b, ", \"max_seq\": ");
+    wkp_buf_u64(b, c->max_seq);
+    wkp_buf_puts(b, ", \"reassembly\": ");
+    put_bool(b, c->reassembly);
+    wkp_buf_puts(b, ", \"default_filter\": ");
+    put_str_or_null(b, c->default_filter);
+    wkp_buf_puts(b, ", \"filter\": ");
+    put_str_or_null(b, c->filter);
+    wkp_buf_puts(b, "}");
+}
+
+/* Threads, wall time, the packet counters and malformed packets by layer. */
+static void put_counters(struct wkp_buf *b, const wkp_engine *e)
+{
+    wkp_buf_puts(b, ",\n  \"threads\": ");
+    wkp_buf_u64(b, e->nworkers);
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "%.6f", e->wall_s);
+    wkp_buf_puts(b, ",\n  \"wall_seconds\": ");
+    wkp_buf_puts(b, tmp);
+    wkp_buf_puts(b, ",\n  \"packets\": {");
+    for (int i = 0; i < WKP_CNT__COUNT; i++) {
+        if (i == WKP_CNT_BYTES_READ || i == WKP_CNT_FLOWS)
+            continue;
+        wkp_buf_puts(b, i ? ", \"" : "\"");
+        wkp_buf_puts(b, counter_names[i]);
+        wkp_buf_puts(b, "\": ");
+        wkp_buf_u64(b, e->counters[i]);
+    }
+    wkp_buf_puts(b, "},\n  \"malformed_by_layer\": {");
+    for (int i = 1; i < WKP_ANOM__COUNT; i++) {
+        wkp_buf_puts(b, i > 1 ? ", \"" : "\"");
+        wkp_buf_puts(b, wkp_anom_names[i]);
+        wkp_buf_puts(b, "\": ");
+        wkp_buf_u64(b, e->malformed_by[i]);
+    }
+    wkp_buf_puts(b, "},\n  \"bytes_read\": ");
+    wkp_buf_u64(b, e->counters[WKP_CNT_BYTES_READ]);
+    wkp_buf_puts(b, ",\n  \"flows\": ");
+    wkp_buf_u64(b, e->counters[WKP_CNT_FLOWS]);
+    wkp_buf_puts(b, ",\n  \"flows_evicted\": ");
+    wkp_buf_u64(b, e->evicted);
+}
+
+/* TCP stream and IP fragment reassembly. */
+static void put_reassembly(struct wkp_buf *b, const wkp_engine *e)
+{
+    wkp_buf_puts(b, ",\n  \"tcp_reassembly\": {\"limit_per_direction\": ");
+    wkp_buf_u64(b, e->cfg.tcp_stream_limit);
+    wkp_buf_puts(b, ", \"directions\": ");
+    wkp_buf_u64(b, e->ts_streams);
+    wkp_buf_puts(b, ", \"bytes_in_order\": ");
+    wkp_buf_u64(b, e->ts.delivered);
+    wkp_buf_puts(b, ", \"bytes_not_kept\": ");
+    wkp_buf_u64(b, e->ts.dropped);
+    wkp_buf_puts(b, ", \"overlap_bytes\": ");
+    wkp_buf_u64(b, e->ts.overlap);
+    wkp_buf_puts(b, ", \"gaps\": ");
+    wkp_buf_u64(b, e->ts.gaps);
+    wkp_buf_puts(b, ", \"gap_bytes\": ");
+    wkp_buf_u64(b, e->ts.gap_bytes);
+    wkp_buf_puts(b, ", \"out_of_order_segments\": ");
+    wkp_buf_u64(b, e->ts.ooo_segments);
+    wkp_buf_puts(b, ", \"buffer_refusals\": ");
+    wkp_buf_u64(b, e->ts.alloc_failed);
+    wkp_buf_puts(b, "}");
+    wkp_buf_puts(b, ",\n  \"ip_reassembly\": {\"datagrams\": ");
+    wkp_buf_u64(b, e->defrag_stats.datagrams_done);
+    wkp_buf_puts(b, ", \"fragments_expired\": ");
+    wkp_buf_u64(b, e->defrag_stats.frags_expired);
+    wkp_buf_puts(b, ", \"fragments_evicted\": ");
+    wkp_buf_u64(b, e->defrag_stats.frags_evicted);
+    wkp_buf_puts(b, ", \"fragments_oversized\": ");
+    wkp_buf_u64(b, e->defrag_stats.frags_oversized);
+    wkp_buf_puts(b, ", \"fragments_invalid\": ");
+    wkp_buf_u64(b, e->defrag_stats.frags_invalid);
+    wkp_buf_puts(b, "}");
+}
+
+/* One capture: its packets, where it was cut, its damaged ranges. */
+static void put_file(struct wkp_buf *b, const struct wkp_capture_info *c)
+{
+    wkp_buf_json_str(b, c->path);
+    wkp_buf_puts(b, ", \"packets\": ");
+    wkp_buf_u64(b, c->packets);
+    wkp_buf_puts(b, ", \"truncated_at\": ");
+    if (c->truncated)
+        wkp_buf_u64(b, c->truncated_at);
+    else
+        wkp_buf_puts(b, "null");
+    wkp_buf_puts(b, ", \"damaged\": [");
+    uint64_t db = c->damage_more_bytes;
+    for (size_t k = 0; k < c->ndamage; k++) {
+        const struct wkp_damage *d = &c->damage[k];
+        wkp_buf_puts(b, k ? ", {\"offset\": " : "{\"offset\": ");
+        wkp_buf_u64(b, d->off);
+        wkp_buf_puts(b, ", \"length\": ");
+        if (d->len == UINT64_MAX)
+            wkp_buf_puts(b, "null");
+        else
+            wkp_buf_u64(b, d->len);
+        wkp_buf_puts(b, d->resumed ? ", \"resumed\": true, \"reason\": "
+                                   : ", \"resumed\": false, \"reason\": ");
+        wkp_buf_json_str(b, d->why);
+        wkp_buf_putc(b, '}');
+        db += d->len == UINT64_MAX ? 0 : d->len;
+    }
+    wkp_buf_puts(b, "], \"damaged_unlisted\": ");
+    wkp_buf_u64(b, c->damage_more);
+    wkp_buf_puts(b, ", \"damaged_bytes\": ");
+    wkp_buf_u64(b, db);
+    wkp_buf_putc(b, '}');
+}
+
+/* The files, then the warnings (one string per line of
+ * wkp_engine_warnings), closing the document. */
+static void put_files_warnings(struct wkp_buf *b, const wkp_engine *e)
+{
+    wkp_buf_puts(b, ",\n  \"files\": [");
+    for (size_t i = 0; i < e->ncaps; i++) {
+        wkp_buf_puts(b, i ? ",\n    {\"path\": " : "\n    {\"path\": ");
+        put_file(b, &e->caps[i]);
+    }
+    wkp_buf_puts(b, e->ncaps ? "\n  ],\n  \"warnings\": [" : "],\n  \"warnings\": [");
+    const char *w = wkp_engine_warnings(e);
+    int first = 1;
+    while (*w) {
+        const char *nl = strchr(w, '\n');
+        size_t len = nl ? (size_t)(nl - w) : strlen(w);
+        char *line = strndup(w, len);
+        if (line) {
+            wkp_buf_puts(b, first ? "" : ", ");
+            wkp_buf_json_str(b, line);
+            free(line);
+            first = 0;
+        }
+        w += len + (nl ? 1 : 0);
+    }
+    wkp_buf_puts(b, "]\n}\n");
+}
+
+/* Write b to path ("-": stdout), every step checked, stdout included: the
+ * first error names the file. */
+static wkp_status write_out(const struct wkp_buf *b, const char *path, wkp_errbuf *err)
+{
+    bool out = strcmp(path, "-") == 0;
+    FILE *fp = out ? stdout : fopen(path, "w");
+    int eno = fp ? 0 : errno;
+    if (fp && fwrite(b->p, 1, b->len, fp) != b->len)
+        eno = errno;
+    if (fp && fflush(fp) != 0 && !eno)
+        eno = errno;
+    if (fp && !out && fclose(fp) != 0 && !eno)
+        eno = errno;
+    if (eno || !fp) {
+        if (err)
+            snprintf(err->msg, sizeof err->msg, "%s: write error: %s", path,
+                     strerror(eno ? eno : EIO));
+        return WKP_EIO;
+    }
+    return WKP_OK;
+}
+
+wkp_status wkp_engine_write_summary(const wkp_engine *e, const char *path, wkp_errbuf *err)
+{
+    if (!e || !path) {
+        if (err)
+            snprintf(err->msg, sizeof err->msg, "wkp_engine_write_summary: NULL argument");
+        return WKP_EINVAL;
+    }
+    struct wkp_buf b = {0};
+    put_status(&b, e);
+    put_options(&b, e);
+    put_counters(&b, e);
+    put_reassembly(&b, e);
+    put_files_warnings(&b, e);
+    wkp_status st;
+    if (b.oom) {
+        if (err)
+            snprintf(err->msg, sizeof err->msg, "%s: out of memory", path);
+        st = WKP_ENOMEM;
+    } else {
+        st = write_out(&b, path, err);
+    }
+    wkp_buf_free(&b);
+    return st;
+}
