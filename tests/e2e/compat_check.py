@@ -6,9 +6,8 @@ Usage: compat_check.py WA1KPCAP_BINARY REFERENCE.ndjson CAPTURE [--reference-set
 
 REFERENCE.ndjson is the original's output for CAPTURE (tests/data/reference/<set>/, see its
 README.md). The reference set says which of the original's runs it is, and so which options
-wa1kpcap runs with (SPEC D13):
-  raw     no default filter, retransmissions kept: `--compat --keep-retrans`, plus
-          `--no-default-filter` once `analyze --help` lists it (packet filters, a later task)
+wa1kpcap runs with:
+  raw     no default filter, retransmissions kept: `--compat --keep-retrans --no-default-filter`
   compat  the original's defaults (default filter on, retransmissions dropped): `--compat`
 The set defaults to the name of the reference file's directory (raw or compat), else raw.
 
@@ -23,11 +22,11 @@ so a timestamp difference shows as such. For each matched flow it compares:
   - the sequences packet_lengths, ip_lengths, trans_lengths, app_lengths, payload_bytes,
     tcp_flags, tcp_window_sizes element-wise, exactly; timestamps to 1e-6 s; iats to 2e-6 s
     absolute (the original subtracted rounded double timestamps; wa1kpcap prints exact
-    differences, SPEC D6);
+    differences);
   - every statistic present in both to 1e-9 relative (1e-12 absolute near zero), except the
     `iats` block and the `duration` scalar: 1e-6 absolute or relative (same reason). A block
     present on one side only is a difference; wa1kpcap's extra statistics (skew, kurt, cv, the
-    up_iats and down_iats blocks: SPEC D4, D12) are not in the reference and are ignored.
+    up_iats and down_iats blocks) are not in the reference and are ignored.
 ext_protocol and the application-layer fields are not compared.
 
 One check per flow (a flow present on one side only is a failed check); a run that fails
@@ -37,7 +36,7 @@ each difference (the first 20), and as last line `N passed, N failed`; exit stat
 failed.
 
 Captures listed in compat_known.txt (beside this script) differ from the original on purpose
-(a fix that --compat keeps, SPEC D13/§15) for the reason given there (a `[raw]` or `[compat]`
+(a fix that --compat keeps) for the reason given there (a `[raw]` or `[compat]`
 line replaces an untagged one for that reference set): for them the differences
 are printed for information and only the run is checked (exit status 0). A reason starting with
 "refused:" means wa1kpcap must reject the capture (non-zero exit status, not a signal, one
@@ -50,8 +49,8 @@ NAMES = {"ICMP": 1, "IGMP": 2, "TCP": 6, "UDP": 17, "GRE": 47, "ESP": 50, "AH": 
          "ICMPv6": 58, "SCTP": 132}
 INT_SEQS = ["packet_lengths", "ip_lengths", "trans_lengths", "app_lengths", "payload_bytes",
             "tcp_flags", "tcp_window_sizes"]
-IGNORED_BLOCKS = {"up_iats", "down_iats"}       # ours only (SPEC D12)
-IGNORED_STATS = {"skew", "kurt", "cv"}          # ours only (SPEC D4)
+IGNORED_BLOCKS = {"up_iats", "down_iats"}       # ours only
+IGNORED_STATS = {"skew", "kurt", "cv"}          # ours only
 TIME_TOL = 1e-6
 IAT_TOL = 2e-6
 REL_TOL, ABS_TOL = 1e-9, 1e-12
@@ -113,22 +112,10 @@ def known_differences(ref_set):
     return out
 
 
-def help_text(binary):
-    try:
-        r = subprocess.run([binary, "analyze", "--help"], capture_output=True, text=True,
-                           errors="replace", timeout=30)
-        return r.stdout + r.stderr
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-
-
-def run_args(binary, ref_set):
+def run_args(ref_set):
     if ref_set == "compat":
         return ["--compat"]
-    args = ["--compat", "--keep-retrans"]
-    if "--no-default-filter" in help_text(binary):
-        args.append("--no-default-filter")
-    return args
+    return ["--compat", "--keep-retrans", "--no-default-filter"]
 
 
 def close(a, b, rel, abs_):
@@ -295,7 +282,7 @@ def main(argv):
             theirs.append(json.loads(line))
 
     cmd = [binary, "analyze", capture, "-f", "ndjson", "-o", "-", "-q"] + \
-        run_args(binary, ref_set) + extra
+        run_args(ref_set) + extra
     try:
         r = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT)
         rc = r.returncode
