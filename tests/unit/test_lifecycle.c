@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "wa1kpcap/wa1kpcap.h"
+#include "capwriter.h"
 
 #define DATA WKP_TEST_DATA "/"
 
@@ -25,42 +26,18 @@ struct tpkt {
 /* Ethernet + IPv4 + 20-byte TCP + payload (zero bytes). */
 static void write_tcp_pcap(const char *path, const struct tpkt *v, int n)
 {
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f);
-    uint32_t gh[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
-    fwrite(gh, 4, 6, f);
+    struct capw w;
+    capw_open(&w, path);
+    static const uint8_t a[4] = {10, 0, 0, 1}, b[4] = {10, 0, 0, 2};
     for (int i = 0; i < n; i++) {
-        uint8_t pkt[14 + 20 + 20 + 1500] = {0};
-        uint32_t len = 54 + v[i].payload;
-        pkt[12] = 0x08;
-        uint8_t *ip = pkt + 14;
-        ip[0] = 0x45;
-        ip[2] = (uint8_t)((len - 14) >> 8);
-        ip[3] = (uint8_t)(len - 14);
-        ip[8] = 64;
-        ip[9] = 6;
-        uint8_t a[4] = {10, 0, 0, 1}, b[4] = {10, 0, 0, 2};
-        memcpy(ip + 12, v[i].reverse ? b : a, 4);
-        memcpy(ip + 16, v[i].reverse ? a : b, 4);
-        uint8_t *tcp = ip + 20;
+        static uint8_t pkt[14 + 20 + 20 + 1500];
+        cr_assert_leq(v[i].payload, 1500);
         uint16_t sp = v[i].reverse ? 80 : 40000, dp = v[i].reverse ? 40000 : 80;
-        tcp[0] = (uint8_t)(sp >> 8);
-        tcp[1] = (uint8_t)sp;
-        tcp[2] = (uint8_t)(dp >> 8);
-        tcp[3] = (uint8_t)dp;
-        tcp[4] = (uint8_t)(v[i].seq >> 24);
-        tcp[5] = (uint8_t)(v[i].seq >> 16);
-        tcp[6] = (uint8_t)(v[i].seq >> 8);
-        tcp[7] = (uint8_t)v[i].seq;
-        tcp[12] = 0x50;
-        tcp[13] = v[i].flags;
-        tcp[14] = 0x10; /* window 4096 */
-        uint32_t rh[4] = {(uint32_t)(v[i].t_us / 1000000), (uint32_t)(v[i].t_us % 1000000), len,
-                          len};
-        fwrite(rh, 4, 4, f);
-        fwrite(pkt, 1, len, f);
+        uint32_t len = capw_tcp4(pkt, v[i].reverse ? b : a, v[i].reverse ? a : b, sp, dp,
+                                 v[i].seq, v[i].flags, v[i].payload);
+        capw_packet(&w, v[i].t_us, pkt, len, len);
     }
-    fclose(f);
+    capw_close(&w);
 }
 
 struct got {
