@@ -227,13 +227,13 @@ static void *other_worker(void *arg)
     return NULL;
 }
 
-/* 200,000 flows in bursts of 512, as a worker sees them: each burst inserts
+/* 60,000 flows in bursts of 512, as a worker sees them: each burst inserts
  * new flows and removes older ones, then takes a quiescent state and
  * reclaims. The table grows and shrinks (lfht resizes on liburcu's thread,
  * several slabs), and a shadow list says which flows must be found. */
 Test(flowtable, bursts_of_inserts_and_removes_agree_with_a_shadow_list)
 {
-    enum { N = 200000, BURST = 512, LIVE = 20000 };
+    enum { N = 60000, BURST = 512, LIVE = 8000 };
     static struct wkp_fentry *live[N];
     pthread_t th;
     atomic_store(&other_stop, false);
