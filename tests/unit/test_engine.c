@@ -1,5 +1,6 @@
 /* The engine through its public API: callback and file sinks, errors,
- * counters, idle timeouts and the output order of D6, on captures the test
+ * counters, idle timeouts and the output order (by end position, ties by
+ * first packet, the same for any worker count), on captures the test
  * writes itself (values computed by hand below) and on tests/data. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -98,7 +99,7 @@ Test(engine, single_pcap_counts_match_tshark)
     cr_assert_str_eq(s.key[0], "192.168.226.54:8907 -> 111.13.142.55:443 (TCP)");
     cr_assert_str_eq(s.reason[0], "end_of_input");
     cr_assert_eq(s.id[0], 1);
-    /* D9: every packet read is counted once by reason */
+    /* every packet read is counted once, under one reason */
     uint64_t read = wkp_engine_counter(e, WKP_CNT_PACKETS_READ);
     cr_assert_eq(read, 27);
     cr_assert_eq(wkp_engine_counter(e, WKP_CNT_IN_FLOW) + wkp_engine_counter(e, WKP_CNT_NOT_IP) +
@@ -144,7 +145,7 @@ Test(engine, udp_timeout_is_strict_and_flows_come_out_in_end_order)
      * Flow B (port 2000): one packet at 5 s, then nothing: with packets
      * every second or so the reader's ticks expire it once the clock passes
      * 15 s, i.e. at the tick after the packet at 19.999 s.
-     * So the records, in the order they end (D6):
+     * So the records, in the order they end:
      *   B  (first packet #2, ended by a tick at 19.999 s, idle_timeout)
      *   A1 (packets #1 #3 #4, ended by packet #5 which split it, idle_timeout)
      *   A2 (packet #5, end_of_input). */

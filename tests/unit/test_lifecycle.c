@@ -1,6 +1,6 @@
-/* Flow lifecycle (SPEC §2, D3), sequences and statistics through the public
- * API, on TCP captures the test writes itself. Every expected value is
- * worked out by hand in the comments. */
+/* Flow lifecycle (start, TCP close and reuse, timeouts), sequences and
+ * statistics through the public API, on TCP captures the test writes
+ * itself. Every expected value is worked out by hand in the comments. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -104,8 +104,8 @@ static char *tmp_pcap(const struct tpkt *v, int n)
     return path;
 }
 
-/* SPEC §2.1's example: SYN, SYN-ACK, FIN, FIN, ACK, then a SYN with a new
- * sequence number and a RST. D3: both FINs make the flow closed, so the
+/* SYN, SYN-ACK, FIN, FIN, ACK, then a SYN with a new sequence number and a
+ * RST. Both FINs make the flow closed, so the
  * second SYN (seq 5000 != the first SYN's 1000) ends it (new_syn) at packet
  * 6 and opens flow 6 with the SYN and the RST. */
 static const struct tpkt reuse[] = {
@@ -140,7 +140,7 @@ static wkp_status compat_keep(wkp_config *c)
 
 Test(lifecycle, compat_keeps_one_flow_as_the_original)
 {
-    /* SPEC §2.1 [REF]: "one 7-packet flow, syn_count 3" (SYN, SYN-ACK, SYN). */
+    /* The original wa1kpcap: one 7-packet flow, syn_count 3 (SYN, SYN-ACK, SYN). */
     char *path = tmp_pcap(reuse, 7);
     struct got g = {0};
     wkp_engine *e = run(path, &g, compat_keep, 1);
@@ -154,7 +154,8 @@ Test(lifecycle, compat_keeps_one_flow_as_the_original)
 Test(lifecycle, retransmitted_syn_is_dropped_not_a_new_flow)
 {
     /* SYN seq 1000 twice: the second has seg = 1, end = 1001 = next_seq,
-     * so d = 0: a retransmission (§2.3 step 5), dropped and counted. */
+     * so d = 0: a retransmission (nothing beyond next_seq), dropped and
+     * counted. */
     struct tpkt v[] = {
         {1000000, 0, S, 1000, 0}, {2000000, 0, S, 1000, 0}, {2000100, 1, S | A, 7000, 0}};
     char *path = tmp_pcap(v, 3);
@@ -220,7 +221,7 @@ Test(lifecycle, ack_and_rst_filters_drop_before_the_lookup)
 
 Test(lifecycle, single_pcap_statistics_match_spec_4_1)
 {
-    /* SPEC §4.1: packet_lengths mean 247.777..., median 92; §4.3/§14.3:
+    /* packet_lengths mean 6690 / 27 = 247.777..., median 92;
      * duration 0.166290 (sum of the IATs = last - first timestamp). */
     struct got g = {0};
     wkp_engine *e = run(DATA "wa1kpcap__single.pcap", &g, NULL, 1);
@@ -241,7 +242,7 @@ static wkp_status max5(wkp_config *c)
 Test(lifecycle, max_seq_keeps_moments_exact_and_medians_over_stored)
 {
     /* The first 5 packet lengths of single.pcap are 66, -66, 54, 521, -54
-     * (SPEC §3): median of |x| = 66. The mean still covers all 27 packets. */
+     * (signed: negative is the reply): median of |x| = 66. The mean still covers all 27 packets. */
     struct got g = {0};
     wkp_engine *e = run(DATA "wa1kpcap__single.pcap", &g, max5, 1);
     cr_assert_float_eq(g.stat[0][0], 6690.0 / 27.0, 1e-12);
@@ -329,13 +330,13 @@ Test(lifecycle, statistics_agree_with_a_two_pass_recomputation)
     int checked = 0;
     wkp_engine *e = run_cb(DATA "wa1kpcap__multi.pcap", two_pass, &checked, NULL, 0);
     cr_assert_eq((uint64_t)checked, wkp_engine_counter(e, WKP_CNT_FLOWS));
-    cr_assert_geq(checked, 140); /* multi.pcap: 140 flows (D5, FIX-7) */
+    cr_assert_geq(checked, 140); /* multi.pcap: 140 flows with the default filter */
     wkp_engine_free(e);
 }
 
 static int single_details(const wkp_flow *f, void *user)
 {
-    /* SPEC §14.3 single.pcap: syn 2, fin 2, ack 26, psh 13; windows min 83,
+    /* single.pcap, as the original measured: syn 2, fin 2, ack 26, psh 13; windows min 83,
      * max 65535, sum 111994; ratios 13/14 = 0.928571... and 2171/4519 =
      * 0.480416...; duration 0.166290 (last - first timestamp). */
     int *ok = user;
