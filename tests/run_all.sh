@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite: builds and runs every test three times over,
-#   build/       the normal build (-Werror): unit, golden, malformed, tsan-driver, install
-#   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer: the same tests
-#   build-tsan/  ThreadSanitizer: the threaded-engine driver and the CLI tests
+# The whole test suite, in three builds:
+#   build/       the normal build (-Werror): every test
+#   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer: the tests labelled san (unit,
+#                malformed input, fuzz smoke runs, golden outputs, the threaded-engine tests and
+#                the per-capture tests of a sample of captures: tests/e2e/CMakeLists.txt)
+#   build-tsan/  ThreadSanitizer: the same, less the unit tests (Criterion cannot start
+#                under TSan) and plus the TSan drivers (tests/tsan)
+# `ctest -L san` in build/ runs the sanitizers' selection; `ctest` in a sanitizer build runs
+# every test registered there. ctest runs as many tests at once as there are CPUs.
 # Usage: bash tests/run_all.sh [--quick]   (--quick: the normal build only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,9 +31,9 @@ fi
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 build build-asan -DWKP_SANITIZE="address;undefined" -DWKP_BUILD_BENCH=OFF
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE tsan
+    ctest --test-dir build-asan --output-on-failure -j"$jobs" -L san -LE tsan
 
 echo "== ThreadSanitizer"
 build build-tsan -DWKP_SANITIZE=thread -DWKP_BUILD_BENCH=OFF
 TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp" \
-    ctest --test-dir build-tsan --output-on-failure -j"$jobs"
+    ctest --test-dir build-tsan --output-on-failure -j"$jobs" -L san

@@ -6,9 +6,8 @@ Usage: compat_check.py WA1KPCAP_BINARY REFERENCE.ndjson CAPTURE [--reference-set
 
 REFERENCE.ndjson is the original's output for CAPTURE (tests/data/reference/<set>/, see its
 README.md). The reference set says which of the original's runs it is, and so which options
-wa1kpcap runs with (docs/design.md, "Compatibility mode"):
-  raw     no default filter, retransmissions kept: `--compat --keep-retrans`, plus
-          `--no-default-filter` once `analyze --help` lists it (packet filters, a later task)
+wa1kpcap runs with:
+  raw     no default filter, retransmissions kept: `--compat --keep-retrans --no-default-filter`
   compat  the original's defaults (default filter on, retransmissions dropped): `--compat`
 The set defaults to the name of the reference file's directory (raw or compat), else raw.
 
@@ -50,8 +49,8 @@ NAMES = {"ICMP": 1, "IGMP": 2, "TCP": 6, "UDP": 17, "GRE": 47, "ESP": 50, "AH": 
          "ICMPv6": 58, "SCTP": 132}
 INT_SEQS = ["packet_lengths", "ip_lengths", "trans_lengths", "app_lengths", "payload_bytes",
             "tcp_flags", "tcp_window_sizes"]
-IGNORED_BLOCKS = {"up_iats", "down_iats"}       # ours only: the original has no such blocks
-IGNORED_STATS = {"skew", "kurt", "cv"}          # ours only: the original never computed them
+IGNORED_BLOCKS = {"up_iats", "down_iats"}       # ours only
+IGNORED_STATS = {"skew", "kurt", "cv"}          # ours only
 TIME_TOL = 1e-6
 IAT_TOL = 2e-6
 REL_TOL, ABS_TOL = 1e-9, 1e-12
@@ -113,22 +112,10 @@ def known_differences(ref_set):
     return out
 
 
-def help_text(binary):
-    try:
-        r = subprocess.run([binary, "analyze", "--help"], capture_output=True, text=True,
-                           errors="replace", timeout=30)
-        return r.stdout + r.stderr
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-
-
-def run_args(binary, ref_set):
+def run_args(ref_set):
     if ref_set == "compat":
         return ["--compat"]
-    args = ["--compat", "--keep-retrans"]
-    if "--no-default-filter" in help_text(binary):
-        args.append("--no-default-filter")
-    return args
+    return ["--compat", "--keep-retrans", "--no-default-filter"]
 
 
 def close(a, b, rel, abs_):
@@ -295,7 +282,7 @@ def main(argv):
             theirs.append(json.loads(line))
 
     cmd = [binary, "analyze", capture, "-f", "ndjson", "-o", "-", "-q"] + \
-        run_args(binary, ref_set) + extra
+        run_args(ref_set) + extra
     try:
         r = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT)
         rc = r.returncode

@@ -1,101 +1,87 @@
 #!/usr/bin/env python3
-"""The measured totals of the original wa1kpcap v0.1.4, held against `wa1kpcap analyze --compat`.
+"""The original wa1kpcap v0.1.4's measured totals, held against `wa1kpcap analyze --compat`.
 
 Usage: totals_check.py WA1KPCAP_BINARY DATA_DIR
 
 For each row below, runs `WA1KPCAP_BINARY analyze DATA_DIR/wa1kpcap__<capture>.pcap -f ndjson
--o TMP -q --summary TMP.json --compat <options>` and checks, as they were measured on the original:
+-o TMP -q --summary TMP.json --compat <options>` and checks, as measured on the original:
 flows (the summary's "flows" and the NDJSON lines), packets in flows (summary packets.in_flow and
 the sum of packet_count), bytes (sum of byte_count), packets read (packets.packets_read) and
 packets filtered (the original's packets_filtered: our filtered + flow_filtered + retransmission
 + ack_filtered + rst_filtered; packets without IP are counted nowhere in the original and here
 as not_ip, so they are in "read" only). A value of None is not checked.
 
-The measured columns:
+The columns of the original's measurements:
   defaults           the original's default filter on, retransmissions dropped: `--compat`
   no default filter  `--compat --no-default-filter`
   retrans kept       default filter on, retransmissions kept: `--compat --keep-retrans`
   filter_ack / filter_rst / udp_timeout 60 / udp_timeout 1   likewise, with that option
-Packet filters (the default filter) are a later task: until `analyze --help` lists
---no-default-filter, the rows that need the default filter to hold are skipped, and the "no
-default filter" column runs as plain `--compat`. On single, dup, fin-rst, ip_seg, quic and quic2
-the default filter drops nothing (the original measured the same), so their other columns are checked already.
 One check per row; last line `N passed, N failed`; exit status 0 iff nothing failed.
 """
 import json, os, subprocess, sys, tempfile
 
 TIMEOUT = 300
 
-# The original's totals (flows, packets in flows, bytes, read, filtered); None = not measured.
-# needs_filter: the value holds only with the original's default filter in place.
+# The original's (flows, packets in flows, bytes, read, filtered); None = not measured there.
 ROWS = [
-    # capture,  column,              options,                    expected,                          needs_filter
-    ("single",  "defaults",          [],                         (1, 27, 6690, 27, 0),              True),
-    ("multi",   "defaults",          [],                         (141, 3925, 614370, 4183, 258),    True),
-    ("dup",     "defaults",          [],                         (1, 95, 9319, 100, 5),             True),
-    ("fin-rst", "defaults",          [],                         (1, 19, 4388, 22, 3),              True),
-    ("ip_seg",  "defaults",          [],                         (2, 417, 198076, 417, 0),          True),
-    ("quic",    "defaults",          [],                         (8, 141, 134777, 141, 0),          True),
-    ("quic2",   "defaults",          [],                         (22, 975, 500907, 975, 0),         True),
+    # capture,  column,              options,                    expected
+    ("single",  "defaults",          [],                         (1, 27, 6690, 27, 0)),
+    ("multi",   "defaults",          [],                         (141, 3925, 614370, 4183, 258)),
+    ("dup",     "defaults",          [],                         (1, 95, 9319, 100, 5)),
+    ("fin-rst", "defaults",          [],                         (1, 19, 4388, 22, 3)),
+    ("ip_seg",  "defaults",          [],                         (2, 417, 198076, 417, 0)),
+    ("quic",    "defaults",          [],                         (8, 141, 134777, 141, 0)),
+    ("quic2",   "defaults",          [],                         (22, 975, 500907, 975, 0)),
 
-    ("single",  "no default filter", ["NODEF"],                  (1, 27, 6690, 27, 0),              False),
-    ("multi",   "no default filter", ["NODEF"],                  (144, 3963, 617574, 4183, 188),    False),
-    ("dup",     "no default filter", ["NODEF"],                  (1, 95, 9319, 100, 5),             False),
-    ("fin-rst", "no default filter", ["NODEF"],                  (1, 19, 4388, 22, 3),              False),
-    ("ip_seg",  "no default filter", ["NODEF"],                  (2, 417, 198076, 417, 0),          False),
-    ("quic",    "no default filter", ["NODEF"],                  (8, 141, 134777, 141, 0),          False),
-    ("quic2",   "no default filter", ["NODEF"],                  (22, 975, 500907, 975, 0),         False),
+    ("single",  "no default filter", ["--no-default-filter"],     (1, 27, 6690, 27, 0)),
+    ("multi",   "no default filter", ["--no-default-filter"],     (144, 3963, 617574, 4183, 188)),
+    ("dup",     "no default filter", ["--no-default-filter"],     (1, 95, 9319, 100, 5)),
+    ("fin-rst", "no default filter", ["--no-default-filter"],     (1, 19, 4388, 22, 3)),
+    ("ip_seg",  "no default filter", ["--no-default-filter"],     (2, 417, 198076, 417, 0)),
+    ("quic",    "no default filter", ["--no-default-filter"],     (8, 141, 134777, 141, 0)),
+    ("quic2",   "no default filter", ["--no-default-filter"],     (22, 975, 500907, 975, 0)),
 
-    ("single",  "retrans kept",      ["--keep-retrans"],         (1, 27, 6690, 27, 0),              False),
-    ("multi",   "retrans kept",      ["--keep-retrans"],         (141, 4113, 671911, 4183, 70),     True),
-    ("dup",     "retrans kept",      ["--keep-retrans"],         (1, 100, 9729, 100, 0),            False),
-    ("fin-rst", "retrans kept",      ["--keep-retrans"],         (1, 22, 4610, 22, 0),              False),
-    ("ip_seg",  "retrans kept",      ["--keep-retrans"],         (2, 417, 198076, 417, 0),          False),
-    ("quic",    "retrans kept",      ["--keep-retrans"],         (8, 141, 134777, 141, 0),          False),
-    ("quic2",   "retrans kept",      ["--keep-retrans"],         (22, 975, 500907, 975, 0),         False),
+    ("single",  "retrans kept",      ["--keep-retrans"],         (1, 27, 6690, 27, 0)),
+    ("multi",   "retrans kept",      ["--keep-retrans"],         (141, 4113, 671911, 4183, 70)),
+    ("dup",     "retrans kept",      ["--keep-retrans"],         (1, 100, 9729, 100, 0)),
+    ("fin-rst", "retrans kept",      ["--keep-retrans"],         (1, 22, 4610, 22, 0)),
+    ("ip_seg",  "retrans kept",      ["--keep-retrans"],         (2, 417, 198076, 417, 0)),
+    ("quic",    "retrans kept",      ["--keep-retrans"],         (8, 141, 134777, 141, 0)),
+    ("quic2",   "retrans kept",      ["--keep-retrans"],         (22, 975, 500907, 975, 0)),
 
-    ("single",  "filter_ack",        ["--filter-ack"],           (1, 18, 6204, 27, 9),              False),
-    ("multi",   "filter_ack",        ["--filter-ack"],           (141, 3477, 588206, 4183, 706),    True),
-    ("dup",     "filter_ack",        ["--filter-ack"],           (1, 65, 7635, 100, 35),            False),
-    ("fin-rst", "filter_ack",        ["--filter-ack"],           (1, 14, 4110, 22, 8),              False),
-    ("ip_seg",  "filter_ack",        ["--filter-ack"],           (2, 417, 198076, 417, 0),          False),
-    ("quic",    "filter_ack",        ["--filter-ack"],           (8, 141, 134777, 141, 0),          False),
-    ("quic2",   "filter_ack",        ["--filter-ack"],           (22, 975, 500907, 975, 0),         False),
+    ("single",  "filter_ack",        ["--filter-ack"],           (1, 18, 6204, 27, 9)),
+    ("multi",   "filter_ack",        ["--filter-ack"],           (141, 3477, 588206, 4183, 706)),
+    ("dup",     "filter_ack",        ["--filter-ack"],           (1, 65, 7635, 100, 35)),
+    ("fin-rst", "filter_ack",        ["--filter-ack"],           (1, 14, 4110, 22, 8)),
+    ("ip_seg",  "filter_ack",        ["--filter-ack"],           (2, 417, 198076, 417, 0)),
+    ("quic",    "filter_ack",        ["--filter-ack"],           (8, 141, 134777, 141, 0)),
+    ("quic2",   "filter_ack",        ["--filter-ack"],           (22, 975, 500907, 975, 0)),
 
-    ("single",  "filter_rst",        ["--filter-rst"],           (1, 27, 6690, 27, 0),              False),
-    ("multi",   "filter_rst",        ["--filter-rst"],           (141, 3876, 611512, 4183, 307),    True),
-    ("dup",     "filter_rst",        ["--filter-rst"],           (1, 95, 9319, 100, 5),             False),
-    ("fin-rst", "filter_rst",        ["--filter-rst"],           (1, 18, 4334, 22, 4),              False),
-    ("ip_seg",  "filter_rst",        ["--filter-rst"],           (2, 417, 198076, 417, 0),          False),
-    ("quic",    "filter_rst",        ["--filter-rst"],           (8, 141, 134777, 141, 0),          False),
-    ("quic2",   "filter_rst",        ["--filter-rst"],           (22, 975, 500907, 975, 0),         False),
+    ("single",  "filter_rst",        ["--filter-rst"],           (1, 27, 6690, 27, 0)),
+    ("multi",   "filter_rst",        ["--filter-rst"],           (141, 3876, 611512, 4183, 307)),
+    ("dup",     "filter_rst",        ["--filter-rst"],           (1, 95, 9319, 100, 5)),
+    ("fin-rst", "filter_rst",        ["--filter-rst"],           (1, 18, 4334, 22, 4)),
+    ("ip_seg",  "filter_rst",        ["--filter-rst"],           (2, 417, 198076, 417, 0)),
+    ("quic",    "filter_rst",        ["--filter-rst"],           (8, 141, 134777, 141, 0)),
+    ("quic2",   "filter_rst",        ["--filter-rst"],           (22, 975, 500907, 975, 0)),
 
-    # udp_timeout 60 / 1: flows only. quic and quic2 with 1 crashed the original (a non-UTF-8 SNI,
-    # which it could not decode): no value to hold.
-    ("single",  "udp_timeout 60",    ["--udp-timeout", "60"],    (1, None, None, None, None),       False),
-    ("multi",   "udp_timeout 60",    ["--udp-timeout", "60"],    (149, None, None, None, None),     True),
-    ("dup",     "udp_timeout 60",    ["--udp-timeout", "60"],    (1, None, None, None, None),       False),
-    ("fin-rst", "udp_timeout 60",    ["--udp-timeout", "60"],    (1, None, None, None, None),       False),
-    ("ip_seg",  "udp_timeout 60",    ["--udp-timeout", "60"],    (2, None, None, None, None),       False),
-    ("quic",    "udp_timeout 60",    ["--udp-timeout", "60"],    (8, None, None, None, None),       False),
-    ("quic2",   "udp_timeout 60",    ["--udp-timeout", "60"],    (24, None, None, None, None),      False),
-    ("single",  "udp_timeout 1",     ["--udp-timeout", "1"],     (1, None, None, None, None),       False),
-    ("multi",   "udp_timeout 1",     ["--udp-timeout", "1"],     (1064, None, None, None, None),    True),
-    ("dup",     "udp_timeout 1",     ["--udp-timeout", "1"],     (1, None, None, None, None),       False),
-    ("fin-rst", "udp_timeout 1",     ["--udp-timeout", "1"],     (1, None, None, None, None),       False),
-    ("ip_seg",  "udp_timeout 1",     ["--udp-timeout", "1"],     (10, None, None, None, None),      False),
+    # udp_timeout 60 / 1: flows only. quic and quic2 with 1 crashed the original (non-UTF-8 SNI,
+    # a bug of the original): no value to hold.
+    ("single",  "udp_timeout 60",    ["--udp-timeout", "60"],    (1, None, None, None, None)),
+    ("multi",   "udp_timeout 60",    ["--udp-timeout", "60"],    (149, None, None, None, None)),
+    ("dup",     "udp_timeout 60",    ["--udp-timeout", "60"],    (1, None, None, None, None)),
+    ("fin-rst", "udp_timeout 60",    ["--udp-timeout", "60"],    (1, None, None, None, None)),
+    ("ip_seg",  "udp_timeout 60",    ["--udp-timeout", "60"],    (2, None, None, None, None)),
+    ("quic",    "udp_timeout 60",    ["--udp-timeout", "60"],    (8, None, None, None, None)),
+    ("quic2",   "udp_timeout 60",    ["--udp-timeout", "60"],    (24, None, None, None, None)),
+    ("single",  "udp_timeout 1",     ["--udp-timeout", "1"],     (1, None, None, None, None)),
+    ("multi",   "udp_timeout 1",     ["--udp-timeout", "1"],     (1064, None, None, None, None)),
+    ("dup",     "udp_timeout 1",     ["--udp-timeout", "1"],     (1, None, None, None, None)),
+    ("fin-rst", "udp_timeout 1",     ["--udp-timeout", "1"],     (1, None, None, None, None)),
+    ("ip_seg",  "udp_timeout 1",     ["--udp-timeout", "1"],     (10, None, None, None, None)),
 ]
 FIELDS = ["flows", "packets in flows", "bytes", "read", "filtered"]
 FILTERED = ["filtered", "flow_filtered", "retransmission", "ack_filtered", "rst_filtered"]
-
-
-def has_default_filter(binary):
-    try:
-        r = subprocess.run([binary, "analyze", "--help"], capture_output=True, text=True,
-                           errors="replace", timeout=30)
-        return "--no-default-filter" in r.stdout + r.stderr
-    except (OSError, subprocess.TimeoutExpired):
-        return False
 
 
 def run(binary, capture, opts, tmp):
@@ -135,18 +121,10 @@ def main(argv):
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
     binary, data = argv[1], argv[2]
-    filters = has_default_filter(binary)
-    passed = failed = skipped = 0
+    passed = failed = 0
     with tempfile.TemporaryDirectory(prefix="wkp_totals_") as tmp:
-        for cap, column, opts, want, needs_filter in ROWS:
+        for cap, column, opts, want in ROWS:
             label = f"{cap} [{column}]"
-            if needs_filter and not filters:
-                skipped += 1
-                print(f"skip {label}: needs the default filter (analyze --help has no "
-                      f"--no-default-filter yet)")
-                continue
-            opts = [o for o in opts if o != "NODEF"] + \
-                (["--no-default-filter"] if "NODEF" in opts and filters else [])
             cmd, err, got = run(binary, os.path.join(data, f"wa1kpcap__{cap}.pcap"), opts, tmp)
             if err:
                 failed += 1
@@ -166,8 +144,6 @@ def main(argv):
             else:
                 passed += 1
                 print(f"ok   {label}: {shown}")
-    if skipped:
-        print(f"{skipped} rows skipped until packet filters exist")
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
 

@@ -17,9 +17,9 @@ means wa1kpcap is expected to reject the capture as bad input where tshark reads
 then the run must end with a non-zero exit status (not a signal) and exactly one stderr line
 naming the capture. WKP_TRUTH_ALL=1 checks every capture fully.
 
-Options the truth needs (tshark applies no filter, drops no retransmission, splits no flow) are
-added when the binary's `analyze --help` lists them: --no-default-filter, --keep-retrans,
---udp-timeout 0, --tcp-timeout 0. WKP_TRUTH_ARGS (space-separated) replaces that guess.
+Runs with the options the truth needs (tshark applies no filter, drops no retransmission, splits
+no flow): --no-default-filter --keep-retrans --udp-timeout 0 --tcp-timeout 0; a CLI without one
+of them fails the run. WKP_TRUTH_ARGS (space-separated) replaces them.
 Addresses are compared in a normal form (Python's ipaddress), so only the numbers can differ.
 """
 import ipaddress, json, os, subprocess, sys
@@ -27,8 +27,7 @@ import ipaddress, json, os, subprocess, sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 NAMES = {"ICMP": 1, "IGMP": 2, "TCP": 6, "UDP": 17, "GRE": 47, "ESP": 50, "AH": 51,
          "ICMPv6": 58, "SCTP": 132}
-TRUTH_OPTS = [("--no-default-filter", []), ("--keep-retrans", []),
-              ("--udp-timeout", ["0"]), ("--tcp-timeout", ["0"])]
+TRUTH_ARGS = ["--no-default-filter", "--keep-retrans", "--udp-timeout", "0", "--tcp-timeout", "0"]
 TIMEOUT = 300
 
 
@@ -80,20 +79,10 @@ def known_differences():
     return out
 
 
-def truth_args(binary):
+def truth_args():
     if "WKP_TRUTH_ARGS" in os.environ:
         return os.environ["WKP_TRUTH_ARGS"].split()
-    try:
-        r = subprocess.run([binary, "analyze", "--help"], capture_output=True, text=True,
-                           errors="replace", timeout=30)
-        text = r.stdout + r.stderr
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    args = []
-    for opt, val in TRUTH_OPTS:
-        if opt in text:
-            args += [opt] + val
-    return args
+    return list(TRUTH_ARGS)
 
 
 def main(argv):
@@ -114,7 +103,7 @@ def main(argv):
         t[0] += p
         t[1] += b
 
-    cmd = [binary, "analyze", capture, "-f", "ndjson", "-o", "-", "-q"] + truth_args(binary) + extra
+    cmd = [binary, "analyze", capture, "-f", "ndjson", "-o", "-", "-q"] + truth_args() + extra
     passed = failed = 0
     try:
         r = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT)

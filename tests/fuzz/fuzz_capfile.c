@@ -18,7 +18,6 @@
 #include "dissectors/l2l4.h"
 #include "capture/capfile.h"
 
-#include <sys/mman.h>
 #include <unistd.h>
 
 static int memfd = -1;
@@ -42,17 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n;
     const uint8_t *file = fz_bytes(&z, SIZE_MAX, &n);
 
-    if (memfd < 0) {
-        memfd = memfd_create("fuzz_capfile", MFD_CLOEXEC);
-        FZ_CHECK(memfd >= 0);
-        snprintf(path, sizeof path, "/proc/self/fd/%d", memfd);
-    }
-    FZ_CHECK(ftruncate(memfd, 0) == 0);
-    for (size_t off = 0; off < n;) {
-        ssize_t w = pwrite(memfd, file + off, n - off, (off_t)off);
-        FZ_CHECK(w > 0);
-        off += (size_t)w;
-    }
+    fz_memfd_write(&memfd, "fuzz_capfile", path, sizeof path, file, n);
 
     struct wkp_capfile *cf = (struct wkp_capfile *)(uintptr_t)1;
     wkp_errbuf err = {{0}};

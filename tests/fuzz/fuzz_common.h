@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -94,5 +96,24 @@ typedef void (*wkp_fuzz_rec_fn)(int dlt, const uint8_t *frame, uint32_t caplen, 
 void wkp_fuzz_seed(const char *path, const uint8_t *data, size_t size, wkp_fuzz_emit_fn emit)
     __attribute__((weak));
 int wkp_fuzz_each_record(const uint8_t *data, size_t size, wkp_fuzz_rec_fn fn, void *ctx);
+
+/* Hold n bytes in a file, for the readers (mmap needs a regular file): a
+ * memfd named name, made on the first call (*fd < 0; its /proc path goes
+ * to path) and rewritten on each. */
+static inline void fz_memfd_write(int *fd, const char *name, char *path, size_t pathlen,
+                                  const uint8_t *p, size_t n)
+{
+    if (*fd < 0) {
+        *fd = memfd_create(name, MFD_CLOEXEC);
+        FZ_CHECK(*fd >= 0);
+        snprintf(path, pathlen, "/proc/self/fd/%d", *fd);
+    }
+    FZ_CHECK(ftruncate(*fd, 0) == 0);
+    for (size_t off = 0; off < n;) {
+        ssize_t w = pwrite(*fd, p + off, n - off, (off_t)off);
+        FZ_CHECK(w > 0);
+        off += (size_t)w;
+    }
+}
 
 #endif

@@ -25,7 +25,6 @@
 #include "fuzz_common.h"
 
 #include <math.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "util/nstime.h"
@@ -91,9 +90,6 @@ static void cleanup(void)
 
 static void setup(void)
 {
-    memfd = memfd_create("fuzz_engine", MFD_CLOEXEC);
-    FZ_CHECK(memfd >= 0);
-    snprintf(cap_path, sizeof cap_path, "/proc/self/fd/%d", memfd);
     const char *tmp = getenv("TMPDIR");
     snprintf(dir, sizeof dir, "%s/fuzz_engine.XXXXXX", tmp && strlen(tmp) < 32 ? tmp : "/tmp");
     FZ_CHECK(mkdtemp(dir) != NULL);
@@ -111,14 +107,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n;
     const uint8_t *file = fz_bytes(&z, SIZE_MAX, &n);
 
-    if (memfd < 0)
+    if (dir[0] == '\0')
         setup();
-    FZ_CHECK(ftruncate(memfd, 0) == 0);
-    for (size_t off = 0; off < n;) {
-        ssize_t w = pwrite(memfd, file + off, n - off, (off_t)off);
-        FZ_CHECK(w > 0);
-        off += (size_t)w;
-    }
+    fz_memfd_write(&memfd, "fuzz_engine", cap_path, sizeof cap_path, file, n);
     for (int i = 0; i < 6; i++)
         unlink(out[i]);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "wa1kpcap/wa1kpcap.h"
+#include "capwriter.h"
 
 #define DATA WKP_TEST_DATA "/"
 
@@ -149,29 +150,16 @@ Test(damage, byte_counters_pass_2_to_the_32)
     char path[128], summary[128];
     snprintf(path, sizeof path, "%s/big_wirelen.pcap", dir);
     snprintf(summary, sizeof summary, "%s/summary.json", dir);
-    FILE *fp = fopen(path, "wb");
-    cr_assert_not_null(fp);
-    uint32_t gh[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
-    fwrite(gh, 4, 6, fp);
+    struct capw w;
+    capw_open(&w, path);
     const uint32_t wire = 0x7ffffff0u;
+    static const uint8_t a[4] = {10, 0, 0, 1}, b[4] = {10, 0, 0, 2};
     for (int i = 0; i < 3; i++) {
-        uint8_t pkt[52] = {0};
-        pkt[12] = 0x08;
-        uint8_t *ip = pkt + 14;
-        ip[0] = 0x45;
-        ip[3] = 38;
-        ip[8] = 64;
-        ip[9] = 17;
-        memcpy(ip + 12, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
-        uint8_t *udp = ip + 20;
-        udp[1] = 53;
-        udp[3] = 53;
-        udp[5] = 18;
-        uint32_t rh[4] = {1000 + (uint32_t)i, 0, 52, wire};
-        fwrite(rh, 4, 4, fp);
-        fwrite(pkt, 1, 52, fp);
+        uint8_t pkt[52];
+        uint32_t n = capw_udp4(pkt, a, b, 53, 53, 10);
+        capw_packet(&w, (1000 + i) * 1000000LL, pkt, n, wire);
     }
-    cr_assert_eq(fclose(fp), 0);
+    capw_close(&w);
     const char *f[] = {path};
     for (int k = WKP_READER_MMAP; k <= WKP_READER_LIBPCAP; k++) {
         struct seen s = {0};
@@ -184,7 +172,7 @@ Test(damage, byte_counters_pass_2_to_the_32)
         wkp_errbuf err;
         cr_assert_eq(wkp_engine_write_summary(e, summary, &err), WKP_OK);
         char text[8192] = {0};
-        fp = fopen(summary, "rb");
+        FILE *fp = fopen(summary, "rb");
         cr_assert_not_null(fp);
         size_t n = fread(text, 1, sizeof text - 1, fp);
         fclose(fp);

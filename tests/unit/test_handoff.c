@@ -11,6 +11,7 @@
 
 #include "engine/internal.h"
 #include "wa1kpcap/wa1kpcap.h"
+#include "capwriter.h"
 
 #define NFLOWS 3000
 
@@ -40,32 +41,16 @@ static int on_flow(const wkp_flow *f, void *user)
  * (ordinal i + 1) at t = i ms. */
 static void write_capture(const char *path, int nflows)
 {
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f);
-    uint32_t gh[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
-    fwrite(gh, 4, 6, f);
+    struct capw w;
+    capw_open(&w, path);
+    static const uint8_t a[4] = {10, 0, 0, 1};
     for (int i = 0; i < nflows; i++) {
-        uint8_t pkt[52] = {0};
-        pkt[12] = 0x08;
-        uint8_t *ip = pkt + 14;
-        ip[0] = 0x45;
-        ip[3] = 38;
-        ip[8] = 64;
-        ip[9] = 17;
-        ip[12] = 10, ip[15] = 1;
-        ip[16] = 10, ip[19] = 2;
-        uint8_t *udp = ip + 20;
-        uint16_t sp = (uint16_t)(1024 + i % 60000);
-        ip[18] = (uint8_t)(i / 60000); /* 10.0.k.2 past 60000 flows */
-        udp[0] = (uint8_t)(sp >> 8);
-        udp[1] = (uint8_t)sp;
-        udp[3] = 53;
-        udp[5] = 18;
-        uint32_t rh[4] = {(uint32_t)(i / 1000), (uint32_t)(i % 1000) * 1000u, 52, 52};
-        fwrite(rh, 4, 4, f);
-        fwrite(pkt, 1, 52, f);
+        uint8_t pkt[52];
+        const uint8_t b[4] = {10, 0, (uint8_t)(i / 60000), 2}; /* 10.0.k.2 past 60000 flows */
+        uint32_t n = capw_udp4(pkt, a, b, (uint16_t)(1024 + i % 60000), 53, 10);
+        capw_packet(&w, i * 1000LL, pkt, n, n);
     }
-    fclose(f);
+    capw_close(&w);
 }
 
 static wkp_status run(const char *path, unsigned threads, unsigned slots, double udp_to,

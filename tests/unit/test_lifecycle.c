@@ -1,6 +1,6 @@
-/* Flow lifecycle (docs/design.md, "TCP splitting"), sequences and statistics through the public
- * API, on TCP captures the test writes itself. Every expected value is
- * worked out by hand in the comments. */
+/* Flow lifecycle (start, TCP close and reuse, timeouts), sequences and
+ * statistics through the public API, on TCP captures the test writes
+ * itself. Every expected value is worked out by hand in the comments. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "wa1kpcap/wa1kpcap.h"
+#include "capwriter.h"
 
 #define DATA WKP_TEST_DATA "/"
 
@@ -25,42 +26,18 @@ struct tpkt {
 /* Ethernet + IPv4 + 20-byte TCP + payload (zero bytes). */
 static void write_tcp_pcap(const char *path, const struct tpkt *v, int n)
 {
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f);
-    uint32_t gh[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
-    fwrite(gh, 4, 6, f);
+    struct capw w;
+    capw_open(&w, path);
+    static const uint8_t a[4] = {10, 0, 0, 1}, b[4] = {10, 0, 0, 2};
     for (int i = 0; i < n; i++) {
-        uint8_t pkt[14 + 20 + 20 + 1500] = {0};
-        uint32_t len = 54 + v[i].payload;
-        pkt[12] = 0x08;
-        uint8_t *ip = pkt + 14;
-        ip[0] = 0x45;
-        ip[2] = (uint8_t)((len - 14) >> 8);
-        ip[3] = (uint8_t)(len - 14);
-        ip[8] = 64;
-        ip[9] = 6;
-        uint8_t a[4] = {10, 0, 0, 1}, b[4] = {10, 0, 0, 2};
-        memcpy(ip + 12, v[i].reverse ? b : a, 4);
-        memcpy(ip + 16, v[i].reverse ? a : b, 4);
-        uint8_t *tcp = ip + 20;
+        static uint8_t pkt[14 + 20 + 20 + 1500];
+        cr_assert_leq(v[i].payload, 1500);
         uint16_t sp = v[i].reverse ? 80 : 40000, dp = v[i].reverse ? 40000 : 80;
-        tcp[0] = (uint8_t)(sp >> 8);
-        tcp[1] = (uint8_t)sp;
-        tcp[2] = (uint8_t)(dp >> 8);
-        tcp[3] = (uint8_t)dp;
-        tcp[4] = (uint8_t)(v[i].seq >> 24);
-        tcp[5] = (uint8_t)(v[i].seq >> 16);
-        tcp[6] = (uint8_t)(v[i].seq >> 8);
-        tcp[7] = (uint8_t)v[i].seq;
-        tcp[12] = 0x50;
-        tcp[13] = v[i].flags;
-        tcp[14] = 0x10; /* window 4096 */
-        uint32_t rh[4] = {(uint32_t)(v[i].t_us / 1000000), (uint32_t)(v[i].t_us % 1000000), len,
-                          len};
-        fwrite(rh, 4, 4, f);
-        fwrite(pkt, 1, len, f);
+        uint32_t len = capw_tcp4(pkt, v[i].reverse ? b : a, v[i].reverse ? a : b, sp, dp,
+                                 v[i].seq, v[i].flags, v[i].payload);
+        capw_packet(&w, v[i].t_us, pkt, len, len);
     }
-    fclose(f);
+    capw_close(&w);
 }
 
 struct got {
@@ -127,8 +104,8 @@ static char *tmp_pcap(const struct tpkt *v, int n)
     return path;
 }
 
-/* SYN, SYN-ACK, FIN, FIN, ACK, then a SYN with a new
- * sequence number and a RST. Both FINs make the flow closed, so the
+/* SYN, SYN-ACK, FIN, FIN, ACK, then a SYN with a new sequence number and a
+ * RST. Both FINs make the flow closed, so the
  * second SYN (seq 5000 != the first SYN's 1000) ends it (new_syn) at packet
  * 6 and opens flow 6 with the SYN and the RST. */
 static const struct tpkt reuse[] = {
@@ -163,7 +140,7 @@ static wkp_status compat_keep(wkp_config *c)
 
 Test(lifecycle, compat_keeps_one_flow_as_the_original)
 {
-    /* the original wa1kpcap: one 7-packet flow, syn_count 3 (SYN, SYN-ACK, SYN) */
+    /* The original wa1kpcap: one 7-packet flow, syn_count 3 (SYN, SYN-ACK, SYN). */
     char *path = tmp_pcap(reuse, 7);
     struct got g = {0};
     wkp_engine *e = run(path, &g, compat_keep, 1);
@@ -177,7 +154,8 @@ Test(lifecycle, compat_keeps_one_flow_as_the_original)
 Test(lifecycle, retransmitted_syn_is_dropped_not_a_new_flow)
 {
     /* SYN seq 1000 twice: the second has seg = 1, end = 1001 = next_seq,
-     * so d = 0: a retransmission (design.md, "Retransmissions", step 5), dropped and counted. */
+     * so d = 0: a retransmission (nothing beyond next_seq), dropped and
+     * counted. */
     struct tpkt v[] = {
         {1000000, 0, S, 1000, 0}, {2000000, 0, S, 1000, 0}, {2000100, 1, S | A, 7000, 0}};
     char *path = tmp_pcap(v, 3);
@@ -243,7 +221,7 @@ Test(lifecycle, ack_and_rst_filters_drop_before_the_lookup)
 
 Test(lifecycle, single_pcap_statistics_match_spec_4_1)
 {
-    /* packet_lengths mean 247.777..., median 92;
+    /* packet_lengths mean 6690 / 27 = 247.777..., median 92;
      * duration 0.166290 (sum of the IATs = last - first timestamp). */
     struct got g = {0};
     wkp_engine *e = run(DATA "wa1kpcap__single.pcap", &g, NULL, 1);
@@ -264,7 +242,7 @@ static wkp_status max5(wkp_config *c)
 Test(lifecycle, max_seq_keeps_moments_exact_and_medians_over_stored)
 {
     /* The first 5 packet lengths of single.pcap are 66, -66, 54, 521, -54
-     * (signed by direction): median of |x| = 66. The mean still covers all 27 packets. */
+     * (signed: negative is the reply): median of |x| = 66. The mean still covers all 27 packets. */
     struct got g = {0};
     wkp_engine *e = run(DATA "wa1kpcap__single.pcap", &g, max5, 1);
     cr_assert_float_eq(g.stat[0][0], 6690.0 / 27.0, 1e-12);
@@ -352,13 +330,13 @@ Test(lifecycle, statistics_agree_with_a_two_pass_recomputation)
     int checked = 0;
     wkp_engine *e = run_cb(DATA "wa1kpcap__multi.pcap", two_pass, &checked, NULL, 0);
     cr_assert_eq((uint64_t)checked, wkp_engine_counter(e, WKP_CNT_FLOWS));
-    cr_assert_geq(checked, 140); /* multi.pcap: 140 flows under the default filter */
+    cr_assert_geq(checked, 140); /* multi.pcap: 140 flows with the default filter */
     wkp_engine_free(e);
 }
 
 static int single_details(const wkp_flow *f, void *user)
 {
-    /* single.pcap, as the original measured it: syn 2, fin 2, ack 26, psh 13; windows min 83,
+    /* single.pcap, as the original measured: syn 2, fin 2, ack 26, psh 13; windows min 83,
      * max 65535, sum 111994; ratios 13/14 = 0.928571... and 2171/4519 =
      * 0.480416...; duration 0.166290 (last - first timestamp). */
     int *ok = user;
