@@ -74,51 +74,65 @@ static bool in_features(int kind)
            kind == WKP_COL_SCALAR_DBL || kind == WKP_COL_SEQ;
 }
 
-/* Every column of cfg, in order, into v (when not NULL) with its name
- * written into names; returns how many, and the bytes of names in *nbytes. */
-static size_t expand(const struct wkp_config *cfg, const struct wkp_dissector *const *dis,
-                     unsigned ndis, struct wkp_col *v, char *names, size_t *nbytes)
+/* Columns being listed: counted only while v is NULL. */
+struct listing {
+    struct wkp_col *v;
+    char *names;
+    size_t n, used; /* columns, bytes of names */
+};
+
+/* Add a column named p0 p1 p2 p3 (concatenated); its JSON key is the part
+ * from `key` (an index among the parts) on. */
+static void add(struct listing *l, int kind, unsigned arg, int blk, const struct wkp_dissector *d,
+                int key, const char *p0, const char *p1, const char *p2, const char *p3)
 {
-    size_t n = 0, used = 0;
-#define ADD(KIND, ARG, BLK, DIS, ...)                                                              \
-    do {                                                                                           \
-        char *nm = names ? names + used : NULL;                                                    \
-        int len = snprintf(nm, nm ? 256 : 0, __VA_ARGS__);                                         \
-        if (v)                                                                                     \
-            v[n] =                                                                                 \
-                (struct wkp_col){nm, nm, DIS, (uint16_t)(ARG), (uint8_t)(KIND), (uint8_t)(BLK)};   \
-        used += (size_t)len + 1;                                                                   \
-        n++;                                                                                       \
-    } while (0)
+    const char *part[4] = {p0, p1, p2, p3};
+    char *name = l->names ? l->names + l->used : NULL, *k = name;
+    for (int i = 0; i < 4; i++) {
+        size_t len = strlen(part[i]);
+        if (name) {
+            if (i == key)
+                k = l->names + l->used;
+            memcpy(l->names + l->used, part[i], len);
+        }
+        l->used += len;
+    }
+    if (name) {
+        l->names[l->used] = '\0';
+        l->v[l->n] = (struct wkp_col){name, k, d, (uint16_t)arg, (uint8_t)kind, (uint8_t)blk};
+    }
+    l->used++;
+    l->n++;
+}
+
+/* Every column of cfg, in order (see struct listing). */
+static void expand(const struct wkp_config *cfg, const struct wkp_dissector *const *dis,
+                   unsigned ndis, struct listing *l)
+{
     for (int r = 0; r < NTABLE; r++) {
         const struct colspec *t = &table[r];
         switch (t->kind) {
-        case WKP_COL_STAT:
+        case WKP_COL_STAT: /* the key: the statistic's name, inside its block's object */
             for (int b = 0; b < WKP_NBLOCKS; b++)
-                for (int s = 0; s < WKP_STAT_N; s++) {
-                    ADD(wkp_stat_is_count(s) ? WKP_COL_STAT_COUNT : WKP_COL_STAT, s, b, NULL,
-                        "%s%s.%s", t->name, wkp_block_names[b], wkp_stat_names[s]);
-                    if (v) /* the key is the statistic's name, after the block's */
-                        v[n - 1].key += strlen(v[n - 1].name) - strlen(wkp_stat_names[s]);
-                }
+                for (int s = 0; s < WKP_STAT_N; s++)
+                    add(l, wkp_stat_is_count(s) ? WKP_COL_STAT_COUNT : WKP_COL_STAT, (unsigned)s, b,
+                        NULL, 3, t->name, wkp_block_names[b], ".", wkp_stat_names[s]);
             break;
         case WKP_COL_APP:
             for (unsigned i = 0; i < ndis; i++)
-                ADD(t->kind, i, 0, dis[i], "%s%s", t->name, dis[i]->name);
+                add(l, t->kind, i, 0, dis[i], 0, t->name, dis[i]->name, "", "");
             break;
         case WKP_COL_CUSTOM:
             for (size_t i = 0; i < cfg->custom.n; i++)
-                ADD(t->kind, i, 0, NULL, "%s%s", t->name, cfg->custom.v[i].name);
+                add(l, t->kind, (unsigned)i, 0, NULL, 0, t->name, cfg->custom.v[i].name, "", "");
             break;
         default:
-            ADD(t->kind, t->arg, 0, NULL, "%s", t->name);
-            if (v && in_features(t->kind))
-                v[n - 1].key += strlen(FEATURE);
+            if (in_features(t->kind)) /* under "features" the key drops the prefix */
+                add(l, t->kind, t->arg, 0, NULL, 1, FEATURE, t->name + strlen(FEATURE), "", "");
+            else
+                add(l, t->kind, t->arg, 0, NULL, 0, t->name, "", "", "");
         }
     }
-#undef ADD
-    *nbytes = used;
-    return n;
 }
 
 /* Mark in sel[] the columns each pattern of pats matches; every pattern
@@ -155,23 +169,23 @@ wkp_status wkp__columns_build_with(struct wkp_config *cfg, const struct wkp_diss
                                    unsigned ndis, wkp_errbuf *err)
 {
     cfg->cols = NULL;
-    size_t nbytes;
-    size_t n = expand(cfg, dis, ndis, NULL, NULL, &nbytes);
+    struct listing l = {0};
+    expand(cfg, dis, ndis, &l);
+    size_t n = l.n;
     struct wkp_coltab *t = calloc(1, sizeof *t);
     bool *sel = calloc(n, sizeof *sel);
     if (t) {
         t->v = calloc(n, sizeof *t->v);
-        t->names = malloc(nbytes);
+        t->names = malloc(l.used);
     }
     wkp_status st = t && t->v && t->names && sel ? WKP_OK : WKP_ENOMEM;
     if (st == WKP_OK) {
-        expand(cfg, dis, ndis, t->v, t->names, &nbytes);
+        l = (struct listing){.v = t->v, .names = t->names};
+        expand(cfg, dis, ndis, &l);
         if (cfg->columns)
             st = match(cfg->columns, t->v, n, sel, err);
         else
             memset(sel, 1, n * sizeof *sel);
-    } else if (err) {
-        snprintf(err->msg, sizeof err->msg, "out of memory");
     }
     if (st != WKP_OK) {
         if (st == WKP_ENOMEM && err)
