@@ -222,13 +222,15 @@ static inline void put_stat(struct wkp_buf *b, const struct wkp_col *c,
  * no quote: it only moves by one byte. */
 __attribute__((noinline)) static void csv_quote_tail(struct wkp_buf *b, size_t at)
 {
+    if (b->oom) /* the record is dropped anyway */
+        return;
     char *s = b->p + at;
     size_t n = b->len - at, q = 0;
     for (const char *p = s; (p = memchr(p, '"', n - (size_t)(p - s))) != NULL; p++)
         q++;
     if (!q && !memchr(s, ',', n) && !memchr(s, '\n', n) && !memchr(s, '\r', n))
         return;
-    if (b->oom || wkp_buf_reserve(b, q + 2) != 0)
+    if (wkp_buf_reserve(b, q + 2) != 0)
         return;
     s = b->p + at;
     if (!q) {
