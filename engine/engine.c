@@ -3,12 +3,12 @@
  * it all. The run is in run.c, the configuration setters in config.c, the
  * summary in summary.c. Called by the thread that owns the engine, except
  * wkp_engine_stop (any thread). */
-#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/columns.h"
 #include "engine/internal.h"
 
 static const char *const status_text[] = {
@@ -47,41 +47,6 @@ wkp_status wkp_config_set_columns(wkp_config *cfg, const char *patterns)
     return WKP_OK;
 }
 
-/* Resolve --columns into a selection: every pattern must match a column. */
-static wkp_status select_columns(wkp_engine *e, wkp_errbuf *err)
-{
-    if (!e->cfg.columns)
-        return WKP_OK;
-    size_t n = wkp__column_count(&e->cfg);
-    e->cfg.colsel = calloc(n, sizeof *e->cfg.colsel);
-    char *pats = strdup(e->cfg.columns);
-    struct wkp_buf name = {0};
-    wkp_status st = e->cfg.colsel && pats ? WKP_OK : WKP_ENOMEM;
-    char *save = NULL;
-    for (char *p = pats ? strtok_r(pats, ",", &save) : NULL; p && st == WKP_OK;
-         p = strtok_r(NULL, ",", &save)) {
-        while (*p == ' ')
-            p++;
-        bool hit = false;
-        for (size_t c = 0; c < n; c++) {
-            name.len = 0;
-            wkp__column_name(&e->cfg, c, &name);
-            wkp_buf_putc(&name, '\0');
-            if (!name.oom && fnmatch(p, name.p, 0) == 0) {
-                e->cfg.colsel[c] = true;
-                hit = true;
-            }
-        }
-        if (!hit) {
-            if (err)
-                snprintf(err->msg, sizeof err->msg, "--columns: '%s' matches no column", p);
-            st = WKP_EINVAL;
-        }
-    }
-    free(pats);
-    wkp_buf_free(&name);
-    return st;
-}
 /* ---- engine ---- */
 
 void wkp__set_error(struct wkp_engine *e, const char *fmt, ...)
@@ -107,7 +72,7 @@ wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out, wkp_errbuf *e
     }
     e->cfg = *cfg;
     e->cfg.columns = NULL;
-    e->cfg.colsel = NULL;
+    e->cfg.cols = NULL;
     e->cfg.filter = NULL;
     e->cfg.default_filter = NULL;
     memset(&e->cfg.custom, 0, sizeof e->cfg.custom);
@@ -128,7 +93,7 @@ wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out, wkp_errbuf *e
         cst = WKP_EINVAL;
     }
     if (cst == WKP_OK)
-        cst = select_columns(e, err);
+        cst = wkp__columns_build(&e->cfg, err);
     if (cst == WKP_OK && e->cfg.reassembly && !(e->defrag = wkp_defrag_new(NULL))) {
         if (err)
             snprintf(err->msg, sizeof err->msg, "out of memory");
@@ -185,16 +150,8 @@ wkp_status wkp_engine_add_sink(wkp_engine *e, wkp_sink *sink)
     sink->owned = true;
     if (sink->cb)
         e->want_view = true;
-    else if (sink->packets) {
-        e->text_mask |= 1u << (sink->fmt == WKP_FMT_CSV ? WKP_TXT_PKT_CSV : WKP_TXT_PKT_NDJSON);
-    } else {
-        if (sink->fmt == WKP_FMT_CSV)
-            e->text_mask |= 1u << WKP_TXT_CSV;
-        else if (sink->fmt == WKP_FMT_JSON)
-            e->text_mask |= 1u << WKP_TXT_JSON;
-        else if (sink->fmt == WKP_FMT_NDJSON)
-            e->text_mask |= 1u << WKP_TXT_NDJSON;
-    }
+    else if (wkp__sink_text(sink) >= 0)
+        e->text_mask |= 1u << wkp__sink_text(sink);
     return WKP_OK;
 }
 
@@ -255,7 +212,7 @@ void wkp_engine_free(wkp_engine *e)
     wkp_buf_free(&e->warnings);
     wkp_custom_free(&e->cfg.custom);
     free(e->cfg.columns);
-    free(e->cfg.colsel);
+    wkp__columns_free(&e->cfg);
     free(e->cfg.filter);
     free(e->cfg.default_filter);
     wkp_filter_free(e->filter);

@@ -3,8 +3,10 @@
  * callbacks return. A NULL flow gives 0 or "" (NaN for a statistic), like
  * the rest of the API refuses NULL. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "engine/columns.h"
 #include "engine/internal.h"
 
 uint64_t wkp_flow_id(const wkp_flow *f)
@@ -109,7 +111,8 @@ int64_t wkp_flow_seq_value(const wkp_flow *f, size_t i, wkp_seq_field field)
     return 0;
 }
 
-/* SPEC §4.4 prefixes for the short names. */
+/* Short names: a prefix standing for "<block>." (pkt_mean is
+ * packet_lengths.mean). */
 static const struct {
     const char *prefix;
     int block;
@@ -121,42 +124,24 @@ static const struct {
     {"iat_", WKP_BLK_IATS},
 };
 
-/* NaN if stat is not a statistic name. */
-static double block_stat(const struct wkp_flow_stats *st, int blk, const char *stat)
-{
-    for (int s = 0; s < WKP_STAT_N; s++)
-        if (strcmp(wkp_stat_names[s], stat) == 0)
-            return st->present & (1u << blk) ? wkp_block_get(&st->blk[blk], s) : 0.0;
-    return NAN;
-}
-
+/* The output's names are looked up in the column table; a short name is
+ * rewritten to its "<block>.<stat>" first. */
 double wkp_flow_stat(const wkp_flow *f, const char *name)
 {
     const struct wkp_flow_stats *st = f ? f->stats : NULL;
     if (!st || !name)
         return NAN;
-    if (strcmp(name, "packet_count") == 0)
-        return (double)st->sc.packet_count;
-    if (strcmp(name, "total_bytes") == 0)
-        return (double)st->sc.total_bytes;
-    if (strcmp(name, "up_down_pkt_ratio") == 0)
-        return st->sc.up_down_pkt_ratio;
-    if (strcmp(name, "up_down_byte_ratio") == 0)
-        return st->sc.up_down_byte_ratio;
-    if (strcmp(name, "duration") == 0)
-        return st->sc.duration;
-    const char *dot = strchr(name, '.');
-    if (dot) {
-        for (int b = 0; b < WKP_NBLOCKS; b++)
-            if (strlen(wkp_block_names[b]) == (size_t)(dot - name) &&
-                strncmp(wkp_block_names[b], name, (size_t)(dot - name)) == 0)
-                return block_stat(st, b, dot + 1);
-        return NAN;
-    }
+    double v = wkp__columns_stat(st, name);
+    if (!isnan(v) || strchr(name, '.'))
+        return v;
     for (size_t i = 0; i < sizeof short_blocks / sizeof short_blocks[0]; i++) {
         size_t n = strlen(short_blocks[i].prefix);
-        if (strncmp(name, short_blocks[i].prefix, n) == 0)
-            return block_stat(st, short_blocks[i].block, name + n);
+        if (strncmp(name, short_blocks[i].prefix, n) == 0) {
+            char full[64];
+            int len = snprintf(full, sizeof full, "%s.%s", wkp_block_names[short_blocks[i].block],
+                               name + n);
+            return len > 0 && (size_t)len < sizeof full ? wkp__columns_stat(st, full) : NAN;
+        }
     }
     return NAN;
 }

@@ -25,6 +25,8 @@
 #define WKP_TICK_NS        1000000000LL /* ... and when the capture clock moved 1 s */
 #define WKP_ARENA_BYTES    (4u << 20)   /* per ring, for copied frames */
 
+struct wkp_coltab;
+
 struct wkp_config {
     unsigned threads;
     wkp_reader_kind reader;
@@ -44,7 +46,7 @@ struct wkp_config {
     char *columns;        /* --columns patterns, comma-separated; NULL = all (owned) */
     char *filter;         /* user filter (owned), NULL = none */
     char *default_filter; /* owned, NULL = none */
-    bool *colsel;         /* engine only: which columns are written (NULL = all) */
+    struct wkp_coltab *cols; /* engine only: the columns written (engine/columns.h) */
     unsigned ring_slots;
     bool strict;
     bool resync; /* look past damage in a capture (mmap reader) */
@@ -108,6 +110,10 @@ struct wkp_flow_extra {
     const struct wkp_flow_stats *stats;
     const struct wkp_custom_set *custom;
     const void *custom_block;
+    /* One state per dissector of the registry (wkp_dissectors[] order), NULL
+     * where the dissector did not claim the flow; the array may be NULL. */
+    void *const *app;
+    uint32_t app_matched; /* bit i: dissector i claimed the flow */
 };
 
 struct wkp_sink {
@@ -244,12 +250,12 @@ WKP_HIDDEN int wkp__serialize(struct wkp_flow *f, const struct wkp_flow_extra *x
                               const struct wkp_config *cfg, unsigned mask, struct wkp_buf *scratch);
 WKP_HIDDEN void wkp__csv_header(struct wkp_buf *b, const struct wkp_config *cfg);
 WKP_HIDDEN void wkp__packets_csv_header(struct wkp_buf *b);
-WKP_HIDDEN size_t wkp__column_count(const struct wkp_config *cfg);
-WKP_HIDDEN void wkp__column_name(const struct wkp_config *cfg, size_t col, struct wkp_buf *b);
 WKP_HIDDEN const char *wkp__proto_name(uint8_t proto, char tmp[16]);
 /* engine/sink.c */
 /* stop: the engine's flag, polled while a FIFO waits for its reader */
 WKP_HIDDEN wkp_status wkp__sink_open(struct wkp_sink *s, _Atomic int *stop, wkp_errbuf *err);
+/* The WKP_TXT_* text a sink writes; -1 for none (a callback, WKP_FMT_NONE). */
+WKP_HIDDEN int wkp__sink_text(const struct wkp_sink *s);
 WKP_HIDDEN int wkp__sink_write(struct wkp_sink *s, const struct wkp_flow *f);
 WKP_HIDDEN wkp_status wkp__sink_finish(struct wkp_sink *s, bool success, wkp_errbuf *err);
 WKP_HIDDEN wkp_status wkp__sink_commit(struct wkp_sink *s, bool commit, wkp_errbuf *err);

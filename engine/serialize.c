@@ -2,19 +2,21 @@
  * only orders ready-made buffers and writes them (formatting in one merger
  * thread would bound the whole pipeline).
  *
- * Column order is fixed (SPEC D12): flow_id, capture, the 16 base keys of
- * §11, end_reason, community_id; the 10 statistics blocks of 24 columns;
- * the 5 scalars; the 9 sequences; custom.<name> in registration order.
- * JSON nests the same names as §11: sequences and a statistics object under
- * "features". Numbers follow D6: integers as integers, times exact with the
- * capture's 6 or 9 decimals, other doubles as the shortest text that reads
- * back to the same double (util/dtoa.c), lists as compact JSON. */
+ * Rows and objects walk the config's column table (engine/columns.h); the
+ * writer below turns one column of one flow into text by its kind. Numbers
+ * (docs/output.md, "How values are written"): integers as integers, times
+ * exact with the capture's 6 or 9 decimals, other doubles as the shortest
+ * text that reads back to the same double (util/dtoa.c), lists and objects
+ * as compact JSON, quoted as one cell in CSV. */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dissectors/dissector.h"
+#include "engine/columns.h"
 #include "engine/internal.h"
 #include "util/dtoa.h"
 #include "util/nstime.h"
@@ -24,56 +26,36 @@ const char *const wkp__end_reason_names[] = {
     [WKP_END_NEW_SYN] = "new_syn", [WKP_END_EOF] = "end_of_input", [WKP_END_EVICTED] = "evicted",
 };
 
-static const char *const base_columns[] = {
-    "flow_id",         "capture",         "key",           "protocol",
-    "src_ip",          "dst_ip",          "src_port",      "dst_port",
-    "start_time",      "end_time",        "duration",      "packet_count",
-    "byte_count",      "up_packet_count", "up_byte_count", "down_packet_count",
-    "down_byte_count", "ext_protocol",    "end_reason",    "community_id",
-};
-enum { NBASE = sizeof base_columns / sizeof base_columns[0] };
-
-static const char *const scalar_names[] = {"packet_count", "total_bytes", "up_down_pkt_ratio",
-                                           "up_down_byte_ratio", "duration"};
-
-enum seq_id {
-    SEQ_PACKET_LENGTHS,
-    SEQ_IP_LENGTHS,
-    SEQ_TRANS_LENGTHS,
-    SEQ_APP_LENGTHS,
-    SEQ_TIMESTAMPS,
-    SEQ_IATS,
-    SEQ_PAYLOAD_BYTES,
-    SEQ_TCP_FLAGS,
-    SEQ_TCP_WINDOW_SIZES,
-    NSEQ
-};
-static const char *const seq_names[NSEQ] = {
-    "packet_lengths", "ip_lengths",    "trans_lengths", "app_lengths",      "timestamps",
-    "iats",           "payload_bytes", "tcp_flags",     "tcp_window_sizes",
-};
+/* Transport names: `key` and `protocol` use ICMP, TCP, UDP and ICMPv6 and
+ * PROTO(n) for the others; ext_protocol also names SCTP. */
+static const char *transport_name(uint8_t proto)
+{
+    switch (proto) {
+    case IPPROTO_ICMP: return "ICMP";
+    case IPPROTO_TCP: return "TCP";
+    case IPPROTO_UDP: return "UDP";
+    case IPPROTO_ICMPV6: return "ICMPv6";
+    case IPPROTO_SCTP: return "SCTP";
+    default: return NULL;
+    }
+}
 
 const char *wkp__proto_name(uint8_t proto, char tmp[16])
 {
-    switch (proto) {
-    case 1: return "ICMP";
-    case 6: return "TCP";
-    case 17: return "UDP";
-    case 58: return "ICMPv6";
-    default: {
-        char *p = tmp;
-        memcpy(p, "PROTO(", 6);
-        p += 6;
-        if (proto >= 100)
-            *p++ = (char)('0' + proto / 100);
-        if (proto >= 10)
-            *p++ = (char)('0' + proto / 10 % 10);
-        *p++ = (char)('0' + proto % 10);
-        *p++ = ')';
-        *p = '\0';
-        return tmp;
-    }
-    }
+    const char *name = transport_name(proto);
+    if (name && proto != IPPROTO_SCTP)
+        return name;
+    char *p = tmp;
+    memcpy(p, "PROTO(", 6);
+    p += 6;
+    if (proto >= 100)
+        *p++ = (char)('0' + proto / 100);
+    if (proto >= 10)
+        *p++ = (char)('0' + proto / 10 % 10);
+    *p++ = (char)('0' + proto % 10);
+    *p++ = ')';
+    *p = '\0';
+    return tmp;
 }
 
 static void put_double(struct wkp_buf *b, double v, int json)
@@ -87,19 +69,12 @@ static void put_double(struct wkp_buf *b, double v, int json)
     wkp_buf_put(b, tmp, wkp_dtoa(v, tmp));
 }
 
-/* SPEC §5 ext_protocol at the L3/L4 stage: the IP version, then the
- * transport name for TCP, UDP, ICMP, ICMPv6 and SCTP (nothing for others). */
+/* ext_protocol at the L3/L4 stage: the IP version, then the transport's
+ * name when it has one. */
 static void ext_protocol(struct wkp_buf *b, const struct wkp_flow *f)
 {
     wkp_buf_puts(b, f->family == 6 ? "[\"IPv6\"" : "[\"IPv4\"");
-    const char *t = NULL;
-    switch (f->proto) {
-    case 1: t = "ICMP"; break;
-    case 6: t = "TCP"; break;
-    case 17: t = "UDP"; break;
-    case 58: t = "ICMPv6"; break;
-    case 132: t = "SCTP"; break;
-    }
+    const char *t = transport_name(f->proto);
     if (t) {
         wkp_buf_puts(b, ",\"");
         wkp_buf_puts(b, t);
@@ -108,129 +83,16 @@ static void ext_protocol(struct wkp_buf *b, const struct wkp_flow *f)
     wkp_buf_putc(b, ']');
 }
 
-/* Column indices in D12 order: base, blocks x stats, scalars, sequences,
- * custom features. cfg->colsel (NULL: all) says which are written. */
-enum {
-    COL_BLOCKS = NBASE,
-    COL_SCALARS = COL_BLOCKS + WKP_NBLOCKS * WKP_STAT_N,
-    COL_SEQS = COL_SCALARS + 5,
-    COL_TUNNEL = COL_SEQS + NSEQ, /* D12: the protocol-family columns start here */
-    COL_CUSTOM = COL_TUNNEL + 1,
-};
-
-static bool sel(const struct wkp_config *cfg, size_t col)
-{
-    if (col >= COL_SEQS && col < COL_TUNNEL && !cfg->sequences)
-        return false;
-    return !cfg->colsel || cfg->colsel[col];
-}
-
-size_t wkp__column_count(const struct wkp_config *cfg)
-{
-    return COL_CUSTOM + cfg->custom.n;
-}
-
-void wkp__column_name(const struct wkp_config *cfg, size_t col, struct wkp_buf *b)
-{
-    if (col < NBASE) {
-        wkp_buf_puts(b, base_columns[col]);
-    } else if (col < COL_SCALARS) {
-        size_t k = col - COL_BLOCKS;
-        wkp_buf_puts(b, "feature.");
-        wkp_buf_puts(b, wkp_block_names[k / WKP_STAT_N]);
-        wkp_buf_putc(b, '.');
-        wkp_buf_puts(b, wkp_stat_names[k % WKP_STAT_N]);
-    } else if (col < COL_SEQS) {
-        wkp_buf_puts(b, "feature.");
-        wkp_buf_puts(b, scalar_names[col - COL_SCALARS]);
-    } else if (col < COL_TUNNEL) {
-        wkp_buf_puts(b, "feature.");
-        wkp_buf_puts(b, seq_names[col - COL_SEQS]);
-    } else if (col == COL_TUNNEL) {
-        wkp_buf_puts(b, "tunnel");
-    } else {
-        wkp_buf_puts(b, "custom.");
-        wkp_buf_puts(b, cfg->custom.v[col - COL_CUSTOM].name);
-    }
-}
-
-void wkp__csv_header(struct wkp_buf *b, const struct wkp_config *cfg)
-{
-    bool first = true;
-    for (size_t c = 0; c < wkp__column_count(cfg); c++) {
-        if (!sel(cfg, c))
-            continue;
-        if (!first)
-            wkp_buf_putc(b, ',');
-        first = false;
-        wkp__column_name(cfg, c, b);
-    }
-    wkp_buf_putc(b, '\n');
-}
-
-/* One base value, as raw text (CSV) or JSON (json = 1). */
-static void base_value(struct wkp_buf *b, const struct wkp_flow *f, int i, int json)
-{
-    char tmp[16];
-    const char *s = NULL;
-    switch (i) {
-    case 0: wkp_buf_u64(b, f->id); return;
-    case 1: s = f->capture; break;
-    case 2: s = f->key; break;
-    case 3: s = wkp__proto_name(f->proto, tmp); break;
-    case 4: s = f->src_ip; break;
-    case 5: s = f->dst_ip; break;
-    case 6: wkp_buf_u64(b, f->sport); return;
-    case 7: wkp_buf_u64(b, f->dport); return;
-    case 8: wkp_buf_time(b, f->start_ns, f->ts_digits); return;
-    case 9: wkp_buf_time(b, f->end_ns, f->ts_digits); return;
-    case 10: wkp_buf_time(b, wkp_ns_sub(f->end_ns, f->start_ns), f->ts_digits); return;
-    case 11: wkp_buf_u64(b, f->pkts[WKP_DIR_BOTH]); return;
-    case 12: wkp_buf_u64(b, f->bytes[WKP_DIR_BOTH]); return;
-    case 13: wkp_buf_u64(b, f->pkts[WKP_DIR_UP]); return;
-    case 14: wkp_buf_u64(b, f->bytes[WKP_DIR_UP]); return;
-    case 15: wkp_buf_u64(b, f->pkts[WKP_DIR_DOWN]); return;
-    case 16: wkp_buf_u64(b, f->bytes[WKP_DIR_DOWN]); return;
-    case 17: ext_protocol(b, f); return;
-    case 18: s = wkp__end_reason_names[f->end_reason]; break;
-    case 19: s = f->community_id; break;
-    }
-    if (json)
-        wkp_buf_json_str(b, s);
-    else
-        wkp_buf_csv_cell(b, s, strlen(s));
-}
-
-static void stat_value(struct wkp_buf *b, const struct wkp_block *blk, int s, int json)
-{
-    double v = wkp_block_get(blk, s);
-    if (wkp_stat_is_count(s))
-        wkp_buf_u64(b, (uint64_t)v);
-    else
-        put_double(b, v, json);
-}
-
-static void scalar_value(struct wkp_buf *b, const struct wkp_scalars *sc, int i, int json)
-{
-    switch (i) {
-    case 0: wkp_buf_u64(b, sc->packet_count); break;
-    case 1: wkp_buf_u64(b, sc->total_bytes); break;
-    case 2: put_double(b, sc->up_down_pkt_ratio, json); break;
-    case 3: put_double(b, sc->up_down_byte_ratio, json); break;
-    case 4: put_double(b, sc->duration, json); break;
-    }
-}
-
 /* A sequence as a compact JSON list. */
-static void seq_list(struct wkp_buf *b, const struct wkp_flow *f, const struct wkp_seq *seq,
-                     int which)
+__attribute__((noinline)) static void seq_list(struct wkp_buf *b, const struct wkp_flow *f,
+                                               const struct wkp_seq *seq, int which)
 {
     wkp_buf_putc(b, '[');
     bool first = true, seen = false;
     int64_t prev = 0;
     for (struct wkp_seq_it it = wkp_seq_first(seq); it.c; wkp_seq_next(&it)) {
         const struct wkp_pkt_rec *r = it.r;
-        if (which == SEQ_IATS && !seen) {
+        if (which == WKP_SEQ_COL_IATS && !seen) {
             prev = r->ts_ns;
             seen = true;
             continue; /* n - 1 values: no leading 0 */
@@ -240,44 +102,33 @@ static void seq_list(struct wkp_buf *b, const struct wkp_flow *f, const struct w
         first = false;
         int64_t sgn = r->dir;
         switch (which) {
-        case SEQ_PACKET_LENGTHS: wkp_buf_i64(b, sgn * r->wire); break;
-        case SEQ_IP_LENGTHS: wkp_buf_i64(b, sgn * r->ip); break;
-        case SEQ_TRANS_LENGTHS: wkp_buf_i64(b, sgn * r->trans); break;
-        case SEQ_APP_LENGTHS: wkp_buf_i64(b, sgn * r->app); break;
-        case SEQ_TIMESTAMPS: wkp_buf_time(b, r->ts_ns, f->ts_digits); break;
-        case SEQ_IATS:
+        case WKP_SEQ_COL_PACKET_LENGTHS: wkp_buf_i64(b, sgn * r->wire); break;
+        case WKP_SEQ_COL_IP_LENGTHS: wkp_buf_i64(b, sgn * r->ip); break;
+        case WKP_SEQ_COL_TRANS_LENGTHS: wkp_buf_i64(b, sgn * r->trans); break;
+        case WKP_SEQ_COL_APP_LENGTHS: wkp_buf_i64(b, sgn * r->app); break;
+        case WKP_SEQ_COL_TIMESTAMPS: wkp_buf_time(b, r->ts_ns, f->ts_digits); break;
+        case WKP_SEQ_COL_IATS:
             wkp_buf_time(b, wkp_ns_sub(r->ts_ns, prev), f->ts_digits);
             prev = r->ts_ns;
             break;
-        case SEQ_PAYLOAD_BYTES: wkp_buf_i64(b, sgn * r->payload); break;
-        case SEQ_TCP_FLAGS: wkp_buf_u64(b, r->flags); break;
-        case SEQ_TCP_WINDOW_SIZES: wkp_buf_u64(b, r->win); break;
+        case WKP_SEQ_COL_PAYLOAD_BYTES: wkp_buf_i64(b, sgn * r->payload); break;
+        case WKP_SEQ_COL_TCP_FLAGS: wkp_buf_u64(b, r->flags); break;
+        case WKP_SEQ_COL_TCP_WINDOW_SIZES: wkp_buf_u64(b, r->win); break;
         }
     }
     wkp_buf_putc(b, ']');
 }
 
-/* Start CSV column col: true if it is written (then the separator is out). */
-static bool csv_col(struct wkp_buf *b, const struct wkp_config *cfg, size_t col, bool *first)
-{
-    if (!sel(cfg, col))
-        return false;
-    if (!*first)
-        wkp_buf_putc(b, ',');
-    *first = false;
-    return true;
-}
-
-/* The tunnel object (D12 column "tunnel"): the first packet's
- * encapsulation, outer to inner, with the identifiers it carried and, when
- * an IP tunnel was crossed, the outer addresses. */
+/* The tunnel object: the first packet's encapsulation, outer to inner,
+ * with the identifiers it carried and, when an IP tunnel was crossed, the
+ * outer addresses. */
 static const char *const stack_names[] = {
     [WKP_EL_NONE] = "NONE",   [WKP_EL_VLAN] = "VLAN",     [WKP_EL_MPLS] = "MPLS",
     [WKP_EL_PPPOE] = "PPPOE", [WKP_EL_GRE] = "GRE",       [WKP_EL_ERSPAN] = "ERSPAN",
     [WKP_EL_VXLAN] = "VXLAN", [WKP_EL_GENEVE] = "GENEVE", [WKP_EL_IPIP] = "IPIP",
 };
 
-static void tunnel_json(struct wkp_buf *b, const struct wkp_l2l4_tun *t)
+__attribute__((noinline)) static void tunnel_json(struct wkp_buf *b, const struct wkp_l2l4_tun *t)
 {
     bool ip_tunnel = false;
     wkp_buf_puts(b, "{\"stack\":[");
@@ -339,49 +190,165 @@ static void tunnel_json(struct wkp_buf *b, const struct wkp_l2l4_tun *t)
     wkp_buf_putc(b, '}');
 }
 
-static void csv_row(struct wkp_buf *b, const struct wkp_flow *f, const struct wkp_flow_extra *x,
-                    const struct wkp_config *cfg, struct wkp_buf *cell)
+static void put_text(struct wkp_buf *b, const char *s, int json)
 {
-    bool first = true;
-    for (int i = 0; i < NBASE; i++) {
-        if (!csv_col(b, cfg, (size_t)i, &first))
-            continue;
-        if (i == 17) { /* a list: quote it as one cell */
-            cell->len = 0;
-            ext_protocol(cell, f);
-            wkp_buf_csv_cell(b, cell->p, cell->len);
-        } else {
-            base_value(b, f, i, 0);
+    if (json)
+        wkp_buf_json_str(b, s);
+    else
+        wkp_buf_csv_cell(b, s, strlen(s));
+}
+
+static void put_protocol(struct wkp_buf *b, uint8_t proto, int json)
+{
+    char tmp[16];
+    put_text(b, wkp__proto_name(proto, tmp), json);
+}
+
+/* A statistic of a block the flow has. Apart from put_value: the rows
+ * spend most of their columns here. */
+static inline void put_stat(struct wkp_buf *b, const struct wkp_col *c,
+                            const struct wkp_flow_stats *st, int json)
+{
+    double v = st->blk[c->blk].v[c->arg];
+    if (c->kind == WKP_COL_STAT_COUNT)
+        wkp_buf_u64(b, (uint64_t)v);
+    else
+        put_double(b, v, json);
+}
+
+/* Make the text b holds from `at` on one CSV cell, in place: RFC 4180
+ * quoting (a cell holding a comma, quote or line break is put in quotes,
+ * its quotes doubled). The common cell, a list of numbers, has commas and
+ * no quote: it only moves by one byte. */
+__attribute__((noinline)) static void csv_quote_tail(struct wkp_buf *b, size_t at)
+{
+    if (b->oom) /* the record is dropped anyway */
+        return;
+    char *s = b->p + at;
+    size_t n = b->len - at, q = 0;
+    for (const char *p = s; (p = memchr(p, '"', n - (size_t)(p - s))) != NULL; p++)
+        q++;
+    if (!q && !memchr(s, ',', n) && !memchr(s, '\n', n) && !memchr(s, '\r', n))
+        return;
+    if (wkp_buf_reserve(b, q + 2) != 0)
+        return;
+    s = b->p + at;
+    if (!q) {
+        memmove(s + 1, s, n);
+    } else {
+        size_t j = n + q + 1; /* backwards: every write lands past what is unread */
+        for (size_t i = n; i-- > 0;) {
+            s[--j] = s[i];
+            if (s[i] == '"')
+                s[--j] = '"';
         }
     }
+    s[0] = '"';
+    s[n + q + 1] = '"';
+    b->len += q + 2;
+}
+
+/* Append column c's value: JSON text (json = 1), or one CSV cell (a list or
+ * an object is its JSON text quoted as one cell). Returns false when the
+ * flow has no value for it, having written nothing: an empty CSV cell, no
+ * key in JSON. */
+static bool put_value(struct wkp_buf *b, const struct wkp_col *c, const struct wkp_flow *f,
+                      const struct wkp_flow_extra *x, const struct wkp_config *cfg, int json)
+{
+    const char *field = (const char *)f + c->arg;
+    size_t at = b->len;
+    switch (c->kind) {
+    case WKP_COL_U64: wkp_buf_u64(b, *(const uint64_t *)field); return true;
+    case WKP_COL_U16: wkp_buf_u64(b, *(const uint16_t *)field); return true;
+    case WKP_COL_TIME: wkp_buf_time(b, *(const int64_t *)field, f->ts_digits); return true;
+    case WKP_COL_DURATION:
+        wkp_buf_time(b, wkp_ns_sub(f->end_ns, f->start_ns), f->ts_digits);
+        return true;
+    case WKP_COL_TEXT: put_text(b, field, json); return true;
+    case WKP_COL_TEXT_PTR: put_text(b, *(const char *const *)field, json); return true;
+    case WKP_COL_PROTOCOL: put_protocol(b, f->proto, json); return true;
+    case WKP_COL_END_REASON: put_text(b, wkp__end_reason_names[f->end_reason], json); return true;
+    case WKP_COL_STAT:
+    case WKP_COL_STAT_COUNT:
+        if (!(x->stats->present & (1u << c->blk))) /* the block has no values */
+            return false;
+        put_stat(b, c, x->stats, json);
+        return true;
+    case WKP_COL_SCALAR_U64:
+        wkp_buf_u64(b, *(const uint64_t *)((const char *)&x->stats->sc + c->arg));
+        return true;
+    case WKP_COL_SCALAR_DBL:
+        put_double(b, *(const double *)((const char *)&x->stats->sc + c->arg), json);
+        return true;
+    case WKP_COL_CUSTOM:
+        if (json)
+            wkp_custom_write_value(&cfg->custom, c->arg, x->custom_block, b);
+        else
+            wkp_custom_write_csv_one(&cfg->custom, c->arg, x->custom_block, b);
+        return true;
+    case WKP_COL_EXT_PROTOCOL: ext_protocol(b, f); break;
+    case WKP_COL_SEQ:
+        if ((c->arg == WKP_SEQ_COL_TCP_FLAGS || c->arg == WKP_SEQ_COL_TCP_WINDOW_SIZES) &&
+            f->proto != IPPROTO_TCP)
+            return false;
+        seq_list(b, f, x->seq, c->arg);
+        break;
+    case WKP_COL_TUNNEL:
+        if (!f->tun)
+            return false;
+        tunnel_json(b, f->tun);
+        break;
+    case WKP_COL_APP: {
+        const void *state = x->app ? x->app[c->arg] : NULL;
+        if (!state)
+            return false;
+        c->dis->write(state, b);
+        if (b->len == at) /* nothing to say: as if unclaimed */
+            return false;
+        break;
+    }
+    }
+    if (!json)
+        csv_quote_tail(b, at);
+    return true;
+}
+
+/* Columns [from, to) of a CSV row, each after a comma but the row's first. */
+static void csv_cols(struct wkp_buf *b, const struct wkp_config *cfg, size_t from, size_t to,
+                     const struct wkp_flow *f, const struct wkp_flow_extra *x)
+{
+    for (size_t i = from; i < to; i++) {
+        if (i)
+            wkp_buf_putc(b, ',');
+        put_value(b, &cfg->cols->v[i], f, x, cfg, 0);
+    }
+}
+
+static void csv_row(struct wkp_buf *b, const struct wkp_flow *f, const struct wkp_flow_extra *x,
+                    const struct wkp_config *cfg)
+{
+    const struct wkp_coltab *t = cfg->cols;
     const struct wkp_flow_stats *st = x->stats;
-    for (int blk = 0; blk < WKP_NBLOCKS; blk++) {
-        bool present = st->present & (1u << blk);
-        for (int s = 0; s < WKP_STAT_N; s++)
-            if (csv_col(b, cfg, COL_BLOCKS + (size_t)(blk * WKP_STAT_N + s), &first) && present)
-                stat_value(b, &st->blk[blk], s, 0);
+    csv_cols(b, cfg, 0, t->stats_at, f, x);
+    for (size_t i = t->stats_at; i < t->scalars_at; i++) { /* most of the row: its own loop */
+        const struct wkp_col *c = &t->v[i];
+        if (i)
+            wkp_buf_putc(b, ',');
+        if (st->present & (1u << c->blk))
+            put_stat(b, c, st, 0);
     }
-    for (int i = 0; i < 5; i++)
-        if (csv_col(b, cfg, COL_SCALARS + (size_t)i, &first))
-            scalar_value(b, &st->sc, i, 0);
-    bool tcp = f->proto == 6;
-    for (int i = 0; i < NSEQ; i++) {
-        if (!csv_col(b, cfg, COL_SEQS + (size_t)i, &first))
-            continue;
-        if ((i == SEQ_TCP_FLAGS || i == SEQ_TCP_WINDOW_SIZES) && !tcp)
-            continue;
-        cell->len = 0;
-        seq_list(cell, f, x->seq, i);
-        wkp_buf_csv_cell(b, cell->p, cell->len);
+    csv_cols(b, cfg, t->scalars_at, t->n, f, x);
+    wkp_buf_putc(b, '\n');
+}
+
+void wkp__csv_header(struct wkp_buf *b, const struct wkp_config *cfg)
+{
+    const struct wkp_coltab *t = cfg->cols;
+    for (size_t i = 0; i < t->n; i++) {
+        if (i)
+            wkp_buf_putc(b, ',');
+        wkp_buf_puts(b, t->v[i].name);
     }
-    if (csv_col(b, cfg, COL_TUNNEL, &first) && f->tun) {
-        cell->len = 0;
-        tunnel_json(cell, f->tun);
-        wkp_buf_csv_cell(b, cell->p, cell->len);
-    }
-    for (size_t i = 0; i < cfg->custom.n; i++)
-        if (csv_col(b, cfg, COL_CUSTOM + i, &first))
-            wkp_custom_write_csv_one(&cfg->custom, i, x->custom_block, b);
     wkp_buf_putc(b, '\n');
 }
 
@@ -406,77 +373,80 @@ static void key(struct wkp_buf *b, const char *k, int pretty, int depth, bool *f
     wkp_buf_puts(b, pretty ? "\": " : "\":");
 }
 
+/* Columns [from, to) as members of one object; a column without a value
+ * has no key. */
+static void json_members(struct wkp_buf *b, const struct wkp_config *cfg, size_t from, size_t to,
+                         const struct wkp_flow *f, const struct wkp_flow_extra *x, int pretty,
+                         int depth, bool *first)
+{
+    for (size_t i = from; i < to; i++) {
+        const struct wkp_col *c = &cfg->cols->v[i];
+        size_t mark = b->len;
+        bool was_first = *first;
+        key(b, c->key, pretty, depth, first);
+        if (!put_value(b, c, f, x, cfg, 1)) {
+            b->len = mark;
+            *first = was_first;
+        }
+    }
+}
+
+/* The "statistics" members: one object per present block holding its
+ * selected statistics, then the scalars. */
+static void json_statistics(struct wkp_buf *b, const struct wkp_config *cfg,
+                            const struct wkp_flow *f, const struct wkp_flow_extra *x, int pretty,
+                            int depth, bool *first)
+{
+    const struct wkp_coltab *t = cfg->cols;
+    const struct wkp_flow_stats *st = x->stats;
+    bool bfirst = true;
+    int open = -1; /* the block whose object is open */
+    for (size_t i = t->stats_at; i < t->scalars_at; i++) {
+        const struct wkp_col *c = &t->v[i];
+        if (!(st->present & (1u << c->blk)))
+            continue;
+        if (c->blk != open) {
+            if (open >= 0) {
+                nl(b, pretty, depth);
+                wkp_buf_putc(b, '}');
+            }
+            key(b, wkp_block_names[c->blk], pretty, depth, first);
+            wkp_buf_putc(b, '{');
+            bfirst = true;
+            open = c->blk;
+        }
+        key(b, c->key, pretty, depth + 1, &bfirst);
+        put_stat(b, c, st, 1);
+    }
+    if (open >= 0) {
+        nl(b, pretty, depth);
+        wkp_buf_putc(b, '}');
+    }
+    json_members(b, cfg, t->scalars_at, t->seqs_at, f, x, pretty, depth, first);
+}
+
 static void json_obj(struct wkp_buf *b, const struct wkp_flow *f, const struct wkp_flow_extra *x,
                      const struct wkp_config *cfg, int pretty)
 {
+    const struct wkp_coltab *t = cfg->cols;
     int d = pretty ? 1 : 0; /* the array's elements sit at depth 1 */
     if (pretty)
         wkp_buf_puts(b, "  ");
     wkp_buf_putc(b, '{');
-    bool first = true;
-    for (int i = 0; i < NBASE; i++) {
-        if (!sel(cfg, (size_t)i))
-            continue;
-        key(b, base_columns[i], pretty, d + 1, &first);
-        base_value(b, f, i, 1);
-    }
+    bool first = true, ffirst = true;
+    json_members(b, cfg, 0, t->stats_at, f, x, pretty, d + 1, &first);
     key(b, "features", pretty, d + 1, &first);
     wkp_buf_putc(b, '{');
-    bool ffirst = true;
-    bool tcp = f->proto == 6;
-    for (int i = 0; i < NSEQ; i++) {
-        if (!sel(cfg, COL_SEQS + (size_t)i) ||
-            ((i == SEQ_TCP_FLAGS || i == SEQ_TCP_WINDOW_SIZES) && !tcp))
-            continue; /* §11: tcp sequences only if non-empty */
-        key(b, seq_names[i], pretty, d + 2, &ffirst);
-        seq_list(b, f, x->seq, i);
-    }
+    json_members(b, cfg, t->seqs_at, t->feat_end, f, x, pretty, d + 2, &ffirst);
     key(b, "statistics", pretty, d + 2, &ffirst);
     wkp_buf_putc(b, '{');
     bool sfirst = true;
-    const struct wkp_flow_stats *st = x->stats;
-    for (int blk = 0; blk < WKP_NBLOCKS; blk++) {
-        if (!(st->present & (1u << blk)))
-            continue;
-        bool any = false;
-        for (int s = 0; s < WKP_STAT_N; s++)
-            any |= sel(cfg, COL_BLOCKS + (size_t)(blk * WKP_STAT_N + s));
-        if (!any)
-            continue;
-        key(b, wkp_block_names[blk], pretty, d + 3, &sfirst);
-        wkp_buf_putc(b, '{');
-        bool bfirst = true;
-        for (int s = 0; s < WKP_STAT_N; s++) {
-            if (!sel(cfg, COL_BLOCKS + (size_t)(blk * WKP_STAT_N + s)))
-                continue;
-            key(b, wkp_stat_names[s], pretty, d + 4, &bfirst);
-            stat_value(b, &st->blk[blk], s, 1);
-        }
-        nl(b, pretty, d + 3);
-        wkp_buf_putc(b, '}');
-    }
-    for (int i = 0; i < 5; i++) {
-        if (!sel(cfg, COL_SCALARS + (size_t)i))
-            continue;
-        key(b, scalar_names[i], pretty, d + 3, &sfirst);
-        scalar_value(b, &st->sc, i, 1);
-    }
+    json_statistics(b, cfg, f, x, pretty, d + 3, &sfirst);
     nl(b, pretty, d + 2);
     wkp_buf_putc(b, '}');
     nl(b, pretty, d + 1);
     wkp_buf_putc(b, '}');
-    if (f->tun && sel(cfg, COL_TUNNEL)) {
-        key(b, "tunnel", pretty, d + 1, &first);
-        tunnel_json(b, f->tun);
-    }
-    for (size_t i = 0; i < cfg->custom.n; i++) {
-        if (!sel(cfg, COL_CUSTOM + i))
-            continue;
-        char name[80];
-        snprintf(name, sizeof name, "custom.%s", cfg->custom.v[i].name);
-        key(b, name, pretty, d + 1, &first);
-        wkp_custom_write_value(&cfg->custom, i, x->custom_block, b);
-    }
+    json_members(b, cfg, t->feat_end, t->n, f, x, pretty, d + 1, &first);
     nl(b, pretty, d);
     wkp_buf_putc(b, '}');
     if (!pretty)
@@ -557,7 +527,7 @@ int wkp__serialize(struct wkp_flow *f, const struct wkp_flow_extra *x, const str
             continue;
         scratch->len = 0;
         if (t == WKP_TXT_CSV)
-            csv_row(scratch, f, x, cfg, &cell);
+            csv_row(scratch, f, x, cfg);
         else if (t == WKP_TXT_PKT_CSV || t == WKP_TXT_PKT_NDJSON)
             packet_rows(scratch, f, x->seq, t == WKP_TXT_PKT_NDJSON, &cell);
         else

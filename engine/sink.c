@@ -303,6 +303,17 @@ wkp_status wkp__sink_open(struct wkp_sink *s, _Atomic int *stop, wkp_errbuf *err
     return WKP_OK;
 }
 
+int wkp__sink_text(const struct wkp_sink *s)
+{
+    if (s->cb || s->fmt == WKP_FMT_NONE)
+        return -1;
+    if (s->packets)
+        return s->fmt == WKP_FMT_CSV ? WKP_TXT_PKT_CSV : WKP_TXT_PKT_NDJSON;
+    return s->fmt == WKP_FMT_CSV    ? WKP_TXT_CSV
+           : s->fmt == WKP_FMT_JSON ? WKP_TXT_JSON
+                                    : WKP_TXT_NDJSON;
+}
+
 /* 0 written, > 0 the callback asked to stop, < 0 a write error (the
  * first one is kept for wkp__sink_close's message). */
 int wkp__sink_write(struct wkp_sink *s, const struct wkp_flow *f)
@@ -311,10 +322,9 @@ int wkp__sink_write(struct wkp_sink *s, const struct wkp_flow *f)
         return s->cb(f, s->cb_user) ? 1 : 0;
     if (!s->fp)
         return 0;
-    int t = s->packets              ? (s->fmt == WKP_FMT_CSV ? WKP_TXT_PKT_CSV : WKP_TXT_PKT_NDJSON)
-            : s->fmt == WKP_FMT_CSV ? WKP_TXT_CSV
-            : s->fmt == WKP_FMT_JSON ? WKP_TXT_JSON
-                                     : WKP_TXT_NDJSON;
+    int t = wkp__sink_text(s);
+    if (t < 0)
+        return 0;
     if (s->fmt == WKP_FMT_JSON)
         sink_put(s, s->written ? ",\n" : "\n", s->written ? 2 : 1);
     sink_put(s, f->text[t], f->text_len[t]);

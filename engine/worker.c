@@ -330,7 +330,8 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
         if (wkp_flow_stats_compute(&lf->seq, k->proto == 6, lf->rare ? lf->rare->all : NULL,
                                    &w->stats_scratch, &stats) != 0)
             fail(w);
-        struct wkp_flow_extra x = {&lf->seq, &stats, cs, lf->custom};
+        struct wkp_flow_extra x = {
+            .seq = &lf->seq, .stats = &stats, .custom = cs, .custom_block = lf->custom};
         if (e->text_mask && wkp__serialize(f, &x, &e->cfg, e->text_mask, &w->scratch) != 0)
             fail(w);
         if (e->want_view) {

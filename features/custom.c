@@ -121,14 +121,6 @@ void wkp_custom_finish(const struct wkp_custom_set *s, void *block)
             s->v[i].def.finish((char *)block + s->v[i].offset, s->v[i].def.user);
 }
 
-void wkp_custom_csv_header(const struct wkp_custom_set *s, struct wkp_buf *b)
-{
-    for (size_t i = 0; i < s->n; i++) {
-        wkp_buf_puts(b, ",custom.");
-        wkp_buf_puts(b, s->v[i].name);
-    }
-}
-
 /* ---- value writer ------------------------------------------------------ */
 
 #define VW_DEPTH 32
@@ -311,7 +303,7 @@ void wkp_custom_write_csv_one(const struct wkp_custom_set *s, size_t i, const vo
     write_value(&s->v[i], block, b);
     size_t n = b->len - start;
     if (n == 4 && memcmp(b->p + start, "null", 4) == 0) {
-        b->len = start; /* SPEC §11: a missing value is an empty cell */
+        b->len = start; /* a missing value is an empty cell */
         return;
     }
     /* Quote in place: with room reserved for the worst case (every byte a
@@ -323,14 +315,6 @@ void wkp_custom_write_csv_one(const struct wkp_custom_set *s, size_t i, const vo
     wkp_buf_csv_cell(b, b->p + start, n);
     memmove(b->p + start, b->p + start + n, b->len - start - n);
     b->len -= n;
-}
-
-void wkp_custom_write_csv(const struct wkp_custom_set *s, const void *block, struct wkp_buf *b)
-{
-    for (size_t i = 0; i < s->n; i++) {
-        wkp_buf_putc(b, ',');
-        wkp_custom_write_csv_one(s, i, block, b);
-    }
 }
 
 void wkp_custom_write_json(const struct wkp_custom_set *s, const void *block, struct wkp_buf *b,

@@ -1,5 +1,5 @@
-/* Custom incremental features (SPEC §12, D11): the set of registered
- * feature definitions, the layout of their per-flow state blocks, and the
+/* Custom incremental features (docs/output.md, "Custom features"): the set
+ * of registered feature definitions, the layout of their per-flow state blocks, and the
  * calls a worker makes for each flow. Pure functions of their arguments: no
  * threads, no I/O; a worker calls them on its own flows only. */
 #ifndef WKP_CUSTOM_H
@@ -35,16 +35,12 @@ void wkp_custom_init(const struct wkp_custom_set *s, void *block);
 void wkp_custom_update(const struct wkp_custom_set *s, void *block, const wkp_pkt_view *pkt);
 void wkp_custom_finish(const struct wkp_custom_set *s, void *block);
 
-/* Append the CSV header cells ",custom.<name>" for every feature. */
-void wkp_custom_csv_header(const struct wkp_custom_set *s, struct wkp_buf *b);
 /* Feature i's value as JSON text (null if it wrote nothing usable). */
 void wkp_custom_write_value(const struct wkp_custom_set *s, size_t i, const void *block,
                             struct wkp_buf *b);
 /* Feature i's value as one CSV cell (quoted as needed; empty for null). */
 void wkp_custom_write_csv_one(const struct wkp_custom_set *s, size_t i, const void *block,
                               struct wkp_buf *b);
-/* Append ",<cell>" per feature: the value's JSON text as one CSV cell. */
-void wkp_custom_write_csv(const struct wkp_custom_set *s, const void *block, struct wkp_buf *b);
 /* Append ,"custom.<name>":<value> per feature (pretty: on its own line,
  * indented by indent spaces, after ",\n"). */
 void wkp_custom_write_json(const struct wkp_custom_set *s, const void *block, struct wkp_buf *b,
