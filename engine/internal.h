@@ -9,6 +9,7 @@
 
 #include "util/buf.h"
 #include "capture/capfile.h"
+#include "engine/applayer.h"
 #include "filter/filter.h"
 #include "engine/ring.h"
 #include "features/custom.h"
@@ -109,6 +110,12 @@ struct wkp_flow_extra {
     const struct wkp_flow_stats *stats;
     const struct wkp_custom_set *custom;
     const void *custom_block;
+    /* Application dissectors: wkp_ndissectors state pointers (NULL where
+     * the dissector did not claim the flow), written with
+     * wkp_dissectors[i]->write(app[i], buf); bit i of app_matched is set
+     * where app[i] claimed it. */
+    void *const *app;
+    uint32_t app_matched;
 };
 
 struct wkp_sink {
@@ -145,6 +152,7 @@ struct wkp_worker {
     struct wkp_seq_pool seq_pool;
     struct wkp_flow_stats_scratch stats_scratch;
     void *custom_blocks; /* free list of custom state blocks */
+    struct wkp_app_worker app; /* dissector contexts and per-flow state pools */
     struct wkp_tcpstream_budget ts_budget;
     /* Finished flows for the merger, in (end_pos, id) order: a bounded
      * queue (see merger.c for why it cannot deadlock). Flows ended at one
