@@ -49,6 +49,7 @@ struct live_flow {
     uint32_t first_syn_seq;
     uint16_t capture;
     uint8_t has_first_syn;
+    uint8_t first_syn_dir; /* direction (0 up, 1 down) of that SYN */
     uint8_t closed_by; /* 0, or WKP_END_FIN / WKP_END_RST + 1 once closed */
     uint8_t creator_is_a;
 };
@@ -659,6 +660,7 @@ static bool track_tcp(struct wkp_worker *w, struct live_flow *lf, const struct w
     if ((fl & (WKP_TCP_SYN | WKP_TCP_ACK)) == WKP_TCP_SYN && !lf->has_first_syn) {
         lf->first_syn_seq = m->tcp_seq;
         lf->has_first_syn = 1;
+        lf->first_syn_dir = (uint8_t)d;
     }
     if (!lf->closed_by && wkp_tcp_closed(&lf->tcp[0], &lf->tcp[1])) {
         bool rst = lf->tcp[0].state == WKP_TCP_RESET || lf->tcp[1].state == WKP_TCP_RESET;
@@ -851,6 +853,21 @@ static struct wkp_dis_pkt dis_pkt(const struct live_flow *lf, const struct wkp_p
     };
 }
 
+/* Has direction d sent no payload before the packet just recorded (then a
+ * stream started at the claim may start at the SYN, so a first segment
+ * that came out of order still waits for the bytes before it)? Every
+ * record must be stored to tell. */
+static bool first_payload_of_dir(const struct live_flow *lf, int d)
+{
+    if (lf->seq.stored != lf->pkts[0] + lf->pkts[1])
+        return false;
+    uint64_t n = 0, with_payload = 0;
+    for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); it.c; wkp_seq_next(&it), n++)
+        if (it.r->dir == (d ? -1 : 1) && it.r->app && n + 1 < lf->seq.stored)
+            with_payload++;
+    return with_payload == 0;
+}
+
 /* A flow no dissector claims: probe it with this packet (one with payload,
  * among the flow's first WKP_DIS_PROBE_PACKETS). A stream dissector's
  * claim switches the flow's TCP streams on, starting with this segment.
@@ -867,6 +884,9 @@ static int app_claim(struct wkp_worker *w, struct live_flow *lf, const struct wk
     if (!start_streams(w, lf, limit ? limit : WKP_TCPSTREAM_DEFAULT_LIMIT))
         return -2;
     lf->app->own_streams = 1;
+    if (lf->has_first_syn && first_payload_of_dir(lf, lf->first_syn_dir))
+        wkp_tcpstream_segment(&lf->rare->ts[lf->first_syn_dir], lf->first_syn_seq, WKP_TCP_SYN,
+                              NULL, 0, 0);
     stream_segment(lf, p, fl, d);
     return i;
 }
