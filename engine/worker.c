@@ -947,6 +947,61 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
         fail(w);
 }
 
+/* Hide the flow lookup's cache misses behind the packets before it: the
+ * cache slot 8 packets ahead, the entry 4 ahead, the chunk its next record
+ * goes to 2 ahead. Item i of the n peeked from `first`. */
+static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t i, uint32_t n)
+{
+    const struct wkp_pkt *slots = w->ring.slots;
+    uint32_t mask = w->ring.mask;
+    if (i + 8 < n)
+        wkp_ftable_prefetch_slot(&w->table, slots[(first + i + 8) & mask].hash);
+    if (i + 4 < n)
+        wkp_ftable_prefetch_entry(&w->table, slots[(first + i + 4) & mask].hash);
+    if (i + 2 < n) {
+        const struct live_flow *nf =
+            (const struct live_flow *)wkp_ftable_cached(&w->table, slots[(first + i + 2) & mask].hash);
+        if (nf && nf->seq.tail)
+            __builtin_prefetch(
+                &nf->seq.tail->r[nf->seq.tail->n < nf->seq.tail->cap ? nf->seq.tail->n : 0], 1);
+    }
+}
+
+/* One item from the ring. true: it was the run's STOP. */
+static inline bool handle_item(struct wkp_worker *w, const struct wkp_pkt *p)
+{
+    switch (p->kind) {
+    case WKP_ITEM_PACKET:
+        if (w->e->cfg.discard)
+            w->st.discarded++;
+        else
+            on_packet(w, p);
+        break;
+    case WKP_ITEM_TICK: expire(w, p->clock_ns, p->pos); break;
+    case WKP_ITEM_FLUSH: flush_all(w, p->pos, WKP_END_EOF); break;
+    case WKP_ITEM_STOP: flush_all(w, p->pos, WKP_END_EOF); return true;
+    }
+    return false;
+}
+
+/* After the loop: end what is left (a run stopped early; the merger drops
+ * records of a failed run), then free the table, dissector contexts and
+ * pools. */
+static void worker_finish(struct wkp_worker *w)
+{
+    flush_all(w, UINT64_MAX, WKP_END_EOF);
+    atomic_store_explicit(&w->watermark, UINT64_MAX, memory_order_release);
+    wkp_ftable_fini(&w->table);
+    wkp__app_worker_fini(&w->app);
+    wkp_seq_pool_fini(&w->seq_pool);
+    wkp_flow_stats_scratch_free(&w->stats_scratch);
+    while (w->custom_blocks) {
+        void *next = *(void **)w->custom_blocks;
+        free(w->custom_blocks);
+        w->custom_blocks = next;
+    }
+}
+
 void *wkp__worker_main(void *arg)
 {
     struct wkp_worker *w = arg;
@@ -974,40 +1029,11 @@ void *wkp__worker_main(void *arg)
         uint64_t last = 0;
         for (uint32_t i = 0; i < n; i++) {
             const struct wkp_pkt *p = &w->ring.slots[(first + i) & w->ring.mask];
-            /* hide the flow lookup's cache misses behind the packets before it:
-             * the cache slot 8 packets ahead, the entry 4 ahead, the chunk
-             * its next record goes to 2 ahead */
-            if (i + 8 < n)
-                wkp_ftable_prefetch_slot(&w->table,
-                                         w->ring.slots[(first + i + 8) & w->ring.mask].hash);
-            if (i + 4 < n)
-                wkp_ftable_prefetch_entry(&w->table,
-                                          w->ring.slots[(first + i + 4) & w->ring.mask].hash);
-            if (i + 2 < n) {
-                const struct live_flow *nf = (const struct live_flow *)wkp_ftable_cached(
-                    &w->table, w->ring.slots[(first + i + 2) & w->ring.mask].hash);
-                if (nf && nf->seq.tail)
-                    __builtin_prefetch(
-                        &nf->seq.tail->r[nf->seq.tail->n < nf->seq.tail->cap ? nf->seq.tail->n : 0],
-                        1);
-            }
+            prefetch_ahead(w, first, i, n);
             last = p->pos;
-            if (w->failed)
-                continue;
-            switch (p->kind) {
-            case WKP_ITEM_PACKET:
-                if (e->cfg.discard)
-                    w->st.discarded++;
-                else
-                    on_packet(w, p);
-                break;
-            case WKP_ITEM_TICK: expire(w, p->clock_ns, p->pos); break;
-            case WKP_ITEM_FLUSH: flush_all(w, p->pos, WKP_END_EOF); break;
-            case WKP_ITEM_STOP:
-                flush_all(w, p->pos, WKP_END_EOF);
+            if (!w->failed && handle_item(w, p)) {
                 last = UINT64_MAX;
                 done = true;
-                break;
             }
         }
         wkp__handoff_drain(w);
@@ -1018,19 +1044,7 @@ void *wkp__worker_main(void *arg)
         rcu_quiescent_state();
         wkp_ftable_reclaim(&w->table, 4096);
     }
-    /* Stopped early: end what is left so nothing leaks; the merger drops
-     * records of a failed run. */
-    flush_all(w, UINT64_MAX, WKP_END_EOF);
-    atomic_store_explicit(&w->watermark, UINT64_MAX, memory_order_release);
-    wkp_ftable_fini(&w->table);
-    wkp__app_worker_fini(&w->app);
-    wkp_seq_pool_fini(&w->seq_pool);
-    wkp_flow_stats_scratch_free(&w->stats_scratch);
-    while (w->custom_blocks) {
-        void *next = *(void **)w->custom_blocks;
-        free(w->custom_blocks);
-        w->custom_blocks = next;
-    }
+    worker_finish(w);
     rcu_unregister_thread();
     return NULL;
 }
