@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dissectors/dissector.h"
+#include "filter/filter.h"
 #include "tests/dissector/echo.h"
 #include "wa1kpcap/wa1kpcap.h"
 
@@ -301,4 +303,37 @@ Test(hooks, stream_done_stops_delivery)
     cr_expect_eq(wkp_test_chunks_stats.dones, 1);
     cr_expect_eq(wkp_test_chunks_stats.bytes[0], 100);
     cr_expect_eq(wkp_test_chunks_stats.finishes, 1);
+}
+
+/* In a build with echo and chunks, their names are flow-level keywords:
+ * matched against the flow's bits in registry order (echo 0, chunks 1),
+ * refused where a flow keyword is, libpcap's after `port`. */
+Test(hooks, registry_names_are_flow_keywords)
+{
+    cr_assert_eq(wkp_dissector_find("echo", 4), 0);
+    cr_assert_eq(wkp_dissector_find("chunks", 6), 1);
+    struct wkp_filter *f;
+    wkp_errbuf err = {{0}};
+    char dump[256];
+    cr_assert_eq(wkp_filter_compile("udp and not chunks", &f, &err), WKP_OK, "%s", err.msg);
+    wkp_filter_dump(f, dump, sizeof dump);
+    cr_expect_str_eq(dump, "packet: bpf(\"udp\"); flow: not(chunks)");
+    cr_expect(wkp_filter_flow_match(f, 0));
+    cr_expect(wkp_filter_flow_match(f, 1u << 0));
+    cr_expect(!wkp_filter_flow_match(f, 1u << 1));
+    wkp_filter_free(f);
+    cr_assert_eq(wkp_filter_compile("echo or chunks", &f, &err), WKP_OK, "%s", err.msg);
+    cr_expect(!wkp_filter_flow_match(f, 0));
+    cr_expect(wkp_filter_flow_match(f, 1u << 1));
+    wkp_filter_free(f);
+    /* tls has no dissector here either: flow-level and false */
+    cr_assert_eq(wkp_filter_compile("tls", &f, &err), WKP_OK, "%s", err.msg);
+    cr_expect(!wkp_filter_flow_match(f, UINT32_MAX));
+    wkp_filter_free(f);
+    cr_expect_neq(wkp_filter_compile("echo or udp", &f, &err), WKP_OK);
+    cr_expect(strstr(err.msg, "'echo' is decided on finished flows") != NULL, "%s", err.msg);
+    /* `port echo`: a port name for libpcap (services: echo is 7) */
+    cr_assert_eq(wkp_filter_compile("udp port echo", &f, &err), WKP_OK, "%s", err.msg);
+    cr_expect(!wkp_filter_has_flow_terms(f));
+    wkp_filter_free(f);
 }
