@@ -12,7 +12,14 @@
  * where a dissector keeps what is costly to make per flow (crypto contexts,
  * regex scratch); it is never shared between workers. The per-flow state
  * (flow_state_size bytes, zeroed) is taken from a per-worker pool only when
- * probe() accepts the flow, and given back after finish() and write().
+ * probe() accepts the flow, and given back after finish() and write(), or
+ * at once when parse() answers NOT_MINE. A state owns no heap memory: the
+ * engine reuses it without calling the dissector.
+ *
+ * Lifetime of a claim: probe() accepts -> parse() on each chunk until it
+ * answers DONE or NOT_MINE -> finish() once when the flow ends (never after
+ * NOT_MINE) -> write() when the flow's record is written. A flow is claimed
+ * by one dissector at a time; after NOT_MINE the others may still claim it.
  *
  * Bytes handed to parse() are bounded by the cursor: a dissector reads only
  * through it and never keeps pointers into it after returning. */
@@ -50,8 +57,9 @@ struct wkp_dis_pkt {
     uint16_t sport, dport;        /* of this packet, as on the wire */
     uint16_t flow_sport, flow_dport; /* of the flow's first packet */
     int64_t ts_ns;
-    const uint8_t *payload; /* transport payload (probe: the first packet with payload) */
+    const uint8_t *payload; /* captured transport payload of this packet */
     uint32_t payload_len;
+    bool gap; /* stream chunks: bytes were lost right before this chunk */
 };
 
 struct wkp_dissector {
@@ -68,16 +76,19 @@ struct wkp_dissector {
     int (*worker_init)(void *ctx);
     void (*worker_fini)(void *ctx);
 
-    /* Does this flow look like ours? Called for a flow not yet claimed, on
-     * its packets with payload, with the app-layer mode: WKP_APP_PORT_ONLY
-     * accepts on `ports` alone (the engine already checked the port), while
-     * WKP_APP_FULL may also look at the payload. NULL: the port rule only. */
+    /* Does this flow look like ours? Called under WKP_APP_FULL only, for a
+     * flow of `transport` not yet claimed, on its packets with payload
+     * among its first WKP_DIS_PROBE_PACKETS. port_match: either end of the
+     * flow is one of `ports`. Under WKP_APP_PORT_ONLY the engine accepts on
+     * port_match alone without calling probe. NULL: the port rule only. */
     bool (*probe)(void *ctx, const struct wkp_dis_pkt *p, wkp_app_layer mode,
                   bool port_match);
 
     /* Bytes of a claimed flow: for a datagram dissector one packet's
-     * payload, for a stream dissector a chunk of one direction's in-order
-     * bytes. */
+     * captured payload, for a stream dissector a chunk of one direction's
+     * in-order bytes (p is then the packet that made them in order; p->gap
+     * says bytes are missing right before the chunk). The first call is on
+     * the packet probe() accepted. Required. */
     enum wkp_dis_result (*parse)(void *ctx, void *state, const struct wkp_dis_pkt *p,
                                  struct wkp_cur *c);
 
@@ -90,9 +101,17 @@ struct wkp_dissector {
     void (*write)(const void *state, struct wkp_buf *out);
 };
 
-/* The registry (dissectors/registry.c, rows from dissectors/registry.def). */
+/* A flow not claimed within its first this many packets is not probed
+ * any more: probing costs per packet, and a protocol shows itself early. */
+#define WKP_DIS_PROBE_PACKETS 32
+
+/* The registry (dissectors/registry.c, rows from dissectors/registry.def,
+ * then, in a test build, the rows of the file WKP_EXTRA_REGISTRY names). */
 #define WKP_MAX_DISSECTORS 32
 extern const struct wkp_dissector *const wkp_dissectors[];
 extern const unsigned wkp_ndissectors;
+
+/* Index of the dissector whose name is the n bytes at name, or -1. */
+int wkp_dissector_find(const char *name, size_t n);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "util/buf.h"
 #include "capture/capfile.h"
+#include "engine/applayer.h"
 #include "filter/filter.h"
 #include "engine/ring.h"
 #include "features/custom.h"
@@ -110,10 +111,12 @@ struct wkp_flow_extra {
     const struct wkp_flow_stats *stats;
     const struct wkp_custom_set *custom;
     const void *custom_block;
-    /* One state per dissector of the registry (wkp_dissectors[] order), NULL
-     * where the dissector did not claim the flow; the array may be NULL. */
+    /* Application dissectors: wkp_ndissectors state pointers (NULL where
+     * the dissector did not claim the flow), written with
+     * wkp_dissectors[i]->write(app[i], buf); bit i of app_matched is set
+     * where app[i] claimed it. */
     void *const *app;
-    uint32_t app_matched; /* bit i: dissector i claimed the flow */
+    uint32_t app_matched;
 };
 
 struct wkp_sink {
@@ -150,6 +153,7 @@ struct wkp_worker {
     struct wkp_seq_pool seq_pool;
     struct wkp_flow_stats_scratch stats_scratch;
     void *custom_blocks; /* free list of custom state blocks */
+    struct wkp_app_worker app; /* dissector contexts and per-flow state pools */
     struct wkp_tcpstream_budget ts_budget;
     /* Finished flows for the merger, in (end_pos, id) order: a bounded
      * queue (see merger.c for why it cannot deadlock). Flows ended at one

@@ -12,6 +12,7 @@
  * stream positions and capture-clock values the reader stamped, never on
  * which worker holds the flow or when it runs. */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,11 +43,13 @@ struct live_flow {
     uint64_t first_ord;
     uint64_t retrans;
     struct wkp_tcp_dir tcp[2];
-    struct live_rare *rare; /* NULL for most flows */
-    void *custom;           /* the custom features' state block, or NULL */
+    struct live_rare *rare;     /* NULL for most flows */
+    void *custom;               /* the custom features' state block, or NULL */
+    struct wkp_app_flow *app;   /* NULL until an application dissector claims the flow */
     uint32_t first_syn_seq;
     uint16_t capture;
     uint8_t has_first_syn;
+    uint8_t first_syn_dir; /* direction (0 up, 1 down) of that SYN */
     uint8_t closed_by; /* 0, or WKP_END_FIN / WKP_END_RST + 1 once closed */
     uint8_t creator_is_a;
 };
@@ -87,7 +90,7 @@ static int64_t timeout_of(const struct wkp_engine *e, int lru_class)
     case LRU_TCP_CLOSED:
         return e->cfg.tcp_close_timeout_ns ? e->cfg.tcp_close_timeout_ns : e->cfg.tcp_timeout_ns;
     case LRU_UDP: return e->cfg.udp_timeout_ns;
-    /* D3: other IP protocols follow udp_timeout; the original split UDP only */
+    /* other IP protocols follow udp_timeout; --compat: never split, as the original split UDP only */
     default: return e->cfg.compat ? 0 : e->cfg.udp_timeout_ns;
     }
 }
@@ -218,24 +221,32 @@ static void add_counters(struct wkp_tcpstream_counters *a, const struct wkp_tcps
     a->alloc_failed += b->alloc_failed;
 }
 
+/* Close the flow's TCP streams: give up their holes, add their counters to
+ * the worker's, free them. */
+static void close_streams(struct wkp_worker *w, struct live_rare *x)
+{
+    for (int d = 0; d < 2; d++) {
+        wkp_tcpstream_finish(&x->ts[d]);
+        add_counters(&w->st.ts, wkp_tcpstream_counters(&x->ts[d]));
+        wkp_tcpstream_fini(&x->ts[d]);
+    }
+    w->st.ts_streams += 2;
+    free(x->ts);
+    x->ts = NULL;
+}
+
 static void release_state(struct wkp_worker *w, struct live_flow *lf)
 {
     struct live_rare *x = lf->rare;
     if (x) {
         free(x->tun);
-        if (x->ts) {
-            for (int d = 0; d < 2; d++) {
-                wkp_tcpstream_finish(&x->ts[d]);
-                add_counters(&w->st.ts, wkp_tcpstream_counters(&x->ts[d]));
-                wkp_tcpstream_fini(&x->ts[d]);
-            }
-            w->st.ts_streams += 2;
-            free(x->ts);
-        }
+        if (x->ts)
+            close_streams(w, x);
         free(x->all);
         free(x);
         lf->rare = NULL;
     }
+    wkp__app_release(&w->app, &lf->app);
     wkp_seq_release(&lf->seq, &w->seq_pool);
     if (lf->custom) {
         *(void **)lf->custom = w->custom_blocks;
@@ -257,34 +268,55 @@ static void *custom_block(struct wkp_worker *w)
     return b;
 }
 
-/* End a flow: build its record, queue it for the merger, drop the entry. */
-static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_pos, int reason)
+static void app_stream_chunks(struct wkp_worker *w, struct live_flow *lf,
+                              const struct wkp_dis_pkt *at, int d);
+
+/* The flow's application layer at its end: a stream dissector still
+ * reading gets the bytes held behind holes, then the claiming dissector
+ * finishes. */
+static void app_end(struct wkp_worker *w, struct live_flow *lf)
 {
-    struct wkp_engine *e = w->e;
-    uint64_t npk = lf->pkts[0] + lf->pkts[1];
-    if (atomic_load_explicit(&e->stop, memory_order_relaxed)) {
-        /* a stopped run writes nothing: just give the memory back */
-        release_state(w, lf);
-        wkp_ftable_remove(&w->table, &lf->h);
+    struct wkp_app_flow *af = lf->app;
+    if (!af || !af->state)
         return;
+    struct live_rare *x = lf->rare;
+    if (!af->done && wkp_dissectors[af->idx]->input == WKP_DIS_STREAM && x && x->ts) {
+        const struct wkp_flow_key *k = &lf->h.key;
+        struct wkp_dis_pkt at = {
+            .proto = IPPROTO_TCP,
+            .flow_sport = lf->creator_is_a ? k->pa : k->pb,
+            .flow_dport = lf->creator_is_a ? k->pb : k->pa,
+            .ts_ns = lf->end_ns,
+        };
+        for (int d = 0; d < 2 && af->state && !af->done; d++) {
+            wkp_tcpstream_finish(&x->ts[d]);
+            app_stream_chunks(w, lf, &at, d);
+        }
     }
-    /* flow-level filter keywords (tls, dns, ...): no application
-     * dissector yet, so every protocol flag is false */
-    static const struct wkp_flow_protos no_protos = {false, false, false, false};
-    if (npk < e->cfg.min_packets || npk == 0 ||
-        (e->filter && !wkp_filter_flow_match(e->filter, &no_protos))) {
-        w->st.flow_filtered += npk;
-        release_state(w, lf);
-        wkp_ftable_remove(&w->table, &lf->h);
-        return;
-    }
-    struct wkp_flow *f = calloc(1, sizeof *f);
-    if (!f) {
-        fail(w);
-        release_state(w, lf);
-        wkp_ftable_remove(&w->table, &lf->h);
-        return;
-    }
+    wkp__app_finish(&w->app, lf->app);
+}
+
+/* Remove the flow without a record. */
+static void drop_flow(struct wkp_worker *w, struct live_flow *lf)
+{
+    release_state(w, lf);
+    wkp_ftable_remove(&w->table, &lf->h);
+}
+
+/* Is the flow written? Too short, or refused by the flow-level filter
+ * keywords (the application protocols its dissectors matched): no. */
+static bool flow_wanted(const struct wkp_engine *e, const struct live_flow *lf, uint64_t npk)
+{
+    if (npk < e->cfg.min_packets || npk == 0)
+        return false;
+    return !e->filter || wkp_filter_flow_match(e->filter, lf->app ? lf->app->matched : 0);
+}
+
+/* The record's identity, addresses, counts and encapsulation. */
+static void fill_record(struct wkp_worker *w, struct live_flow *lf, struct wkp_flow *f,
+                        uint64_t end_pos, int reason)
+{
+    const struct wkp_engine *e = w->e;
     if (reason == WKP_END_IDLE && lf->closed_by)
         reason = lf->closed_by - 1; /* a closed flow that went quiet ended by FIN or RST */
     const struct wkp_flow_key *k = &lf->h.key;
@@ -308,51 +340,87 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
     f->end_ns = lf->end_ns;
     f->pkts[WKP_DIR_UP] = lf->pkts[0];
     f->pkts[WKP_DIR_DOWN] = lf->pkts[1];
-    f->pkts[WKP_DIR_BOTH] = npk;
+    f->pkts[WKP_DIR_BOTH] = lf->pkts[0] + lf->pkts[1];
     f->bytes[WKP_DIR_UP] = lf->bytes[0];
     f->bytes[WKP_DIR_DOWN] = lf->bytes[1];
     f->bytes[WKP_DIR_BOTH] = lf->bytes[0] + lf->bytes[1];
     flag_counts(lf, f->flag_counts);
     f->retrans = lf->retrans;
-    if (lf->rare &&
-        lf->rare->tun) { /* the record keeps it: serialisation and the callback view read it */
+    if (lf->rare && lf->rare->tun) {
+        /* the record keeps it: serialisation and the callback view read it */
         f->tun = lf->rare->tun;
         lf->rare->tun = NULL;
     }
+}
 
+/* Statistics, the text of each format the sinks want, and the callback
+ * view's copies. Statistics are computed even with no text sink (-f none
+ * computes everything and writes nothing: what a benchmark compares).
+ * false: out of memory. */
+static bool build_outputs(struct wkp_worker *w, struct live_flow *lf, struct wkp_flow *f)
+{
+    const struct wkp_engine *e = w->e;
     const struct wkp_custom_set *cs = &e->cfg.custom;
     if (lf->custom)
         wkp_custom_finish(cs, lf->custom);
-    /* Statistics are computed even with no text sink (-f none computes
-     * everything and writes nothing: what a benchmark compares). */
-    {
-        struct wkp_flow_stats stats;
-        if (wkp_flow_stats_compute(&lf->seq, k->proto == 6, lf->rare ? lf->rare->all : NULL,
-                                   &w->stats_scratch, &stats) != 0)
-            fail(w);
-        struct wkp_flow_extra x = {
-            .seq = &lf->seq, .stats = &stats, .custom = cs, .custom_block = lf->custom};
-        if (e->text_mask && wkp__serialize(f, &x, &e->cfg, e->text_mask, &w->scratch) != 0)
-            fail(w);
-        if (e->want_view) {
-            f->stats = malloc(sizeof *f->stats);
-            f->recs = malloc((lf->seq.stored ? lf->seq.stored : 1) * sizeof *f->recs);
-            if (!f->stats || !f->recs) {
-                fail(w);
-            } else {
-                *f->stats = stats;
-                for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); it.c; wkp_seq_next(&it))
-                    f->recs[f->nrecs++] = *it.r;
-            }
-        }
+    struct wkp_flow_stats stats;
+    if (wkp_flow_stats_compute(&lf->seq, lf->h.key.proto == IPPROTO_TCP,
+                               lf->rare ? lf->rare->all : NULL, &w->stats_scratch, &stats) != 0)
+        return false;
+    struct wkp_flow_extra x = {
+        .seq = &lf->seq,
+        .stats = &stats,
+        .custom = cs,
+        .custom_block = lf->custom,
+        .app = wkp__app_states(&w->app, lf->app),
+        .app_matched = lf->app ? lf->app->matched : 0,
+    };
+    if (e->text_mask && wkp__serialize(f, &x, &e->cfg, e->text_mask, &w->scratch) != 0)
+        return false;
+    if (!e->want_view)
+        return true;
+    f->stats = malloc(sizeof *f->stats);
+    f->recs = malloc((lf->seq.stored ? lf->seq.stored : 1) * sizeof *f->recs);
+    if (!f->stats || !f->recs)
+        return false;
+    *f->stats = stats;
+    for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); it.c; wkp_seq_next(&it))
+        f->recs[f->nrecs++] = *it.r;
+    return true;
+}
+
+/* End a flow: its application layer finishes, then its record is built and
+ * queued for the merger (unless the run stopped or the flow is not
+ * wanted), then the entry and its state go back to the pools. */
+static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_pos, int reason)
+{
+    struct wkp_engine *e = w->e;
+    uint64_t npk = lf->pkts[0] + lf->pkts[1];
+    app_end(w, lf);
+    if (atomic_load_explicit(&e->stop, memory_order_relaxed)) {
+        drop_flow(w, lf); /* a stopped run writes nothing: just give the memory back */
+        return;
     }
+    if (!flow_wanted(e, lf, npk)) {
+        w->st.flow_filtered += npk;
+        drop_flow(w, lf);
+        return;
+    }
+    struct wkp_flow *f = calloc(1, sizeof *f);
+    if (!f) {
+        fail(w);
+        drop_flow(w, lf);
+        return;
+    }
+    fill_record(w, lf, f, end_pos, reason);
+    if (!build_outputs(w, lf, f))
+        fail(w);
     wkp__handoff_flow(w, f);
     w->st.flows_ended++;
     w->st.in_flow += npk;
-    if (reason == WKP_END_EVICTED)
+    if (f->end_reason == WKP_END_EVICTED)
         w->st.evicted++;
-    release_state(w, lf);
-    wkp_ftable_remove(&w->table, &lf->h);
+    drop_flow(w, lf);
 }
 
 /* Flows ended at one position go to the merger in id order (merger.c):
@@ -504,25 +572,58 @@ static void evict_one(struct wkp_worker *w, uint64_t pos)
         end_flow(w, (struct live_flow *)v, pos, WKP_END_EVICTED);
 }
 
-static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
+/* Packets the TCP options drop before the flow lookup, so they create and
+ * update nothing: RSTs (filter_rst) and pure ACKs (filter_ack). */
+static bool tcp_dropped_early(struct wkp_worker *w, const struct wkp_l2l4 *m, uint8_t fl)
 {
-    struct wkp_engine *e = w->e;
-    const struct wkp_l2l4 *m = &p->m;
-    bool tcp = m->proto == 6 && !m->is_fragment;
-    uint8_t fl = tcp ? m->tcp_flags : 0;
-
-    /* SPEC §2.4: before the flow lookup, so a dropped packet creates and
-     * updates nothing. */
-    if (tcp && e->cfg.filter_rst && (fl & 0x04)) {
+    const struct wkp_config *c = &w->e->cfg;
+    if (c->filter_rst && (fl & WKP_TCP_RST)) {
         w->st.rst_filtered++;
-        return;
+        return true;
     }
-    if (tcp && e->cfg.filter_ack && wkp_tcp_pure_ack(fl, m->tcp_hlen, m->app_len)) {
+    if (c->filter_ack && wkp_tcp_pure_ack(fl, m->tcp_hlen, m->app_len)) {
         w->st.ack_filtered++;
-        return;
+        return true;
     }
+    return false;
+}
 
-    int cls = m->proto == 6 ? LRU_TCP : m->proto == 17 ? LRU_UDP : LRU_OTHER;
+/* A new flow's entry: oriented by this packet, with its encapsulation and
+ * custom state. NULL: out of memory (the run fails). */
+static struct live_flow *new_flow(struct wkp_worker *w, const struct wkp_pkt *p)
+{
+    const struct wkp_engine *e = w->e;
+    const struct wkp_l2l4 *m = &p->m;
+    int cls = m->proto == IPPROTO_TCP ? LRU_TCP : m->proto == IPPROTO_UDP ? LRU_UDP : LRU_OTHER;
+    if (w->max_flows && w->table.count >= w->max_flows)
+        evict_one(w, p->pos);
+    struct live_flow *lf = (struct live_flow *)wkp_ftable_insert(&w->table, &p->key, p->hash,
+                                                                 p->clock_ns, (uint8_t)cls);
+    if (!lf)
+        return NULL;
+    lf->first_ord = WKP_POS_ORDINAL(p->pos);
+    lf->start_ns = lf->end_ns = p->ts_ns;
+    lf->creator_is_a = p->src_is_a;
+    lf->capture = p->capture;
+    if (m->tun.n_stack) {
+        struct live_rare *x = rare_of(lf);
+        if (!x || !(x->tun = malloc(sizeof *x->tun)))
+            return NULL;
+        *x->tun = m->tun;
+    }
+    if (e->cfg.custom.n && !(lf->custom = custom_block(w)))
+        return NULL;
+    return lf;
+}
+
+/* The packet's flow: the live one, unless it went idle past its timeout or
+ * a new SYN reopens a closed TCP connection (both end it, and a new flow
+ * starts); else a new one. NULL: out of memory. */
+static struct live_flow *find_or_create_flow(struct wkp_worker *w, const struct wkp_pkt *p,
+                                             bool tcp, uint8_t fl)
+{
+    const struct wkp_engine *e = w->e;
+    const struct wkp_l2l4 *m = &p->m;
     struct live_flow *lf = (struct live_flow *)wkp_ftable_lookup(&w->table, &p->key, p->hash);
     if (lf) {
         int64_t to = timeout_of(e, lf->h.lru_class);
@@ -532,156 +633,372 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
         } else if (tcp && !e->cfg.compat && lf->closed_by &&
                    wkp_tcp_new_syn(&lf->tcp[0], &lf->tcp[1], fl, m->tcp_seq, lf->first_syn_seq,
                                    lf->has_first_syn)) {
-            /* D3: decided at lookup, before the retransmission check */
+            /* decided at lookup, before the retransmission check (flowtable/tcp.h) */
             end_flow(w, lf, p->pos, WKP_END_NEW_SYN);
             lf = NULL;
         }
     }
-    if (!lf) {
-        if (w->max_flows && w->table.count >= w->max_flows)
-            evict_one(w, p->pos);
-        lf = (struct live_flow *)wkp_ftable_insert(&w->table, &p->key, p->hash, p->clock_ns,
-                                                   (uint8_t)cls);
-        if (!lf) {
-            fail(w);
-            return;
-        }
-        lf->first_ord = WKP_POS_ORDINAL(p->pos);
-        lf->start_ns = lf->end_ns = p->ts_ns;
-        lf->creator_is_a = p->src_is_a;
-        lf->capture = p->capture;
-        if (m->tun.n_stack) {
-            struct live_rare *x = rare_of(lf);
-            if (!x || !(x->tun = malloc(sizeof *x->tun))) {
-                fail(w);
-                return;
-            }
-            *x->tun = m->tun;
-        }
-        if (e->cfg.custom.n && !(lf->custom = custom_block(w))) {
-            fail(w);
-            return;
-        }
-    }
-    int d = p->src_is_a == lf->creator_is_a ? 0 : 1;
+    return lf ? lf : new_flow(w, p);
+}
 
-    if (tcp) {
-        if (wkp_tcp_retransmission(&lf->tcp[d], m->tcp_seq, fl, m->app_len)) {
-            lf->retrans++;
-            if (e->cfg.filter_retrans) {
-                /* never the flow's first packet: that one only sets next_seq */
-                w->st.retrans_dropped++;
-                return;
-            }
-        }
-        wkp_tcp_state_update(&lf->tcp[d], fl);
-        if ((fl & 0x12) == 0x02 && !lf->has_first_syn) {
-            lf->first_syn_seq = m->tcp_seq;
-            lf->has_first_syn = 1;
-        }
-        if (!lf->closed_by && wkp_tcp_closed(&lf->tcp[0], &lf->tcp[1])) {
-            lf->closed_by =
-                (uint8_t)(((lf->tcp[0].state == WKP_TCP_RESET || lf->tcp[1].state == WKP_TCP_RESET)
-                               ? WKP_END_RST
-                               : WKP_END_FIN) +
-                          1);
-            if (!e->cfg.compat)
-                wkp_ftable_set_class(&w->table, &lf->h, LRU_TCP_CLOSED);
+/* TCP bookkeeping of direction d: retransmissions, connection state, the
+ * first SYN, the close. false: the packet is a retransmission that
+ * filter_retrans drops (never the flow's first packet: that one only sets
+ * next_seq). */
+static bool track_tcp(struct wkp_worker *w, struct live_flow *lf, const struct wkp_l2l4 *m,
+                      uint8_t fl, int d)
+{
+    const struct wkp_engine *e = w->e;
+    if (wkp_tcp_retransmission(&lf->tcp[d], m->tcp_seq, fl, m->app_len)) {
+        lf->retrans++;
+        if (e->cfg.filter_retrans) {
+            w->st.retrans_dropped++;
+            return false;
         }
     }
+    wkp_tcp_state_update(&lf->tcp[d], fl);
+    if ((fl & (WKP_TCP_SYN | WKP_TCP_ACK)) == WKP_TCP_SYN && !lf->has_first_syn) {
+        lf->first_syn_seq = m->tcp_seq;
+        lf->has_first_syn = 1;
+        lf->first_syn_dir = (uint8_t)d;
+    }
+    if (!lf->closed_by && wkp_tcp_closed(&lf->tcp[0], &lf->tcp[1])) {
+        bool rst = lf->tcp[0].state == WKP_TCP_RESET || lf->tcp[1].state == WKP_TCP_RESET;
+        lf->closed_by = (uint8_t)((rst ? WKP_END_RST : WKP_END_FIN) + 1);
+        if (!e->cfg.compat)
+            wkp_ftable_set_class(&w->table, &lf->h, LRU_TCP_CLOSED);
+    }
+    return true;
+}
+
+/* Past max_seq: from now on every packet feeds streaming statistics,
+ * which first take in the stored records. false: out of memory. */
+static bool record_past_max_seq(struct live_flow *lf, const struct wkp_pkt_rec *r, bool tcp)
+{
+    struct live_rare *x = rare_of(lf);
+    if (!x)
+        return false;
+    if (!x->all) {
+        if (!(x->all = malloc(sizeof *x->all)))
+            return false;
+        wkp_flow_acc_init(x->all);
+        for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); it.c; wkp_seq_next(&it))
+            wkp_flow_acc_add(x->all, it.r, tcp);
+    }
+    wkp_flow_acc_add(x->all, r, tcp);
+    for (int i = 0; i < 8; i++)
+        x->flag_counts[i] += (r->flags >> i) & 1u;
+    return true;
+}
+
+/* Count the packet in direction d and keep its record. false: out of memory. */
+static bool record_packet(struct wkp_worker *w, struct live_flow *lf, const struct wkp_pkt *p,
+                          bool tcp, uint8_t fl, int d)
+{
+    const struct wkp_engine *e = w->e;
+    const struct wkp_l2l4 *m = &p->m;
     wkp_ftable_touch(&w->table, &lf->h, p->clock_ns);
-
     lf->pkts[d]++;
     lf->bytes[d] += p->wirelen;
     if (p->ts_ns > lf->end_ns)
         lf->end_ns = p->ts_ns;
+    bool has_payload = m->proto == IPPROTO_TCP || m->proto == IPPROTO_UDP;
+    /* --compat: UDP payload lengths are recorded as 0, as the original did */
+    uint32_t payload = has_payload && !(m->proto == IPPROTO_UDP && e->cfg.compat) ? m->app_len : 0;
+    struct wkp_pkt_rec r = {
+        .ts_ns = p->ts_ns,
+        .wire = p->wirelen,
+        .ip = m->ip_len,
+        .trans = m->trans_len,
+        .app = m->app_len,
+        .payload = payload,
+        .win = tcp ? m->tcp_win : 0,
+        .flags = fl,
+        .dir = (int8_t)(d ? -1 : 1),
+    };
+    if (!e->cfg.max_seq || lf->seq.stored < e->cfg.max_seq)
+        return wkp_seq_append(&lf->seq, &w->seq_pool, &r) == 0;
+    return record_past_max_seq(lf, &r, tcp);
+}
 
-    bool has_payload = m->proto == 6 || m->proto == 17;
-    uint32_t payload = has_payload && !(m->proto == 17 && e->cfg.compat) ? m->app_len : 0;
-    uint64_t n_before = lf->pkts[0] + lf->pkts[1] - 1;
-    {
-        struct wkp_pkt_rec r = {
-            .ts_ns = p->ts_ns,
-            .wire = p->wirelen,
-            .ip = m->ip_len,
-            .trans = m->trans_len,
-            .app = m->app_len,
-            .payload = payload,
-            .win = tcp ? m->tcp_win : 0,
-            .flags = fl,
-            .dir = (int8_t)(d ? -1 : 1),
-        };
-        if (!e->cfg.max_seq || lf->seq.stored < e->cfg.max_seq) {
-            if (wkp_seq_append(&lf->seq, &w->seq_pool, &r) != 0) {
-                fail(w);
-                return;
-            }
-        } else {
-            /* Past max_seq: from now on every packet feeds streaming
-             * statistics, which first take in the stored records. */
-            struct live_rare *x = rare_of(lf);
-            if (!x) {
-                fail(w);
-                return;
-            }
-            if (!x->all) {
-                if (!(x->all = malloc(sizeof *x->all))) {
-                    fail(w);
-                    return;
-                }
-                wkp_flow_acc_init(x->all);
-                for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); it.c; wkp_seq_next(&it))
-                    wkp_flow_acc_add(x->all, it.r, tcp);
-            }
-            wkp_flow_acc_add(x->all, &r, tcp);
-            for (int i = 0; i < 8; i++)
-                x->flag_counts[i] += (fl >> i) & 1u;
+/* Transport payload bytes present in the capture (TCP and UDP; 0 else). */
+static uint32_t captured_payload(const struct wkp_pkt *p)
+{
+    const struct wkp_l2l4 *m = &p->m;
+    if (m->proto != IPPROTO_TCP && m->proto != IPPROTO_UDP)
+        return 0;
+    uint32_t avail = p->caplen > m->app_off ? p->caplen - m->app_off : 0;
+    return m->app_len < avail ? m->app_len : avail;
+}
+
+/* Both TCP stream directions of the flow, keeping `limit` bytes each.
+ * false: out of memory. */
+static bool start_streams(struct wkp_worker *w, struct live_flow *lf, uint32_t limit)
+{
+    struct live_rare *x = rare_of(lf);
+    if (!x || !(x->ts = malloc(2 * sizeof *x->ts)))
+        return false;
+    for (int k = 0; k < 2; k++)
+        wkp_tcpstream_init(&x->ts[k], limit, &w->ts_budget);
+    return true;
+}
+
+/* The segment into direction d's stream. seg_len is the payload the
+ * segment carried; bytes the snaplen cut become a gap. */
+static void stream_segment(struct live_flow *lf, const struct wkp_pkt *p, uint8_t fl, int d)
+{
+    const struct wkp_l2l4 *m = &p->m;
+    uint32_t len = captured_payload(p);
+    uint32_t hdrs = (m->l4_off - m->l3_off) + m->tcp_hlen;
+    uint32_t seg = m->ip_len > hdrs ? m->ip_len - hdrs : 0;
+    wkp_tcpstream_segment(&lf->rare->ts[d], m->tcp_seq, fl, len ? p->data + m->app_off : NULL,
+                          len, seg > len ? seg : len);
+}
+
+/* TCP stream reassembly per direction (reassembly/tcpstream.c): on from
+ * the first payload byte with --tcp-stream-limit, or from the claim of a
+ * stream dissector (app_packet). false: out of memory. */
+static bool feed_streams(struct wkp_worker *w, struct live_flow *lf, const struct wkp_pkt *p,
+                         uint8_t fl, int d)
+{
+    uint32_t limit = w->e->cfg.tcp_stream_limit;
+    bool on = lf->rare && lf->rare->ts;
+    if (!on && !(limit && p->m.app_len))
+        return true;
+    if (!on && !start_streams(w, lf, limit))
+        return false;
+    stream_segment(lf, p, fl, d);
+    return true;
+}
+
+/* The custom features see the packet. */
+static void custom_packet(struct wkp_worker *w, struct live_flow *lf, const struct wkp_pkt *p,
+                          bool tcp, uint8_t fl, int d)
+{
+    const struct wkp_l2l4 *m = &p->m;
+    uint32_t plen = captured_payload(p);
+    wkp_pkt_view v = {
+        .ts_ns = p->ts_ns,
+        .index = lf->pkts[0] + lf->pkts[1] - 1,
+        .dir = d ? -1 : 1,
+        .wire_len = p->wirelen,
+        .cap_len = p->caplen,
+        .ip_len = m->ip_len,
+        .trans_len = m->trans_len,
+        .app_len = m->app_len,
+        .ip_proto = m->proto,
+        .tcp_flags = fl,
+        .tcp_window = tcp ? m->tcp_win : 0,
+        .payload = plen ? p->data + m->app_off : NULL,
+        .payload_len = plen,
+        .frame = p->data,
+    };
+    wkp_custom_update(&w->e->cfg.custom, lf->custom, &v);
+}
+
+/* A stream dissector said DONE or NOT_MINE: streams switched on for it
+ * stop (--tcp-stream-limit's keep going, unchanged). */
+static void app_stream_stop(struct wkp_worker *w, struct live_flow *lf)
+{
+    struct wkp_app_flow *af = lf->app;
+    if (af->own_streams && lf->rare && lf->rare->ts)
+        close_streams(w, lf->rare);
+    af->own_streams = 0;
+}
+
+/* Direction d's newly in-order stream bytes to the claiming stream
+ * dissector, one chunk per run of bytes without a gap inside. */
+static void app_stream_chunks(struct wkp_worker *w, struct live_flow *lf,
+                              const struct wkp_dis_pkt *at, int d)
+{
+    struct wkp_app_flow *af = lf->app;
+    const struct wkp_tcpstream *ts = &lf->rare->ts[d];
+    uint32_t len;
+    const uint8_t *buf = wkp_tcpstream_data(ts, &len);
+    while (af->state && !af->done && af->fed[d] < len) {
+        uint32_t from = af->fed[d], to = len;
+        struct wkp_dis_pkt c = *at;
+        c.dir = (uint8_t)d;
+        c.gap = false;
+        for (uint32_t g = 0; g < wkp_tcpstream_ngaps(ts); g++) {
+            uint32_t off = wkp_tcpstream_gaps(ts)[g].off;
+            if (off == from)
+                c.gap = true;
+            else if (off > from && off < to)
+                to = off;
         }
+        c.payload = buf + from;
+        c.payload_len = to - from;
+        af->fed[d] = to;
+        if (wkp__app_parse(&w->app, af, &c, buf + from, to - from) != WKP_DIS_MORE)
+            app_stream_stop(w, lf);
     }
-    if (tcp && e->cfg.tcp_stream_limit && ((lf->rare && lf->rare->ts) || m->app_len)) {
-        /* TCP stream reassembly per direction (reassembly/tcpstream.c): what
-         * application dissectors read. seg_len is the payload the segment
-         * carried; bytes the snaplen cut become a gap. */
-        struct live_rare *x = rare_of(lf);
-        if (!x) {
-            fail(w);
-            return;
-        }
-        if (!x->ts) {
-            if (!(x->ts = malloc(2 * sizeof *x->ts))) {
-                fail(w);
-                return;
-            }
-            for (int k = 0; k < 2; k++)
-                wkp_tcpstream_init(&x->ts[k], e->cfg.tcp_stream_limit, &w->ts_budget);
-        }
-        uint32_t avail = p->caplen > m->app_off ? p->caplen - m->app_off : 0;
-        uint32_t len = m->app_len < avail ? m->app_len : avail;
-        uint32_t hdrs = (m->l4_off - m->l3_off) + m->tcp_hlen;
-        uint32_t seg = m->ip_len > hdrs ? m->ip_len - hdrs : 0;
-        wkp_tcpstream_segment(&x->ts[d], m->tcp_seq, fl, len ? p->data + m->app_off : NULL, len,
-                              seg > len ? seg : len);
+}
+
+/* What a dissector sees of packet p, direction d. */
+static struct wkp_dis_pkt dis_pkt(const struct live_flow *lf, const struct wkp_pkt *p, int d)
+{
+    const struct wkp_flow_key *k = &lf->h.key;
+    uint32_t plen = captured_payload(p);
+    return (struct wkp_dis_pkt){
+        .proto = p->m.proto,
+        .dir = (uint8_t)d,
+        .sport = p->m.sport,
+        .dport = p->m.dport,
+        .flow_sport = lf->creator_is_a ? k->pa : k->pb,
+        .flow_dport = lf->creator_is_a ? k->pb : k->pa,
+        .ts_ns = p->ts_ns,
+        .payload = plen ? p->data + p->m.app_off : NULL,
+        .payload_len = plen,
+    };
+}
+
+/* Has direction d sent no payload before the packet just recorded (then a
+ * stream started at the claim may start at the SYN, so a first segment
+ * that came out of order still waits for the bytes before it)? Every
+ * record must be stored to tell. */
+static bool first_payload_of_dir(const struct live_flow *lf, int d)
+{
+    if (lf->seq.stored != lf->pkts[0] + lf->pkts[1])
+        return false;
+    uint64_t n = 0, with_payload = 0;
+    for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); it.c; wkp_seq_next(&it), n++)
+        if (it.r->dir == (d ? -1 : 1) && it.r->app && n + 1 < lf->seq.stored)
+            with_payload++;
+    return with_payload == 0;
+}
+
+/* A flow no dissector claims: probe it with this packet (one with payload,
+ * among the flow's first WKP_DIS_PROBE_PACKETS). A stream dissector's
+ * claim switches the flow's TCP streams on, starting with this segment.
+ * -1: not claimed, -2: out of memory, else the claiming dissector. */
+static int app_claim(struct wkp_worker *w, struct live_flow *lf, const struct wkp_pkt *p,
+                     const struct wkp_dis_pkt *dp, uint8_t fl, int d)
+{
+    if (!dp->payload_len || lf->pkts[0] + lf->pkts[1] > WKP_DIS_PROBE_PACKETS)
+        return -1;
+    int i = wkp__app_probe(&w->app, &lf->app, dp);
+    if (i < 0 || wkp_dissectors[i]->input != WKP_DIS_STREAM || (lf->rare && lf->rare->ts))
+        return i;
+    uint32_t limit = w->e->cfg.tcp_stream_limit;
+    if (!start_streams(w, lf, limit ? limit : WKP_TCPSTREAM_DEFAULT_LIMIT))
+        return -2;
+    lf->app->own_streams = 1;
+    if (lf->has_first_syn && first_payload_of_dir(lf, lf->first_syn_dir))
+        wkp_tcpstream_segment(&lf->rare->ts[lf->first_syn_dir], lf->first_syn_seq, WKP_TCP_SYN,
+                              NULL, 0, 0);
+    stream_segment(lf, p, fl, d);
+    return i;
+}
+
+/* The application layer sees the packet: an unclaimed flow is probed; a
+ * datagram dissector parses the payload, a stream dissector the bytes the
+ * packet made in order. false: out of memory. */
+static bool app_packet(struct wkp_worker *w, struct live_flow *lf, const struct wkp_pkt *p,
+                       uint8_t fl, int d)
+{
+    const struct wkp_l2l4 *m = &p->m;
+    if (!w->app.n || m->is_fragment || (m->proto != IPPROTO_TCP && m->proto != IPPROTO_UDP))
+        return true;
+    struct wkp_dis_pkt dp = dis_pkt(lf, p, d);
+    if (!lf->app || !lf->app->state) {
+        int i = app_claim(w, lf, p, &dp, fl, d);
+        if (i < 0)
+            return i != -2;
     }
-    if (lf->custom) {
-        uint32_t avail = p->caplen > m->app_off ? p->caplen - m->app_off : 0;
-        uint32_t plen = has_payload ? (m->app_len < avail ? m->app_len : avail) : 0;
-        wkp_pkt_view v = {
-            .ts_ns = p->ts_ns,
-            .index = n_before,
-            .dir = d ? -1 : 1,
-            .wire_len = p->wirelen,
-            .cap_len = p->caplen,
-            .ip_len = m->ip_len,
-            .trans_len = m->trans_len,
-            .app_len = m->app_len,
-            .ip_proto = m->proto,
-            .tcp_flags = fl,
-            .tcp_window = tcp ? m->tcp_win : 0,
-            .payload = plen ? p->data + m->app_off : NULL,
-            .payload_len = plen,
-            .frame = p->data,
-        };
-        wkp_custom_update(&e->cfg.custom, lf->custom, &v);
+    struct wkp_app_flow *af = lf->app;
+    if (af->done)
+        return true;
+    if (wkp_dissectors[af->idx]->input == WKP_DIS_DATAGRAM) {
+        if (dp.payload_len)
+            wkp__app_parse(&w->app, af, &dp, dp.payload, dp.payload_len);
+    } else if (lf->rare && lf->rare->ts) {
+        for (int k = 0; k < 2; k++)
+            if (lf->rare && lf->rare->ts)
+                app_stream_chunks(w, lf, &dp, d ^ k);
+    }
+    return true;
+}
+
+/* A packet: find or create its flow, track TCP, record it, feed the TCP
+ * streams, the custom features and the application layer. */
+static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
+{
+    const struct wkp_l2l4 *m = &p->m;
+    bool tcp = m->proto == IPPROTO_TCP && !m->is_fragment;
+    uint8_t fl = tcp ? m->tcp_flags : 0;
+    if (tcp && tcp_dropped_early(w, m, fl))
+        return;
+    struct live_flow *lf = find_or_create_flow(w, p, tcp, fl);
+    if (!lf) {
+        fail(w);
+        return;
+    }
+    int d = p->src_is_a == lf->creator_is_a ? 0 : 1;
+    if (tcp && !track_tcp(w, lf, m, fl, d))
+        return;
+    if (!record_packet(w, lf, p, tcp, fl, d) || (tcp && !feed_streams(w, lf, p, fl, d))) {
+        fail(w);
+        return;
+    }
+    if (lf->custom)
+        custom_packet(w, lf, p, tcp, fl, d);
+    if (!app_packet(w, lf, p, fl, d))
+        fail(w);
+}
+
+/* Hide the flow lookup's cache misses behind the packets before it: the
+ * cache slot 8 packets ahead, the entry 4 ahead, the chunk its next record
+ * goes to 2 ahead. Item i of the n peeked from `first`. */
+static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t i, uint32_t n)
+{
+    const struct wkp_pkt *slots = w->ring.slots;
+    uint32_t mask = w->ring.mask;
+    if (i + 8 < n)
+        wkp_ftable_prefetch_slot(&w->table, slots[(first + i + 8) & mask].hash);
+    if (i + 4 < n)
+        wkp_ftable_prefetch_entry(&w->table, slots[(first + i + 4) & mask].hash);
+    if (i + 2 < n) {
+        const struct live_flow *nf =
+            (const struct live_flow *)wkp_ftable_cached(&w->table, slots[(first + i + 2) & mask].hash);
+        if (nf && nf->seq.tail)
+            __builtin_prefetch(
+                &nf->seq.tail->r[nf->seq.tail->n < nf->seq.tail->cap ? nf->seq.tail->n : 0], 1);
+    }
+}
+
+/* One item from the ring. true: it was the run's STOP. */
+static inline bool handle_item(struct wkp_worker *w, const struct wkp_pkt *p)
+{
+    switch (p->kind) {
+    case WKP_ITEM_PACKET:
+        if (w->e->cfg.discard)
+            w->st.discarded++;
+        else
+            on_packet(w, p);
+        break;
+    case WKP_ITEM_TICK: expire(w, p->clock_ns, p->pos); break;
+    case WKP_ITEM_FLUSH: flush_all(w, p->pos, WKP_END_EOF); break;
+    case WKP_ITEM_STOP: flush_all(w, p->pos, WKP_END_EOF); return true;
+    }
+    return false;
+}
+
+/* After the loop: end what is left (a run stopped early; the merger drops
+ * records of a failed run), then free the table, dissector contexts and
+ * pools. */
+static void worker_finish(struct wkp_worker *w)
+{
+    flush_all(w, UINT64_MAX, WKP_END_EOF);
+    atomic_store_explicit(&w->watermark, UINT64_MAX, memory_order_release);
+    wkp_ftable_fini(&w->table);
+    wkp__app_worker_fini(&w->app);
+    wkp_seq_pool_fini(&w->seq_pool);
+    wkp_flow_stats_scratch_free(&w->stats_scratch);
+    while (w->custom_blocks) {
+        void *next = *(void **)w->custom_blocks;
+        free(w->custom_blocks);
+        w->custom_blocks = next;
     }
 }
 
@@ -691,7 +1008,8 @@ void *wkp__worker_main(void *arg)
     struct wkp_engine *e = w->e;
     rcu_register_thread();
     w->ts_budget.cap = (size_t)(e->cfg.tcp_stream_budget / e->nworkers);
-    if (wkp_ftable_init(&w->table, sizeof(struct live_flow), 1u << 16) != 0) {
+    if (wkp_ftable_init(&w->table, sizeof(struct live_flow), 1u << 16) != 0 ||
+        wkp__app_worker_init(&w->app, e->cfg.app_layer) != 0) {
         w->failed = 1;
         atomic_store(&e->stop, 1);
     }
@@ -711,40 +1029,11 @@ void *wkp__worker_main(void *arg)
         uint64_t last = 0;
         for (uint32_t i = 0; i < n; i++) {
             const struct wkp_pkt *p = &w->ring.slots[(first + i) & w->ring.mask];
-            /* hide the flow lookup's cache misses behind the packets before it:
-             * the cache slot 8 packets ahead, the entry 4 ahead, the chunk
-             * its next record goes to 2 ahead */
-            if (i + 8 < n)
-                wkp_ftable_prefetch_slot(&w->table,
-                                         w->ring.slots[(first + i + 8) & w->ring.mask].hash);
-            if (i + 4 < n)
-                wkp_ftable_prefetch_entry(&w->table,
-                                          w->ring.slots[(first + i + 4) & w->ring.mask].hash);
-            if (i + 2 < n) {
-                const struct live_flow *nf = (const struct live_flow *)wkp_ftable_cached(
-                    &w->table, w->ring.slots[(first + i + 2) & w->ring.mask].hash);
-                if (nf && nf->seq.tail)
-                    __builtin_prefetch(
-                        &nf->seq.tail->r[nf->seq.tail->n < nf->seq.tail->cap ? nf->seq.tail->n : 0],
-                        1);
-            }
+            prefetch_ahead(w, first, i, n);
             last = p->pos;
-            if (w->failed)
-                continue;
-            switch (p->kind) {
-            case WKP_ITEM_PACKET:
-                if (e->cfg.discard)
-                    w->st.discarded++;
-                else
-                    on_packet(w, p);
-                break;
-            case WKP_ITEM_TICK: expire(w, p->clock_ns, p->pos); break;
-            case WKP_ITEM_FLUSH: flush_all(w, p->pos, WKP_END_EOF); break;
-            case WKP_ITEM_STOP:
-                flush_all(w, p->pos, WKP_END_EOF);
+            if (!w->failed && handle_item(w, p)) {
                 last = UINT64_MAX;
                 done = true;
-                break;
             }
         }
         wkp__handoff_drain(w);
@@ -755,18 +1044,7 @@ void *wkp__worker_main(void *arg)
         rcu_quiescent_state();
         wkp_ftable_reclaim(&w->table, 4096);
     }
-    /* Stopped early: end what is left so nothing leaks; the merger drops
-     * records of a failed run. */
-    flush_all(w, UINT64_MAX, WKP_END_EOF);
-    atomic_store_explicit(&w->watermark, UINT64_MAX, memory_order_release);
-    wkp_ftable_fini(&w->table);
-    wkp_seq_pool_fini(&w->seq_pool);
-    wkp_flow_stats_scratch_free(&w->stats_scratch);
-    while (w->custom_blocks) {
-        void *next = *(void **)w->custom_blocks;
-        free(w->custom_blocks);
-        w->custom_blocks = next;
-    }
+    worker_finish(w);
     rcu_unregister_thread();
     return NULL;
 }

@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dissectors/dissector.h"
+
 #define SNAPLEN  262144
 #define MAX_NEST 64  /* nesting of not/parentheses: bounds the recursion */
 #define MAX_DLTS 300 /* link types probed when validating a libpcap part */
@@ -41,11 +43,13 @@ enum kw {
     KW_VXLAN,
     KW_GENEVE,
     KW_MPLS,
-    KW_TLS, /* flow-level from here */
+    KW_TLS, /* flow-level from here: reserved names, false while no dissector has them */
     KW_HTTP,
     KW_DNS,
     KW_QUIC,
+    KW_APP0, /* KW_APP0 + i: registry row i (dissectors/registry.def) */
 };
+_Static_assert(KW_APP0 + WKP_MAX_DISSECTORS <= 127, "keyword codes fit a tok's int8_t");
 
 static const struct {
     const char *word;
@@ -79,6 +83,24 @@ static const char *const kw_names[] = {
 static bool kw_is_flow(int kw)
 {
     return kw >= KW_TLS;
+}
+
+/* A flow-level keyword names an application dissector's registry row: the
+ * row's name is the keyword, its index the flow's matched bit. tls, http,
+ * dns and quic are flow-level even before their dissector exists (then no
+ * flow has them). A packet-level keyword keeps its meaning even if a
+ * dissector shares its name (dhcp, icmp): the default filter relies on it. */
+static int kw_of_word(const char *word, size_t n, int table_kw)
+{
+    if (table_kw != KW_NONE && !kw_is_flow(table_kw))
+        return table_kw;
+    int i = wkp_dissector_find(word, n);
+    return i >= 0 ? KW_APP0 + i : table_kw;
+}
+
+static const char *kw_name(int kw)
+{
+    return kw >= KW_APP0 ? wkp_dissectors[kw - KW_APP0]->name : kw_names[kw];
 }
 
 /* libpcap words after which the next word is a name or number, never a
@@ -148,7 +170,7 @@ struct wkp_filter {
     uint8_t *scratch;
     size_t scratch_cap;
     char error[sizeof(((wkp_errbuf *)0)->msg)];
-    bool compat; /* D13: icmpv6 as the original's raw stage saw it */
+    bool compat; /* --compat: icmpv6 as the original's raw stage saw it */
     /* Fast path for packet filters made only of argument-less keywords
      * (the default filter): the result depends only on which of at most 8
      * keywords hold, so it is memoised per keyword bitmask. */
@@ -333,35 +355,37 @@ static bool classify(struct parser *ps)
         }
         if (t->type != T_WORD || t->is_arg)
             continue;
-        for (size_t k = 0; k < sizeof keywords / sizeof keywords[0]; k++) {
-            if (!word_is(s, t, keywords[k].word))
-                continue;
-            const struct tok *prev = i > 0 ? &ps->toks[i - 1] : NULL;
-            struct tok *nx = &ps->toks[i + 1]; /* T_END at worst */
-            if (prev && word_in(s, prev, id_takers, sizeof id_takers / sizeof id_takers[0]))
-                break;
-            if (nx->type == T_WORD && s[nx->start] == '[')
-                break; /* icmp [0] = 8 */
-            if (word_in(s, nx, qual_words, sizeof qual_words / sizeof qual_words[0]))
-                break;
-            t->kw = (int8_t)keywords[k].kw;
-            if (keywords[k].arg_max && nx->type == T_WORD &&
-                is_number(s + nx->start, nx->end - nx->start)) {
-                if (!parse_number(s + nx->start, nx->end - nx->start, keywords[k].arg_max,
-                                  &t->arg)) {
-                    seterr(ps->err, "filter: \"%.*s\": %s %s %.*s out of range 0-%u",
-                           (int)(nx->end - t->start), s + t->start, keywords[k].word,
-                           t->kw == KW_VLAN   ? "ID"
-                           : t->kw == KW_MPLS ? "label"
-                                              : "VNI",
-                           (int)(nx->end - nx->start), s + nx->start, keywords[k].arg_max);
-                    free(stack);
-                    return false;
-                }
-                t->has_arg = true;
-                nx->is_arg = true;
+        size_t k = 0;
+        while (k < sizeof keywords / sizeof keywords[0] && !word_is(s, t, keywords[k].word))
+            k++;
+        bool in_table = k < sizeof keywords / sizeof keywords[0];
+        int kw = kw_of_word(s + t->start, t->end - t->start, in_table ? keywords[k].kw : KW_NONE);
+        if (kw == KW_NONE)
+            continue;
+        const struct tok *prev = i > 0 ? &ps->toks[i - 1] : NULL;
+        struct tok *nx = &ps->toks[i + 1]; /* T_END at worst */
+        if (prev && word_in(s, prev, id_takers, sizeof id_takers / sizeof id_takers[0]))
+            continue;
+        if (nx->type == T_WORD && s[nx->start] == '[')
+            continue; /* icmp [0] = 8 */
+        if (word_in(s, nx, qual_words, sizeof qual_words / sizeof qual_words[0]))
+            continue;
+        t->kw = (int8_t)kw;
+        if (kw < KW_APP0 && keywords[k].arg_max && nx->type == T_WORD &&
+            is_number(s + nx->start, nx->end - nx->start)) {
+            if (!parse_number(s + nx->start, nx->end - nx->start, keywords[k].arg_max,
+                              &t->arg)) {
+                seterr(ps->err, "filter: \"%.*s\": %s %s %.*s out of range 0-%u",
+                       (int)(nx->end - t->start), s + t->start, keywords[k].word,
+                       t->kw == KW_VLAN   ? "ID"
+                       : t->kw == KW_MPLS ? "label"
+                                          : "VNI",
+                       (int)(nx->end - nx->start), s + nx->start, keywords[k].arg_max);
+                free(stack);
+                return false;
             }
-            break;
+            t->has_arg = true;
+            nx->is_arg = true;
         }
     }
     if (depth) {
@@ -1078,7 +1102,7 @@ static bool eval_kw(const struct node *n, const struct wkp_l2l4 *m, bool compat)
     case KW_ARP: return t->flags & WKP_TF_ARP;
     case KW_ICMP: return m->family == 4 && m->proto == 1;
     case KW_ICMPV6:
-        /* --compat (D13, FIX-7): the original read only the IPv6 header's
+        /* --compat: the original read only the IPv6 header's
          * first next header, so ICMPv6 behind extension headers (MLD after
          * hop-by-hop) was not icmpv6 to it. */
         if (compat && m->family == 6 && m->l4_off - m->l3_off > 40 && !m->tun.n_stack)
@@ -1204,38 +1228,38 @@ bool wkp_filter_has_flow_terms(const struct wkp_filter *f)
     return f->flow_root >= 0;
 }
 
-static bool eval_flow(const struct wkp_filter *f, int32_t ni, const struct wkp_flow_protos *p)
+static bool eval_flow(const struct wkp_filter *f, int32_t ni, uint32_t matched)
 {
     const struct node *n = &f->nodes[ni];
     switch (n->kind) {
     case N_AND:
         for (int32_t k = n->kid; k >= 0; k = f->nodes[k].next)
-            if (!eval_flow(f, k, p))
+            if (!eval_flow(f, k, matched))
                 return false;
         return true;
     case N_OR:
         for (int32_t k = n->kid; k >= 0; k = f->nodes[k].next)
-            if (eval_flow(f, k, p))
+            if (eval_flow(f, k, matched))
                 return true;
         return false;
-    case N_NOT: return !eval_flow(f, n->kid, p);
+    case N_NOT: return !eval_flow(f, n->kid, matched);
     case N_KW:
         switch (n->kw) {
-        case KW_TLS: return p->tls;
-        case KW_HTTP: return p->http;
-        case KW_DNS: return p->dns;
-        case KW_QUIC: return p->quic;
-        default: return false;
+        case KW_TLS:
+        case KW_HTTP:
+        case KW_DNS:
+        case KW_QUIC: return false; /* no dissector has the name (see kw_of_word) */
+        default: return n->kw >= KW_APP0 && (matched >> (n->kw - KW_APP0) & 1u);
         }
     default: return true;
     }
 }
 
-bool wkp_filter_flow_match(const struct wkp_filter *f, const struct wkp_flow_protos *p)
+bool wkp_filter_flow_match(const struct wkp_filter *f, uint32_t matched)
 {
     if (f->flow_root < 0)
         return true;
-    return eval_flow(f, f->flow_root, p);
+    return eval_flow(f, f->flow_root, matched);
 }
 
 /* ---- dump ---------------------------------------------------------------------------- */
@@ -1277,7 +1301,7 @@ static void dump_node(const struct wkp_filter *f, int32_t ni, struct sbuf *s)
         put(s, ")");
         break;
     case N_KW:
-        put(s, "%s", kw_names[n->kw]);
+        put(s, "%s", kw_name(n->kw));
         if (n->has_arg)
             put(s, " %u", n->arg);
         break;

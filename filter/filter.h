@@ -1,4 +1,4 @@
-/* Packet filters: the language of docs/filters.md.
+/* Packet filters: tcpdump's language plus wa1kpcap keywords (docs/filters.md).
  *
  * tcpdump's boolean skeleton (parentheses, and/&&, or/||, not/!; `not` binds
  * tightest, `and` and `or` are equal and left-associative) over two kinds of
@@ -6,8 +6,9 @@
  * wkp_l2l4) at any encapsulation depth, and libpcap sub-expressions, the
  * largest keyword-free parts of the text handed to pcap_compile() as written
  * and run with pcap_offline_filter() on the frame without its VLAN tags.
- * Flow-level keywords (tls, http, dns, quic) form a separate predicate,
- * evaluated on finished flows.
+ * Flow-level keywords (the names of the application dissectors in
+ * dissectors/registry.def, and tls, http, dns, quic) form a separate
+ * predicate, evaluated on finished flows.
  *
  * A filter is compiled once, then used by the reader thread only: it keeps
  * the per-link-type BPF programs and a scratch buffer for the untagged
@@ -23,16 +24,11 @@
 #include "dissectors/l2l4.h"
 #include "wa1kpcap/wa1kpcap.h"
 
-/* The default filter: wa1kpcap keywords only, so it works on every
- * link type. */
+/* The default filter: wa1kpcap keywords only, so it works on every link
+ * type. */
 #define WKP_DEFAULT_FILTER "not arp and not icmp and not icmpv6 and not dhcp and not dhcpv6"
 
 struct wkp_filter;
-
-/* What the application dissectors found in a finished flow. */
-struct wkp_flow_protos {
-    bool tls, http, dns, quic;
-};
 
 /* Compile expr (NUL-terminated; empty or blank: a filter that keeps
  * everything). Parses the skeleton, checks the placement of flow-level
@@ -79,11 +75,12 @@ const char *wkp_filter_error(const struct wkp_filter *f);
 bool wkp_filter_has_packet_terms(const struct wkp_filter *f);
 bool wkp_filter_has_flow_terms(const struct wkp_filter *f);
 
-/* true if a finished flow with the application protocols p passes the
- * flow-level part (true if there is none). Until the application
- * dissectors exist every flag is false, so `tls` keeps no flow and
- * `not tls` keeps them all. Any thread; f is only read. */
-bool wkp_filter_flow_match(const struct wkp_filter *f, const struct wkp_flow_protos *p);
+/* true if a finished flow passes the flow-level part (true if there is
+ * none). matched: bit i set if the dissector of registry row i claimed the
+ * flow (wkp_dissectors[i]). A keyword naming a row tests its bit; tls,
+ * http, dns and quic while no row has that name are false, so `tls` keeps
+ * no flow and `not tls` keeps them all. Any thread; f is only read. */
+bool wkp_filter_flow_match(const struct wkp_filter *f, uint32_t matched);
 
 /* Write the compiled tree into buf (always NUL-terminated when n > 0), e.g.
  * `packet: and(not(vlan 100), bpf("port 80 or 443")); flow: tls`. Returns
@@ -93,10 +90,9 @@ size_t wkp_filter_dump(const struct wkp_filter *f, char *buf, size_t n);
 /* NULL is a no-op. */
 void wkp_filter_free(struct wkp_filter *f);
 
-/* --compat (docs/design.md, "Compatibility mode"): evaluate icmpv6 as the
- * original did, on the IPv6 header's first next header only (ICMPv6 behind
- * extension headers does not match).
- * The original filter's other quirks are not reproduced. */
+/* --compat: evaluate icmpv6 as the original did, on the IPv6 header's
+ * first next header only (ICMPv6 behind extension headers does not match).
+ * The original filter's other quirks are not reproduced (docs/filters.md). */
 void wkp_filter_set_compat(struct wkp_filter *f, bool on);
 
 #endif
