@@ -13,6 +13,18 @@ struct free_link {
     struct free_link *next;
 };
 
+static int cache_alloc(struct wkp_ftable *t, unsigned bits)
+{
+    uintptr_t *c = calloc((size_t)1 << bits, sizeof *c);
+    if (!c)
+        return -1;
+    free(t->cache);
+    t->cache = c;
+    t->cache_bits = bits;
+    t->cache_mask = ((uint64_t)1 << bits) - 1;
+    return 0;
+}
+
 int wkp_ftable_init(struct wkp_ftable *t, size_t entry_size, unsigned long initial_buckets)
 {
     memset(t, 0, sizeof *t);
@@ -20,8 +32,7 @@ int wkp_ftable_init(struct wkp_ftable *t, size_t entry_size, unsigned long initi
         return -1;
     t->entry_size = wkp_ftable_entry_bytes(entry_size);
     t->slab_entries = SLAB_BYTES / t->entry_size;
-    t->cache = calloc((size_t)1 << WKP_FCACHE_BITS, sizeof *t->cache);
-    if (!t->cache)
+    if (cache_alloc(t, WKP_FCACHE_BITS) != 0)
         return -1;
     t->ht = cds_lfht_new(initial_buckets, initial_buckets, 0,
                          CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
@@ -58,26 +69,27 @@ static int match(struct cds_lfht_node *node, const void *key)
     return wkp_key_eq(&e->key, key);
 }
 
-static inline size_t cache_slot(uint64_t hash)
-{
-    /* the top bits pick the worker; use the low ones here */
-    return (size_t)(hash & (((uint64_t)1 << WKP_FCACHE_BITS) - 1));
-}
-
 struct wkp_fentry *wkp_ftable_lookup(struct wkp_ftable *t, const struct wkp_flow_key *k,
                                      uint64_t hash)
 {
-    struct wkp_fentry **slot = &t->cache[cache_slot(hash)];
-    struct wkp_fentry *c = *slot;
-    if (c && c->hash == hash && wkp_key_eq(&c->key, k))
+    /* the top bits of the hash pick the worker; the index uses the low ones */
+    uintptr_t *slot = &t->cache[hash & t->cache_mask];
+    uintptr_t w = *slot;
+    struct wkp_fentry *c = wkp_ftable_slot_entry(w);
+    if (c && c->hash_lo == (uint32_t)hash && wkp_key_eq(&c->key, k))
         return c;
+    /* No live entry in the slot, or only the one just compared: the key is
+     * not in the table. */
+    uintptr_t cnt = w & WKP_FCACHE_CNT;
+    if (cnt == 0 || (cnt == 1 && c))
+        return NULL;
     struct cds_lfht_iter it;
     cds_lfht_lookup(t->ht, (unsigned long)hash, match, k, &it);
     struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);
     if (!n)
         return NULL;
     c = caa_container_of(n, struct wkp_fentry, node);
-    *slot = c;
+    *slot = (uintptr_t)c | cnt;
     return c;
 }
 
@@ -96,11 +108,45 @@ static int grow(struct wkp_ftable *t)
         return -1;
     t->slabs[t->nslabs++] = slab;
     for (size_t i = t->slab_entries; i-- > 0;) {
-        struct free_link *l = (struct free_link *)(slab + i * t->entry_size);
+        struct wkp_fentry *e = (struct wkp_fentry *)(slab + i * t->entry_size);
+        e->lru_class = WKP_FENTRY_FREE;
+        struct free_link *l = (struct free_link *)e;
         l->next = t->free_list;
         t->free_list = l;
     }
     return 0;
+}
+
+struct wkp_fentry *wkp_ftable_next(const struct wkp_ftable *t, struct wkp_ftable_it *it)
+{
+    for (; it->slab < t->nslabs; it->slab++, it->i = 0) {
+        char *slab = t->slabs[it->slab];
+        while (it->i < t->slab_entries) {
+            struct wkp_fentry *e = (struct wkp_fentry *)(slab + it->i++ * t->entry_size);
+            if (e->lru_class != WKP_FENTRY_FREE)
+                return e;
+        }
+    }
+    return NULL;
+}
+
+static void index_add(uintptr_t *cache, uint64_t mask, struct wkp_fentry *e)
+{
+    uintptr_t *slot = &cache[e->hash_lo & mask];
+    uintptr_t cnt = *slot & WKP_FCACHE_CNT;
+    *slot = (uintptr_t)e | (cnt + (cnt < WKP_FCACHE_CNT));
+}
+
+/* Twice the slots, filled from the live entries (a pass over the slabs,
+ * in memory order). Out of memory: keep the old index, which stays right,
+ * only busier. */
+static void index_grow(struct wkp_ftable *t)
+{
+    if (t->cache_bits >= WKP_FCACHE_MAX_BITS || cache_alloc(t, t->cache_bits + 1) != 0)
+        return;
+    struct wkp_ftable_it it;
+    for (struct wkp_fentry *e = wkp_ftable_first(t, &it); e; e = wkp_ftable_next(t, &it))
+        index_add(t->cache, t->cache_mask, e);
 }
 
 static void lru_unlink(struct wkp_ftable *t, struct wkp_fentry *e)
@@ -134,17 +180,19 @@ struct wkp_fentry *wkp_ftable_insert(struct wkp_ftable *t, const struct wkp_flow
 {
     if (!t->free_list && grow(t) != 0)
         return NULL;
+    if (t->count >= ((uint64_t)1 << t->cache_bits))
+        index_grow(t);
     struct free_link *l = t->free_list;
     t->free_list = l->next;
     struct wkp_fentry *e = (struct wkp_fentry *)l;
     memset(e, 0, t->entry_size);
     cds_lfht_node_init(&e->node);
     e->key = *k;
-    e->hash = hash;
+    e->hash_lo = (uint32_t)hash;
     e->last_clock_ns = clock_ns;
     e->lru_class = lru_class < WKP_LRU_CLASSES ? lru_class : 0;
     cds_lfht_add(t->ht, (unsigned long)hash, &e->node);
-    t->cache[cache_slot(hash)] = e;
+    index_add(t->cache, t->cache_mask, e);
     lru_append(t, e);
     t->count++;
     return e;
@@ -168,18 +216,60 @@ void wkp_ftable_set_class(struct wkp_ftable *t, struct wkp_fentry *e, uint8_t lr
     lru_append(t, e);
 }
 
-void wkp_ftable_remove(struct wkp_ftable *t, struct wkp_fentry *e)
+/* The node itself may still be read by a resize on the call_rcu thread
+ * until the grace period ends: chain through the LRU link instead. */
+static void retire(struct wkp_ftable *t, struct wkp_fentry *e)
 {
-    cds_lfht_del(t->ht, &e->node);
-    if (t->cache[cache_slot(e->hash)] == e)
-        t->cache[cache_slot(e->hash)] = NULL;
-    lru_unlink(t, e);
-    t->count--;
-    /* The node itself may still be read by a resize on the call_rcu thread
-     * until the grace period ends: chain through the LRU link instead. */
     e->lru_next = t->retired;
     t->retired = e;
     t->nretired++;
+}
+
+void wkp_ftable_remove(struct wkp_ftable *t, struct wkp_fentry *e)
+{
+    t->count--;
+    if (t->bulk) {
+        /* still in the lfht and the LRU: clear_end takes it out of both */
+        e->lru_class = WKP_FENTRY_FREE;
+        return;
+    }
+    cds_lfht_del(t->ht, &e->node);
+    uintptr_t *slot = &t->cache[e->hash_lo & t->cache_mask];
+    uintptr_t w = *slot, cnt = w & WKP_FCACHE_CNT;
+    if (wkp_ftable_slot_entry(w) == e)
+        w = cnt; /* no entry cached, the same count */
+    if (cnt < WKP_FCACHE_CNT)
+        w--;
+    *slot = w;
+    lru_unlink(t, e);
+    e->lru_class = WKP_FENTRY_FREE;
+    retire(t, e);
+}
+
+void wkp_ftable_clear_begin(struct wkp_ftable *t)
+{
+    t->bulk = 1;
+}
+
+void wkp_ftable_clear_end(struct wkp_ftable *t)
+{
+    t->bulk = 0;
+    /* In the lfht's order each node is the first of its bucket by the time
+     * it is deleted, so each delete walks one link. */
+    struct cds_lfht_iter it;
+    struct cds_lfht_node *n;
+    cds_lfht_first(t->ht, &it);
+    while ((n = cds_lfht_iter_get_node(&it)) != NULL) {
+        struct wkp_fentry *e = caa_container_of(n, struct wkp_fentry, node);
+        cds_lfht_del(t->ht, n);
+        cds_lfht_next(t->ht, &it);
+        retire(t, e);
+    }
+    for (int c = 0; c < WKP_LRU_CLASSES; c++)
+        t->lru_head[c] = t->lru_tail[c] = NULL;
+    /* back to the first size: a later capture may be small */
+    if (t->cache_bits == WKP_FCACHE_BITS || cache_alloc(t, WKP_FCACHE_BITS) != 0)
+        memset(t->cache, 0, ((size_t)1 << t->cache_bits) * sizeof *t->cache);
 }
 
 void wkp_ftable_reclaim(struct wkp_ftable *t, uint64_t min_batch)

@@ -1,6 +1,7 @@
 /* A worker's flow table: liburcu's lock-free hash table (cds_lfht, QSBR
- * flavour) keyed by the canonical flow key, an LRU list ordered by the
- * capture clock of each flow's last packet, and a pool of entries.
+ * flavour) keyed by the canonical flow key, a direct-mapped index in front
+ * of it, an LRU list ordered by the capture clock of each flow's last
+ * packet, and a pool of entries.
  *
  * Only its worker writes the table. Entries are fixed-size blocks of
  * entry_size bytes that start with struct wkp_fentry; the rest belongs to
@@ -9,7 +10,15 @@
  * call_rcu thread and may still be reading it): removed entries wait on a
  * retire list, and after a batch the worker goes offline for one
  * synchronize_rcu() and moves them to its free list. No per-packet
- * allocation: entries come from slabs of about 256 KiB. */
+ * allocation: entries come from slabs of about 256 KiB.
+ *
+ * The index: one word per slot, at least as many slots as live entries
+ * (it doubles when the entries outnumber its slots), each holding the entry
+ * of that slot seen last and how many live entries fall in the slot
+ * (0-15, 15 sticks). A flood looks up mostly flows the index holds or
+ * flows that are new; both are decided there, with one cache miss the
+ * worker's burst prefetches, and only slots shared by several live flows
+ * reach the lfht's buckets and chains. */
 #ifndef WKP_TABLE_H
 #define WKP_TABLE_H
 
@@ -25,21 +34,25 @@
 struct wkp_fentry {
     struct cds_lfht_node node;
     struct wkp_flow_key key;
-    uint64_t hash;
     struct wkp_fentry *lru_prev, *lru_next; /* oldest at head of its class's list */
     int64_t last_clock_ns;                  /* capture clock at its last packet */
-    uint8_t lru_class;                      /* which LRU list: one per timeout class */
+    uint8_t lru_class;                      /* which LRU list; WKP_FENTRY_FREE: not in the table */
+    uint32_t hash_lo;                       /* the low 32 bits of the key's hash: its index slot */
 };
 
 #define WKP_LRU_CLASSES 4
+#define WKP_FENTRY_FREE 0xff
 
-#define WKP_FCACHE_BITS 16
+/* The index starts with 2^16 slots and never has more than 2^32. */
+#define WKP_FCACHE_BITS     16
+#define WKP_FCACHE_MAX_BITS 32
+#define WKP_FCACHE_CNT      ((uintptr_t)15) /* low bits of a slot word: the count */
 
 struct wkp_ftable {
-    /* Direct-mapped cache of recently used entries in front of the lfht:
-     * a hit costs one load and one key compare instead of a walk of the
-     * split-ordered list. Only live entries are cached (remove clears). */
-    struct wkp_fentry **cache;
+    uintptr_t *cache; /* the index: entry pointer | live entries in the slot */
+    uint64_t cache_mask;
+    unsigned cache_bits;
+    unsigned bulk; /* between clear_begin and clear_end */
     struct cds_lfht *ht;
     size_t entry_size, slab_entries;
     struct wkp_fentry *lru_head[WKP_LRU_CLASSES], *lru_tail[WKP_LRU_CLASSES];
@@ -54,13 +67,16 @@ struct wkp_ftable {
 static inline size_t wkp_ftable_entry_bytes(size_t entry_size)
 {
     /* 16-byte granularity, not a cache line: a flood is bounded by memory,
-     * and the prefetch of a burst hides the extra line an entry may span. */
+     * and the prefetch of a burst hides the extra line an entry may span.
+     * The index keeps its count in the low 4 bits of an entry's address. */
     return (entry_size + 15) & ~(size_t)15;
 }
 
 /* The lfht's share of one entry, beyond the node inside it: auto-resize
  * keeps at most about two buckets (struct cds_lfht_node each) per entry. */
 #define WKP_FTABLE_BUCKET_BYTES (2 * sizeof(struct cds_lfht_node))
+/* The index's share of one entry: at most two slots per live entry. */
+#define WKP_FTABLE_INDEX_BYTES (2 * sizeof(uintptr_t))
 
 /* The calling thread must be registered with rcu_register_thread(). */
 int wkp_ftable_init(struct wkp_ftable *t, size_t entry_size, unsigned long initial_buckets);
@@ -84,19 +100,48 @@ void wkp_ftable_remove(struct wkp_ftable *t, struct wkp_fentry *e);
  * outside any read-side critical section; QSBR readers are always outside). */
 void wkp_ftable_reclaim(struct wkp_ftable *t, uint64_t min_batch);
 
-/* Software pipelining for a burst: stage 1 brings the cache slot of a
+/* Emptying the whole table (the end of a capture): after clear_begin,
+ * wkp_ftable_remove only marks an entry removed, and nothing but remove and
+ * the iteration below may be called until clear_end, which takes every
+ * entry out of the lfht in the lfht's own order (a short walk each, where
+ * removing in any other order walks a chain per entry) and empties the LRU
+ * lists and the index. Every entry must have been removed by then. */
+void wkp_ftable_clear_begin(struct wkp_ftable *t);
+void wkp_ftable_clear_end(struct wkp_ftable *t);
+
+/* Every entry in the table, in memory order (neither LRU nor hash order):
+ *   for (e = wkp_ftable_first(t, &it); e; e = wkp_ftable_next(t, &it))
+ * Removing the entry just returned is allowed. */
+struct wkp_ftable_it {
+    size_t slab, i;
+};
+struct wkp_fentry *wkp_ftable_next(const struct wkp_ftable *t, struct wkp_ftable_it *it);
+static inline struct wkp_fentry *wkp_ftable_first(const struct wkp_ftable *t,
+                                                  struct wkp_ftable_it *it)
+{
+    it->slab = it->i = 0;
+    return wkp_ftable_next(t, it);
+}
+
+static inline struct wkp_fentry *wkp_ftable_slot_entry(uintptr_t w)
+{
+    return (struct wkp_fentry *)(w & ~WKP_FCACHE_CNT);
+}
+
+/* Software pipelining for a burst: stage 1 brings the index slot of a
  * packet a few places ahead into the CPU cache, stage 2 (a little later)
- * the entry that slot points to. Only hints: nothing is read that could be
+ * the entry that slot points to, stage 3 the entry's LRU neighbours, which
+ * the packet's touch rewrites. Only hints: nothing is read that could be
  * stale in a harmful way (the slot may have changed by the time the packet
  * is looked up; the lookup then does the real work). */
 static inline void wkp_ftable_prefetch_slot(const struct wkp_ftable *t, uint64_t hash)
 {
-    __builtin_prefetch(&t->cache[hash & (((uint64_t)1 << WKP_FCACHE_BITS) - 1)]);
+    __builtin_prefetch(&t->cache[hash & t->cache_mask]);
 }
 
 static inline void wkp_ftable_prefetch_entry(const struct wkp_ftable *t, uint64_t hash)
 {
-    const struct wkp_fentry *e = t->cache[hash & (((uint64_t)1 << WKP_FCACHE_BITS) - 1)];
+    const struct wkp_fentry *e = wkp_ftable_slot_entry(t->cache[hash & t->cache_mask]);
     if (e) {
         __builtin_prefetch(e, 1);
         __builtin_prefetch((const char *)e + 64, 1);
@@ -104,11 +149,22 @@ static inline void wkp_ftable_prefetch_entry(const struct wkp_ftable *t, uint64_
     }
 }
 
-/* The entry the cache slot for hash points to now (maybe another flow's),
+static inline void wkp_ftable_prefetch_lru(const struct wkp_ftable *t, uint64_t hash)
+{
+    const struct wkp_fentry *e = wkp_ftable_slot_entry(t->cache[hash & t->cache_mask]);
+    if (e && e->hash_lo == (uint32_t)hash) {
+        if (e->lru_prev)
+            __builtin_prefetch(&e->lru_prev->lru_next, 1);
+        if (e->lru_next)
+            __builtin_prefetch(&e->lru_next->lru_prev, 1);
+    }
+}
+
+/* The entry the index slot for hash points to now (maybe another flow's),
  * or NULL: a prefetch hint, never a lookup. */
 static inline const struct wkp_fentry *wkp_ftable_cached(const struct wkp_ftable *t, uint64_t hash)
 {
-    return t->cache[hash & (((uint64_t)1 << WKP_FCACHE_BITS) - 1)];
+    return wkp_ftable_slot_entry(t->cache[hash & t->cache_mask]);
 }
 
 /* The least recently used entry of a class, or NULL. */
