@@ -9,11 +9,7 @@
  * the per-flow cost. */
 #define SLAB_BYTES (256u * 1024u)
 
-struct free_link {
-    struct free_link *next;
-};
-
-static int cache_alloc(struct wkp_ftable *t, unsigned bits)
+static int slots_alloc(struct wkp_ftable *t, unsigned bits)
 {
     uintptr_t *c = calloc((size_t)1 << bits, sizeof *c);
     if (!c)
@@ -32,7 +28,7 @@ int wkp_ftable_init(struct wkp_ftable *t, size_t entry_size, unsigned long initi
         return -1;
     t->entry_size = wkp_ftable_entry_bytes(entry_size);
     t->slab_entries = SLAB_BYTES / t->entry_size;
-    if (cache_alloc(t, WKP_FCACHE_BITS) != 0)
+    if (slots_alloc(t, WKP_FCACHE_BITS) != 0)
         return -1;
     t->ht = cds_lfht_new(initial_buckets, initial_buckets, 0,
                          CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
@@ -72,25 +68,24 @@ static int match(struct cds_lfht_node *node, const void *key)
 struct wkp_fentry *wkp_ftable_lookup(struct wkp_ftable *t, const struct wkp_flow_key *k,
                                      uint64_t hash)
 {
-    /* the top bits of the hash pick the worker; the index uses the low ones */
-    uintptr_t *slot = &t->cache[hash & t->cache_mask];
-    uintptr_t w = *slot;
-    struct wkp_fentry *c = wkp_ftable_slot_entry(w);
-    if (c && c->hash_lo == (uint32_t)hash && wkp_key_eq(&c->key, k))
-        return c;
-    /* No live entry in the slot, or only the one just compared: the key is
-     * not in the table. */
-    uintptr_t cnt = w & WKP_FCACHE_CNT;
-    if (cnt == 0 || (cnt == 1 && c))
-        return NULL;
+    /* the top bits of the hash pick the worker; the slots use the low ones */
+    uintptr_t w = t->cache[hash & t->cache_mask];
+    struct wkp_fentry *o = wkp_ftable_slot_entry(w);
+    if (o && o->hash_lo == (uint32_t)hash && wkp_key_eq(&o->key, k))
+        return o;
+    if ((w & WKP_FCACHE_CNT) == 0)
+        return NULL; /* no entry of this slot in the lfht */
     struct cds_lfht_iter it;
     cds_lfht_lookup(t->ht, (unsigned long)hash, match, k, &it);
     struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);
-    if (!n)
-        return NULL;
-    c = caa_container_of(n, struct wkp_fentry, node);
-    *slot = (uintptr_t)c | cnt;
-    return c;
+    return n ? caa_container_of(n, struct wkp_fentry, node) : NULL;
+}
+
+static void free_push(struct wkp_ftable *t, struct wkp_fentry *e)
+{
+    e->lru_class = WKP_FENTRY_FREE;
+    e->lru_next = t->free_list;
+    t->free_list = e;
 }
 
 static int grow(struct wkp_ftable *t)
@@ -107,13 +102,8 @@ static int grow(struct wkp_ftable *t)
     if (!slab)
         return -1;
     t->slabs[t->nslabs++] = slab;
-    for (size_t i = t->slab_entries; i-- > 0;) {
-        struct wkp_fentry *e = (struct wkp_fentry *)(slab + i * t->entry_size);
-        e->lru_class = WKP_FENTRY_FREE;
-        struct free_link *l = (struct free_link *)e;
-        l->next = t->free_list;
-        t->free_list = l;
-    }
+    for (size_t i = t->slab_entries; i-- > 0;)
+        free_push(t, (struct wkp_fentry *)(slab + i * t->entry_size));
     return 0;
 }
 
@@ -130,23 +120,42 @@ struct wkp_fentry *wkp_ftable_next(const struct wkp_ftable *t, struct wkp_ftable
     return NULL;
 }
 
-static void index_add(uintptr_t *cache, uint64_t mask, struct wkp_fentry *e)
+/* Put e in its slot: the owner if the slot has none, else in the lfht
+ * (e is not in it: a node is never added twice). */
+static void place(struct wkp_ftable *t, struct wkp_fentry *e, uint64_t hash)
 {
-    uintptr_t *slot = &cache[e->hash_lo & mask];
-    uintptr_t cnt = *slot & WKP_FCACHE_CNT;
-    *slot = (uintptr_t)e | (cnt + (cnt < WKP_FCACHE_CNT));
+    uintptr_t *slot = &t->cache[e->hash_lo & t->cache_mask];
+    uintptr_t w = *slot, cnt = w & WKP_FCACHE_CNT;
+    if (!wkp_ftable_slot_entry(w)) {
+        *slot = (uintptr_t)e | cnt;
+        return;
+    }
+    cds_lfht_add(t->ht, (unsigned long)hash, &e->node);
+    e->in_ht = 1;
+    t->in_ht++;
+    *slot = w + (cnt < WKP_FCACHE_CNT);
 }
 
-/* Twice the slots, filled from the live entries (a pass over the slabs,
- * in memory order). Out of memory: keep the old index, which stays right,
- * only busier. */
-static void index_grow(struct wkp_ftable *t)
+/* Twice the slots, filled from the live entries in memory order: entries
+ * in the lfht stay there and are counted in their new slots, owners own
+ * their new slot if it is still free, else join the lfht. Out of memory:
+ * keep the old array, which stays right, only busier. */
+static void slots_grow(struct wkp_ftable *t)
 {
-    if (t->cache_bits >= WKP_FCACHE_MAX_BITS || cache_alloc(t, t->cache_bits + 1) != 0)
+    if (t->cache_bits >= WKP_FCACHE_MAX_BITS || slots_alloc(t, t->cache_bits + 1) != 0)
         return;
     struct wkp_ftable_it it;
+    for (struct wkp_fentry *e = wkp_ftable_first(t, &it); e; e = wkp_ftable_next(t, &it)) {
+        if (e->in_ht) {
+            uintptr_t *slot = &t->cache[e->hash_lo & t->cache_mask];
+            *slot += (*slot & WKP_FCACHE_CNT) < WKP_FCACHE_CNT;
+        }
+    }
     for (struct wkp_fentry *e = wkp_ftable_first(t, &it); e; e = wkp_ftable_next(t, &it))
-        index_add(t->cache, t->cache_mask, e);
+        if (!e->in_ht)
+            /* only the lfht node keeps the full hash (bit-reversed), and an
+             * owner is in no lfht: hash the key again */
+            place(t, e, wkp_key_hash(&e->key));
 }
 
 static void lru_unlink(struct wkp_ftable *t, struct wkp_fentry *e)
@@ -181,18 +190,16 @@ struct wkp_fentry *wkp_ftable_insert(struct wkp_ftable *t, const struct wkp_flow
     if (!t->free_list && grow(t) != 0)
         return NULL;
     if (t->count >= ((uint64_t)1 << t->cache_bits))
-        index_grow(t);
-    struct free_link *l = t->free_list;
-    t->free_list = l->next;
-    struct wkp_fentry *e = (struct wkp_fentry *)l;
+        slots_grow(t);
+    struct wkp_fentry *e = t->free_list;
+    t->free_list = e->lru_next;
     memset(e, 0, t->entry_size);
     cds_lfht_node_init(&e->node);
     e->key = *k;
     e->hash_lo = (uint32_t)hash;
     e->last_clock_ns = clock_ns;
     e->lru_class = lru_class < WKP_LRU_CLASSES ? lru_class : 0;
-    cds_lfht_add(t->ht, (unsigned long)hash, &e->node);
-    index_add(t->cache, t->cache_mask, e);
+    place(t, e, hash);
     lru_append(t, e);
     t->count++;
     return e;
@@ -216,11 +223,14 @@ void wkp_ftable_set_class(struct wkp_ftable *t, struct wkp_fentry *e, uint8_t lr
     lru_append(t, e);
 }
 
-/* The node itself may still be read by a resize on the call_rcu thread
- * until the grace period ends: chain through the LRU link instead. */
+/* An entry out of the lfht: the node itself may still be read by a resize
+ * on the call_rcu thread until the grace period ends. */
 static void retire(struct wkp_ftable *t, struct wkp_fentry *e)
 {
+    e->lru_class = WKP_FENTRY_FREE;
     e->lru_next = t->retired;
+    if (!t->retired)
+        t->retired_tail = e;
     t->retired = e;
     t->nretired++;
 }
@@ -229,20 +239,24 @@ void wkp_ftable_remove(struct wkp_ftable *t, struct wkp_fentry *e)
 {
     t->count--;
     if (t->bulk) {
-        /* still in the lfht and the LRU: clear_end takes it out of both */
-        e->lru_class = WKP_FENTRY_FREE;
+        /* left in the LRU lists and the slots, which clear_end empties */
+        if (e->in_ht)
+            e->lru_class = WKP_FENTRY_FREE; /* clear_end takes it out of the lfht */
+        else
+            free_push(t, e);
+        return;
+    }
+    uintptr_t *slot = &t->cache[e->hash_lo & t->cache_mask];
+    lru_unlink(t, e);
+    if (!e->in_ht) {
+        *slot &= WKP_FCACHE_CNT; /* no owner, the same count */
+        free_push(t, e);
         return;
     }
     cds_lfht_del(t->ht, &e->node);
-    uintptr_t *slot = &t->cache[e->hash_lo & t->cache_mask];
-    uintptr_t w = *slot, cnt = w & WKP_FCACHE_CNT;
-    if (wkp_ftable_slot_entry(w) == e)
-        w = cnt; /* no entry cached, the same count */
-    if (cnt < WKP_FCACHE_CNT)
-        w--;
-    *slot = w;
-    lru_unlink(t, e);
-    e->lru_class = WKP_FENTRY_FREE;
+    t->in_ht--;
+    if ((*slot & WKP_FCACHE_CNT) < WKP_FCACHE_CNT)
+        (*slot)--;
     retire(t, e);
 }
 
@@ -254,21 +268,24 @@ void wkp_ftable_clear_begin(struct wkp_ftable *t)
 void wkp_ftable_clear_end(struct wkp_ftable *t)
 {
     t->bulk = 0;
-    /* In the lfht's order each node is the first of its bucket by the time
-     * it is deleted, so each delete walks one link. */
-    struct cds_lfht_iter it;
-    struct cds_lfht_node *n;
-    cds_lfht_first(t->ht, &it);
-    while ((n = cds_lfht_iter_get_node(&it)) != NULL) {
-        struct wkp_fentry *e = caa_container_of(n, struct wkp_fentry, node);
-        cds_lfht_del(t->ht, n);
-        cds_lfht_next(t->ht, &it);
-        retire(t, e);
+    if (t->in_ht) {
+        /* In the lfht's order each node is the first of its bucket by the
+         * time it is deleted, so each delete walks one link. */
+        struct cds_lfht_iter it;
+        struct cds_lfht_node *n;
+        cds_lfht_first(t->ht, &it);
+        while ((n = cds_lfht_iter_get_node(&it)) != NULL) {
+            struct wkp_fentry *e = caa_container_of(n, struct wkp_fentry, node);
+            cds_lfht_del(t->ht, n);
+            cds_lfht_next(t->ht, &it);
+            retire(t, e);
+        }
+        t->in_ht = 0;
     }
     for (int c = 0; c < WKP_LRU_CLASSES; c++)
         t->lru_head[c] = t->lru_tail[c] = NULL;
     /* back to the first size: a later capture may be small */
-    if (t->cache_bits == WKP_FCACHE_BITS || cache_alloc(t, WKP_FCACHE_BITS) != 0)
+    if (t->cache_bits == WKP_FCACHE_BITS || slots_alloc(t, WKP_FCACHE_BITS) != 0)
         memset(t->cache, 0, ((size_t)1 << t->cache_bits) * sizeof *t->cache);
 }
 
@@ -286,14 +303,8 @@ void wkp_ftable_reclaim(struct wkp_ftable *t, uint64_t min_batch)
     rcu_thread_offline();
     synchronize_rcu();
     rcu_thread_online();
-    struct wkp_fentry *e = t->retired;
-    while (e) {
-        struct wkp_fentry *next = e->lru_next;
-        struct free_link *l = (struct free_link *)e;
-        l->next = t->free_list;
-        t->free_list = l;
-        e = next;
-    }
-    t->retired = NULL;
+    t->retired_tail->lru_next = t->free_list;
+    t->free_list = t->retired;
+    t->retired = t->retired_tail = NULL;
     t->nretired = 0;
 }

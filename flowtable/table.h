@@ -1,24 +1,28 @@
-/* A worker's flow table: liburcu's lock-free hash table (cds_lfht, QSBR
- * flavour) keyed by the canonical flow key, a direct-mapped index in front
- * of it, an LRU list ordered by the capture clock of each flow's last
- * packet, and a pool of entries.
+/* A worker's flow table: a direct-mapped array of slots, with liburcu's
+ * lock-free hash table (cds_lfht, QSBR flavour) for the flows whose slot
+ * is taken, both keyed by the canonical flow key; an LRU list ordered by
+ * the capture clock of each flow's last packet; and a pool of entries.
+ *
+ * The slots: at least as many as live entries (the array doubles when the
+ * entries outnumber it). Each holds the entry that owns it, if any, and how
+ * many live entries of the slot are in the lfht (0-15; 15 sticks). A new
+ * entry owns its slot if the slot has no owner, else goes to the lfht. A
+ * lookup compares the owner, then asks the lfht only if the count says it
+ * holds an entry of that slot. A flood looks up mostly owners and new flows,
+ * each decided with one cache miss the worker's burst prefetches; a
+ * split-ordered list walks a chain of entries scattered over memory for
+ * every lookup, insertion and removal. An entry moves from its slot to the
+ * lfht when the array doubles and its new slot is taken, never back.
  *
  * Only its worker writes the table. Entries are fixed-size blocks of
  * entry_size bytes that start with struct wkp_fentry; the rest belongs to
- * the caller (the worker's per-flow state). A removed entry is not reused
- * until a grace period has passed (the table's resize work runs on liburcu's
- * call_rcu thread and may still be reading it): removed entries wait on a
- * retire list, and after a batch the worker goes offline for one
- * synchronize_rcu() and moves them to its free list. No per-packet
- * allocation: entries come from slabs of about 256 KiB.
- *
- * The index: one word per slot, at least as many slots as live entries
- * (it doubles when the entries outnumber its slots), each holding the entry
- * of that slot seen last and how many live entries fall in the slot
- * (0-15, 15 sticks). A flood looks up mostly flows the index holds or
- * flows that are new; both are decided there, with one cache miss the
- * worker's burst prefetches, and only slots shared by several live flows
- * reach the lfht's buckets and chains. */
+ * the caller (the worker's per-flow state). An entry removed from the lfht
+ * is not reused until a grace period has passed (the lfht's resize work
+ * runs on liburcu's call_rcu thread and may still be reading it): such
+ * entries wait on a retire list, and after a batch the worker goes offline
+ * for one synchronize_rcu() and moves them to its free list; an entry that
+ * never was in the lfht is free at once. No per-packet allocation: entries
+ * come from slabs of about 256 KiB. */
 #ifndef WKP_TABLE_H
 #define WKP_TABLE_H
 
@@ -37,27 +41,30 @@ struct wkp_fentry {
     struct wkp_fentry *lru_prev, *lru_next; /* oldest at head of its class's list */
     int64_t last_clock_ns;                  /* capture clock at its last packet */
     uint8_t lru_class;                      /* which LRU list; WKP_FENTRY_FREE: not in the table */
-    uint32_t hash_lo;                       /* the low 32 bits of the key's hash: its index slot */
+    uint8_t in_ht;                          /* in the lfht (else it owns its slot) */
+    uint32_t hash_lo;                       /* the low 32 bits of the key's hash: its slot */
 };
 
 #define WKP_LRU_CLASSES 4
 #define WKP_FENTRY_FREE 0xff
 
-/* The index starts with 2^16 slots and never has more than 2^32. */
+/* The slot array starts with 2^16 slots and never has more than 2^32. */
 #define WKP_FCACHE_BITS     16
 #define WKP_FCACHE_MAX_BITS 32
 #define WKP_FCACHE_CNT      ((uintptr_t)15) /* low bits of a slot word: the count */
 
 struct wkp_ftable {
-    uintptr_t *cache; /* the index: entry pointer | live entries in the slot */
+    uintptr_t *cache; /* the slots: owner pointer | the slot's entries in the lfht */
     uint64_t cache_mask;
     unsigned cache_bits;
     unsigned bulk; /* between clear_begin and clear_end */
     struct cds_lfht *ht;
     size_t entry_size, slab_entries;
     struct wkp_fentry *lru_head[WKP_LRU_CLASSES], *lru_tail[WKP_LRU_CLASSES];
-    uint64_t count; /* entries in the table */
-    void *free_list, *retired;
+    uint64_t count;    /* entries in the table */
+    uint64_t in_ht;    /* of which in the lfht */
+    /* free and retired entries, linked through lru_next */
+    struct wkp_fentry *free_list, *retired, *retired_tail;
     uint64_t nretired;
     void **slabs;
     size_t nslabs, slabs_cap;
@@ -68,14 +75,15 @@ static inline size_t wkp_ftable_entry_bytes(size_t entry_size)
 {
     /* 16-byte granularity, not a cache line: a flood is bounded by memory,
      * and the prefetch of a burst hides the extra line an entry may span.
-     * The index keeps its count in the low 4 bits of an entry's address. */
+     * A slot keeps its count in the low 4 bits of its owner's address. */
     return (entry_size + 15) & ~(size_t)15;
 }
 
-/* The lfht's share of one entry, beyond the node inside it: auto-resize
- * keeps at most about two buckets (struct cds_lfht_node each) per entry. */
+/* The lfht's share of an entry in it, beyond the node inside the entry:
+ * auto-resize keeps at most about two buckets (struct cds_lfht_node each)
+ * per entry. Counted for every entry, as if every one were in the lfht. */
 #define WKP_FTABLE_BUCKET_BYTES (2 * sizeof(struct cds_lfht_node))
-/* The index's share of one entry: at most two slots per live entry. */
+/* The slot array's share of one entry: at most two slots per live entry. */
 #define WKP_FTABLE_INDEX_BYTES (2 * sizeof(uintptr_t))
 
 /* The calling thread must be registered with rcu_register_thread(). */
@@ -94,18 +102,20 @@ struct wkp_fentry *wkp_ftable_insert(struct wkp_ftable *t, const struct wkp_flow
 void wkp_ftable_touch(struct wkp_ftable *t, struct wkp_fentry *e, int64_t clock_ns);
 /* Move e to the tail of another LRU list (its timeout class changed). */
 void wkp_ftable_set_class(struct wkp_ftable *t, struct wkp_fentry *e, uint8_t lru_class);
-/* Remove e from the table and the LRU; it is recycled after a grace period. */
+/* Remove e from the table and the LRU; it is recycled at once if it never
+ * was in the lfht, else after a grace period. */
 void wkp_ftable_remove(struct wkp_ftable *t, struct wkp_fentry *e);
 /* Recycle retired entries if enough have piled up (call between bursts,
  * outside any read-side critical section; QSBR readers are always outside). */
 void wkp_ftable_reclaim(struct wkp_ftable *t, uint64_t min_batch);
 
 /* Emptying the whole table (the end of a capture): after clear_begin,
- * wkp_ftable_remove only marks an entry removed, and nothing but remove and
- * the iteration below may be called until clear_end, which takes every
- * entry out of the lfht in the lfht's own order (a short walk each, where
- * removing in any other order walks a chain per entry) and empties the LRU
- * lists and the index. Every entry must have been removed by then. */
+ * wkp_ftable_remove leaves the LRU lists and the slots alone (unlinking
+ * each entry from its LRU neighbours costs two cache misses), and nothing
+ * but remove and the iteration below may be called until clear_end, which
+ * takes the entries left in the lfht out in the lfht's own order (a short
+ * walk each) and empties the LRU lists and the slots. Every entry must
+ * have been removed by then. */
 void wkp_ftable_clear_begin(struct wkp_ftable *t);
 void wkp_ftable_clear_end(struct wkp_ftable *t);
 
@@ -128,7 +138,7 @@ static inline struct wkp_fentry *wkp_ftable_slot_entry(uintptr_t w)
     return (struct wkp_fentry *)(w & ~WKP_FCACHE_CNT);
 }
 
-/* Software pipelining for a burst: stage 1 brings the index slot of a
+/* Software pipelining for a burst: stage 1 brings the slot of a
  * packet a few places ahead into the CPU cache, stage 2 (a little later)
  * the entry that slot points to, stage 3 the entry's LRU neighbours, which
  * the packet's touch rewrites. Only hints: nothing is read that could be
@@ -160,8 +170,8 @@ static inline void wkp_ftable_prefetch_lru(const struct wkp_ftable *t, uint64_t 
     }
 }
 
-/* The entry the index slot for hash points to now (maybe another flow's),
- * or NULL: a prefetch hint, never a lookup. */
+/* The entry owning the slot of hash (maybe another flow's), or NULL: a
+ * prefetch hint, never a lookup. */
 static inline const struct wkp_fentry *wkp_ftable_cached(const struct wkp_ftable *t, uint64_t hash)
 {
     return wkp_ftable_slot_entry(t->cache[hash & t->cache_mask]);
