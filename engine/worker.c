@@ -721,23 +721,24 @@ void *wkp__worker_main(void *arg)
         for (uint32_t i = 0; i < n; i++) {
             const struct wkp_pkt *p = &w->ring.slots[(first + i) & w->ring.mask];
             /* hide the flow lookup's cache misses behind the packets before it:
-             * the cache slot 8 packets ahead, the entry 4 ahead, the chunk
-             * its next record goes to 2 ahead */
-            if (i + 8 < n)
+             * the slot 16 packets ahead, its entry 8 ahead, then (4 ahead,
+             * by when the entry has arrived) the chunk its next record goes
+             * to and its LRU neighbours. No load here may wait on memory. */
+            if (i + 16 < n)
                 wkp_ftable_prefetch_slot(&w->table,
-                                         w->ring.slots[(first + i + 8) & w->ring.mask].hash);
-            if (i + 4 < n)
+                                         w->ring.slots[(first + i + 16) & w->ring.mask].hash);
+            if (i + 8 < n)
                 wkp_ftable_prefetch_entry(&w->table,
-                                          w->ring.slots[(first + i + 4) & w->ring.mask].hash);
-            if (i + 2 < n) {
-                const struct live_flow *nf = (const struct live_flow *)wkp_ftable_cached(
-                    &w->table, w->ring.slots[(first + i + 2) & w->ring.mask].hash);
-                if (nf && nf->seq.tail)
-                    __builtin_prefetch(
-                        &nf->seq.tail->r[nf->seq.tail->n < nf->seq.tail->cap ? nf->seq.tail->n : 0],
-                        1);
-                wkp_ftable_prefetch_lru(&w->table,
-                                        w->ring.slots[(first + i + 2) & w->ring.mask].hash);
+                                          w->ring.slots[(first + i + 8) & w->ring.mask].hash);
+            if (i + 4 < n) {
+                uint64_t h4 = w->ring.slots[(first + i + 4) & w->ring.mask].hash;
+                const struct live_flow *nf =
+                    (const struct live_flow *)wkp_ftable_cached(&w->table, h4);
+                if (nf && nf->h.hash_lo == (uint32_t)h4 && nf->seq.tail) {
+                    __builtin_prefetch(nf->seq.tail, 1);
+                    __builtin_prefetch((const char *)nf->seq.tail + 64, 1);
+                }
+                wkp_ftable_prefetch_lru(&w->table, h4);
             }
             last = p->pos;
             if (w->failed)
