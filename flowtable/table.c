@@ -3,11 +3,33 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
-/* Entries come in slabs of about 256 KiB: a flood allocates millions, and
- * large slabs keep the allocator's bookkeeping and page-fault path out of
- * the per-flow cost. */
-#define SLAB_BYTES (256u * 1024u)
+/* Entries come in slabs: a flood allocates millions, and large slabs keep
+ * the allocator's bookkeeping and page-fault path out of the per-flow cost.
+ * The first SMALL_SLABS are 256 KiB, so a small capture stays small; later
+ * ones are 2 MiB, aligned and marked for transparent huge pages: a flood
+ * reads its entries in random order, and with 4 KiB pages nearly every
+ * entry it touches also misses the TLB. */
+#define SLAB_BYTES       (256u * 1024u)
+#define BIG_SLAB_BYTES   (2u * 1024u * 1024u)
+#define SMALL_SLABS      8
+
+static void *slab_alloc(size_t bytes)
+{
+    if (bytes < BIG_SLAB_BYTES)
+        return aligned_alloc(64, bytes);
+    void *p = aligned_alloc(BIG_SLAB_BYTES, bytes);
+    if (p)
+        (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: fine if refused */
+    return p;
+}
+
+/* Entries in slab i. */
+static size_t slab_len(const struct wkp_ftable *t, size_t i)
+{
+    return i < SMALL_SLABS ? t->slab_entries : t->big_slab_entries;
+}
 
 static int slots_alloc(struct wkp_ftable *t, unsigned bits)
 {
@@ -28,6 +50,7 @@ int wkp_ftable_init(struct wkp_ftable *t, size_t entry_size, unsigned long initi
         return -1;
     t->entry_size = wkp_ftable_entry_bytes(entry_size);
     t->slab_entries = SLAB_BYTES / t->entry_size;
+    t->big_slab_entries = BIG_SLAB_BYTES / t->entry_size;
     if (slots_alloc(t, WKP_FCACHE_BITS) != 0)
         return -1;
     t->ht = cds_lfht_new(initial_buckets, initial_buckets, 0,
@@ -98,11 +121,12 @@ static int grow(struct wkp_ftable *t)
         t->slabs = s;
         t->slabs_cap = cap;
     }
-    char *slab = aligned_alloc(64, t->entry_size * t->slab_entries);
+    size_t len = slab_len(t, t->nslabs);
+    char *slab = slab_alloc(len < t->big_slab_entries ? SLAB_BYTES : BIG_SLAB_BYTES);
     if (!slab)
         return -1;
     t->slabs[t->nslabs++] = slab;
-    for (size_t i = t->slab_entries; i-- > 0;)
+    for (size_t i = len; i-- > 0;)
         free_push(t, (struct wkp_fentry *)(slab + i * t->entry_size));
     return 0;
 }
@@ -111,7 +135,8 @@ struct wkp_fentry *wkp_ftable_next(const struct wkp_ftable *t, struct wkp_ftable
 {
     for (; it->slab < t->nslabs; it->slab++, it->i = 0) {
         char *slab = t->slabs[it->slab];
-        while (it->i < t->slab_entries) {
+        size_t len = slab_len(t, it->slab);
+        while (it->i < len) {
             struct wkp_fentry *e = (struct wkp_fentry *)(slab + it->i++ * t->entry_size);
             if (e->lru_class != WKP_FENTRY_FREE)
                 return e;

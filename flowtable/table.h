@@ -22,7 +22,7 @@
  * entries wait on a retire list, and after a batch the worker goes offline
  * for one synchronize_rcu() and moves them to its free list; an entry that
  * never was in the lfht is free at once. No per-packet allocation: entries
- * come from slabs of about 256 KiB. */
+ * come from slabs of 256 KiB, then 2 MiB. */
 #ifndef WKP_TABLE_H
 #define WKP_TABLE_H
 
@@ -59,7 +59,7 @@ struct wkp_ftable {
     unsigned cache_bits;
     unsigned bulk; /* between clear_begin and clear_end */
     struct cds_lfht *ht;
-    size_t entry_size, slab_entries;
+    size_t entry_size, slab_entries, big_slab_entries;
     struct wkp_fentry *lru_head[WKP_LRU_CLASSES], *lru_tail[WKP_LRU_CLASSES];
     uint64_t count;    /* entries in the table */
     uint64_t in_ht;    /* of which in the lfht */
