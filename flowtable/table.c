@@ -53,8 +53,11 @@ int wkp_ftable_init(struct wkp_ftable *t, size_t entry_size, unsigned long initi
     t->big_slab_entries = BIG_SLAB_BYTES / t->entry_size;
     if (slots_alloc(t, WKP_FCACHE_BITS) != 0)
         return -1;
-    t->ht = cds_lfht_new(initial_buckets, initial_buckets, 0,
-                         CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
+    /* No CDS_LFHT_AUTO_RESIZE: the worker resizes the lfht itself (below),
+     * so no other thread ever reads it, and a node out of it may be used
+     * again at once. */
+    t->ht = cds_lfht_new(initial_buckets, initial_buckets, 0, 0, NULL);
+    t->ht_size = initial_buckets;
     return t->ht ? 0 : -1;
 }
 
@@ -101,7 +104,18 @@ struct wkp_fentry *wkp_ftable_lookup(struct wkp_ftable *t, const struct wkp_flow
     struct cds_lfht_iter it;
     cds_lfht_lookup(t->ht, (unsigned long)hash, match, k, &it);
     struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);
-    return n ? caa_container_of(n, struct wkp_fentry, node) : NULL;
+    if (!n)
+        return NULL;
+    o = caa_container_of(n, struct wkp_fentry, node);
+    if (!wkp_ftable_slot_entry(w)) {
+        /* the slot has no owner: this flow takes it and leaves the lfht */
+        cds_lfht_del(t->ht, n);
+        o->in_ht = 0;
+        t->in_ht--;
+        uintptr_t cnt = w & WKP_FCACHE_CNT;
+        t->cache[hash & t->cache_mask] = (uintptr_t)o | (cnt - (cnt < WKP_FCACHE_CNT));
+    }
+    return o;
 }
 
 static void free_push(struct wkp_ftable *t, struct wkp_fentry *e)
@@ -145,8 +159,24 @@ struct wkp_fentry *wkp_ftable_next(const struct wkp_ftable *t, struct wkp_ftable
     return NULL;
 }
 
-/* Put e in its slot: the owner if the slot has none, else in the lfht
- * (e is not in it: a node is never added twice). */
+/* Keep the lfht's buckets between half and twice its entries: resized by
+ * the worker, offline (a resize waits for grace periods). Out of memory
+ * or refused: it stays right, only slower. */
+static void ht_fit(struct wkp_ftable *t)
+{
+    if (t->in_ht <= 2 * t->ht_size)
+        return;
+    unsigned long size = t->ht_size;
+    while (size < t->in_ht)
+        size *= 2;
+    rcu_thread_offline();
+    cds_lfht_resize(t->ht, size);
+    rcu_thread_online();
+    t->ht_size = size;
+}
+
+/* Put e (in no lfht) in its slot: the owner if the slot has none, else in
+ * the lfht. */
 static void place(struct wkp_ftable *t, struct wkp_fentry *e, uint64_t hash)
 {
     uintptr_t *slot = &t->cache[e->hash_lo & t->cache_mask];
@@ -155,32 +185,47 @@ static void place(struct wkp_ftable *t, struct wkp_fentry *e, uint64_t hash)
         *slot = (uintptr_t)e | cnt;
         return;
     }
+    /* a node may come back after a delete left its flags in it */
+    memset(&e->node, 0, sizeof e->node);
     cds_lfht_add(t->ht, (unsigned long)hash, &e->node);
     e->in_ht = 1;
     t->in_ht++;
     *slot = w + (cnt < WKP_FCACHE_CNT);
+    ht_fit(t);
 }
 
-/* Twice the slots, filled from the live entries in memory order: entries
- * in the lfht stay there and are counted in their new slots, owners own
- * their new slot if it is still free, else join the lfht. Out of memory:
- * keep the old array, which stays right, only busier. */
+/* Twice the slots, filled from the live entries in memory order: first
+ * the owners, each of which owns its new slot if still free or else joins
+ * the lfht; then the entries in the lfht, each of which takes its new slot
+ * if still free (leaving the lfht) or else is counted in it. Out of
+ * memory: keep the old array, which stays right, only busier. */
 static void slots_grow(struct wkp_ftable *t)
 {
     if (t->cache_bits >= WKP_FCACHE_MAX_BITS || slots_alloc(t, t->cache_bits + 1) != 0)
         return;
     struct wkp_ftable_it it;
     for (struct wkp_fentry *e = wkp_ftable_first(t, &it); e; e = wkp_ftable_next(t, &it)) {
-        if (e->in_ht) {
-            uintptr_t *slot = &t->cache[e->hash_lo & t->cache_mask];
-            *slot += (*slot & WKP_FCACHE_CNT) < WKP_FCACHE_CNT;
-        }
-    }
-    for (struct wkp_fentry *e = wkp_ftable_first(t, &it); e; e = wkp_ftable_next(t, &it))
-        if (!e->in_ht)
+        if (e->in_ht)
+            e->in_ht = 2; /* was in the lfht before the growth */
+        else
             /* only the lfht node keeps the full hash (bit-reversed), and an
              * owner is in no lfht: hash the key again */
             place(t, e, wkp_key_hash(&e->key));
+    }
+    for (struct wkp_fentry *e = wkp_ftable_first(t, &it); e; e = wkp_ftable_next(t, &it)) {
+        if (e->in_ht != 2)
+            continue;
+        uintptr_t *slot = &t->cache[e->hash_lo & t->cache_mask];
+        if (!wkp_ftable_slot_entry(*slot)) {
+            cds_lfht_del(t->ht, &e->node);
+            e->in_ht = 0;
+            t->in_ht--;
+            *slot |= (uintptr_t)e;
+        } else {
+            e->in_ht = 1;
+            *slot += (*slot & WKP_FCACHE_CNT) < WKP_FCACHE_CNT;
+        }
+    }
 }
 
 static void lru_unlink(struct wkp_ftable *t, struct wkp_fentry *e)
@@ -248,18 +293,6 @@ void wkp_ftable_set_class(struct wkp_ftable *t, struct wkp_fentry *e, uint8_t lr
     lru_append(t, e);
 }
 
-/* An entry out of the lfht: the node itself may still be read by a resize
- * on the call_rcu thread until the grace period ends. */
-static void retire(struct wkp_ftable *t, struct wkp_fentry *e)
-{
-    e->lru_class = WKP_FENTRY_FREE;
-    e->lru_next = t->retired;
-    if (!t->retired)
-        t->retired_tail = e;
-    t->retired = e;
-    t->nretired++;
-}
-
 void wkp_ftable_remove(struct wkp_ftable *t, struct wkp_fentry *e)
 {
     t->count--;
@@ -275,14 +308,13 @@ void wkp_ftable_remove(struct wkp_ftable *t, struct wkp_fentry *e)
     lru_unlink(t, e);
     if (!e->in_ht) {
         *slot &= WKP_FCACHE_CNT; /* no owner, the same count */
-        free_push(t, e);
-        return;
+    } else {
+        cds_lfht_del(t->ht, &e->node);
+        t->in_ht--;
+        if ((*slot & WKP_FCACHE_CNT) < WKP_FCACHE_CNT)
+            (*slot)--;
     }
-    cds_lfht_del(t->ht, &e->node);
-    t->in_ht--;
-    if ((*slot & WKP_FCACHE_CNT) < WKP_FCACHE_CNT)
-        (*slot)--;
-    retire(t, e);
+    free_push(t, e);
 }
 
 void wkp_ftable_clear_begin(struct wkp_ftable *t)
@@ -303,7 +335,7 @@ void wkp_ftable_clear_end(struct wkp_ftable *t)
             struct wkp_fentry *e = caa_container_of(n, struct wkp_fentry, node);
             cds_lfht_del(t->ht, n);
             cds_lfht_next(t->ht, &it);
-            retire(t, e);
+            free_push(t, e);
         }
         t->in_ht = 0;
     }
@@ -316,20 +348,7 @@ void wkp_ftable_clear_end(struct wkp_ftable *t)
 
 void wkp_ftable_reclaim(struct wkp_ftable *t, uint64_t min_batch)
 {
-    /* A grace period waits for every other worker to pass a quiescent
-     * state, which on a loaded machine can take a scheduling quantum: with
-     * many live flows, batch in proportion (a sixteenth of the live entries
-     * waiting costs 6 % memory) so a flood of short flows pays few waits. */
-    if (min_batch < t->count / 16)
-        min_batch = t->count / 16;
-    if (t->nretired == 0 || t->nretired < min_batch)
-        return;
-    /* A QSBR thread must be offline while it waits for a grace period. */
-    rcu_thread_offline();
-    synchronize_rcu();
-    rcu_thread_online();
-    t->retired_tail->lru_next = t->free_list;
-    t->free_list = t->retired;
-    t->retired = t->retired_tail = NULL;
-    t->nretired = 0;
+    /* nothing waits: no other thread reads the lfht (see init) */
+    (void)t;
+    (void)min_batch;
 }

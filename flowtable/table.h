@@ -16,12 +16,10 @@
  *
  * Only its worker writes the table. Entries are fixed-size blocks of
  * entry_size bytes that start with struct wkp_fentry; the rest belongs to
- * the caller (the worker's per-flow state). An entry removed from the lfht
- * is not reused until a grace period has passed (the lfht's resize work
- * runs on liburcu's call_rcu thread and may still be reading it): such
- * entries wait on a retire list, and after a batch the worker goes offline
- * for one synchronize_rcu() and moves them to its free list; an entry that
- * never was in the lfht is free at once. No per-packet allocation: entries
+ * the caller (the worker's per-flow state). The worker also resizes the
+ * lfht itself (no CDS_LFHT_AUTO_RESIZE, whose resizes run on liburcu's
+ * call_rcu thread), so no other thread ever reads it and a removed entry is
+ * free at once, with no grace period. No per-packet allocation: entries
  * come from slabs of 256 KiB, then 2 MiB. */
 #ifndef WKP_TABLE_H
 #define WKP_TABLE_H
@@ -63,9 +61,8 @@ struct wkp_ftable {
     struct wkp_fentry *lru_head[WKP_LRU_CLASSES], *lru_tail[WKP_LRU_CLASSES];
     uint64_t count;    /* entries in the table */
     uint64_t in_ht;    /* of which in the lfht */
-    /* free and retired entries, linked through lru_next */
-    struct wkp_fentry *free_list, *retired, *retired_tail;
-    uint64_t nretired;
+    unsigned long ht_size; /* the lfht's buckets */
+    struct wkp_fentry *free_list; /* linked through lru_next */
     void **slabs;
     size_t nslabs, slabs_cap;
 };
@@ -80,8 +77,8 @@ static inline size_t wkp_ftable_entry_bytes(size_t entry_size)
 }
 
 /* The lfht's share of an entry in it, beyond the node inside the entry:
- * auto-resize keeps at most about two buckets (struct cds_lfht_node each)
- * per entry. Counted for every entry, as if every one were in the lfht. */
+ * its buckets (struct cds_lfht_node each) stay between half and twice its
+ * entries. Counted for every entry, as if every one were in the lfht. */
 #define WKP_FTABLE_BUCKET_BYTES (2 * sizeof(struct cds_lfht_node))
 /* The slot array's share of one entry: at most two slots per live entry. */
 #define WKP_FTABLE_INDEX_BYTES (2 * sizeof(uintptr_t))
@@ -102,11 +99,10 @@ struct wkp_fentry *wkp_ftable_insert(struct wkp_ftable *t, const struct wkp_flow
 void wkp_ftable_touch(struct wkp_ftable *t, struct wkp_fentry *e, int64_t clock_ns);
 /* Move e to the tail of another LRU list (its timeout class changed). */
 void wkp_ftable_set_class(struct wkp_ftable *t, struct wkp_fentry *e, uint8_t lru_class);
-/* Remove e from the table and the LRU; it is recycled at once if it never
- * was in the lfht, else after a grace period. */
+/* Remove e from the table and the LRU; its memory is reused at once. */
 void wkp_ftable_remove(struct wkp_ftable *t, struct wkp_fentry *e);
-/* Recycle retired entries if enough have piled up (call between bursts,
- * outside any read-side critical section; QSBR readers are always outside). */
+/* Nothing to do any more: removed entries are reused at once. Kept for
+ * the worker's loop, which calls it between bursts. */
 void wkp_ftable_reclaim(struct wkp_ftable *t, uint64_t min_batch);
 
 /* Emptying the whole table (the end of a capture): after clear_begin,
