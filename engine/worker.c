@@ -300,10 +300,17 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
     const uint8_t *da = lf->creator_is_a ? k->b : k->a;
     f->sport = lf->creator_is_a ? k->pa : k->pb;
     f->dport = lf->creator_is_a ? k->pb : k->pa;
-    addr_text(sa, k->family, f->src_ip);
-    addr_text(da, k->family, f->dst_ip);
-    key_text(f);
-    wkp_community_id(k->family, sa, da, f->sport, f->dport, k->proto, 0, f->community_id);
+    /* The record's text fields are for its sinks: with none that reads
+     * records (-f none), they are left empty. */
+    bool read = false;
+    for (size_t i = 0; i < e->nsinks && !read; i++)
+        read = e->sinks[i]->cb || e->sinks[i]->fmt != WKP_FMT_NONE;
+    if (read) {
+        addr_text(sa, k->family, f->src_ip);
+        addr_text(da, k->family, f->dst_ip);
+        key_text(f);
+        wkp_community_id(k->family, sa, da, f->sport, f->dport, k->proto, 0, f->community_id);
+    }
     f->start_ns = lf->start_ns;
     f->end_ns = lf->end_ns;
     f->pkts[WKP_DIR_UP] = lf->pkts[0];
@@ -450,6 +457,8 @@ static void end_all(struct wkp_worker *w, struct ending *v, size_t n, uint64_t p
                 __builtin_prefetch((const char *)v[i + 8].lf + 64 * l, 1);
         if (i + 4 < n && v[i + 4].lf->seq.head)
             __builtin_prefetch(v[i + 4].lf->seq.head, 1);
+        if (i + 2 < n && v[i + 2].lf->seq.head && v[i + 2].lf->seq.head->next)
+            __builtin_prefetch(v[i + 2].lf->seq.head->next, 1);
         end_flow(w, v[i].lf, pos, reason);
         wkp__handoff_drain(w);
     }
