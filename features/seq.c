@@ -74,6 +74,10 @@ int wkp_seq_append(struct wkp_seq *s, struct wkp_seq_pool *p, const struct wkp_p
             return -1;
         struct wkp_seq_chunk *n = p->free[cls];
         p->free[cls] = n->next;
+        /* the next chunk of this class is written soon: freed chunks lie
+         * anywhere, so fetch it now, not when it is needed */
+        if (n->next)
+            __builtin_prefetch(n->next, 1);
         n->next = NULL;
         n->n = 0;
         if (c)

@@ -263,6 +263,10 @@ struct wkp_fentry *wkp_ftable_insert(struct wkp_ftable *t, const struct wkp_flow
         slots_grow(t);
     struct wkp_fentry *e = t->free_list;
     t->free_list = e->lru_next;
+    /* the next insertion takes the next free entry: freed entries lie
+     * anywhere, so fetch it now, not when it is needed */
+    if (t->free_list)
+        __builtin_prefetch(&t->free_list->lru_next);
     memset(e, 0, t->entry_size);
     cds_lfht_node_init(&e->node);
     e->key = *k;
