@@ -1,6 +1,7 @@
 /* Per-worker flow table (see table.h). One thread only: its worker. */
 #include "flowtable/table.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -33,9 +34,12 @@ static size_t slab_len(const struct wkp_ftable *t, size_t i)
 
 static int slots_alloc(struct wkp_ftable *t, unsigned bits)
 {
-    uintptr_t *c = calloc((size_t)1 << bits, sizeof *c);
+    /* a bucket in one cache line */
+    size_t bytes = ((size_t)1 << bits) * sizeof(uintptr_t);
+    uintptr_t *c = aligned_alloc(64, bytes);
     if (!c)
         return -1;
+    memset(c, 0, bytes);
     free(t->cache);
     t->cache = c;
     t->cache_bits = bits;
@@ -91,29 +95,62 @@ static int match(struct cds_lfht_node *node, const void *key)
     return wkp_key_eq(&e->key, key);
 }
 
+static inline uintptr_t slot_word(const struct wkp_fentry *e)
+{
+    return (uintptr_t)e->tag << 48 | (uintptr_t)e;
+}
+
+/* Take a free slot of bucket b for e (in no lfht); false if none is free. */
+static bool own(uintptr_t *b, struct wkp_fentry *e)
+{
+    for (int j = 0; j < WKP_FCACHE_BUCKET; j++) {
+        if (!(b[j] & WKP_FCACHE_PTR)) {
+            b[j] = (b[j] & WKP_FCACHE_CNT) | slot_word(e);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void count_down(uintptr_t *b)
+{
+    if ((b[0] & WKP_FCACHE_CNT) < WKP_FCACHE_CNT)
+        b[0]--;
+}
+
+static void count_up(uintptr_t *b)
+{
+    if ((b[0] & WKP_FCACHE_CNT) < WKP_FCACHE_CNT)
+        b[0]++;
+}
+
 struct wkp_fentry *wkp_ftable_lookup(struct wkp_ftable *t, const struct wkp_flow_key *k,
                                      uint64_t hash)
 {
     /* the top bits of the hash pick the worker; the slots use the low ones */
-    uintptr_t w = t->cache[hash & t->cache_mask];
-    struct wkp_fentry *o = wkp_ftable_slot_entry(w);
-    if (o && o->hash_lo == (uint32_t)hash && wkp_key_eq(&o->key, k))
-        return o;
-    if ((w & WKP_FCACHE_CNT) == 0)
-        return NULL; /* no entry of this slot in the lfht */
+    uintptr_t *b = wkp_ftable_bucket(t, hash);
+    uintptr_t tag = (uintptr_t)wkp_ftable_tag(hash) << 48;
+    for (int j = 0; j < WKP_FCACHE_BUCKET; j++) {
+        uintptr_t w = b[j];
+        struct wkp_fentry *o = wkp_ftable_slot_entry(w);
+        if ((w & ~(WKP_FCACHE_PTR | WKP_FCACHE_CNT)) == tag && o &&
+            o->hash_lo == (uint32_t)hash && wkp_key_eq(&o->key, k))
+            return o;
+    }
+    if ((b[0] & WKP_FCACHE_CNT) == 0)
+        return NULL; /* no entry of this bucket in the lfht */
     struct cds_lfht_iter it;
     cds_lfht_lookup(t->ht, (unsigned long)hash, match, k, &it);
     struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);
     if (!n)
         return NULL;
-    o = caa_container_of(n, struct wkp_fentry, node);
-    if (!wkp_ftable_slot_entry(w)) {
-        /* the slot has no owner: this flow takes it and leaves the lfht */
+    struct wkp_fentry *o = caa_container_of(n, struct wkp_fentry, node);
+    if (own(b, o)) {
+        /* a slot of its bucket is free: it leaves the lfht */
         cds_lfht_del(t->ht, n);
         o->in_ht = 0;
         t->in_ht--;
-        uintptr_t cnt = w & WKP_FCACHE_CNT;
-        t->cache[hash & t->cache_mask] = (uintptr_t)o | (cnt - (cnt < WKP_FCACHE_CNT));
+        count_down(b);
     }
     return o;
 }
@@ -175,30 +212,26 @@ static void ht_fit(struct wkp_ftable *t)
     t->ht_size = size;
 }
 
-/* Put e (in no lfht) in its slot: the owner if the slot has none, else in
- * the lfht. */
+/* Put e (in no lfht) in a free slot of its bucket, else in the lfht. */
 static void place(struct wkp_ftable *t, struct wkp_fentry *e, uint64_t hash)
 {
-    uintptr_t *slot = &t->cache[e->hash_lo & t->cache_mask];
-    uintptr_t w = *slot, cnt = w & WKP_FCACHE_CNT;
-    if (!wkp_ftable_slot_entry(w)) {
-        *slot = (uintptr_t)e | cnt;
+    uintptr_t *b = wkp_ftable_bucket(t, e->hash_lo);
+    if (own(b, e))
         return;
-    }
     /* a node may come back after a delete left its flags in it */
     memset(&e->node, 0, sizeof e->node);
     cds_lfht_add(t->ht, (unsigned long)hash, &e->node);
     e->in_ht = 1;
     t->in_ht++;
-    *slot = w + (cnt < WKP_FCACHE_CNT);
+    count_up(b);
     ht_fit(t);
 }
 
 /* Twice the slots, filled from the live entries in memory order: first
- * the owners, each of which owns its new slot if still free or else joins
- * the lfht; then the entries in the lfht, each of which takes its new slot
- * if still free (leaving the lfht) or else is counted in it. Out of
- * memory: keep the old array, which stays right, only busier. */
+ * the owners, each of which takes a free slot of its new bucket or else
+ * joins the lfht; then the entries in the lfht, each of which takes a free
+ * slot (leaving the lfht) or else is counted in its bucket. Out of memory:
+ * keep the old array, which stays right, only busier. */
 static void slots_grow(struct wkp_ftable *t)
 {
     if (t->cache_bits >= WKP_FCACHE_MAX_BITS || slots_alloc(t, t->cache_bits + 1) != 0)
@@ -215,15 +248,14 @@ static void slots_grow(struct wkp_ftable *t)
     for (struct wkp_fentry *e = wkp_ftable_first(t, &it); e; e = wkp_ftable_next(t, &it)) {
         if (e->in_ht != 2)
             continue;
-        uintptr_t *slot = &t->cache[e->hash_lo & t->cache_mask];
-        if (!wkp_ftable_slot_entry(*slot)) {
+        uintptr_t *b = wkp_ftable_bucket(t, e->hash_lo);
+        if (own(b, e)) {
             cds_lfht_del(t->ht, &e->node);
             e->in_ht = 0;
             t->in_ht--;
-            *slot |= (uintptr_t)e;
         } else {
             e->in_ht = 1;
-            *slot += (*slot & WKP_FCACHE_CNT) < WKP_FCACHE_CNT;
+            count_up(b);
         }
     }
 }
@@ -271,6 +303,7 @@ struct wkp_fentry *wkp_ftable_insert(struct wkp_ftable *t, const struct wkp_flow
     cds_lfht_node_init(&e->node);
     e->key = *k;
     e->hash_lo = (uint32_t)hash;
+    e->tag = wkp_ftable_tag(hash);
     e->last_clock_ns = clock_ns;
     e->lru_class = lru_class < WKP_LRU_CLASSES ? lru_class : 0;
     place(t, e, hash);
@@ -308,15 +341,16 @@ void wkp_ftable_remove(struct wkp_ftable *t, struct wkp_fentry *e)
             free_push(t, e);
         return;
     }
-    uintptr_t *slot = &t->cache[e->hash_lo & t->cache_mask];
+    uintptr_t *b = wkp_ftable_bucket(t, e->hash_lo);
     lru_unlink(t, e);
     if (!e->in_ht) {
-        *slot &= WKP_FCACHE_CNT; /* no owner, the same count */
+        for (int j = 0; j < WKP_FCACHE_BUCKET; j++)
+            if (wkp_ftable_slot_entry(b[j]) == e)
+                b[j] &= WKP_FCACHE_CNT; /* no owner; the first keeps its count */
     } else {
         cds_lfht_del(t->ht, &e->node);
         t->in_ht--;
-        if ((*slot & WKP_FCACHE_CNT) < WKP_FCACHE_CNT)
-            (*slot)--;
+        count_down(b);
     }
     free_push(t, e);
 }

@@ -1,18 +1,21 @@
 /* A worker's flow table: a direct-mapped array of slots, with liburcu's
- * lock-free hash table (cds_lfht, QSBR flavour) for the flows whose slot
- * is taken, both keyed by the canonical flow key; an LRU list ordered by
+ * lock-free hash table (cds_lfht, QSBR flavour) for the flows that find no
+ * free slot, both keyed by the canonical flow key; an LRU list ordered by
  * the capture clock of each flow's last packet; and a pool of entries.
  *
  * The slots: at least as many as live entries (the array doubles when the
- * entries outnumber it). Each holds the entry that owns it, if any, and how
- * many live entries of the slot are in the lfht (0-15; 15 sticks). A new
- * entry owns its slot if the slot has no owner, else goes to the lfht. A
- * lookup compares the owner, then asks the lfht only if the count says it
- * holds an entry of that slot. A flood looks up mostly owners and new flows,
- * each decided with one cache miss the worker's burst prefetches; a
- * split-ordered list walks a chain of entries scattered over memory for
- * every lookup, insertion and removal. An entry moves from its slot to the
- * lfht when the array doubles and its new slot is taken, never back.
+ * entries outnumber it), in buckets of four that share a cache line. Each
+ * slot holds an owner's address and a 16-bit tag of its hash; the bucket's
+ * first slot also counts the bucket's entries in the lfht (0-15; 15
+ * sticks). A new entry owns a free slot of its bucket if there is one, else
+ * goes to the lfht. A lookup compares the tags (an owner's entry is read
+ * only when its tag matches), then asks the lfht only if the count says it
+ * holds an entry of that bucket. A flood looks up mostly owners and new
+ * flows, each decided with the one cache line the worker's burst
+ * prefetches; a split-ordered list walks a chain of entries scattered over
+ * memory for every lookup, insertion and removal. An entry found in the
+ * lfht takes a free slot of its bucket if there is one; so do the lfht's
+ * entries when the array doubles.
  *
  * Only its worker writes the table. Entries are fixed-size blocks of
  * entry_size bytes that start with struct wkp_fentry; the rest belongs to
@@ -39,8 +42,9 @@ struct wkp_fentry {
     struct wkp_fentry *lru_prev, *lru_next; /* oldest at head of its class's list */
     int64_t last_clock_ns;                  /* capture clock at its last packet */
     uint8_t lru_class;                      /* which LRU list; WKP_FENTRY_FREE: not in the table */
-    uint8_t in_ht;                          /* in the lfht (else it owns its slot) */
-    uint32_t hash_lo;                       /* the low 32 bits of the key's hash: its slot */
+    uint8_t in_ht;                          /* in the lfht (else it owns a slot) */
+    uint16_t tag;                           /* bits 32-47 of the key's hash */
+    uint32_t hash_lo;                       /* the low 32 bits of the key's hash: its bucket */
 };
 
 #define WKP_LRU_CLASSES 4
@@ -49,10 +53,18 @@ struct wkp_fentry {
 /* The slot array starts with 2^16 slots and never has more than 2^32. */
 #define WKP_FCACHE_BITS     16
 #define WKP_FCACHE_MAX_BITS 32
-#define WKP_FCACHE_CNT      ((uintptr_t)15) /* low bits of a slot word: the count */
+#define WKP_FCACHE_CNT      ((uintptr_t)15) /* low bits of a bucket's first slot: the count */
+#define WKP_FCACHE_PTR      ((uintptr_t)0x0000fffffffffff0) /* an owner's address */
+#define WKP_FCACHE_BUCKET   4 /* slots; 4 words share a cache line */
+
+/* A slot word: tag << 48 | owner address | count (first slot only). */
+static inline uint16_t wkp_ftable_tag(uint64_t hash)
+{
+    return (uint16_t)(hash >> 32);
+}
 
 struct wkp_ftable {
-    uintptr_t *cache; /* the slots: owner pointer | the slot's entries in the lfht */
+    uintptr_t *cache; /* the slots, in buckets of WKP_FCACHE_BUCKET */
     uint64_t cache_mask;
     unsigned cache_bits;
     unsigned bulk; /* between clear_begin and clear_end */
@@ -72,7 +84,7 @@ static inline size_t wkp_ftable_entry_bytes(size_t entry_size)
 {
     /* 16-byte granularity, not a cache line: a flood is bounded by memory,
      * and the prefetch of a burst hides the extra line an entry may span.
-     * A slot keeps its count in the low 4 bits of its owner's address. */
+     * A slot keeps a count in the low 4 bits of its owner's address. */
     return (entry_size + 15) & ~(size_t)15;
 }
 
@@ -80,7 +92,8 @@ static inline size_t wkp_ftable_entry_bytes(size_t entry_size)
  * its buckets (struct cds_lfht_node each) stay between half and twice its
  * entries. Counted for every entry, as if every one were in the lfht. */
 #define WKP_FTABLE_BUCKET_BYTES (2 * sizeof(struct cds_lfht_node))
-/* The slot array's share of one entry: at most two slots per live entry. */
+/* The slot array's share of one entry: at most two slots per live entry
+ * (8 bytes each). */
 #define WKP_FTABLE_INDEX_BYTES (2 * sizeof(uintptr_t))
 
 /* The calling thread must be registered with rcu_register_thread(). */
@@ -131,23 +144,41 @@ static inline struct wkp_fentry *wkp_ftable_first(const struct wkp_ftable *t,
 
 static inline struct wkp_fentry *wkp_ftable_slot_entry(uintptr_t w)
 {
-    return (struct wkp_fentry *)(w & ~WKP_FCACHE_CNT);
+    return (struct wkp_fentry *)(w & WKP_FCACHE_PTR);
 }
 
-/* Software pipelining for a burst: stage 1 brings the slot of a
- * packet a few places ahead into the CPU cache, stage 2 (a little later)
- * the entry that slot points to, stage 3 the entry's LRU neighbours, which
- * the packet's touch rewrites. Only hints: nothing is read that could be
- * stale in a harmful way (the slot may have changed by the time the packet
- * is looked up; the lookup then does the real work). */
+/* The first slot of hash's bucket. */
+static inline uintptr_t *wkp_ftable_bucket(const struct wkp_ftable *t, uint64_t hash)
+{
+    return &t->cache[hash & t->cache_mask & ~(uint64_t)(WKP_FCACHE_BUCKET - 1)];
+}
+
+/* The owner in hash's bucket whose tag is hash's (maybe another flow's,
+ * one time in 65,536), or NULL: a prefetch hint, never a lookup. */
+static inline const struct wkp_fentry *wkp_ftable_cached(const struct wkp_ftable *t, uint64_t hash)
+{
+    const uintptr_t *b = wkp_ftable_bucket(t, hash);
+    uintptr_t tag = (uintptr_t)wkp_ftable_tag(hash) << 48;
+    for (int j = 0; j < WKP_FCACHE_BUCKET; j++)
+        if ((b[j] & ~(WKP_FCACHE_PTR | WKP_FCACHE_CNT)) == tag && (b[j] & WKP_FCACHE_PTR))
+            return wkp_ftable_slot_entry(b[j]);
+    return NULL;
+}
+
+/* Software pipelining for a burst: stage 1 brings the bucket of a packet
+ * a few places ahead into the CPU cache, stage 2 (a little later) the
+ * entry whose tag matches, stage 3 the entry's LRU neighbours, which the
+ * packet's touch rewrites. Only hints: nothing is read that could be stale
+ * in a harmful way (the slot may have changed by the time the packet is
+ * looked up; the lookup then does the real work). */
 static inline void wkp_ftable_prefetch_slot(const struct wkp_ftable *t, uint64_t hash)
 {
-    __builtin_prefetch(&t->cache[hash & t->cache_mask]);
+    __builtin_prefetch(wkp_ftable_bucket(t, hash));
 }
 
 static inline void wkp_ftable_prefetch_entry(const struct wkp_ftable *t, uint64_t hash)
 {
-    const struct wkp_fentry *e = wkp_ftable_slot_entry(t->cache[hash & t->cache_mask]);
+    const struct wkp_fentry *e = wkp_ftable_cached(t, hash);
     if (e) {
         __builtin_prefetch(e, 1);
         __builtin_prefetch((const char *)e + 64, 1);
@@ -157,20 +188,13 @@ static inline void wkp_ftable_prefetch_entry(const struct wkp_ftable *t, uint64_
 
 static inline void wkp_ftable_prefetch_lru(const struct wkp_ftable *t, uint64_t hash)
 {
-    const struct wkp_fentry *e = wkp_ftable_slot_entry(t->cache[hash & t->cache_mask]);
+    const struct wkp_fentry *e = wkp_ftable_cached(t, hash);
     if (e && e->hash_lo == (uint32_t)hash) {
         if (e->lru_prev)
             __builtin_prefetch(&e->lru_prev->lru_next, 1);
         if (e->lru_next)
             __builtin_prefetch(&e->lru_next->lru_prev, 1);
     }
-}
-
-/* The entry owning the slot of hash (maybe another flow's), or NULL: a
- * prefetch hint, never a lookup. */
-static inline const struct wkp_fentry *wkp_ftable_cached(const struct wkp_ftable *t, uint64_t hash)
-{
-    return wkp_ftable_slot_entry(t->cache[hash & t->cache_mask]);
 }
 
 /* The least recently used entry of a class, or NULL. */
