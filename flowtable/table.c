@@ -212,12 +212,9 @@ static void ht_fit(struct wkp_ftable *t)
     t->ht_size = size;
 }
 
-/* Put e (in no lfht) in a free slot of its bucket, else in the lfht. */
-static void place(struct wkp_ftable *t, struct wkp_fentry *e, uint64_t hash)
+/* Put e (in no lfht, no free slot in its bucket b) in the lfht. */
+static void overflow(struct wkp_ftable *t, struct wkp_fentry *e, uintptr_t *b, uint64_t hash)
 {
-    uintptr_t *b = wkp_ftable_bucket(t, e->hash_lo);
-    if (own(b, e))
-        return;
     /* a node may come back after a delete left its flags in it */
     memset(&e->node, 0, sizeof e->node);
     cds_lfht_add(t->ht, (unsigned long)hash, &e->node);
@@ -240,10 +237,10 @@ static void slots_grow(struct wkp_ftable *t)
     for (struct wkp_fentry *e = wkp_ftable_first(t, &it); e; e = wkp_ftable_next(t, &it)) {
         if (e->in_ht)
             e->in_ht = 2; /* was in the lfht before the growth */
-        else
+        else if (!own(wkp_ftable_bucket(t, e->hash_lo), e))
             /* only the lfht node keeps the full hash (bit-reversed), and an
              * owner is in no lfht: hash the key again */
-            place(t, e, wkp_key_hash(&e->key));
+            overflow(t, e, wkp_ftable_bucket(t, e->hash_lo), wkp_key_hash(&e->key));
     }
     for (struct wkp_fentry *e = wkp_ftable_first(t, &it); e; e = wkp_ftable_next(t, &it)) {
         if (e->in_ht != 2)
@@ -306,7 +303,9 @@ struct wkp_fentry *wkp_ftable_insert(struct wkp_ftable *t, const struct wkp_flow
     e->tag = wkp_ftable_tag(hash);
     e->last_clock_ns = clock_ns;
     e->lru_class = lru_class < WKP_LRU_CLASSES ? lru_class : 0;
-    place(t, e, hash);
+    uintptr_t *b = wkp_ftable_bucket(t, hash);
+    if (!own(b, e))
+        overflow(t, e, b, hash);
     lru_append(t, e);
     t->count++;
     return e;
