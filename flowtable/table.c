@@ -68,12 +68,15 @@ int wkp_ftable_init(struct wkp_ftable *t, size_t entry_size, unsigned long initi
 void wkp_ftable_fini(struct wkp_ftable *t)
 {
     if (t->ht) {
-        struct cds_lfht_iter it;
-        struct cds_lfht_node *n;
-        cds_lfht_first(t->ht, &it);
-        while ((n = cds_lfht_iter_get_node(&it)) != NULL) {
-            cds_lfht_del(t->ht, n);
-            cds_lfht_next(t->ht, &it);
+        /* an empty lfht would still walk every bucket to find nothing */
+        if (t->in_ht) {
+            struct cds_lfht_iter it;
+            struct cds_lfht_node *n;
+            cds_lfht_first(t->ht, &it);
+            while ((n = cds_lfht_iter_get_node(&it)) != NULL) {
+                cds_lfht_del(t->ht, n);
+                cds_lfht_next(t->ht, &it);
+            }
         }
         /* cds_lfht_destroy must not be called from a read-side section:
          * QSBR registered threads go offline for it. */
@@ -100,9 +103,15 @@ static inline uintptr_t slot_word(const struct wkp_fentry *e)
     return (uintptr_t)e->tag << 48 | (uintptr_t)e;
 }
 
-/* Take a free slot of bucket b for e (in no lfht); false if none is free. */
+_Static_assert(sizeof(uintptr_t) == 8, "a slot word holds a 48-bit address and a 16-bit tag");
+
+/* Take a free slot of bucket b for e (in no lfht); false if none is free
+ * (or if e lies above 2^48, where no system maps memory unasked: such an
+ * entry lives in the lfht). */
 static bool own(uintptr_t *b, struct wkp_fentry *e)
 {
+    if ((uintptr_t)e & ~WKP_FCACHE_PTR)
+        return false;
     for (int j = 0; j < WKP_FCACHE_BUCKET; j++) {
         if (!(b[j] & WKP_FCACHE_PTR)) {
             b[j] = (b[j] & WKP_FCACHE_CNT) | slot_word(e);
