@@ -1,4 +1,4 @@
-/* A flow's statistics blocks (SPEC §4, D4, D12) computed from its packet
+/* A flow's statistics blocks (docs/output.md, Statistics blocks) computed from its packet
  * records when it ends: one pass feeds the ten blocks' streaming
  * accumulators and collects each block's values for its exact median.
  * Pure function; the scratch buffer is the calling worker's. */
@@ -26,11 +26,11 @@ enum wkp_block_id {
     WKP_NBLOCKS
 };
 
-/* "packet_lengths", ..., "tcp_window" (D12 order). */
+/* "packet_lengths", ..., "tcp_window", in the CSV column order. */
 extern const char *const wkp_block_names[WKP_NBLOCKS];
 
 struct wkp_flow_stats {
-    uint32_t present; /* bit b: block b has values (SPEC §4.1: no block otherwise) */
+    uint32_t present; /* bit b: block b has values (an empty sequence has no block) */
     struct wkp_block blk[WKP_NBLOCKS];
     struct wkp_scalars sc;
 };

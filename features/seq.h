@@ -1,4 +1,4 @@
-/* Per-flow packet sequences (SPEC §3): one compact record per packet added
+/* Per-flow packet sequences (docs/output.md, Sequences): one compact record per packet added
  * to a flow, stored in a chain of chunks from a per-worker pool, so a
  * packet never costs an allocation and a flow's memory is proportional to
  * the packets it stores. Chunks double in size along a flow's chain (1, 2,
@@ -14,7 +14,7 @@
 
 struct wkp_pkt_rec {
     int64_t ts_ns;
-    uint32_t wire, ip, trans, app; /* SPEC §3 lengths, unsigned; dir gives the sign */
+    uint32_t wire, ip, trans, app; /* lengths, unsigned; dir gives the sign */
     uint32_t payload;              /* payload_bytes element magnitude */
     uint16_t win;
     uint8_t flags;

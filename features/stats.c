@@ -1,5 +1,6 @@
-/* Statistics of a sequence (SPEC §4): streaming moments, exact medians and
- * the §4.3 scalars. Called by a worker on its own flows; no shared state.
+/* Statistics of a sequence (docs/output.md, Statistics blocks and
+ * Scalars): streaming moments, exact medians and the flow scalars. Called
+ * by a worker on its own flows; no shared state.
  *
  * The one idea: moments are kept as sums of powers of deviations from the
  * running mean (Welford for the variance, Pébay/Terriberry for the third and
@@ -127,7 +128,7 @@ static void dir_finish(const struct wkp_dir_acc *r, double *mean, double *std, d
     double n = (double)r->n;
     *sum = r->sum + r->sum_c;
     *mean = *sum / n;
-    *std = r->n > 1 ? sqrt(r->m2 / n) : 0.0; /* population; SPEC: 0 if count <= 1 */
+    *std = r->n > 1 ? sqrt(r->m2 / n) : 0.0; /* population; 0 if count <= 1 */
     *min = r->min;
     *max = r->max;
     *count = n;
@@ -156,7 +157,7 @@ void wkp_block_finish(const struct wkp_block_acc *acc, double median, struct wkp
     v[WKP_STAT_MAX] = s->max;
     v[WKP_STAT_RANGE] = s->max - s->min;
     v[WKP_STAT_MEDIAN] = median;
-    /* SPEC §4.2: skew = m3/m2^1.5, kurt = m4/m2² − 3, cv = std/mean; each
+    /* skew = m3/m2^1.5, kurt = m4/m2² − 3, cv = std/mean; each
      * 0.0 if n < 2, m2 = 0, or (cv) mean = 0. */
     if (s->n >= 2 && m2 > 0.0) {
         double m3 = s->m3 / n, m4 = s->m4 / n;

@@ -1,6 +1,6 @@
-/* Statistics blocks (SPEC §4, D4, D12): a streaming accumulator updated once
+/* Statistics blocks (docs/output.md, Statistics blocks): a streaming accumulator updated once
  * per sequence value, turned into the 24 statistics of a block when the flow
- * ends; exact medians over a caller's scratch array; the §4.3 scalars. Pure
+ * ends; exact medians over a caller's scratch array; the flow scalars. Pure
  * functions: no allocation, no I/O, no shared state; a worker calls them on
  * its own flows only. */
 #ifndef WKP_STATS_H
@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The 24 statistics of a block, in D12 (CSV) order. */
+/* The 24 statistics of a block, in CSV column order. */
 enum wkp_stat {
     WKP_STAT_MEAN,
     WKP_STAT_STD,
@@ -62,7 +62,7 @@ struct wkp_all_acc {
 /* Streaming accumulator of one block. An all-zero struct is an empty
  * accumulator (memset or = {0} is enough; wkp_block_acc_init does that).
  * dir[0] is up (x > 0), dir[1] down (x < 0), dir[2] takes the zeros, which
- * count in n but in neither direction (SPEC §4.1): indexing by sign keeps
+ * count in n but in neither direction: indexing by sign keeps
  * the per-value update free of unpredictable branches. */
 struct wkp_block_acc {
     struct wkp_all_acc all;
@@ -83,8 +83,8 @@ void wkp_block_acc_init(struct wkp_block_acc *a);
 void wkp_block_acc_add(struct wkp_block_acc *a, double x);
 
 /* The 24 statistics of a's values into out, with median the caller's exact
- * median of |x| (wkp_median_*). An empty accumulator gives all zeros; SPEC
- * §4.1 has no block for an empty sequence, which is the caller's to skip. */
+ * median of |x| (wkp_median_*). An empty accumulator gives all zeros; an
+ * empty sequence has no block, which is the caller's to skip. */
 void wkp_block_finish(const struct wkp_block_acc *a, double median, struct wkp_block *out);
 
 /* Statistic i (enum wkp_stat) of b; 0.0 if i is out of range. Inline: the
@@ -100,7 +100,7 @@ static inline int wkp_stat_is_count(int i)
     return i == WKP_STAT_UP_COUNT || i == WKP_STAT_DOWN_COUNT || i == WKP_STAT_COUNT;
 }
 
-/* Exact medians of absolute values (SPEC §4.1): the middle element for odd
+/* Exact medians of absolute values: the middle element for odd
  * n, the mean of the two middle ones for even n, 0.0 for n == 0. Each works
  * in place on the caller's array (a scratch copy of the sequence: the
  * sequence itself must keep its order), reordering it and replacing each
@@ -114,7 +114,7 @@ double wkp_median_abs_i32(int32_t *v, size_t n);
  * 1e9 turns ns into s with one rounding, the same double as ns / 1e9). */
 double wkp_median_abs_i64(int64_t *v, size_t n, double per_unit);
 
-/* SPEC §4.3 scalars. */
+/* The flow scalars (docs/output.md, Scalars). */
 struct wkp_scalars {
     uint64_t packet_count;
     uint64_t total_bytes;

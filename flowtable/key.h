@@ -4,7 +4,7 @@
  * compared as bytes, is stored first, so both directions of a conversation
  * build the same key and the same hash, and so reach the same worker and the
  * same table entry. Which endpoint sent the flow's first packet is kept in
- * the flow, not in the key (SPEC §1.2). Pure functions, any thread. */
+ * the flow, not in the key. Pure functions, any thread. */
 #ifndef WKP_KEY_H
 #define WKP_KEY_H
 

@@ -12,9 +12,9 @@
  * ones are 2 MiB, aligned and marked for transparent huge pages: a flood
  * reads its entries in random order, and with 4 KiB pages nearly every
  * entry it touches also misses the TLB. */
-#define SLAB_BYTES       (256u * 1024u)
-#define BIG_SLAB_BYTES   (2u * 1024u * 1024u)
-#define SMALL_SLABS      8
+#define SLAB_BYTES     (256u * 1024u)
+#define BIG_SLAB_BYTES (2u * 1024u * 1024u)
+#define SMALL_SLABS    8
 
 static void *slab_alloc(size_t bytes)
 {
@@ -142,8 +142,8 @@ struct wkp_fentry *wkp_ftable_lookup(struct wkp_ftable *t, const struct wkp_flow
     for (int j = 0; j < WKP_FCACHE_BUCKET; j++) {
         uintptr_t w = b[j];
         struct wkp_fentry *o = wkp_ftable_slot_entry(w);
-        if ((w & ~(WKP_FCACHE_PTR | WKP_FCACHE_CNT)) == tag && o &&
-            o->hash_lo == (uint32_t)hash && wkp_key_eq(&o->key, k))
+        if ((w & ~(WKP_FCACHE_PTR | WKP_FCACHE_CNT)) == tag && o && o->hash_lo == (uint32_t)hash &&
+            wkp_key_eq(&o->key, k))
             return o;
     }
     if ((b[0] & WKP_FCACHE_CNT) == 0)

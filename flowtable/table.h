@@ -55,7 +55,7 @@ struct wkp_fentry {
 #define WKP_FCACHE_MAX_BITS 32
 #define WKP_FCACHE_CNT      ((uintptr_t)15) /* low bits of a bucket's first slot: the count */
 #define WKP_FCACHE_PTR      ((uintptr_t)0x0000fffffffffff0) /* an owner's address */
-#define WKP_FCACHE_BUCKET   4 /* slots; 4 words share a cache line */
+#define WKP_FCACHE_BUCKET   4                               /* slots; 4 words share a cache line */
 
 /* A slot word: tag << 48 | owner address | count (first slot only). */
 static inline uint16_t wkp_ftable_tag(uint64_t hash)
@@ -71,9 +71,9 @@ struct wkp_ftable {
     struct cds_lfht *ht;
     size_t entry_size, slab_entries, big_slab_entries;
     struct wkp_fentry *lru_head[WKP_LRU_CLASSES], *lru_tail[WKP_LRU_CLASSES];
-    uint64_t count;    /* entries in the table */
-    uint64_t in_ht;    /* of which in the lfht */
-    unsigned long ht_size; /* the lfht's buckets */
+    uint64_t count;               /* entries in the table */
+    uint64_t in_ht;               /* of which in the lfht */
+    unsigned long ht_size;        /* the lfht's buckets */
     struct wkp_fentry *free_list; /* linked through lru_next */
     void **slabs;
     size_t nslabs, slabs_cap;
@@ -94,7 +94,7 @@ static inline size_t wkp_ftable_entry_bytes(size_t entry_size)
 #define WKP_FTABLE_BUCKET_BYTES (2 * sizeof(struct cds_lfht_node))
 /* The slot array's share of one entry: at most two slots per live entry
  * (8 bytes each). */
-#define WKP_FTABLE_INDEX_BYTES (2 * sizeof(uintptr_t))
+#define WKP_FTABLE_INDEX_BYTES  (2 * sizeof(uintptr_t))
 
 /* The calling thread must be registered with rcu_register_thread(). */
 int wkp_ftable_init(struct wkp_ftable *t, size_t entry_size, unsigned long initial_buckets);

@@ -61,8 +61,15 @@ Test(flowstats, one_packet_fast_path_matches_the_general_path)
 /* By hand: a 60-byte TCP packet down with flags 0x12 and window 1024 */
 Test(flowstats, one_packet_down_by_hand)
 {
-    struct wkp_pkt_rec r = {.ts_ns = 5, .wire = 60, .ip = 46, .trans = 26, .app = 0,
-                            .payload = 0, .win = 1024, .flags = 0x12, .dir = -1};
+    struct wkp_pkt_rec r = {.ts_ns = 5,
+                            .wire = 60,
+                            .ip = 46,
+                            .trans = 26,
+                            .app = 0,
+                            .payload = 0,
+                            .win = 1024,
+                            .flags = 0x12,
+                            .dir = -1};
     struct wkp_flow_stats s = stats_of(&r, true, false);
     /* every block but the three IAT ones has one value */
     cr_expect_eq(s.present, (1u << WKP_NBLOCKS) - 1 - (1u << WKP_BLK_IATS) -

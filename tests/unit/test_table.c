@@ -114,8 +114,8 @@ static uint64_t run(const struct wkp_flow_key *keys, uint32_t n)
     check(&t, keys, in, ent, n);
     /* and it works as new afterwards */
     for (uint32_t i = 0; i < n; i += 3) {
-        struct entry *e = (struct entry *)wkp_ftable_insert(&t, &keys[i], wkp_key_hash(&keys[i]),
-                                                            0, 0);
+        struct entry *e =
+            (struct entry *)wkp_ftable_insert(&t, &keys[i], wkp_key_hash(&keys[i]), 0, 0);
         cr_assert_not_null(e);
         e->id = i;
         ent[i] = e;
