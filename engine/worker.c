@@ -48,11 +48,13 @@ struct live_flow {
     struct wkp_app_flow *app;   /* NULL until an application dissector claims the flow */
     uint32_t first_syn_seq;
     uint16_t capture;
-    uint8_t has_first_syn;
-    uint8_t first_syn_dir; /* direction (0 up, 1 down) of that SYN */
-    uint8_t closed_by; /* 0, or WKP_END_FIN / WKP_END_RST + 1 once closed */
-    uint8_t creator_is_a;
+    uint8_t closed_by;              /* 0, or WKP_END_FIN / WKP_END_RST + 1 once closed */
+    unsigned has_first_syn : 1;
+    unsigned first_syn_dir : 1;     /* direction (0 up, 1 down) of that SYN */
+    unsigned creator_is_a : 1;
 };
+/* 224 bytes: a flow of up to three packets stays within 400 (docs/design.md, Per-flow memory). */
+_Static_assert(sizeof(struct live_flow) == 224, "live_flow grew: update docs/design.md");
 
 /* The flow's rare block, allocated on first use; NULL if out of memory. */
 static struct live_rare *rare_of(struct live_flow *lf)
@@ -76,7 +78,7 @@ size_t wkp__flow_footprint(uint64_t packets, size_t *entry, size_t *seq)
 {
     *entry = wkp_ftable_entry_bytes(sizeof(struct live_flow));
     *seq = wkp_seq_bytes(packets);
-    return *entry + *seq + WKP_FTABLE_BUCKET_BYTES;
+    return *entry + *seq + WKP_FTABLE_BUCKET_BYTES + WKP_FTABLE_INDEX_BYTES;
 }
 
 /* Timeout classes: each LRU list holds flows that share one idle timeout,
@@ -332,10 +334,17 @@ static void fill_record(struct wkp_worker *w, struct live_flow *lf, struct wkp_f
     const uint8_t *da = lf->creator_is_a ? k->b : k->a;
     f->sport = lf->creator_is_a ? k->pa : k->pb;
     f->dport = lf->creator_is_a ? k->pb : k->pa;
-    addr_text(sa, k->family, f->src_ip);
-    addr_text(da, k->family, f->dst_ip);
-    key_text(f);
-    wkp_community_id(k->family, sa, da, f->sport, f->dport, k->proto, 0, f->community_id);
+    /* The record's text fields are for its sinks: with none that reads
+     * records (-f none), they are left empty. */
+    bool read = false;
+    for (size_t i = 0; i < e->nsinks && !read; i++)
+        read = e->sinks[i]->cb || e->sinks[i]->fmt != WKP_FMT_NONE;
+    if (read) {
+        addr_text(sa, k->family, f->src_ip);
+        addr_text(da, k->family, f->dst_ip);
+        key_text(f);
+        wkp_community_id(k->family, sa, da, f->sport, f->dport, k->proto, 0, f->community_id);
+    }
     f->start_ns = lf->start_ns;
     f->end_ns = lf->end_ns;
     f->pkts[WKP_DIR_UP] = lf->pkts[0];
@@ -512,6 +521,15 @@ static void end_all(struct wkp_worker *w, struct ending *v, size_t n, uint64_t p
     if (!sorted)
         sort_endings(v, n);
     for (size_t i = 0; i < n; i++) {
+        /* the flows are scattered over the slabs: bring the entry 8 ahead
+         * and the first records 4 ahead into the CPU cache */
+        if (i + 8 < n)
+            for (int l = 0; l < 4; l++)
+                __builtin_prefetch((const char *)v[i + 8].lf + 64 * l, 1);
+        if (i + 4 < n && v[i + 4].lf->seq.head)
+            __builtin_prefetch(v[i + 4].lf->seq.head, 1);
+        if (i + 2 < n && v[i + 2].lf->seq.head && v[i + 2].lf->seq.head->next)
+            __builtin_prefetch(v[i + 2].lf->seq.head->next, 1);
         end_flow(w, v[i].lf, pos, reason);
         wkp__handoff_drain(w);
     }
@@ -543,19 +561,22 @@ static void flush_all(struct wkp_worker *w, uint64_t pos, int reason)
     struct ending *v = cap ? malloc(cap * sizeof *v) : NULL;
     if (cap && !v)
         cap = 0; /* add_ending grows it, or fails the run */
-    for (int c = 0; c < WKP_LRU_CLASSES; c++)
-        for (struct wkp_fentry *h = wkp_ftable_oldest(&w->table, c); h; h = h->lru_next)
-            if (!add_ending(w, &v, &n, &cap, h))
-                goto out;
+    /* every flow ends: the table is emptied as a whole (table.h), and the
+     * flows are collected in memory order, not along the LRU links */
+    struct wkp_ftable_it it;
+    wkp_ftable_clear_begin(&w->table);
+    for (struct wkp_fentry *h = wkp_ftable_first(&w->table, &it); h;
+         h = wkp_ftable_next(&w->table, &it))
+        if (!add_ending(w, &v, &n, &cap, h))
+            goto out;
     end_all(w, v, n, pos, reason);
 out:
     free(v);
     /* out of memory above: the run fails; give the flows back unsorted */
-    for (int c = 0; c < WKP_LRU_CLASSES; c++) {
-        struct wkp_fentry *h;
-        while ((h = wkp_ftable_oldest(&w->table, c)) != NULL)
-            end_flow(w, (struct live_flow *)h, pos, reason);
-    }
+    for (struct wkp_fentry *h = wkp_ftable_first(&w->table, &it); h;
+         h = wkp_ftable_next(&w->table, &it))
+        end_flow(w, (struct live_flow *)h, pos, reason);
+    wkp_ftable_clear_end(&w->table);
     wkp__handoff_drain(w);
 }
 
@@ -603,7 +624,7 @@ static struct live_flow *new_flow(struct wkp_worker *w, const struct wkp_pkt *p)
         return NULL;
     lf->first_ord = WKP_POS_ORDINAL(p->pos);
     lf->start_ns = lf->end_ns = p->ts_ns;
-    lf->creator_is_a = p->src_is_a;
+    lf->creator_is_a = p->src_is_a != 0;
     lf->capture = p->capture;
     if (m->tun.n_stack) {
         struct live_rare *x = rare_of(lf);
@@ -660,7 +681,7 @@ static bool track_tcp(struct wkp_worker *w, struct live_flow *lf, const struct w
     if ((fl & (WKP_TCP_SYN | WKP_TCP_ACK)) == WKP_TCP_SYN && !lf->has_first_syn) {
         lf->first_syn_seq = m->tcp_seq;
         lf->has_first_syn = 1;
-        lf->first_syn_dir = (uint8_t)d;
+        lf->first_syn_dir = d != 0;
     }
     if (!lf->closed_by && wkp_tcp_closed(&lf->tcp[0], &lf->tcp[1])) {
         bool rst = lf->tcp[0].state == WKP_TCP_RESET || lf->tcp[1].state == WKP_TCP_RESET;
@@ -952,18 +973,24 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
  * goes to 2 ahead. Item i of the n peeked from `first`. */
 static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t i, uint32_t n)
 {
+    /* Hide the flow lookup's cache misses behind the packets before it: the
+     * slot 16 packets ahead, its entry 8 ahead, then (4 ahead, by when the
+     * entry has arrived) the chunk its next record goes to and its LRU
+     * neighbours. No load here may wait on memory. */
     const struct wkp_pkt *slots = w->ring.slots;
     uint32_t mask = w->ring.mask;
+    if (i + 16 < n)
+        wkp_ftable_prefetch_slot(&w->table, slots[(first + i + 16) & mask].hash);
     if (i + 8 < n)
-        wkp_ftable_prefetch_slot(&w->table, slots[(first + i + 8) & mask].hash);
-    if (i + 4 < n)
-        wkp_ftable_prefetch_entry(&w->table, slots[(first + i + 4) & mask].hash);
-    if (i + 2 < n) {
-        const struct live_flow *nf =
-            (const struct live_flow *)wkp_ftable_cached(&w->table, slots[(first + i + 2) & mask].hash);
-        if (nf && nf->seq.tail)
-            __builtin_prefetch(
-                &nf->seq.tail->r[nf->seq.tail->n < nf->seq.tail->cap ? nf->seq.tail->n : 0], 1);
+        wkp_ftable_prefetch_entry(&w->table, slots[(first + i + 8) & mask].hash);
+    if (i + 4 < n) {
+        uint64_t h4 = slots[(first + i + 4) & mask].hash;
+        const struct live_flow *nf = (const struct live_flow *)wkp_ftable_cached(&w->table, h4);
+        if (nf && nf->h.hash_lo == (uint32_t)h4 && nf->seq.tail) {
+            __builtin_prefetch(nf->seq.tail, 1);
+            __builtin_prefetch((const char *)nf->seq.tail + 64, 1);
+        }
+        wkp_ftable_prefetch_lru(&w->table, h4);
     }
 }
 

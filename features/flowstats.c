@@ -65,10 +65,57 @@ void wkp_flow_acc_add(struct wkp_flow_acc *a, const struct wkp_pkt_rec *r, bool 
             wkp_block_acc_add(&a->acc[b], v[b]);
 }
 
+/* The statistics of a block of one value x, as wkp_block_finish gives them
+ * after one wkp_block_acc_add (no compensation, zero moments): the mean,
+ * min, max, median and sum are |x|, spreads and shape are 0, and x's
+ * direction (none for a zero) has one value. */
+static void block_of_one(double x, struct wkp_block *out)
+{
+    double a = fabs(x), *v = out->v;
+    memset(out, 0, sizeof *out);
+    v[WKP_STAT_MEAN] = v[WKP_STAT_MIN] = v[WKP_STAT_MAX] = v[WKP_STAT_MEDIAN] = a;
+    v[WKP_STAT_SUM] = a;
+    v[WKP_STAT_COUNT] = 1.0;
+    if (x == 0)
+        return;
+    int up = x > 0 ? WKP_STAT_UP_MEAN : WKP_STAT_DOWN_MEAN;
+    /* up_mean, up_std, up_min, up_max, up_sum, up_count (down_* alike) */
+    v[up] = v[up + 2] = v[up + 3] = v[up + 4] = a;
+    v[up + 5] = 1.0;
+}
+
+/* A flow of one packet: most of a flood. The same numbers as the general
+ * path below (tests/unit/test_stats.c compares them bit for bit). */
+static void one_packet(const struct wkp_pkt_rec *r, bool tcp, struct wkp_flow_stats *out)
+{
+    struct wkp_flow_acc local;
+    double v[WKP_NBLOCKS];
+    local.have_prev = local.have_dir[0] = local.have_dir[1] = 0;
+    values(&local, r, tcp, v);
+    out->present = 0;
+    for (int b = 0; b < WKP_NBLOCKS; b++) {
+        if (isnan(v[b])) {
+            memset(&out->blk[b], 0, sizeof out->blk[b]);
+            continue;
+        }
+        out->present |= 1u << b;
+        block_of_one(v[b], &out->blk[b]);
+    }
+    out->sc.packet_count = 1;
+    out->sc.total_bytes = (uint64_t)fabs(v[WKP_BLK_PACKET_LENGTHS]);
+    /* nothing down (0.0 by rule) or nothing up (0 / 1 packets, 0 / x bytes) */
+    out->sc.up_down_pkt_ratio = out->sc.up_down_byte_ratio = 0.0;
+    out->sc.duration = 0.0; /* no IAT, and the last timestamp is the first */
+}
+
 int wkp_flow_stats_compute(const struct wkp_seq *seq, bool tcp, const struct wkp_flow_acc *all,
                            struct wkp_flow_stats_scratch *scratch, struct wkp_flow_stats *out)
 {
     size_t n = (size_t)seq->stored;
+    if (n == 1 && !all) {
+        one_packet(&seq->head->r[0], tcp, out);
+        return 0;
+    }
     if (scratch->cap < n * WKP_NBLOCKS) {
         size_t cap = n * WKP_NBLOCKS + 64;
         double *v = realloc(scratch->v, cap * sizeof *v);

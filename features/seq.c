@@ -1,5 +1,5 @@
 /* Chunked per-flow packet records (see seq.h). Chunks of each size class
- * come from slabs of about 256 KiB (few, large allocations: no allocator
+ * come from slabs of 256 KiB, then 2 MiB (few, large allocations: no allocator
  * bookkeeping per chunk) and go back to the worker's free list of their
  * class when the flow ends. A flow's k-th chunk holds 1 << k records up to
  * WKP_SEQ_CHUNK_MAX, so the storage of a flow of n packets is under 2n
@@ -7,8 +7,25 @@
 #include "features/seq.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 
-#define SLAB_BYTES (256u * 1024u)
+/* The first SMALL_SLABS are 256 KiB, so a small capture stays small; later
+ * ones are 2 MiB, aligned and marked for transparent huge pages: a flood
+ * touches its flows' chunks in random order, and with 4 KiB pages nearly
+ * every one also misses the TLB. */
+#define SLAB_BYTES     (256u * 1024u)
+#define BIG_SLAB_BYTES (2u * 1024u * 1024u)
+#define SMALL_SLABS    8
+
+static void *slab_alloc(size_t bytes)
+{
+    if (bytes < BIG_SLAB_BYTES)
+        return malloc(bytes);
+    void *p = aligned_alloc(BIG_SLAB_BYTES, bytes);
+    if (p)
+        (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: fine if refused */
+    return p;
+}
 
 static size_t chunk_bytes(unsigned cls)
 {
@@ -25,8 +42,9 @@ static int grow(struct wkp_seq_pool *p, unsigned cls)
         p->slabs = v;
         p->cap = cap;
     }
-    size_t sz = chunk_bytes(cls), n = SLAB_BYTES / sz;
-    char *slab = malloc(n * sz);
+    size_t bytes = p->nslabs < SMALL_SLABS ? SLAB_BYTES : BIG_SLAB_BYTES;
+    size_t sz = chunk_bytes(cls), n = bytes / sz;
+    char *slab = slab_alloc(bytes);
     if (!slab)
         return -1;
     p->slabs[p->nslabs++] = slab;
@@ -56,6 +74,10 @@ int wkp_seq_append(struct wkp_seq *s, struct wkp_seq_pool *p, const struct wkp_p
             return -1;
         struct wkp_seq_chunk *n = p->free[cls];
         p->free[cls] = n->next;
+        /* the next chunk of this class is written soon: freed chunks lie
+         * anywhere, so fetch it now, not when it is needed */
+        if (n->next)
+            __builtin_prefetch(n->next, 1);
         n->next = NULL;
         n->n = 0;
         if (c)

@@ -1,17 +1,51 @@
 /* Per-worker flow table (see table.h). One thread only: its worker. */
 #include "flowtable/table.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
-/* Entries come in slabs of about 256 KiB: a flood allocates millions, and
- * large slabs keep the allocator's bookkeeping and page-fault path out of
- * the per-flow cost. */
-#define SLAB_BYTES (256u * 1024u)
+/* Entries come in slabs: a flood allocates millions, and large slabs keep
+ * the allocator's bookkeeping and page-fault path out of the per-flow cost.
+ * The first SMALL_SLABS are 256 KiB, so a small capture stays small; later
+ * ones are 2 MiB, aligned and marked for transparent huge pages: a flood
+ * reads its entries in random order, and with 4 KiB pages nearly every
+ * entry it touches also misses the TLB. */
+#define SLAB_BYTES     (256u * 1024u)
+#define BIG_SLAB_BYTES (2u * 1024u * 1024u)
+#define SMALL_SLABS    8
 
-struct free_link {
-    struct free_link *next;
-};
+static void *slab_alloc(size_t bytes)
+{
+    if (bytes < BIG_SLAB_BYTES)
+        return aligned_alloc(64, bytes);
+    void *p = aligned_alloc(BIG_SLAB_BYTES, bytes);
+    if (p)
+        (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: fine if refused */
+    return p;
+}
+
+/* Entries in slab i. */
+static size_t slab_len(const struct wkp_ftable *t, size_t i)
+{
+    return i < SMALL_SLABS ? t->slab_entries : t->big_slab_entries;
+}
+
+static int slots_alloc(struct wkp_ftable *t, unsigned bits)
+{
+    /* a bucket in one cache line */
+    size_t bytes = ((size_t)1 << bits) * sizeof(uintptr_t);
+    uintptr_t *c = aligned_alloc(64, bytes);
+    if (!c)
+        return -1;
+    memset(c, 0, bytes);
+    free(t->cache);
+    t->cache = c;
+    t->cache_bits = bits;
+    t->cache_mask = ((uint64_t)1 << bits) - 1;
+    return 0;
+}
 
 int wkp_ftable_init(struct wkp_ftable *t, size_t entry_size, unsigned long initial_buckets)
 {
@@ -20,23 +54,29 @@ int wkp_ftable_init(struct wkp_ftable *t, size_t entry_size, unsigned long initi
         return -1;
     t->entry_size = wkp_ftable_entry_bytes(entry_size);
     t->slab_entries = SLAB_BYTES / t->entry_size;
-    t->cache = calloc((size_t)1 << WKP_FCACHE_BITS, sizeof *t->cache);
-    if (!t->cache)
+    t->big_slab_entries = BIG_SLAB_BYTES / t->entry_size;
+    if (slots_alloc(t, WKP_FCACHE_BITS) != 0)
         return -1;
-    t->ht = cds_lfht_new(initial_buckets, initial_buckets, 0,
-                         CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
+    /* No CDS_LFHT_AUTO_RESIZE: the worker resizes the lfht itself (below),
+     * so no other thread ever reads it, and a node out of it may be used
+     * again at once. */
+    t->ht = cds_lfht_new(initial_buckets, initial_buckets, 0, 0, NULL);
+    t->ht_size = initial_buckets;
     return t->ht ? 0 : -1;
 }
 
 void wkp_ftable_fini(struct wkp_ftable *t)
 {
     if (t->ht) {
-        struct cds_lfht_iter it;
-        struct cds_lfht_node *n;
-        cds_lfht_first(t->ht, &it);
-        while ((n = cds_lfht_iter_get_node(&it)) != NULL) {
-            cds_lfht_del(t->ht, n);
-            cds_lfht_next(t->ht, &it);
+        /* an empty lfht would still walk every bucket to find nothing */
+        if (t->in_ht) {
+            struct cds_lfht_iter it;
+            struct cds_lfht_node *n;
+            cds_lfht_first(t->ht, &it);
+            while ((n = cds_lfht_iter_get_node(&it)) != NULL) {
+                cds_lfht_del(t->ht, n);
+                cds_lfht_next(t->ht, &it);
+            }
         }
         /* cds_lfht_destroy must not be called from a read-side section:
          * QSBR registered threads go offline for it. */
@@ -58,27 +98,77 @@ static int match(struct cds_lfht_node *node, const void *key)
     return wkp_key_eq(&e->key, key);
 }
 
-static inline size_t cache_slot(uint64_t hash)
+static inline uintptr_t slot_word(const struct wkp_fentry *e)
 {
-    /* the top bits pick the worker; use the low ones here */
-    return (size_t)(hash & (((uint64_t)1 << WKP_FCACHE_BITS) - 1));
+    return (uintptr_t)e->tag << 48 | (uintptr_t)e;
+}
+
+_Static_assert(sizeof(uintptr_t) == 8, "a slot word holds a 48-bit address and a 16-bit tag");
+
+/* Take a free slot of bucket b for e (in no lfht); false if none is free
+ * (or if e lies above 2^48, where no system maps memory unasked: such an
+ * entry lives in the lfht). */
+static bool own(uintptr_t *b, struct wkp_fentry *e)
+{
+    if ((uintptr_t)e & ~WKP_FCACHE_PTR)
+        return false;
+    for (int j = 0; j < WKP_FCACHE_BUCKET; j++) {
+        if (!(b[j] & WKP_FCACHE_PTR)) {
+            b[j] = (b[j] & WKP_FCACHE_CNT) | slot_word(e);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void count_down(uintptr_t *b)
+{
+    if ((b[0] & WKP_FCACHE_CNT) < WKP_FCACHE_CNT)
+        b[0]--;
+}
+
+static void count_up(uintptr_t *b)
+{
+    if ((b[0] & WKP_FCACHE_CNT) < WKP_FCACHE_CNT)
+        b[0]++;
 }
 
 struct wkp_fentry *wkp_ftable_lookup(struct wkp_ftable *t, const struct wkp_flow_key *k,
                                      uint64_t hash)
 {
-    struct wkp_fentry **slot = &t->cache[cache_slot(hash)];
-    struct wkp_fentry *c = *slot;
-    if (c && c->hash == hash && wkp_key_eq(&c->key, k))
-        return c;
+    /* the top bits of the hash pick the worker; the slots use the low ones */
+    uintptr_t *b = wkp_ftable_bucket(t, hash);
+    uintptr_t tag = (uintptr_t)wkp_ftable_tag(hash) << 48;
+    for (int j = 0; j < WKP_FCACHE_BUCKET; j++) {
+        uintptr_t w = b[j];
+        struct wkp_fentry *o = wkp_ftable_slot_entry(w);
+        if ((w & ~(WKP_FCACHE_PTR | WKP_FCACHE_CNT)) == tag && o && o->hash_lo == (uint32_t)hash &&
+            wkp_key_eq(&o->key, k))
+            return o;
+    }
+    if ((b[0] & WKP_FCACHE_CNT) == 0)
+        return NULL; /* no entry of this bucket in the lfht */
     struct cds_lfht_iter it;
     cds_lfht_lookup(t->ht, (unsigned long)hash, match, k, &it);
     struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);
     if (!n)
         return NULL;
-    c = caa_container_of(n, struct wkp_fentry, node);
-    *slot = c;
-    return c;
+    struct wkp_fentry *o = caa_container_of(n, struct wkp_fentry, node);
+    if (own(b, o)) {
+        /* a slot of its bucket is free: it leaves the lfht */
+        cds_lfht_del(t->ht, n);
+        o->in_ht = 0;
+        t->in_ht--;
+        count_down(b);
+    }
+    return o;
+}
+
+static void free_push(struct wkp_ftable *t, struct wkp_fentry *e)
+{
+    e->lru_class = WKP_FENTRY_FREE;
+    e->lru_next = t->free_list;
+    t->free_list = e;
 }
 
 static int grow(struct wkp_ftable *t)
@@ -91,16 +181,89 @@ static int grow(struct wkp_ftable *t)
         t->slabs = s;
         t->slabs_cap = cap;
     }
-    char *slab = aligned_alloc(64, t->entry_size * t->slab_entries);
+    size_t len = slab_len(t, t->nslabs);
+    char *slab = slab_alloc(len < t->big_slab_entries ? SLAB_BYTES : BIG_SLAB_BYTES);
     if (!slab)
         return -1;
     t->slabs[t->nslabs++] = slab;
-    for (size_t i = t->slab_entries; i-- > 0;) {
-        struct free_link *l = (struct free_link *)(slab + i * t->entry_size);
-        l->next = t->free_list;
-        t->free_list = l;
-    }
+    for (size_t i = len; i-- > 0;)
+        free_push(t, (struct wkp_fentry *)(slab + i * t->entry_size));
     return 0;
+}
+
+struct wkp_fentry *wkp_ftable_next(const struct wkp_ftable *t, struct wkp_ftable_it *it)
+{
+    for (; it->slab < t->nslabs; it->slab++, it->i = 0) {
+        char *slab = t->slabs[it->slab];
+        size_t len = slab_len(t, it->slab);
+        while (it->i < len) {
+            struct wkp_fentry *e = (struct wkp_fentry *)(slab + it->i++ * t->entry_size);
+            if (e->lru_class != WKP_FENTRY_FREE)
+                return e;
+        }
+    }
+    return NULL;
+}
+
+/* Keep the lfht's buckets between half and twice its entries: resized by
+ * the worker, offline (a resize waits for grace periods). Out of memory
+ * or refused: it stays right, only slower. */
+static void ht_fit(struct wkp_ftable *t)
+{
+    if (t->in_ht <= 2 * t->ht_size)
+        return;
+    unsigned long size = t->ht_size;
+    while (size < t->in_ht)
+        size *= 2;
+    rcu_thread_offline();
+    cds_lfht_resize(t->ht, size);
+    rcu_thread_online();
+    t->ht_size = size;
+}
+
+/* Put e (in no lfht, no free slot in its bucket b) in the lfht. */
+static void overflow(struct wkp_ftable *t, struct wkp_fentry *e, uintptr_t *b, uint64_t hash)
+{
+    /* a node may come back after a delete left its flags in it */
+    memset(&e->node, 0, sizeof e->node);
+    cds_lfht_add(t->ht, (unsigned long)hash, &e->node);
+    e->in_ht = 1;
+    t->in_ht++;
+    count_up(b);
+    ht_fit(t);
+}
+
+/* Twice the slots, filled from the live entries in memory order: first
+ * the owners, each of which takes a free slot of its new bucket or else
+ * joins the lfht; then the entries in the lfht, each of which takes a free
+ * slot (leaving the lfht) or else is counted in its bucket. Out of memory:
+ * keep the old array, which stays right, only busier. */
+static void slots_grow(struct wkp_ftable *t)
+{
+    if (t->cache_bits >= WKP_FCACHE_MAX_BITS || slots_alloc(t, t->cache_bits + 1) != 0)
+        return;
+    struct wkp_ftable_it it;
+    for (struct wkp_fentry *e = wkp_ftable_first(t, &it); e; e = wkp_ftable_next(t, &it)) {
+        if (e->in_ht)
+            e->in_ht = 2; /* was in the lfht before the growth */
+        else if (!own(wkp_ftable_bucket(t, e->hash_lo), e))
+            /* only the lfht node keeps the full hash (bit-reversed), and an
+             * owner is in no lfht: hash the key again */
+            overflow(t, e, wkp_ftable_bucket(t, e->hash_lo), wkp_key_hash(&e->key));
+    }
+    for (struct wkp_fentry *e = wkp_ftable_first(t, &it); e; e = wkp_ftable_next(t, &it)) {
+        if (e->in_ht != 2)
+            continue;
+        uintptr_t *b = wkp_ftable_bucket(t, e->hash_lo);
+        if (own(b, e)) {
+            cds_lfht_del(t->ht, &e->node);
+            e->in_ht = 0;
+            t->in_ht--;
+        } else {
+            e->in_ht = 1;
+            count_up(b);
+        }
+    }
 }
 
 static void lru_unlink(struct wkp_ftable *t, struct wkp_fentry *e)
@@ -134,17 +297,24 @@ struct wkp_fentry *wkp_ftable_insert(struct wkp_ftable *t, const struct wkp_flow
 {
     if (!t->free_list && grow(t) != 0)
         return NULL;
-    struct free_link *l = t->free_list;
-    t->free_list = l->next;
-    struct wkp_fentry *e = (struct wkp_fentry *)l;
+    if (t->count >= ((uint64_t)1 << t->cache_bits))
+        slots_grow(t);
+    struct wkp_fentry *e = t->free_list;
+    t->free_list = e->lru_next;
+    /* the next insertion takes the next free entry: freed entries lie
+     * anywhere, so fetch it now, not when it is needed */
+    if (t->free_list)
+        __builtin_prefetch(&t->free_list->lru_next);
     memset(e, 0, t->entry_size);
     cds_lfht_node_init(&e->node);
     e->key = *k;
-    e->hash = hash;
+    e->hash_lo = (uint32_t)hash;
+    e->tag = wkp_ftable_tag(hash);
     e->last_clock_ns = clock_ns;
     e->lru_class = lru_class < WKP_LRU_CLASSES ? lru_class : 0;
-    cds_lfht_add(t->ht, (unsigned long)hash, &e->node);
-    t->cache[cache_slot(hash)] = e;
+    uintptr_t *b = wkp_ftable_bucket(t, hash);
+    if (!own(b, e))
+        overflow(t, e, b, hash);
     lru_append(t, e);
     t->count++;
     return e;
@@ -170,40 +340,61 @@ void wkp_ftable_set_class(struct wkp_ftable *t, struct wkp_fentry *e, uint8_t lr
 
 void wkp_ftable_remove(struct wkp_ftable *t, struct wkp_fentry *e)
 {
-    cds_lfht_del(t->ht, &e->node);
-    if (t->cache[cache_slot(e->hash)] == e)
-        t->cache[cache_slot(e->hash)] = NULL;
-    lru_unlink(t, e);
     t->count--;
-    /* The node itself may still be read by a resize on the call_rcu thread
-     * until the grace period ends: chain through the LRU link instead. */
-    e->lru_next = t->retired;
-    t->retired = e;
-    t->nretired++;
+    if (t->bulk) {
+        /* left in the LRU lists and the slots, which clear_end empties */
+        if (e->in_ht)
+            e->lru_class = WKP_FENTRY_FREE; /* clear_end takes it out of the lfht */
+        else
+            free_push(t, e);
+        return;
+    }
+    uintptr_t *b = wkp_ftable_bucket(t, e->hash_lo);
+    lru_unlink(t, e);
+    if (!e->in_ht) {
+        for (int j = 0; j < WKP_FCACHE_BUCKET; j++)
+            if (wkp_ftable_slot_entry(b[j]) == e)
+                b[j] &= WKP_FCACHE_CNT; /* no owner; the first keeps its count */
+    } else {
+        cds_lfht_del(t->ht, &e->node);
+        t->in_ht--;
+        count_down(b);
+    }
+    free_push(t, e);
+}
+
+void wkp_ftable_clear_begin(struct wkp_ftable *t)
+{
+    t->bulk = 1;
+}
+
+void wkp_ftable_clear_end(struct wkp_ftable *t)
+{
+    t->bulk = 0;
+    if (t->in_ht) {
+        /* In the lfht's order each node is the first of its bucket by the
+         * time it is deleted, so each delete walks one link. */
+        struct cds_lfht_iter it;
+        struct cds_lfht_node *n;
+        cds_lfht_first(t->ht, &it);
+        while ((n = cds_lfht_iter_get_node(&it)) != NULL) {
+            struct wkp_fentry *e = caa_container_of(n, struct wkp_fentry, node);
+            cds_lfht_del(t->ht, n);
+            cds_lfht_next(t->ht, &it);
+            free_push(t, e);
+        }
+        t->in_ht = 0;
+    }
+    for (int c = 0; c < WKP_LRU_CLASSES; c++)
+        t->lru_head[c] = t->lru_tail[c] = NULL;
+    /* back to the first size: a later capture may be small */
+    if (t->cache_bits == WKP_FCACHE_BITS || slots_alloc(t, WKP_FCACHE_BITS) != 0)
+        memset(t->cache, 0, ((size_t)1 << t->cache_bits) * sizeof *t->cache);
 }
 
 void wkp_ftable_reclaim(struct wkp_ftable *t, uint64_t min_batch)
 {
-    /* A grace period waits for every other worker to pass a quiescent
-     * state, which on a loaded machine can take a scheduling quantum: with
-     * many live flows, batch in proportion (a sixteenth of the live entries
-     * waiting costs 6 % memory) so a flood of short flows pays few waits. */
-    if (min_batch < t->count / 16)
-        min_batch = t->count / 16;
-    if (t->nretired == 0 || t->nretired < min_batch)
-        return;
-    /* A QSBR thread must be offline while it waits for a grace period. */
-    rcu_thread_offline();
-    synchronize_rcu();
-    rcu_thread_online();
-    struct wkp_fentry *e = t->retired;
-    while (e) {
-        struct wkp_fentry *next = e->lru_next;
-        struct free_link *l = (struct free_link *)e;
-        l->next = t->free_list;
-        t->free_list = l;
-        e = next;
-    }
-    t->retired = NULL;
-    t->nretired = 0;
+    /* nothing waits: no other thread reads the lfht (see init) */
+    (void)t;
+    (void)min_batch;
 }

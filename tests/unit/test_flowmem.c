@@ -16,7 +16,7 @@ Test(flowmem, a_flow_of_up_to_three_packets_fits_the_bound)
         size_t entry, seq;
         size_t total = wkp__flow_footprint(n, &entry, &seq);
         /* the breakdown for docs/design.md: run with --verbose */
-        cr_log_info("%llu packets: %zu bytes = entry %zu + seq %zu + buckets %zu",
+        cr_log_info("%llu packets: %zu bytes = entry %zu + seq %zu + slots and buckets %zu",
                     (unsigned long long)n, total, entry, seq, total - entry - seq);
         cr_expect_leq(total, FEW_PACKET_BOUND, "%llu packets: %zu bytes (entry %zu, seq %zu)",
                       (unsigned long long)n, total, entry, seq);

@@ -77,9 +77,7 @@ Test(flowtable, insert_then_lookup_from_both_directions)
     cr_assert_eq(T.count, 1);
     cr_assert_eq(e->h.last_clock_ns, 1000);
 
-    /* the reply finds the same entry, through the cache and through the lfht */
-    cr_assert_eq(wkp_ftable_lookup(&T, &kd, hd), &e->h);
-    memset(T.cache, 0, ((size_t)1 << WKP_FCACHE_BITS) * sizeof *T.cache);
+    /* the reply finds the same entry (an entry in the lfht: test_table.c) */
     cr_assert_eq(wkp_ftable_lookup(&T, &kd, hd), &e->h);
     cr_assert_eq(((struct entry *)wkp_ftable_lookup(&T, &ku, hu))->tag, 7);
 
@@ -90,7 +88,7 @@ Test(flowtable, insert_then_lookup_from_both_directions)
     cr_assert_null(wkp_ftable_lookup(&T, &k17, wkp_key_hash(&k17)));
 }
 
-/* 64 flows under one hash value (so one cache slot and one lfht bucket):
+/* 64 flows under one hash value (so one bucket of four slots, the rest in the lfht):
  * each lookup compares keys and finds its own entry, an absent key with that
  * hash misses, and removing some leaves the others findable. */
 Test(flowtable, colliding_hashes_are_told_apart_by_key)
@@ -132,8 +130,8 @@ Test(flowtable, colliding_hashes_are_told_apart_by_key)
     }
 }
 
-/* Two hashes that share the cache slot (equal low bits): the cache holds
- * one of them at a time and the other is still found in the lfht. */
+/* Two hashes that share a bucket of slots (equal low bits) are told apart by
+ * their tags (bits 32-47 of the hash) and keys. */
 Test(flowtable, cache_slot_shared_by_two_hashes)
 {
     const uint64_t h1 = 0x0000000100000042u, h2 = 0x0000000200000042u;
@@ -151,9 +149,10 @@ Test(flowtable, cache_slot_shared_by_two_hashes)
     cr_assert_eq(wkp_ftable_lookup(&T, &k1, h1), e1);
 }
 
-/* A removed entry is found by neither direction, waits on the retire list,
- * and is handed out again only after reclaim's grace period. */
-Test(flowtable, removed_entry_misses_and_is_recycled_after_a_grace_period)
+/* A removed entry is found by neither direction and is handed out again at
+ * once: only its worker ever reads the table, so no grace period is needed
+ * (the free list is last in, first out: the next insert gets it). */
+Test(flowtable, removed_entry_misses_and_is_reused_at_once)
 {
     struct wkp_l2l4 up = pkt4("10.1.1.1", 5000, "10.2.2.2", 53, 17);
     struct wkp_l2l4 down = pkt4("10.2.2.2", 53, "10.1.1.1", 5000, 17);
@@ -162,27 +161,13 @@ Test(flowtable, removed_entry_misses_and_is_recycled_after_a_grace_period)
     wkp_key_from_l2l4(&down, &kd);
     uint64_t h = wkp_key_hash(&ku);
     struct wkp_fentry *e = wkp_ftable_insert(&T, &ku, h, 0, 1);
-    cr_assert_eq(wkp_ftable_lookup(&T, &kd, h), e); /* now in the cache slot */
+    cr_assert_eq(wkp_ftable_lookup(&T, &kd, h), e);
     wkp_ftable_remove(&T, e);
     cr_assert_eq(T.count, 0);
     cr_assert_null(wkp_ftable_lookup(&T, &ku, h));
     cr_assert_null(wkp_ftable_lookup(&T, &kd, h));
     cr_assert_null(wkp_ftable_oldest(&T, 1));
-    cr_assert_eq(T.nretired, 1);
 
-    /* below the batch size nothing is reclaimed, and a new flow gets
-     * other memory */
-    wkp_ftable_reclaim(&T, 2);
-    cr_assert_eq(T.nretired, 1);
-    struct wkp_flow_key k2 = key_n(2);
-    struct wkp_fentry *x = wkp_ftable_insert(&T, &k2, wkp_key_hash(&k2), 0, 0);
-    cr_assert_neq(x, e);
-
-    /* after the grace period the entry is free again (the free list is
-     * last in, first out: the next insert gets it) */
-    rcu_quiescent_state();
-    wkp_ftable_reclaim(&T, 1);
-    cr_assert_eq(T.nretired, 0);
     struct wkp_flow_key k3 = key_n(3);
     struct wkp_fentry *y = wkp_ftable_insert(&T, &k3, wkp_key_hash(&k3), 0, 0);
     cr_assert_eq(y, e);
@@ -228,8 +213,8 @@ static void *other_worker(void *arg)
 }
 
 /* 60,000 flows in bursts of 512, as a worker sees them: each burst inserts
- * new flows and removes older ones, then takes a quiescent state and
- * reclaims. The table grows and shrinks (lfht resizes on liburcu's thread,
+ * new flows and removes older ones, then takes a quiescent state while
+ * another registered thread runs. The table grows (the slot array doubles,
  * several slabs), and a shadow list says which flows must be found. */
 Test(flowtable, bursts_of_inserts_and_removes_agree_with_a_shadow_list)
 {

@@ -147,12 +147,12 @@ Test(handoff, order_is_the_same_for_any_workers_rings_and_bound)
     unlink(path);
 }
 
-/* A worker waiting for the merger must not hold up another worker's RCU
- * grace period (it reclaims retired table entries every 4096): that worker
- * would never publish the watermark the merger waits for. 40000 flows
- * expiring in batches, 2 and 3 workers, one-flow hand-off, default rings
- * (a worker may run ahead of another): must finish with every flow. Without
- * the fix this hung within seconds; the timeout turns a hang into a failure. */
+/* A worker waiting for the merger must not hold up another worker (a
+ * worker that waited on it, for an RCU grace period or anything else, would
+ * never publish the watermark the merger waits for). 40000 flows expiring
+ * in batches, 2 and 3 workers, one-flow hand-off, default rings (a worker
+ * may run ahead of another): must finish with every flow; the timeout turns
+ * a hang into a failure. */
 Test(handoff, waiting_worker_does_not_block_reclaim, .timeout = 120)
 {
     char *path = capture(40000);
