@@ -73,8 +73,11 @@ static const char usage_text[] =
     "      --plugin LIB.so    load custom features from a shared object (its\n"
     "                         wkp_plugin_register entry point); repeatable; each\n"
     "                         feature adds a custom.<name> column\n"
-    "      --app-layer MODE   full (default), port_only or none: how far above TCP/UDP\n"
-    "                         to parse (application dissectors are not in this version)\n"
+    "      --app-layer MODE   full (default): application dissectors on their ports and,\n"
+    "                         by the payload, on any port; port_only: on their ports\n"
+    "                         only; none: nothing above TCP/UDP\n"
+    "      --app-option NAME[=VALUE]  set an option of a dissector (listed below);\n"
+    "                         repeatable\n"
     "      --vxlan-port PORT  also decode UDP PORT as VXLAN (4789 always is); repeatable\n"
     "      --tcp-stream-limit N   reassemble TCP streams, keeping the first N bytes of each\n"
     "                         direction in sequence order (e.g. 65536; default 0: off,\n"
@@ -269,6 +272,7 @@ enum {
     OPT_PLUGIN,
     OPT_COLUMNS,
     OPT_APP_LAYER,
+    OPT_APP_OPTION,
     OPT_FILTER,
     OPT_DEFAULT_FILTER,
     OPT_NO_DEFAULT_FILTER,
@@ -302,6 +306,7 @@ static const struct option long_opts[] = {
     {"plugin", required_argument, NULL, OPT_PLUGIN},
     {"columns", required_argument, NULL, OPT_COLUMNS},
     {"app-layer", required_argument, NULL, OPT_APP_LAYER},
+    {"app-option", required_argument, NULL, OPT_APP_OPTION},
     {"filter", required_argument, NULL, OPT_FILTER},
     {"default-filter", required_argument, NULL, OPT_DEFAULT_FILTER},
     {"no-default-filter", no_argument, NULL, OPT_NO_DEFAULT_FILTER},
@@ -421,6 +426,36 @@ static int flag_option(int c, wkp_config *cfg)
     return st != WKP_OK ? 1 : 0;
 }
 
+/* --app-option NAME[=VALUE] */
+static int app_option(const char *arg, wkp_config *cfg)
+{
+    char name[128];
+    const char *eq = strchr(arg, '=');
+    size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
+    if (n >= sizeof name)
+        return usage_error("--app-option: '%s' is no dissector's option%s", arg, "");
+    memcpy(name, arg, n);
+    name[n] = '\0';
+    wkp_status st = wkp_config_set_app_option(cfg, name, eq ? eq + 1 : NULL);
+    if (st == WKP_ENOMEM)
+        return 1;
+    if (st != WKP_OK)
+        return usage_error("--app-option: '%s' is no dissector's option, or its value holds a "
+                           "tab or newline%s",
+                           name, "");
+    return 0;
+}
+
+/* The usage text, then the options of this build's dissectors. */
+static void help(FILE *out)
+{
+    fputs(usage_text, out);
+    const char *name, *line;
+    for (size_t i = 0; wkp_app_option_info(i, &name, &line); i++)
+        fprintf(out, "%s  %-24s %s\n", i ? "" : "\nDissector options (--app-option):\n", name,
+                line);
+}
+
 /* One option from getopt_long: 0, an exit status, or CLI_DONE. */
 static int one_option(int c, char **argv, wkp_config *cfg, struct cli *o)
 {
@@ -437,6 +472,7 @@ static int one_option(int c, char **argv, wkp_config *cfg, struct cli *o)
     case OPT_DEFAULT_FILTER: return wkp_config_set_default_filter(cfg, optarg) ? 1 : 0;
     case OPT_READER:
     case OPT_APP_LAYER: return choice_option(c, optarg, cfg);
+    case OPT_APP_OPTION: return app_option(optarg, cfg);
     case 't':
     case OPT_TCP_TIMEOUT:
     case OPT_UDP_TIMEOUT:
@@ -462,7 +498,7 @@ static int one_option(int c, char **argv, wkp_config *cfg, struct cli *o)
             return 1;
         }
         return 0;
-    case 'h': fputs(usage_text, stdout); return CLI_DONE;
+    case 'h': help(stdout); return CLI_DONE;
     case 'V': printf("wa1kpcap %s\n", wkp_version()); return CLI_DONE;
     case ':': return usage_error("%s: missing value%s", argv[optind - 1], "");
     default: return usage_error("unknown option '%s'%s", argv[optind - 1], "");
@@ -639,7 +675,7 @@ static int other_command(int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
                       strcmp(argv[1], "help") == 0)) {
-        fputs(usage_text, stdout);
+        help(stdout);
         return 0;
     }
     if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {

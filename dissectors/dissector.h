@@ -13,8 +13,9 @@
  * regex scratch); it is never shared between workers. The per-flow state
  * (flow_state_size bytes, zeroed) is taken from a per-worker pool only when
  * probe() accepts the flow, and given back after finish() and write(), or
- * at once when parse() answers NOT_MINE. A state owns no heap memory: the
- * engine reuses it without calling the dissector.
+ * at once when parse() answers NOT_MINE, or when a stopped run drops the
+ * flow. A state may own heap memory only if release() frees it: the engine
+ * calls release() each time it takes a state back, then reuses the block.
  *
  * Lifetime of a claim: probe() accepts -> parse() on each chunk until it
  * answers DONE or NOT_MINE -> finish() once when the flow ends (never after
@@ -62,6 +63,26 @@ struct wkp_dis_pkt {
     bool gap; /* stream chunks: bytes were lost right before this chunk */
 };
 
+/* What a worker gives each dissector's worker_init(): stable for the
+ * worker's life, so a dissector keeps the pointer in its context. */
+struct wkp_dis_env {
+    /* ncounters counters, this worker's own; the engine sums them over the
+     * workers into the run summary ("app_layer": {name: {counter: n}}) and
+     * wkp_engine_app_counter(). */
+    uint64_t *counters;
+    /* noptions values, in the order of `options`: the text set with
+     * wkp_config_set_app_option() (--app-option NAME[=VALUE]; "1" without a
+     * value), NULL where unset. */
+    const char *const *option_values;
+};
+
+/* An option a dissector accepts: `name` is fully qualified ("tls.cert_der")
+ * so the listing and the error messages need no composition. */
+struct wkp_dis_option {
+    const char *name;
+    const char *help; /* one line, for --help */
+};
+
 struct wkp_dissector {
     const char *name;     /* lower case: column name and filter keyword ("tls") */
     uint8_t transport;    /* IPPROTO_TCP or IPPROTO_UDP */
@@ -71,9 +92,17 @@ struct wkp_dissector {
     size_t flow_state_size;
     size_t worker_ctx_size;
 
+    /* Counters a dissector keeps per worker (short names: "malformed"),
+     * and the options it accepts. */
+    const char *const *counter_names;
+    size_t ncounters;
+    const struct wkp_dis_option *options;
+    size_t noptions;
+
     /* Per worker, before the first packet / after the last flow ended.
-     * init returns 0 or a negative value (the run fails). May be NULL. */
-    int (*worker_init)(void *ctx);
+     * init returns 0 or a negative value (the run fails). May be NULL
+     * (then the dissector can neither count nor read its options). */
+    int (*worker_init)(void *ctx, const struct wkp_dis_env *env);
     void (*worker_fini)(void *ctx);
 
     /* Does this flow look like ours? Called under WKP_APP_FULL only, for a
@@ -97,8 +126,16 @@ struct wkp_dissector {
 
     /* Append the flow's fields as one JSON value (normally an object) to
      * out; write nothing when there is nothing to say (the column is then
-     * empty in CSV and null in JSON). */
+     * an empty CSV cell and the JSON key is left out). */
     void (*write)(const void *state, struct wkp_buf *out);
+
+    /* Names this flow adds to its ext_protocol list, after the transport
+     * ("TLS", "HTTPS"): at most max of them into names (static strings);
+     * returns how many. May be NULL (nothing added). */
+    size_t (*ext_protocol)(const void *state, const char **names, size_t max);
+
+    /* The engine takes the state back: free what it owns. May be NULL. */
+    void (*release)(void *ctx, void *state);
 };
 
 /* A flow not claimed within its first this many packets is not probed
@@ -108,6 +145,8 @@ struct wkp_dissector {
 /* The registry (dissectors/registry.c, rows from dissectors/registry.def,
  * then, in a test build, the rows of the file WKP_EXTRA_REGISTRY names). */
 #define WKP_MAX_DISSECTORS 32
+#define WKP_DIS_MAX_COUNTERS 8 /* per dissector */
+#define WKP_DIS_MAX_OPTIONS 8  /* per dissector */
 extern const struct wkp_dissector *const wkp_dissectors[];
 extern const unsigned wkp_ndissectors;
 

@@ -20,18 +20,24 @@ static size_t state_bytes(const struct wkp_dissector *d)
     return (n + APP_ALIGN - 1) / APP_ALIGN * APP_ALIGN;
 }
 
-int wkp__app_worker_init(struct wkp_app_worker *a, wkp_app_layer mode)
+int wkp__app_worker_init(struct wkp_app_worker *a, wkp_app_layer mode,
+                         const char *const (*opts)[WKP_DIS_MAX_OPTIONS])
 {
+    static const char *const no_options[WKP_DIS_MAX_OPTIONS];
     memset(a, 0, sizeof *a);
     a->mode = mode;
     if (mode == WKP_APP_NONE)
         return 0;
     for (unsigned i = 0; i < wkp_ndissectors; i++) {
         const struct wkp_dissector *d = wkp_dissectors[i];
+        if (d->ncounters > WKP_DIS_MAX_COUNTERS || d->noptions > WKP_DIS_MAX_OPTIONS)
+            goto fail;
+        a->env[i].counters = a->counters[i];
+        a->env[i].option_values = opts ? opts[i] : no_options;
         if (d->worker_ctx_size && !(a->ctx[i] = calloc(1, d->worker_ctx_size)))
             goto fail;
         a->n = i + 1; /* fini undoes exactly the dissectors set up so far */
-        if (d->worker_init && d->worker_init(a->ctx[i]) != 0) {
+        if (d->worker_init && d->worker_init(a->ctx[i], &a->env[i]) != 0) {
             free(a->ctx[i]);
             a->ctx[i] = NULL;
             a->n = i;
@@ -85,6 +91,8 @@ static void *take_state(struct wkp_app_worker *a, unsigned i)
 
 static void give_state(struct wkp_app_worker *a, unsigned i, void *s)
 {
+    if (wkp_dissectors[i]->release)
+        wkp_dissectors[i]->release(a->ctx[i], s);
     *(void **)s = a->free_state[i];
     a->free_state[i] = s;
 }

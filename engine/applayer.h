@@ -32,11 +32,16 @@ struct wkp_app_worker {
     struct wkp_app_flow *free_flows;      /* blocks to reuse */
     void *out[WKP_MAX_DISSECTORS];        /* what wkp__app_states() returns */
     uint64_t states_made;                 /* states ever allocated (pool misses) */
+    /* what worker_init gets: this worker's counters, the run's options */
+    struct wkp_dis_env env[WKP_MAX_DISSECTORS];
+    uint64_t counters[WKP_MAX_DISSECTORS][WKP_DIS_MAX_COUNTERS];
 };
 
 /* Worker thread, before the first packet: contexts allocated, zeroed and
- * given to worker_init. 0, or -1 (nothing left allocated). */
-int wkp__app_worker_init(struct wkp_app_worker *a, wkp_app_layer mode);
+ * given to worker_init with the option values of each dissector (opts[i],
+ * the engine's; may be NULL: none set). 0, or -1 (nothing left allocated). */
+int wkp__app_worker_init(struct wkp_app_worker *a, wkp_app_layer mode,
+                         const char *const (*opts)[WKP_DIS_MAX_OPTIONS]);
 /* Worker thread, after the last flow ended: worker_fini, then the pools. */
 void wkp__app_worker_fini(struct wkp_app_worker *a);
 

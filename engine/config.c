@@ -62,6 +62,7 @@ void wkp_config_free(wkp_config *cfg)
     free(cfg->columns);
     free(cfg->filter);
     free(cfg->default_filter);
+    free(cfg->app_options);
     wkp_custom_free(&cfg->custom);
     free(cfg);
 }
@@ -178,6 +179,50 @@ wkp_status wkp_config_set_filter(wkp_config *cfg, const char *expr)
 wkp_status wkp_config_set_default_filter(wkp_config *cfg, const char *expr)
 {
     return cfg ? wkp__set_string(&cfg->default_filter, expr) : WKP_EINVAL;
+}
+
+bool wkp_app_option_info(size_t i, const char **name, const char **help)
+{
+    for (unsigned d = 0; d < wkp_ndissectors; d++) {
+        const struct wkp_dissector *dis = wkp_dissectors[d];
+        if (i < dis->noptions) {
+            if (name)
+                *name = dis->options[i].name;
+            if (help)
+                *help = dis->options[i].help;
+            return true;
+        }
+        i -= dis->noptions;
+    }
+    return false;
+}
+
+/* Options are kept as "name\tvalue\n" lines, appended: the engine reads
+ * them in order, so a later line for a name wins. */
+wkp_status wkp_config_set_app_option(wkp_config *cfg, const char *name, const char *value)
+{
+    if (!cfg || !name)
+        return WKP_EINVAL;
+    if (!value)
+        value = "1";
+    if (strpbrk(value, "\t\n"))
+        return WKP_EINVAL;
+    const char *known = NULL;
+    for (size_t i = 0; wkp_app_option_info(i, &known, NULL); i++)
+        if (strcmp(known, name) == 0)
+            break;
+        else
+            known = NULL;
+    if (!known)
+        return WKP_EINVAL;
+    size_t old = cfg->app_options ? strlen(cfg->app_options) : 0;
+    size_t add = strlen(name) + strlen(value) + 2;
+    char *s = realloc(cfg->app_options, old + add + 1);
+    if (!s)
+        return WKP_ENOMEM;
+    snprintf(s + old, add + 1, "%s\t%s\n", name, value);
+    cfg->app_options = s;
+    return WKP_OK;
 }
 
 U64_SETTER(wkp_config_set_max_seq, max_seq)

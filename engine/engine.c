@@ -49,6 +49,25 @@ wkp_status wkp_config_set_columns(wkp_config *cfg, const char *patterns)
 
 /* ---- engine ---- */
 
+/* Split the engine's copy of the dissector options ("name\tvalue\n"
+ * lines, names checked by the setter) in place and point each dissector's
+ * value slots at it; a later line for a name wins. */
+static void app_option_values(wkp_engine *e)
+{
+    char *save = NULL;
+    for (char *line = e->cfg.app_options ? strtok_r(e->cfg.app_options, "\n", &save) : NULL;
+         line; line = strtok_r(NULL, "\n", &save)) {
+        char *tab = strchr(line, '\t');
+        if (!tab)
+            continue;
+        *tab = '\0';
+        for (unsigned d = 0; d < wkp_ndissectors; d++)
+            for (size_t k = 0; k < wkp_dissectors[d]->noptions && k < WKP_DIS_MAX_OPTIONS; k++)
+                if (strcmp(wkp_dissectors[d]->options[k].name, line) == 0)
+                    e->app_opt_values[d][k] = tab + 1;
+    }
+}
+
 void wkp__set_error(struct wkp_engine *e, const char *fmt, ...)
 {
     va_list ap;
@@ -75,12 +94,14 @@ wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out, wkp_errbuf *e
     e->cfg.cols = NULL;
     e->cfg.filter = NULL;
     e->cfg.default_filter = NULL;
+    e->cfg.app_options = NULL;
     memset(&e->cfg.custom, 0, sizeof e->cfg.custom);
     wkp_status cst = WKP_OK;
     if (wkp_custom_copy(&e->cfg.custom, &cfg->custom) != WKP_OK ||
         wkp__set_string(&e->cfg.columns, cfg->columns) != WKP_OK ||
         wkp__set_string(&e->cfg.filter, cfg->filter) != WKP_OK ||
-        wkp__set_string(&e->cfg.default_filter, cfg->default_filter) != WKP_OK) {
+        wkp__set_string(&e->cfg.default_filter, cfg->default_filter) != WKP_OK ||
+        wkp__set_string(&e->cfg.app_options, cfg->app_options) != WKP_OK) {
         if (err)
             snprintf(err->msg, sizeof err->msg, "out of memory");
         cst = WKP_ENOMEM;
@@ -92,6 +113,8 @@ wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out, wkp_errbuf *e
                      "mmap reader");
         cst = WKP_EINVAL;
     }
+    if (cst == WKP_OK)
+        app_option_values(e);
     if (cst == WKP_OK)
         cst = wkp__columns_build(&e->cfg, err);
     if (cst == WKP_OK && e->cfg.reassembly && !(e->defrag = wkp_defrag_new(NULL))) {
@@ -183,6 +206,21 @@ uint64_t wkp_engine_counter(const wkp_engine *e, wkp_counter c)
     return e->counters[c];
 }
 
+uint64_t wkp_engine_app_counter(const wkp_engine *e, const char *name)
+{
+    const char *dot = name ? strchr(name, '.') : NULL;
+    if (!e || !dot)
+        return 0;
+    int d = wkp_dissector_find(name, (size_t)(dot - name));
+    if (d < 0)
+        return 0;
+    const struct wkp_dissector *dis = wkp_dissectors[d];
+    for (size_t k = 0; k < dis->ncounters && k < WKP_DIS_MAX_COUNTERS; k++)
+        if (strcmp(dis->counter_names[k], dot + 1) == 0)
+            return e->app_counters[d][k];
+    return 0;
+}
+
 void wkp__flow_free(struct wkp_flow *f)
 {
     if (!f)
@@ -215,6 +253,7 @@ void wkp_engine_free(wkp_engine *e)
     wkp__columns_free(&e->cfg);
     free(e->cfg.filter);
     free(e->cfg.default_filter);
+    free(e->cfg.app_options);
     wkp_filter_free(e->filter);
     wkp_defrag_free(e->defrag);
     free(e);

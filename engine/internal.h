@@ -47,6 +47,7 @@ struct wkp_config {
     char *columns;        /* --columns patterns, comma-separated; NULL = all (owned) */
     char *filter;         /* user filter (owned), NULL = none */
     char *default_filter; /* owned, NULL = none */
+    char *app_options;    /* "name\tvalue\n" per wkp_config_set_app_option (owned), NULL = none */
     struct wkp_coltab *cols; /* engine only: the columns written (engine/columns.h) */
     unsigned ring_slots;
     bool strict;
@@ -217,6 +218,11 @@ struct wkp_engine {
 
     /* results */
     uint64_t counters[WKP_CNT__COUNT];
+    /* application dissectors: option values (pointing into app_opt_text)
+     * and counters summed over the workers, by registry index */
+    char *app_opt_text;
+    const char *app_opt_values[WKP_MAX_DISSECTORS][WKP_DIS_MAX_OPTIONS];
+    uint64_t app_counters[WKP_MAX_DISSECTORS][WKP_DIS_MAX_COUNTERS];
     uint64_t malformed_by[WKP_ANOM__COUNT];
     uint64_t evicted;
     struct wkp_tcpstream_counters ts;

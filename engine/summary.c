@@ -112,6 +112,32 @@ static void put_counters(struct wkp_buf *b, const wkp_engine *e)
     wkp_buf_u64(b, e->evicted);
 }
 
+/* The application dissectors' counters, summed over the workers:
+ * "dissectors": {"dns": {"malformed": 0, ...}, ...}, for those that keep
+ * any. */
+static void put_dissectors(struct wkp_buf *b, const wkp_engine *e)
+{
+    wkp_buf_puts(b, ",\n  \"dissectors\": {");
+    bool first = true;
+    for (unsigned d = 0; d < wkp_ndissectors; d++) {
+        const struct wkp_dissector *dis = wkp_dissectors[d];
+        if (!dis->ncounters)
+            continue;
+        wkp_buf_puts(b, first ? "" : ", ");
+        first = false;
+        wkp_buf_json_str(b, dis->name);
+        wkp_buf_puts(b, ": {");
+        for (size_t k = 0; k < dis->ncounters && k < WKP_DIS_MAX_COUNTERS; k++) {
+            wkp_buf_puts(b, k ? ", " : "");
+            wkp_buf_json_str(b, dis->counter_names[k]);
+            wkp_buf_puts(b, ": ");
+            wkp_buf_u64(b, e->app_counters[d][k]);
+        }
+        wkp_buf_putc(b, '}');
+    }
+    wkp_buf_putc(b, '}');
+}
+
 /* TCP stream and IP fragment reassembly. */
 static void put_reassembly(struct wkp_buf *b, const wkp_engine *e)
 {
@@ -243,6 +269,7 @@ wkp_status wkp_engine_write_summary(const wkp_engine *e, const char *path, wkp_e
     put_options(&b, e);
     put_counters(&b, e);
     put_reassembly(&b, e);
+    put_dissectors(&b, e);
     put_files_warnings(&b, e);
     wkp_status st;
     if (b.oom) {

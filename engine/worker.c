@@ -1036,7 +1036,8 @@ void *wkp__worker_main(void *arg)
     rcu_register_thread();
     w->ts_budget.cap = (size_t)(e->cfg.tcp_stream_budget / e->nworkers);
     if (wkp_ftable_init(&w->table, sizeof(struct live_flow), 1u << 16) != 0 ||
-        wkp__app_worker_init(&w->app, e->cfg.app_layer) != 0) {
+        wkp__app_worker_init(&w->app, e->cfg.app_layer,
+                             (const char *const(*)[WKP_DIS_MAX_OPTIONS])e->app_opt_values) != 0) {
         w->failed = 1;
         atomic_store(&e->stop, 1);
     }

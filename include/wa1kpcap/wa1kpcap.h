@@ -143,17 +143,27 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_filter(wkp_config *cfg, const ch
 /* Replace the default filter (WKP_DEFAULT_FILTER); NULL or "" removes it. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_default_filter(wkp_config *cfg, const char *expr);
 
-/* Application-layer parsing: FULL (default) runs every
- * dissector incl. heuristics; PORT_ONLY only dissectors chosen by port;
- * NONE nothing above TCP/UDP (tunnels are still decapsulated). The
- * application dissectors are not part of this version yet: the setting is
- * carried and reported, and changes no output so far. */
+/* Application-layer parsing: FULL (default) runs every dissector, which
+ * may recognise its protocol on any port by the payload; PORT_ONLY claims a
+ * flow for a dissector only on its well-known ports; NONE runs no
+ * dissector (nothing above TCP/UDP; tunnels are still decapsulated). See
+ * docs/design.md, "Application dissectors". */
 typedef enum wkp_app_layer {
     WKP_APP_FULL = 0,
     WKP_APP_PORT_ONLY = 1,
     WKP_APP_NONE = 2,
 } wkp_app_layer;
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_app_layer(wkp_config *cfg, wkp_app_layer mode);
+
+/* Set an option of an application dissector, by its full name
+ * ("tls.cert_der"); value NULL means "1". WKP_EINVAL if no dissector
+ * declares the option or the value holds a tab or a newline. Copied; a
+ * later call for the same name wins. */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_app_option(wkp_config *cfg, const char *name,
+                                                          const char *value);
+/* The i-th option the dissectors of this build accept (0, 1, ...): its
+ * full name and one line of help, static strings. false past the last. */
+WKP_API bool wkp_app_option_info(size_t i, const char **name, const char **help);
 
 /* Columns to write: comma-separated names or shell globs over the column
  * names of docs/output.md ("flow_id,key,feature.packet_lengths.*"); NULL or "" = all. Each
@@ -468,6 +478,10 @@ typedef enum wkp_counter {
     WKP_CNT__COUNT
 } wkp_counter;
 WKP_API uint64_t wkp_engine_counter(const wkp_engine *e, wkp_counter c);
+/* A counter an application dissector keeps, summed over the workers, by
+ * its full name ("dns.malformed"; the summary's "dissectors" object);
+ * 0 for an unknown name. Valid after wkp_engine_run. */
+WKP_API uint64_t wkp_engine_app_counter(const wkp_engine *e, const char *name);
 
 /* Write the run summary as JSON (version, status: "ok", "stopped", "write
  * error" or the wkp_strerror text of the failure, with the error line;

@@ -19,11 +19,20 @@ struct wkp_test_dis_stats wkp_test_echo_stats;
 
 struct echo_ctx {
     uint32_t magic; /* set by worker_init: proves parse gets this worker's context */
+    const struct wkp_dis_env *env;
+};
+
+/* counters: replies seen, replies of another length than the request */
+enum { ECHO_REPLIES, ECHO_MISMATCHES };
+static const char *const echo_counters[] = {"replies", "mismatches"};
+static const struct wkp_dis_option echo_options[] = {
+    {"echo.label", "add \"label\": VALUE to each echo object"},
 };
 
 struct echo_state {
     uint32_t first_len, req_len;
     uint8_t have_first, finished;
+    const char *label; /* the echo.label option, or NULL */
 };
 
 static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -63,9 +72,10 @@ static void check_ctx(const void *ctx)
         wkp_test_echo_stats.bad_ctx++;
 }
 
-static int echo_init(void *ctx)
+static int echo_init(void *ctx, const struct wkp_dis_env *env)
 {
     ((struct echo_ctx *)ctx)->magic = ECHO_MAGIC;
+    ((struct echo_ctx *)ctx)->env = env;
     wkp_test_echo_stats.inits++;
     return 0;
 }
@@ -89,8 +99,10 @@ static enum wkp_dis_result echo_parse(void *ctx, void *state, const struct wkp_d
                                       struct wkp_cur *c)
 {
     struct echo_state *s = state;
+    const struct wkp_dis_env *env = ((struct echo_ctx *)ctx)->env;
     check_ctx(ctx);
     note_state(state);
+    s->label = env->option_values[0];
     wkp_test_echo_stats.parses++;
     wkp_test_echo_stats.bytes[p->dir & 1] += c->len;
     if (!s->have_first) {
@@ -101,7 +113,9 @@ static enum wkp_dis_result echo_parse(void *ctx, void *state, const struct wkp_d
         s->req_len = c->len;
         return WKP_DIS_MORE;
     }
+    env->counters[ECHO_REPLIES]++;
     if (c->len != s->req_len) { /* an echo server sends back what it got */
+        env->counters[ECHO_MISMATCHES]++;
         wkp_test_echo_stats.not_mines++;
         return WKP_DIS_NOT_MINE;
     }
@@ -126,7 +140,27 @@ static void echo_write(const void *state, struct wkp_buf *out)
         return;
     wkp_buf_puts(out, "{\"first_len\":");
     wkp_buf_u64(out, s->first_len);
+    if (s->label) {
+        wkp_buf_puts(out, ",\"label\":");
+        wkp_buf_json_str(out, s->label);
+    }
     wkp_buf_putc(out, '}');
+}
+
+static size_t echo_ext(const void *state, const char **names, size_t max)
+{
+    (void)state;
+    if (max < 1)
+        return 0;
+    names[0] = "ECHO";
+    return 1;
+}
+
+static void echo_release(void *ctx, void *state)
+{
+    check_ctx(ctx);
+    (void)state;
+    wkp_test_echo_stats.releases++;
 }
 
 static const uint16_t echo_ports[] = {7};
@@ -139,10 +173,16 @@ const struct wkp_dissector wkp_dissector_echo = {
     .input = WKP_DIS_DATAGRAM,
     .flow_state_size = sizeof(struct echo_state),
     .worker_ctx_size = sizeof(struct echo_ctx),
+    .counter_names = echo_counters,
+    .ncounters = 2,
+    .options = echo_options,
+    .noptions = 1,
     .worker_init = echo_init,
     .worker_fini = echo_fini,
     .probe = echo_probe,
     .parse = echo_parse,
     .finish = echo_finish,
     .write = echo_write,
+    .ext_protocol = echo_ext,
+    .release = echo_release,
 };

@@ -14,6 +14,7 @@ struct wkp_test_dis_stats {
     _Atomic uint64_t bad_ctx;                /* a callback got another dissector's context */
     _Atomic uint64_t bytes[2];               /* parsed bytes per direction */
     _Atomic uint64_t gaps;                   /* stream chunks flagged with a gap */
+    _Atomic uint64_t releases;               /* states taken back (release calls) */
 };
 
 /* echo: UDP port 7 (RFC 862), datagram input; full mode also claims a

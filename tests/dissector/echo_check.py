@@ -162,6 +162,31 @@ def main():
     rc, out, err = run(a.cli, ["-f", "ndjson", "--app-layer", "none", "--filter", "echo", cap])
     check(rc == 0 and out.strip() == "", f"--app-layer none: echo matches nothing ({out[:80]!r})")
 
+    # ext_protocol gains what the dissector names (ECHO) on its flows only.
+    rc, out, err = run(a.cli, ["-f", "ndjson", "--columns", "src_port,protocol,ext_protocol", cap])
+    for r in (json.loads(l) for l in out.splitlines() if l):
+        is_echo = r["src_port"] in ECHO_FLOWS and r["protocol"] in (17, "17", "UDP")
+        want = ["IPv4", "UDP", "ECHO"] if is_echo else ["IPv4", "TCP" if r["protocol"] in (6, "TCP") else "UDP"]
+        check(r["ext_protocol"] == want, f"flow {r['src_port']}: ext_protocol {want} ({r['ext_protocol']})")
+
+    # Counters: two replies as long as their requests (flows 40001, 40002), no mismatch;
+    # summed into the summary's "dissectors" object.
+    summ = os.path.join(a.work, "summary.json")
+    rc, out, err = run(a.cli, ["-f", "none", "--summary", summ, cap])
+    with open(summ) as f:
+        d = json.load(f).get("dissectors", {})
+    check(rc == 0 and d.get("echo") == {"replies": 2, "mismatches": 0},
+          f"summary dissectors.echo = replies 2, mismatches 0 ({d})")
+
+    # --app-option reaches the dissector; an unknown one is a usage error.
+    rc, out, err = run(a.cli, ["-f", "ndjson", "--columns", "src_port,echo", "--app-option",
+                               "echo.label=a b", cap])
+    got = {json.loads(l)["src_port"]: json.loads(l).get("echo") for l in out.splitlines() if l}
+    check(rc == 0 and got.get(40001) == {"first_len": 5, "label": "a b"},
+          f"--app-option echo.label=a b: label in the echo object ({got.get(40001)})")
+    rc, out, err = run(a.cli, ["-f", "none", "--app-option", "echo.nope", cap])
+    check(rc == 2 and "echo.nope" in err, f"unknown --app-option: exit 2 naming it ({rc}: {err.strip()[:80]})")
+
     # The product knows nothing of echo.
     rc, out, err = run(a.product, ["-f", "csv", cap])
     check(rc == 0 and "echo" not in out.splitlines()[0].split(","), "the product has no echo column")
