@@ -92,6 +92,49 @@ void wkp_buf_json_str(struct wkp_buf *b, const char *s)
     wkp_buf_putc(b, '"');
 }
 
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong
+ * forms, no surrogates, at most U+10FFFF), or 0. */
+static size_t utf8_len(const uint8_t *p, size_t n)
+{
+    uint8_t c = p[0];
+    size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+    if (c < 0xc2 || c > 0xf4 || n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) || (c == 0xf0 && p[1] < 0x90) ||
+        (c == 0xf4 && p[1] > 0x8f))
+        return 0;
+    return len;
+}
+
+void wkp_buf_json_bytes(struct wkp_buf *b, const uint8_t *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    wkp_buf_putc(b, '"');
+    for (size_t i = 0; i < n;) {
+        uint8_t c = p[i];
+        size_t u = c >= 0x80 ? utf8_len(p + i, n - i) : 0;
+        if (u) {
+            wkp_buf_put(b, (const char *)p + i, u);
+            i += u;
+            continue;
+        }
+        if (c == '"' || c == '\\') {
+            wkp_buf_putc(b, '\\');
+            wkp_buf_putc(b, (char)c);
+        } else if (c < 0x20 || c >= 0x7f) {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            wkp_buf_put(b, e, 6);
+        } else {
+            wkp_buf_putc(b, (char)c);
+        }
+        i++;
+    }
+    wkp_buf_putc(b, '"');
+}
+
 void wkp_buf_csv_cell(struct wkp_buf *b, const char *s, size_t n)
 {
     int quote = 0;

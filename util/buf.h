@@ -43,6 +43,11 @@ void wkp_buf_time(struct wkp_buf *b, int64_t ns, int digits);
 /* s as a JSON string, quotes included; bytes >= 0x80 pass through, control
  * characters are escaped. */
 void wkp_buf_json_str(struct wkp_buf *b, const char *s);
+/* n bytes from the wire as a JSON string, quotes included: well-formed
+ * UTF-8 passes through; every byte of an ill-formed sequence, control
+ * characters and DEL become \u00XX (so "caf\xe9" reads "caf\u00e9": the
+ * bytes stay recoverable and the JSON stays valid UTF-8). */
+void wkp_buf_json_bytes(struct wkp_buf *b, const uint8_t *p, size_t n);
 /* s as one CSV cell: quoted (with "" for ") if it holds , " CR or LF. */
 void wkp_buf_csv_cell(struct wkp_buf *b, const char *s, size_t n);
 
