@@ -85,7 +85,11 @@ struct wkp_dis_option {
 
 struct wkp_dissector {
     const char *name;     /* lower case: column name and filter keyword ("tls") */
-    uint8_t transport;    /* IPPROTO_TCP or IPPROTO_UDP */
+    /* IPPROTO_TCP or IPPROTO_UDP; 0: both, each packet's payload (input
+     * must then be WKP_DIS_DATAGRAM: parse() sees TCP segments as they
+     * come, p->proto tells the transport, and the dissector frames the
+     * bytes itself). */
+    uint8_t transport;
     const uint16_t *ports; /* well-known ports (either end), nports of them */
     size_t nports;
     enum wkp_dis_input input;

@@ -30,7 +30,8 @@ int wkp__app_worker_init(struct wkp_app_worker *a, wkp_app_layer mode,
         return 0;
     for (unsigned i = 0; i < wkp_ndissectors; i++) {
         const struct wkp_dissector *d = wkp_dissectors[i];
-        if (d->ncounters > WKP_DIS_MAX_COUNTERS || d->noptions > WKP_DIS_MAX_OPTIONS)
+        if (d->ncounters > WKP_DIS_MAX_COUNTERS || d->noptions > WKP_DIS_MAX_OPTIONS ||
+            (d->transport == 0 && d->input != WKP_DIS_DATAGRAM))
             goto fail;
         a->env[i].counters = a->counters[i];
         a->env[i].option_values = opts ? opts[i] : no_options;
@@ -141,7 +142,8 @@ int wkp__app_probe(struct wkp_app_worker *a, struct wkp_app_flow **slot,
 {
     uint32_t rejected = *slot ? (*slot)->rejected : 0;
     for (unsigned i = 0; i < a->n; i++) {
-        if (wkp_dissectors[i]->transport != p->proto || (rejected >> i & 1u))
+        uint8_t t = wkp_dissectors[i]->transport;
+        if ((t && t != p->proto) || (rejected >> i & 1u))
             continue;
         if (accepts(a, i, p))
             return claim(a, slot, i);
