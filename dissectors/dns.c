@@ -94,12 +94,15 @@ enum name_res { NAME_OK, NAME_CUT, NAME_BAD, NAME_LOOP, NAME_LONG };
 /* The name at c->off of the message c (c->p is the message's first byte,
  * where compression pointers count from). Leaves c after the name's bytes in
  * place (after the first pointer, if any). Writes the labels joined by "."
- * (no trailing dot, "" for the root) to out, its length to *n. */
+ * (no trailing dot, "" for the root) to out, its length to *n. A name over
+ * 255 bytes or 128 labels is walked to its end (NAME_LONG: c is still moved
+ * past it, so the record around it can be read); at most 64 jumps bound the
+ * walk. */
 static enum name_res read_name(struct wkp_cur *c, uint8_t out[DNS_NAME_WIRE_MAX], uint32_t *n)
 {
     struct wkp_cur r = *c;
     uint32_t wire = 1, labels = 0, jumps = 0, len = 0;
-    bool jumped = false;
+    bool jumped = false, too_long = false;
     *n = 0;
     for (;;) {
         uint8_t l = wkp_cur_u8(&r);
@@ -124,21 +127,22 @@ static enum name_res read_name(struct wkp_cur *c, uint8_t out[DNS_NAME_WIRE_MAX]
         }
         if (l & 0xC0)
             return NAME_BAD; /* 0x40, 0x80: extended label types (RFC 6891 6.1.1), not in use */
-        if (++labels > DNS_LABELS_MAX)
-            return NAME_LONG;
-        wire += 1u + l;
-        if (wire > DNS_NAME_WIRE_MAX)
-            return NAME_LONG;
         if (!wkp_cur_has(&r, l))
             return jumped ? NAME_BAD : NAME_CUT;
-        if (len)
-            out[len++] = '.';
-        memcpy(out + len, r.p + r.off, l);
-        len += l;
+        wire += 1u + l;
+        too_long |= ++labels > DNS_LABELS_MAX || wire > DNS_NAME_WIRE_MAX;
+        if (!too_long) {
+            if (len)
+                out[len++] = '.';
+            memcpy(out + len, r.p + r.off, l);
+            len += l;
+        }
         r.off += l;
     }
     if (!jumped)
         c->off = r.off;
+    if (too_long)
+        return NAME_LONG;
     *n = len;
     return NAME_OK;
 }
@@ -170,17 +174,25 @@ static bool arena_put(struct dns_state *s, const uint8_t *p, uint32_t n, struct 
     return true;
 }
 
-/* Count a name that failed; returns true (the caller stops) for any
- * result but NAME_OK. A cut name counts as truncated, not malformed. */
-static bool name_failed(struct dns_ctx *x, enum name_res r, bool *cut)
+/* How a message's parse went: read to the end, or stopped. */
+enum msg_res { MSG_OK, MSG_BAD, MSG_CUT };
+
+/* Count a name that failed. NAME_LONG leaves the record readable: the
+ * name is dropped and the message marked malformed (*res), the caller goes
+ * on. Any other failure stops the message (returns true). */
+static bool name_failed(struct dns_ctx *x, enum name_res r, enum msg_res *res)
 {
     switch (r) {
     case NAME_OK: return false;
-    case NAME_CUT: *cut = true; return true;
+    case NAME_LONG:
+        x->counters[C_LONG_NAMES]++;
+        *res = MSG_BAD;
+        return false;
+    case NAME_CUT: *res = MSG_CUT; return true;
     case NAME_LOOP: x->counters[C_LOOPS]++; break;
-    case NAME_LONG: x->counters[C_LONG_NAMES]++; break;
     case NAME_BAD: break;
     }
+    *res = MSG_BAD;
     return true;
 }
 
@@ -209,11 +221,25 @@ static void add_query(struct dns_ctx *x, struct dns_state *s, const uint8_t *nam
     s->queries[s->nqueries++] = str;
 }
 
+/* A name inside rdata: rdlength already bounds the record, so any failure
+ * only loses the data (the message is marked malformed). */
+static bool data_name_failed(struct dns_ctx *x, enum name_res r, enum msg_res *res)
+{
+    if (r == NAME_OK)
+        return false;
+    if (r == NAME_LONG)
+        x->counters[C_LONG_NAMES]++;
+    else if (r == NAME_LOOP)
+        x->counters[C_LOOPS]++;
+    *res = MSG_BAD;
+    return true;
+}
+
 /* The text of an answer's data for the types kept; false: none. Reads the
  * rdata r (a cursor over the whole message, r->off at the rdata, r->len at
  * its end for fixed layouts) and names through the message m. */
-static bool answer_data(uint16_t type, struct wkp_cur *m, uint32_t rd_off, uint16_t rdlen,
-                        uint8_t *out, uint32_t *n)
+static bool answer_data(struct dns_ctx *x, uint16_t type, struct wkp_cur *m, uint32_t rd_off,
+                        uint16_t rdlen, uint8_t *out, uint32_t *n, enum msg_res *res)
 {
     struct wkp_cur rd = {.p = m->p + rd_off, .len = rdlen};
     struct wkp_cur at = {.p = m->p, .len = m->len, .off = rd_off};
@@ -238,7 +264,7 @@ static bool answer_data(uint16_t type, struct wkp_cur *m, uint32_t rd_off, uint1
     case 2:  /* NS */
     case 5:  /* CNAME */
     case 12: /* PTR */
-        if (read_name(&at, name, &nn) != NAME_OK)
+        if (data_name_failed(x, read_name(&at, name, &nn), res))
             return false;
         memcpy(out, name, nn);
         *n = nn;
@@ -252,7 +278,7 @@ static bool answer_data(uint16_t type, struct wkp_cur *m, uint32_t rd_off, uint1
         if (rd.short_read)
             return false;
         at.off += 2u * (uint32_t)nv;
-        if (read_name(&at, name, &nn) != NAME_OK)
+        if (data_name_failed(x, read_name(&at, name, &nn), res))
             return false;
         for (int i = 0; i < nv; i++) {
             uint32_t d = v[i], div = 10000;
@@ -342,46 +368,48 @@ static void parse_message(struct dns_ctx *x, struct dns_state *s, const uint8_t 
         if (!s->arcount)
             s->arcount = ar;
     }
-    bool cut = false;
+    enum msg_res res = MSG_OK;
     if (flags & 0x0200) /* TC: the sender cut the message (RFC 1035 4.1.1) */
         x->counters[C_TRUNCATED]++;
 
     uint8_t name[DNS_NAME_WIRE_MAX];
     uint32_t nn;
     for (unsigned i = 0; i < qd; i++) {
-        if (name_failed(x, read_name(&m, name, &nn), &cut))
+        enum name_res nr = read_name(&m, name, &nn);
+        if (name_failed(x, nr, &res))
             goto stop;
         uint16_t qtype = wkp_cur_be16(&m);
         (void)wkp_cur_be16(&m); /* class */
         if (m.short_read) {
-            cut = true;
+            res = MSG_CUT;
             goto stop;
         }
-        add_query(x, s, name, nn, qtype);
+        if (nr == NAME_OK)
+            add_query(x, s, name, nn, qtype);
     }
     for (unsigned i = 0; i < an; i++) {
-        if (name_failed(x, read_name(&m, name, &nn), &cut))
+        enum name_res nr = read_name(&m, name, &nn);
+        if (name_failed(x, nr, &res))
             goto stop;
         uint16_t type = wkp_cur_be16(&m);
         (void)wkp_cur_be16(&m); /* class */
         uint32_t ttl = wkp_cur_be32(&m);
         uint16_t rdlen = wkp_cur_be16(&m);
         if (m.short_read || !wkp_cur_has(&m, rdlen)) {
-            cut = true;
+            res = MSG_CUT;
             goto stop;
         }
         uint8_t data[DNS_NAME_WIRE_MAX + 18];
         uint32_t dn = 0;
-        bool has = answer_data(type, &m, m.off, rdlen, data, &dn);
+        bool has = answer_data(x, type, &m, m.off, rdlen, data, &dn, &res);
         m.off += rdlen;
-        add_answer(x, s, name, nn, type, ttl, data, dn, has);
+        if (nr == NAME_OK)
+            add_answer(x, s, name, nn, type, ttl, data, dn, has);
     }
-    return;
 stop:
-    if (cut)
-        x->counters[C_TRUNCATED]++;
-    else
-        x->counters[C_MALFORMED]++;
+    if (res == MSG_OK)
+        return;
+    x->counters[res == MSG_CUT ? C_TRUNCATED : C_MALFORMED]++;
     s->malformed++;
 }
 
