@@ -14,10 +14,11 @@
  *
  * DNS over TCP comes through the datagram path (segments as seen): each
  * direction reassembles its 2-byte length-prefixed messages in a 1 KiB buffer
- * (a longer message is parsed from its first 1 KiB). A segment identical to
- * the one before it in its direction is taken for a retransmission. A segment
- * lost or reordered inside a message misframes the rest of that direction;
- * such frames mostly fail the header check and are counted as malformed. */
+ * (a longer message is parsed from its first 1 KiB). Retransmissions are
+ * dropped by the engine before they get here (unless --keep-retrans); a
+ * segment lost or reordered inside a message misframes the rest of that
+ * direction, whose frames then mostly fail the header check and count as
+ * malformed. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -71,7 +72,6 @@ struct dns_tcp {
     uint8_t npfx;     /* prefix bytes read: 2 means inside a message */
     uint16_t msglen;  /* from the prefix */
     uint16_t got;     /* message bytes seen so far (the first DNS_TCP_BUF kept) */
-    uint32_t last_hash, last_len; /* the previous segment, to drop a retransmission */
     uint8_t buf[DNS_TCP_BUF];
 };
 
@@ -413,14 +413,6 @@ stop:
     s->malformed++;
 }
 
-static uint32_t seg_hash(const uint8_t *p, uint32_t n)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (uint32_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 16777619u;
-    return h;
-}
-
 /* A message reassembled in t is complete (or the flow ended inside it). */
 static void tcp_flush(struct dns_ctx *x, struct dns_state *s, struct dns_tcp *t)
 {
@@ -435,12 +427,6 @@ static void tcp_flush(struct dns_ctx *x, struct dns_state *s, struct dns_tcp *t)
 static void tcp_bytes(struct dns_ctx *x, struct dns_state *s, struct dns_tcp *t,
                       struct wkp_cur *c)
 {
-    uint32_t n = wkp_cur_left(c);
-    uint32_t h = seg_hash(c->p + c->off, n);
-    if (n == t->last_len && h == t->last_hash)
-        return; /* the same segment again: a retransmission */
-    t->last_len = n;
-    t->last_hash = h;
     while (wkp_cur_left(c) > 0) {
         if (t->npfx < 2) {
             t->pfx[t->npfx++] = wkp_cur_u8(c);
