@@ -127,3 +127,27 @@ epb_max = block(6, struct.pack("<IIIII", 1, 0xFFFFFFFF, 0xFFFFFFFF, len(eth_ip_t
                                len(eth_ip_tcp)) + eth_ip_tcp)
 put("engine", "pcapng_ts_limits", b"\x41\x08" + shb + idb_neg + idb + epb_min + epb_max + epb_min)
 put("engine", "pcapng_ts_limits_2w", b"\xc3\x80" + shb + idb_neg + idb + epb_max + epb_min)
+
+# dns: [transport: 1 TCP, 0 UDP] then chunks [dir << 15 | length (2 bytes)][bytes].
+def dns_chunk(data, down=0):
+    return struct.pack(">H", down << 15 | len(data)) + data
+
+
+dns_q = (struct.pack(">6H", 0x1234, 0x0100, 1, 0, 0, 0) + b"\3www\7example\3com\0"
+         + struct.pack(">HH", 1, 1))
+dns_r = (struct.pack(">6H", 0x1234, 0x8180, 1, 2, 0, 0) + dns_q[12:]
+         + b"\xc0\x0c" + struct.pack(">HHIH", 5, 1, 300, 6) + b"\3web\xc0\x10"
+         + b"\xc0\x2d" + struct.pack(">HHIH", 1, 1, 60, 4) + bytes([192, 0, 2, 7]))
+put("dns", "udp_pair", b"\0" + dns_chunk(dns_q) + dns_chunk(dns_r, 1))
+tcp_stream = struct.pack(">H", len(dns_q)) + dns_q + struct.pack(">H", len(dns_r)) + dns_r
+put("dns", "tcp_split", b"\1" + b"".join(dns_chunk(tcp_stream[i:i + 5])
+                                         for i in range(0, len(tcp_stream), 5)))
+put("dns", "loop", b"\0" + dns_chunk(struct.pack(">6H", 1, 0, 2, 0, 0, 0) + b"\1a\xc0\x10\xc0\x0c"
+                                     + struct.pack(">HH", 1, 1)))
+put("dns", "long_name", b"\0" + dns_chunk(struct.pack(">6H", 1, 0, 1, 0, 0, 0)
+                                          + (b"\1x" * 129) + b"\0" + struct.pack(">HH", 1, 1)))
+dns_ans = b"".join(b"\xc0\x0c" + struct.pack(">HHIH", t, 1, 1, len(rd)) + rd for t, rd in (
+    (15, b"\0\x0a\2mx\xc0\x10"), (33, b"\0\1\0\2\2\x77\2h\xc0\x10"), (16, b"\3v=1\xff"),
+    (28, bytes(16)), (12, b"\xc0\x0c"), (2, b"\2ns\xc0\x10")))
+put("dns", "types", b"\0" + dns_chunk(struct.pack(">6H", 0, 0x8400, 1, 6, 0, 0) + dns_q[12:]
+                                      + dns_ans))
