@@ -6,7 +6,7 @@
  * answers not seen yet and fill response_code and the answer, authority and
  * additional counts only while they are still 0 (docs/output.md, `dns`).
  *
- * The state has a fixed size (about 4.9 KiB, no heap): names and answer data
+ * The state has a fixed size (4812 bytes on x86-64, no heap): names and answer data
  * live in one 2 KiB arena, a name seen twice is stored once, and every list
  * has a cap. Name decompression is bounded: at most 64 pointer jumps, names
  * of at most 255 bytes on the wire and 128 labels, so a hostile message costs
@@ -25,16 +25,16 @@
 
 #include "dissectors/dissector.h"
 
-#define DNS_MAX_QUERIES 32
-#define DNS_MAX_QTYPES 16
-#define DNS_MAX_ANSWERS 32
-#define DNS_ARENA 2048
-#define DNS_TCP_BUF 1024
+#define DNS_MAX_QUERIES   32
+#define DNS_MAX_QTYPES    16
+#define DNS_MAX_ANSWERS   32
+#define DNS_ARENA         2048
+#define DNS_TCP_BUF       1024
 #define DNS_NAME_WIRE_MAX 255 /* RFC 1035 3.1: a name is at most 255 octets */
-#define DNS_LABELS_MAX 128
-#define DNS_JUMPS_MAX 64
-#define DNS_TXT_MAX 255
-#define DNS_HDR 12
+#define DNS_LABELS_MAX    128
+#define DNS_JUMPS_MAX     64
+#define DNS_TXT_MAX       255
+#define DNS_HDR           12
 
 enum {
     C_MESSAGES,
@@ -69,9 +69,9 @@ struct dns_answer {
 /* One direction of a TCP flow: the length prefix, then the message. */
 struct dns_tcp {
     uint8_t pfx[2];
-    uint8_t npfx;     /* prefix bytes read: 2 means inside a message */
-    uint16_t msglen;  /* from the prefix */
-    uint16_t got;     /* message bytes seen so far (the first DNS_TCP_BUF kept) */
+    uint8_t npfx;    /* prefix bytes read: 2 means inside a message */
+    uint16_t msglen; /* from the prefix */
+    uint16_t got;    /* message bytes seen so far (the first DNS_TCP_BUF kept) */
     uint8_t buf[DNS_TCP_BUF];
 };
 
@@ -235,9 +235,10 @@ static bool data_name_failed(struct dns_ctx *x, enum name_res r, enum msg_res *r
     return true;
 }
 
-/* The text of an answer's data for the types kept; false: none. Reads the
- * rdata r (a cursor over the whole message, r->off at the rdata, r->len at
- * its end for fixed layouts) and names through the message m. */
+/* The text of an answer's data for the types kept; false: none. The rdata
+ * is the rdlen bytes at rd_off of the message m (checked by the caller);
+ * fixed fields are read within them, names through the whole message, as
+ * their pointers may point anywhere before. */
 static bool answer_data(struct dns_ctx *x, uint16_t type, struct wkp_cur *m, uint32_t rd_off,
                         uint16_t rdlen, uint8_t *out, uint32_t *n, enum msg_res *res)
 {
@@ -316,8 +317,7 @@ static bool answer_data(struct dns_ctx *x, uint16_t type, struct wkp_cur *m, uin
 }
 
 static void add_answer(struct dns_ctx *x, struct dns_state *s, const uint8_t *name, uint32_t nn,
-                       uint16_t type, uint32_t ttl, const uint8_t *data, uint32_t dn,
-                       bool has_data)
+                       uint16_t type, uint32_t ttl, const uint8_t *data, uint32_t dn, bool has_data)
 {
     for (unsigned i = 0; i < s->nanswers; i++) {
         const struct dns_answer *a = &s->answers[i];
@@ -424,8 +424,7 @@ static void tcp_flush(struct dns_ctx *x, struct dns_state *s, struct dns_tcp *t)
     t->got = 0;
 }
 
-static void tcp_bytes(struct dns_ctx *x, struct dns_state *s, struct dns_tcp *t,
-                      struct wkp_cur *c)
+static void tcp_bytes(struct dns_ctx *x, struct dns_state *s, struct dns_tcp *t, struct wkp_cur *c)
 {
     while (wkp_cur_left(c) > 0) {
         if (t->npfx < 2) {

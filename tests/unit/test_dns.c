@@ -118,7 +118,8 @@ static void udp(const struct msg *m)
 
 static void tcp(const uint8_t *b, uint32_t n, int dir)
 {
-    struct wkp_dis_pkt p = {.proto = IPPROTO_TCP, .dir = (uint8_t)dir, .payload = b, .payload_len = n};
+    struct wkp_dis_pkt p = {
+        .proto = IPPROTO_TCP, .dir = (uint8_t)dir, .payload = b, .payload_len = n};
     struct wkp_cur c = {.p = b, .len = n};
     cr_assert_eq(D->parse(ctx, state, &p, &c), WKP_DIS_MORE);
 }
@@ -156,11 +157,11 @@ static void build_response(struct msg *m)
 }
 
 #define RESPONSE_JSON                                                                              \
-    "{\"id\":4660,\"flags\":256,\"opcode\":0,\"response_code\":0,\"question_count\":1,"           \
-    "\"answer_count\":2,\"authority_count\":0,\"additional_count\":0,"                            \
-    "\"queries\":[\"www.example.com\"],\"qtypes\":[1],\"answers\":["                              \
-    "{\"name\":\"www.example.com\",\"type\":5,\"ttl\":300,\"data\":\"web.example.com\"},"         \
-    "{\"name\":\"web.example.com\",\"type\":1,\"ttl\":60,\"data\":\"192.0.2.7\"}],"               \
+    "{\"id\":4660,\"flags\":256,\"opcode\":0,\"response_code\":0,\"question_count\":1,"            \
+    "\"answer_count\":2,\"authority_count\":0,\"additional_count\":0,"                             \
+    "\"queries\":[\"www.example.com\"],\"qtypes\":[1],\"answers\":["                               \
+    "{\"name\":\"www.example.com\",\"type\":5,\"ttl\":300,\"data\":\"web.example.com\"},"          \
+    "{\"name\":\"web.example.com\",\"type\":1,\"ttl\":60,\"data\":\"192.0.2.7\"}],"                \
     "\"messages\":2,\"malformed\":0}"
 
 Test(dns, query_and_response_with_compression)
@@ -359,8 +360,8 @@ Test(dns, tcp_two_messages_in_one_segment_and_prefix_alone)
     build_response(&r);
     uint8_t b[200];
     uint32_t n = tcp_stream(b, &q, &r);
-    tcp(b, 2, 0);         /* the first prefix alone */
-    tcp(b + 2, 10, 0);    /* part of the query */
+    tcp(b, 2, 0);           /* the first prefix alone */
+    tcp(b + 2, 10, 0);      /* part of the query */
     tcp(b + 12, n - 12, 0); /* the rest of it, the second prefix and message */
     D->finish(ctx, state);
     cr_assert_str_eq(json(), RESPONSE_JSON);
