@@ -55,7 +55,11 @@ static void toy_write(const void *state, wkp_value_writer *w, void *user)
 }
 
 /* A dissector as the registry would hold one: only its name and writer
- * matter to the columns. Its state is a label, written {"label":"..."}. */
+ * matter to the columns. Its state is a label, written {"label":"..."}.
+ * ext_protocol asks the product's registry, whose dissector at the same
+ * index then reads this state as its own: the label sits at the start of a
+ * zeroed block as large as any state, which reads as "nothing seen". */
+static char echo_state[1 << 16] = "seven";
 static void echo_write(const void *state, struct wkp_buf *out)
 {
     wkp_buf_puts(out, "{\"label\":");
@@ -137,12 +141,13 @@ Test(columns, default_header_lists_every_column_in_order)
 Test(columns, registry_columns_follow_tunnel)
 {
     struct wkp_config cfg;
-    config(&cfg, "tunnel,custom.*", true);
+    config(&cfg, NULL, true);
     wkp_errbuf err = {{0}};
     cr_assert_eq(wkp__columns_build(&cfg, &err), WKP_OK, "%s", err.msg);
-    /* the product's registry, in its order, between tunnel and custom.* */
+    /* the product's registry, in its order, between tunnel and custom.*
+     * (all columns: a --columns list keeps only what it names) */
     struct wkp_buf want = {0};
-    wkp_buf_puts(&want, "tunnel,");
+    wkp_buf_puts(&want, ",tunnel,");
     for (unsigned i = 0; i < wkp_ndissectors; i++) {
         wkp_buf_puts(&want, wkp_dissectors[i]->name);
         wkp_buf_putc(&want, ',');
@@ -150,7 +155,9 @@ Test(columns, registry_columns_follow_tunnel)
     wkp_buf_puts(&want, "custom.toy\n");
     wkp_buf_putc(&want, '\0');
     char *got = header(&cfg);
-    cr_expect_str_eq(got, want.p);
+    size_t ng = strlen(got), nw = strlen(want.p);
+    cr_assert_geq(ng, nw);
+    cr_expect_str_eq(got + ng - nw, want.p);
     free(got);
     wkp_buf_free(&want);
     unconfig(&cfg);
@@ -260,7 +267,7 @@ static void flow(struct fixture *t)
     t->st.sc.up_down_pkt_ratio = 1.0;
 
     t->toy = 2; /* custom.toy: {"n":2} */
-    t->app[0] = "seven";
+    t->app[0] = echo_state;
     t->x = (struct wkp_flow_extra){.seq = &t->seq,
                                    .stats = &t->st,
                                    .custom = &t->cfg.custom,
