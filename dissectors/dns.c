@@ -95,9 +95,11 @@ enum name_res { NAME_OK, NAME_CUT, NAME_BAD, NAME_LOOP, NAME_LONG };
  * where compression pointers count from). Leaves c after the name's bytes in
  * place (after the first pointer, if any). Writes the labels joined by "."
  * (no trailing dot, "" for the root) to out, its length to *n. A name over
- * 255 bytes or 128 labels is walked to its end (NAME_LONG: c is still moved
- * past it, so the record around it can be read); at most 64 jumps bound the
- * walk. */
+ * 255 bytes or 128 labels gives NAME_LONG with c still moved past its bytes
+ * in place, so the record around it can be read: the walk goes on only over
+ * those bytes (which the caller then skips) and stops at the first pointer.
+ * So a name costs at most 64 jumps and 129 labels beyond its own bytes, and
+ * a message's names cost linear time in its length. */
 static enum name_res read_name(struct wkp_cur *c, uint8_t out[DNS_NAME_WIRE_MAX], uint32_t *n)
 {
     struct wkp_cur r = *c;
@@ -116,6 +118,8 @@ static enum name_res read_name(struct wkp_cur *c, uint8_t out[DNS_NAME_WIRE_MAX]
                 return jumped ? NAME_BAD : NAME_CUT;
             if (!jumped)
                 c->off = r.off;
+            if (too_long)
+                return NAME_LONG; /* the in-place end is known: follow no further */
             jumped = true;
             if (++jumps > DNS_JUMPS_MAX)
                 return NAME_LOOP;
@@ -131,6 +135,8 @@ static enum name_res read_name(struct wkp_cur *c, uint8_t out[DNS_NAME_WIRE_MAX]
             return jumped ? NAME_BAD : NAME_CUT;
         wire += 1u + l;
         too_long |= ++labels > DNS_LABELS_MAX || wire > DNS_NAME_WIRE_MAX;
+        if (too_long && jumped)
+            return NAME_LONG; /* c is already past the name's bytes in place */
         if (!too_long) {
             if (len)
                 out[len++] = '.';

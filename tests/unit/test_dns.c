@@ -41,7 +41,7 @@ TestSuite(dns, .init = setup, .fini = teardown);
 
 /* A message under construction. */
 struct msg {
-    uint8_t b[2048];
+    uint8_t b[8192];
     uint32_t n;
 };
 
@@ -532,4 +532,49 @@ Test(dns, state_is_fixed_and_small)
     cr_assert_null(D->release);
     cr_assert_eq(D->transport, 0);
     cr_assert_eq(D->input, WKP_DIS_DATAGRAM);
+}
+
+Test(dns, long_name_ending_in_a_pointer_is_skipped_past_the_pointer)
+{
+    /* question 1: 130 one-byte labels in place, then a pointer to 12 (the
+     * name itself): too long at label 128, so the pointer is never
+     * followed and no loop is counted; question 2 is read after it */
+    uint8_t lens[130];
+    memset(lens, 1, sizeof lens);
+    struct msg m;
+    hdr(&m, 1, 0, 2, 0, 0, 0);
+    long_name(&m, lens, 130);
+    m.n--; /* drop the root byte: the pointer ends the name */
+    ptr(&m, 12);
+    u16(&m, 1);
+    u16(&m, 1);
+    question(&m, "next.example", 28);
+    udp(&m);
+    cr_assert_eq(counters[LONG_NAMES], 1);
+    cr_assert_eq(counters[LOOPS], 0);
+    cr_assert(strstr(json(), "\"queries\":[\"next.example\"],\"qtypes\":[28]"));
+}
+
+Test(dns, names_pointing_into_a_long_label_run_cost_bounded_work)
+{
+    /* 1000 questions, each a pointer to a run of 200 one-byte labels: each
+     * stops at label 128 (too long), so the whole message is read in
+     * bounded time, every question counted once */
+    static struct msg m;
+    hdr(&m, 1, 0, 1000, 0, 0, 0);
+    uint8_t lens[200];
+    memset(lens, 1, sizeof lens);
+    /* question 0 is the run itself */
+    long_name(&m, lens, 200);
+    u16(&m, 1);
+    u16(&m, 1);
+    for (int i = 1; i < 1000; i++) {
+        ptr(&m, 12);
+        u16(&m, 1);
+        u16(&m, 1);
+    }
+    udp(&m);
+    cr_assert_eq(counters[LONG_NAMES], 1000);
+    cr_assert_eq(counters[MALFORMED], 1);
+    cr_assert_eq(counters[TRUNCATED], 0);
 }
