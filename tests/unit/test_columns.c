@@ -176,6 +176,23 @@ Test(columns, selection_keeps_table_order_and_drops_sequences)
     unconfig(&cfg);
 }
 
+Test(columns, field_patterns_select_their_object_column)
+{
+    struct wkp_config cfg;
+    /* 'echo.*' and 'tunnel.stack' name fields of object columns: the whole
+     * column is selected; 'echox.*' is no field of echo */
+    config(&cfg, "flow_id,echo.*,tunnel.stack", true);
+    wkp_errbuf err = {{0}};
+    cr_assert_eq(wkp__columns_build_with(&cfg, test_dissectors, 1, &err), WKP_OK, "%s", err.msg);
+    char *got = header(&cfg);
+    cr_expect_str_eq(got, "flow_id,tunnel,echo\n");
+    free(got);
+    unconfig(&cfg);
+    config(&cfg, "echox.*", true);
+    cr_expect_eq(wkp__columns_build_with(&cfg, test_dissectors, 1, &err), WKP_EINVAL);
+    unconfig(&cfg);
+}
+
 Test(columns, pattern_matching_nothing_is_refused)
 {
     struct wkp_config cfg;
