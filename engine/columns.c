@@ -231,6 +231,8 @@ wkp_status wkp__columns_build_with(struct wkp_config *cfg, const struct wkp_diss
     if (!after)
         t->feat_end = k;
     t->n = k;
+    t->dis = dis;
+    t->ndis = ndis;
     free(sel);
     cfg->cols = t;
     return WKP_OK;
