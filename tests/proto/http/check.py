@@ -3,7 +3,7 @@
 fields tshark gave (expected/<capture>.tsv, made by make_expected.py).
 
   check.py CLI CAPTURE EXPECTED [--only-http] [--port P] [--no-http-port P] [--none]
-           [-- CLI_ARGS...]
+           [--counter NAME=N]... [-- CLI_ARGS...]
 
 Every expected flow (only those with port P, given --port) must be in the
 output with an http column whose fields equal tshark's (a key the record
@@ -11,10 +11,13 @@ leaves out equals an empty tshark field) and HTTP in ext_protocol; every
 other flow must have neither. --only-http: the output holds exactly the
 expected flows (for --filter http). --no-http-port P: flows on port P are
 dropped from the expectation (they must then have no http column).
---none: no flow may have an http column (e.g. --app-layer none)."""
+--none: no flow may have an http column (e.g. --app-layer none).
+--counter NAME=N: the run summary's dissectors.http.NAME is N."""
 import json
+import os
 import subprocess
 import sys
+import tempfile
 
 COLS = ["method", "path", "version", "host", "user_agent", "content_type", "content_length",
         "status_code", "status_reason", "response_version", "server", "response_content_type",
@@ -33,6 +36,7 @@ def main():
     port = opts[opts.index("--port") + 1] if "--port" in opts else None
     nohttp = opts[opts.index("--no-http-port") + 1] if "--no-http-port" in opts else None
     none = "--none" in opts
+    counters = [opts[i + 1].split("=") for i, o in enumerate(opts) if o == "--counter"]
 
     expected = {}
     with open(exp) as f:
@@ -47,9 +51,20 @@ def main():
             continue
         expected[key] = dict(zip(COLS, v[1:]))
 
-    out = subprocess.run([cli, "analyze", "-f", "ndjson", "-o", "-"] + cli_args + [cap],
-                         check=True, capture_output=True, text=True).stdout
+    fd, summary = tempfile.mkstemp(suffix=".json")
+    os.close(fd)
+    try:
+        out = subprocess.run([cli, "analyze", "-f", "ndjson", "-o", "-", "--summary", summary] +
+                             cli_args + [cap], check=True, capture_output=True, text=True).stdout
+        with open(summary) as f:
+            got_counters = json.load(f)["dissectors"].get("http", {})
+    finally:
+        os.unlink(summary)
     bad = 0
+    for name, n in counters:
+        if got_counters.get(name) != int(n):
+            print("counter %s: got %s, want %s" % (name, got_counters.get(name), n))
+            bad += 1
     seen = set()
     nflows = 0
     for line in out.splitlines():
