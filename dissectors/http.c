@@ -14,7 +14,8 @@
  * line split across chunks waits in an 8 KiB buffer per direction; a
  * longer line is counted ("long_lines") and skipped up to its LF, never
  * stored. Kept values are capped (see docs/output.md, `http`) and marked
- * truncated when cut. The state owns no heap memory.
+ * truncated when cut. The state (about 22.5 KiB, two thirds of it the two
+ * line buffers) owns no heap memory; nothing is allocated per chunk.
  *
  * The engine keeps at most the first 64 KiB of each direction for a
  * stream dissector, so the counts are those of that prefix. The answer is
