@@ -137,7 +137,17 @@ Test(columns, default_header_lists_every_column_in_order)
 Test(columns, registry_columns_follow_tunnel)
 {
     struct wkp_config cfg;
-    config(&cfg, "tunnel,custom.*", true);
+    /* selected in reverse order: the table's order wins */
+    struct wkp_buf pats = {0};
+    wkp_buf_puts(&pats, "custom.*");
+    for (unsigned i = wkp_ndissectors; i-- > 0;) {
+        wkp_buf_putc(&pats, ',');
+        wkp_buf_puts(&pats, wkp_dissectors[i]->name);
+    }
+    wkp_buf_puts(&pats, ",tunnel");
+    wkp_buf_putc(&pats, '\0');
+    config(&cfg, pats.p, true);
+    wkp_buf_free(&pats);
     wkp_errbuf err = {{0}};
     cr_assert_eq(wkp__columns_build(&cfg, &err), WKP_OK, "%s", err.msg);
     /* the product's registry, in its order, between tunnel and custom.* */
