@@ -135,6 +135,19 @@ static void expand(const struct wkp_config *cfg, const struct wkp_dissector *con
     }
 }
 
+/* Does pattern p name column c? An object column (tunnel, a protocol)
+ * also answers to patterns of its fields: 'tls.*' or 'tls.sni' select the
+ * tls column (its object is written whole). */
+static bool col_matches(const char *p, const struct wkp_col *c)
+{
+    if (fnmatch(p, c->name, 0) == 0)
+        return true;
+    if (c->kind != WKP_COL_APP && c->kind != WKP_COL_TUNNEL)
+        return false;
+    size_t n = strlen(c->name);
+    return strncmp(p, c->name, n) == 0 && p[n] == '.';
+}
+
 /* Mark in sel[] the columns each pattern of pats matches; every pattern
  * must match one. */
 static wkp_status match(const char *pats, const struct wkp_col *v, size_t n, bool *sel,
@@ -150,7 +163,7 @@ static wkp_status match(const char *pats, const struct wkp_col *v, size_t n, boo
             p++;
         bool hit = false;
         for (size_t c = 0; c < n; c++) {
-            if (fnmatch(p, v[c].name, 0) == 0) {
+            if (col_matches(p, &v[c])) {
                 sel[c] = true;
                 hit = true;
             }
@@ -218,6 +231,8 @@ wkp_status wkp__columns_build_with(struct wkp_config *cfg, const struct wkp_diss
     if (!after)
         t->feat_end = k;
     t->n = k;
+    t->dis = dis;
+    t->ndis = ndis;
     free(sel);
     cfg->cols = t;
     return WKP_OK;

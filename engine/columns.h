@@ -76,6 +76,10 @@ struct wkp_coltab {
     size_t n;
     size_t stats_at, scalars_at, seqs_at, feat_end;
     char *names; /* storage of the built names */
+    /* the dissectors the table was built with (the registry, or a test's):
+     * x->app[i] is the state of dis[i] */
+    const struct wkp_dissector *const *dis;
+    unsigned ndis;
 };
 
 /* Build cfg->cols from cfg->columns (comma-separated shell globs, each of

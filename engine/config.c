@@ -44,7 +44,7 @@ wkp_status wkp_config_new(wkp_config **out)
     c->filter_retrans = true;
     c->sequences = true;
     c->reassembly = true;
-    c->tcp_stream_limit = 0; /* no consumer yet: on with --tcp-stream-limit */
+    c->tcp_stream_limit = 0; /* per flow when a stream dissector claims it; all flows with --tcp-stream-limit */
     c->tcp_stream_budget = (uint64_t)512 << 20;
     c->default_filter = strdup(WKP_DEFAULT_FILTER);
     if (!c->default_filter) {

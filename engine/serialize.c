@@ -73,7 +73,7 @@ static void put_double(struct wkp_buf *b, double v, int json)
  * what the claiming application dissector adds ("TLS", "HTTPS"), in
  * registry order. */
 static void ext_protocol(struct wkp_buf *b, const struct wkp_flow *f,
-                         const struct wkp_flow_extra *x)
+                         const struct wkp_flow_extra *x, const struct wkp_coltab *tab)
 {
     wkp_buf_puts(b, f->family == 6 ? "[\"IPv6\"" : "[\"IPv4\"");
     const char *t = transport_name(f->proto);
@@ -82,11 +82,11 @@ static void ext_protocol(struct wkp_buf *b, const struct wkp_flow *f,
         wkp_buf_puts(b, t);
         wkp_buf_putc(b, '"');
     }
-    for (unsigned d = 0; x->app && d < wkp_ndissectors; d++) {
+    for (unsigned d = 0; x->app && d < tab->ndis; d++) {
         const char *names[4];
-        if (!x->app[d] || !wkp_dissectors[d]->ext_protocol)
+        if (!x->app[d] || !tab->dis[d]->ext_protocol)
             continue;
-        size_t n = wkp_dissectors[d]->ext_protocol(x->app[d], names, 4);
+        size_t n = tab->dis[d]->ext_protocol(x->app[d], names, 4);
         for (size_t i = 0; i < n && i < 4; i++) {
             wkp_buf_puts(b, ",\"");
             wkp_buf_puts(b, names[i]);
@@ -299,7 +299,7 @@ static bool put_value(struct wkp_buf *b, const struct wkp_col *c, const struct w
         else
             wkp_custom_write_csv_one(&cfg->custom, c->arg, x->custom_block, b);
         return true;
-    case WKP_COL_EXT_PROTOCOL: ext_protocol(b, f, x); break;
+    case WKP_COL_EXT_PROTOCOL: ext_protocol(b, f, x, cfg->cols); break;
     case WKP_COL_SEQ:
         if ((c->arg == WKP_SEQ_COL_TCP_FLAGS || c->arg == WKP_SEQ_COL_TCP_WINDOW_SIZES) &&
             f->proto != IPPROTO_TCP)

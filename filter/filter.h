@@ -24,10 +24,6 @@
 #include "dissectors/l2l4.h"
 #include "wa1kpcap/wa1kpcap.h"
 
-/* The default filter: wa1kpcap keywords only, so it works on every link
- * type. */
-#define WKP_DEFAULT_FILTER "not arp and not icmp and not icmpv6 and not dhcp and not dhcpv6"
-
 struct wkp_filter;
 
 /* Compile expr (NUL-terminated; empty or blank: a filter that keeps

@@ -95,9 +95,9 @@ bool wkp_tcp_pure_ack(uint8_t flags, uint8_t hdr_len, uint32_t app_len);
  * a, b: the flow's two directions, before this packet touches them.
  * first_syn_seq / has_first_syn: the caller keeps them per flow: the
  * sequence number of the first packet of the flow, in either direction,
- * with SYN set and ACK clear (a SYN+ACK never counts), recorded when the
- * packet joins the flow, whether or not it is later dropped as a
- * retransmission; has_first_syn is false until then. A flow opened by
+ * with SYN set and ACK clear (a SYN+ACK never counts), recorded once the
+ * packet has passed the retransmission test (a SYN dropped as a
+ * retransmission is not recorded); has_first_syn is false until then. A flow opened by
  * this function starts with that packet's seq as its first SYN. */
 bool wkp_tcp_new_syn(const struct wkp_tcp_dir *a, const struct wkp_tcp_dir *b, uint8_t flags,
                      uint32_t seq, uint32_t first_syn_seq, bool has_first_syn);

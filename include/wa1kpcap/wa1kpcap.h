@@ -183,11 +183,12 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_add_vxlan_port(wkp_config *cfg, uint
  * first `limit` bytes of each direction are kept (64 KiB holds a TLS
  * handshake with its certificate chain), out-of-order segments wait for
  * their hole, overlaps keep the first copy, a hole given up is a recorded
- * gap. Off by default (limit 0) in this version, which has no application
- * dissector to read the streams yet: it costs about 1 s and 140 MiB on the
- * 1 GiB bench capture. All stream buffers of a
- * run hold at most `budget` bytes (default 512 MiB); what is refused or
- * given up is counted in the run summary (tcp_reassembly). */
+ * gap. With limit 0 (the default) only the flows a stream dissector (TLS,
+ * HTTP) claims are reassembled, 64 KiB a direction, until it has what it
+ * needs; a limit > 0 reassembles every TCP flow (about 1 s and 140 MiB
+ * more on the 1 GiB bench capture). All stream buffers of a run hold at
+ * most `budget` bytes (default 512 MiB); what is refused or given up is
+ * counted in the run summary (tcp_reassembly). */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_tcp_reassembly(wkp_config *cfg, uint32_t limit,
                                                                uint64_t budget);
 /* The original's behaviour where its numbers are needed (docs/design.md,

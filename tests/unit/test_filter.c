@@ -22,7 +22,7 @@ static void tag(struct pkt *p, uint16_t tci, uint16_t type)
 }
 
 static const uint8_t A4[4] = {10, 0, 0, 1}, B4[4] = {10, 0, 0, 2};
-static const uint8_t C4[4] = {192, 168, 0, 1}, D4[4] = {192, 168, 0, 2};
+static const uint8_t SRC4[4] = {192, 168, 0, 1}, DST4[4] = {192, 168, 0, 2};
 static const uint8_t A6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
 static const uint8_t MLD6[16] = {0xff, 0x02, [15] = 0x16};
 
@@ -329,7 +329,7 @@ Test(filter, raw_fallback_uses_the_outer_ip_header)
     struct pkt p = {0};
     u8(&p, 2), u8(&p, 0), be16(&p, 1);
     le16(&p, 4 + 64), le16(&p, 9);
-    uint32_t o = ip4_begin(&p, 47, C4, D4);
+    uint32_t o = ip4_begin(&p, 47, SRC4, DST4);
     be16(&p, 0), be16(&p, 0x0800);
     ip4_tcp(&p, A4, 5000, B4, 443);
     ip4_end(&p, o);
@@ -356,7 +356,7 @@ Test(filter, non_ip_packets)
 static void build_vxlan_arp(struct pkt *p)
 {
     eth(p, 0x0800);
-    uint32_t ip = ip4_begin(p, 17, C4, D4);
+    uint32_t ip = ip4_begin(p, 17, SRC4, DST4);
     uint32_t u = udp_begin(p, 50000, 4789);
     be32(p, 0x08000000), be32(p, 0x12345600);
     eth(p, 0x8100);
@@ -392,7 +392,7 @@ Test(filter, keywords_look_inside_tunnels)
     /* Ethernet, IPv4, GRE with key 0xabc, IPv4 ICMP */
     struct pkt g = {0};
     eth(&g, 0x0800);
-    uint32_t o = ip4_begin(&g, 47, C4, D4);
+    uint32_t o = ip4_begin(&g, 47, SRC4, DST4);
     be16(&g, 0x2000), be16(&g, 0x0800), be32(&g, 0xabc);
     uint32_t i = ip4_begin(&g, 1, A4, B4);
     u8(&g, 8), u8(&g, 0), be16(&g, 0), be32(&g, 0);
@@ -422,14 +422,14 @@ Test(filter, l2l4_records_what_the_keywords_need)
     cr_expect_eq(m.tun.strip_n, 0, "an inner tag is not under the link header");
     cr_expect(m.tun.flags & WKP_TF_ARP);
     cr_expect_eq(m.tun.outer_family, 4);
-    cr_expect_arr_eq(m.tun.outer_src, C4, 4);
+    cr_expect_arr_eq(m.tun.outer_src, SRC4, 4);
 
     /* QinQ then GRE (key 7) then IPv6-in-IPv4: stack, key, outer addresses */
     struct pkt g = {0};
     eth(&g, 0x88A8);
     tag(&g, 100, 0x8100);
     tag(&g, 200, 0x0800);
-    uint32_t o = ip4_begin(&g, 47, C4, D4);
+    uint32_t o = ip4_begin(&g, 47, SRC4, DST4);
     be16(&g, 0x2000), be16(&g, 0x0800), be32(&g, 7);
     uint32_t i = ip4_begin(&g, 6, A4, B4);
     tcp(&g, 1, 2);
@@ -448,7 +448,7 @@ Test(filter, l2l4_records_what_the_keywords_need)
     cr_expect_eq(m.tun.strip_n, 2);
     cr_expect_eq(m.tun.strip_type_off, 12);
     cr_expect_eq(m.tun.strip_tags_off, 14);
-    cr_expect_arr_eq(m.tun.outer_dst, D4, 4);
+    cr_expect_arr_eq(m.tun.outer_dst, DST4, 4);
     cr_expect_arr_eq(m.src, A4, 4);
     cr_expect_eq(m.l2_len, 22);
 }

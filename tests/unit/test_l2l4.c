@@ -488,7 +488,7 @@ Test(l2l4, depth_cap_stops_endless_vlan_tags)
 
 /* ---- tunnels --------------------------------------------------------------- */
 
-static const uint8_t C4[4] = {192, 0, 2, 1}, D4[4] = {198, 51, 100, 2};
+static const uint8_t SRC4[4] = {192, 0, 2, 1}, DST4[4] = {198, 51, 100, 2};
 
 static void build_gre_key_seq(struct pkt *p)
 {
@@ -498,7 +498,7 @@ static void build_gre_key_seq(struct pkt *p)
     be16(p, 0x0800);
     be32(p, 42); /* key */
     be32(p, 7);  /* sequence */
-    uint32_t inner = ip4_begin(p, 6, 0, C4, D4);
+    uint32_t inner = ip4_begin(p, 6, 0, SRC4, DST4);
     tcp(p, 5555, 80, 0x02);
     ip4_end(p, inner);
     ip4_end(p, outer);
@@ -510,8 +510,8 @@ Test(l2l4, gre_with_key_and_sequence_keys_inner_packet)
     build_gre_key_seq(&p);
     struct wkp_l2l4 o;
     cr_assert_eq(parse(&p, WKP_DLT_EN10MB, &o), WKP_PARSE_FLOW);
-    cr_assert_arr_eq(o.src, C4, 4);
-    cr_assert_arr_eq(o.dst, D4, 4);
+    cr_assert_arr_eq(o.src, SRC4, 4);
+    cr_assert_arr_eq(o.dst, DST4, 4);
     cr_assert_eq(o.proto, 6);
     cr_assert_eq(o.sport, 5555);
     cr_assert_eq(o.tcp_flags, 0x02);
@@ -626,7 +626,7 @@ static void build_vxlan_icmp(struct pkt *p)
     uint32_t u = udp_begin(p, 50000, 4789);
     be32(p, 0x08000000), be32(p, 0x00123400); /* I flag, VNI 0x1234 */
     eth(p, 0x0800);
-    uint32_t inner = ip4_begin(p, 1, 0, C4, D4);
+    uint32_t inner = ip4_begin(p, 1, 0, SRC4, DST4);
     u8(p, 8), u8(p, 0), be16(p, 0), be32(p, 0x00010001); /* echo request */
     ip4_end(p, inner);
     udp_end(p, u);
@@ -640,7 +640,7 @@ Test(l2l4, vxlan_icmp_keys_inner_ips_without_ports)
     build_vxlan_icmp(&p);
     struct wkp_l2l4 o;
     cr_assert_eq(parse(&p, WKP_DLT_EN10MB, &o), WKP_PARSE_FLOW);
-    cr_assert_arr_eq(o.src, C4, 4);
+    cr_assert_arr_eq(o.src, SRC4, 4);
     cr_assert_eq(o.proto, 1);
     cr_assert_eq(o.sport, 0);
     cr_assert_eq(o.dport, 0);
@@ -704,7 +704,7 @@ static void build_ipip(struct pkt *p)
 {
     eth(p, 0x0800);
     uint32_t outer = ip4_begin(p, 4, 0, A4, B4);
-    uint32_t inner = ip4_begin(p, 17, 0, C4, D4);
+    uint32_t inner = ip4_begin(p, 17, 0, SRC4, DST4);
     uint32_t u = udp_begin(p, 40010, 5060);
     udp_end(p, u);
     ip4_end(p, inner);
@@ -717,7 +717,7 @@ Test(l2l4, ipv4_in_ipv4_keys_inner)
     build_ipip(&p);
     struct wkp_l2l4 o;
     cr_assert_eq(parse(&p, WKP_DLT_EN10MB, &o), WKP_PARSE_FLOW);
-    cr_assert_arr_eq(o.src, C4, 4);
+    cr_assert_arr_eq(o.src, SRC4, 4);
     cr_assert_eq(o.sport, 40010);
     cr_assert_eq(o.encap, WKP_ENC_IPIP);
     cr_assert_eq(o.l3_off, 34);
@@ -754,7 +754,7 @@ Test(l2l4, icmp_error_is_not_decapsulated)
     eth(&p, 0x0800);
     uint32_t outer = ip4_begin(&p, 1, 0, A4, B4);
     u8(&p, 3), u8(&p, 3), be16(&p, 0), be32(&p, 0); /* port unreachable */
-    uint32_t quoted = ip4_begin(&p, 17, 0, C4, D4);
+    uint32_t quoted = ip4_begin(&p, 17, 0, SRC4, DST4);
     uint32_t u = udp_begin(&p, 33434, 33435);
     udp_end(&p, u);
     ip4_end(&p, quoted);
