@@ -919,7 +919,12 @@ static bool app_packet(struct wkp_worker *w, struct live_flow *lf, const struct 
                        uint8_t fl, int d)
 {
     const struct wkp_l2l4 *m = &p->m;
-    if (!w->app.n || m->is_fragment || (m->proto != IPPROTO_TCP && m->proto != IPPROTO_UDP))
+    /* A fragment reaches the dissectors only as a first UDP fragment (its
+     * UDP header and the start of the payload are there: the datagram was
+     * not reassembled, by --no-reassembly or because the rest never came). */
+    bool first_udp = m->proto == IPPROTO_UDP && m->frag_off == 0;
+    if (!w->app.n || (m->is_fragment && !first_udp) ||
+        (m->proto != IPPROTO_TCP && m->proto != IPPROTO_UDP))
         return true;
     struct wkp_dis_pkt dp = dis_pkt(lf, p, d);
     if (!lf->app || !lf->app->state) {
