@@ -83,8 +83,8 @@ static void put_base64(struct wkp_buf *out, const uint8_t *p, size_t n)
     wkp_buf_putc(out, '"');
 }
 
-/* null only if OpenSSL cannot print the name (no memory): the decoder has
- * already refused a certificate whose name strings do not convert to UTF-8. */
+/* null if OpenSSL cannot print the name (the decoder has already refused
+ * names whose UTF8String, BMPString ... values do not convert to UTF-8). */
 static void put_name(struct wkp_buf *out, const X509_NAME *name, BIO *bio)
 {
     static const unsigned long flags = XN_FLAG_RFC2253 & ~(unsigned long)ASN1_STRFLGS_ESC_MSB;
