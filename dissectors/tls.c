@@ -135,11 +135,18 @@ static bool looks_like_record(const uint8_t *p, uint32_t n)
     return 5u + ((uint32_t)p[3] << 8 | p[4]) <= n;
 }
 
+/* On a TLS port, a packet whose payload begins with a record header; on
+ * any port, one that holds a whole record. A packet that begins inside a
+ * record (a capture started mid-connection, a keep-alive byte) is passed
+ * over, and the flow's later packets are asked again. */
 static bool tls_probe(void *ctx, const struct wkp_dis_pkt *p, wkp_app_layer mode, bool port_match)
 {
     (void)ctx;
     (void)mode;
-    return port_match || (p->payload && looks_like_record(p->payload, p->payload_len));
+    if (!p->payload || p->payload_len < 5)
+        return false;
+    return (port_match && record_header_ok(p->payload)) ||
+           looks_like_record(p->payload, p->payload_len);
 }
 
 /* Forget the partial record and message of a direction (the heap buffer
