@@ -31,16 +31,16 @@
 #include "dissectors/x509.h"
 
 /* Record bodies: at most 2^14 + 2048 bytes (RFC 5246 section 6.2.3). */
-#define TLS_REC_MAX (16384u + 2048u)
+#define TLS_REC_MAX         (16384u + 2048u)
 /* A handshake message claiming more than this is not believed: the
  * direction is abandoned (real certificate chains stay far below). */
-#define TLS_MSG_MAX (256u * 1024u)
+#define TLS_MSG_MAX         (256u * 1024u)
 /* Bytes of one parsed message kept (hello or Certificate); the certificate
  * chain of a flow shares this bound, and at most TLS_MAX_CERTS of it. */
-#define TLS_MSG_KEEP  (64u * 1024u)
-#define TLS_MAX_CERTS 10
+#define TLS_MSG_KEEP        (64u * 1024u)
+#define TLS_MAX_CERTS       10
 /* Distinct handshake types listed per flow. */
-#define TLS_MAX_HS_TYPES 32
+#define TLS_MAX_HS_TYPES    32
 /* A claimed flow whose chunks never start a record within this many is
  * not TLS: it is given back. */
 #define TLS_UNSYNCED_CHUNKS 8
@@ -70,12 +70,12 @@ enum dir_mode {
 };
 
 struct tls_dir {
-    uint8_t mode; /* enum dir_mode */
-    uint8_t encrypted; /* after this direction's ChangeCipherSpec */
+    uint8_t mode;         /* enum dir_mode */
+    uint8_t encrypted;    /* after this direction's ChangeCipherSpec */
     uint8_t nhdr, hdr[5]; /* record header bytes read so far */
     uint8_t rec_type;
     uint16_t rec_version;
-    uint32_t rec_left; /* body bytes of the current record still to come; 0: a header next */
+    uint32_t rec_left;      /* body bytes of the current record still to come; 0: a header next */
     uint8_t nmhdr, mhdr[4]; /* handshake header bytes read so far */
     uint8_t in_msg, msg_keep;
     uint32_t msg_len, msg_have;
@@ -124,6 +124,16 @@ static bool record_header_ok(const uint8_t *p)
 {
     uint32_t n = (uint32_t)p[3] << 8 | p[4];
     return p[0] >= TLS_CCS && p[0] <= TLS_HEARTBEAT && p[1] == 3 && p[2] <= 4 && n <= TLS_REC_MAX;
+}
+
+/* Could the n bytes at p begin a record? (A chunk may be shorter than a
+ * header: the header is then checked whole once its other bytes came.) */
+static bool starts_record(const uint8_t *p, uint32_t n)
+{
+    if (n >= 5)
+        return record_header_ok(p);
+    return n >= 1 && p[0] >= TLS_CCS && p[0] <= TLS_HEARTBEAT && (n < 2 || p[1] == 3) &&
+           (n < 3 || p[2] <= 4);
 }
 
 /* The detection rule for a payload on any port: a complete record at
@@ -412,7 +422,7 @@ static enum wkp_dis_result tls_parse(void *ctx, void *state, const struct wkp_di
     }
     if (d->mode != DIR_OK) {
         /* Start (again) only at a chunk that begins with a record header. */
-        if (n < 5 || !record_header_ok(b)) {
+        if (!starts_record(b, n)) {
             if (!s->content_types && ++s->unsynced_chunks >= TLS_UNSYNCED_CHUNKS) {
                 c->env->counters[C_NOT_TLS]++;
                 return WKP_DIS_NOT_MINE;

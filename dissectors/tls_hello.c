@@ -288,6 +288,11 @@ size_t wkp_tls_ja3s_text(const struct wkp_tls_hello *h, char *out, size_t cap)
     return t.len;
 }
 
+static bool alnum(uint8_t b)
+{
+    return (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z');
+}
+
 /* JA4 "a": protocol, version, SNI or not, counts, ALPN's ends. */
 static void ja4_a(const struct wkp_tls_hello *h, char proto, char out[11])
 {
@@ -310,8 +315,7 @@ static void ja4_a(const struct wkp_tls_hello *h, char proto, char out[11])
     char alpn[3] = "00";
     if (h->nalpn) {
         uint8_t f = h->alpn0_first, l = h->alpn0_last;
-#define ALNUM(b) (((b) >= '0' && (b) <= '9') || ((b) >= 'a' && (b) <= 'z') || ((b) >= 'A' && (b) <= 'Z'))
-        if (ALNUM(f) && ALNUM(l)) {
+        if (alnum(f) && alnum(l)) {
             alpn[0] = (char)f;
             alpn[1] = (char)l;
         } else { /* the first and last digits of the value in hex */
@@ -319,7 +323,6 @@ static void ja4_a(const struct wkp_tls_hello *h, char proto, char out[11])
             alpn[0] = hex[f >> 4];
             alpn[1] = hex[l & 15];
         }
-#undef ALNUM
     }
     snprintf(out, 11, "%c%s%c%02u%02u%s", proto, ver, h->has_sni_ext ? 'd' : 'i', ns, ne, alpn);
 }
@@ -351,8 +354,7 @@ static void ja4_lists(const struct wkp_tls_hello *h, bool original, struct ja4_l
             l->suites[l->ns++] = h->suites[i];
     for (unsigned i = 0; i < h->nexts; i++) {
         uint16_t e = h->exts[i];
-        if (wkp_tls_is_grease(e) ||
-            (!original && (e == WKP_TLS_EXT_SNI || e == WKP_TLS_EXT_ALPN)))
+        if (wkp_tls_is_grease(e) || (!original && (e == WKP_TLS_EXT_SNI || e == WKP_TLS_EXT_ALPN)))
             continue;
         l->exts[l->ne++] = e;
     }
