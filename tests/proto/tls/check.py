@@ -4,7 +4,8 @@
   check.py --cli CLI tshark CAPTURE EXPECTED.tsv
       Every conversation of EXPECTED.tsv (made by make_expected.py from
       tshark) has a flow whose tls object gives the same sni, alpn,
-      cipher_suites, cipher_suite, ja3 and ja3s ('-': no such key).
+      cipher_suites, cipher_suite, ja3, ja3s and certificate count ('-': no
+      such key).
   check.py --cli CLI ja4 EXPECTED.tsv DATA_DIR
       ja4 and sni of each capture listed (expected/ja4.tsv).
   check.py --cli CLI numbers DATA_DIR OWN_DATA_DIR
@@ -65,9 +66,10 @@ def cmd_tshark(a):
             continue
         sni = tls.get("sni", [None])[0] if tls.get("sni") else None
         got = [sni or "-", joined(tls.get("alpn")), joined(tls.get("cipher_suites")),
-               joined(tls.get("cipher_suite")), tls.get("ja3", "-"), tls.get("ja3s", "-")]
+               joined(tls.get("cipher_suite")), tls.get("ja3", "-"), tls.get("ja3s", "-"),
+               str(len(tls["certificates"])) if tls.get("certificates") else "-"]
         for field, want, have in zip(["sni", "alpn", "cipher_suites", "cipher_suite", "ja3",
-                                      "ja3s"], r[2:], got):
+                                      "ja3s", "certificates"], r[2:], got):
             check(want == have, f"{name} {k} {field}: tshark {want!r}, ours {have!r}")
     print(f"{name}: {len(rows)} conversations compared")
 
