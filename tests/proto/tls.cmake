@@ -4,7 +4,8 @@
 # ja4.tsv), and the values measured on the original (check.py numbers).
 set(WKP_TLS_CHECK ${CMAKE_CURRENT_LIST_DIR}/tls/check.py)
 set(WKP_TLS_DATA ${CMAKE_CURRENT_LIST_DIR}/tls/data)
-file(GLOB WKP_TLS_EXPECTED ${CMAKE_CURRENT_LIST_DIR}/tls/expected/*.pcap.tsv)
+file(GLOB WKP_TLS_EXPECTED ${CMAKE_CURRENT_LIST_DIR}/tls/expected/*.pcap.tsv
+     ${CMAKE_CURRENT_LIST_DIR}/tls/expected/*.pcapng.tsv)
 foreach(exp ${WKP_TLS_EXPECTED})
   get_filename_component(cap ${exp} NAME)
   string(REGEX REPLACE "\\.tsv$" "" cap ${cap})
@@ -13,7 +14,7 @@ foreach(exp ${WKP_TLS_EXPECTED})
   else()
     set(path ${WKP_TEST_DATA}/${cap})
   endif()
-  string(REGEX REPLACE "\\.pcap$" "" short ${cap})
+  string(REGEX REPLACE "\\.pcap(ng)?$" "" short ${cap})
   add_test(NAME proto.tls.tshark.${short}
            COMMAND Python3::Interpreter ${WKP_TLS_CHECK} --cli ${WKP_PROTO_CLI} tshark ${path} ${exp})
   set_tests_properties(proto.tls.tshark.${short} PROPERTIES LABELS "proto;san" TIMEOUT 120)

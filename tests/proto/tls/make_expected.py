@@ -46,7 +46,8 @@ def main():
         cmd[2] = cap
         for f in FIELDS:
             cmd += ["-e", f]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        # exit status 2 for a capture cut short: its packets are still read
+        out = subprocess.run(cmd, capture_output=True, text=True).stdout
         flows = {}
         order = []
         for line in out.splitlines():
