@@ -171,9 +171,14 @@ static void dir_reset(struct tls_dir *d)
     d->buf_len = 0;
 }
 
+/* A direction that stopped making sense: its buffer goes too (hostile
+ * input should not keep memory for nothing). */
 static void abandon(const struct tls_ctx *c, struct tls_dir *d)
 {
     dir_reset(d);
+    free(d->buf);
+    d->buf = NULL;
+    d->buf_cap = 0;
     d->mode = DIR_LOST;
     c->env->counters[C_ABANDONED]++;
 }

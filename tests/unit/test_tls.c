@@ -302,6 +302,24 @@ Test(tls, bad_header_abandons_the_direction_until_a_record_starts)
     run_fini(&r);
 }
 
+Test(tls, abandon_drops_a_partly_kept_message)
+{
+    uint8_t msg[512], a[600], rec[512];
+    message(msg, 1, ch_body, sizeof ch_body);
+    /* 40 bytes of the ClientHello (kept, waiting for the rest), then a
+     * header of type 0x47 ('G'): the part kept is dropped with the direction */
+    size_t na = record(a, 22, 0x0301, msg, 40);
+    memcpy(a + na, "GARBAGE", 7);
+    struct run r;
+    run_init(&r);
+    feed(&r, 0, a, na + 7, false);
+    cr_expect_eq(r.counters[C_ABANDONED], 1);
+    feed(&r, 0, rec, ch_record(rec), false);
+    cr_expect_eq(r.counters[C_RESYNCED], 1);
+    expect_client_fields(output(&r));
+    run_fini(&r);
+}
+
 Test(tls, huge_claimed_handshake_length_abandons_without_buffering)
 {
     /* a record of 4 bytes: ClientHello header claiming 0xffffff (2^24 - 1)
