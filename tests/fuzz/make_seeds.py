@@ -151,3 +151,44 @@ dns_ans = b"".join(b"\xc0\x0c" + struct.pack(">HHIH", t, 1, 1, len(rd)) + rd for
     (28, bytes(16)), (12, b"\xc0\x0c"), (2, b"\2ns\xc0\x10")))
 put("dns", "types", b"\0" + dns_chunk(struct.pack(">6H", 0, 0x8400, 1, 6, 0, 0) + dns_q[12:]
                                       + dns_ans))
+
+# tls: [options], then chunks [dir | gap << 1][length: 2][bytes].
+def tls_rec(ctype, body, version=0x0301):
+    return struct.pack(">BHH", ctype, version, len(body)) + body
+
+
+def tls_msg(htype, body):
+    return struct.pack(">I", htype << 24 | len(body)) + body
+
+
+def tls_ext(etype, body):
+    return struct.pack(">HH", etype, len(body)) + body
+
+
+def chunk(data, direction=0, gap=False):
+    return bytes([direction | (2 if gap else 0)]) + struct.pack(">H", len(data)) + data
+
+
+sni = b"\x00" + struct.pack(">H", 11) + b"example.com"
+ch_exts = (tls_ext(0, struct.pack(">H", len(sni)) + sni)
+           + tls_ext(16, b"\x00\x0c\x02h2\x08http/1.1")
+           + tls_ext(10, b"\x00\x04\x00\x1d\x00\x17") + tls_ext(11, b"\x01\x00")
+           + tls_ext(13, b"\x00\x04\x04\x03\x08\x04") + tls_ext(43, b"\x04\x03\x04\x03\x03"))
+ch = (b"\x03\x03" + bytes(32) + b"\x00" + b"\x00\x06\x0a\x0a\x13\x01\xc0\x2f" + b"\x01\x00"
+      + struct.pack(">H", len(ch_exts)) + ch_exts)
+sh = b"\x03\x03" + bytes(32) + b"\x00\xc0\x2f\x00" + b"\x00\x05\xff\x01\x00\x01\x00"
+cert = b"\x00\x00\x08\x00\x00\x05\x01\x02\x03\x04\x05"
+ch_rec = tls_rec(22, tls_msg(1, ch))
+put("tls", "client_hello", b"\x02" + chunk(ch_rec))
+put("tls", "client_hello_split", b"\x00" + chunk(ch_rec[:3]) + chunk(ch_rec[3:60])
+    + chunk(ch_rec[60:]))
+msg = tls_msg(1, ch)
+put("tls", "message_two_records", b"\x00" + chunk(tls_rec(22, msg[:40]) + tls_rec(22, msg[40:])))
+put("tls", "server_flight", b"\x01" + chunk(ch_rec) + chunk(
+    tls_rec(22, tls_msg(2, sh) + tls_msg(11, cert), 0x0303), 1))
+put("tls", "ccs_encrypted", b"\x00" + chunk(ch_rec) + chunk(
+    tls_rec(22, tls_msg(2, sh), 0x0303) + tls_rec(20, b"\x01", 0x0303)
+    + tls_rec(22, b"\xff" * 40, 0x0303) + tls_rec(23, bytes(8), 0x0303), 1))
+put("tls", "gap_resync", b"\x00" + chunk(ch_rec[:50]) + chunk(ch_rec[80:100], gap=True)
+    + chunk(ch_rec))
+put("tls", "huge_length", b"\x00" + chunk(tls_rec(22, b"\x01\xff\xff\xff")) + chunk(ch_rec))
