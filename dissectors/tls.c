@@ -61,6 +61,7 @@ static const struct wkp_dis_option tls_options[] = {
 struct tls_ctx {
     const struct wkp_dis_env *env;
     EVP_MD_CTX *md;
+    struct wkp_x509_ctx *x509; /* certificate decoding without OpenSSL's shared key decoders */
 };
 
 enum dir_mode {
@@ -98,7 +99,8 @@ struct tls_state {
     uint8_t server_ccs_early;           /* the server's CCS came before any Certificate */
     uint8_t unsynced_chunks;
     uint8_t ncerts;
-    uint8_t *certs; /* heap, TLS_MSG_KEEP bytes at most */
+    uint8_t *certs;            /* heap, TLS_MSG_KEEP bytes at most */
+    struct wkp_x509_ctx *x509; /* the worker's decoder, for write() */
     uint32_t cert_off[TLS_MAX_CERTS], cert_len[TLS_MAX_CERTS];
     char ja3[33], ja3s[33], ja4[37], ja4_o[37];
 };
@@ -108,7 +110,8 @@ static int tls_init(void *ctx, const struct wkp_dis_env *env)
     struct tls_ctx *c = ctx;
     c->env = env;
     c->md = EVP_MD_CTX_new();
-    return c->md ? 0 : -1;
+    c->x509 = wkp_x509_ctx_new();
+    return c->md && c->x509 ? 0 : -1;
 }
 
 static void tls_fini(void *ctx)
@@ -116,6 +119,8 @@ static void tls_fini(void *ctx)
     struct tls_ctx *c = ctx;
     EVP_MD_CTX_free(c->md);
     c->md = NULL;
+    wkp_x509_ctx_free(c->x509);
+    c->x509 = NULL;
 }
 
 /* A plausible record header at p: a known content type, major version 3,
@@ -420,6 +425,7 @@ static enum wkp_dis_result tls_parse(void *ctx, void *state, const struct wkp_di
     const uint8_t *b = cur->p + cur->off;
     uint32_t n = wkp_cur_left(cur);
     s->opt_der = option_on(c->env->option_values[0]);
+    s->x509 = c->x509;
     s->opt_raw = option_on(c->env->option_values[1]);
     if (p->gap && d->mode == DIR_OK) {
         dir_reset(d);
@@ -620,7 +626,8 @@ static void tls_write(const void *state, struct wkp_buf *b)
         for (unsigned i = 0; i < s->ncerts; i++) {
             if (i)
                 wkp_buf_putc(b, ',');
-            wkp_x509_write_json(s->certs + s->cert_off[i], s->cert_len[i], s->opt_der, b);
+            wkp_x509_write_json_ctx(s->x509, s->certs + s->cert_off[i], s->cert_len[i], s->opt_der,
+                                    b);
         }
         wkp_buf_putc(b, ']');
     }

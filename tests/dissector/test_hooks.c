@@ -329,8 +329,8 @@ Test(hooks, registry_names_are_flow_keywords)
     cr_expect(!wkp_filter_flow_match(f, 0));
     cr_expect(wkp_filter_flow_match(f, chunks_bit));
     wkp_filter_free(f);
-    /* tls has no dissector here either: flow-level and false */
-    cr_assert_eq(wkp_filter_compile("tls", &f, &err), WKP_OK, "%s", err.msg);
+    /* quic has no dissector here either: flow-level and false */
+    cr_assert_eq(wkp_filter_compile("quic", &f, &err), WKP_OK, "%s", err.msg);
     cr_expect(!wkp_filter_flow_match(f, UINT32_MAX));
     wkp_filter_free(f);
     cr_expect_neq(wkp_filter_compile("echo or udp", &f, &err), WKP_OK);
