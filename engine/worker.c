@@ -851,8 +851,16 @@ static void app_stream_chunks(struct wkp_worker *w, struct live_flow *lf,
         c.payload = buf + from;
         c.payload_len = to - from;
         af->fed[d] = to;
-        if (wkp__app_parse(&w->app, af, &c, buf + from, to - from) != WKP_DIS_MORE)
+        if (wkp__app_parse(&w->app, af, &c, buf + from, to - from) != WKP_DIS_MORE) {
             app_stream_stop(w, lf);
+            return;
+        }
+    }
+    /* Streams switched on for the dissector keep only what it was not given
+     * yet (--tcp-stream-limit's streams keep their bytes). */
+    if (af->own_streams && af->fed[d]) {
+        wkp_tcpstream_consume(&lf->rare->ts[d], af->fed[d]);
+        af->fed[d] = 0;
     }
 }
 

@@ -19,6 +19,7 @@
 enum { TS_FIN = 0x01, TS_SYN = 0x02, TS_RST = 0x04 }; /* TCP header flag bits */
 
 #define TS_MIN_CAP 1024u
+#define TS_KEEP_CAP 4096u /* an emptied buffer larger than this is freed */
 
 struct ts_range {
     uint32_t seq, len;
@@ -46,9 +47,16 @@ static inline uint32_t ts_held(const struct wkp_tcpstream *s)
     return s->ooo ? s->ooo->n : 0;
 }
 
+/* Bytes the buffer may hold: the first `limit` bytes of the stream, less
+ * those the reader consumed. */
+static inline uint32_t ts_blimit(const struct wkp_tcpstream *s)
+{
+    return s->limit - s->base;
+}
+
 static inline int ts_storing(const struct wkp_tcpstream *s)
 {
-    return !s->closed && s->buf_len < s->limit;
+    return !s->closed && s->buf_len < ts_blimit(s);
 }
 
 void wkp_tcpstream_init(struct wkp_tcpstream *s, uint32_t limit,
@@ -116,11 +124,12 @@ static int ts_reserve(struct wkp_tcpstream *s, uint32_t need)
 {
     if (need <= s->buf_cap)
         return 1;
+    uint32_t lim = ts_blimit(s);
     uint32_t cap = s->buf_cap ? s->buf_cap : TS_MIN_CAP;
     while (cap < need)
-        cap = cap > s->limit / 2 ? s->limit : cap * 2;
-    if (cap > s->limit)
-        cap = s->limit;
+        cap = cap > lim / 2 ? lim : cap * 2;
+    if (cap > lim)
+        cap = lim;
     uint8_t *p = NULL;
     if (ts_charge(s, cap - s->buf_cap)) {
         p = realloc(s->buf, cap);
@@ -142,7 +151,7 @@ static void ts_deliver(struct wkp_tcpstream *s, const uint8_t *p, uint32_t n)
 {
     uint32_t keep = 0;
     if (ts_storing(s)) {
-        keep = s->limit - s->buf_len < n ? s->limit - s->buf_len : n;
+        keep = ts_blimit(s) - s->buf_len < n ? ts_blimit(s) - s->buf_len : n;
         if (ts_reserve(s, s->buf_len + keep)) {
             memcpy(s->buf + s->buf_len, p, keep);
             s->buf_len += keep;
@@ -230,7 +239,7 @@ static uint32_t ts_room(const struct wkp_tcpstream *s)
 {
     uint32_t room;
     if (ts_storing(s))
-        room = s->limit - s->buf_len;
+        room = ts_blimit(s) - s->buf_len;
     else
         room = s->limit > WKP_TCPSTREAM_DEFAULT_LIMIT ? s->limit : WKP_TCPSTREAM_DEFAULT_LIMIT;
     return room < WKP_TCPSTREAM_JUMP ? room : WKP_TCPSTREAM_JUMP;
@@ -373,4 +382,38 @@ void wkp_tcpstream_segment(struct wkp_tcpstream *s, uint32_t seq, uint8_t flags,
 void wkp_tcpstream_finish(struct wkp_tcpstream *s)
 {
     ts_give_up_all(s);
+}
+
+void wkp_tcpstream_consume(struct wkp_tcpstream *s, uint32_t n)
+{
+    if (n > s->buf_len)
+        n = s->buf_len;
+    if (!n)
+        return;
+    /* held bytes sit ahead of buf_len: they move down with the rest */
+    uint32_t end = s->buf_len, held = ts_held(s);
+    if (held && ts_storing(s)) {
+        const struct ts_range *last = &s->ooo->r[held - 1];
+        end = s->buf_len + ts_dist(s->next, last->seq) + last->len;
+        if (end > s->buf_cap)
+            end = s->buf_cap;
+    }
+    memmove(s->buf, s->buf + n, end - n);
+    s->buf_len -= n;
+    s->base += n;
+    uint32_t k = 0;
+    for (uint32_t g = 0; g < s->ngap; g++)
+        if (s->gap[g].off >= n) {
+            s->gap[k] = s->gap[g];
+            s->gap[k++].off -= n;
+        }
+    s->ngap = (uint8_t)k;
+    /* an emptied buffer that grew large goes back to the system */
+    if (!s->buf_len && !held && s->buf_cap > TS_KEEP_CAP) {
+        if (s->budget)
+            s->budget->used -= s->buf_cap;
+        free(s->buf);
+        s->buf = NULL;
+        s->buf_cap = 0;
+    }
 }

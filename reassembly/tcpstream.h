@@ -83,10 +83,11 @@ struct wkp_tcpstream_ooo; /* held ranges, private to tcpstream.c */
 /* One direction. Read the fields directly or through the accessors; only
  * the functions below write them. */
 struct wkp_tcpstream {
-    uint8_t *buf;     /* first bytes of the stream, buf_len of them valid */
-    uint32_t buf_len; /* <= limit */
+    uint8_t *buf;     /* the stream from byte `base` on, buf_len bytes valid */
+    uint32_t buf_len; /* base + buf_len <= limit */
     uint32_t buf_cap; /* allocated, <= limit */
     uint32_t limit;
+    uint32_t base; /* stream bytes consumed (wkp_tcpstream_consume): buf starts there */
     uint32_t isn;  /* sequence number of the stream's first byte */
     uint32_t next; /* next expected sequence number */
     uint8_t started;
@@ -115,6 +116,13 @@ void wkp_tcpstream_segment(struct wkp_tcpstream *s, uint32_t seq, uint8_t flags,
 /* End of the flow: give up every hole (gaps), delivering all held data.
  * Segments may still be fed afterwards. */
 void wkp_tcpstream_finish(struct wkp_tcpstream *s);
+
+/* The reader is done with the first n stored bytes: they leave the buffer
+ * (offsets of the data and the gap markers move down by n) and the stream
+ * still keeps only the first `limit` bytes of the direction. Stream
+ * dissectors consume what they were given, so a stream holds only bytes
+ * not yet handed on (held out-of-order data, a chunk cut by a hole). */
+void wkp_tcpstream_consume(struct wkp_tcpstream *s, uint32_t n);
 
 /* Release the buffers; s may be initialised again. */
 void wkp_tcpstream_fini(struct wkp_tcpstream *s);

@@ -191,6 +191,42 @@ Test(tcpstream, limit_keeps_the_first_bytes_and_counts_the_rest)
     wkp_tcpstream_fini(&s);
 }
 
+/* consume drops the bytes a reader has taken: held data and gap markers
+ * move down with the rest, and the limit still counts from byte 0. */
+Test(tcpstream, consume_keeps_held_bytes_gaps_and_the_limit)
+{
+    struct wkp_tcpstream s;
+    wkp_tcpstream_init(&s, 1000, NULL);
+    seg(&s, 0, 0, 300);
+    seg(&s, 0, 400, 100); /* held: 300..400 missing */
+    assert_stream(&s, pat, 300);
+    wkp_tcpstream_consume(&s, 250); /* the reader took bytes 0..250 */
+    assert_stream(&s, pat + 250, 50);
+    seg(&s, 0, 300, 100); /* fills the hole: 250..500 in order */
+    assert_stream(&s, pat + 250, 250);
+    wkp_tcpstream_consume(&s, 250);
+    assert_stream(&s, pat, 0);
+    /* a gap after consuming: its marker is at the new offset 0 + 100 */
+    seg(&s, 0, 500, 100);
+    seg(&s, 0, 700, 100); /* 600..700 never comes */
+    wkp_tcpstream_finish(&s);
+    uint8_t want[200];
+    memcpy(want, pat + 500, 100);
+    memcpy(want + 100, pat + 700, 100);
+    assert_stream(&s, want, 200);
+    cr_assert_eq(wkp_tcpstream_ngaps(&s), 1);
+    cr_assert_eq(wkp_tcpstream_gaps(&s)[0].off, 100);
+    wkp_tcpstream_consume(&s, 150); /* past the marker: it goes */
+    cr_assert_eq(wkp_tcpstream_ngaps(&s), 0);
+    assert_stream(&s, pat + 750, 50);
+    /* the limit counts stored bytes (a gap takes no room): 700 were stored
+     * before (0..600 and 700..800), so of bytes 800..1200 the first 300 fit */
+    seg(&s, 0, 800, 400);
+    assert_stream(&s, pat + 750, 350);
+    cr_assert_eq(s.c.dropped, 100);
+    wkp_tcpstream_fini(&s);
+}
+
 Test(tcpstream, hole_given_up_when_held_data_would_not_fit)
 {
     struct wkp_tcpstream s;
