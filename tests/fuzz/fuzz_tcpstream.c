@@ -9,7 +9,8 @@
  * selects a 4-byte absolute seq instead of a 2-byte offset from the base. len is taken modulo 4096;
  * the payload byte at sequence number s is PAT(s), so every copy of a byte is the same and the
  * stored stream can be checked; bytes [len, len + cut) were cut by the
- * snaplen. A flag byte of 0xFF calls wkp_tcpstream_finish() instead.
+ * snaplen. A flag byte of 0xFF calls wkp_tcpstream_finish() instead, 0xFE
+ * wkp_tcpstream_consume() of half the stored bytes, rounded up.
  *
  * Invariants: buf_len <= buf_cap <= limit; at most GAP_MARKS markers, in
  * offset order, within buf_len; every stored byte is PAT(its sequence
@@ -30,7 +31,7 @@
  * sequence number later), UINT32_MAX if none. */
 struct verify {
     uint32_t pos, seq, gi, fin_off;
-    bool fin_done;
+    bool fin_done, consumed;
 };
 
 static void check(const struct wkp_tcpstream *s, const struct wkp_tcpstream_budget *b,
@@ -58,7 +59,7 @@ static void check(const struct wkp_tcpstream *s, const struct wkp_tcpstream_budg
         FZ_CHECK(g[i].off >= prev && g[i].off <= len);
         prev = g[i].off;
     }
-    if (v->pos == 0 && v->gi == 0 && !v->fin_done)
+    if (v->pos == 0 && v->gi == 0 && !v->fin_done && !v->consumed)
         v->seq = s->isn;
     for (; v->pos < len; v->pos++) {
         while (v->gi < ng && g[v->gi].off == v->pos)
@@ -101,6 +102,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             wkp_tcpstream_finish(s);
             FZ_CHECK(wkp_tcpstream_held(s) == 0);
             check(s, bp, &ver[s - st]);
+            continue;
+        }
+        if (flags == 0xFE) {
+            /* every stored byte is verified first; then the verifier's
+             * offsets move down with the buffer's */
+            struct verify *v = &ver[s - st];
+            check(s, bp, v);
+            uint32_t n = (s->buf_len + 1) / 2, removed = 0;
+            for (uint32_t g = 0; g < wkp_tcpstream_ngaps(s); g++)
+                removed += wkp_tcpstream_gaps(s)[g].off < n;
+            uint32_t before = s->buf_len;
+            wkp_tcpstream_consume(s, n);
+            FZ_CHECK(s->buf_len == before - n);
+            v->pos -= n;
+            v->gi -= removed;
+            if (v->fin_off != UINT32_MAX && !v->fin_done)
+                v->fin_off -= n;
+            v->consumed = v->consumed || n > 0;
+            check(s, bp, v);
             continue;
         }
         uint32_t seq = (flags & 0x20) ? fz_u32(&z) : base + fz_u16(&z);

@@ -56,6 +56,9 @@ put("tcpstream", "small_budget_two", b"\x3b\x04" + base
     + b"".join(seg(ACK, (i * 37) % 900, 40) for i in range(60)) + seg(FIN, 1000, 0))
 put("tcpstream", "fin_then_data", b"\x04\0" + base + seg(SYN, 0, 0) + seg(ACK, 1, 10)
     + seg(FIN, 11, 0) + seg(ACK, 12, 10) + seg(RST, 30, 5))
+put("tcpstream", "consume", b"\x04\0" + struct.pack(">I", 0) + seg(0x18, 0, 300) + seg(0x18, 400, 100)
+    + b"\xfe" + seg(0x18, 300, 100) + b"\xfe" + seg(0x18, 700, 100) + b"\xff" + b"\xfe"
+    + seg(0x18, 800, 900) + b"\xfe")
 put("tcpstream", "abs_jump", b"\x07\0" + base + seg(ACK, 0, 10) + bytes([0x30])
     + struct.pack(">I", 0x7FFFFFFF) + struct.pack(">HB", 100, 0) + seg(ACK, 10, 10))
 
