@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "features/stats.h"
 
@@ -866,9 +865,11 @@ Test(scalars, single_pcap_matches_the_original)
     expect_close(sc.duration, 0.1662900447845459, 1e-12, 0, "duration"); /* iats sum */
 }
 
-/* ---- cost ---- */
+/* ---- a long sequence ---- */
 
-Test(stats, add_costs_a_few_nanoseconds)
+/* 2^20 values of magnitude 40..1514, half negative: the accumulator counts
+ * them all (its cost is measured by bench/, not here). */
+Test(stats, a_million_values_are_all_counted)
 {
     enum { N = 1 << 20 };
     static double x[N];
@@ -876,15 +877,7 @@ Test(stats, add_costs_a_few_nanoseconds)
         x[i] = (double)(40 + rnd() % 1475) * (rnd() & 1 ? 1 : -1);
     struct wkp_block_acc acc;
     wkp_block_acc_init(&acc);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (size_t i = 0; i < N; i++)
         wkp_block_acc_add(&acc, x[i]);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double ns = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / N;
-    cr_log_info("wkp_block_acc_add: %.2f ns/value", ns);
     cr_expect_eq(acc.all.n, N);
-    /* loose: catches a pathological regression, not a slow machine or a
-     * sanitizer build */
-    cr_expect_lt(ns, 200.0, "%.2f ns per value", ns);
 }
