@@ -6,21 +6,31 @@
  * answers not seen yet and fill response_code and the answer, authority and
  * additional counts only while they are still 0 (docs/output.md, `dns`).
  *
- * The state has a fixed size (4812 bytes on x86-64, no heap): names and answer data
- * live in one 2 KiB arena, a name seen twice is stored once, and every list
- * has a cap. Name decompression is bounded: at most 64 pointer jumps, names
- * of at most 255 bytes on the wire and 128 labels, so a hostile message costs
- * a bounded amount of work. A message cut short keeps what was read.
+ * Tens of thousands of DNS flows may be alive at once (without
+ * --udp-timeout a UDP flow lasts to the end of the capture), so the state
+ * block holds only the header fields, the query types and the TCP framing
+ * (at most 256 bytes). What a flow stores lives in one heap
+ * block made at its first name and grown by doubling: the answers, the
+ * query names and the bytes of names and answer data, which share a 2 KiB
+ * store (a name seen twice is stored once). Every list has a cap, so the
+ * block never exceeds 2688 bytes; a typical query and response fit in the
+ * first 256. release() frees it. Name decompression is bounded: at most 64
+ * pointer jumps, names of at most 255 bytes on the wire and 128 labels, so
+ * a hostile message costs a bounded amount of work. A message cut short
+ * keeps what was read.
  *
  * DNS over TCP comes through the datagram path (segments as seen): each
- * direction reassembles its 2-byte length-prefixed messages in a 1 KiB buffer
- * (a longer message is parsed from its first 1 KiB). Retransmissions are
+ * direction reassembles its 2-byte length-prefixed messages in a heap
+ * buffer made when a message first spans segments, sized to the message and
+ * at most 1 KiB (a longer message is parsed from its first 1 KiB); a message
+ * whole in one segment is parsed in place. Retransmissions are
  * dropped by the engine before they get here (unless --keep-retrans); a
  * segment lost or reordered inside a message misframes the rest of that
  * direction, whose frames then mostly fail the header check and count as
  * malformed. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dissectors/dissector.h"
@@ -28,8 +38,9 @@
 #define DNS_MAX_QUERIES   32
 #define DNS_MAX_QTYPES    16
 #define DNS_MAX_ANSWERS   32
-#define DNS_ARENA         2048
+#define DNS_ARENA         2048 /* bytes of names and answer data a flow keeps */
 #define DNS_TCP_BUF       1024
+#define DNS_STATE_MAX     256 /* the inline state */
 #define DNS_NAME_WIRE_MAX 255 /* RFC 1035 3.1: a name is at most 255 octets */
 #define DNS_LABELS_MAX    128
 #define DNS_JUMPS_MAX     64
@@ -56,7 +67,7 @@ struct dns_ctx {
 };
 
 struct dns_str {
-    uint16_t off, len; /* in the arena */
+    uint16_t off, len; /* in the store's bytes */
 };
 
 struct dns_answer {
@@ -68,25 +79,91 @@ struct dns_answer {
 
 /* One direction of a TCP flow: the length prefix, then the message. */
 struct dns_tcp {
-    uint8_t pfx[2];
-    uint8_t npfx;    /* prefix bytes read: 2 means inside a message */
+    uint8_t *buf;    /* heap, cap bytes; NULL until a message spans segments */
+    uint16_t cap;    /* at most DNS_TCP_BUF */
     uint16_t msglen; /* from the prefix */
-    uint16_t got;    /* message bytes seen so far (the first DNS_TCP_BUF kept) */
-    uint8_t buf[DNS_TCP_BUF];
+    uint16_t got;    /* message bytes seen so far (the first cap kept) */
+    uint8_t pfx[2];
+    uint8_t npfx; /* prefix bytes read: 2 means inside a message */
 };
 
+/* The store (heap, NULL until the first name): acap answers, then qcap
+ * query names, then bcap bytes of names and data, of which used are
+ * taken. Offsets in a dns_str count from the bytes' start, so growing the
+ * block moves the regions without touching them. */
 struct dns_state {
     uint16_t id, flags, qdcount, ancount, nscount, arcount;
     uint8_t rcode;
     uint8_t nqueries, nqtypes, nanswers;
     uint32_t messages, malformed;
     uint16_t qtypes[DNS_MAX_QTYPES];
-    struct dns_str queries[DNS_MAX_QUERIES];
-    struct dns_answer answers[DNS_MAX_ANSWERS];
-    uint16_t arena_used;
-    uint8_t arena[DNS_ARENA];
+    uint8_t *store;
+    uint16_t used, bcap;
+    uint8_t acap, qcap;
     struct dns_tcp tcp[2];
 };
+_Static_assert(sizeof(struct dns_state) <= DNS_STATE_MAX, "the DNS state outgrew its budget");
+
+/* The store's first size: 4 answers, 4 query names and 176 bytes, 256 bytes
+ * in all, holds the median flow (one name, a few addresses). A region
+ * that is short doubles, up to its cap. */
+#define DNS_FIRST_ANSWERS 4
+#define DNS_FIRST_QUERIES 4
+#define DNS_FIRST_BYTES   176
+
+static struct dns_answer *st_answers(const struct dns_state *s)
+{
+    return (struct dns_answer *)(void *)s->store;
+}
+
+static struct dns_str *st_queries(const struct dns_state *s)
+{
+    return (struct dns_str *)(void *)(s->store + (size_t)s->acap * sizeof(struct dns_answer));
+}
+
+static uint8_t *st_bytes(const struct dns_state *s)
+{
+    return s->store + (size_t)s->acap * sizeof(struct dns_answer) +
+           (size_t)s->qcap * sizeof(struct dns_str);
+}
+
+static uint32_t grown(uint32_t cap, uint32_t first, uint32_t need, uint32_t max)
+{
+    if (!cap)
+        cap = first;
+    while (cap < need)
+        cap *= 2;
+    return cap < max ? cap : max;
+}
+
+/* Room for at least na answers, nq query names and nb bytes (each within
+ * its cap). false: out of memory, the store unchanged. */
+static bool st_reserve(struct dns_state *s, uint32_t na, uint32_t nq, uint32_t nb)
+{
+    if (s->store && na <= s->acap && nq <= s->qcap && nb <= s->bcap)
+        return true;
+    uint32_t acap = s->acap, qcap = s->qcap, bcap = s->bcap;
+    if (!s->store || na > acap)
+        acap = grown(acap, DNS_FIRST_ANSWERS, na, DNS_MAX_ANSWERS);
+    if (!s->store || nq > qcap)
+        qcap = grown(qcap, DNS_FIRST_QUERIES, nq, DNS_MAX_QUERIES);
+    if (!s->store || nb > bcap)
+        bcap = grown(bcap, DNS_FIRST_BYTES, nb, DNS_ARENA);
+    size_t qoff = acap * sizeof(struct dns_answer), boff = qoff + qcap * sizeof(struct dns_str);
+    uint8_t *p = realloc(s->store, boff + bcap);
+    if (!p)
+        return false;
+    /* Regions only move up: the last first, so nothing is overwritten. */
+    size_t old_qoff = (size_t)s->acap * sizeof(struct dns_answer);
+    size_t old_boff = old_qoff + (size_t)s->qcap * sizeof(struct dns_str);
+    memmove(p + boff, p + old_boff, s->used);
+    memmove(p + qoff, p + old_qoff, (size_t)s->nqueries * sizeof(struct dns_str));
+    s->store = p;
+    s->acap = (uint8_t)acap;
+    s->qcap = (uint8_t)qcap;
+    s->bcap = (uint16_t)bcap;
+    return true;
+}
 
 /* How reading a name ended. */
 enum name_res { NAME_OK, NAME_CUT, NAME_BAD, NAME_LOOP, NAME_LONG };
@@ -155,28 +232,32 @@ static enum name_res read_name(struct wkp_cur *c, uint8_t out[DNS_NAME_WIRE_MAX]
 
 static bool str_eq(const struct dns_state *s, struct dns_str a, const uint8_t *p, uint32_t n)
 {
-    return a.len == n && memcmp(s->arena + a.off, p, n) == 0;
+    return a.len == n && memcmp(st_bytes(s) + a.off, p, n) == 0;
 }
 
-/* Store n bytes in the arena, reusing an equal stored name. false: full. */
+/* Store n bytes, reusing an equal stored name. false: the 2 KiB are full
+ * (or memory is out, which drops the same way). */
 static bool arena_put(struct dns_state *s, const uint8_t *p, uint32_t n, struct dns_str *out)
 {
+    const struct dns_str *q = st_queries(s);
+    const struct dns_answer *a = st_answers(s);
     for (unsigned i = 0; i < s->nqueries; i++)
-        if (str_eq(s, s->queries[i], p, n)) {
-            *out = s->queries[i];
+        if (str_eq(s, q[i], p, n)) {
+            *out = q[i];
             return true;
         }
     for (unsigned i = 0; i < s->nanswers; i++)
-        if (str_eq(s, s->answers[i].name, p, n)) {
-            *out = s->answers[i].name;
+        if (str_eq(s, a[i].name, p, n)) {
+            *out = a[i].name;
             return true;
         }
-    if ((uint32_t)s->arena_used + n > DNS_ARENA)
+    uint32_t need = (uint32_t)s->used + n;
+    if (need > DNS_ARENA || !st_reserve(s, s->nanswers, s->nqueries, need))
         return false;
-    memcpy(s->arena + s->arena_used, p, n);
-    out->off = s->arena_used;
+    memcpy(st_bytes(s) + s->used, p, n);
+    out->off = s->used;
     out->len = (uint16_t)n;
-    s->arena_used = (uint16_t)(s->arena_used + n);
+    s->used = (uint16_t)need;
     return true;
 }
 
@@ -217,14 +298,15 @@ static void add_query(struct dns_ctx *x, struct dns_state *s, const uint8_t *nam
     if (n == 0) /* the root: no name to list */
         return;
     for (unsigned i = 0; i < s->nqueries; i++)
-        if (str_eq(s, s->queries[i], name, n))
+        if (str_eq(s, st_queries(s)[i], name, n))
             return;
     struct dns_str str;
-    if (s->nqueries == DNS_MAX_QUERIES || !arena_put(s, name, n, &str)) {
+    if (s->nqueries == DNS_MAX_QUERIES || !st_reserve(s, s->nanswers, s->nqueries + 1u, s->used) ||
+        !arena_put(s, name, n, &str)) {
         x->counters[C_CAPPED]++;
         return;
     }
-    s->queries[s->nqueries++] = str;
+    st_queries(s)[s->nqueries++] = str;
 }
 
 /* A name inside rdata: rdlength already bounds the record, so any failure
@@ -326,20 +408,20 @@ static void add_answer(struct dns_ctx *x, struct dns_state *s, const uint8_t *na
                        uint16_t type, uint32_t ttl, const uint8_t *data, uint32_t dn, bool has_data)
 {
     for (unsigned i = 0; i < s->nanswers; i++) {
-        const struct dns_answer *a = &s->answers[i];
+        const struct dns_answer *a = &st_answers(s)[i];
         if (a->type == type && a->has_data == has_data && str_eq(s, a->name, name, nn) &&
             (!has_data || str_eq(s, a->data, data, dn)))
             return;
     }
     struct dns_answer a = {.ttl = ttl, .type = type, .has_data = has_data};
-    uint16_t mark = s->arena_used;
-    if (s->nanswers == DNS_MAX_ANSWERS || !arena_put(s, name, nn, &a.name) ||
-        (has_data && !arena_put(s, data, dn, &a.data))) {
-        s->arena_used = mark; /* a name stored for the dropped answer goes too */
+    uint16_t mark = s->used;
+    if (s->nanswers == DNS_MAX_ANSWERS || !st_reserve(s, s->nanswers + 1u, s->nqueries, s->used) ||
+        !arena_put(s, name, nn, &a.name) || (has_data && !arena_put(s, data, dn, &a.data))) {
+        s->used = mark; /* a name stored for the dropped answer goes too */
         x->counters[C_CAPPED]++;
         return;
     }
-    s->answers[s->nanswers++] = a;
+    st_answers(s)[s->nanswers++] = a;
 }
 
 /* One DNS message of len bytes. */
@@ -422,12 +504,28 @@ stop:
 /* A message reassembled in t is complete (or the flow ended inside it). */
 static void tcp_flush(struct dns_ctx *x, struct dns_state *s, struct dns_tcp *t)
 {
-    uint32_t keep = t->got < DNS_TCP_BUF ? t->got : DNS_TCP_BUF;
+    uint32_t keep = t->got < t->cap ? t->got : t->cap;
     if (t->msglen > DNS_TCP_BUF)
         x->counters[C_TCP_OVERSIZE]++;
     parse_message(x, s, t->buf, keep);
     t->npfx = 0;
     t->got = 0;
+}
+
+/* Room for the message t is reading, at most DNS_TCP_BUF: sized to the
+ * message (a power of two from 64), so one message grows it once. Out of
+ * memory keeps the old buffer: the message is read from what fits. */
+static void tcp_reserve(struct dns_tcp *t)
+{
+    uint32_t want = t->msglen < DNS_TCP_BUF ? t->msglen : DNS_TCP_BUF;
+    if (want <= t->cap)
+        return;
+    uint32_t cap = grown(t->cap, 64, want, DNS_TCP_BUF);
+    uint8_t *b = realloc(t->buf, cap);
+    if (!b)
+        return;
+    t->buf = b;
+    t->cap = (uint16_t)cap;
 }
 
 static void tcp_bytes(struct dns_ctx *x, struct dns_state *s, struct dns_tcp *t, struct wkp_cur *c)
@@ -453,8 +551,10 @@ static void tcp_bytes(struct dns_ctx *x, struct dns_state *s, struct dns_tcp *t,
         uint32_t take = (uint32_t)(t->msglen - t->got);
         if (take > left)
             take = left;
-        if (t->got < DNS_TCP_BUF) {
-            uint32_t room = DNS_TCP_BUF - t->got;
+        if (t->got == 0)
+            tcp_reserve(t);
+        if (t->got < t->cap) {
+            uint32_t room = (uint32_t)(t->cap - t->got);
             memcpy(t->buf + t->got, c->p + c->off, take < room ? take : room);
         }
         c->off += take;
@@ -500,9 +600,20 @@ static void dns_finish(void *ctx, void *state)
             tcp_flush(ctx, s, &s->tcp[d]);
 }
 
+/* The engine takes the state back, zeroed or used. */
+static void dns_release(void *ctx, void *state)
+{
+    (void)ctx;
+    struct dns_state *s = state;
+    free(s->store);
+    free(s->tcp[0].buf);
+    free(s->tcp[1].buf);
+    s->store = s->tcp[0].buf = s->tcp[1].buf = NULL;
+}
+
 static void put_str(struct wkp_buf *out, const struct dns_state *s, struct dns_str a)
 {
-    wkp_buf_json_bytes(out, s->arena + a.off, a.len);
+    wkp_buf_json_bytes(out, st_bytes(s) + a.off, a.len);
 }
 
 static void put_u(struct wkp_buf *out, const char *key, uint64_t v)
@@ -528,7 +639,7 @@ static void dns_write(const void *state, struct wkp_buf *out)
     for (unsigned i = 0; i < s->nqueries; i++) {
         if (i)
             wkp_buf_putc(out, ',');
-        put_str(out, s, s->queries[i]);
+        put_str(out, s, st_queries(s)[i]);
     }
     wkp_buf_puts(out, "],\"qtypes\":[");
     for (unsigned i = 0; i < s->nqtypes; i++) {
@@ -538,7 +649,7 @@ static void dns_write(const void *state, struct wkp_buf *out)
     }
     wkp_buf_puts(out, "],\"answers\":[");
     for (unsigned i = 0; i < s->nanswers; i++) {
-        const struct dns_answer *a = &s->answers[i];
+        const struct dns_answer *a = &st_answers(s)[i];
         wkp_buf_puts(out, i ? ",{\"name\":" : "{\"name\":");
         put_str(out, s, a->name);
         put_u(out, ",\"type\":", a->type);
@@ -582,4 +693,5 @@ const struct wkp_dissector wkp_dissector_dns = {
     .finish = dns_finish,
     .write = dns_write,
     .ext_protocol = dns_ext,
+    .release = dns_release,
 };
