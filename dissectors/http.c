@@ -555,7 +555,7 @@ static void header_line(struct http_ctx *x, struct http_state *s, struct http_di
     if (d->msg == MSG_REQ) {
         /* the map first: a kept Host, User-Agent or Content-Type is then
          * the start of its map value, stored once */
-        struct ref m;
+        struct ref m = {0, 0};
         bool mapped = nlen && map_add(x, s, name, nlen, val, vlen, &m);
         struct ref *dst = NULL;
         unsigned bit = 0;
