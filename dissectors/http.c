@@ -10,12 +10,18 @@
  * request line is a request whatever its direction, so a capture that
  * starts with the reply is read right.
  *
- * Runs on the worker that owns the flow. Memory is bounded and fixed: a
- * line split across chunks waits in an 8 KiB buffer per direction; a
- * longer line is counted ("long_lines") and skipped up to its LF, never
- * stored. Kept values are capped (see docs/output.md, `http`) and marked
- * truncated when cut. The state (about 22.5 KiB, two thirds of it the two
- * line buffers) owns no heap memory; nothing is allocated per chunk.
+ * Runs on the worker that owns the flow. Memory is bounded and sized to
+ * what is kept. The state is at most 1 KiB: the parse of each direction,
+ * the counts, and the kept values while they fit its small store. A line
+ * is read in place in the chunk; only a line split across chunks is
+ * copied, into a heap buffer of its direction taken then, grown by
+ * doubling up to 8 KiB and kept for the flow's next split lines; a longer
+ * line is counted ("long_lines") and skipped up to its LF, never stored.
+ * Kept values (capped, see docs/output.md, `http`, and marked truncated
+ * when cut) and the header map go into one store that moves to the heap
+ * and grows by doubling once the small one is full, up to the sum of the
+ * caps. release() frees both. Out of memory, a value is cut (marked
+ * truncated) and a split line skipped as a long one.
  *
  * The engine keeps at most the first 64 KiB of each direction for a
  * stream dissector, so the counts are those of that prefix. The answer is
@@ -24,6 +30,7 @@
  * MINE when the first start line seen is not HTTP. */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <netinet/in.h>
@@ -31,6 +38,9 @@
 #include "dissectors/dissector.h"
 
 #define HTTP_LINE_CAP      8192u /* a line split across chunks, per direction */
+#define HTTP_LINE_MIN      256u  /* a line buffer's first size, doubled as needed */
+#define HTTP_STORE_HEAP    1024u /* the heap store's first size, doubled as needed */
+#define HTTP_STATE_MAX     1024u /* the state inline */
 #define HTTP_PATH_CAP      1024u
 #define HTTP_HOST_CAP      256u
 #define HTTP_UA_CAP        256u
@@ -41,6 +51,15 @@
 #define HTTP_HDR_VALUE_CAP 256u
 #define HTTP_HDR_ARENA     4096u /* names and values of the map together */
 #define HTTP_CHUNK_HEX_MAX 15u   /* hex digits of a chunk size: below 2^60 */
+/* Everything kept, when every value and the map are full. */
+#define HTTP_STORE_MAX                                                                             \
+    (HTTP_PATH_CAP + 2 * HTTP_VERSION_CAP + HTTP_HOST_CAP + HTTP_UA_CAP + 4 * HTTP_TEXT_CAP +      \
+     HTTP_HDR_ARENA)
+_Static_assert(HTTP_STORE_MAX <= UINT16_MAX, "store offsets are 16-bit");
+/* Host, User-Agent and Content-Type point into the map's copy when it has one. */
+_Static_assert(HTTP_HOST_CAP <= HTTP_HDR_VALUE_CAP && HTTP_UA_CAP <= HTTP_HDR_VALUE_CAP &&
+                   HTTP_TEXT_CAP <= HTTP_HDR_VALUE_CAP,
+               "a kept header value is a prefix of its map value");
 
 enum { C_MALFORMED, C_LONG_LINES, C_TRUNCATED, C_GAPS, C_N };
 static const char *const http_counters[] = {"malformed", "long_lines", "truncated", "gaps"};
@@ -95,56 +114,58 @@ static const char *const methods[] = {"GET",     "POST",  "HEAD",    "PUT",  "DE
 #define METHOD_CONNECT 7u
 
 struct http_dir {
+    uint64_t clen; /* Content-Length of the message being read */
+    uint64_t left; /* body or chunk bytes still to skip */
+    uint8_t *line; /* heap, line_cap bytes: a line split across chunks; NULL until one is */
+    uint32_t line_len;
+    uint16_t line_cap;
+    uint16_t status; /* of the response being read */
     uint8_t mode;    /* enum mode */
     uint8_t msg;     /* enum msg: the message whose headers are being read */
     uint8_t keep;    /* that message is the flow's first of its kind: keep its fields */
     uint8_t discard; /* inside a line longer than HTTP_LINE_CAP: drop bytes up to its LF */
     uint8_t resync;  /* after a gap: the next line must be a start line */
     uint8_t chunked, has_len, bad_len, te_other;
-    uint16_t status; /* of the response being read */
-    uint32_t line_len;
-    uint64_t clen; /* Content-Length of the message being read */
-    uint64_t left; /* body or chunk bytes still to skip */
-    uint8_t line[HTTP_LINE_CAP];
+};
+
+/* A kept value: len bytes at off in the store. */
+struct ref {
+    uint16_t off, len;
 };
 
 struct http_hdr {
-    uint16_t name_off, value_off;
+    uint16_t name_off, value_off, value_len;
     uint8_t name_len;
-    uint16_t value_len;
 };
+
+#define HTTP_SMALL 560u /* the store inline: fills the state up to HTTP_STATE_MAX */
 
 struct http_state {
     struct http_dir dir[2];
-    uint32_t requests, responses;
-    uint32_t finals;       /* responses other than 1xx */
-    uint32_t early;        /* final responses seen before any request: answers to unseen ones */
     uint64_t head_mask;    /* request i (< 64) was HEAD */
     uint64_t connect_mask; /* request i (< 64) was CONNECT */
-    uint16_t truncated;    /* 1 << T_* */
-    /* first request */
-    uint8_t method; /* index into methods */
-    uint8_t has_req_clen, has_resp_clen, has_host, has_ua, has_ctype, has_rctype, has_server;
-    uint16_t path_len, version_len, host_len, ua_len, ctype_len;
-    uint64_t req_clen;
-    char path[HTTP_PATH_CAP];
-    char version[HTTP_VERSION_CAP];
-    char host[HTTP_HOST_CAP];
-    char ua[HTTP_UA_CAP];
-    char ctype[HTTP_TEXT_CAP];
-    uint8_t nhdr;
-    uint16_t arena_len;
-    struct http_hdr hdr[HTTP_HDR_MAX];
-    char arena[HTTP_HDR_ARENA];
-    /* first response */
+    uint64_t req_clen, resp_clen;
+    uint32_t requests, responses;
+    uint32_t finals; /* responses other than 1xx */
+    uint32_t early;  /* final responses seen before any request: answers to unseen ones */
+    /* The store of kept values: `small` until they outgrow it, then heap,
+     * store_cap bytes (store_len used). Offsets stay valid across moves. */
+    char *heap;
+    uint16_t store_len, store_cap;
+    uint16_t truncated; /* 1 << T_* */
     uint16_t status_code;
-    uint16_t rversion_len, reason_len, rctype_len, server_len;
-    uint64_t resp_clen;
-    char rversion[HTTP_VERSION_CAP];
-    char reason[HTTP_TEXT_CAP];
-    char rctype[HTTP_TEXT_CAP];
-    char server[HTTP_TEXT_CAP];
+    uint16_t arena_len; /* bytes of the map's names and values */
+    uint8_t method;     /* index into methods */
+    uint8_t nhdr;
+    uint8_t has_req_clen, has_resp_clen, has_host, has_ua, has_ctype, has_rctype, has_server;
+    /* first request */
+    struct ref path, version, host, ua, ctype;
+    /* first response */
+    struct ref rversion, reason, rctype, server;
+    struct http_hdr hdr[HTTP_HDR_MAX];
+    char small[HTTP_SMALL];
 };
+_Static_assert(sizeof(struct http_state) <= HTTP_STATE_MAX, "the state inline is at most 1 KiB");
 
 struct http_ctx {
     uint64_t *counters; /* this worker's, from worker_init */
@@ -194,17 +215,78 @@ static void trim(const uint8_t **p, size_t *n)
         (*n)--;
 }
 
-/* Copy up to cap bytes of a value; a longer one is cut and marked. */
-static uint16_t keep(struct http_ctx *x, struct http_state *s, unsigned bit, char *dst, size_t cap,
-                     const uint8_t *src, size_t n)
+static const char *store_of(const struct http_state *s)
+{
+    return s->heap ? s->heap : s->small;
+}
+
+/* Room for n more bytes in the store; false when out of memory. */
+static bool store_room(struct http_state *s, size_t n)
+{
+    size_t need = (size_t)s->store_len + n;
+    size_t cap = s->heap ? s->store_cap : HTTP_SMALL;
+    if (need <= cap)
+        return true;
+    if (need > HTTP_STORE_MAX)
+        return false; /* not reached: every value is stored once, capped */
+    size_t ncap = s->heap ? cap * 2 : HTTP_STORE_HEAP;
+    while (ncap < need)
+        ncap *= 2;
+    if (ncap > HTTP_STORE_MAX)
+        ncap = HTTP_STORE_MAX;
+    char *h = realloc(s->heap, ncap);
+    if (!h)
+        return false;
+    if (!s->heap)
+        memcpy(h, s->small, s->store_len);
+    s->heap = h;
+    s->store_cap = (uint16_t)ncap;
+    return true;
+}
+
+/* Append n bytes the store has room for; their offset. */
+static uint16_t store_add(struct http_state *s, const void *src, size_t n)
+{
+    uint16_t off = s->store_len;
+    memcpy((s->heap ? s->heap : s->small) + off, src, n);
+    s->store_len = (uint16_t)(off + n);
+    return off;
+}
+
+static void mark(struct http_ctx *x, struct http_state *s, unsigned bit)
+{
+    s->truncated = (uint16_t)(s->truncated | 1u << bit);
+    count(x, C_TRUNCATED);
+}
+
+/* Keep up to cap bytes of a value; a longer one is cut and marked. */
+static struct ref keep(struct http_ctx *x, struct http_state *s, unsigned bit, size_t cap,
+                       const uint8_t *src, size_t n)
+{
+    bool cut = n > cap;
+    if (cut)
+        n = cap;
+    struct ref r = {0, 0};
+    if (store_room(s, n)) {
+        r.len = (uint16_t)n;
+        r.off = store_add(s, src, n);
+    } else {
+        cut = true;
+    }
+    if (cut)
+        mark(x, s, bit);
+    return r;
+}
+
+/* Keep up to cap bytes of a value whose first bytes the map holds (m). */
+static struct ref keep_mapped(struct http_ctx *x, struct http_state *s, unsigned bit, size_t cap,
+                              struct ref m, size_t n)
 {
     if (n > cap) {
         n = cap;
-        s->truncated = (uint16_t)(s->truncated | 1u << bit);
-        count(x, C_TRUNCATED);
+        mark(x, s, bit);
     }
-    memcpy(dst, src, n);
-    return (uint16_t)n;
+    return (struct ref){m.off, (uint16_t)n};
 }
 
 /* Index of the method the n bytes at p name, or -1. */
@@ -232,10 +314,12 @@ static bool parse_len(const uint8_t *p, size_t n, uint64_t *out)
 }
 
 /* A map entry for the first request's header name (lower-cased, first
- * value kept). */
-static void map_add(struct http_ctx *x, struct http_state *s, const uint8_t *name, size_t nlen,
-                    const uint8_t *val, size_t vlen)
+ * value kept). true: an entry was made, its value at *v. */
+static bool map_add(struct http_ctx *x, struct http_state *s, const uint8_t *name, size_t nlen,
+                    const uint8_t *val, size_t vlen, struct ref *v)
 {
+    const char *st = store_of(s);
+    bool made = false;
     uint8_t lname[HTTP_HDR_NAME_CAP];
     bool cut = false;
     if (nlen > HTTP_HDR_NAME_CAP) {
@@ -245,29 +329,49 @@ static void map_add(struct http_ctx *x, struct http_state *s, const uint8_t *nam
     for (size_t i = 0; i < nlen; i++)
         lname[i] = lower(name[i]);
     for (unsigned i = 0; i < s->nhdr; i++)
-        if (s->hdr[i].name_len == nlen && memcmp(s->arena + s->hdr[i].name_off, lname, nlen) == 0)
-            return;
+        if (s->hdr[i].name_len == nlen && memcmp(st + s->hdr[i].name_off, lname, nlen) == 0)
+            return false;
     if (vlen > HTTP_HDR_VALUE_CAP) {
         vlen = HTTP_HDR_VALUE_CAP;
         cut = true;
     }
-    if (s->nhdr == HTTP_HDR_MAX || s->arena_len + nlen + vlen > HTTP_HDR_ARENA) {
+    if (s->nhdr == HTTP_HDR_MAX || s->arena_len + nlen + vlen > HTTP_HDR_ARENA ||
+        !store_room(s, nlen + vlen)) {
         cut = true;
     } else {
         struct http_hdr *h = &s->hdr[s->nhdr++];
-        h->name_off = s->arena_len;
         h->name_len = (uint8_t)nlen;
-        memcpy(s->arena + s->arena_len, lname, nlen);
-        h->value_off = (uint16_t)(s->arena_len + nlen);
+        h->name_off = store_add(s, lname, nlen);
         h->value_len = (uint16_t)vlen;
-        memcpy(s->arena + h->value_off, val, vlen);
-        s->arena_len = (uint16_t)(h->value_off + vlen);
+        h->value_off = store_add(s, val, vlen);
+        s->arena_len = (uint16_t)(s->arena_len + nlen + vlen);
+        *v = (struct ref){h->value_off, h->value_len};
+        made = true;
     }
     if (cut) {
         if (!(s->truncated & 1u << T_HEADERS))
             count(x, C_TRUNCATED);
         s->truncated = (uint16_t)(s->truncated | 1u << T_HEADERS);
     }
+    return made;
+}
+
+/* Room for need bytes in direction d's line buffer; false when out of memory. */
+static bool line_room(struct http_dir *d, uint32_t need)
+{
+    if (need <= d->line_cap)
+        return true;
+    uint32_t cap = d->line_cap ? d->line_cap : HTTP_LINE_MIN;
+    while (cap < need)
+        cap *= 2;
+    if (cap > HTTP_LINE_CAP)
+        cap = HTTP_LINE_CAP;
+    uint8_t *l = realloc(d->line, cap);
+    if (!l)
+        return false;
+    d->line = l;
+    d->line_cap = (uint16_t)cap;
+    return true;
 }
 
 /* The next whole line of direction d, from its buffer and the chunk.
@@ -290,7 +394,8 @@ static int take_line(struct http_ctx *x, struct http_dir *d, struct wkp_cur *c,
         *len = 0;
         return 1;
     }
-    if ((uint64_t)d->line_len + n > HTTP_LINE_CAP) {
+    if ((uint64_t)d->line_len + n > HTTP_LINE_CAP ||
+        ((d->line_len || !lf) && !line_room(d, d->line_len + n))) {
         count(x, C_LONG_LINES);
         d->line_len = 0;
         if (!lf) {
@@ -359,8 +464,8 @@ static bool start_request(struct http_ctx *x, struct http_state *s, struct http_
     s->requests++;
     if (d->keep) {
         s->method = (uint8_t)m;
-        s->path_len = keep(x, s, T_PATH, s->path, HTTP_PATH_CAP, sp1 + 1, (size_t)(sp2 - sp1 - 1));
-        s->version_len = keep(x, s, T_VERSION, s->version, HTTP_VERSION_CAP, ver, vlen);
+        s->path = keep(x, s, T_PATH, HTTP_PATH_CAP, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+        s->version = keep(x, s, T_VERSION, HTTP_VERSION_CAP, ver, vlen);
     }
     return true;
 }
@@ -390,9 +495,9 @@ static bool start_response(struct http_ctx *x, struct http_state *s, struct http
     s->responses++;
     if (d->keep) {
         s->status_code = st;
-        s->rversion_len = keep(x, s, T_RVERSION, s->rversion, HTTP_VERSION_CAP, l, vlen);
+        s->rversion = keep(x, s, T_RVERSION, HTTP_VERSION_CAP, l, vlen);
         const uint8_t *r = rest > 3 ? code + 4 : code + 3;
-        s->reason_len = keep(x, s, T_REASON, s->reason, HTTP_TEXT_CAP, r, rest > 3 ? rest - 4 : 0);
+        s->reason = keep(x, s, T_REASON, HTTP_TEXT_CAP, r, rest > 3 ? rest - 4 : 0);
     }
     return true;
 }
@@ -448,25 +553,32 @@ static void header_line(struct http_ctx *x, struct http_state *s, struct http_di
     if (!d->keep)
         return;
     if (d->msg == MSG_REQ) {
+        /* the map first: a kept Host, User-Agent or Content-Type is then
+         * the start of its map value, stored once */
+        struct ref m = {0, 0};
+        bool mapped = nlen && map_add(x, s, name, nlen, val, vlen, &m);
+        struct ref *dst = NULL;
+        unsigned bit = 0;
+        size_t cap = 0;
         if (word_is(name, nlen, "host") && !s->has_host) {
             s->has_host = 1;
-            s->host_len = keep(x, s, T_HOST, s->host, HTTP_HOST_CAP, val, vlen);
+            dst = &s->host, bit = T_HOST, cap = HTTP_HOST_CAP;
         } else if (word_is(name, nlen, "user-agent") && !s->has_ua) {
             s->has_ua = 1;
-            s->ua_len = keep(x, s, T_UA, s->ua, HTTP_UA_CAP, val, vlen);
+            dst = &s->ua, bit = T_UA, cap = HTTP_UA_CAP;
         } else if (word_is(name, nlen, "content-type") && !s->has_ctype) {
             s->has_ctype = 1;
-            s->ctype_len = keep(x, s, T_CTYPE, s->ctype, HTTP_TEXT_CAP, val, vlen);
+            dst = &s->ctype, bit = T_CTYPE, cap = HTTP_TEXT_CAP;
         }
-        if (nlen)
-            map_add(x, s, name, nlen, val, vlen);
+        if (dst)
+            *dst = mapped ? keep_mapped(x, s, bit, cap, m, vlen) : keep(x, s, bit, cap, val, vlen);
     } else {
         if (word_is(name, nlen, "server") && !s->has_server) {
             s->has_server = 1;
-            s->server_len = keep(x, s, T_SERVER, s->server, HTTP_TEXT_CAP, val, vlen);
+            s->server = keep(x, s, T_SERVER, HTTP_TEXT_CAP, val, vlen);
         } else if (word_is(name, nlen, "content-type") && !s->has_rctype) {
             s->has_rctype = 1;
-            s->rctype_len = keep(x, s, T_RCTYPE, s->rctype, HTTP_TEXT_CAP, val, vlen);
+            s->rctype = keep(x, s, T_RCTYPE, HTTP_TEXT_CAP, val, vlen);
         }
     }
 }
@@ -687,6 +799,11 @@ static void put_text(struct wkp_buf *out, const char *key, const char *v, size_t
     wkp_buf_json_bytes(out, (const uint8_t *)v, n);
 }
 
+static void put_ref(struct wkp_buf *out, const char *key, const struct http_state *s, struct ref r)
+{
+    put_text(out, key, store_of(s) + r.off, r.len);
+}
+
 static void put_u64(struct wkp_buf *out, const char *key, uint64_t v)
 {
     wkp_buf_puts(out, key);
@@ -698,17 +815,18 @@ static void http_write(const void *state, struct wkp_buf *out)
     const struct http_state *s = state;
     if (s->requests + s->responses == 0)
         return;
+    const char *st = store_of(s);
     wkp_buf_putc(out, '{');
     if (s->requests) {
         put_text(out, "\"method\":", methods[s->method], strlen(methods[s->method]));
-        put_text(out, ",\"path\":", s->path, s->path_len);
-        put_text(out, ",\"version\":", s->version, s->version_len);
+        put_ref(out, ",\"path\":", s, s->path);
+        put_ref(out, ",\"version\":", s, s->version);
         if (s->has_host)
-            put_text(out, ",\"host\":", s->host, s->host_len);
+            put_ref(out, ",\"host\":", s, s->host);
         if (s->has_ua)
-            put_text(out, ",\"user_agent\":", s->ua, s->ua_len);
+            put_ref(out, ",\"user_agent\":", s, s->ua);
         if (s->has_ctype)
-            put_text(out, ",\"content_type\":", s->ctype, s->ctype_len);
+            put_ref(out, ",\"content_type\":", s, s->ctype);
         if (s->has_req_clen)
             put_u64(out, ",\"content_length\":", s->req_clen);
         wkp_buf_puts(out, ",\"headers\":{");
@@ -716,20 +834,20 @@ static void http_write(const void *state, struct wkp_buf *out)
             const struct http_hdr *h = &s->hdr[i];
             if (i)
                 wkp_buf_putc(out, ',');
-            wkp_buf_json_bytes(out, (const uint8_t *)s->arena + h->name_off, h->name_len);
+            wkp_buf_json_bytes(out, (const uint8_t *)st + h->name_off, h->name_len);
             wkp_buf_putc(out, ':');
-            wkp_buf_json_bytes(out, (const uint8_t *)s->arena + h->value_off, h->value_len);
+            wkp_buf_json_bytes(out, (const uint8_t *)st + h->value_off, h->value_len);
         }
         wkp_buf_puts(out, "},");
     }
     if (s->responses) {
         put_u64(out, "\"status_code\":", s->status_code);
-        put_text(out, ",\"status_reason\":", s->reason, s->reason_len);
-        put_text(out, ",\"response_version\":", s->rversion, s->rversion_len);
+        put_ref(out, ",\"status_reason\":", s, s->reason);
+        put_ref(out, ",\"response_version\":", s, s->rversion);
         if (s->has_server)
-            put_text(out, ",\"server\":", s->server, s->server_len);
+            put_ref(out, ",\"server\":", s, s->server);
         if (s->has_rctype)
-            put_text(out, ",\"response_content_type\":", s->rctype, s->rctype_len);
+            put_ref(out, ",\"response_content_type\":", s, s->rctype);
         if (s->has_resp_clen)
             put_u64(out, ",\"response_content_length\":", s->resp_clen);
         wkp_buf_putc(out, ',');
@@ -760,6 +878,20 @@ static size_t http_ext(const void *state, const char **names, size_t max)
     return 1;
 }
 
+/* Also on a zeroed state parse never saw. */
+static void http_release(void *ctx, void *state)
+{
+    (void)ctx;
+    struct http_state *s = state;
+    free(s->heap);
+    s->heap = NULL;
+    for (int i = 0; i < 2; i++) {
+        free(s->dir[i].line);
+        s->dir[i].line = NULL;
+        s->dir[i].line_cap = 0;
+    }
+}
+
 static const uint16_t http_ports[] = {80, 8080, 8000};
 
 const struct wkp_dissector wkp_dissector_http = {
@@ -777,4 +909,5 @@ const struct wkp_dissector wkp_dissector_http = {
     .parse = http_parse,
     .write = http_write,
     .ext_protocol = http_ext,
+    .release = http_release,
 };

@@ -46,6 +46,7 @@ static void run_init(struct run *r)
 
 static void run_fini(struct run *r)
 {
+    wkp_dissector_http.release(r->ctx, r->state); /* as the engine does, whatever the answer */
     free(r->ctx);
     free(r->state);
     wkp_buf_free(&r->out);
