@@ -19,7 +19,6 @@
 enum { TS_FIN = 0x01, TS_SYN = 0x02, TS_RST = 0x04 }; /* TCP header flag bits */
 
 #define TS_MIN_CAP 1024u
-#define TS_KEEP_CAP 4096u /* an emptied buffer larger than this is freed */
 
 struct ts_range {
     uint32_t seq, len;
@@ -408,8 +407,10 @@ void wkp_tcpstream_consume(struct wkp_tcpstream *s, uint32_t n)
             s->gap[k++].off -= n;
         }
     s->ngap = (uint8_t)k;
-    /* an emptied buffer that grew large goes back to the system */
-    if (!s->buf_len && !held && s->buf_cap > TS_KEEP_CAP) {
+    /* An emptied buffer goes back to the system: a reader that consumes
+     * is a dissector reading a flow's first segments, and a flow may stay
+     * open long after that. */
+    if (!s->buf_len && !held && s->buf_cap) {
         if (s->budget)
             s->budget->used -= s->buf_cap;
         free(s->buf);
