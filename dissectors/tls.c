@@ -1,14 +1,18 @@
 /* TLS over TCP: the record layer of each direction's reassembled stream,
  * handshake messages joined across records and chunks, the hellos and the
- * certificate chain kept per flow, fingerprints made when the flow ends.
+ * certificate chain kept per flow, fingerprints made once per hello.
  *
  * Runs on the worker that owns the flow; the per-worker context holds one
- * EVP_MD_CTX for the fingerprint hashes. The one idea: the bytes are read
+ * EVP_MD_CTX for the fingerprint hashes and the scratch a hello is parsed
+ * into. A flow keeps a small state (it lives until the flow ends, even
+ * after DONE) and, on the heap, a compact copy of what the output needs of
+ * each hello (struct tls_kept). The one idea: the bytes are read
  * as they arrive, never gathered. A record header (5 bytes) and a
  * handshake header (4 bytes) that straddle chunks are kept in the state;
  * only the body of a message we parse (ClientHello, ServerHello,
  * Certificate) that does not arrive whole in one chunk is copied, into a
- * per-direction heap buffer made on first need and kept until release().
+ * per-direction heap buffer made on first need and freed once the fields
+ * are complete or the flow ends.
  * Everything else (encrypted records, other messages, application data)
  * is skipped by counting. Once the handshake fields are complete (a
  * certificate chain, or application data) parse answers DONE and the
