@@ -1,14 +1,18 @@
 /* TLS over TCP: the record layer of each direction's reassembled stream,
  * handshake messages joined across records and chunks, the hellos and the
- * certificate chain kept per flow, fingerprints made when the flow ends.
+ * certificate chain kept per flow, fingerprints made once per hello.
  *
  * Runs on the worker that owns the flow; the per-worker context holds one
- * EVP_MD_CTX for the fingerprint hashes. The one idea: the bytes are read
+ * EVP_MD_CTX for the fingerprint hashes and the scratch a hello is parsed
+ * into. A flow keeps a small state (it lives until the flow ends, even
+ * after DONE) and, on the heap, a compact copy of what the output needs of
+ * each hello (struct tls_kept). The one idea: the bytes are read
  * as they arrive, never gathered. A record header (5 bytes) and a
  * handshake header (4 bytes) that straddle chunks are kept in the state;
  * only the body of a message we parse (ClientHello, ServerHello,
  * Certificate) that does not arrive whole in one chunk is copied, into a
- * per-direction heap buffer made on first need and kept until release().
+ * per-direction heap buffer made on first need and freed once the fields
+ * are complete or the flow ends.
  * Everything else (encrypted records, other messages, application data)
  * is skipped by counting. Once the handshake fields are complete (a
  * certificate chain, or application data) parse answers DONE and the
@@ -45,6 +49,11 @@
  * not TLS: it is given back. */
 #define TLS_UNSYNCED_CHUNKS 8
 
+/* Fingerprint texts a ClientHello keeps, in this order (the last four with
+ * tls.ja4_raw only); a ServerHello keeps TX_JA3 (its JA3S) and TX_JA3_FULL
+ * (its JA3S text). */
+enum tls_text { TX_JA3, TX_JA4, TX_JA3_FULL, TX_JA4_R, TX_JA4_O, TX_JA4_RO, TLS_NTEXTS };
+
 enum { TLS_CCS = 20, TLS_ALERT = 21, TLS_HANDSHAKE = 22, TLS_APPDATA = 23, TLS_HEARTBEAT = 24 };
 enum { HS_CLIENT_HELLO = 1, HS_SERVER_HELLO = 2, HS_CERTIFICATE = 11 };
 
@@ -62,6 +71,10 @@ struct tls_ctx {
     const struct wkp_dis_env *env;
     EVP_MD_CTX *md;
     struct wkp_x509_ctx *x509; /* certificate decoding without OpenSSL's shared key decoders */
+    /* Scratch for the hello being parsed and its fingerprint texts: what a
+     * flow keeps of them is copied out into its struct tls_kept. */
+    struct wkp_tls_hello hello;
+    char text[TLS_NTEXTS][WKP_TLS_FP_TEXT];
 };
 
 enum dir_mode {
@@ -84,10 +97,25 @@ struct tls_dir {
     uint32_t buf_cap, buf_len;
 };
 
+/* What the output needs of one hello, in one heap block of the size
+ * used, made when the hello is parsed and freed by release(). After this
+ * header: the suites, extensions, groups and signature algorithms (16-bit
+ * values, host order), the session id, the SNI, the ALPN values (a length
+ * byte before each), then ntexts NUL-terminated fingerprint texts in the
+ * order of enum tls_text (a ServerHello: ja3s, then ja3s_full). */
+struct tls_kept {
+    uint16_t version; /* wkp_tls_hello_version() */
+    uint16_t cipher_suite;
+    uint16_t nsuites, nexts;
+    uint8_t ngroups, nsigalgs, nalpn, sid_len;
+    uint8_t sni_len, has_sni, has_psk_ext, ntexts;
+    uint8_t data[];
+};
+
 struct tls_state {
     struct tls_dir dir[2];
-    struct wkp_tls_hello ch, sh;
-    uint8_t have_ch, have_sh, have_cert_msg, app_data, opt_der, opt_raw;
+    struct tls_kept *ch, *sh; /* heap; NULL: no such hello read */
+    uint8_t have_cert_msg, app_data, opt_der, opt_raw;
     uint8_t content_type;   /* first record that told something: 22 or 23 */
     uint8_t content_types;  /* bit t - 20 for each record type 20..24 seen */
     uint16_t version;       /* record version of the first parsed handshake message */
@@ -102,8 +130,11 @@ struct tls_state {
     uint8_t *certs;            /* heap, TLS_MSG_KEEP bytes at most */
     struct wkp_x509_ctx *x509; /* the worker's decoder, for write() */
     uint32_t cert_off[TLS_MAX_CERTS], cert_len[TLS_MAX_CERTS];
-    char ja3[33], ja3s[33], ja4[37], ja4_o[37];
 };
+
+/* Every claimed flow holds one until it ends: what grows with the content
+ * lives on the heap. */
+_Static_assert(sizeof(struct tls_state) <= 512, "the TLS flow state stays small");
 
 static int tls_init(void *ctx, const struct wkp_dis_env *env)
 {
@@ -241,25 +272,141 @@ static void parse_certificates(const struct tls_ctx *c, struct tls_state *s, con
         c->env->counters[C_TRUNC_CERTS]++;
 }
 
+/* The parts of a kept hello, found by walking its block. */
+struct kept_view {
+    const uint8_t *suites, *exts, *groups, *sigalgs, *sid, *sni, *alpn;
+    const char *texts;
+};
+
+static void kept_view(const struct tls_kept *k, struct kept_view *v)
+{
+    const uint8_t *p = k->data;
+    v->suites = p;
+    p += 2u * k->nsuites;
+    v->exts = p;
+    p += 2u * k->nexts;
+    v->groups = p;
+    p += 2u * k->ngroups;
+    v->sigalgs = p;
+    p += 2u * k->nsigalgs;
+    v->sid = p;
+    p += k->sid_len;
+    v->sni = p;
+    p += k->sni_len;
+    v->alpn = p;
+    for (unsigned i = 0; i < k->nalpn; i++)
+        p += 1u + *p;
+    v->texts = (const char *)p;
+}
+
+/* Fingerprint text i (enum tls_text) of a kept hello; "" when absent. */
+static const char *kept_text(const struct tls_kept *k, unsigned i)
+{
+    if (!k || i >= k->ntexts)
+        return "";
+    struct kept_view v;
+    kept_view(k, &v);
+    const char *t = v.texts;
+    while (i--)
+        t += strlen(t) + 1;
+    return t;
+}
+
+static uint8_t *put_bytes(uint8_t *p, const void *v, size_t n)
+{
+    if (n)
+        memcpy(p, v, n);
+    return p + n;
+}
+
+/* What the output needs of the hello in the context's scratch, with its
+ * fingerprints (made here, once per hello), into a new block of the size
+ * used. NULL: out of memory (the hello is then as if never read). */
+static struct tls_kept *keep_hello(struct tls_ctx *c, bool raw)
+{
+    const struct wkp_tls_hello *h = &c->hello;
+    size_t tlen[TLS_NTEXTS];
+    unsigned nt;
+    wkp_tls_ja3(h, c->md, c->text[TX_JA3]); /* a ServerHello's is its JA3S */
+    tlen[TX_JA3] = strlen(c->text[TX_JA3]);
+    if (h->type == WKP_TLS_CLIENT_HELLO) {
+        wkp_tls_ja4(h, 't', false, c->md, c->text[TX_JA4]);
+        tlen[TX_JA4] = strlen(c->text[TX_JA4]);
+        nt = 2;
+        if (raw) {
+            tlen[TX_JA3_FULL] = wkp_tls_ja3_text(h, c->text[TX_JA3_FULL], WKP_TLS_FP_TEXT);
+            tlen[TX_JA4_R] = wkp_tls_ja4_raw(h, 't', false, c->text[TX_JA4_R], WKP_TLS_FP_TEXT);
+            wkp_tls_ja4(h, 't', true, c->md, c->text[TX_JA4_O]);
+            tlen[TX_JA4_O] = strlen(c->text[TX_JA4_O]);
+            tlen[TX_JA4_RO] = wkp_tls_ja4_raw(h, 't', true, c->text[TX_JA4_RO], WKP_TLS_FP_TEXT);
+            nt = TLS_NTEXTS;
+        }
+    } else {
+        nt = 1;
+        if (raw) {
+            c->text[TX_JA4][0] = '\0';
+            tlen[TX_JA4] = 0;
+            tlen[TX_JA3_FULL] = wkp_tls_ja3s_text(h, c->text[TX_JA3_FULL], WKP_TLS_FP_TEXT);
+            nt = TX_JA3_FULL + 1;
+        }
+    }
+    size_t size = sizeof(struct tls_kept) +
+                  2u * ((size_t)h->nsuites + h->nexts + h->ngroups + h->nsigalgs) +
+                  h->session_id_len + h->sni_len;
+    for (unsigned i = 0; i < h->nalpn; i++)
+        size += 1u + h->alpn_len[i];
+    for (unsigned i = 0; i < nt; i++)
+        size += tlen[i] + 1;
+    struct tls_kept *k = malloc(size);
+    if (!k)
+        return NULL;
+    k->version = wkp_tls_hello_version(h);
+    k->cipher_suite = h->cipher_suite;
+    k->nsuites = h->nsuites;
+    k->nexts = h->nexts;
+    k->ngroups = h->ngroups;
+    k->nsigalgs = h->nsigalgs;
+    k->nalpn = h->nalpn;
+    k->sid_len = h->session_id_len;
+    k->sni_len = h->sni_len;
+    k->has_sni = h->has_sni;
+    k->has_psk_ext = h->has_psk_ext;
+    k->ntexts = (uint8_t)nt;
+    uint8_t *p = k->data;
+    p = put_bytes(p, h->suites, 2u * h->nsuites);
+    p = put_bytes(p, h->exts, 2u * h->nexts);
+    p = put_bytes(p, h->groups, 2u * h->ngroups);
+    p = put_bytes(p, h->sigalgs, 2u * h->nsigalgs);
+    p = put_bytes(p, h->session_id, h->session_id_len);
+    p = put_bytes(p, h->sni, h->sni_len);
+    for (unsigned i = 0; i < h->nalpn; i++) {
+        *p++ = h->alpn_len[i];
+        p = put_bytes(p, h->alpn[i], h->alpn_len[i]);
+    }
+    for (unsigned i = 0; i < nt; i++)
+        p = put_bytes(p, c->text[i], tlen[i] + 1);
+    return k;
+}
+
 /* A whole (or, cut = true, cut at TLS_MSG_KEEP / at the flow's end) kept
  * message. */
-static void parse_message(const struct tls_ctx *c, struct tls_state *s, uint8_t type,
-                          const uint8_t *p, uint32_t n, bool cut)
+static void parse_message(struct tls_ctx *c, struct tls_state *s, uint8_t type, const uint8_t *p,
+                          uint32_t n, bool cut)
 {
     enum wkp_tls_hello_status st;
     switch (type) {
     case HS_CLIENT_HELLO:
-        st = wkp_tls_hello_parse(WKP_TLS_CLIENT_HELLO, p, n, &s->ch);
-        s->have_ch = st != WKP_TLS_HELLO_BAD;
+    case HS_SERVER_HELLO: {
+        struct tls_kept **slot = type == HS_CLIENT_HELLO ? &s->ch : &s->sh;
+        st = wkp_tls_hello_parse(type == HS_CLIENT_HELLO ? WKP_TLS_CLIENT_HELLO
+                                                         : WKP_TLS_SERVER_HELLO,
+                                 p, n, &c->hello);
+        if (st != WKP_TLS_HELLO_BAD && !*slot)
+            *slot = keep_hello(c, s->opt_raw);
         if (st != WKP_TLS_HELLO_OK && !cut)
             c->env->counters[C_MALFORMED]++;
         break;
-    case HS_SERVER_HELLO:
-        st = wkp_tls_hello_parse(WKP_TLS_SERVER_HELLO, p, n, &s->sh);
-        s->have_sh = st != WKP_TLS_HELLO_BAD;
-        if (st != WKP_TLS_HELLO_OK && !cut)
-            c->env->counters[C_MALFORMED]++;
-        break;
+    }
     case HS_CERTIFICATE:
         s->have_cert_msg = 1;
         parse_certificates(c, s, p, n, cut);
@@ -270,7 +417,7 @@ static void parse_message(const struct tls_ctx *c, struct tls_state *s, uint8_t 
 
 static bool wanted(const struct tls_state *s, uint8_t type)
 {
-    return (type == HS_CLIENT_HELLO && !s->have_ch) || (type == HS_SERVER_HELLO && !s->have_sh) ||
+    return (type == HS_CLIENT_HELLO && !s->ch) || (type == HS_SERVER_HELLO && !s->sh) ||
            (type == HS_CERTIFICATE && !s->have_cert_msg);
 }
 
@@ -291,7 +438,7 @@ static bool dir_buffer(struct tls_dir *d)
 /* Handshake bytes of one plaintext record: split them into messages,
  * joining a message's pieces across records and chunks. false: the
  * direction was abandoned. */
-static bool handshake_bytes(const struct tls_ctx *c, struct tls_state *s, struct tls_dir *d,
+static bool handshake_bytes(struct tls_ctx *c, struct tls_state *s, struct tls_dir *d,
                             const uint8_t *p, uint32_t n)
 {
     while (n) {
@@ -371,7 +518,7 @@ static void record_start(struct tls_state *s, struct tls_dir *d, int dir)
 }
 
 /* The bytes of one chunk of direction dir. false: abandoned. */
-static bool records(const struct tls_ctx *c, struct tls_state *s, int dir, const uint8_t *p,
+static bool records(struct tls_ctx *c, struct tls_state *s, int dir, const uint8_t *p,
                     uint32_t n)
 {
     struct tls_dir *d = &s->dir[dir];
@@ -415,10 +562,27 @@ static bool fields_complete(const struct tls_state *s)
     return s->have_cert_msg || s->app_data || (s->dir[0].encrypted && s->dir[1].encrypted);
 }
 
+/* The flow's bytes ended (or the fields are complete, so none will be
+ * read): a kept message cut by the end is read as far as it came, and the
+ * directions' buffers are given back at once. */
+static void end_bytes(struct tls_ctx *c, struct tls_state *s)
+{
+    for (int k = 0; k < 2; k++) {
+        struct tls_dir *d = &s->dir[k];
+        if (d->mode == DIR_OK && d->in_msg && d->msg_keep && d->buf_len)
+            parse_message(c, s, d->mhdr[0], d->buf, d->buf_len, true);
+        d->in_msg = 0;
+        d->buf_len = 0;
+        free(d->buf);
+        d->buf = NULL;
+        d->buf_cap = 0;
+    }
+}
+
 static enum wkp_dis_result tls_parse(void *ctx, void *state, const struct wkp_dis_pkt *p,
                                      struct wkp_cur *cur)
 {
-    const struct tls_ctx *c = ctx;
+    struct tls_ctx *c = ctx;
     struct tls_state *s = state;
     int dir = p->dir & 1;
     struct tls_dir *d = &s->dir[dir];
@@ -446,36 +610,24 @@ static enum wkp_dis_result tls_parse(void *ctx, void *state, const struct wkp_di
         d->mode = DIR_OK;
     }
     records(c, s, dir, b, n);
-    return fields_complete(s) ? WKP_DIS_DONE : WKP_DIS_MORE;
+    if (!fields_complete(s))
+        return WKP_DIS_MORE;
+    end_bytes(c, s); /* no more bytes come */
+    return WKP_DIS_DONE;
 }
 
 static void tls_finish(void *ctx, void *state)
 {
-    const struct tls_ctx *c = ctx;
-    struct tls_state *s = state;
-    /* A kept message the flow ended inside: read what came of it. */
-    for (int k = 0; k < 2; k++) {
-        struct tls_dir *d = &s->dir[k];
-        if (d->mode == DIR_OK && d->in_msg && d->msg_keep && d->buf_len)
-            parse_message(c, s, d->mhdr[0], d->buf, d->buf_len, true);
-    }
-    if (s->have_ch) {
-        wkp_tls_ja3(&s->ch, c->md, s->ja3);
-        wkp_tls_ja4(&s->ch, 't', false, c->md, s->ja4);
-        if (s->opt_raw)
-            wkp_tls_ja4(&s->ch, 't', true, c->md, s->ja4_o);
-    }
-    if (s->have_sh)
-        wkp_tls_ja3(&s->sh, c->md, s->ja3s);
+    end_bytes(ctx, state);
 }
 
 /* The ALPN list shown: the client's offer, else the server's choice. */
-static const struct wkp_tls_hello *alpn_hello(const struct tls_state *s)
+static const struct tls_kept *alpn_hello(const struct tls_state *s)
 {
-    if (s->have_ch && s->ch.nalpn)
-        return &s->ch;
-    if (s->have_sh && s->sh.nalpn)
-        return &s->sh;
+    if (s->ch && s->ch->nalpn)
+        return s->ch;
+    if (s->sh && s->sh->nalpn)
+        return s->sh;
     return NULL;
 }
 
@@ -487,7 +639,8 @@ static void put_key(struct wkp_buf *b, const char *key, bool *first)
     *first = false;
 }
 
-static void put_u16_list(struct wkp_buf *b, const char *key, const uint16_t *v, unsigned n,
+/* n 16-bit values (host order) at v, which need not be aligned. */
+static void put_u16_list(struct wkp_buf *b, const char *key, const uint8_t *v, unsigned n,
                          bool *first)
 {
     if (!n)
@@ -495,9 +648,11 @@ static void put_u16_list(struct wkp_buf *b, const char *key, const uint16_t *v, 
     put_key(b, key, first);
     wkp_buf_putc(b, '[');
     for (unsigned i = 0; i < n; i++) {
+        uint16_t x;
+        memcpy(&x, v + 2u * i, 2);
         if (i)
             wkp_buf_putc(b, ',');
-        wkp_buf_u64(b, v[i]);
+        wkp_buf_u64(b, x);
     }
     wkp_buf_putc(b, ']');
 }
@@ -525,11 +680,15 @@ static void put_text(struct wkp_buf *b, const char *key, const char *v, bool *fi
  * Certificate (an abbreviated handshake, e.g. with a session ticket). */
 static bool resumed(const struct tls_state *s)
 {
-    if (wkp_tls_hello_version(&s->sh) == 0x0304)
-        return s->sh.has_psk_ext;
-    if (s->have_ch && s->ch.session_id_len && s->ch.session_id_len == s->sh.session_id_len &&
-        memcmp(s->ch.session_id, s->sh.session_id, s->sh.session_id_len) == 0)
-        return true;
+    if (s->sh->version == 0x0304)
+        return s->sh->has_psk_ext;
+    if (s->ch && s->ch->sid_len && s->ch->sid_len == s->sh->sid_len) {
+        struct kept_view cv, sv;
+        kept_view(s->ch, &cv);
+        kept_view(s->sh, &sv);
+        if (memcmp(cv.sid, sv.sid, s->sh->sid_len) == 0)
+            return true;
+    }
     return s->server_ccs_early && !s->have_cert_msg;
 }
 
@@ -541,8 +700,8 @@ static void tls_write(const void *state, struct wkp_buf *b)
     bool first = true;
     if (s->version >> 8 && s->version & 0xff) /* "3.0" would say nothing: left out */
         put_version(b, "version", s->version, &first);
-    if (s->have_sh)
-        put_version(b, "negotiated_version", wkp_tls_hello_version(&s->sh), &first);
+    if (s->sh)
+        put_version(b, "negotiated_version", s->sh->version, &first);
     put_key(b, "content_type", &first);
     wkp_buf_u64(b, s->content_type);
     put_key(b, "content_types", &first);
@@ -568,58 +727,55 @@ static void tls_write(const void *state, struct wkp_buf *b)
         put_key(b, "record_length", &first);
         wkp_buf_u64(b, s->record_length);
     }
-    if (s->have_ch && s->ch.has_sni) {
+    struct kept_view cv = {0}, sv = {0};
+    if (s->ch)
+        kept_view(s->ch, &cv);
+    if (s->sh)
+        kept_view(s->sh, &sv);
+    if (s->ch && s->ch->has_sni) {
         put_key(b, "sni", &first);
         wkp_buf_putc(b, '[');
-        wkp_buf_json_bytes(b, s->ch.sni, s->ch.sni_len);
+        wkp_buf_json_bytes(b, cv.sni, s->ch->sni_len);
         wkp_buf_putc(b, ']');
     }
-    const struct wkp_tls_hello *a = alpn_hello(s);
+    const struct tls_kept *a = alpn_hello(s);
     if (a) {
         put_key(b, "alpn", &first);
         wkp_buf_putc(b, '[');
+        const uint8_t *v = a == s->ch ? cv.alpn : sv.alpn;
         for (unsigned i = 0; i < a->nalpn; i++) {
             if (i)
                 wkp_buf_putc(b, ',');
-            wkp_buf_json_bytes(b, a->alpn[i], a->alpn_len[i]);
+            wkp_buf_json_bytes(b, v + 1, *v);
+            v += 1u + *v;
         }
         wkp_buf_putc(b, ']');
     }
-    if (s->have_ch)
-        put_u16_list(b, "cipher_suites", s->ch.suites, s->ch.nsuites, &first);
-    if (s->have_sh) {
+    if (s->ch)
+        put_u16_list(b, "cipher_suites", cv.suites, s->ch->nsuites, &first);
+    if (s->sh) {
         put_key(b, "cipher_suite", &first);
-        wkp_buf_u64(b, s->sh.cipher_suite);
+        wkp_buf_u64(b, s->sh->cipher_suite);
     }
-    if (s->have_ch) {
-        put_u16_list(b, "supported_groups", s->ch.groups, s->ch.ngroups, &first);
-        put_u16_list(b, "signature_algorithms", s->ch.sigalgs, s->ch.nsigalgs, &first);
-        put_u16_list(b, "extensions", s->ch.exts, s->ch.nexts, &first);
+    if (s->ch) {
+        put_u16_list(b, "supported_groups", cv.groups, s->ch->ngroups, &first);
+        put_u16_list(b, "signature_algorithms", cv.sigalgs, s->ch->nsigalgs, &first);
+        put_u16_list(b, "extensions", cv.exts, s->ch->nexts, &first);
     }
-    if (s->have_sh) {
-        put_u16_list(b, "server_extensions", s->sh.exts, s->sh.nexts, &first);
+    if (s->sh) {
+        put_u16_list(b, "server_extensions", sv.exts, s->sh->nexts, &first);
         put_key(b, "resumed", &first);
         wkp_buf_puts(b, resumed(s) ? "true" : "false");
     }
-    char text[WKP_TLS_FP_TEXT];
-    put_text(b, "ja3", s->ja3, &first);
-    if (s->opt_raw && s->have_ch) {
-        wkp_tls_ja3_text(&s->ch, text, sizeof text);
-        put_text(b, "ja3_full", text, &first);
-    }
-    put_text(b, "ja3s", s->ja3s, &first);
-    if (s->opt_raw && s->have_sh) {
-        wkp_tls_ja3s_text(&s->sh, text, sizeof text);
-        put_text(b, "ja3s_full", text, &first);
-    }
-    put_text(b, "ja4", s->ja4, &first);
-    if (s->opt_raw && s->have_ch) {
-        wkp_tls_ja4_raw(&s->ch, 't', false, text, sizeof text);
-        put_text(b, "ja4_r", text, &first);
-        put_text(b, "ja4_o", s->ja4_o, &first);
-        wkp_tls_ja4_raw(&s->ch, 't', true, text, sizeof text);
-        put_text(b, "ja4_ro", text, &first);
-    }
+    /* The texts are there only with tls.ja4_raw. */
+    put_text(b, "ja3", kept_text(s->ch, TX_JA3), &first);
+    put_text(b, "ja3_full", kept_text(s->ch, TX_JA3_FULL), &first);
+    put_text(b, "ja3s", kept_text(s->sh, TX_JA3), &first);
+    put_text(b, "ja3s_full", kept_text(s->sh, TX_JA3_FULL), &first);
+    put_text(b, "ja4", kept_text(s->ch, TX_JA4), &first);
+    put_text(b, "ja4_r", kept_text(s->ch, TX_JA4_R), &first);
+    put_text(b, "ja4_o", kept_text(s->ch, TX_JA4_O), &first);
+    put_text(b, "ja4_ro", kept_text(s->ch, TX_JA4_RO), &first);
     if (s->ncerts) {
         put_key(b, "certificates", &first);
         wkp_buf_putc(b, '[');
@@ -643,12 +799,18 @@ static size_t tls_ext(const void *state, const char **names, size_t max)
     if (!s->content_type || max < 1)
         return 0;
     names[n++] = "TLS";
-    const struct wkp_tls_hello *a = alpn_hello(s);
-    for (unsigned i = 0; a && i < a->nalpn && n < max; i++) {
+    const struct tls_kept *a = alpn_hello(s);
+    struct kept_view av;
+    const uint8_t *p = NULL;
+    if (a) {
+        kept_view(a, &av);
+        p = av.alpn;
+    }
+    for (unsigned i = 0; a && i < a->nalpn && n < max; i++, p += 1u + *p) {
         char v[WKP_TLS_ALPN_LEN + 1];
-        unsigned len = a->alpn_len[i];
+        unsigned len = *p;
         for (unsigned k = 0; k < len; k++) {
-            uint8_t ch = a->alpn[i][k];
+            uint8_t ch = p[1 + k];
             v[k] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
         }
         v[len] = '\0';
@@ -668,8 +830,11 @@ static void tls_release(void *ctx, void *state)
     free(s->dir[0].buf);
     free(s->dir[1].buf);
     free(s->certs);
+    free(s->ch);
+    free(s->sh);
     s->dir[0].buf = s->dir[1].buf = NULL;
     s->certs = NULL;
+    s->ch = s->sh = NULL;
 }
 
 static const uint16_t tls_ports[] = {443, 465, 993, 995, 5061};

@@ -7,7 +7,7 @@
  * a capture cut in the middle of a hello still names its server). */
 #include "dissectors/tls_hello.h"
 
-#include <stdio.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -219,11 +219,16 @@ static void put(struct text *t, const char *s, size_t n)
     t->p[t->len] = '\0';
 }
 
+/* Decimal, by hand: the fingerprints are made for every hello. */
 static void put_dec(struct text *t, unsigned v)
 {
     char b[12];
-    int n = snprintf(b, sizeof b, "%u", v);
-    put(t, b, (size_t)n);
+    size_t i = sizeof b;
+    do {
+        b[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(t, b + i, sizeof b - i);
 }
 
 static void put_hex4(struct text *t, uint16_t v)
@@ -324,7 +329,18 @@ static void ja4_a(const struct wkp_tls_hello *h, char proto, char out[11])
             alpn[1] = hex[l & 15];
         }
     }
-    snprintf(out, 11, "%c%s%c%02u%02u%s", proto, ver, h->has_sni_ext ? 'd' : 'i', ns, ne, alpn);
+    char a[11] = {proto,
+                  ver[0],
+                  ver[1],
+                  h->has_sni_ext ? 'd' : 'i',
+                  (char)('0' + ns / 10),
+                  (char)('0' + ns % 10),
+                  (char)('0' + ne / 10),
+                  (char)('0' + ne % 10),
+                  alpn[0],
+                  alpn[1],
+                  '\0'};
+    memcpy(out, a, sizeof a);
 }
 
 static void sort_u16(uint16_t *v, unsigned n)
@@ -403,6 +419,44 @@ size_t wkp_tls_ja4_raw(const struct wkp_tls_hello *h, char proto, bool original,
     return t.len;
 }
 
+/* MD5 and SHA-256 fetched once for the process (an implementation
+ * fetched by name is immutable and may be shared by threads): a digest by
+ * EVP_md5() / EVP_sha256() would look the implementation up again at each
+ * init. Kept until the process exits; NULL (no such provider): the
+ * look-up at each init. */
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+static EVP_MD *fetched_md5, *fetched_sha256;
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch_digests(void)
+{
+    fetched_md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+    fetched_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *md_md5(void)
+{
+    pthread_once(&fetch_once, fetch_digests);
+    return fetched_md5 ? fetched_md5 : EVP_md5();
+}
+
+static const EVP_MD *md_sha256(void)
+{
+    pthread_once(&fetch_once, fetch_digests);
+    return fetched_sha256 ? fetched_sha256 : EVP_sha256();
+}
+#else
+static const EVP_MD *md_md5(void)
+{
+    return EVP_md5();
+}
+
+static const EVP_MD *md_sha256(void)
+{
+    return EVP_sha256();
+}
+#endif
+
 /* First n hex digits of a digest of s (n <= 2 * digest size). */
 static void digest_hex(const char *s, size_t len, const EVP_MD *md, void *md_ctx, char *out,
                        unsigned n)
@@ -428,7 +482,7 @@ void wkp_tls_ja3(const struct wkp_tls_hello *h, void *md_ctx, char out[33])
     char text[WKP_TLS_FP_TEXT];
     size_t n = h->type == WKP_TLS_SERVER_HELLO ? wkp_tls_ja3s_text(h, text, sizeof text)
                                                : wkp_tls_ja3_text(h, text, sizeof text);
-    digest_hex(text, n, EVP_md5(), md_ctx, out, 32);
+    digest_hex(text, n, md_md5(), md_ctx, out, 32);
 }
 
 void wkp_tls_ja4(const struct wkp_tls_hello *h, char proto, bool original, void *md_ctx,
@@ -443,7 +497,7 @@ void wkp_tls_ja4(const struct wkp_tls_hello *h, char proto, bool original, void 
     if (l.ns) {
         text_init(&t, text, sizeof text);
         put_hex_list(&t, l.suites, l.ns);
-        digest_hex(text, t.len, EVP_sha256(), md_ctx, out + 11, 12);
+        digest_hex(text, t.len, md_sha256(), md_ctx, out + 11, 12);
     } else {
         memcpy(out + 11, "000000000000", 13);
     }
@@ -451,7 +505,7 @@ void wkp_tls_ja4(const struct wkp_tls_hello *h, char proto, bool original, void 
     if (l.ne) {
         text_init(&t, text, sizeof text);
         put_ja4_c(&t, &l);
-        digest_hex(text, t.len, EVP_sha256(), md_ctx, out + 24, 12);
+        digest_hex(text, t.len, md_sha256(), md_ctx, out + 24, 12);
     } else {
         memcpy(out + 24, "000000000000", 13);
     }

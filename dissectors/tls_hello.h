@@ -5,7 +5,8 @@
  * struct. Nothing here knows about records, streams or flows, so the TCP
  * dissector (tls.c) and a QUIC one (TLS inside CRYPTO frames, JA4's 'q')
  * share it. Safe on any thread; the hashes use OpenSSL's one-shot EVP
- * digest, or a caller's EVP_MD_CTX to save its allocation.
+ * digest, or a caller's EVP_MD_CTX to save its allocation; MD5 and SHA-256
+ * are fetched once for the process and kept until it exits.
  *
  * Lists are capped (the WKP_TLS_MAX_* below): values past a cap are not
  * kept, but counted in the n*_seen totals, so JA4's counts stay exact while

@@ -395,6 +395,66 @@ Test(tls, raw_fingerprints_behind_the_option)
     run_fini(&r);
 }
 
+/* Both hellos with the option, the ServerHello read first: each keeps its
+ * own texts, written in the documented order. */
+Test(tls, raw_texts_of_both_hellos_in_order)
+{
+    uint8_t a[512], b[512], msg[512];
+    size_t na = ch_record(a);
+    size_t nb = record(b, 22, 0x0303, msg, message(msg, 2, sh_body, sizeof sh_body));
+    struct run r;
+    run_init(&r);
+    r.opts[1] = "1"; /* tls.ja4_raw */
+    feed(&r, 1, b, nb, false);
+    feed(&r, 0, a, na, false);
+    const char *t = output(&r);
+    static const char *const order[] = {
+        "\"ja3\":\"" CH_JA3 "\"",
+        "\"ja3_full\":\"771,4865-49199,0-16-10-11-13-43,29-23,0\"",
+        "\"ja3s\":\"" SH_JA3S "\"",
+        "\"ja3s_full\":\"771,49199,65281\"",
+        "\"ja4\":\"" CH_JA4 "\"",
+        "\"ja4_r\":",
+        "\"ja4_o\":\"" CH_JA4_O "\"",
+        "\"ja4_ro\":",
+    };
+    const char *at = t;
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        const char *q = strstr(at, order[i]);
+        cr_expect(q != NULL, "%s after ...%s", order[i], at);
+        if (q)
+            at = q;
+    }
+    run_fini(&r);
+}
+
+/* The fields complete (application data from the server) while the
+ * ClientHello is cut after 100 bytes of its record: what came of it is read
+ * at once, a cut is no malformation. 100 - 5 - 4 = 91 body bytes: the SNI
+ * and ALPN extensions whole, supported_groups' header only. JA3 text
+ * "771,4865-49199,0-16-10,,":
+ * printf '771,4865-49199,0-16-10,,' | md5sum */
+Test(tls, hello_cut_when_the_fields_complete_is_read)
+{
+    uint8_t rec[512], app[32];
+    ch_record(rec);
+    static const uint8_t data[8] = {0};
+    size_t napp = record(app, 23, 0x0303, data, sizeof data);
+    struct run r;
+    run_init(&r);
+    cr_expect_eq(feed(&r, 0, rec, 100, false), WKP_DIS_MORE);
+    cr_expect_eq(feed(&r, 1, app, napp, false), WKP_DIS_DONE);
+    const char *t = output(&r);
+    cr_expect(has(t, "\"sni\":[\"example.com\"]"), "%s", t);
+    cr_expect(has(t, "\"alpn\":[\"h2\",\"http/1.1\"]"), "%s", t);
+    cr_expect(has(t, "\"cipher_suites\":[2570,4865,49199]"), "%s", t);
+    cr_expect(has(t, "\"extensions\":[0,16,10]"), "%s", t);
+    cr_expect(!has(t, "supported_groups"), "%s", t);
+    cr_expect(has(t, "\"ja3\":\"e2bfb2fea13dde759e61d72a1ded4c91\""), "%s", t);
+    cr_expect_eq(r.counters[C_MALFORMED], 0);
+    run_fini(&r);
+}
+
 Test(tls, non_utf8_sni_escaped)
 {
     uint8_t body[sizeof ch_body], rec[512], msg[512];
