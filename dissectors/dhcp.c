@@ -147,8 +147,16 @@ static void take_option(struct dhcp_ctx *x, struct dhcp_state *s, uint8_t code, 
             s->have |= H_LEASE;
         }
         break;
-    case 12: put_value(x, s, V_HOSTNAME, p, len); break;
-    case 60: put_value(x, s, V_VENDOR, p, len); break;
+    case 12: /* host name; some clients add a NUL (RFC 2132 2: they should not) */
+        while (len > 0 && p[len - 1] == 0)
+            len--;
+        put_value(x, s, V_HOSTNAME, p, len);
+        break;
+    case 60: /* vendor class identifier; likewise */
+        while (len > 0 && p[len - 1] == 0)
+            len--;
+        put_value(x, s, V_VENDOR, p, len);
+        break;
     case 61: put_value(x, s, V_CLIENT_ID, p, len); break;
     case 55: put_value(x, s, V_PRL, p, len); break;
     case 82: s->relay_agent = 1; break;
