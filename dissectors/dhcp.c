@@ -278,6 +278,12 @@ static void put_hex(struct wkp_buf *out, const uint8_t *p, size_t n, char sep)
     }
 }
 
+/* Value v's bytes (an empty value may have no heap behind it). */
+static const uint8_t *val(const struct dhcp_state *s, int v)
+{
+    return s->heap ? s->heap + s->voff[v] : (const uint8_t *)"";
+}
+
 static void dhcp_write(const void *state, struct wkp_buf *out)
 {
     const struct dhcp_state *s = state;
@@ -308,15 +314,15 @@ static void dhcp_write(const void *state, struct wkp_buf *out)
         put_u(out, ",\"lease_time\":", s->lease_time);
     if (s->vset & (1u << V_HOSTNAME)) {
         wkp_buf_puts(out, ",\"hostname\":");
-        wkp_buf_json_bytes(out, s->heap + s->voff[V_HOSTNAME], s->vlen[V_HOSTNAME]);
+        wkp_buf_json_bytes(out, val(s, V_HOSTNAME), s->vlen[V_HOSTNAME]);
     }
     if (s->vset & (1u << V_VENDOR)) {
         wkp_buf_puts(out, ",\"vendor_class\":");
-        wkp_buf_json_bytes(out, s->heap + s->voff[V_VENDOR], s->vlen[V_VENDOR]);
+        wkp_buf_json_bytes(out, val(s, V_VENDOR), s->vlen[V_VENDOR]);
     }
     if (s->vset & (1u << V_CLIENT_ID)) {
         wkp_buf_puts(out, ",\"client_id\":\"");
-        put_hex(out, s->heap + s->voff[V_CLIENT_ID], s->vlen[V_CLIENT_ID], 0);
+        put_hex(out, val(s, V_CLIENT_ID), s->vlen[V_CLIENT_ID], 0);
         wkp_buf_putc(out, '"');
     }
     if (s->vset & (1u << V_PRL)) {
@@ -324,7 +330,7 @@ static void dhcp_write(const void *state, struct wkp_buf *out)
         for (unsigned i = 0; i < s->vlen[V_PRL]; i++) {
             if (i)
                 wkp_buf_putc(out, ',');
-            wkp_buf_u64(out, s->heap[s->voff[V_PRL] + i]);
+            wkp_buf_u64(out, val(s, V_PRL)[i]);
         }
         wkp_buf_putc(out, ']');
     }

@@ -349,6 +349,12 @@ static void put_leases(struct wkp_buf *out, const struct dhcpv6_state *s, bool p
     wkp_buf_putc(out, ']');
 }
 
+/* Value v's bytes (an empty value may have no heap behind it). */
+static const uint8_t *val(const struct dhcpv6_state *s, int v)
+{
+    return s->vals.p ? s->vals.p + s->voff[v] : (const uint8_t *)"";
+}
+
 static void dhcpv6_write(const void *state, struct wkp_buf *out)
 {
     const struct dhcpv6_state *s = state;
@@ -365,12 +371,12 @@ static void dhcpv6_write(const void *state, struct wkp_buf *out)
     if (s->vset & (1u << V_CLIENT)) {
         put_u(out, ",\"client_duid_type\":", s->client_type);
         wkp_buf_puts(out, ",\"client_duid\":");
-        put_hex(out, s->vals.p + s->voff[V_CLIENT], s->vlen[V_CLIENT]);
+        put_hex(out, val(s, V_CLIENT), s->vlen[V_CLIENT]);
     }
     if (s->vset & (1u << V_SERVER)) {
         put_u(out, ",\"server_duid_type\":", s->server_type);
         wkp_buf_puts(out, ",\"server_duid\":");
-        put_hex(out, s->vals.p + s->voff[V_SERVER], s->vlen[V_SERVER]);
+        put_hex(out, val(s, V_SERVER), s->vlen[V_SERVER]);
     }
     wkp_buf_puts(out, ",\"addresses\":");
     put_leases(out, s, false);
@@ -378,7 +384,7 @@ static void dhcpv6_write(const void *state, struct wkp_buf *out)
     put_leases(out, s, true);
     if (s->vset & (1u << V_ORO)) {
         wkp_buf_puts(out, ",\"option_request\":[");
-        const uint8_t *p = s->vals.p + s->voff[V_ORO];
+        const uint8_t *p = val(s, V_ORO);
         for (unsigned i = 0; i + 1 < s->vlen[V_ORO]; i += 2) {
             if (i)
                 wkp_buf_putc(out, ',');
@@ -389,7 +395,7 @@ static void dhcpv6_write(const void *state, struct wkp_buf *out)
     if (s->vset & (1u << V_FQDN)) {
         put_u(out, ",\"fqdn_flags\":", s->fqdn_flags);
         wkp_buf_puts(out, ",\"fqdn\":");
-        wkp_buf_json_bytes(out, s->vals.p + s->voff[V_FQDN], s->vlen[V_FQDN]);
+        wkp_buf_json_bytes(out, val(s, V_FQDN), s->vlen[V_FQDN]);
     }
     put_u(out, ",\"messages\":", s->messages);
     put_u(out, ",\"relayed\":", s->relayed);
