@@ -28,11 +28,11 @@
 
 #include "dissectors/dissector.h"
 
-#define DHCP_FIXED      236     /* op .. file */
+#define DHCP_FIXED      236 /* op .. file */
 #define DHCP_COOKIE     0x63825363u
-#define DHCP_MAX_TYPES  32      /* message types kept in the list */
-#define DHCP_HEAP_MAX   2048    /* bytes of variable-length values per flow */
-#define DHCP_HEAP_FIRST 128     /* first allocation, grown by doubling */
+#define DHCP_MAX_TYPES  32   /* message types kept in the list */
+#define DHCP_HEAP_MAX   2048 /* bytes of variable-length values per flow */
+#define DHCP_HEAP_FIRST 128  /* first allocation, grown by doubling */
 
 enum { C_MESSAGES, C_NO_COOKIE, C_TRUNCATED, C_CAPPED, C__COUNT };
 static const char *const dhcp_counter_names[C__COUNT] = {
@@ -74,8 +74,7 @@ struct dhcp_state {
 _Static_assert(sizeof(struct dhcp_state) <= 256, "dhcp: inline state stays small");
 
 /* Store a variable-length value the first time it is seen. */
-static void put_value(struct dhcp_ctx *x, struct dhcp_state *s, int v, const uint8_t *p,
-                      uint32_t n)
+static void put_value(struct dhcp_ctx *x, struct dhcp_state *s, int v, const uint8_t *p, uint32_t n)
 {
     if (s->vset & (1u << v))
         return;
@@ -232,8 +231,7 @@ static int dhcp_init(void *ctx, const struct wkp_dis_env *env)
 }
 
 /* Claimed on its ports only: the cookie is checked per message instead. */
-static bool dhcp_probe(void *ctx, const struct wkp_dis_pkt *p, wkp_app_layer mode,
-                       bool port_match)
+static bool dhcp_probe(void *ctx, const struct wkp_dis_pkt *p, wkp_app_layer mode, bool port_match)
 {
     (void)ctx;
     (void)p;
@@ -334,7 +332,8 @@ static void dhcp_write(const void *state, struct wkp_buf *out)
         }
         wkp_buf_putc(out, ']');
     }
-    wkp_buf_puts(out, s->relay_agent ? ",\"relay_agent_info\":true" : ",\"relay_agent_info\":false");
+    wkp_buf_puts(out,
+                 s->relay_agent ? ",\"relay_agent_info\":true" : ",\"relay_agent_info\":false");
     put_u(out, ",\"messages\":", s->messages);
     put_u(out, ",\"truncated\":", s->truncated);
     put_u(out, ",\"no_cookie\":", s->no_cookie);

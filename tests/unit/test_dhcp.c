@@ -117,11 +117,11 @@ static void build_request(struct msg *m)
 }
 
 #define REQUEST_JSON                                                                               \
-    "{\"op\":1,\"xid\":3735928559,\"message_type\":3,\"message_types\":[3],"                      \
-    "\"client_mac\":\"02:00:00:00:00:07\",\"ciaddr\":\"0.0.0.0\",\"yiaddr\":\"0.0.0.0\","        \
-    "\"siaddr\":\"0.0.0.0\",\"giaddr\":\"0.0.0.0\",\"requested_ip\":\"192.0.2.10\","             \
-    "\"server_id\":\"192.0.2.1\",\"hostname\":\"pc1\",\"vendor_class\":\"MSFT 5.0\","            \
-    "\"client_id\":\"01020000000007\",\"parameter_request_list\":[1,3,6,15],"                    \
+    "{\"op\":1,\"xid\":3735928559,\"message_type\":3,\"message_types\":[3],"                       \
+    "\"client_mac\":\"02:00:00:00:00:07\",\"ciaddr\":\"0.0.0.0\",\"yiaddr\":\"0.0.0.0\","          \
+    "\"siaddr\":\"0.0.0.0\",\"giaddr\":\"0.0.0.0\",\"requested_ip\":\"192.0.2.10\","               \
+    "\"server_id\":\"192.0.2.1\",\"hostname\":\"pc1\",\"vendor_class\":\"MSFT 5.0\","              \
+    "\"client_id\":\"01020000000007\",\"parameter_request_list\":[1,3,6,15],"                      \
     "\"relay_agent_info\":true,\"messages\":1,\"truncated\":0,\"no_cookie\":0}"
 
 Test(dhcp, request_options)
@@ -151,11 +151,12 @@ Test(dhcp, without_the_cookie_is_counted_and_not_read)
     hdr(&m, 2, 5, a, 1, true);
     end(&m);
     feed(m.b, m.n);
-    cr_assert_str_eq(json(), "{\"op\":2,\"xid\":5,\"message_types\":[],"
-                             "\"client_mac\":\"02:00:00:00:00:01\",\"ciaddr\":\"0.0.0.0\","
-                             "\"yiaddr\":\"10.0.0.1\",\"siaddr\":\"0.0.0.0\",\"giaddr\":\"0.0.0.0\","
-                             "\"relay_agent_info\":false,\"messages\":1,\"truncated\":0,"
-                             "\"no_cookie\":1}");
+    cr_assert_str_eq(json(),
+                     "{\"op\":2,\"xid\":5,\"message_types\":[],"
+                     "\"client_mac\":\"02:00:00:00:00:01\",\"ciaddr\":\"0.0.0.0\","
+                     "\"yiaddr\":\"10.0.0.1\",\"siaddr\":\"0.0.0.0\",\"giaddr\":\"0.0.0.0\","
+                     "\"relay_agent_info\":false,\"messages\":1,\"truncated\":0,"
+                     "\"no_cookie\":1}");
 }
 
 /* Cut the request at every length: under 240 bytes nothing is read (the
@@ -200,7 +201,7 @@ Test(dhcp, merged_over_an_exchange)
 {
     struct msg m;
     static const uint32_t none[4] = {0, 0, 0, 0};
-    static const uint32_t offer[4] = {0, 0xc0000264, 0xc0000201, 0};   /* .100, .1 */
+    static const uint32_t offer[4] = {0, 0xc0000264, 0xc0000201, 0};        /* .100, .1 */
     static const uint32_t ack[4] = {0xc0000265, 0xc0000266, 0xc0000202, 0}; /* .101 .102 .2 */
     hdr(&m, 1, 42, none, 9, true);
     opt(&m, 53, "\x01", 1);
@@ -243,8 +244,8 @@ Test(dhcp, overloaded_file_and_sname)
     hdr(&m, 1, 7, none, 1, true);
     opt(&m, 52, "\x03", 1);
     end(&m);
-    memcpy(m.b + 108, "\x35\x01\x08\xff", 4);   /* type 8 (Inform) */
-    memcpy(m.b + 44, "\x0c\x02hi\xff", 5);      /* host name "hi" */
+    memcpy(m.b + 108, "\x35\x01\x08\xff", 4); /* type 8 (Inform) */
+    memcpy(m.b + 44, "\x0c\x02hi\xff", 5);    /* host name "hi" */
     feed(m.b, m.n);
     const char *j = json();
     cr_assert(strstr(j, "\"message_type\":8,\"message_types\":[8]"), "%s", j);

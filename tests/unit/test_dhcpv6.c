@@ -130,13 +130,16 @@ static void build_solicit(struct msg *m)
     opt(m, 6, "\x00\x17\x00\x18", 4);
     opt(m, 8, "\x00\x00", 2);
     ia_na(m, 5);
-    opt(m, 39, "\x01\x04host\x07" "example\x00", 15);
+    opt(m, 39,
+        "\x01\x04host\x07"
+        "example\x00",
+        15);
 }
 
 #define SOLICIT_JSON                                                                               \
-    "{\"message_type\":1,\"message_types\":[1],\"transaction_id\":1193046,"                       \
-    "\"client_duid_type\":3,\"client_duid\":\"00030001020000000001\","                            \
-    "\"addresses\":[\"2001:db8::5\"],\"prefixes\":[],\"option_request\":[23,24],"                 \
+    "{\"message_type\":1,\"message_types\":[1],\"transaction_id\":1193046,"                        \
+    "\"client_duid_type\":3,\"client_duid\":\"00030001020000000001\","                             \
+    "\"addresses\":[\"2001:db8::5\"],\"prefixes\":[],\"option_request\":[23,24],"                  \
     "\"fqdn_flags\":1,\"fqdn\":\"host.example\",\"messages\":1,\"relayed\":0,\"truncated\":0}"
 
 Test(dhcpv6, solicit_options)
@@ -236,8 +239,7 @@ Test(dhcpv6, truncated_at_every_length)
         cr_assert_eq(counters[TRUNCATED], boundary ? 0u : 1u, "cut at %u", n);
         cr_assert_eq(strstr(j, "\"client_duid\"") != NULL, n >= 18, "cut at %u", n);
         cr_assert_eq(strstr(j, "\"option_request\":[23,24]") != NULL, n >= 26, "cut at %u", n);
-        cr_assert_eq(strstr(j, "\"addresses\":[\"2001:db8::5\"]") != NULL, n >= 76, "cut at %u",
-                     n);
+        cr_assert_eq(strstr(j, "\"addresses\":[\"2001:db8::5\"]") != NULL, n >= 76, "cut at %u", n);
         cr_assert_eq(strstr(j, "\"fqdn\":\"host.example\"") != NULL, n >= 95, "cut at %u", n);
     }
 }
@@ -266,15 +268,16 @@ Test(dhcpv6, merged_over_an_exchange)
     hdr(&m, 7, 0x222222);
     ia_na(&m, 6);
     feed(m.b, m.n);
-    cr_assert_str_eq(json(), "{\"message_type\":1,\"message_types\":[1,2,3,7],"
-                             "\"transaction_id\":1193046,"
-                             "\"client_duid_type\":3,\"client_duid\":\"00030001020000000001\","
-                             "\"server_duid_type\":1,\"server_duid\":\"0001000111223344020000000002\","
-                             "\"addresses\":[\"2001:db8::5\",\"2001:db8::6\"],"
-                             "\"prefixes\":[\"2001:db8::/56\",\"2001:db8::/64\"],"
-                             "\"option_request\":[23,24],\"fqdn_flags\":1,"
-                             "\"fqdn\":\"host.example\",\"messages\":4,\"relayed\":0,"
-                             "\"truncated\":0}");
+    cr_assert_str_eq(json(),
+                     "{\"message_type\":1,\"message_types\":[1,2,3,7],"
+                     "\"transaction_id\":1193046,"
+                     "\"client_duid_type\":3,\"client_duid\":\"00030001020000000001\","
+                     "\"server_duid_type\":1,\"server_duid\":\"0001000111223344020000000002\","
+                     "\"addresses\":[\"2001:db8::5\",\"2001:db8::6\"],"
+                     "\"prefixes\":[\"2001:db8::/56\",\"2001:db8::/64\"],"
+                     "\"option_request\":[23,24],\"fqdn_flags\":1,"
+                     "\"fqdn\":\"host.example\",\"messages\":4,\"relayed\":0,"
+                     "\"truncated\":0}");
 }
 
 /* At most 32 addresses and prefixes together; the rest count as capped. */
