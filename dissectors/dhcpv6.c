@@ -179,7 +179,9 @@ static bool ia_options(struct dhcpv6_ctx *x, struct dhcpv6_state *s, struct wkp_
 }
 
 /* The FQDN option: flags, then a name in DNS wire format without
- * compression (RFC 4704 4), possibly partial (no final 0). */
+ * compression (RFC 4704 4). A fully qualified name (ending with the root
+ * label) is written with a final ".", a partial one (no root label) without,
+ * so the two stay apart; the root alone is an empty name. */
 static void take_fqdn(struct dhcpv6_ctx *x, struct dhcpv6_state *s, struct wkp_cur *o)
 {
     if (s->vset & (1u << V_FQDN) || o->len < 1)
@@ -189,7 +191,12 @@ static void take_fqdn(struct dhcpv6_ctx *x, struct dhcpv6_state *s, struct wkp_c
     uint8_t flags = wkp_cur_u8(o);
     while (wkp_cur_left(o) > 0) {
         uint8_t l = wkp_cur_u8(o);
-        if (l == 0 || l > 63 || !wkp_cur_has(o, l))
+        if (l == 0) { /* the root: a fully qualified name ends with "." */
+            if (n > 0 && n < DHCPV6_FQDN_MAX)
+                text[n++] = '.';
+            break;
+        }
+        if (l > 63 || !wkp_cur_has(o, l))
             break;
         if (n + (n ? 1u : 0u) + l > DHCPV6_FQDN_MAX)
             break;

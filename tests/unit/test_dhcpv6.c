@@ -122,7 +122,7 @@ static const char *json(void)
 
 /* Solicit 0x123456: client DUID-LL (type 3, hardware 1, 02:00:00:00:00:01),
  * option request 23 24, an elapsed time (not read), IA_NA with
- * 2001:db8::5, FQDN flags 1 "host.example" (4host7example0). */
+ * 2001:db8::5, FQDN flags 1 "host.example." (4host7example0: fully qualified). */
 static void build_solicit(struct msg *m)
 {
     hdr(m, 1, 0x123456);
@@ -140,7 +140,7 @@ static void build_solicit(struct msg *m)
     "{\"message_type\":1,\"message_types\":[1],\"transaction_id\":1193046,"                        \
     "\"client_duid_type\":3,\"client_duid\":\"00030001020000000001\","                             \
     "\"addresses\":[\"2001:db8::5\"],\"prefixes\":[],\"option_request\":[23,24],"                  \
-    "\"fqdn_flags\":1,\"fqdn\":\"host.example\",\"messages\":1,\"relayed\":0,\"truncated\":0}"
+    "\"fqdn_flags\":1,\"fqdn\":\"host.example.\",\"messages\":1,\"relayed\":0,\"truncated\":0}"
 
 Test(dhcpv6, solicit_options)
 {
@@ -178,7 +178,7 @@ Test(dhcpv6, relay_forward_is_unwrapped)
                              "\"client_duid_type\":3,\"client_duid\":\"00030001020000000001\","
                              "\"addresses\":[\"2001:db8::5\"],\"prefixes\":[],"
                              "\"option_request\":[23,24],\"fqdn_flags\":1,"
-                             "\"fqdn\":\"host.example\",\"messages\":1,\"relayed\":1,"
+                             "\"fqdn\":\"host.example.\",\"messages\":1,\"relayed\":1,"
                              "\"truncated\":0}");
     cr_assert_eq(counters[RELAYED], 1);
 }
@@ -240,7 +240,7 @@ Test(dhcpv6, truncated_at_every_length)
         cr_assert_eq(strstr(j, "\"client_duid\"") != NULL, n >= 18, "cut at %u", n);
         cr_assert_eq(strstr(j, "\"option_request\":[23,24]") != NULL, n >= 26, "cut at %u", n);
         cr_assert_eq(strstr(j, "\"addresses\":[\"2001:db8::5\"]") != NULL, n >= 76, "cut at %u", n);
-        cr_assert_eq(strstr(j, "\"fqdn\":\"host.example\"") != NULL, n >= 95, "cut at %u", n);
+        cr_assert_eq(strstr(j, "\"fqdn\":\"host.example.\"") != NULL, n >= 95, "cut at %u", n);
     }
 }
 
@@ -276,7 +276,7 @@ Test(dhcpv6, merged_over_an_exchange)
                      "\"addresses\":[\"2001:db8::5\",\"2001:db8::6\"],"
                      "\"prefixes\":[\"2001:db8::/56\",\"2001:db8::/64\"],"
                      "\"option_request\":[23,24],\"fqdn_flags\":1,"
-                     "\"fqdn\":\"host.example\",\"messages\":4,\"relayed\":0,"
+                     "\"fqdn\":\"host.example.\",\"messages\":4,\"relayed\":0,"
                      "\"truncated\":0}");
 }
 

@@ -15,7 +15,8 @@ server_id, lease_time, hostname, vendor_class (dhcp.option.
 requested_ip_address, dhcp_server_id, ip_address_lease_time, hostname,
 vendor_class_id), client_id (option 61's dhcp.option.value),
 parameter_request_list (option 55's dhcp.option.request_list_item) each
-from the first message that has it; relay_agent_info: some message has
+from the first message that has it, the options of the file and sname
+fields (option 52) after the others; relay_agent_info: some message has
 option 82.
 
 DHCPv6: the message inside relay messages (tshark's innermost msgtype);
@@ -25,8 +26,8 @@ and their types (dhcpv6.duid.type) from the first Client / Server
 Identifier option; addresses (dhcpv6.iaaddr.ip) and prefixes
 (dhcpv6.iaprefix.pref_addr "/" dhcpv6.iaprefix.pref_len), each once in
 first-seen order; option_request (dhcpv6.requested_option_code of the first
-Option Request option); fqdn (dhcpv6.client_domain of the first FQDN
-option).
+Option Request option); fqdn and fqdn_flags (dhcpv6.client_domain and
+dhcpv6.client_fqdn_flags of the first FQDN option).
 
 usage: make_expected.py data/CAPTURE.pcap ...
 """
@@ -81,8 +82,17 @@ def options(tree, typekey, treekey):
 
 
 def dhcp_options(d):
-    """DHCP options: tshark puts the type as a sibling of its subtree."""
-    return [(t, sub) for t, sub in options(d, "dhcp.option.type", "dhcp.option.type_tree")]
+    """DHCP options: tshark puts the type as a sibling of its subtree. With
+    option 52, the options of the file and then the sname field follow
+    (tshark nests them in option 52's subtree)."""
+    top = options(d, "dhcp.option.type", "dhcp.option.type_tree")
+    more = []
+    for t, sub in top:
+        if t == 52:
+            for part in ("Boot file name option overload", "Server host name option overload"):
+                for x in many(sub.get(part)):
+                    more += dhcp_options(x)
+    return top + more
 
 
 def dhcp_message(f, d):
@@ -137,7 +147,7 @@ def dhcpv6_message(f, d):
         f["relayed"] += 1 if f.get("_depth", 0) == 0 else 0
         for sub in v6_opts(d):
             if int(sub["dhcpv6.option.type"]) == 9:
-                for inner in many(sub.get("DHCPv6")):
+                for inner in many(sub.get("dhcpv6")):
                     f["_depth"] = f.get("_depth", 0) + 1
                     dhcpv6_message(f, inner)
                     f["_depth"] -= 1
@@ -158,6 +168,7 @@ def dhcpv6_message(f, d):
         elif code == 6 and "option_request" not in f:
             f["option_request"] = [int(x) for x in many(sub.get("dhcpv6.requested_option_code"))]
         elif code == 39 and "fqdn" not in f:
+            f["fqdn_flags"] = int(sub["dhcpv6.client_fqdn_flags"], 16)
             f["fqdn"] = sub.get("dhcpv6.client_domain", "")
         elif code in (3, 4, 25):
             for a in walk(sub, "dhcpv6.iaaddr.ip"):
