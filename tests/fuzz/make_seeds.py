@@ -195,3 +195,54 @@ put("tls", "ccs_encrypted", b"\x00" + chunk(ch_rec) + chunk(
 put("tls", "gap_resync", b"\x00" + chunk(ch_rec[:50]) + chunk(ch_rec[80:100], gap=True)
     + chunk(ch_rec))
 put("tls", "huge_length", b"\x00" + chunk(tls_rec(22, b"\x01\xff\xff\xff")) + chunk(ch_rec))
+
+
+# dhcp, dhcpv6: datagrams [length (2 bytes)][bytes].
+def dgram(data):
+    return struct.pack(">H", len(data)) + data
+
+
+def dhcp_msg(op, xid, opts, cookie=b"\x63\x82\x53\x63", yiaddr=b"\0" * 4):
+    fixed = (bytes([op, 1, 6, 0]) + struct.pack(">I", xid) + b"\0" * 8 + yiaddr + b"\0" * 8
+             + b"\x02\0\0\0\0\x07" + b"\0" * 10 + b"\0" * 192)
+    return fixed + cookie + opts
+
+
+def dopt(code, value):
+    return bytes([code, len(value)]) + value
+
+
+disc = dhcp_msg(1, 42, dopt(53, b"\1") + dopt(12, b"pc1") + dopt(55, b"\1\3\6\x0f")
+                + dopt(61, b"\1\2\0\0\0\0\7") + dopt(82, b"\1\2ab") + b"\xff")
+offer = dhcp_msg(2, 42, dopt(53, b"\2") + dopt(54, b"\xc0\0\2\1") + dopt(51, b"\0\0\x0e\x10")
+                 + dopt(60, b"vendor") + b"\xff", yiaddr=b"\xc0\0\2\x64")
+put("dhcp", "exchange", dgram(disc) + dgram(offer))
+put("dhcp", "no_cookie_and_cut", dgram(dhcp_msg(1, 1, b"\xff", cookie=b"\0\0\0\0"))
+    + dgram(disc[:250]) + dgram(disc[:100]))
+over = bytearray(dhcp_msg(1, 7, dopt(52, b"\3") + b"\xff"))
+over[108:112] = b"\x35\x01\x08\xff"
+over[44:49] = b"\x0c\x02hi\xff"
+put("dhcp", "overload", dgram(bytes(over)))
+
+
+def v6opt(code, value):
+    return struct.pack(">HH", code, len(value)) + value
+
+
+ia_addr = v6opt(5, b"\x20\x01\x0d\xb8" + b"\0" * 11 + b"\5" + b"\0" * 8)
+ia_pref = v6opt(26, b"\0" * 8 + b"\x38" + b"\x20\x01\x0d\xb8" + b"\0" * 12)
+solicit = (b"\x01\x12\x34\x56" + v6opt(1, b"\0\3\0\1\2\0\0\0\0\1") + v6opt(6, b"\0\x17\0\x18")
+           + v6opt(3, b"\0\0\0\1" + b"\0" * 8 + ia_addr) + v6opt(39, b"\1\4host\7example\0"))
+reply = (b"\x07\x12\x34\x56" + v6opt(2, b"\0\1\0\1\x11\x22\x33\x44\2\0\0\0\0\2")
+         + v6opt(25, b"\0\0\0\2" + b"\0" * 8 + ia_pref) + v6opt(4, b"\0\0\0\3" + ia_addr))
+
+
+def relayed(msg, depth):
+    for _ in range(depth):
+        msg = b"\x0c\0" + b"\0" * 32 + v6opt(18, b"eth0") + v6opt(9, msg)
+    return msg
+
+
+put("dhcpv6", "exchange", dgram(solicit) + dgram(reply))
+put("dhcpv6", "relays", dgram(relayed(solicit, 1)) + dgram(relayed(reply, 9))
+    + dgram(solicit[:40]))
