@@ -127,6 +127,7 @@ struct quic_long {
     uint8_t dcid_len, scid_len;
     uint32_t pn_off; /* Initial, 0-RTT, Handshake */
     uint32_t end;    /* just past the packet */
+    bool cut;        /* the capture holds less than the Length field says */
 };
 
 /* Read the long header at p (n bytes). false: not a long header we can
@@ -134,6 +135,7 @@ struct quic_long {
 static bool read_long(const uint8_t *p, uint32_t n, struct quic_long *h)
 {
     uint32_t off = 5;
+    h->cut = false;
     if (n < 7 || !(p[0] & 0x80))
         return false;
     h->version = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
@@ -166,8 +168,12 @@ static bool read_long(const uint8_t *p, uint32_t n, struct quic_long *h)
             return false;
         off += (uint32_t)v; /* token */
     }
-    if (!wkp_quic_varint(p, n, &off, &v) || v > n - off)
+    if (!wkp_quic_varint(p, n, &off, &v))
         return false;
+    if (v > n - off) { /* cut by the snap length: the header is still good */
+        h->cut = true;
+        v = n - off;
+    }
     h->pn_off = off;
     h->end = off + (uint32_t)v;
     return true;
@@ -538,6 +544,15 @@ static void initial(struct quic_ctx *x, struct quic_state *s, unsigned dir, cons
     }
     if (!w->have_keys)
         return; /* a server Initial before any client one: no keys */
+    if (h->cut) {
+        /* Cannot be opened (the tag is missing), but its DCID gave the
+         * keys: take its sender as the client, so the server's
+         * Initials can still be read. */
+        if (client && w->client_dir < 0)
+            w->client_dir = (int8_t)dir;
+        x->counters[C_OPEN_FAILED]++;
+        return;
+    }
     w->tried[dir]++;
     uint64_t pn;
     int32_t n =
