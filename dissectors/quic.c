@@ -10,10 +10,11 @@
  * come from the DCID of the client's first Initial (after a Retry, from
  * the DCID of the next one); a heap work block holds them and the CRYPTO
  * reassembly buffers while the hellos are being collected, bounded to
- * QUIC_OPEN_MAX packets per direction, and is freed as soon as both
- * hellos are read (or those packets are spent). The ClientHello's fields
- * are then rendered once into a small heap string; the inline state keeps
- * only headers and connection IDs. After that a packet costs a look at its
+ * QUIC_OPEN_MAX packets per direction. The client's 16 KiB buffer is freed
+ * as soon as the ClientHello is read, the rest (keys, 2 KiB for the
+ * ServerHello) once both hellos are read or can no longer come. The
+ * ClientHello's fields are rendered once into a small heap string; the
+ * inline state keeps only headers and connection IDs. After that a packet costs a look at its
  * first bytes (packet types, spin bit) until QUIC_PEEK_PACKETS have
  * passed, then parse answers DONE. See docs/output.md, `quic`. */
 #include <stdlib.h>
@@ -97,7 +98,8 @@ struct quic_work {
     uint8_t opened[2], tried[2];
     int64_t largest_pn[2];
     struct quic_asm as[2]; /* [0] client's stream, [1] server's */
-    uint8_t ch[QUIC_CH_MAX];
+    uint8_t *ch;           /* QUIC_CH_MAX bytes, heap, from the first client CRYPTO frame
+                              until the ClientHello is read */
     uint8_t sh[QUIC_SH_MAX];
 };
 
@@ -437,6 +439,8 @@ static void walk_frames(struct quic_ctx *x, struct quic_work *w, unsigned side, 
 {
     uint8_t *buf = side ? w->sh : w->ch;
     uint32_t cap = side ? QUIC_SH_MAX : QUIC_CH_MAX;
+    if (!buf)
+        return; /* the client's buffer could not be had */
     uint32_t off = 0;
     uint64_t t, a, b, c;
     while (off < n) {
@@ -491,17 +495,27 @@ static void try_hello(struct quic_ctx *x, struct quic_state *s, unsigned side)
     if (m < 0) {
         x->counters[w->as[side].capped ? C_CRYPTO_CAPPED : C_BAD_HELLO]++;
         s->flags |= side ? F_SH : F_CH; /* nothing more to learn from this side */
-        return;
-    }
-    if (side)
+    } else if (side) {
         server_hello(x, s, w->sh, (uint32_t)m);
-    else
+    } else {
         client_hello(x, s, w->ch, (uint32_t)m);
+    }
+    if (!side && (s->flags & F_CH)) { /* the big buffer goes at once */
+        free(w->ch);
+        w->ch = NULL;
+    }
+}
+
+static void work_free(struct quic_work *w)
+{
+    if (w)
+        free(w->ch);
+    free(w);
 }
 
 static void work_end(struct quic_state *s)
 {
-    free(s->w);
+    work_free(s->w);
     s->w = NULL;
     s->flags |= F_WORK_DONE;
 }
@@ -521,7 +535,7 @@ static void initial(struct quic_ctx *x, struct quic_state *s, unsigned dir, cons
             s->flags |= F_WORK_DONE;
             return;
         }
-        memset(w, 0, offsetof(struct quic_work, ch));
+        memset(w, 0, offsetof(struct quic_work, sh));
         w->client_dir = -1;
         w->largest_pn[0] = w->largest_pn[1] = -1;
     }
@@ -572,6 +586,8 @@ static void initial(struct quic_ctx *x, struct quic_state *s, unsigned dir, cons
     if ((int64_t)pn > w->largest_pn[dir])
         w->largest_pn[dir] = (int64_t)pn;
     unsigned side = client ? 0 : 1;
+    if (!side && !w->ch && !(w->ch = malloc(QUIC_CH_MAX)))
+        x->counters[C_NOMEM]++;
     walk_frames(x, w, side, x->plain, (uint32_t)n);
     try_hello(x, s, side);
 }
@@ -669,7 +685,9 @@ static enum wkp_dis_result quic_parse(void *ctx, void *state, const struct wkp_d
         const uint8_t *q = p + off;
         uint32_t left = n - off;
         if (!(q[0] & 0x80)) {
-            if (s->flags & F_LONG)
+            /* After a long header, bytes without the fixed bit are padding
+             * of the datagram, not a packet. */
+            if ((s->flags & F_LONG) && (off == 0 || (q[0] & 0x40)))
                 short_header(x, s, dir, q, left);
             break;
         }
@@ -791,7 +809,7 @@ static void quic_release(void *ctx, void *state)
 {
     (void)ctx;
     struct quic_state *s = state;
-    free(s->w);
+    work_free(s->w);
     s->w = NULL;
     free(s->ch_text);
     s->ch_text = NULL;
