@@ -95,7 +95,7 @@ struct quic_work {
     struct wkp_quic_keys keys[2]; /* [0] client, [1] server */
     bool have_keys;
     int8_t client_dir; /* -1: not known yet */
-    uint8_t opened[2], tried[2];
+    uint8_t tried[2];
     int64_t largest_pn[2];
     struct quic_asm as[2]; /* [0] client's stream, [1] server's */
     uint8_t *ch;           /* QUIC_CH_MAX bytes, heap, from the first client CRYPTO frame

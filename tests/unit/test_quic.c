@@ -592,3 +592,33 @@ Test(quic, probe_wants_a_known_version)
     pk.payload_len = sizeof q043;
     cr_expect(!D->probe(ctx, &pk, WKP_APP_FULL, true));
 }
+
+/* Cost: once both hellos are read no packet is opened again; the flow is
+ * then only looked at until its 32nd packet (or a spin bit), and parse
+ * answers DONE. */
+Test(quic, decryption_stops_once_both_hellos_are_read)
+{
+    feed_hex(0, RFC9001_CLIENT_INITIAL);
+    feed_hex(1, RFC9001_SERVER_INITIAL);
+    feed_hex(0, RFC9001_CLIENT_INITIAL); /* a retransmission */
+    cr_expect_eq(counters[OPENED], 2);
+    cr_expect_eq(counters[OPEN_FAILED], 0);
+    /* a 1-RTT packet to the server's connection ID, spin bit 0 */
+    uint8_t p[32] = {0x41, 0xf0, 0x67, 0xa5, 0x50, 0x2a, 0x42, 0x62, 0xb5};
+    for (int i = 4; i < 32; i++)
+        cr_assert_eq(feed(0, p, sizeof p), WKP_DIS_MORE, "packet %d", i);
+    cr_expect_eq(feed(0, p, sizeof p), WKP_DIS_DONE);
+    cr_expect_eq(counters[OPENED], 2);
+    const char *j = json();
+    cr_expect(strstr(j, "\"packet_types\":[\"Initial\",\"1-RTT\"]") != NULL, "%s", j);
+    cr_expect(strstr(j, "\"spin_bit\":false") != NULL, "%s", j);
+}
+
+Test(quic, a_spin_bit_after_the_hellos_ends_the_reading)
+{
+    feed_hex(0, RFC9001_CLIENT_INITIAL);
+    feed_hex(1, RFC9001_SERVER_INITIAL);
+    uint8_t p[32] = {0x61, 0xf0, 0x67, 0xa5, 0x50, 0x2a, 0x42, 0x62, 0xb5};
+    cr_expect_eq(feed(0, p, sizeof p), WKP_DIS_DONE);
+    cr_expect(strstr(json(), "\"spin_bit\":true") != NULL);
+}
