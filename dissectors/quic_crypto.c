@@ -55,7 +55,12 @@ int wkp_quic_crypto_init(struct wkp_quic_crypto *c)
     c->gcm_ciph = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
     c->ecb = EVP_CIPHER_CTX_new();
     c->gcm = EVP_CIPHER_CTX_new();
-    if (!c->kdf || !c->ecb_ciph || !c->gcm_ciph || !c->ecb || !c->gcm) {
+    /* The ciphers are bound once here; a packet only sets keys and IV, so
+     * OpenSSL keeps its cipher state and allocates nothing per packet. */
+    if (!c->kdf || !c->ecb_ciph || !c->gcm_ciph || !c->ecb || !c->gcm ||
+        EVP_EncryptInit_ex(c->ecb, c->ecb_ciph, NULL, NULL, NULL) != 1 ||
+        EVP_CIPHER_CTX_set_padding(c->ecb, 0) != 1 ||
+        EVP_DecryptInit_ex(c->gcm, c->gcm_ciph, NULL, NULL, NULL) != 1) {
         wkp_quic_crypto_fini(c);
         return -1;
     }
@@ -153,8 +158,7 @@ int32_t wkp_quic_open(struct wkp_quic_crypto *c, const struct wkp_quic_keys *k, 
         return -1;
     uint8_t mask[32];
     int n = 0;
-    if (EVP_EncryptInit_ex(c->ecb, c->ecb_ciph, NULL, k->hp, NULL) != 1 ||
-        EVP_CIPHER_CTX_set_padding(c->ecb, 0) != 1 ||
+    if (EVP_EncryptInit_ex(c->ecb, NULL, NULL, k->hp, NULL) != 1 ||
         EVP_EncryptUpdate(c->ecb, mask, &n, pkt + pn_off + 4, 16) != 1 || n != 16)
         return -1;
     memcpy(hdr, pkt, pn_off);
@@ -175,7 +179,7 @@ int32_t wkp_quic_open(struct wkp_quic_crypto *c, const struct wkp_quic_keys *k, 
         nonce[11 - i] ^= (uint8_t)(*pn >> (8 * i));
     uint32_t ct_len = end - aad_len - 16;
     int outl = 0, fin = 0;
-    if (EVP_DecryptInit_ex(c->gcm, c->gcm_ciph, NULL, k->key, nonce) != 1 ||
+    if (EVP_DecryptInit_ex(c->gcm, NULL, NULL, k->key, nonce) != 1 ||
         EVP_DecryptUpdate(c->gcm, NULL, &outl, hdr, (int)aad_len) != 1 ||
         EVP_DecryptUpdate(c->gcm, out, &outl, pkt + aad_len, (int)ct_len) != 1 ||
         EVP_CIPHER_CTX_ctrl(c->gcm, EVP_CTRL_GCM_SET_TAG, 16, (void *)(pkt + end - 16)) != 1 ||
