@@ -204,6 +204,18 @@ Test(quic_crypto, v2_initial_keys)
     expect_hex(k.hp, 16, "edf6d05c83121201b436e16877593c3a");
 }
 
+/* Drafts 29 to 32: the draft-29 salt with the v1 labels (the keys of
+ * draft-ietf-quic-tls-29 appendix A.1, same DCID) */
+Test(quic_crypto, draft29_initial_keys)
+{
+    struct wkp_quic_keys k;
+    uint8_t sec[32];
+    cr_assert(wkp_quic_initial_keys(&cx, 0xff00001d, RFC_DCID, 8, false, &k, NULL, sec));
+    expect_hex(sec, 32, "0088119288f1d866733ceeed15ff9d50902cf82952eee27e9d4d4918ea371d87");
+    expect_hex(k.key, 16, "175257a31eb09dea9366d8bb79ad80ba");
+    expect_hex(k.iv, 12, "6b26114b9cba2b63a9e8dd4f");
+}
+
 Test(quic_crypto, versions_and_type_numbering)
 {
     cr_expect_eq(wkp_quic_version_kind(1), WKP_QUIC_VK_V1);
