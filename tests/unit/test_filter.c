@@ -190,23 +190,27 @@ Test(filter, flow_keywords_split_off_as_top_level_terms)
     wkp_filter_free(f);
 }
 
-/* The product's registry has no dissector named quic (yet): that keyword
- * is flow-level and false whatever bits the flow has. dns is registered:
- * its bit decides. */
-Test(filter, flow_match_until_dissectors_exist)
+/* Flow-level keywords name registered dissectors: quic and dns are both
+ * in the product's registry, and each one's bit alone decides. */
+Test(filter, flow_match_by_dissector_bits)
 {
-    cr_assert_eq(wkp_dissector_find("quic", 4), -1);
+    int quic = wkp_dissector_find("quic", 4);
     int dns = wkp_dissector_find("dns", 3);
+    cr_assert_geq(quic, 0);
     cr_assert_geq(dns, 0);
+    cr_assert_neq(quic, dns);
     struct wkp_filter *f = compile_ok("quic");
     cr_expect(wkp_filter_has_flow_terms(f) && !wkp_filter_has_packet_terms(f));
     cr_expect(!wkp_filter_flow_match(f, 0));
-    cr_expect(!wkp_filter_flow_match(f, UINT32_MAX));
+    cr_expect(wkp_filter_flow_match(f, 1u << quic));
+    cr_expect(!wkp_filter_flow_match(f, 1u << dns));
+    cr_expect(wkp_filter_flow_match(f, UINT32_MAX));
     wkp_filter_free(f);
     f = compile_ok("not quic and not dns");
     cr_expect(wkp_filter_flow_match(f, 0));
     cr_expect(!wkp_filter_flow_match(f, 1u << dns));
-    cr_expect(wkp_filter_flow_match(f, ~(1u << dns)));
+    cr_expect(!wkp_filter_flow_match(f, 1u << quic));
+    cr_expect(wkp_filter_flow_match(f, ~((1u << dns) | (1u << quic))));
     wkp_filter_free(f);
     f = compile_ok("dns");
     cr_expect(wkp_filter_flow_match(f, 1u << dns));
