@@ -97,6 +97,15 @@ void wkp_fuzz_seed(const char *path, const uint8_t *data, size_t size, wkp_fuzz_
     __attribute__((weak));
 int wkp_fuzz_each_record(const uint8_t *data, size_t size, wkp_fuzz_rec_fn fn, void *ctx);
 
+/* Two runs of a dissector over the same input wrote the same record and
+ * counted the same: parsing depends on nothing but its input. */
+static inline void fz_same_runs(const char *out_a, size_t len_a, const char *out_b, size_t len_b,
+                                const void *counters_a, const void *counters_b, size_t nbytes)
+{
+    FZ_CHECK(len_a == len_b && (len_a == 0 || memcmp(out_a, out_b, len_a) == 0));
+    FZ_CHECK(memcmp(counters_a, counters_b, nbytes) == 0);
+}
+
 /* Hold n bytes in a file, for the readers (mmap needs a regular file): a
  * memfd named name, made on the first call (*fd < 0; its /proc path goes
  * to path) and rewritten on each. */
