@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 
 #include "dissectors/dissector.h"
+#include "tests/unit/dis_harness.h"
 
 extern const struct wkp_dissector wkp_dissector_dhcp;
 static const struct wkp_dissector *D = &wkp_dissector_dhcp;
@@ -16,26 +17,14 @@ static const struct wkp_dissector *D = &wkp_dissector_dhcp;
 /* counters, in the order of counter_names */
 enum { MESSAGES, NO_COOKIE, TRUNCATED, CAPPED };
 
-static uint64_t counters[WKP_DIS_MAX_COUNTERS];
-static void *ctx, *state;
-static struct wkp_buf out;
-
 static void setup(void)
 {
-    memset(counters, 0, sizeof counters);
-    ctx = calloc(1, D->worker_ctx_size);
-    state = calloc(1, D->flow_state_size);
-    struct wkp_dis_env env = {.counters = counters};
-    cr_assert_eq(D->worker_init(ctx, &env), 0);
-    memset(&out, 0, sizeof out);
+    dis_setup(D);
 }
 
 static void teardown(void)
 {
-    D->release(ctx, state);
-    free(ctx);
-    free(state);
-    wkp_buf_free(&out);
+    dis_teardown(D);
 }
 
 TestSuite(dhcp, .init = setup, .fini = teardown);
