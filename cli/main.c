@@ -624,8 +624,9 @@ static wkp_status run(wkp_engine *e, const struct cli *o, FILE *table_out)
     /* a closed stdout is an EPIPE write error, so the engine cleans up */
     set_handler(SIGPIPE, SIG_IGN);
     wkp_status st = wkp_engine_run(e, o->files, (size_t)o->nfiles);
-    set_handler(SIGINT, SIG_DFL);
-    set_handler(SIGTERM, SIG_DFL);
+    /* The handlers stay: a signal after the run has committed its output
+     * changes nothing, and must not kill the process with the output complete
+     * and the exit status saying otherwise. */
     g_engine = NULL;
     if (table_out && !g_table_errno && fflush(table_out) != 0)
         g_table_errno = errno ? errno : EIO;
