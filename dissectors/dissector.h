@@ -53,7 +53,7 @@ enum wkp_dis_dir { WKP_DIS_UP = 0, WKP_DIS_DOWN = 1 };
 
 /* What probe() and parse() see of the packet that carries the bytes. */
 struct wkp_dis_pkt {
-    uint8_t proto;                /* IPPROTO_TCP, IPPROTO_UDP, ... */
+    uint8_t proto;                /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, ... */
     uint8_t dir;                  /* enum wkp_dis_dir */
     uint16_t sport, dport;        /* of this packet, as on the wire */
     uint16_t flow_sport, flow_dport; /* of the flow's first packet */
@@ -90,6 +90,13 @@ struct wkp_dissector {
      * come, p->proto tells the transport, and the dissector frames the
      * bytes itself). */
     uint8_t transport;
+    /* Other IP protocols instead of `transport` (NULL: `transport` says):
+     * ICMP (1) and ICMPv6 (58) here mean parse() gets each packet's whole
+     * ICMP message (type, code, checksum first) as a datagram. A row that
+     * lists protocols and no ports is claimed on the protocol alone (its
+     * port rule always holds). */
+    const uint8_t *protos;
+    size_t nprotos;
     const uint16_t *ports; /* well-known ports (either end), nports of them */
     size_t nports;
     enum wkp_dis_input input;
@@ -141,6 +148,17 @@ struct wkp_dissector {
     /* The engine takes the state back: free what it owns. May be NULL. */
     void (*release)(void *ctx, void *state);
 };
+
+/* Does dissector d take packets of IP protocol proto? */
+static inline bool wkp_dis_takes(const struct wkp_dissector *d, uint8_t proto)
+{
+    for (size_t k = 0; k < d->nprotos; k++)
+        if (d->protos[k] == proto)
+            return true;
+    if (d->protos)
+        return false;
+    return d->transport ? d->transport == proto : proto == 6 || proto == 17; /* TCP, UDP */
+}
 
 /* A flow not claimed within its first this many packets is not probed
  * any more: probing costs per packet, and a protocol shows itself early. */

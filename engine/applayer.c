@@ -100,6 +100,8 @@ static void give_state(struct wkp_app_worker *a, unsigned i, void *s)
 
 static bool port_match(const struct wkp_dissector *d, const struct wkp_dis_pkt *p)
 {
+    if (d->protos && !d->nports)
+        return true; /* claimed on its protocol (ICMP): no ports to match */
     for (size_t k = 0; k < d->nports; k++)
         if (d->ports[k] == p->flow_sport || d->ports[k] == p->flow_dport)
             return true;
@@ -142,8 +144,7 @@ int wkp__app_probe(struct wkp_app_worker *a, struct wkp_app_flow **slot,
 {
     uint32_t rejected = *slot ? (*slot)->rejected : 0;
     for (unsigned i = 0; i < a->n; i++) {
-        uint8_t t = wkp_dissectors[i]->transport;
-        if ((t && t != p->proto) || (rejected >> i & 1u))
+        if (!wkp_dis_takes(wkp_dissectors[i], p->proto) || (rejected >> i & 1u))
             continue;
         if (accepts(a, i, p))
             return claim(a, slot, i);

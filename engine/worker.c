@@ -927,14 +927,20 @@ static bool app_packet(struct wkp_worker *w, struct live_flow *lf, const struct 
                        uint8_t fl, int d)
 {
     const struct wkp_l2l4 *m = &p->m;
-    /* A fragment reaches the dissectors only as a first UDP fragment (its
-     * UDP header and the start of the payload are there: the datagram was
-     * not reassembled, by --no-reassembly or because the rest never came). */
-    bool first_udp = m->proto == IPPROTO_UDP && m->frag_off == 0;
+    /* A fragment reaches the dissectors only as a first UDP or ICMP
+     * fragment (its header and the start of the payload are there: the
+     * datagram was not reassembled, by --no-reassembly or because the rest
+     * never came). */
+    bool icmp = m->proto == IPPROTO_ICMP || m->proto == IPPROTO_ICMPV6;
+    bool first_udp = (m->proto == IPPROTO_UDP || icmp) && m->frag_off == 0;
     if (!w->app.n || (m->is_fragment && !first_udp) ||
-        (m->proto != IPPROTO_TCP && m->proto != IPPROTO_UDP))
+        (m->proto != IPPROTO_TCP && m->proto != IPPROTO_UDP && !icmp))
         return true;
     struct wkp_dis_pkt dp = dis_pkt(lf, p, d);
+    if (icmp) { /* the whole ICMP message is the datagram */
+        dp.payload = m->l3_end > m->l4_off ? p->data + m->l4_off : NULL;
+        dp.payload_len = dp.payload ? m->l3_end - m->l4_off : 0;
+    }
     if (!lf->app || !lf->app->state) {
         int i = app_claim(w, lf, p, &dp, fl, d);
         if (i < 0)
