@@ -222,7 +222,11 @@ static enum wkp_parse_status ether_payload(struct walk *w, uint16_t type, uint32
     case ET_PPPOE_SESS: return pppoe(w, off, end);
     case ET_TEB: return ether(w, off, end);
     case ET_CMD: return cisco_metadata(w, off, end, false);
-    case ET_ARP: w->out->tun.flags |= WKP_TF_ARP; return WKP_PARSE_NOT_IP;
+    case ET_ARP: /* where it starts, for the packet sink's ARP rows */
+        w->out->tun.flags |= WKP_TF_ARP;
+        w->out->l3_off = off;
+        w->out->l3_end = end;
+        return WKP_PARSE_NOT_IP;
     default: /* LLDP, PPPoE discovery, ... */ return WKP_PARSE_NOT_IP;
     }
 }

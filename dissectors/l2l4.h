@@ -136,7 +136,7 @@ struct wkp_l2l4 {
     uint16_t sport, dport; /* TCP/UDP ports, else 0 */
 
     /* Offsets into the frame (bytes from its first byte). */
-    uint32_t l3_off;  /* innermost IP header */
+    uint32_t l3_off;  /* innermost IP header; the ARP header of a NOT_IP packet with tun ARP */
     uint32_t l4_off;  /* transport header (end of IP + extension headers) */
     uint32_t l3_end;  /* min(caplen, l3_off + ip_len): later layers never see beyond */
     uint32_t app_off; /* TCP/UDP payload; l4_off for other protocols */

@@ -83,6 +83,7 @@ enum {
 struct wkp_flow {
     uint64_t end_pos;       /* stream position of the item that ended it */
     uint64_t id;            /* ordinal of its first packet */
+    bool arp_row;           /* no flow: an ARP packet's row, for the packet sinks only */
     const char *capture;
     int ts_digits;
     uint8_t end_reason;
@@ -259,6 +260,11 @@ WKP_HIDDEN void wkp__handoff_idle(struct wkp_worker *w);
 WKP_HIDDEN int wkp__serialize(struct wkp_flow *f, const struct wkp_flow_extra *x,
                               const struct wkp_config *cfg, unsigned mask, struct wkp_buf *scratch);
 WKP_HIDDEN void wkp__csv_header(struct wkp_buf *b, const struct wkp_config *cfg);
+/* An ARP packet's row (frame bytes arp[0..len) from its ARP header) into
+ * f->text[] for the packet formats in mask. 0 on success. */
+WKP_HIDDEN int wkp__serialize_arp(struct wkp_flow *f, const uint8_t *arp, uint32_t len,
+                                  int64_t ts_ns, uint32_t wirelen, unsigned mask,
+                                  struct wkp_buf *scratch);
 WKP_HIDDEN void wkp__packets_csv_header(struct wkp_buf *b);
 WKP_HIDDEN const char *wkp__proto_name(uint8_t proto, char tmp[16]);
 /* engine/sink.c */

@@ -54,7 +54,7 @@ static void reader_blocked(void *arg)
     }
     if (!any)
         return;
-    if (top_kind != WKP_ITEM_PACKET) {
+    if (top_kind != WKP_ITEM_PACKET && top_kind != WKP_ITEM_ARP) {
         /* A tick or flush goes to every ring in turn: unless every ring
          * has it, it is only partly sent and everything before it is. */
         for (unsigned i = 0; i < e->nworkers; i++) {
@@ -288,7 +288,7 @@ void *wkp__merger_main(void *arg)
             wkp_flowq_pop(&e->workers[from].doneq);
             if (!failed && !atomic_load_explicit(&e->stop, memory_order_relaxed)) {
                 int rc = emit(e, f);
-                if (rc >= 0)
+                if (rc >= 0 && !f->arp_row)
                     written++;
                 if (rc != 0)
                     failed = true; /* nothing more is written */

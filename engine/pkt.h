@@ -26,6 +26,7 @@ enum wkp_item_kind {
     WKP_ITEM_TICK,  /* capture clock advanced: expire idle flows, publish progress */
     WKP_ITEM_FLUSH, /* end of a capture: every flow ends (end_of_input) */
     WKP_ITEM_STOP,  /* end of the run: the worker exits */
+    WKP_ITEM_ARP,   /* an ARP packet (no flow): a row of its own for the packet sinks */
 };
 
 struct wkp_pkt {

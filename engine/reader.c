@@ -6,7 +6,9 @@
  * and its symmetric hash, and hand the packet with its parsed offsets to
  * worker hash % N, which never parses L2-L4 again. Packets without IP, or
  * malformed below the transport, are counted here and go no further
- * (docs/design.md, "Accounting reasons").
+ * (docs/design.md, "Accounting reasons"), except ARP packets when a packet
+ * sink is open: they go to a worker as items of their own, which become
+ * rows of the packet sink at their place in the stream, never flows.
  *
  * Every WKP_TICK_PACKETS packets, or when the clock moved WKP_TICK_NS, the
  * reader sends every worker a tick at the same stream position, whatever the
@@ -80,6 +82,7 @@ struct reader {
     int64_t clock, last_tick_clock;
     uint64_t read, wire, not_ip, malformed, filtered, unsupported;
     uint64_t held; /* fragments the reassembler kept */
+    bool arp_rows; /* a packet sink writes ARP packets */
     wkp_errbuf err;
 };
 
@@ -120,7 +123,7 @@ static bool reassemble(struct reader *rd, const struct wkp_rec *rec, enum wkp_pa
 /* Hand the packet to worker hash % N with its parsed offsets, copying its
  * bytes into the ring's arena unless they stay valid (zero copy). */
 static wkp_status dispatch(struct reader *rd, uint16_t ci, bool copy, const struct outpkt *o,
-                           const struct wkp_l2l4 *m)
+                           const struct wkp_l2l4 *m, uint8_t kind)
 {
     struct wkp_flow_key key;
     bool src_is_a = wkp_key_from_l2l4(m, &key);
@@ -132,7 +135,7 @@ static wkp_status dispatch(struct reader *rd, uint16_t ci, bool copy, const stru
     struct wkp_pkt *p = wkp_ring_reserve(r, cp ? o->caplen : 0, &arena);
     if (!p)
         return WKP_ESTOPPED;
-    p->kind = WKP_ITEM_PACKET;
+    p->kind = kind;
     p->pos = WKP_POS(rd->ord, WKP_AT_PACKET);
     p->ts_ns = o->ts;
     p->clock_ns = rd->clock;
@@ -185,11 +188,14 @@ static wkp_status on_record(struct reader *rd, struct wkp_capture_info *cap, uin
         rd->filtered++;
     } else if (ps == WKP_PARSE_NOT_IP) {
         rd->not_ip++;
+        /* ARP forms no flow; a packet sink still gets its row (still not_ip) */
+        if ((m.tun.flags & WKP_TF_ARP) && rd->arp_rows)
+            return dispatch(rd, ci, copy, &o, &m, WKP_ITEM_ARP);
     } else if (ps == WKP_PARSE_MALFORMED) {
         rd->malformed++;
         e->malformed_by[m.anomaly < WKP_ANOM__COUNT ? m.anomaly : 0]++;
     } else {
-        return dispatch(rd, ci, copy, &o, &m);
+        return dispatch(rd, ci, copy, &o, &m, WKP_ITEM_PACKET);
     }
     return WKP_OK;
 }
@@ -337,6 +343,7 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
         .flt = e->filter && wkp_filter_has_packet_terms(e->filter) ? e->filter : NULL,
         .dfr = e->defrag,
         .n = e->nworkers,
+        .arp_rows = (e->text_mask & (1u << WKP_TXT_PKT_CSV | 1u << WKP_TXT_PKT_NDJSON)) != 0,
         .clock = INT64_MIN,
         .last_tick_clock = INT64_MIN,
     };

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dissectors/cursor.h"
 #include "dissectors/dissector.h"
 #include "engine/columns.h"
 #include "engine/internal.h"
@@ -472,14 +473,109 @@ static const char *const packet_columns[] = {
 };
 enum { NPCOLS = sizeof packet_columns / sizeof packet_columns[0] };
 
+/* After the packet columns, those of ARP rows only: a flow's rows stop at
+ * tcp_window, so they read the same with or without ARP in the capture. */
+static const char *const arp_columns[] = {
+    "arp_operation", "arp_sender_mac", "arp_sender_ip", "arp_target_mac", "arp_target_ip",
+};
+enum { NACOLS = sizeof arp_columns / sizeof arp_columns[0] };
+
 void wkp__packets_csv_header(struct wkp_buf *b)
 {
-    for (int i = 0; i < NPCOLS; i++) {
+    for (int i = 0; i < NPCOLS + NACOLS; i++) {
         if (i)
             wkp_buf_putc(b, ',');
-        wkp_buf_puts(b, packet_columns[i]);
+        wkp_buf_puts(b, i < NPCOLS ? packet_columns[i] : arp_columns[i - NPCOLS]);
     }
     wkp_buf_putc(b, '\n');
+}
+
+/* ARP (RFC 826): hardware type, protocol type, their address lengths,
+ * the operation, then sender and target addresses. The addresses are read
+ * for Ethernet and IPv4 sizes (6 and 4) only, each if the capture holds
+ * it; values that cannot be read are empty cells and absent keys. */
+static void arp_row_text(struct wkp_buf *b, const struct wkp_flow *f, const uint8_t *arp,
+                         uint32_t len, int64_t ts_ns, uint32_t wirelen, int json)
+{
+    static const char hex[] = "0123456789abcdef";
+    struct wkp_cur c = {.p = arp, .len = len};
+    wkp_cur_skip(&c, 4);
+    uint8_t hlen = wkp_cur_u8(&c), plen = wkp_cur_u8(&c);
+    uint16_t op = wkp_cur_be16(&c);
+    bool have_op = !c.short_read, sizes = have_op && hlen == 6 && plen == 4;
+    char val[NACOLS][20];
+    for (int k = 0; k < NACOLS; k++)
+        val[k][0] = '\0';
+    if (have_op)
+        snprintf(val[0], sizeof val[0], "%u", op);
+    for (int k = 0; sizes && k < 4; k++) { /* sender MAC, sender IP, target MAC, target IP */
+        uint8_t a[6];
+        uint32_t n = k % 2 ? 4 : 6;
+        wkp_cur_copy(&c, a, n);
+        if (c.short_read)
+            break;
+        char *p = val[k + 1];
+        for (uint32_t i = 0; i < n; i++) {
+            if (k % 2)
+                p += snprintf(p, 5, i ? ".%u" : "%u", a[i]);
+            else {
+                if (i)
+                    *p++ = ':';
+                *p++ = hex[a[i] >> 4];
+                *p++ = hex[a[i] & 15];
+                *p = '\0';
+            }
+        }
+    }
+    if (json) {
+        wkp_buf_puts(b, "{\"capture\":");
+        wkp_buf_json_str(b, f->capture);
+        wkp_buf_puts(b, ",\"timestamp\":");
+        wkp_buf_time(b, ts_ns, f->ts_digits);
+        wkp_buf_puts(b, ",\"packet_length\":");
+        wkp_buf_u64(b, wirelen);
+        for (int k = 0; k < NACOLS; k++) {
+            if (!val[k][0])
+                continue;
+            wkp_buf_puts(b, ",\"");
+            wkp_buf_puts(b, arp_columns[k]);
+            wkp_buf_puts(b, k ? "\":\"" : "\":");
+            wkp_buf_puts(b, val[k]);
+            if (k)
+                wkp_buf_putc(b, '"');
+        }
+        wkp_buf_puts(b, "}\n");
+        return;
+    }
+    wkp_buf_putc(b, ','); /* no flow_id */
+    wkp_buf_csv_cell(b, f->capture, strlen(f->capture));
+    wkp_buf_puts(b, ",,,"); /* no index, no direction */
+    wkp_buf_time(b, ts_ns, f->ts_digits);
+    wkp_buf_putc(b, ',');
+    wkp_buf_u64(b, wirelen);
+    for (int i = 6; i < NPCOLS; i++) /* the lengths of IP and above, TCP flags and window */
+        wkp_buf_putc(b, ',');
+    for (int k = 0; k < NACOLS; k++) {
+        wkp_buf_putc(b, ',');
+        wkp_buf_puts(b, val[k]);
+    }
+    wkp_buf_putc(b, '\n');
+}
+
+int wkp__serialize_arp(struct wkp_flow *f, const uint8_t *arp, uint32_t len, int64_t ts_ns,
+                       uint32_t wirelen, unsigned mask, struct wkp_buf *scratch)
+{
+    for (int t = WKP_TXT_PKT_CSV; t <= WKP_TXT_PKT_NDJSON; t++) {
+        if (!(mask & (1u << t)))
+            continue;
+        scratch->len = 0;
+        arp_row_text(scratch, f, arp, len, ts_ns, wirelen, t == WKP_TXT_PKT_NDJSON);
+        if (scratch->oom || !(f->text[t] = malloc(scratch->len)))
+            return -1;
+        memcpy(f->text[t], scratch->p, scratch->len);
+        f->text_len[t] = scratch->len;
+    }
+    return 0;
 }
 
 /* --packets: one row per stored packet record of the flow, in order.

@@ -318,6 +318,8 @@ int wkp__sink_text(const struct wkp_sink *s)
  * first one is kept for wkp__sink_close's message). */
 int wkp__sink_write(struct wkp_sink *s, const struct wkp_flow *f)
 {
+    if (f->arp_row && !s->packets)
+        return 0; /* an ARP row is no flow: only packet sinks write it */
     if (s->cb)
         return s->cb(f, s->cb_user) ? 1 : 0;
     if (!s->fp)

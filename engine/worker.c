@@ -1013,6 +1013,34 @@ static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t
     }
 }
 
+/* An ARP packet for the packet sinks: a record holding only its row,
+ * ordered like a flow ending at the packet (docs/output.md, The per-packet
+ * sink). */
+static void arp_row(struct wkp_worker *w, const struct wkp_pkt *p)
+{
+    const struct wkp_engine *e = w->e;
+    const struct wkp_l2l4 *m = &p->m;
+    struct wkp_flow *f = calloc(1, sizeof *f);
+    if (!f) {
+        fail(w);
+        return;
+    }
+    f->arp_row = true;
+    f->end_pos = p->pos;
+    f->id = WKP_POS_ORDINAL(p->pos);
+    f->capture = e->caps[p->capture].name;
+    f->ts_digits = e->caps[p->capture].ts_digits;
+    uint32_t end = m->l3_end < p->caplen ? m->l3_end : p->caplen;
+    uint32_t len = end > m->l3_off ? end - m->l3_off : 0;
+    if (wkp__serialize_arp(f, p->data + m->l3_off, len, p->ts_ns, p->wirelen, e->text_mask,
+                           &w->scratch) != 0) {
+        wkp__flow_free(f);
+        fail(w);
+        return;
+    }
+    wkp__handoff_flow(w, f);
+}
+
 /* One item from the ring. true: it was the run's STOP. */
 static inline bool handle_item(struct wkp_worker *w, const struct wkp_pkt *p)
 {
@@ -1022,6 +1050,10 @@ static inline bool handle_item(struct wkp_worker *w, const struct wkp_pkt *p)
             w->st.discarded++;
         else
             on_packet(w, p);
+        break;
+    case WKP_ITEM_ARP:
+        if (!w->e->cfg.discard)
+            arp_row(w, p);
         break;
     case WKP_ITEM_TICK: expire(w, p->clock_ns, p->pos); break;
     case WKP_ITEM_FLUSH: flush_all(w, p->pos, WKP_END_EOF); break;

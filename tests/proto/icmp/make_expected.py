@@ -20,7 +20,7 @@ packets.
 
 ARP (mode "arp"): one entry per ARP packet in frame order: arp.opcode,
 arp.src.hw_mac, arp.src.proto_ipv4, arp.dst.hw_mac, arp.dst.proto_ipv4,
-frame.time_epoch and frame.len.
+frame.time_epoch and frame.len; RARP frames (ethertype 0x8035) left out.
 
 usage: make_expected.py icmp|arp CAPTURE ...   (run from tests/proto/icmp)
 """
@@ -30,6 +30,8 @@ import subprocess
 import sys
 
 V4_ERRORS = {3, 4, 5, 11, 12}
+# tshark's arp layer also decodes RARP (ethertype 0x8035), which is no ARP here
+ARP_FILTER = "arp and not (eth.type == 0x8035 or sll.etype == 0x8035)"
 V6_ERRORS = {1, 2, 3, 4}
 
 
@@ -184,7 +186,7 @@ def main():
                              text=True).stdout.splitlines()[0].split(" (Git")[0]
     for cap in caps:
         base = os.path.basename(cap).rsplit(".", 1)[0]
-        cmd, layers = tshark(cap, "icmp or icmpv6" if mode == "icmp" else "arp")
+        cmd, layers = tshark(cap, "icmp or icmpv6" if mode == "icmp" else ARP_FILTER)
         if mode == "icmp":
             doc = {"flows": icmp_flows(layers)}
         else:
