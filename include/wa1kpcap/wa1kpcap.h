@@ -393,7 +393,9 @@ WKP_API WKP_NODISCARD wkp_status wkp_sink_file_new(const char *path, wkp_format 
 
 /* A per-packet file sink: one row per packet of each flow (flow_id,
  * capture, index, direction, timestamp, the four lengths, payload_bytes, TCP
- * flags and window), written when the flow is, in flow output order. fmt is
+ * flags and window), written when the flow is, in flow output order; and
+ * one row per ARP packet that passed the filter (operation, sender and
+ * target MAC and IP; no flow), at its place in that order. fmt is
  * WKP_FMT_CSV or WKP_FMT_NDJSON. With max_seq only the stored packets. */
 WKP_API WKP_NODISCARD wkp_status wkp_sink_packets_new(const char *path, wkp_format fmt,
                                                       wkp_sink **out, wkp_errbuf *err);
