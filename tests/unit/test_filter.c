@@ -456,3 +456,14 @@ Test(filter, l2l4_records_what_the_keywords_need)
     cr_expect_arr_eq(m.src, A4, 4);
     cr_expect_eq(m.l2_len, 22);
 }
+
+/* The icmp dissector (ICMP and ICMPv6 flows) shares its name with the
+ * packet keyword: the keyword keeps its packet meaning, so icmp and
+ * icmpv6 select the same packets as before the dissector existed, and
+ * may mix freely with libpcap terms. */
+Test(filter, icmp_stays_a_packet_keyword_beside_its_dissector)
+{
+    cr_assert_geq(wkp_dissector_find("icmp", 4), 0);
+    tree_is("icmp or icmpv6", "packet: or(icmp, icmpv6); flow: true");
+    tree_is("tls and (icmp or port 53)", "packet: or(icmp, bpf(\"port 53\")); flow: tls");
+}
