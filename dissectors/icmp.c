@@ -19,9 +19,13 @@
  * Every read goes through the cursor. A message too short for what its type
  * carries keeps the fields that fit and is counted as truncated; lists are
  * bounded (ICMP_MAX_TYPES, ICMP_MAX_PREFIXES) and what does not fit is
- * counted as capped. The state is fixed-size: no heap. */
+ * counted as capped. The state is small and fixed; what only error and
+ * neighbour discovery flows need (quotes, target, prefixes) is one heap
+ * block, allocated when the first of them is seen and freed in release(),
+ * so a flood of echo flows costs no more than their counts. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dissectors/dissector.h"
@@ -61,6 +65,13 @@ struct icmp_prefix {
     uint8_t len;
 };
 
+/* The values of errors and neighbour discovery, allocated on first use. */
+struct icmp_more {
+    struct icmp_quote quotes[ICMP_MAX_QUOTES];
+    uint8_t target[16];
+    struct icmp_prefix prefixes[ICMP_MAX_PREFIXES];
+};
+
 struct icmp_state {
     uint32_t messages, truncated;
     uint8_t have; /* H_* */
@@ -68,12 +79,18 @@ struct icmp_state {
     uint8_t ntypes, nprefixes, nquotes;
     uint8_t types[ICMP_MAX_TYPES][2];
     uint16_t echo_id, seq_min, seq_max;
-    struct icmp_quote quotes[ICMP_MAX_QUOTES];
-    uint8_t target[16];
-    struct icmp_prefix prefixes[ICMP_MAX_PREFIXES];
+    struct icmp_more *more; /* NULL until a quote, target or prefix is kept */
 };
 
-_Static_assert(sizeof(struct icmp_state) <= 320, "icmp: the state stays small");
+_Static_assert(sizeof(struct icmp_state) <= 64, "icmp: the state stays small");
+
+/* The flow's heap block; NULL (counted as capped) if out of memory. */
+static struct icmp_more *more_of(struct icmp_ctx *x, struct icmp_state *s)
+{
+    if (!s->more && !(s->more = calloc(1, sizeof *s->more)))
+        x->counters[C_CAPPED]++;
+    return s->more;
+}
 
 static bool is_error(bool v6, uint8_t type)
 {
@@ -209,26 +226,28 @@ static bool read_quote(struct icmp_ctx *x, struct icmp_state *s, struct wkp_cur 
     if (!q.have)
         return whole;
     for (unsigned i = 0; i < s->nquotes; i++)
-        if (memcmp(&s->quotes[i], &q, sizeof q) == 0)
+        if (memcmp(&s->more->quotes[i], &q, sizeof q) == 0)
             return whole;
-    if (s->nquotes < ICMP_MAX_QUOTES)
-        memcpy(&s->quotes[s->nquotes++], &q, sizeof q); /* padding too */
-    else
+    if (s->nquotes == ICMP_MAX_QUOTES)
         x->counters[C_CAPPED]++;
+    else if (more_of(x, s))
+        memcpy(&s->more->quotes[s->nquotes++], &q, sizeof q); /* padding too */
     return whole;
 }
 
 static void add_prefix(struct icmp_ctx *x, struct icmp_state *s, const uint8_t *addr, uint8_t len)
 {
     for (unsigned i = 0; i < s->nprefixes; i++)
-        if (s->prefixes[i].len == len && memcmp(s->prefixes[i].addr, addr, 16) == 0)
+        if (s->more->prefixes[i].len == len && memcmp(s->more->prefixes[i].addr, addr, 16) == 0)
             return;
     if (s->nprefixes == ICMP_MAX_PREFIXES) {
         x->counters[C_CAPPED]++;
         return;
     }
-    memcpy(s->prefixes[s->nprefixes].addr, addr, 16);
-    s->prefixes[s->nprefixes].len = len;
+    if (!more_of(x, s))
+        return;
+    memcpy(s->more->prefixes[s->nprefixes].addr, addr, 16);
+    s->more->prefixes[s->nprefixes].len = len;
     s->nprefixes++;
 }
 
@@ -290,8 +309,8 @@ static bool parse_message(struct icmp_ctx *x, struct icmp_state *s, bool v6, str
         wkp_cur_copy(c, target, 16);
         if (c->short_read)
             return false;
-        if (!(s->have & H_TARGET)) {
-            memcpy(s->target, target, 16);
+        if (!(s->have & H_TARGET) && more_of(x, s)) {
+            memcpy(s->more->target, target, 16);
             s->have |= H_TARGET;
         }
         return true;
@@ -384,23 +403,23 @@ static void icmp_write(const void *state, struct wkp_buf *out)
         for (unsigned i = 0; i < s->nquotes; i++) {
             if (i)
                 wkp_buf_putc(out, ',');
-            put_quote(out, &s->quotes[i]);
+            put_quote(out, &s->more->quotes[i]);
         }
         wkp_buf_putc(out, ']');
     }
     if (s->have & H_TARGET) {
         wkp_buf_puts(out, ",\"nd_target\":");
-        put_addr(out, 6, s->target);
+        put_addr(out, 6, s->more->target);
     }
     if (s->nprefixes) {
         wkp_buf_puts(out, ",\"prefixes\":[");
         for (unsigned i = 0; i < s->nprefixes; i++) {
             char t[INET6_ADDRSTRLEN];
-            if (!inet_ntop(AF_INET6, s->prefixes[i].addr, t, sizeof t))
+            if (!inet_ntop(AF_INET6, s->more->prefixes[i].addr, t, sizeof t))
                 t[0] = '\0';
             wkp_buf_puts(out, i ? ",\"" : "\"");
             wkp_buf_puts(out, t);
-            put_u(out, "/", s->prefixes[i].len);
+            put_u(out, "/", s->more->prefixes[i].len);
             wkp_buf_putc(out, '"');
         }
         wkp_buf_putc(out, ']');
@@ -408,6 +427,14 @@ static void icmp_write(const void *state, struct wkp_buf *out)
     put_u(out, ",\"messages\":", s->messages);
     put_u(out, ",\"truncated\":", s->truncated);
     wkp_buf_putc(out, '}');
+}
+
+static void icmp_release(void *ctx, void *state)
+{
+    (void)ctx;
+    struct icmp_state *s = state;
+    free(s->more);
+    s->more = NULL;
 }
 
 static const uint8_t icmp_protos[] = {IPPROTO_ICMP, IPPROTO_ICMPV6};
@@ -427,4 +454,5 @@ const struct wkp_dissector wkp_dissector_icmp = {
     .worker_init = icmp_init,
     .parse = icmp_parse,
     .write = icmp_write,
+    .release = icmp_release,
 };
