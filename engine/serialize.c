@@ -473,12 +473,14 @@ static const char *const packet_columns[] = {
 };
 enum { NPCOLS = sizeof packet_columns / sizeof packet_columns[0] };
 
-/* After the packet columns, those of ARP rows only: a flow's rows stop at
- * tcp_window, so they read the same with or without ARP in the capture. */
+/* After the packet columns, those of ARP rows: a flow's rows leave them
+ * empty and an ARP row leaves the flow's empty, so every row has the
+ * header's width. */
 static const char *const arp_columns[] = {
     "arp_operation", "arp_sender_mac", "arp_sender_ip", "arp_target_mac", "arp_target_ip",
 };
 enum { NACOLS = sizeof arp_columns / sizeof arp_columns[0] };
+_Static_assert(NACOLS == 5, "a flow's packet rows write five empty ARP cells");
 
 void wkp__packets_csv_header(struct wkp_buf *b)
 {
@@ -622,7 +624,7 @@ static void packet_rows(struct wkp_buf *b, const struct wkp_flow *f, const struc
                 wkp_buf_putc(b, ',');
                 wkp_buf_u64(b, v[i]);
             }
-            wkp_buf_putc(b, '\n');
+            wkp_buf_puts(b, ",,,,,\n"); /* the ARP cells, empty */
         }
     }
 }

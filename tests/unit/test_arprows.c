@@ -102,8 +102,8 @@ Test(arprows, rows_at_their_place_flows_untouched)
              ",%s,,,1.000004,60,,,,,,,1,,,,\n"
              ",%s,,,1.000006,60,,,,,,,,,,,\n"
              /* the flow (id 2) ends at the end of input, after every ARP row */
-             "2,%s,0,1,1.000002,52,38,18,10,10,0,0\n"
-             "2,%s,1,-1,1.000005,52,38,18,10,10,0,0\n",
+             "2,%s,0,1,1.000002,52,38,18,10,10,0,0,,,,,\n"
+             "2,%s,1,-1,1.000005,52,38,18,10,10,0,0,,,,,\n",
              name, name, name, name, name, name);
     for (unsigned t = 1; t <= 4; t *= 2) {
         wkp_config *cfg;
