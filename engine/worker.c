@@ -999,13 +999,15 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
         return;
     }
     int d = p->src_is_a == lf->creator_is_a ? 0 : 1;
-    if (tcp && !track_tcp(w, lf, m, fl, d))
-        return;
-    if (!record_packet(w, lf, p, tcp, fl, d) || (tcp && !feed_streams(w, lf, p, fl, d))) {
+    /* before the retransmission filter: a late out-of-order segment looks
+     * like a retransmission, and signatures need its bytes */
+    if (w->sig.db && !sig_packet(w, lf, p, tcp, fl, d)) {
         fail(w);
         return;
     }
-    if (w->sig.db && !sig_packet(w, lf, p, tcp, fl, d)) {
+    if (tcp && !track_tcp(w, lf, m, fl, d))
+        return;
+    if (!record_packet(w, lf, p, tcp, fl, d) || (tcp && !feed_streams(w, lf, p, fl, d))) {
         fail(w);
         return;
     }

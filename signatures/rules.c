@@ -208,8 +208,10 @@ void wkp_sig_rules_free(struct wkp_sig_rules *r)
 static int rules_of(struct ctx *c, struct wkp_sig_rules *out)
 {
     yaml_node_t *root = yaml_document_get_root_node(c->doc);
-    if (!root) /* an empty file: no rules */
+    if (!root) { /* an empty file: no rules */
+        *out = (struct wkp_sig_rules){0};
         return 0;
+    }
     if (root->type != YAML_SEQUENCE_NODE)
         return fail_at(c, root, "the rules file must be a list of rules");
     size_t n = (size_t)(root->data.sequence.items.top - root->data.sequence.items.start);
