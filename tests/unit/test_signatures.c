@@ -15,6 +15,8 @@
 #include "signatures/scan.h"
 #include "wa1kpcap/wa1kpcap.h"
 
+#ifdef WKP_HAVE_SIGNATURES
+
 #define SYN 0x02
 #define ACK 0x10
 #define FIN 0x01
@@ -441,3 +443,18 @@ Test(signatures_api, columns_absent_without_signatures)
     cr_expect_str_eq(err.msg, "--columns: 'app' matches no column");
     wkp_config_free(cfg);
 }
+
+#else /* a build without Hyperscan */
+
+Test(signatures_api, build_without_hyperscan_refuses_signatures)
+{
+    wkp_config *cfg;
+    wkp_errbuf err = {{0}};
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_expect_eq(wkp_config_set_signatures(cfg, "rules.yaml", &err), WKP_EINVAL);
+    cr_expect(strstr(err.msg, "rules.yaml: this build has no signature support") == err.msg, "%s",
+              err.msg);
+    wkp_config_free(cfg);
+}
+
+#endif
