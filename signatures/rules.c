@@ -4,6 +4,10 @@
  * column, 1-based). Runs on the thread that configures the engine. */
 #include "signatures/rules.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
+#ifdef WKP_HAVE_SIGNATURES
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -246,7 +250,9 @@ int wkp_sig_rules_parse(const char *name, const char *text, size_t len, struct w
         snprintf(err, errlen, "%s: out of memory", name);
         return -1;
     }
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    /* libyaml asserts on a NULL input, which an empty buffer may be */
+    yaml_parser_set_input_string(&parser, (const unsigned char *)(text ? text : ""),
+                                 text ? len : 0);
     int rc = -1;
     if (!yaml_parser_load(&parser, &doc)) {
         snprintf(err, errlen, "%s:%zu:%zu: %s%s%s", name, parser.problem_mark.line + 1,
@@ -304,3 +310,27 @@ out:
     fclose(fp);
     return rc;
 }
+
+#else /* no libyaml: signatures are off in this build (db.c says so first) */
+
+int wkp_sig_rules_parse(const char *name, const char *text, size_t len, struct wkp_sig_rules *out,
+                        char *err, size_t errlen)
+{
+    (void)text, (void)len, (void)out;
+    snprintf(err, errlen, "%s: this build has no signature support", name);
+    return -1;
+}
+
+int wkp_sig_rules_load(const char *path, struct wkp_sig_rules *out, char *err, size_t errlen)
+{
+    return wkp_sig_rules_parse(path, NULL, 0, out, err, errlen);
+}
+
+void wkp_sig_rules_free(struct wkp_sig_rules *r)
+{
+    free(r->v);
+    r->v = NULL;
+    r->n = 0;
+}
+
+#endif
