@@ -17,7 +17,9 @@
 #ifdef WKP_HAVE_SIGNATURES
 #include <hs.h>
 
+#define TCP_FIN 0x01
 #define TCP_SYN 0x02
+#define TCP_RST 0x04
 
 int wkp_sig_worker_init(struct wkp_sig_worker *sw, const struct wkp_sigdb *db, uint32_t depth)
 {
@@ -204,7 +206,14 @@ int wkp_sig_tcp(struct wkp_sig_worker *sw, struct wkp_sig_flow **slot, int dir, 
             return oom ? -1 : 0;
     }
     wkp_tcpstream_segment(sd->ts, seq, flags, payload, len, seg_len);
-    return drain(sw, f, dir);
+    if (drain(sw, f, dir) != 0)
+        return -1;
+    /* The direction's data ended (its FIN was reached in sequence, or it
+     * reset): close now rather than at the flow's end, which for a closed
+     * connection may be a close timeout later. */
+    if (sd->hs && (sd->ts->fin || (flags & TCP_RST)))
+        return close_dir(sw, f, dir, true);
+    return 0;
 }
 
 int wkp_sig_datagram(struct wkp_sig_worker *sw, struct wkp_sig_flow **slot, int dir,

@@ -4,8 +4,9 @@
  * cloned from the database's prototype) and, per flow it owns, one
  * struct wkp_sig_flow, allocated at the flow's first SYN or payload byte.
  * Each direction has one Hyperscan stream, opened at its first payload
- * byte and closed when the flow ends, when `depth` bytes of the direction
- * were scanned, or at the first gap (bytes the capture lost). TCP
+ * byte and closed when its data ends (TCP: its FIN reached in sequence, or
+ * a RST; else the flow's end), when `depth` bytes of the direction were
+ * scanned, or at the first gap (bytes the capture lost). TCP
  * payload is scanned in sequence order through the direction's own
  * reassembler (reassembly/tcpstream.h): out-of-order segments wait for the
  * hole before them, retransmitted bytes are scanned once. UDP datagrams

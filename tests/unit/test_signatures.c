@@ -199,6 +199,25 @@ Test(signatures, end_anchored_pattern_matches_only_when_the_flow_ends)
     fx_fini(&x);
 }
 
+Test(signatures, fin_or_rst_in_sequence_ends_the_direction_and_its_data)
+{
+    static const char rules[] = "- {id: 5, name: tail, pattern: \"bye$\"}\n";
+    struct fixture x;
+    fx_init(&x, rules, 0);
+    seg(&x, 0, 100, SYN, "");
+    seg(&x, 0, 101, ACK, "bye");
+    cr_expect_eq(nmatches(&x), 0);
+    seg(&x, 0, 104, FIN | ACK, ""); /* "bye" then the end of the data: bye$ */
+    cr_expect_eq(x.sw.open, 0);
+    cr_assert_eq(nmatches(&x), 1);
+    expect_match(&x, 0, 5, 0, 3);
+    seg(&x, 1, 900, ACK, "bye");
+    seg(&x, 1, 903, 0x04, ""); /* RST: the other direction's data ends too */
+    cr_expect_eq(x.sw.open, 0);
+    cr_expect_eq(nmatches(&x), 1); /* the rule already matched up */
+    fx_fini(&x);
+}
+
 Test(signatures, a_gap_ends_the_direction_scan)
 {
     static const char rules[] = "- {id: 6, name: after, pattern: \"late\"}\n"
