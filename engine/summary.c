@@ -146,8 +146,8 @@ static void put_signatures(struct wkp_buf *b, const wkp_engine *e)
     const struct wkp_sigdb *db = e->cfg.sigdb;
     if (!db)
         return;
-    size_t stream = db->stream_bytes[0] > db->stream_bytes[1] ? db->stream_bytes[0]
-                                                              : db->stream_bytes[1];
+    size_t stream =
+        db->stream_bytes[0] > db->stream_bytes[1] ? db->stream_bytes[0] : db->stream_bytes[1];
     wkp_buf_puts(b, ",\n  \"signatures\": {\"rules\": ");
     wkp_buf_u64(b, db->rules.n);
     wkp_buf_puts(b, ", \"depth_per_direction\": ");

@@ -63,8 +63,8 @@ static int compile_dir(const char *name, const struct wkp_sig_rules *r, unsigned
         k++;
     }
     hs_compile_error_t *ce = NULL;
-    if (hs_compile_ext_multi(expr, flags, ids, extp, (unsigned)n, HS_MODE_STREAM, NULL, out,
-                             &ce) != HS_SUCCESS) {
+    if (hs_compile_ext_multi(expr, flags, ids, extp, (unsigned)n, HS_MODE_STREAM, NULL, out, &ce) !=
+        HS_SUCCESS) {
         if (ce && ce->expression >= 0 && (size_t)ce->expression < n) {
             const struct wkp_sig_rule *u = &r->v[ids[ce->expression]];
             snprintf(err, errlen, "%s:%u:%u: rule %u (%s): pattern rejected: %s", name, u->line,
@@ -157,7 +157,7 @@ int wkp_sigdb_from_text(const char *name, const char *text, size_t len, struct w
 #else /* no Hyperscan */
 
 #define NO_SUPPORT                                                                                 \
-    "this build has no signature support (built without Hyperscan or libyaml: "                 \
+    "this build has no signature support (built without Hyperscan or libyaml: "                    \
     "install libhyperscan-dev and libyaml-dev and configure with -DWKP_HYPERSCAN=ON)"
 
 bool wkp_sigdb_supported(void)

@@ -107,8 +107,7 @@ static int flags_of(struct ctx *c, yaml_node_t *n, uint32_t *flags)
         return flag_of(c, n, flags);
     if (n->type != YAML_SEQUENCE_NODE)
         return fail_at(c, n, "flags must be a flag or a list of flags");
-    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
-         it++)
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++)
         if (flag_of(c, yaml_document_get_node(c->doc, *it), flags) != 0)
             return -1;
     return 0;

@@ -96,8 +96,7 @@ static int close_dir(struct wkp_sig_worker *sw, struct wkp_sig_flow *f, int d, b
 
 /* Open direction d's stream at its first payload byte. false: no rule
  * applies to the direction (it is done) or out of memory (*oom set). */
-static bool open_dir(struct wkp_sig_worker *sw, struct wkp_sig_flow *f, int d, bool tcp,
-                     bool *oom)
+static bool open_dir(struct wkp_sig_worker *sw, struct wkp_sig_flow *f, int d, bool tcp, bool *oom)
 {
     struct wkp_sig_dir *sd = &f->d[d];
     const struct hs_database *db = sw->db->db[d];
@@ -132,8 +131,8 @@ static int scan(struct wkp_sig_worker *sw, struct wkp_sig_flow *f, int d, const 
 {
     struct wkp_sig_dir *sd = &f->d[d];
     struct scan_ctx c = {.sw = sw, .f = f, .dir = (uint8_t)d};
-    if (n && hs_scan_stream(sd->hs, (const char *)p, n, 0, sw->scratch, on_match, &c) !=
-                 HS_SUCCESS &&
+    if (n &&
+        hs_scan_stream(sd->hs, (const char *)p, n, 0, sw->scratch, on_match, &c) != HS_SUCCESS &&
         !c.failed)
         c.failed = 1;
     sd->scanned += n;

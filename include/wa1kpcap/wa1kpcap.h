@@ -203,7 +203,7 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_tcp_reassembly(wkp_config *cfg, 
  * with its message, or that this build has no signature support. Calling
  * thread only; may take a while for a large file (10,000 rules: seconds). */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_signatures(wkp_config *cfg, const char *path,
-                                                          wkp_errbuf *err);
+                                                           wkp_errbuf *err);
 /* Bytes of each flow direction scanned for signatures (default 65536,
  * > 0); a match ending beyond them is not found. WKP_EINVAL for 0. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_signature_depth(wkp_config *cfg, uint32_t bytes);

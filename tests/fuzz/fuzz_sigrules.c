@@ -23,8 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t lines = 1;
     for (size_t i = 0; i < size; i++)
         lines += data[i] == '\n' || data[i] == '\r';
-    const uint32_t known = WKP_SIG_CASELESS | WKP_SIG_DOTALL | WKP_SIG_MULTILINE |
-                           WKP_SIG_SINGLEMATCH;
+    const uint32_t known =
+        WKP_SIG_CASELESS | WKP_SIG_DOTALL | WKP_SIG_MULTILINE | WKP_SIG_SINGLEMATCH;
     for (size_t i = 0; i < r.n; i++) {
         const struct wkp_sig_rule *u = &r.v[i];
         FZ_CHECK(u->name && *u->name && u->pattern && *u->pattern);

@@ -158,10 +158,10 @@ Test(signatures, depth_budget_stops_the_scan)
     static const char rules[] = "- {id: 1, name: magic, pattern: MAGIC}\n";
     struct fixture x;
     fx_init(&x, rules, 16);
-    seg(&x, 0, 1, ACK, "0123456789a");   /* 11 bytes */
-    seg(&x, 0, 12, ACK, "MAGIC-more");   /* MAGIC ends at 11 + 5 = 16 */
-    seg(&x, 1, 1, ACK, "0123456789ab");  /* 12 bytes */
-    seg(&x, 1, 13, ACK, "MAGIC-more");   /* MAGIC would end at 17 */
+    seg(&x, 0, 1, ACK, "0123456789a");  /* 11 bytes */
+    seg(&x, 0, 12, ACK, "MAGIC-more");  /* MAGIC ends at 11 + 5 = 16 */
+    seg(&x, 1, 1, ACK, "0123456789ab"); /* 12 bytes */
+    seg(&x, 1, 13, ACK, "MAGIC-more");  /* MAGIC would end at 17 */
     wkp_sig_end(&x.sw, x.f);
     cr_assert_eq(nmatches(&x), 1);
     expect_match(&x, 0, 1, 0, 16);
@@ -224,9 +224,9 @@ Test(signatures, a_gap_ends_the_direction_scan)
                                 "- {id: 7, name: before, pattern: \"early\"}\n";
     struct fixture x;
     fx_init(&x, rules, 0);
-    seg(&x, 0, 1, ACK, "early ");      /* bytes 1-6 */
-    seg(&x, 0, 100, ACK, "late");      /* held behind the hole 7..99 */
-    seg(&x, 0, 104, FIN | ACK, "");    /* the FIN gives the hole up: a gap */
+    seg(&x, 0, 1, ACK, "early ");   /* bytes 1-6 */
+    seg(&x, 0, 100, ACK, "late");   /* held behind the hole 7..99 */
+    seg(&x, 0, 104, FIN | ACK, ""); /* the FIN gives the hole up: a gap */
     wkp_sig_end(&x.sw, x.f);
     cr_assert_eq(nmatches(&x), 1);
     expect_match(&x, 0, 7, 0, 5);
@@ -288,7 +288,8 @@ Test(signatures, bad_rules_files_are_refused_with_file_line_column)
         {"- {id: 1, name: [a], pattern: x}\n", "t.yaml:1:17: name must be a string"},
         {"id: 1\n", "t.yaml:1:1: the rules file must be a list of rules"},
         {"- 42\n", "t.yaml:1:3: a rule must be a mapping (id, name, pattern, ...)"},
-        {"- {id: 1, name: a, pattern: x\n", "t.yaml:2:1: did not find expected ',' or '}' while parsing a flow mapping"},
+        {"- {id: 1, name: a, pattern: x\n",
+         "t.yaml:2:1: did not find expected ',' or '}' while parsing a flow mapping"},
         {"- {id: 1, name: ok, pattern: fine}\n- {id: 77, name: broken, pattern: \"a(b\"}\n",
          "t.yaml:2:3: rule 77 (broken): pattern rejected: Missing close parenthesis for group "
          "started at index 1."},
@@ -432,13 +433,14 @@ Test(signatures_api, engine_writes_app_and_signatures_columns)
     snprintf(out, sizeof out, "%s.csv", pcap);
     run_to_csv(pcap, rules, 1, out);
     /* client: "SSH-2.0-" ends at 8, "client\r\n" at 16; server: at 8 */
-    cr_expect_str_eq(slurp(out),
-                     "flow_id,app,signatures\n"
-                     "1,SSH,\"[{\"\"id\"\":7001,\"\"name\"\":\"\"ssh-banner\"\",\"\"dir\"\":\"\"up\"\","
-                     "\"\"end\"\":8},{\"\"id\"\":7002,\"\"name\"\":\"\"client\"\",\"\"dir\"\":"
-                     "\"\"up\"\",\"\"end\"\":16}]\"\n"
-                     "6,Greeting,\"[{\"\"id\"\":7003,\"\"name\"\":\"\"hello\"\",\"\"dir\"\":"
-                     "\"\"up\"\",\"\"end\"\":5}]\"\n");
+    cr_expect_str_eq(
+        slurp(out),
+        "flow_id,app,signatures\n"
+        "1,SSH,\"[{\"\"id\"\":7001,\"\"name\"\":\"\"ssh-banner\"\",\"\"dir\"\":\"\"up\"\","
+        "\"\"end\"\":8},{\"\"id\"\":7002,\"\"name\"\":\"\"client\"\",\"\"dir\"\":"
+        "\"\"up\"\",\"\"end\"\":16}]\"\n"
+        "6,Greeting,\"[{\"\"id\"\":7003,\"\"name\"\":\"\"hello\"\",\"\"dir\"\":"
+        "\"\"up\"\",\"\"end\"\":5}]\"\n");
     /* the same at 2 and 4 workers */
     char first[1 << 12];
     snprintf(first, sizeof first, "%s", slurp(out));
