@@ -3,6 +3,7 @@
  * --signatures is refused before any packet is read. */
 #include "signatures/db.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,15 @@ static int build(const char *name, struct wkp_sig_rules *rules, struct wkp_sigdb
         if (compile_dir(name, &d->rules, k ? WKP_SIG_DOWN : WKP_SIG_UP, &db, err, errlen) != 0)
             goto fail;
         d->db[k] = db;
+        d->horizon[k] = 0;
+        for (size_t i = 0; i < d->rules.n; i++) {
+            const struct wkp_sig_rule *u = &d->rules.v[i];
+            if (!(u->dir & (k ? WKP_SIG_DOWN : WKP_SIG_UP)))
+                continue;
+            uint64_t h = u->has_depth ? u->depth : UINT64_MAX;
+            if (h > d->horizon[k])
+                d->horizon[k] = h;
+        }
         if (!db)
             continue;
         if (hs_database_size(db, &d->db_bytes[k]) != HS_SUCCESS ||

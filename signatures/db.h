@@ -26,6 +26,9 @@ struct wkp_sigdb {
     struct hs_scratch *proto;   /* fits both databases; NULL when both are */
     size_t db_bytes[2];         /* hs_database_size */
     size_t stream_bytes[2];     /* hs_stream_size: the state of one open stream */
+    /* per direction: the largest `depth` of its rules when every one has
+     * one (no match can end later), else UINT64_MAX */
+    uint64_t horizon[2];
 };
 
 /* Does this build scan signatures (Hyperscan and libyaml found)? */

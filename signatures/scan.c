@@ -26,6 +26,9 @@ int wkp_sig_worker_init(struct wkp_sig_worker *sw, const struct wkp_sigdb *db, u
     memset(sw, 0, sizeof *sw);
     sw->db = db;
     sw->depth = depth ? depth : WKP_SIG_DEFAULT_DEPTH;
+    /* no rule of a direction can match past its horizon: stop there */
+    for (int d = 0; d < 2; d++)
+        sw->limit[d] = db->horizon[d] < sw->depth ? (uint32_t)db->horizon[d] : sw->depth;
     if (db->proto && hs_clone_scratch(db->proto, &sw->scratch) != HS_SUCCESS) {
         sw->scratch = NULL;
         return -1;
@@ -110,7 +113,7 @@ static bool open_dir(struct wkp_sig_worker *sw, struct wkp_sig_flow *f, int d, b
             return false;
         }
         /* the budget bounds what the reassembler keeps: never past depth */
-        wkp_tcpstream_init(sd->ts, sw->depth, NULL);
+        wkp_tcpstream_init(sd->ts, sw->limit[d], NULL);
         if (sd->has_syn)
             wkp_tcpstream_segment(sd->ts, sd->syn_seq, TCP_SYN, NULL, 0, 0);
     }
@@ -125,7 +128,7 @@ static bool open_dir(struct wkp_sig_worker *sw, struct wkp_sig_flow *f, int d, b
     return true;
 }
 
-/* Scan n more bytes of direction d (n never takes it past depth). */
+/* Scan n more bytes of direction d (n never takes it past its limit). */
 static int scan(struct wkp_sig_worker *sw, struct wkp_sig_flow *f, int d, const uint8_t *p,
                 uint32_t n)
 {
@@ -139,7 +142,7 @@ static int scan(struct wkp_sig_worker *sw, struct wkp_sig_flow *f, int d, const 
     sw->c.bytes += n;
     if (c.failed)
         return -1;
-    if (sd->scanned >= sw->depth) {
+    if (sd->scanned >= sw->limit[d]) {
         sw->c.budget_stops++;
         return close_dir(sw, f, d, false);
     }
@@ -157,8 +160,8 @@ static int drain(struct wkp_sig_worker *sw, struct wkp_sig_flow *f, int d)
     bool gap = wkp_tcpstream_ngaps(sd->ts) > 0;
     if (gap)
         len = wkp_tcpstream_gaps(sd->ts)[0].off;
-    if (len > sw->depth - sd->scanned)
-        len = sw->depth - sd->scanned;
+    if (len > sw->limit[d] - sd->scanned)
+        len = sw->limit[d] - sd->scanned;
     if (scan(sw, f, d, buf, len) != 0)
         return -1;
     if (sd->done)
@@ -229,8 +232,8 @@ int wkp_sig_datagram(struct wkp_sig_worker *sw, struct wkp_sig_flow **slot, int 
     bool oom = false;
     if (!sd->hs && !open_dir(sw, f, dir, false, &oom))
         return oom ? -1 : 0;
-    if (len > sw->depth - sd->scanned)
-        len = sw->depth - sd->scanned;
+    if (len > sw->limit[dir] - sd->scanned)
+        len = sw->limit[dir] - sd->scanned;
     return scan(sw, f, dir, payload, len);
 }
 

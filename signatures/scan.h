@@ -40,8 +40,9 @@ struct wkp_sig_counters {
 struct wkp_sig_worker {
     const struct wkp_sigdb *db;
     struct hs_scratch *scratch;
-    uint32_t depth;
-    uint64_t open; /* streams open now */
+    uint32_t depth;    /* --signature-depth */
+    uint32_t limit[2]; /* per direction: depth, or less when every rule's `depth` is less */
+    uint64_t open;     /* streams open now */
     struct wkp_sig_counters c;
 };
 

@@ -171,6 +171,24 @@ Test(signatures, depth_budget_stops_the_scan)
     fx_fini(&x);
 }
 
+/* every rule of the direction has a depth: the largest (6) ends its scan */
+Test(signatures, scan_stops_where_no_rule_can_match)
+{
+    static const char rules[] = "- {id: 1, name: a, pattern: \"^ab\", depth: 4}\n"
+                                "- {id: 2, name: b, pattern: zz, depth: 6}\n"
+                                "- {id: 3, name: c, pattern: zz, direction: down}\n";
+    struct fixture x;
+    fx_init(&x, rules, 100);
+    cr_expect_eq(x.sw.limit[0], 6);
+    cr_expect_eq(x.sw.limit[1], 100); /* rule 3 has no depth: the scan depth */
+    seg(&x, 0, 1, ACK, "ab--zz");     /* zz ends at 6: inside */
+    cr_expect_eq(x.sw.open, 0);       /* the up stream closed at 6 bytes */
+    seg(&x, 0, 7, ACK, "zz");
+    cr_expect_eq(x.sw.c.bytes, 6);
+    cr_expect_eq(nmatches(&x), 2);
+    fx_fini(&x);
+}
+
 Test(signatures, udp_datagrams_form_one_stream_per_direction)
 {
     static const char rules[] = "- {id: 3, name: split, pattern: \"abcdef\"}\n"
