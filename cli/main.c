@@ -83,6 +83,11 @@ static const char usage_text[] =
     "      --tcp-stream-limit N   reassemble every TCP stream, keeping the first N bytes of\n"
     "                         each direction in sequence order (default 0: only the\n"
     "                         flows a stream dissector claims, 64 KiB a direction)\n"
+    "      --signatures FILE  match the payload signatures of the YAML rules FILE (e.g.\n"
+    "                         protocols/signatures.yaml) in each flow direction, TCP in\n"
+    "                         sequence order; adds the app and signatures columns\n"
+    "                         (docs/signatures.md)\n"
+    "      --signature-depth BYTES  scan at most BYTES of each direction (default 65536)\n"
     "      --no-reassembly    do not reassemble IP fragments (a non-first fragment\n"
     "                         then forms a flow of its own with ports 0)\n"
     "      --compat           the original wa1kpcap's numbers: no TCP splitting or\n"
@@ -281,6 +286,8 @@ enum {
     OPT_TCP_STREAM_LIMIT,
     OPT_VXLAN_PORT,
     OPT_RESYNC,
+    OPT_SIGNATURES,
+    OPT_SIGNATURE_DEPTH,
 };
 
 static const struct option long_opts[] = {
@@ -315,6 +322,8 @@ static const struct option long_opts[] = {
     {"tcp-stream-limit", required_argument, NULL, OPT_TCP_STREAM_LIMIT},
     {"vxlan-port", required_argument, NULL, OPT_VXLAN_PORT},
     {"resync", no_argument, NULL, OPT_RESYNC},
+    {"signatures", required_argument, NULL, OPT_SIGNATURES},
+    {"signature-depth", required_argument, NULL, OPT_SIGNATURE_DEPTH},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -374,6 +383,12 @@ static int number_option(int c, const char *arg, wkp_config *cfg)
             wkp_config_set_ring_slots(cfg, (unsigned)u) != WKP_OK)
             return usage_error("--ring-slots: '%s' is not a power of two from 2 to 1048576%s", arg,
                                "");
+        return 0;
+    case OPT_SIGNATURE_DEPTH:
+        if (parse_uint(arg, UINT32_MAX, &u) != 0 ||
+            wkp_config_set_signature_depth(cfg, (uint32_t)u) != WKP_OK)
+            return usage_error("--signature-depth: '%s' is not a byte count from 1 to %s", arg,
+                               "4294967295");
         return 0;
     case OPT_VXLAN_PORT:
         if (parse_uint(arg, 65535, &u) != 0 || wkp_config_add_vxlan_port(cfg, (uint16_t)u))
@@ -483,7 +498,14 @@ static int one_option(int c, char **argv, wkp_config *cfg, struct cli *o)
     case OPT_MAX_FLOWS:
     case OPT_RING_SLOTS:
     case OPT_VXLAN_PORT:
+    case OPT_SIGNATURE_DEPTH:
     case OPT_TCP_STREAM_LIMIT: return number_option(c, optarg, cfg);
+    case OPT_SIGNATURES:
+        if (wkp_config_set_signatures(cfg, optarg, &perr) != WKP_OK) {
+            fprintf(stderr, "wa1kpcap: %s\n", perr.msg);
+            return 1;
+        }
+        return 0;
     case OPT_KEEP_RETRANS:
     case OPT_FILTER_ACK:
     case OPT_FILTER_RST:

@@ -63,6 +63,9 @@ static const struct colspec table[] = {
     /* the protocol-family columns: tunnel, then one per registry row */
     {"tunnel", WKP_COL_TUNNEL, 0},
     {"", WKP_COL_APP, 0},
+    /* with signatures only (docs/signatures.md, "Columns") */
+    {"app", WKP_COL_SIG_APP, 0},
+    {"signatures", WKP_COL_SIGNATURES, 0},
     /* custom.<name>, in registration order */
     {"custom.", WKP_COL_CUSTOM, 0},
 };
@@ -121,6 +124,11 @@ static void expand(const struct wkp_config *cfg, const struct wkp_dissector *con
         case WKP_COL_APP:
             for (unsigned i = 0; i < ndis; i++)
                 add(l, t->kind, i, 0, dis[i], 0, t->name, dis[i]->name, "", "");
+            break;
+        case WKP_COL_SIG_APP:
+        case WKP_COL_SIGNATURES:
+            if (cfg->sigdb)
+                add(l, t->kind, t->arg, 0, NULL, 0, t->name, "", "", "");
             break;
         case WKP_COL_CUSTOM:
             for (size_t i = 0; i < cfg->custom.n; i++)

@@ -41,6 +41,8 @@ enum wkp_col_kind {
     WKP_COL_TUNNEL,       /* object or absent: the first packet's encapsulation */
     WKP_COL_APP,          /* object or absent: one dissector's fields (group row) */
     WKP_COL_CUSTOM,       /* any JSON value: one custom feature (group row) */
+    WKP_COL_SIG_APP,      /* text: first signature label, else the dissector's protocol */
+    WKP_COL_SIGNATURES,   /* list: the signatures matched (only with signatures) */
 };
 
 /* The sequences, in output order. */

@@ -1,6 +1,7 @@
 /* The configuration: wkp_config_new's defaults and the setters. A setter
  * checks and stores its value; nothing is resolved until wkp_engine_new
  * copies the configuration. Any thread, one configuration at a time. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,7 @@ wkp_status wkp_config_new(wkp_config **out)
     c->reassembly = true;
     c->tcp_stream_limit = 0; /* per flow when a stream dissector claims it; all flows with --tcp-stream-limit */
     c->tcp_stream_budget = (uint64_t)512 << 20;
+    c->sig_depth = WKP_SIG_DEFAULT_DEPTH;
     c->default_filter = strdup(WKP_DEFAULT_FILTER);
     if (!c->default_filter) {
         free(c);
@@ -64,6 +66,7 @@ void wkp_config_free(wkp_config *cfg)
     free(cfg->default_filter);
     free(cfg->app_options);
     wkp_custom_free(&cfg->custom);
+    wkp_sigdb_unref(cfg->sigdb);
     free(cfg);
 }
 
@@ -250,5 +253,34 @@ wkp_status wkp_config_set_progress(wkp_config *cfg, wkp_progress_fn fn, void *us
         return WKP_EINVAL;
     cfg->progress = fn;
     cfg->progress_user = user;
+    return WKP_OK;
+}
+
+wkp_status wkp_config_set_signatures(wkp_config *cfg, const char *path, wkp_errbuf *err)
+{
+    if (!cfg) {
+        if (err)
+            snprintf(err->msg, sizeof err->msg, "wkp_config_set_signatures: NULL config");
+        return WKP_EINVAL;
+    }
+    struct wkp_sigdb *db = NULL;
+    if (path && *path) {
+        char msg[sizeof err->msg];
+        if (wkp_sigdb_load(path, &db, msg, sizeof msg) != 0) {
+            if (err)
+                snprintf(err->msg, sizeof err->msg, "%s", msg);
+            return WKP_EINVAL;
+        }
+    }
+    wkp_sigdb_unref(cfg->sigdb);
+    cfg->sigdb = db;
+    return WKP_OK;
+}
+
+wkp_status wkp_config_set_signature_depth(wkp_config *cfg, uint32_t bytes)
+{
+    if (!cfg || bytes == 0)
+        return WKP_EINVAL;
+    cfg->sig_depth = bytes;
     return WKP_OK;
 }

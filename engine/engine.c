@@ -96,6 +96,7 @@ wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out, wkp_errbuf *e
     e->cfg.default_filter = NULL;
     e->cfg.app_options = NULL;
     memset(&e->cfg.custom, 0, sizeof e->cfg.custom);
+    e->cfg.sigdb = wkp_sigdb_ref(cfg->sigdb); /* compiled once, shared with the config */
     wkp_status cst = WKP_OK;
     if (wkp_custom_copy(&e->cfg.custom, &cfg->custom) != WKP_OK ||
         wkp__set_string(&e->cfg.columns, cfg->columns) != WKP_OK ||
@@ -254,6 +255,7 @@ void wkp_engine_free(wkp_engine *e)
     free(e->cfg.filter);
     free(e->cfg.default_filter);
     free(e->cfg.app_options);
+    wkp_sigdb_unref(e->cfg.sigdb);
     wkp_filter_free(e->filter);
     wkp_defrag_free(e->defrag);
     free(e);

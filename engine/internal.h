@@ -17,6 +17,7 @@
 #include "features/seq.h"
 #include "reassembly/tcpstream.h"
 #include "reassembly/defrag.h"
+#include "signatures/scan.h"
 #include "flowtable/table.h"
 #include "wa1kpcap/wa1kpcap.h"
 
@@ -56,6 +57,8 @@ struct wkp_config {
     wkp_progress_fn progress;
     void *progress_user;
     struct wkp_custom_set custom; /* owned: deep-copied by wkp_engine_new */
+    struct wkp_sigdb *sigdb;      /* one reference held; NULL: no signatures */
+    uint32_t sig_depth;           /* bytes scanned per direction */
 };
 
 enum wkp_end_reason {
@@ -119,6 +122,7 @@ struct wkp_flow_extra {
      * where app[i] claimed it. */
     void *const *app;
     uint32_t app_matched;
+    const struct wkp_sig_flow *sig; /* signature matches (NULL: none, or no signatures) */
 };
 
 struct wkp_sink {
@@ -157,6 +161,7 @@ struct wkp_worker {
     void *custom_blocks; /* free list of custom state blocks */
     struct wkp_app_worker app; /* dissector contexts and per-flow state pools */
     struct wkp_tcpstream_budget ts_budget;
+    struct wkp_sig_worker sig; /* signature scratch (sig.db NULL: no signatures) */
     /* Finished flows for the merger, in (end_pos, id) order: a bounded
      * queue (see merger.c for why it cannot deadlock). Flows ended at one
      * position wait in `stage` until they can be queued in id order. */
@@ -228,6 +233,7 @@ struct wkp_engine {
     uint64_t evicted;
     struct wkp_tcpstream_counters ts;
     uint64_t ts_streams, ts_refused;
+    struct wkp_sig_counters sig; /* summed over the workers (open_peak: the sum of theirs) */
     double wall_s;
     wkp_status run_status;
     bool write_failed; /* the run ended on a sink's write error */

@@ -153,6 +153,12 @@ static wkp_status collect_workers(wkp_engine *e, wkp_status st)
         e->ts.alloc_failed += w->st.ts.alloc_failed;
         e->ts_streams += w->st.ts_streams;
         e->ts_refused += w->ts_budget.refused;
+        e->sig.streams += w->sig.c.streams;
+        e->sig.open_peak += w->sig.c.open_peak;
+        e->sig.bytes += w->sig.c.bytes;
+        e->sig.matches += w->sig.c.matches;
+        e->sig.budget_stops += w->sig.c.budget_stops;
+        e->sig.gap_stops += w->sig.c.gap_stops;
         e->evicted += w->st.evicted;
         for (unsigned d = 0; d < wkp_ndissectors; d++)
             for (unsigned k = 0; k < WKP_DIS_MAX_COUNTERS; k++)

@@ -212,6 +212,17 @@ static void put_text(struct wkp_buf *b, const char *s, int json)
         wkp_buf_csv_cell(b, s, strlen(s));
 }
 
+/* A dissector's name in capitals ("tls" -> "TLS"): names are short ASCII. */
+static void put_upper(struct wkp_buf *b, const char *s, int json)
+{
+    char tmp[32];
+    size_t i = 0;
+    for (; s[i] && i + 1 < sizeof tmp; i++)
+        tmp[i] = s[i] >= 'a' && s[i] <= 'z' ? (char)(s[i] - 'a' + 'A') : s[i];
+    tmp[i] = '\0';
+    put_text(b, tmp, json);
+}
+
 static void put_protocol(struct wkp_buf *b, uint8_t proto, int json)
 {
     char tmp[16];
@@ -312,6 +323,21 @@ static bool put_value(struct wkp_buf *b, const struct wkp_col *c, const struct w
             return false;
         tunnel_json(b, f->tun);
         break;
+    case WKP_COL_SIG_APP: {
+        const char *label = wkp_sig_label(cfg->sigdb, x->sig);
+        if (label) {
+            put_text(b, label, json);
+            return true;
+        }
+        /* no labelled match: the claiming dissector's protocol, its name in capitals */
+        for (unsigned d = 0; d < cfg->cols->ndis; d++)
+            if (x->app_matched >> d & 1u) {
+                put_upper(b, cfg->cols->dis[d]->name, json);
+                return true;
+            }
+        return false;
+    }
+    case WKP_COL_SIGNATURES: wkp_sig_write(cfg->sigdb, x->sig, b); break;
     case WKP_COL_APP: {
         const void *state = x->app ? x->app[c->arg] : NULL;
         if (!state)

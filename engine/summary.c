@@ -138,6 +138,41 @@ static void put_dissectors(struct wkp_buf *b, const wkp_engine *e)
     wkp_buf_putc(b, '}');
 }
 
+/* Signatures (only when configured): the compiled database's size, the
+ * streams opened, and their state memory at the busiest moment (the sum
+ * of each worker's peak of open streams times the larger stream size). */
+static void put_signatures(struct wkp_buf *b, const wkp_engine *e)
+{
+    const struct wkp_sigdb *db = e->cfg.sigdb;
+    if (!db)
+        return;
+    size_t stream =
+        db->stream_bytes[0] > db->stream_bytes[1] ? db->stream_bytes[0] : db->stream_bytes[1];
+    wkp_buf_puts(b, ",\n  \"signatures\": {\"rules\": ");
+    wkp_buf_u64(b, db->rules.n);
+    wkp_buf_puts(b, ", \"depth_per_direction\": ");
+    wkp_buf_u64(b, e->cfg.sig_depth);
+    wkp_buf_puts(b, ", \"database_bytes\": ");
+    wkp_buf_u64(b, db->db_bytes[0] + db->db_bytes[1]);
+    wkp_buf_puts(b, ", \"stream_state_bytes\": ");
+    wkp_buf_u64(b, stream);
+    wkp_buf_puts(b, ", \"streams\": ");
+    wkp_buf_u64(b, e->sig.streams);
+    wkp_buf_puts(b, ", \"streams_open_peak\": ");
+    wkp_buf_u64(b, e->sig.open_peak);
+    wkp_buf_puts(b, ", \"stream_memory_peak_bytes\": ");
+    wkp_buf_u64(b, e->sig.open_peak * stream);
+    wkp_buf_puts(b, ", \"bytes_scanned\": ");
+    wkp_buf_u64(b, e->sig.bytes);
+    wkp_buf_puts(b, ", \"matches\": ");
+    wkp_buf_u64(b, e->sig.matches);
+    wkp_buf_puts(b, ", \"depth_stops\": ");
+    wkp_buf_u64(b, e->sig.budget_stops);
+    wkp_buf_puts(b, ", \"gap_stops\": ");
+    wkp_buf_u64(b, e->sig.gap_stops);
+    wkp_buf_puts(b, "}");
+}
+
 /* TCP stream and IP fragment reassembly. */
 static void put_reassembly(struct wkp_buf *b, const wkp_engine *e)
 {
@@ -269,6 +304,7 @@ wkp_status wkp_engine_write_summary(const wkp_engine *e, const char *path, wkp_e
     put_options(&b, e);
     put_counters(&b, e);
     put_reassembly(&b, e);
+    put_signatures(&b, e);
     put_dissectors(&b, e);
     put_files_warnings(&b, e);
     wkp_status st;

@@ -33,6 +33,7 @@ struct live_rare {
     struct wkp_tcpstream *ts; /* [2] up, down: from the first TCP payload byte */
     struct wkp_flow_acc *all; /* beyond max_seq: statistics over every packet */
     uint64_t flag_counts[8];  /* flags of the packets not stored (past max_seq) */
+    struct wkp_sig_flow *sig; /* signatures: from the first SYN or payload byte */
 };
 
 struct live_flow {
@@ -245,6 +246,7 @@ static void release_state(struct wkp_worker *w, struct live_flow *lf)
         if (x->ts)
             close_streams(w, x);
         free(x->all);
+        wkp_sig_release(&w->sig, &x->sig);
         free(x);
         lf->rare = NULL;
     }
@@ -372,6 +374,8 @@ static bool build_outputs(struct wkp_worker *w, struct live_flow *lf, struct wkp
     const struct wkp_custom_set *cs = &e->cfg.custom;
     if (lf->custom)
         wkp_custom_finish(cs, lf->custom);
+    struct wkp_sig_flow *sig = lf->rare ? lf->rare->sig : NULL;
+    wkp_sig_end(&w->sig, sig);
     struct wkp_flow_stats stats;
     if (wkp_flow_stats_compute(&lf->seq, lf->h.key.proto == IPPROTO_TCP,
                                lf->rare ? lf->rare->all : NULL, &w->stats_scratch, &stats) != 0)
@@ -383,6 +387,7 @@ static bool build_outputs(struct wkp_worker *w, struct live_flow *lf, struct wkp
         .custom_block = lf->custom,
         .app = wkp__app_states(&w->app, lf->app),
         .app_matched = lf->app ? lf->app->matched : 0,
+        .sig = sig,
     };
     if (e->text_mask && wkp__serialize(f, &x, &e->cfg, e->text_mask, &w->scratch) != 0)
         return false;
@@ -792,6 +797,31 @@ static bool feed_streams(struct wkp_worker *w, struct live_flow *lf, const struc
     return true;
 }
 
+/* Signatures see the packet's payload (signatures/scan.h): TCP segments
+ * from the first SYN on, to be scanned in sequence order; UDP datagrams
+ * (or first fragments) whole. false: out of memory. */
+static bool sig_packet(struct wkp_worker *w, struct live_flow *lf, const struct wkp_pkt *p,
+                       bool tcp, uint8_t fl, int d)
+{
+    const struct wkp_l2l4 *m = &p->m;
+    uint32_t len = captured_payload(p);
+    if (tcp) {
+        uint32_t hdrs = (m->l4_off - m->l3_off) + m->tcp_hlen;
+        uint32_t seg = m->ip_len > hdrs ? m->ip_len - hdrs : 0;
+        if (seg < len)
+            seg = len;
+        if (!(fl & WKP_TCP_SYN) && !seg && !(lf->rare && lf->rare->sig))
+            return true;
+        struct live_rare *x = rare_of(lf);
+        return x && wkp_sig_tcp(&w->sig, &x->sig, d, m->tcp_seq, fl,
+                                len ? p->data + m->app_off : NULL, len, seg) == 0;
+    }
+    if (m->proto != IPPROTO_UDP || (m->is_fragment && m->frag_off != 0) || !len)
+        return true;
+    struct live_rare *x = rare_of(lf);
+    return x && wkp_sig_datagram(&w->sig, &x->sig, d, p->data + m->app_off, len) == 0;
+}
+
 /* The custom features see the packet. */
 static void custom_packet(struct wkp_worker *w, struct live_flow *lf, const struct wkp_pkt *p,
                           bool tcp, uint8_t fl, int d)
@@ -975,6 +1005,12 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
         return;
     }
     int d = p->src_is_a == lf->creator_is_a ? 0 : 1;
+    /* before the retransmission filter: a late out-of-order segment looks
+     * like a retransmission, and signatures need its bytes */
+    if (w->sig.db && !sig_packet(w, lf, p, tcp, fl, d)) {
+        fail(w);
+        return;
+    }
     if (tcp && !track_tcp(w, lf, m, fl, d))
         return;
     if (!record_packet(w, lf, p, tcp, fl, d) || (tcp && !feed_streams(w, lf, p, fl, d))) {
@@ -1071,6 +1107,8 @@ static void worker_finish(struct wkp_worker *w)
     atomic_store_explicit(&w->watermark, UINT64_MAX, memory_order_release);
     wkp_ftable_fini(&w->table);
     wkp__app_worker_fini(&w->app);
+    if (w->sig.db)
+        wkp_sig_worker_fini(&w->sig);
     wkp_seq_pool_fini(&w->seq_pool);
     wkp_flow_stats_scratch_free(&w->stats_scratch);
     while (w->custom_blocks) {
@@ -1088,7 +1126,8 @@ void *wkp__worker_main(void *arg)
     w->ts_budget.cap = (size_t)(e->cfg.tcp_stream_budget / e->nworkers);
     if (wkp_ftable_init(&w->table, sizeof(struct live_flow), 1u << 16) != 0 ||
         wkp__app_worker_init(&w->app, e->cfg.app_layer,
-                             (const char *const(*)[WKP_DIS_MAX_OPTIONS])e->app_opt_values) != 0) {
+                             (const char *const(*)[WKP_DIS_MAX_OPTIONS])e->app_opt_values) != 0 ||
+        (e->cfg.sigdb && wkp_sig_worker_init(&w->sig, e->cfg.sigdb, e->cfg.sig_depth) != 0)) {
         w->failed = 1;
         atomic_store(&e->stop, 1);
     }

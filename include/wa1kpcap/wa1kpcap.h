@@ -191,6 +191,23 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_add_vxlan_port(wkp_config *cfg, uint
  * counted in the run summary (tcp_reassembly). */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_tcp_reassembly(wkp_config *cfg, uint32_t limit,
                                                                uint64_t budget);
+/* Payload signatures (docs/signatures.md): read the YAML rules file at
+ * `path` and compile it now, once, into a Hyperscan streaming database;
+ * the engines made from cfg then scan each flow direction's payload (TCP
+ * in sequence order) and add the `app` and `signatures` columns. path is
+ * only read during the call; the compiled rules belong to cfg and are
+ * shared with (and outlive) the engines made from it. NULL or "" turns
+ * signatures off. On failure the previous setting stays, WKP_EINVAL is
+ * returned and one line goes to err if not NULL: the rules file's problem
+ * (file:line:column), the id of a rule whose pattern Hyperscan rejects
+ * with its message, or that this build has no signature support. Calling
+ * thread only; may take a while for a large file (10,000 rules: seconds). */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_signatures(wkp_config *cfg, const char *path,
+                                                           wkp_errbuf *err);
+/* Bytes of each flow direction scanned for signatures (default 65536,
+ * > 0); a match ending beyond them is not found. WKP_EINVAL for 0. */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_signature_depth(wkp_config *cfg, uint32_t bytes);
+
 /* The original's behaviour where its numbers are needed (docs/design.md,
  * Compatibility mode): no IP reassembly, no TCP splitting or timeouts, UDP
  * payload_bytes 0, a 100000-flow limit. Set it before other options that

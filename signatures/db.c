@@ -1,0 +1,205 @@
+/* Compiling the rules (interface in db.h). Without Hyperscan (WKP_HYPERSCAN
+ * off, or the library not found) every load fails with one clear line, so
+ * --signatures is refused before any packet is read. */
+#include "signatures/db.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef WKP_HAVE_SIGNATURES
+#include <hs.h>
+
+bool wkp_sigdb_supported(void)
+{
+    return true;
+}
+
+/* Compile the rules applying to direction bit `dir` into *out (NULL when
+ * there are none). 0, or -1 with err naming the rule Hyperscan refused. */
+static int compile_dir(const char *name, const struct wkp_sig_rules *r, unsigned dir,
+                       hs_database_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < r->n; i++)
+        n += (r->v[i].dir & dir) != 0;
+    if (!n)
+        return 0;
+    const char **expr = malloc(n * sizeof *expr);
+    unsigned *flags = malloc(n * sizeof *flags), *ids = malloc(n * sizeof *ids);
+    hs_expr_ext_t *ext = calloc(n, sizeof *ext);
+    const hs_expr_ext_t **extp = malloc(n * sizeof *extp);
+    int rc = -1;
+    if (!expr || !flags || !ids || !ext || !extp) {
+        snprintf(err, errlen, "%s: out of memory", name);
+        goto out;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const struct wkp_sig_rule *u = &r->v[i];
+        if (!(u->dir & dir))
+            continue;
+        expr[k] = u->pattern;
+        ids[k] = (unsigned)i;
+        /* Only a rule's first match is reported: single-match for every
+         * rule lets Hyperscan stop tracking a pattern once it matched. */
+        flags[k] = HS_FLAG_SINGLEMATCH;
+        if (u->flags & WKP_SIG_CASELESS)
+            flags[k] |= HS_FLAG_CASELESS;
+        if (u->flags & WKP_SIG_DOTALL)
+            flags[k] |= HS_FLAG_DOTALL;
+        if (u->flags & WKP_SIG_MULTILINE)
+            flags[k] |= HS_FLAG_MULTILINE;
+        if (u->has_offset) {
+            ext[k].flags |= HS_EXT_FLAG_MIN_OFFSET;
+            ext[k].min_offset = u->offset;
+        }
+        if (u->has_depth) {
+            ext[k].flags |= HS_EXT_FLAG_MAX_OFFSET;
+            ext[k].max_offset = u->depth;
+        }
+        extp[k] = ext[k].flags ? &ext[k] : NULL;
+        k++;
+    }
+    hs_compile_error_t *ce = NULL;
+    if (hs_compile_ext_multi(expr, flags, ids, extp, (unsigned)n, HS_MODE_STREAM, NULL, out, &ce) !=
+        HS_SUCCESS) {
+        if (ce && ce->expression >= 0 && (size_t)ce->expression < n) {
+            const struct wkp_sig_rule *u = &r->v[ids[ce->expression]];
+            snprintf(err, errlen, "%s:%u:%u: rule %u (%s): pattern rejected: %s", name, u->line,
+                     u->column, u->id, u->name, ce->message);
+        } else {
+            snprintf(err, errlen, "%s: the rules do not compile: %s", name,
+                     ce ? ce->message : "unknown error");
+        }
+        hs_free_compile_error(ce);
+        *out = NULL;
+        goto out;
+    }
+    rc = 0;
+out:
+    free(expr);
+    free(flags);
+    free(ids);
+    free(ext);
+    free(extp);
+    return rc;
+}
+
+static int build(const char *name, struct wkp_sig_rules *rules, struct wkp_sigdb **out, char *err,
+                 size_t errlen)
+{
+    if (hs_valid_platform() != HS_SUCCESS) {
+        snprintf(err, errlen, "%s: this CPU lacks the instructions Hyperscan needs (SSSE3)", name);
+        wkp_sig_rules_free(rules);
+        return -1;
+    }
+    struct wkp_sigdb *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(err, errlen, "%s: out of memory", name);
+        wkp_sig_rules_free(rules);
+        return -1;
+    }
+    atomic_init(&d->refs, 1);
+    d->rules = *rules;
+    memset(rules, 0, sizeof *rules);
+    for (unsigned k = 0; k < 2; k++) {
+        hs_database_t *db;
+        if (compile_dir(name, &d->rules, k ? WKP_SIG_DOWN : WKP_SIG_UP, &db, err, errlen) != 0)
+            goto fail;
+        d->db[k] = db;
+        d->horizon[k] = 0;
+        for (size_t i = 0; i < d->rules.n; i++) {
+            const struct wkp_sig_rule *u = &d->rules.v[i];
+            if (!(u->dir & (k ? WKP_SIG_DOWN : WKP_SIG_UP)))
+                continue;
+            uint64_t h = u->has_depth ? u->depth : UINT64_MAX;
+            if (h > d->horizon[k])
+                d->horizon[k] = h;
+        }
+        if (!db)
+            continue;
+        if (hs_database_size(db, &d->db_bytes[k]) != HS_SUCCESS ||
+            hs_stream_size(db, &d->stream_bytes[k]) != HS_SUCCESS ||
+            hs_alloc_scratch(db, &d->proto) != HS_SUCCESS) {
+            snprintf(err, errlen, "%s: Hyperscan could not set up the database (out of memory?)",
+                     name);
+            goto fail;
+        }
+    }
+    *out = d;
+    return 0;
+fail:
+    wkp_sigdb_unref(d);
+    return -1;
+}
+
+void wkp_sigdb_unref(struct wkp_sigdb *d)
+{
+    if (!d || atomic_fetch_sub(&d->refs, 1) != 1)
+        return;
+    hs_free_database(d->db[0]);
+    hs_free_database(d->db[1]);
+    hs_free_scratch(d->proto);
+    wkp_sig_rules_free(&d->rules);
+    free(d);
+}
+
+int wkp_sigdb_load(const char *path, struct wkp_sigdb **out, char *err, size_t errlen)
+{
+    struct wkp_sig_rules r;
+    if (wkp_sig_rules_load(path, &r, err, errlen) != 0)
+        return -1;
+    return build(path, &r, out, err, errlen);
+}
+
+int wkp_sigdb_from_text(const char *name, const char *text, size_t len, struct wkp_sigdb **out,
+                        char *err, size_t errlen)
+{
+    struct wkp_sig_rules r;
+    if (wkp_sig_rules_parse(name, text, len, &r, err, errlen) != 0)
+        return -1;
+    return build(name, &r, out, err, errlen);
+}
+
+#else /* no Hyperscan */
+
+#define NO_SUPPORT                                                                                 \
+    "this build has no signature support (built without Hyperscan or libyaml: "                    \
+    "install libhyperscan-dev and libyaml-dev and configure with -DWKP_HYPERSCAN=ON)"
+
+bool wkp_sigdb_supported(void)
+{
+    return false;
+}
+
+void wkp_sigdb_unref(struct wkp_sigdb *d)
+{
+    (void)d;
+}
+
+int wkp_sigdb_load(const char *path, struct wkp_sigdb **out, char *err, size_t errlen)
+{
+    (void)out;
+    snprintf(err, errlen, "%s: %s", path, NO_SUPPORT);
+    return -1;
+}
+
+int wkp_sigdb_from_text(const char *name, const char *text, size_t len, struct wkp_sigdb **out,
+                        char *err, size_t errlen)
+{
+    (void)text, (void)len, (void)out;
+    snprintf(err, errlen, "%s: %s", name, NO_SUPPORT);
+    return -1;
+}
+
+#endif
+
+struct wkp_sigdb *wkp_sigdb_ref(struct wkp_sigdb *d)
+{
+    if (d)
+        atomic_fetch_add(&d->refs, 1);
+    return d;
+}

@@ -1,0 +1,499 @@
+/* Payload signatures: the rules loader's messages, the scanner on
+ * hand-made segments (splits, out-of-order and repeated segments,
+ * directions, the depth budget, UDP, gaps), and the public API on a
+ * capture the test writes. Every expected offset is counted by hand in the
+ * comment beside it: a match's `end` is the number of bytes of its
+ * direction up to and including the match's last byte. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capwriter.h"
+#include "signatures/db.h"
+#include "signatures/scan.h"
+#include "wa1kpcap/wa1kpcap.h"
+
+#ifdef WKP_HAVE_SIGNATURES
+
+#define SYN 0x02
+#define ACK 0x10
+#define FIN 0x01
+
+static struct wkp_sigdb *db_of(const char *text)
+{
+    struct wkp_sigdb *db = NULL;
+    char err[512] = "";
+    int rc = wkp_sigdb_from_text("t.yaml", text, strlen(text), &db, err, sizeof err);
+    cr_assert_eq(rc, 0, "%s", err);
+    return db;
+}
+
+struct fixture {
+    struct wkp_sigdb *db;
+    struct wkp_sig_worker sw;
+    struct wkp_sig_flow *f;
+};
+
+static void fx_init(struct fixture *x, const char *rules, uint32_t depth)
+{
+    x->db = db_of(rules);
+    cr_assert_eq(wkp_sig_worker_init(&x->sw, x->db, depth), 0);
+    x->f = NULL;
+}
+
+static void fx_fini(struct fixture *x)
+{
+    wkp_sig_release(&x->sw, &x->f);
+    wkp_sig_worker_fini(&x->sw);
+    wkp_sigdb_unref(x->db);
+}
+
+static void seg(struct fixture *x, int dir, uint32_t seq, uint8_t flags, const char *s)
+{
+    uint32_t n = (uint32_t)strlen(s);
+    cr_assert_eq(wkp_sig_tcp(&x->sw, &x->f, dir, seq, flags, (const uint8_t *)s, n, n), 0);
+}
+
+/* The rule id of match i and its end offset. */
+static void expect_match(const struct fixture *x, uint32_t i, uint32_t id, int dir, uint64_t end)
+{
+    cr_assert(x->f && x->f->nm > i, "match %u missing", i);
+    const struct wkp_sig_match *m = &x->f->m[i];
+    cr_expect_eq(x->db->rules.v[m->rule].id, id);
+    cr_expect_eq(m->dir, dir);
+    cr_expect_eq(m->end, end, "end %llu, expected %llu", (unsigned long long)m->end,
+                 (unsigned long long)end);
+}
+
+static uint32_t nmatches(const struct fixture *x)
+{
+    return x->f ? x->f->nm : 0;
+}
+
+static const char *const SSH = "- {id: 7001, name: ssh-banner, pattern: \"^SSH-2\\\\.0-\", "
+                               "direction: any, label: SSH}\n";
+
+Test(signatures, match_split_across_two_segments_is_found_once)
+{
+    struct fixture x;
+    fx_init(&x, SSH, 0);
+    seg(&x, 0, 100, SYN, "");
+    seg(&x, 0, 101, ACK, "SSH-");   /* bytes 1-4 */
+    seg(&x, 0, 105, ACK, "2.0-Op"); /* "2.0-" ends at byte 8 */
+    seg(&x, 0, 111, ACK, "SSH-2.0-");
+    wkp_sig_end(&x.sw, x.f);
+    cr_assert_eq(nmatches(&x), 1);
+    expect_match(&x, 0, 7001, 0, 8);
+    fx_fini(&x);
+}
+
+Test(signatures, match_split_across_three_segments_is_found_once)
+{
+    struct fixture x;
+    fx_init(&x, SSH, 0);
+    seg(&x, 1, 5000, SYN | ACK, "");
+    seg(&x, 1, 5001, ACK, "SS");
+    seg(&x, 1, 5003, ACK, "H-2");
+    seg(&x, 1, 5006, ACK, ".0-x\r\n"); /* S S H - 2 . 0 - : the 8th byte ends it */
+    wkp_sig_end(&x.sw, x.f);
+    cr_assert_eq(nmatches(&x), 1);
+    expect_match(&x, 0, 7001, 1, 8);
+    fx_fini(&x);
+}
+
+Test(signatures, out_of_order_and_repeated_segments_match_once_in_sequence_order)
+{
+    struct fixture x;
+    fx_init(&x, SSH, 0);
+    seg(&x, 0, 100, SYN, "");
+    seg(&x, 0, 105, ACK, "2.0-x"); /* ahead of the hole 101..104: held */
+    cr_assert_eq(nmatches(&x), 0);
+    seg(&x, 0, 105, ACK, "2.0-x"); /* the same again: nothing new */
+    seg(&x, 0, 101, ACK, "SSH-");  /* fills the hole: SSH-2.0-x in order */
+    cr_assert_eq(nmatches(&x), 1);
+    seg(&x, 0, 101, ACK, "SSH-2.0-"); /* a retransmission of bytes already scanned */
+    wkp_sig_end(&x.sw, x.f);
+    cr_assert_eq(nmatches(&x), 1);
+    expect_match(&x, 0, 7001, 0, 8);
+    cr_expect_eq(x.sw.c.bytes, 9); /* "SSH-2.0-x": each byte scanned once */
+    fx_fini(&x);
+}
+
+Test(signatures, out_of_order_first_segment_waits_for_the_bytes_after_the_syn)
+{
+    /* the pattern is anchored: had the stream started at the first data
+     * segment seen, "2.0-" would be its start and nothing would match */
+    struct fixture x;
+    fx_init(&x, SSH, 0);
+    seg(&x, 0, 100, SYN, "");
+    seg(&x, 0, 103, ACK, "H-2.0-");
+    seg(&x, 0, 101, ACK, "SS");
+    wkp_sig_end(&x.sw, x.f);
+    cr_assert_eq(nmatches(&x), 1);
+    expect_match(&x, 0, 7001, 0, 8);
+    fx_fini(&x);
+}
+
+Test(signatures, rule_bound_to_down_does_not_fire_on_up)
+{
+    static const char rules[] = "- {id: 1, name: hello-down, pattern: hello, direction: down}\n"
+                                "- {id: 2, name: hello-up, pattern: hello, direction: up}\n";
+    struct fixture x;
+    fx_init(&x, rules, 0);
+    seg(&x, 0, 1, ACK, "hello"); /* up: only rule 2 */
+    cr_assert_eq(nmatches(&x), 1);
+    expect_match(&x, 0, 2, 0, 5);
+    seg(&x, 1, 900, ACK, "why hello"); /* down: rule 1, ending at byte 9 */
+    cr_assert_eq(nmatches(&x), 2);
+    expect_match(&x, 1, 1, 1, 9);
+    fx_fini(&x);
+}
+
+/* depth 16: a match ending at byte 16 is inside the budget, one ending at
+ * byte 17 is not. */
+Test(signatures, depth_budget_stops_the_scan)
+{
+    static const char rules[] = "- {id: 1, name: magic, pattern: MAGIC}\n";
+    struct fixture x;
+    fx_init(&x, rules, 16);
+    seg(&x, 0, 1, ACK, "0123456789a");  /* 11 bytes */
+    seg(&x, 0, 12, ACK, "MAGIC-more");  /* MAGIC ends at 11 + 5 = 16 */
+    seg(&x, 1, 1, ACK, "0123456789ab"); /* 12 bytes */
+    seg(&x, 1, 13, ACK, "MAGIC-more");  /* MAGIC would end at 17 */
+    wkp_sig_end(&x.sw, x.f);
+    cr_assert_eq(nmatches(&x), 1);
+    expect_match(&x, 0, 1, 0, 16);
+    cr_expect_eq(x.sw.c.bytes, 32); /* 16 per direction */
+    cr_expect_eq(x.sw.c.budget_stops, 2);
+    cr_expect_eq(x.sw.open, 0); /* both streams closed at the budget */
+    fx_fini(&x);
+}
+
+/* every rule of the direction has a depth: the largest (6) ends its scan */
+Test(signatures, scan_stops_where_no_rule_can_match)
+{
+    static const char rules[] = "- {id: 1, name: a, pattern: \"^ab\", depth: 4}\n"
+                                "- {id: 2, name: b, pattern: zz, depth: 6}\n"
+                                "- {id: 3, name: c, pattern: zz, direction: down}\n";
+    struct fixture x;
+    fx_init(&x, rules, 100);
+    cr_expect_eq(x.sw.limit[0], 6);
+    cr_expect_eq(x.sw.limit[1], 100); /* rule 3 has no depth: the scan depth */
+    seg(&x, 0, 1, ACK, "ab--zz");     /* zz ends at 6: inside */
+    cr_expect_eq(x.sw.open, 0);       /* the up stream closed at 6 bytes */
+    seg(&x, 0, 7, ACK, "zz");
+    cr_expect_eq(x.sw.c.bytes, 6);
+    cr_expect_eq(nmatches(&x), 2);
+    fx_fini(&x);
+}
+
+Test(signatures, udp_datagrams_form_one_stream_per_direction)
+{
+    static const char rules[] = "- {id: 3, name: split, pattern: \"abcdef\"}\n"
+                                "- {id: 4, name: first, pattern: \"^xyz\", direction: up}\n";
+    struct fixture x;
+    fx_init(&x, rules, 0);
+    cr_assert_eq(wkp_sig_datagram(&x.sw, &x.f, 0, (const uint8_t *)"xyzabc", 6), 0);
+    cr_assert_eq(wkp_sig_datagram(&x.sw, &x.f, 0, (const uint8_t *)"defxyz", 6), 0);
+    wkp_sig_end(&x.sw, x.f);
+    cr_assert_eq(nmatches(&x), 2); /* ^xyz only at the stream's start */
+    expect_match(&x, 0, 4, 0, 3);
+    expect_match(&x, 1, 3, 0, 9); /* xyzabcdef */
+    fx_fini(&x);
+}
+
+Test(signatures, end_anchored_pattern_matches_only_when_the_flow_ends)
+{
+    static const char rules[] = "- {id: 5, name: tail, pattern: \"bye$\"}\n";
+    struct fixture x;
+    fx_init(&x, rules, 0);
+    seg(&x, 0, 1, ACK, "good bye");
+    cr_assert_eq(nmatches(&x), 0);
+    wkp_sig_end(&x.sw, x.f);
+    cr_assert_eq(nmatches(&x), 1);
+    expect_match(&x, 0, 5, 0, 8);
+    fx_fini(&x);
+}
+
+Test(signatures, fin_or_rst_in_sequence_ends_the_direction_and_its_data)
+{
+    static const char rules[] = "- {id: 5, name: tail, pattern: \"bye$\"}\n";
+    struct fixture x;
+    fx_init(&x, rules, 0);
+    seg(&x, 0, 100, SYN, "");
+    seg(&x, 0, 101, ACK, "bye");
+    cr_expect_eq(nmatches(&x), 0);
+    seg(&x, 0, 104, FIN | ACK, ""); /* "bye" then the end of the data: bye$ */
+    cr_expect_eq(x.sw.open, 0);
+    cr_assert_eq(nmatches(&x), 1);
+    expect_match(&x, 0, 5, 0, 3);
+    seg(&x, 1, 900, ACK, "bye");
+    seg(&x, 1, 903, 0x04, ""); /* RST: the other direction's data ends too */
+    cr_expect_eq(x.sw.open, 0);
+    cr_expect_eq(nmatches(&x), 1); /* the rule already matched up */
+    fx_fini(&x);
+}
+
+Test(signatures, a_gap_ends_the_direction_scan)
+{
+    static const char rules[] = "- {id: 6, name: after, pattern: \"late\"}\n"
+                                "- {id: 7, name: before, pattern: \"early\"}\n";
+    struct fixture x;
+    fx_init(&x, rules, 0);
+    seg(&x, 0, 1, ACK, "early ");   /* bytes 1-6 */
+    seg(&x, 0, 100, ACK, "late");   /* held behind the hole 7..99 */
+    seg(&x, 0, 104, FIN | ACK, ""); /* the FIN gives the hole up: a gap */
+    wkp_sig_end(&x.sw, x.f);
+    cr_assert_eq(nmatches(&x), 1);
+    expect_match(&x, 0, 7, 0, 5);
+    cr_expect_eq(x.sw.c.gap_stops, 1);
+    fx_fini(&x);
+}
+
+Test(signatures, offset_and_depth_bound_the_match_end)
+{
+    /* "ab" ends at 2, 4 and 6 in "ababab": offset 3 and depth 5 keep 4 */
+    static const char rules[] = "- {id: 8, name: ab, pattern: ab, offset: 3, depth: 5}\n";
+    struct fixture x;
+    fx_init(&x, rules, 0);
+    seg(&x, 0, 1, ACK, "ababab");
+    wkp_sig_end(&x.sw, x.f);
+    cr_assert_eq(nmatches(&x), 1);
+    expect_match(&x, 0, 8, 0, 4);
+    fx_fini(&x);
+}
+
+Test(signatures, flags_caseless)
+{
+    static const char rules[] = "- {id: 9, name: ci, pattern: \"^ehlo \", flags: [caseless]}\n";
+    struct fixture x;
+    fx_init(&x, rules, 0);
+    seg(&x, 0, 1, ACK, "EHLO mx\r\n");
+    wkp_sig_end(&x.sw, x.f);
+    cr_assert_eq(nmatches(&x), 1);
+    fx_fini(&x);
+}
+
+/* ---- rules files that must be refused, with their messages ---- */
+
+struct bad {
+    const char *text, *msg;
+};
+
+Test(signatures, bad_rules_files_are_refused_with_file_line_column)
+{
+    static const struct bad v[] = {
+        {"- {id: 1, name: a, pattern: x, depht: 4}\n",
+         "t.yaml:1:32: unknown key 'depht' (id, name, pattern, flags, direction, offset, depth, "
+         "label)"},
+        {"- {id: 1, name: a}\n", "t.yaml:1:3: rule has no 'pattern'"},
+        {"- {name: a, pattern: x}\n", "t.yaml:1:3: rule has no 'id'"},
+        {"- {id: 1, name: a, pattern: x}\n- {id: 1, name: b, pattern: y}\n",
+         "t.yaml:2:3: duplicate id 1 (first at line 1)"},
+        {"- {id: 1, id: 2, name: a, pattern: x}\n", "t.yaml:1:11: key 'id' given twice"},
+        {"- {id: -1, name: a, pattern: x}\n", "t.yaml:1:8: id must be a decimal integer"},
+        {"- {id: 4294967296, name: a, pattern: x}\n",
+         "t.yaml:1:8: id 4294967296 is out of range (at most 4294967295)"},
+        {"- {id: 1, name: a, pattern: x, direction: sideways}\n",
+         "t.yaml:1:43: direction must be up, down or any"},
+        {"- {id: 1, name: a, pattern: x, flags: [caseless, greedy]}\n",
+         "t.yaml:1:50: unknown flag 'greedy' (caseless, dotall, multiline, single-match)"},
+        {"- {id: 1, name: a, pattern: x, offset: 9, depth: 4}\n",
+         "t.yaml:1:3: rule 1: offset 9 is past depth 4"},
+        {"- {id: 1, name: \"\", pattern: x}\n", "t.yaml:1:17: name is empty"},
+        {"- {id: 1, name: [a], pattern: x}\n", "t.yaml:1:17: name must be a string"},
+        {"id: 1\n", "t.yaml:1:1: the rules file must be a list of rules"},
+        {"- 42\n", "t.yaml:1:3: a rule must be a mapping (id, name, pattern, ...)"},
+        {"- {id: 1, name: a, pattern: x\n",
+         "t.yaml:2:1: did not find expected ',' or '}' while parsing a flow mapping"},
+        {"- {id: 1, name: ok, pattern: fine}\n- {id: 77, name: broken, pattern: \"a(b\"}\n",
+         "t.yaml:2:3: rule 77 (broken): pattern rejected: Missing close parenthesis for group "
+         "started at index 1."},
+        {"- {id: 5, name: empty, pattern: \"a*\"}\n",
+         "t.yaml:1:3: rule 5 (empty): pattern rejected: Pattern matches empty buffer; use "
+         "HS_FLAG_ALLOWEMPTY to enable support."},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        struct wkp_sigdb *db = NULL;
+        char err[512] = "";
+        int rc = wkp_sigdb_from_text("t.yaml", v[i].text, strlen(v[i].text), &db, err, sizeof err);
+        cr_expect_eq(rc, -1, "case %zu accepted", i);
+        cr_expect_str_eq(err, v[i].msg, "case %zu: %s", i, err);
+        cr_expect_null(db);
+    }
+}
+
+Test(signatures, empty_file_and_empty_list_are_no_rules)
+{
+    struct wkp_sigdb *db = db_of("");
+    cr_expect_eq(db->rules.n, 0);
+    wkp_sigdb_unref(db);
+    db = db_of("[]\n");
+    cr_expect_eq(db->rules.n, 0);
+    wkp_sigdb_unref(db);
+}
+
+Test(signatures, shipped_rules_compile)
+{
+    struct wkp_sigdb *db = NULL;
+    char err[512] = "";
+    cr_assert_eq(wkp_sigdb_load(WKP_SOURCE_DIR "/protocols/signatures.yaml", &db, err, sizeof err),
+                 0, "%s", err);
+    cr_expect_geq(db->rules.n, 10);
+    wkp_sigdb_unref(db);
+}
+
+/* ---- the public API ---- */
+
+static char *write_rules(const char *text)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/wkp-sigs-XXXXXX.yaml");
+    int fd = mkstemps(path, 5);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+Test(signatures_api, setter_reports_the_file_and_keeps_the_previous_setting)
+{
+    wkp_config *cfg;
+    wkp_errbuf err = {{0}};
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_expect_eq(wkp_config_set_signatures(cfg, "/nonexistent/rules.yaml", &err), WKP_EINVAL);
+    cr_expect_str_eq(err.msg, "/nonexistent/rules.yaml: No such file or directory");
+    char *path = write_rules("- {id: 3, name: x, pattern: \"(\"}\n");
+    cr_expect_eq(wkp_config_set_signatures(cfg, path, &err), WKP_EINVAL);
+    cr_expect(strstr(err.msg, ": rule 3 (x): pattern rejected: ") != NULL, "%s", err.msg);
+    unlink(path);
+    cr_expect_eq(wkp_config_set_signature_depth(cfg, 0), WKP_EINVAL);
+    cr_expect_eq(wkp_config_set_signature_depth(cfg, 100), WKP_OK);
+    cr_expect_eq(wkp_config_set_signatures(cfg, NULL, NULL), WKP_OK);
+    cr_expect_eq(wkp_config_set_signatures(NULL, "x", NULL), WKP_EINVAL);
+    wkp_config_free(cfg);
+}
+
+/* One TCP flow 10.0.0.1:40000 -> 10.0.0.2:2222: SYN, SYN-ACK, then the
+ * client's "SSH-2.0-client\r\n" in two segments, sent second part first;
+ * the server's banner "SSH-2.0-srv\r\n"; a 5-byte "hello" from the server
+ * on UDP too, in another flow. */
+static void write_capture(const char *path)
+{
+    static const uint8_t a[4] = {10, 0, 0, 1}, b[4] = {10, 0, 0, 2};
+    struct capw w;
+    capw_open(&w, path);
+    uint8_t f[128];
+    uint32_t n;
+    int64_t t = 1000000;
+    n = capw_tcp4(f, a, b, 40000, 2222, 100, SYN, 0);
+    capw_packet(&w, t++, f, n, n);
+    n = capw_tcp4(f, b, a, 2222, 40000, 700, SYN | ACK, 0);
+    capw_packet(&w, t++, f, n, n);
+    n = capw_tcp4(f, a, b, 40000, 2222, 105, ACK, 12);
+    memcpy(f + 54, "2.0-client\r\n", 12); /* bytes 5-16 of "SSH-2.0-client\r\n" */
+    capw_packet(&w, t++, f, n, n);
+    n = capw_tcp4(f, a, b, 40000, 2222, 101, ACK, 4);
+    memcpy(f + 54, "SSH-", 4);
+    capw_packet(&w, t++, f, n, n);
+    n = capw_tcp4(f, b, a, 2222, 40000, 701, ACK, 13);
+    memcpy(f + 54, "SSH-2.0-srv\r\n", 13);
+    capw_packet(&w, t++, f, n, n);
+    n = capw_udp4(f, a, b, 5000, 6000, 5);
+    memcpy(f + 42, "hello", 5);
+    capw_packet(&w, t++, f, n, n);
+    capw_close(&w);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    cr_assert_not_null(fp);
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    return buf;
+}
+
+static void run_to_csv(const char *pcap, const char *rules, unsigned threads, const char *out)
+{
+    wkp_config *cfg;
+    wkp_engine *e;
+    wkp_sink *s;
+    wkp_errbuf err = {{0}};
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_config_set_threads(cfg, threads), WKP_OK);
+    cr_assert_eq(wkp_config_set_columns(cfg, "flow_id,app,signatures"), WKP_OK);
+    if (rules)
+        cr_assert_eq(wkp_config_set_signatures(cfg, rules, &err), WKP_OK, "%s", err.msg);
+    cr_assert_eq(wkp_engine_new(cfg, &e, &err), WKP_OK, "%s", err.msg);
+    wkp_config_free(cfg); /* the engine keeps its own reference to the rules */
+    cr_assert_eq(wkp_sink_file_new(out, WKP_FMT_CSV, &s, &err), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, s), WKP_OK);
+    const char *files[] = {pcap};
+    cr_assert_eq(wkp_engine_run(e, files, 1), WKP_OK, "%s", wkp_engine_last_error(e));
+    wkp_engine_free(e);
+}
+
+Test(signatures_api, engine_writes_app_and_signatures_columns)
+{
+    char pcap[64], out[80];
+    capw_tmpname(pcap, sizeof pcap, "wkp-sig");
+    write_capture(pcap);
+    char *rules = write_rules("- {id: 7001, name: ssh-banner, pattern: \"^SSH-2\\\\.0-\", "
+                              "direction: any, label: SSH}\n"
+                              "- {id: 7002, name: client, pattern: \"client\\\\r\\\\n\", "
+                              "direction: up}\n"
+                              "- {id: 7003, name: hello, pattern: \"^hello\", label: Greeting}\n");
+    snprintf(out, sizeof out, "%s.csv", pcap);
+    run_to_csv(pcap, rules, 1, out);
+    /* client: "SSH-2.0-" ends at 8, "client\r\n" at 16; server: at 8 */
+    cr_expect_str_eq(
+        slurp(out),
+        "flow_id,app,signatures\n"
+        "1,SSH,\"[{\"\"id\"\":7001,\"\"name\"\":\"\"ssh-banner\"\",\"\"dir\"\":\"\"up\"\","
+        "\"\"end\"\":8},{\"\"id\"\":7002,\"\"name\"\":\"\"client\"\",\"\"dir\"\":"
+        "\"\"up\"\",\"\"end\"\":16}]\"\n"
+        "6,Greeting,\"[{\"\"id\"\":7003,\"\"name\"\":\"\"hello\"\",\"\"dir\"\":"
+        "\"\"up\"\",\"\"end\"\":5}]\"\n");
+    /* the same at 2 and 4 workers */
+    char first[1 << 12];
+    snprintf(first, sizeof first, "%s", slurp(out));
+    for (unsigned t = 2; t <= 4; t += 2) {
+        run_to_csv(pcap, rules, t, out);
+        cr_expect_str_eq(slurp(out), first, "-t %u", t);
+    }
+    unlink(out);
+    unlink(rules);
+    unlink(pcap);
+}
+
+Test(signatures_api, columns_absent_without_signatures)
+{
+    wkp_config *cfg;
+    wkp_engine *e;
+    wkp_errbuf err = {{0}};
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_config_set_columns(cfg, "app"), WKP_OK);
+    cr_expect_eq(wkp_engine_new(cfg, &e, &err), WKP_EINVAL);
+    cr_expect_str_eq(err.msg, "--columns: 'app' matches no column");
+    wkp_config_free(cfg);
+}
+
+#else /* a build without Hyperscan */
+
+Test(signatures_api, build_without_hyperscan_refuses_signatures)
+{
+    wkp_config *cfg;
+    wkp_errbuf err = {{0}};
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_expect_eq(wkp_config_set_signatures(cfg, "rules.yaml", &err), WKP_EINVAL);
+    cr_expect(strstr(err.msg, "rules.yaml: this build has no signature support") == err.msg, "%s",
+              err.msg);
+    wkp_config_free(cfg);
+}
+
+#endif
