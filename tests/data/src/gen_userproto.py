@@ -7,7 +7,8 @@ made__snmp.pcap (Ethernet, microsecond pcap, little-endian).
 
 Packets are built field by field with real IPv4, UDP and TCP checksums; the
 messages follow the protocols' specifications (cited at each builder) and are
-checked by tshark (tests/data/expected/userproto/make_expected.py)."""
+checked by tshark (tests/data/expected/userproto/make_expected.py). Addresses are
+documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24)."""
 import os
 import struct
 
@@ -118,14 +119,14 @@ class Tcp:
 def syslog():
     """RFC 3164 4.3.1 and RFC 5424 6.5 examples, PRI of 1, 2 and 3 digits."""
     c = Pcap("made__syslog.pcap")
-    c.udp("10.0.0.5", 40001, "10.0.0.1", 514,
+    c.udp("192.0.2.5", 40001, "198.51.100.1", 514,
           b"<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8")
-    c.udp("10.0.0.6", 40002, "10.0.0.1", 514,
+    c.udp("192.0.2.6", 40002, "198.51.100.1", 514,
           b"<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - "
           b"%% It's time to make the do-nuts.")
-    c.udp("10.0.0.7", 40003, "10.0.0.1", 514, b"<6>kernel: eth0: link up")
+    c.udp("192.0.2.7", 40003, "198.51.100.1", 514, b"<6>kernel: eth0: link up")
     # same flow as the first: flow fields keep the first message's values
-    c.udp("10.0.0.5", 40001, "10.0.0.1", 514, b"<38>Oct 11 22:14:16 mymachine sshd[77]: ok")
+    c.udp("192.0.2.5", 40001, "198.51.100.1", 514, b"<38>Oct 11 22:14:16 mymachine sshd[77]: ok")
     c.write()
 
 
@@ -136,13 +137,13 @@ def mbap(tid, unit, pdu):
 
 def modbus():
     c = Pcap("made__modbus.pcap")
-    t = Tcp(c, "192.168.10.20", 50200, "192.168.10.10", 502, 1000, 5000)
+    t = Tcp(c, "192.0.2.20", 50200, "198.51.100.10", 502, 1000, 5000)
     t.send(0, mbap(1, 17, struct.pack("!BHH", 3, 0x006B, 3)))  # read holding registers
     t.send(1, mbap(1, 17, struct.pack("!BB3H", 3, 6, 0x022B, 0x0000, 0x0064)))
     t.send(0, mbap(2, 17, struct.pack("!BHH", 6, 0x0001, 0x0003)))  # write single register
     t.send(1, mbap(2, 17, struct.pack("!BHH", 6, 0x0001, 0x0003)))
     t.close()
-    t = Tcp(c, "192.168.10.21", 50201, "192.168.10.10", 502, 2000, 6000)
+    t = Tcp(c, "192.0.2.21", 50201, "198.51.100.10", 502, 2000, 6000)
     t.send(0, mbap(7, 1, struct.pack("!BHH", 1, 0xFFF0, 16)))  # read coils past the end
     t.send(1, mbap(7, 1, struct.pack("!BB", 0x81, 2)))  # exception: illegal data address
     t.close()
@@ -166,7 +167,7 @@ def mqtt_pkt(first, body):
 
 def mqtt():
     c = Pcap("made__mqtt.pcap")
-    t = Tcp(c, "10.1.1.2", 51000, "10.1.1.1", 1883, 111, 999)
+    t = Tcp(c, "192.0.2.32", 51000, "198.51.100.30", 1883, 111, 999)
     # CONNECT, MQTT 3.1.1: clean session, keep alive 60
     t.send(0, mqtt_pkt(0x10, mqtt_str(b"MQTT") + bytes([4, 0x02]) + struct.pack("!H", 60)
                        + mqtt_str(b"wkp-sensor-1")))
@@ -178,11 +179,11 @@ def mqtt():
     t.close()
     # A client that opens with a retained QoS 0 PUBLISH of 200 bytes: a two-byte Remaining
     # Length (the schema reads its first byte only)
-    t = Tcp(c, "10.1.1.3", 51001, "10.1.1.1", 1883, 333, 777)
+    t = Tcp(c, "192.0.2.33", 51001, "198.51.100.30", 1883, 333, 777)
     t.send(0, mqtt_pkt(0x31, mqtt_str(b"logs/big") + b"x" * 190))
     t.close()
     # MQTT 3.1 (protocol name MQIsdp, level 3) with username and password
-    t = Tcp(c, "10.1.1.4", 51002, "10.1.1.1", 1883, 555, 888)
+    t = Tcp(c, "192.0.2.34", 51002, "198.51.100.30", 1883, 555, 888)
     t.send(0, mqtt_pkt(0x10, mqtt_str(b"MQIsdp") + bytes([3, 0xC2]) + struct.pack("!H", 30)
                        + mqtt_str(b"legacy") + mqtt_str(b"user") + mqtt_str(b"pw")))
     t.send(1, mqtt_pkt(0x20, bytes([0, 0])))
@@ -231,21 +232,21 @@ def snmp():
     sysdescr = "1.3.6.1.2.1.1.1.0"
     null = b"\x05\x00"
     # v2c GetRequest (short length form), then the Response with a long sysDescr (0x81 form)
-    c.udp("10.2.2.2", 50000, "10.2.2.1", 161, snmp_msg(1, b"public", 0xA0, 4242, [(sysdescr, null)]))
+    c.udp("192.0.2.40", 50000, "198.51.100.40", 161, snmp_msg(1, b"public", 0xA0, 4242, [(sysdescr, null)]))
     descr = b"Linux gateway 6.1.0-18-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01) x86_64 " \
             b"GNU/Linux; rack 4, building B"
-    c.udp("10.2.2.1", 161, "10.2.2.2", 50000,
+    c.udp("198.51.100.40", 161, "192.0.2.40", 50000,
           snmp_msg(1, b"public", 0xA2, 4242, [(sysdescr, ber(0x04, descr))]))
     # v1 GetNextRequest whose message opens with the 0x81 form (a long community-free body)
     binds = [("1.3.6.1.2.1.2.2.1.%d.%d" % (col, i), null) for col in (2, 10) for i in range(1, 7)]
-    c.udp("10.2.2.3", 50001, "10.2.2.1", 161, snmp_msg(0, b"private", 0xA1, 7, binds))
+    c.udp("192.0.2.41", 50001, "198.51.100.40", 161, snmp_msg(0, b"private", 0xA1, 7, binds))
     # v2c SNMPv2-Trap to 162 (sysUpTime.0, snmpTrapOID.0 = linkDown)
-    c.udp("10.2.2.1", 40000, "10.2.2.9", 162,
+    c.udp("198.51.100.40", 40000, "203.0.113.9", 162,
           snmp_msg(1, b"traps", 0xA7, 99, [("1.3.6.1.2.1.1.3.0", ber(0x43, b"\x01\x00")),
                                           ("1.3.6.1.6.3.1.1.4.1.0", ber_oid("1.3.6.1.6.3.1.1.5.3"))]))
     # v2c GetBulkRequest of 30 columns: a body over 255 bytes (the 0x82 form)
     binds = [("1.3.6.1.2.1.31.1.1.1.%d" % col, null) for col in range(1, 31)]
-    c.udp("10.2.2.5", 50005, "10.2.2.1", 161, snmp_msg(1, b"public", 0xA5, 31337, binds))
+    c.udp("192.0.2.45", 50005, "198.51.100.40", 161, snmp_msg(1, b"public", 0xA5, 31337, binds))
     c.write()
 
 
