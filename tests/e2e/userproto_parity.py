@@ -4,8 +4,11 @@
 Usage: userproto_parity.py WA1KPCAP WA1KPCAP_NODNSDHCP PROTOCOLS_DIR DATA_DIR
 
 WA1KPCAP is the product CLI; WA1KPCAP_NODNSDHCP the test copy whose registry lacks the C dns and
-dhcp dissectors (tests/e2e/registry_no_dns_dhcp.def), so that with `--protocols PROTOCOLS_DIR`
-the UDP flows of ports 53, 67 and 68 reach the YAML definitions through udp.yaml's routes. On
+dhcp dissectors (tests/e2e/registry_no_dns_dhcp.def), so that nothing in C claims UDP 53, 67 and
+68. The loader never runs a definition named like a layer the engine parses (dns, dhcp: they
+document it), so the test runs copies of dns.yaml and dhcp.yaml that differ only in their name
+line (yaml_dns, yaml_dhcp), with dhcp's option files, routed with `--route udp:53=yaml_dns`,
+`--route udp:67=yaml_dhcp`, `--route udp:68=yaml_dhcp`: the same definitions, byte for byte. On
 each capture of the corpus that carries DNS or DHCP, both run with the same options; every
 field both produce must agree, flow by flow (UDP flows with port 53, 67 or 68: the YAML files
 route neither TCP 53 nor mDNS/LLMNR).
@@ -27,8 +30,11 @@ Last line: `N passed, N failed`."""
 import ipaddress
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 RUN = ["--no-default-filter", "--keep-retrans", "--udp-timeout", "0", "--tcp-timeout", "0",
        "-f", "ndjson", "-o", "-", "-q"]
@@ -106,25 +112,46 @@ def compare_dhcp(where, c, y):
         fill_while_zero(where, k, c.get(k), y.get(k), one, "0.0.0.0")
 
 
+def yaml_copies(protocols, d):
+    """dns.yaml and dhcp.yaml as yaml_dns / yaml_dhcp (their name line only), and the files
+    dhcp.yaml hands its options to. Returns the --route arguments."""
+    for name in ("dns", "dhcp"):
+        text = open(os.path.join(protocols, name + ".yaml")).read()
+        renamed = re.sub(r"^name: %s$" % name, "name: yaml_" + name, text, count=1, flags=re.M)
+        check(renamed != text, f"{name}.yaml: no 'name: {name}' line")
+        with open(os.path.join(d, f"yaml_{name}.yaml"), "w") as out:
+            out.write(renamed)
+    for f in os.listdir(protocols):
+        if f.startswith("dhcp_opt_"):
+            shutil.copy(os.path.join(protocols, f), d)
+    return ["--route", "udp:53=yaml_dns", "--route", "udp:67=yaml_dhcp",
+            "--route", "udp:68=yaml_dhcp"]
+
+
 def run(cli, nodns, protocols, cap, name, ports, filters):
-    for extra in filters:
-        a = flows(cli, cap, extra)
-        b = flows(nodns, cap, extra + ["--protocols", protocols])
-        where0 = f"{os.path.basename(cap)} {' '.join(extra) or '(all)'}"
-        check(set(a) == set(b), f"{where0}: the two builds see different flows")
-        for key in sorted(set(a) & set(b), key=str):
-            fa, fb = a[key], b[key]
-            if fa["protocol"] != "UDP" or not ({key[0][1], key[1][1]} & ports):
-                continue
-            c, y = fa.get(name), user_layer(fb, name)
-            check(user_layer(fa, name) is None, f"{where0} {key}: product run has proto.{name}")
-            check(fb.get(name) is None, f"{where0} {key}: test build has a C {name} column")
-            if c is None:
-                continue  # the C dissector read no message of this flow
-            check(isinstance(y, dict), f"{where0} {key}: C {name} but no proto.{name}")
-            if isinstance(y, dict):
-                compared[name] += 1
-                (compare_dns if name == "dns" else compare_dhcp)(f"{where0} {key}", c, y)
+    with tempfile.TemporaryDirectory() as d:
+        user = ["--protocols", d] + yaml_copies(protocols, d)
+        for extra in filters:
+            compare_run(cli, nodns, user, cap, name, ports, extra)
+
+
+def compare_run(cli, nodns, user, cap, name, ports, extra):
+    a = flows(cli, cap, extra)
+    b = flows(nodns, cap, extra + user)
+    where0 = f"{os.path.basename(cap)} {' '.join(extra) or '(all)'}"
+    check(set(a) == set(b), f"{where0}: the two builds see different flows")
+    for key in sorted(set(a) & set(b), key=str):
+        fa, fb = a[key], b[key]
+        if fa["protocol"] != "UDP" or not ({key[0][1], key[1][1]} & ports):
+            continue
+        c, y = fa.get(name), user_layer(fb, "yaml_" + name)
+        check(fb.get(name) is None, f"{where0} {key}: test build has a C {name} column")
+        if c is None:
+            continue  # the C dissector read no message of this flow
+        check(isinstance(y, dict), f"{where0} {key}: C {name} but no proto.yaml_{name}")
+        if isinstance(y, dict):
+            compared[name] += 1
+            (compare_dns if name == "dns" else compare_dhcp)(f"{where0} {key}", c, y)
 
 
 def main():
