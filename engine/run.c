@@ -154,6 +154,8 @@ static wkp_status collect_workers(wkp_engine *e, wkp_status st)
         e->ts_streams += w->st.ts_streams;
         e->ts_refused += w->ts_budget.refused;
         e->evicted += w->st.evicted;
+        e->up_layers += w->up.layers;
+        e->up_capped += w->up.capped;
         for (unsigned d = 0; d < wkp_ndissectors; d++)
             for (unsigned k = 0; k < WKP_DIS_MAX_COUNTERS; k++)
                 e->app_counters[d][k] += w->app.counters[d][k];
