@@ -810,6 +810,10 @@ int32_t wkp__up_compile(struct up_loader *L, uint32_t def, const char *prefix,
         L->next_node[def] = np;
         rc = next_protocol(L, d, def, np, &p);
     }
+    for (uint32_t k = 0; !rc && !np && !prefix && k < L->nextra; k++)
+        if (L->extra[k].proto == def)
+            rc = wkp__up_fail(L, d, root, "a route from '%s' needs next_protocol.field",
+                              L->defs[def].name);
     if (!rc) {
         p.op = s->nop;
         for (uint32_t k = 0; k < nops && !rc; k++) {

@@ -1,31 +1,28 @@
 #!/usr/bin/env python3
-"""The shipped protocol definitions (protocols/*.yaml) through the CLI.
+"""User protocols end to end through the CLI (docs/userproto.md).
 
-Usage:
-  userproto_check.py load  WA1KPCAP PROTOCOLS_DIR DATA_DIR
-  userproto_check.py truth WA1KPCAP PROTOCOLS_DIR EXPECTED.json CAPTURE
+1. tests/data/userproto/beacon.pcap (made by make_beacon.py beside it) with
+   beacon.yaml routed udp:9999: flow 1 carries the example's values, worked
+   out by hand: magic 0xbeef = 48879; 0x38 = 0011 1 000 -> version 3,
+   urgent 1, reserved 0; seq 07 00 00 00 little-endian = 7; host "node";
+   body_len = 7 * 2 + (48879 - 1) / 3 = 16306; body "hello". Its reply
+   (magic 1) changes nothing: first value wins. Flow 2's 3-byte payload
+   gives magic, version, urgent, reserved only. Flow 3 (UDP 514) has no
+   beacon layer and an empty proto.beacon cell, until udp:514 is routed.
+   ext_protocol gains "BEACON". Same bytes at -t 1, 2 and 4.
+2. --app-layer port_only and none never reach user protocols.
+3. A bad definition: exit 1, one line naming file:line:column, no output.
+4. wa1kpcap__multi.pcap with beacon routed on udp:53, udp:8080, udp:8081,
+   tcp:7680: DNS flows stay DNS (built-in dissectors come first), some
+   flows gain BEACON, and -t 1/2/4 give the same bytes.
 
-load:  `analyze --protocols PROTOCOLS_DIR` runs on a capture (exit status 0); each file loads on
-       its own, with only the files it names (a directory of that file and the definitions it
-       hands on to, found by name); a copy of a file with an unknown key is refused with one
-       line naming that file (so "loads" is not vacuous).
-truth: `analyze --protocols PROTOCOLS_DIR` on CAPTURE; for each flow of EXPECTED.json
-       (tests/data/expected/userproto, values from tshark), each `proto.<layer>` object holds
-       the expected values, and ext_protocol holds the routed protocol's name upper-cased; flows
-       not listed carry none of those layers.
+Usage: userproto_check.py WA1KPCAP DATA_DIR   (last line: N passed, N failed)
+"""
+import json, os, subprocess, sys, tempfile
 
-Exit status 77 (CTest: skipped) when the CLI has no --protocols option, i.e. it was built
-without the YAML loader; the reason is printed. Last line otherwise: `N passed, N failed`."""
-import ipaddress
-import json
-import os
-import re
-import shutil
-import subprocess
-import sys
-import tempfile
-
-RUN_ARGS = ["--no-default-filter", "--keep-retrans", "--udp-timeout", "0", "--tcp-timeout", "0"]
+CLI, DATA = sys.argv[1], sys.argv[2]
+UP = os.path.join(DATA, "userproto")
+BEACON = os.path.join(UP, "beacon.pcap")
 passed = failed = 0
 
 
@@ -35,119 +32,98 @@ def check(ok, what):
         passed += 1
     else:
         failed += 1
-        print("FAIL", what)
+        print("FAIL:", what)
 
 
-def has_loader(cli):
-    r = subprocess.run([cli, "--help"], capture_output=True, text=True)
-    return "--protocols" in r.stdout + r.stderr
+def run(args, capture=BEACON, fmt="ndjson"):
+    p = subprocess.run([CLI, "analyze", "-q", "-f", fmt, "-o", "-"] + args + [capture],
+                       capture_output=True)
+    if p.returncode != 0:
+        print(p.stderr.decode())
+    return p.returncode, p.stdout.decode()
 
 
-def analyze(cli, protocols, cap, extra=()):
-    cmd = [cli, "analyze", cap, "-f", "ndjson", "-o", "-", "-q", "--protocols", protocols]
-    return subprocess.run(cmd + RUN_ARGS + list(extra), capture_output=True, text=True, timeout=300)
+def flows(text):
+    return {f["flow_id"]: f for f in map(json.loads, text.splitlines())}
 
 
-def user_layer(flow, name):
-    """The flow's proto.<name> object: a flat "proto.<name>" key or nested under "proto"."""
-    if "proto." + name in flow:
-        return flow["proto." + name]
-    p = flow.get("proto")
-    return p.get(name) if isinstance(p, dict) else None
+FULL = {"magic": 48879, "version": 3, "urgent": 1, "reserved": 0, "seq": 7, "host": "node",
+        "body_len": 16306, "body": "hello"}
+CUT = {"magic": 48879, "version": 3, "urgent": 1, "reserved": 0}
+base = ["--protocols", UP, "--route", "udp:9999=beacon"]
 
+# 0. the committed capture is what its script makes
+with tempfile.TemporaryDirectory() as d:
+    subprocess.run([sys.executable, os.path.join(UP, "make_beacon.py"), os.path.join(d, "b.pcap")],
+                   check=True)
+    check(open(os.path.join(d, "b.pcap"), "rb").read() == open(BEACON, "rb").read(),
+          "beacon.pcap matches make_beacon.py")
 
-def canon(f):
-    x = (ipaddress.ip_address(f["src_ip"]).compressed, int(f.get("src_port") or 0))
-    y = (ipaddress.ip_address(f["dst_ip"]).compressed, int(f.get("dst_port") or 0))
-    if x > y:
-        x, y = y, x
-    proto = {"TCP": 6, "UDP": 17}.get(f["protocol"], f["protocol"])
-    return f"{x[0]}:{x[1]}|{y[0]}:{y[1]}|{proto}"
+# 1. the example
+outs = []
+for t in ("1", "2", "4"):
+    rc, out = run(base + ["-t", t])
+    check(rc == 0, "beacon run -t " + t)
+    outs.append(out)
+check(outs[0] == outs[1] == outs[2], "beacon: same output at -t 1, 2, 4")
+f = flows(outs[0])
+check(f[1].get("proto.beacon") == FULL, "flow 1 values: %s" % f[1].get("proto.beacon"))
+check(f[1]["ext_protocol"] == ["IPv4", "UDP", "BEACON"], "flow 1 ext_protocol")
+check(f[3].get("proto.beacon") == CUT, "flow 3 (3 bytes): %s" % f[3].get("proto.beacon"))
+check("proto.beacon" not in f[4] and f[4]["ext_protocol"] == ["IPv4", "UDP"],
+      "flow 4 (udp 514, not routed) has no beacon layer")
+rc, out = run(base + ["--route", "udp:514=beacon"])
+check(flows(out)[4].get("proto.beacon") == FULL, "udp:514 routed: flow 4 is beacon")
+rc, out = run(base + ["--route", "udp:0x202=beacon"])  # 0x202 = 514
+check(flows(out)[4].get("proto.beacon") == FULL, "a hex route value")
 
+# CSV: the column comes after the protocol-family columns; empty cell for flow 4
+rc, out = run(base + ["--no-sequences"], fmt="csv")
+lines = out.splitlines()
+head = lines[0].split(",")
+check(head[-1] == "proto.beacon" and head.index("tunnel") < head.index("dhcpv6") < len(head) - 1,
+      "CSV column order: %s" % head[-3:])
+check(lines[-1].endswith(","), "CSV: flow 4 has an empty proto.beacon cell")
+rc, out = run(base + ["--columns", "flow_id,proto.*"], fmt="csv")
+check(out.splitlines()[0] == "flow_id,proto.beacon", "--columns 'proto.*'")
 
-def references(path, names):
-    """Names of other definitions a file mentions as values (mapping targets, sub-protocols)."""
-    text = re.sub(r"format:\s*\w+", "", open(path).read())  # ipv4 the format, not the file
-    return {w for w in re.findall(r":\s*([a-z][a-z0-9_]*)\s*(?:[,}#]|$)", text, re.M) if w in names}
+# 2. port_only and none
+for mode in ("port_only", "none"):
+    rc, out = run(base + ["--app-layer", mode])
+    check(rc == 0 and all("proto.beacon" not in x for x in flows(out).values()),
+          "--app-layer %s reaches no user protocol" % mode)
 
+# 3. a bad definition
+with tempfile.TemporaryDirectory() as d:
+    with open(os.path.join(d, "bad.yaml"), "w") as fp:
+        fp.write("name: p\nfields:\n  - {name: a, type: fixed, sise: 2}\n")
+    outp = os.path.join(d, "out.csv")
+    p = subprocess.run([CLI, "analyze", "-q", "-o", outp, "--protocols", d, BEACON],
+                       capture_output=True)
+    err = p.stderr.decode()
+    want = "wa1kpcap: %s/bad.yaml:3:28: fixed field: unknown key 'sise'\n" % d
+    check(p.returncode == 1 and err == want, "bad definition: rc %d, %r" % (p.returncode, err))
+    check(not os.path.exists(outp), "bad definition: no output file")
 
-def load(cli, protocols, data):
-    cap = os.path.join(data, "tcpdump__dns_udp.pcap")
-    r = analyze(cli, protocols, cap)
-    check(r.returncode == 0 and r.stdout.strip(),
-          f"whole directory: exit {r.returncode}, stderr {r.stderr.strip()!r}")
-    files = sorted(f for f in os.listdir(protocols) if f.endswith(".yaml"))
-    names = {f[:-5] for f in files}
-    for f in files:
-        need, todo = set(), [f[:-5]]
-        while todo:
-            n = todo.pop()
-            if n in need:
-                continue
-            need.add(n)
-            todo.extend(references(os.path.join(protocols, n + ".yaml"), names) - need)
-        with tempfile.TemporaryDirectory() as d:
-            for n in need:
-                shutil.copy(os.path.join(protocols, n + ".yaml"), d)
-            r = analyze(cli, d, cap)
-            check(r.returncode == 0, f"{f} with {sorted(need - {f[:-5]})}: exit {r.returncode}, "
-                                     f"stderr {r.stderr.strip()!r}")
-    # A broken copy must be refused, naming the file.
-    with tempfile.TemporaryDirectory() as d:
-        with open(os.path.join(d, "ntp.yaml"), "w") as out:
-            out.write(open(os.path.join(protocols, "ntp.yaml")).read() + "no_such_key: 1\n")
-        r = analyze(cli, d, cap)
-        lines = r.stderr.strip().splitlines()
-        check(r.returncode != 0 and r.returncode > 0 and len(lines) == 1 and "ntp.yaml" in lines[0],
-              f"unknown key: exit {r.returncode}, stderr {r.stderr.strip()!r}")
+# 4. a real capture with routes, one of them on a built-in port
+multi = os.path.join(DATA, "wa1kpcap__multi.pcap")
+routes = ["--protocols", UP]
+for r in ("udp:53", "udp:8080", "udp:8081", "tcp:7680"):
+    routes += ["--route", r + "=beacon"]
+outs = []
+for t in ("1", "2", "4"):
+    rc, out = run(routes + ["-t", t], capture=multi)
+    check(rc == 0, "multi -t " + t)
+    outs.append(out)
+check(outs[0] == outs[1] == outs[2], "multi with user protocols: same output at -t 1, 2, 4")
+fl = flows(outs[0])
+dns = [x for x in fl.values() if "DNS" in x["ext_protocol"]]
+beacons = [x for x in fl.values() if "BEACON" in x["ext_protocol"]]
+check(len(dns) > 0 and all("proto.beacon" not in x for x in dns), "udp:53 never takes DNS")
+check(len(beacons) > 0 and all(x["dst_port"] in (8080, 8081, 7680) for x in beacons),
+      "beacon flows on the routed ports only (%d)" % len(beacons))
+rc, plain = run([], capture=multi)
+check(len(flows(plain)) == len(fl), "same flows with and without user protocols")
 
-
-def truth(cli, protocols, expected, cap):
-    exp = json.load(open(expected))
-    r = analyze(cli, protocols, cap)
-    check(r.returncode == 0, f"run: exit {r.returncode}, stderr {r.stderr.strip()!r}")
-    flows = {}
-    for line in r.stdout.splitlines():
-        f = json.loads(line)
-        flows.setdefault(canon(f), []).append(f)
-    layers = {l for v in exp["flows"].values() for l in v}
-    top = exp["top"]
-    for key, want in sorted(exp["flows"].items()):
-        got = flows.get(key, [])
-        check(len(got) == 1, f"{key}: {len(got)} flows, want 1")
-        if len(got) != 1:
-            continue
-        f = got[0]
-        check(top.upper() in f.get("ext_protocol", []),
-              f"{key}: ext_protocol {f.get('ext_protocol')} lacks {top.upper()}")
-        for layer, fields in sorted(want.items()):
-            obj = user_layer(f, layer)
-            check(isinstance(obj, dict), f"{key}: no proto.{layer}")
-            if not isinstance(obj, dict):
-                continue
-            for name, v in sorted(fields.items()):
-                check(obj.get(name) == v, f"{key}: proto.{layer}.{name} = {obj.get(name)!r}, "
-                                          f"tshark {v!r}")
-    for key, fs in sorted(flows.items()):
-        if key in exp["flows"]:
-            continue
-        for f in fs:
-            extra = sorted(l for l in layers if user_layer(f, l) is not None)
-            check(not extra, f"{key}: not {top}, yet has proto.{extra}")
-
-
-def main():
-    mode, cli, protocols = sys.argv[1], sys.argv[2], sys.argv[3]
-    if not has_loader(cli):
-        print(f"SKIP: {cli} has no --protocols option (built without the YAML loader)")
-        sys.exit(77)
-    if mode == "load":
-        load(cli, protocols, sys.argv[4])
-    else:
-        truth(cli, protocols, sys.argv[4], sys.argv[5])
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
-
-
-if __name__ == "__main__":
-    main()
+print("%d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed else 0)

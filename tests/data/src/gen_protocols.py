@@ -3,11 +3,11 @@
 public corpus lacks: made__syslog.pcap, made__modbus.pcap, made__mqtt.pcap,
 made__snmp.pcap (Ethernet, microsecond pcap, little-endian).
 
-    python3 tests/data/src/gen_userproto.py     (writes into tests/data)
+    python3 tests/data/src/gen_protocols.py     (writes into tests/data)
 
 Packets are built field by field with real IPv4, UDP and TCP checksums; the
 messages follow the protocols' specifications (cited at each builder) and are
-checked by tshark (tests/data/expected/userproto/make_expected.py). Addresses are
+checked by tshark (tests/data/expected/protocols/make_expected.py). Addresses are
 documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24)."""
 import os
 import struct

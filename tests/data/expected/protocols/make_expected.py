@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Write tests/data/expected/userproto/CAPTURE.json: for each flow of CAPTURE, the fields the
+"""Write tests/data/expected/protocols/CAPTURE.json: for each flow of CAPTURE, the fields the
 shipped definitions of protocols/ must give in its `proto.<layer>` columns, from tshark
 (Wireshark 4.0.17, Debian 12). Run from anywhere:
 
-    python3 tests/data/expected/userproto/make_expected.py
+    python3 tests/data/expected/protocols/make_expected.py
 
 The tests only read the JSON files; they never run tshark. Each value is a tshark field, or a
 formula over tshark fields stated next to it (LAYERS below); the exact tshark command lines are

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """dns.yaml and dhcp.yaml against the C dissectors they document.
 
-Usage: userproto_parity.py WA1KPCAP WA1KPCAP_NODNSDHCP PROTOCOLS_DIR DATA_DIR
+Usage: protocols_parity.py WA1KPCAP WA1KPCAP_NODNSDHCP PROTOCOLS_DIR DATA_DIR
 
 WA1KPCAP is the product CLI; WA1KPCAP_NODNSDHCP the test copy whose registry lacks the C dns and
 dhcp dissectors (tests/e2e/registry_no_dns_dhcp.def), so that nothing in C claims UDP 53, 67 and
