@@ -531,14 +531,20 @@ uint32_t wkp_up_flow_merge(struct wkp_up_flow *f, const struct wkp_up_rec *r)
         if (!have && f->nproto < WKP_UP_FLOW_PROTOS)
             f->proto[f->nproto++] = p;
     }
+    /* Packets of a flow mostly repeat one layout, in the order the flow
+     * stored it: try the slot after the last match before scanning. */
+    uint16_t hint = 0;
     for (uint32_t k = 0; k < r->n; k++) {
         const struct wkp_up_val *v = &r->v[k];
         uint8_t p = (uint8_t)r->layer[v->layer];
-        bool have = false;
+        bool have = hint < f->n && f->v[hint].name == v->name && f->v[hint].proto == p;
         for (uint16_t i = 0; i < f->n && !have; i++)
-            have = f->v[i].name == v->name && f->v[i].proto == p;
-        if (have)
+            if (f->v[i].name == v->name && f->v[i].proto == p)
+                have = true, hint = i;
+        if (have) {
+            hint++;
             continue; /* first value wins */
+        }
         if (f->n >= WKP_UP_FLOW_VALUES || v->len > (uint32_t)(WKP_UP_FLOW_BYTES - f->used)) {
             dropped++;
             continue;
