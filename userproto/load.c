@@ -27,12 +27,41 @@
 
 /* Layers the engine parses itself: definitions with these names document
  * them and are never run. */
-static const char *const builtin_names[] = {
-    "ethernet", "vlan", "linux_sll", "linux_sll2", "raw_ip", "bsd_loopback", "nflog", "mpls",
-    "gre", "vxlan", "geneve", "ipv4", "ipv6", "tcp", "udp", "arp", "icmp", "icmpv6", "dns",
-    "dhcp", "dhcpv6", "http", "quic", "tls", "tls_stream", "tls_record", "tls_handshake",
-    "tls_client_hello", "tls_server_hello", "tls_certificate", "tls_ext_sni", "tls_ext_alpn",
-    "tls_ext_supported_groups", "tls_ext_signature_algorithms", NULL};
+static const char *const builtin_names[] = {"ethernet",
+                                            "vlan",
+                                            "linux_sll",
+                                            "linux_sll2",
+                                            "raw_ip",
+                                            "bsd_loopback",
+                                            "nflog",
+                                            "mpls",
+                                            "gre",
+                                            "vxlan",
+                                            "geneve",
+                                            "ipv4",
+                                            "ipv6",
+                                            "tcp",
+                                            "udp",
+                                            "arp",
+                                            "icmp",
+                                            "icmpv6",
+                                            "dns",
+                                            "dhcp",
+                                            "dhcpv6",
+                                            "http",
+                                            "quic",
+                                            "tls",
+                                            "tls_stream",
+                                            "tls_record",
+                                            "tls_handshake",
+                                            "tls_client_hello",
+                                            "tls_server_hello",
+                                            "tls_certificate",
+                                            "tls_ext_sni",
+                                            "tls_ext_alpn",
+                                            "tls_ext_supported_groups",
+                                            "tls_ext_signature_algorithms",
+                                            NULL};
 
 bool wkp__up_builtin_name(const char *name)
 {
@@ -356,7 +385,7 @@ static int walk(struct up_loader *L, uint32_t p, uint8_t *color, uint32_t *path,
     const struct up_prog *pg = &s->prog[s->proto[p].prog];
     uint32_t n = pg->nmap + pg->nheur + (pg->deflt >= 0);
     for (uint32_t k = 0; k < n; k++) {
-        uint32_t t = k < pg->nmap              ? (uint32_t)s->map[pg->map + k].target
+        uint32_t t = k < pg->nmap               ? (uint32_t)s->map[pg->map + k].target
                      : k < pg->nmap + pg->nheur ? (uint32_t)s->heur[pg->heur + k - pg->nmap].target
                                                 : (uint32_t)pg->deflt;
         if (color[t] == 1) {
@@ -472,8 +501,8 @@ int wkp_up_load(const char *const *dirs, size_t ndirs, const struct wkp_up_route
 }
 
 int wkp_up_load_texts(const char *const *names, const char *const *texts, size_t n,
-                      const struct wkp_up_route *routes, size_t nroutes,
-                      struct wkp_up_set **out, char *err, size_t errlen)
+                      const struct wkp_up_route *routes, size_t nroutes, struct wkp_up_set **out,
+                      char *err, size_t errlen)
 {
     struct up_loader L = {.err = err, .errlen = errlen};
     if (err && errlen)
