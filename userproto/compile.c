@@ -166,6 +166,7 @@ static int32_t sub_of(struct up_loader *L, const struct up_doc *d, yaml_node_t *
     int def = t ? wkp__up_def_find(L, t) : -1;
     if (def < 0)
         return wkp__up_fail(L, d, n, "no protocol named '%s'", t ? t : "?");
+    L->sub_used[def] = 1;
     const char *save = L->prefix;
     int32_t p = wkp__up_compile(L, (uint32_t)def, prefix, d, n);
     L->prefix = save;

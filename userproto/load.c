@@ -419,13 +419,45 @@ static int check_cycles(struct up_loader *L)
     return 0;
 }
 
+/* A column for each user protocol that can be a layer: one that no other
+ * protocol uses inside its fields, or one that something routes to (a
+ * port, a next_protocol mapping, heuristic or default). A protocol used
+ * only inside others has its fields in theirs and no column. */
+static void assign_columns(struct up_loader *L)
+{
+    struct wkp_up_set *s = L->s;
+    uint8_t target[WKP_UP_MAX_PROTOS] = {0};
+    for (uint32_t p = 0; p < s->nproto; p++) {
+        const struct up_prog *pg = &s->prog[s->proto[p].prog];
+        if (s->proto[p].builtin)
+            continue;
+        for (uint32_t k = 0; k < pg->nmap; k++)
+            target[s->map[pg->map + k].target] = 1;
+        for (uint32_t k = 0; k < pg->nheur; k++)
+            target[s->heur[pg->heur + k].target] = 1;
+        if (pg->deflt >= 0)
+            target[pg->deflt] = 1;
+    }
+    for (int t = 0; t < 2; t++)
+        for (uint32_t port = 0; s->ports[t] && port < 65536; port++)
+            if (s->ports[t][port])
+                target[s->ports[t][port] - 1] = 1;
+    for (uint32_t i = 0; i < s->nproto; i++) {
+        if (s->proto[i].builtin || (L->sub_used[i] && !target[i]))
+            continue;
+        s->proto[i].col = (int32_t)s->ncols;
+        s->cols[s->ncols++] = i;
+    }
+}
+
 static int build(struct up_loader *L, const struct wkp_up_route *routes, size_t nroutes)
 {
     struct wkp_up_set *s = L->s;
     if (check_link_types(L) != 0)
         return -1;
     if (!(s->proto = calloc(L->ndefs ? L->ndefs : 1, sizeof *s->proto)) ||
-        !(L->next_node = calloc(L->ndefs ? L->ndefs : 1, sizeof *L->next_node)))
+        !(L->next_node = calloc(L->ndefs ? L->ndefs : 1, sizeof *L->next_node)) ||
+        !(L->sub_used = calloc(L->ndefs ? L->ndefs : 1, 1)))
         return wkp__up_oom(L);
     s->nproto = L->ndefs;
     for (uint32_t i = 0; i < L->ndefs; i++) {
@@ -438,10 +470,6 @@ static int build(struct up_loader *L, const struct wkp_up_route *routes, size_t 
         for (char *c = p->upper; *c; c++)
             if (*c >= 'a' && *c <= 'z')
                 *c = (char)(*c - 'a' + 'A');
-        if (!p->builtin) {
-            p->col = (int32_t)s->ncols;
-            s->cols[s->ncols++] = i;
-        }
     }
     if (routes_pre(L, routes, nroutes) != 0)
         return -1;
@@ -454,6 +482,7 @@ static int build(struct up_loader *L, const struct wkp_up_route *routes, size_t 
     }
     if (routes_ports(L, routes, nroutes) != 0 || check_cycles(L) != 0)
         return -1;
+    assign_columns(L);
     return 0;
 }
 
@@ -471,6 +500,7 @@ static void loader_free(struct up_loader *L)
     free(L->inst);
     free(L->extra);
     free(L->next_node);
+    free(L->sub_used);
 }
 
 static int finish(struct up_loader *L, const struct wkp_up_route *routes, size_t nroutes,

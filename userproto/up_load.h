@@ -53,6 +53,8 @@ struct up_loader {
     int rc; /* 0, -1 error, -2 out of memory */
     /* the next_protocol node of each protocol (cycle messages), or NULL */
     yaml_node_t **next_node;
+    /* per protocol: used inside another's fields (sub_protocol, type_mapping, repeat) */
+    uint8_t *sub_used;
 };
 
 /* "file:line:col: message" into the loader's error (the first one wins);

@@ -191,6 +191,46 @@ Test(userproto, builtin_names_load_but_never_route)
     wkp_up_free(s);
 }
 
+Test(userproto, columns_for_layers_not_for_parts)
+{
+    /* p routes to q (a layer); p uses r inside a field (a part only); s
+     * stands alone (a column, for a route to come) */
+    const char *t[4] = {"name: p\nfields:\n  - {name: k, type: fixed, size: 1}\n"
+                        "  - {name: in, type: length_prefixed, length_size: 1, sub_protocol: r}\n"
+                        "next_protocol: {field: k, mapping: {1: q}}\n",
+                        "name: q\nfields: [{name: x, type: rest}]\n",
+                        "name: r\nfields: [{name: y, type: rest}]\n",
+                        "name: s\nfields: [{name: z, type: rest}]\n"};
+    struct wkp_up_set *s = load(t, 4, NULL, 0);
+    cr_assert_eq(wkp_up_ncols(s), 3);
+    cr_assert_str_eq(wkp_up_proto_name(s, wkp_up_col_proto(s, 0)), "p");
+    cr_assert_str_eq(wkp_up_proto_name(s, wkp_up_col_proto(s, 1)), "q");
+    cr_assert_str_eq(wkp_up_proto_name(s, wkp_up_col_proto(s, 2)), "s");
+    wkp_up_free(s);
+}
+
+Test(userproto, route_into_a_user_protocol_mapping)
+{
+    /* k = 5 has no mapping in the file; the route p:5=q adds it, and
+     * p:1=s replaces the file's 1 -> q */
+    const char *t[3] = {"name: p\nfields: [{name: k, type: fixed, size: 1}]\n"
+                        "next_protocol: {field: k, mapping: {1: q}}\n",
+                        "name: q\nfields: [{name: x, type: fixed, size: 1}]\n",
+                        "name: s\nfields: [{name: z, type: fixed, size: 1}]\n"};
+    struct wkp_up_route r[3] = {{"p", 5, "q"}, {"p", 1, "s"}, {"udp", 7, "p"}};
+    struct wkp_up_set *s = load(t, 3, r, 3);
+    cr_assert_eq(wkp_up_rec_init(s, &rec), 0);
+    int p = wkp_up_port_route(s, 17, 7);
+    cr_assert_eq(p, wkp_up_find(s, "p"));
+    cr_assert_eq(wkp_up_parse(s, (unsigned)p, (const uint8_t *)"\x05\x2a", 2, &rec), 2);
+    cr_assert_str_eq(wkp_up_proto_name(s, rec.layer[1]), "q");
+    cr_assert_eq(wkp_up_parse(s, (unsigned)p, (const uint8_t *)"\x01\x2a", 2, &rec), 2);
+    cr_assert_str_eq(wkp_up_proto_name(s, rec.layer[1]), "s");
+    cr_assert_eq(rec.v[1].i, 42);
+    wkp_up_rec_fini(&rec);
+    wkp_up_free(s);
+}
+
 /* ---- fields --------------------------------------------------------------- */
 
 Test(userproto, beacon_example_and_its_three_byte_cut)
