@@ -86,8 +86,7 @@ static wkp_status append_line(char **list, const char *line)
     return WKP_OK;
 }
 
-__attribute__((format(printf, 3, 4))) static wkp_status config_error(wkp_errbuf *err,
-                                                                     wkp_status st,
+__attribute__((format(printf, 3, 4))) static wkp_status config_error(wkp_errbuf *err, wkp_status st,
                                                                      const char *fmt, ...)
 {
     va_list ap;
@@ -113,12 +112,12 @@ wkp_status wkp_config_add_protocols_dir(wkp_config *cfg, const char *dir, wkp_er
 wkp_status wkp_config_add_route(wkp_config *cfg, const char *parent, uint64_t value,
                                 const char *protocol, wkp_errbuf *err)
 {
-    if (!cfg || !parent || !*parent || !protocol || !*protocol ||
-        strpbrk(parent, "\t\n:=") || strpbrk(protocol, "\t\n:="))
+    if (!cfg || !parent || !*parent || !protocol || !*protocol || strpbrk(parent, "\t\n:=") ||
+        strpbrk(protocol, "\t\n:="))
         return config_error(err, WKP_EINVAL, "%s", "route: expected a parent and a protocol name");
     char line[160];
-    if (snprintf(line, sizeof line, "%s\t%llu\t%s", parent, (unsigned long long)value,
-                 protocol) >= (int)sizeof line)
+    if (snprintf(line, sizeof line, "%s\t%llu\t%s", parent, (unsigned long long)value, protocol) >=
+        (int)sizeof line)
         return config_error(err, WKP_EINVAL, "%s", "route: names too long");
     if (append_line(&cfg->routes, line) != WKP_OK)
         return config_error(err, WKP_ENOMEM, "%s", "out of memory");

@@ -50,8 +50,8 @@ struct wkp_config {
     char *default_filter; /* owned, NULL = none */
     char *app_options;    /* "name\tvalue\n" per wkp_config_set_app_option (owned), NULL = none */
     struct wkp_coltab *cols; /* engine only: the columns written (engine/columns.h) */
-    char *proto_dirs;     /* user protocol directories, one per line (owned), NULL = none */
-    char *routes;         /* "parent\tvalue\tprotocol\n" per route (owned), NULL = none */
+    char *proto_dirs;        /* user protocol directories, one per line (owned), NULL = none */
+    char *routes;            /* "parent\tvalue\tprotocol\n" per route (owned), NULL = none */
     const struct wkp_up_set *up; /* engine only: the loaded user protocols, or NULL */
     unsigned ring_slots;
     bool strict;

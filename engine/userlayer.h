@@ -11,10 +11,10 @@
 #include "userproto/userproto.h"
 
 struct wkp_up_worker {
-    struct wkp_up_rec *rec;       /* NULL: no user protocols loaded */
-    struct wkp_up_flow *free;     /* blocks to reuse */
-    uint64_t layers;              /* user layers parsed */
-    uint64_t capped;              /* values a flow's caps or a record's capacity left out */
+    struct wkp_up_rec *rec;   /* NULL: no user protocols loaded */
+    struct wkp_up_flow *free; /* blocks to reuse */
+    uint64_t layers;          /* user layers parsed */
+    uint64_t capped;          /* values a flow's caps or a record's capacity left out */
 };
 
 /* Worker thread, before the first packet (s may be NULL). 0 or -1. */

@@ -15,9 +15,7 @@
 #include "userproto/up_load.h"
 
 #define PUSH(L, arr, n, ci)                                                                        \
-    (wkp__up_grow((void **)&(arr), (n), &(L)->caps[ci], sizeof *(arr)) == 0                       \
-         ? &(arr)[(n)++]                                                                           \
-         : NULL)
+    (wkp__up_grow((void **)&(arr), (n), &(L)->caps[ci], sizeof *(arr)) == 0 ? &(arr)[(n)++] : NULL)
 enum { C_OP, C_BITS, C_MAP, C_HEUR, C_COND, C_BLOB, C_RPN, C_NAMES, C_PROG };
 
 int wkp__up_grow(void **p, uint32_t n, uint32_t *cap, size_t size)
@@ -168,6 +166,7 @@ static int32_t sub_of(struct up_loader *L, const struct up_doc *d, yaml_node_t *
     int def = t ? wkp__up_def_find(L, t) : -1;
     if (def < 0)
         return wkp__up_fail(L, d, n, "no protocol named '%s'", t ? t : "?");
+    L->sub_used[def] = 1;
     const char *save = L->prefix;
     int32_t p = wkp__up_compile(L, (uint32_t)def, prefix, d, n);
     L->prefix = save;
@@ -239,20 +238,20 @@ static const char *const k_fixed[] = {"name", "type", "size", "format", "endian"
 static const char *const k_bitfield[] = {"name", "type", "group_size", "fields", NULL};
 static const char *const k_lp[] = {"name", "type", "length_size", "format", "sub_protocol", NULL};
 static const char *const k_computed[] = {"name", "type", "expression", NULL};
-static const char *const k_tlv[] = {"name", "type", "type_size", "length_size", "type_mapping",
-                                    NULL};
+static const char *const k_tlv[] = {"name",        "type",         "type_size",
+                                    "length_size", "type_mapping", NULL};
 static const char *const k_counted[] = {"name", "type", "count_field", "size", NULL};
 static const char *const k_rest[] = {"name", "type", "format", NULL};
 static const char *const k_hard[] = {"name", "type", "parser", NULL};
-static const char *const k_plist[] = {"name",      "type",         "list_length_size",
-                                      "item_length_size", "item_format", "type_size",
-                                      "type_mapping", NULL};
+static const char *const k_plist[] = {
+    "name",        "type",      "list_length_size", "item_length_size",
+    "item_format", "type_size", "type_mapping",     NULL};
 static const char *const k_repeat[] = {"name", "type", "sub_protocol", "merge", NULL};
 static const char *const req_name_type[] = {"name", "type", NULL};
 
-static const char *const types[] = {"fixed",    "bitfield",     "length_prefixed", "computed",
-                                    "tlv",      "counted_list", "rest",            "hardcoded",
-                                    "prefixed_list", "repeat",  NULL};
+static const char *const types[] = {
+    "fixed", "bitfield",  "length_prefixed", "computed", "tlv", "counted_list",
+    "rest",  "hardcoded", "prefixed_list",   "repeat",   NULL};
 
 static int field_fixed(struct up_loader *L, const struct up_doc *d, yaml_node_t *f, struct up_op *o)
 {
@@ -293,8 +292,8 @@ static int field_bitfield(struct up_loader *L, const struct up_doc *d, yaml_node
         opt_uint(L, d, f, "group_size", 1, 8, 1, &g) != 0)
         return -1;
     yaml_node_t *list = wkp__up_get(doc, f, "fields");
-    if (list->type != YAML_SEQUENCE_NODE || list->data.sequence.items.top ==
-                                                list->data.sequence.items.start)
+    if (list->type != YAML_SEQUENCE_NODE ||
+        list->data.sequence.items.top == list->data.sequence.items.start)
         return wkp__up_fail(L, d, list, "bitfield: fields: expected a list of {name, bits}");
     struct wkp_up_set *s = L->s;
     o->type = UP_OP_BITFIELD;
@@ -335,7 +334,8 @@ static int field_lp(struct up_loader *L, const struct up_doc *d, yaml_node_t *f,
     yaml_node_t *sub = wkp__up_get((yaml_document_t *)&d->doc, f, "sub_protocol");
     yaml_node_t *fmt = wkp__up_get((yaml_document_t *)&d->doc, f, "format");
     if (sub && fmt)
-        return wkp__up_fail(L, d, fmt, "length_prefixed: format and sub_protocol exclude each other");
+        return wkp__up_fail(L, d, fmt,
+                            "length_prefixed: format and sub_protocol exclude each other");
     if (sub) {
         o->type = UP_OP_LP_SUB;
         return (o->sub = sub_of(L, d, sub, L->prefix)) < 0 ? -1 : 0;
@@ -365,8 +365,7 @@ static int field_computed(struct up_loader *L, const struct up_doc *d, yaml_node
     if (wkp__up_expr_compile(text, code, &n, intern_cb, L, &at, &msg) != 0) {
         if (msg && strcmp(msg, "out of memory") == 0)
             return wkp__up_oom(L);
-        return wkp__up_fail(L, d, en, "expression \"%s\": %s at character %zu", text, msg,
-                            at + 1);
+        return wkp__up_fail(L, d, en, "expression \"%s\": %s at character %zu", text, msg, at + 1);
     }
     struct wkp_up_set *s = L->s;
     o->type = UP_OP_COMPUTED;
@@ -447,11 +446,9 @@ static int field_hard(struct up_loader *L, const struct up_doc *d, yaml_node_t *
     return 0;
 }
 
-static int field_plist(struct up_loader *L, const struct up_doc *d, yaml_node_t *f,
-                       struct up_op *o)
+static int field_plist(struct up_loader *L, const struct up_doc *d, yaml_node_t *f, struct up_op *o)
 {
-    static const char *const req[] = {"name", "type", "list_length_size", "item_length_size",
-                                      NULL};
+    static const char *const req[] = {"name", "type", "list_length_size", "item_length_size", NULL};
     static const char *const fmts[] = {"bytes", "string", NULL};
     yaml_document_t *doc = (yaml_document_t *)&d->doc;
     uint64_t lls, ils;
@@ -655,8 +652,8 @@ static int heuristics(struct up_loader *L, const struct up_doc *d, yaml_node_t *
                 }
             }
             if (kinds != 1)
-                return wkp__up_fail(L, d, c,
-                                    "condition: exactly one of byte_eq, byte_le, byte_in, prefix_in");
+                return wkp__up_fail(
+                    L, d, c, "condition: exactly one of byte_eq, byte_le, byte_in, prefix_in");
             struct up_cond *e = PUSH(L, s->cond, s->ncond, C_COND);
             if (!e)
                 return wkp__up_oom(L);
@@ -674,8 +671,8 @@ static int heuristics(struct up_loader *L, const struct up_doc *d, yaml_node_t *
     return 0;
 }
 
-static int next_protocol(struct up_loader *L, const struct up_doc *d, uint32_t def,
-                         yaml_node_t *np, struct up_prog *pgv)
+static int next_protocol(struct up_loader *L, const struct up_doc *d, uint32_t def, yaml_node_t *np,
+                         struct up_prog *pgv)
 {
     static const char *const kn[] = {"field", "mapping", "heuristics", "default", NULL};
     yaml_document_t *doc = (yaml_document_t *)&d->doc;
@@ -685,8 +682,8 @@ static int next_protocol(struct up_loader *L, const struct up_doc *d, uint32_t d
         return -1;
     yaml_node_t *fn = wkp__up_get(doc, np, "field");
     if (fn && fn->type == YAML_SEQUENCE_NODE) {
-        for (yaml_node_item_t *it = fn->data.sequence.items.start;
-             it < fn->data.sequence.items.top; it++) {
+        for (yaml_node_item_t *it = fn->data.sequence.items.start; it < fn->data.sequence.items.top;
+             it++) {
             yaml_node_t *x = yaml_document_get_node(doc, *it);
             const char *t = wkp__up_scalar(x);
             if (!t || !*t)
@@ -761,6 +758,9 @@ int32_t wkp__up_compile(struct up_loader *L, uint32_t def, const char *prefix,
     }
     if (L->ninst >= 4096)
         return wkp__up_fail(L, refdoc, ref, "too many sub-protocol instances");
+    if (L->depth >= 16) /* also ends a protocol that contains itself under growing prefixes */
+        return wkp__up_fail(L, refdoc, ref, "sub-protocols nest more than 16 deep at '%s'",
+                            L->defs[def].name);
     struct wkp_up_set *s = L->s;
     struct up_inst *in = PUSH(L, L->inst, L->ninst, 10);
     struct up_prog *pg = in ? PUSH(L, s->prog, s->nprog, C_PROG) : NULL;
@@ -778,11 +778,12 @@ int32_t wkp__up_compile(struct up_loader *L, uint32_t def, const char *prefix,
     const struct up_doc *d = L->defs[def].d;
     yaml_document_t *doc = (yaml_document_t *)&d->doc;
     yaml_node_t *root = L->defs[def].root;
-    static const char *const kroot[] = {"name", "fields", "next_protocol", "header_size_field",
-                                        "total_length_field", NULL};
+    static const char *const kroot[] = {
+        "name", "fields", "next_protocol", "header_size_field", "total_length_field", NULL};
     static const char *const rroot[] = {"name", "fields", NULL};
     const char *save = L->prefix;
     L->prefix = prefix;
+    L->depth++;
     struct up_prog p = *pg;
     int rc = check_keys(L, d, root, "protocol", kroot, rroot);
     yaml_node_t *fl = rc ? NULL : wkp__up_get(doc, root, "fields");
@@ -826,6 +827,7 @@ int32_t wkp__up_compile(struct up_loader *L, uint32_t def, const char *prefix,
         p.nop = nops;
     }
     L->prefix = save;
+    L->depth--;
     L->inst[ii].busy = false;
     s->prog[pi] = p;
     return rc ? -1 : (int32_t)pi;

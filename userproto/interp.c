@@ -291,8 +291,8 @@ static int run(struct ictx *c, int32_t prog, const uint8_t *p, uint32_t len, uin
             if (dst) {
                 struct wkp_up_val *x = slot_for(c, o->name);
                 if (x) {
-                    *x = (struct wkp_up_val){o->name, WKP_UP_LIST_INT, c->layer, c->r->used,
-                                             n * 8u, 0};
+                    *x = (struct wkp_up_val){o->name,    WKP_UP_LIST_INT, c->layer,
+                                             c->r->used, n * 8u,          0};
                     c->r->used += n * 8u;
                 }
             }
@@ -394,8 +394,8 @@ static int run(struct ictx *c, int32_t prog, const uint8_t *p, uint32_t len, uin
             if (keep) {
                 struct wkp_up_val *x = slot_for(c, o->name);
                 if (x)
-                    *x = (struct wkp_up_val){o->name, o->kind, c->layer, start,
-                                             c->r->used - start, items};
+                    *x = (struct wkp_up_val){o->name, o->kind, c->layer, start, c->r->used - start,
+                                             items};
             }
             off += endl;
             break;
@@ -458,8 +458,8 @@ static bool cond_holds(const struct wkp_up_set *s, const struct up_cond *cd, con
 }
 
 /* The protocol after a layer of program pg, or -1. */
-static int next_of(const struct wkp_up_set *s, const struct wkp_up_rec *r,
-                   const struct up_prog *pg, const uint8_t *p, uint32_t n)
+static int next_of(const struct wkp_up_set *s, const struct wkp_up_rec *r, const struct up_prog *pg,
+                   const uint8_t *p, uint32_t n)
 {
     for (uint8_t f = 0; f < pg->nnext; f++) {
         uint16_t name = pg->next_field[f];
@@ -483,8 +483,8 @@ static int next_of(const struct wkp_up_set *s, const struct wkp_up_rec *r,
     return pg->deflt;
 }
 
-unsigned wkp_up_parse(const struct wkp_up_set *s, unsigned proto, const uint8_t *data,
-                      uint32_t len, struct wkp_up_rec *r)
+unsigned wkp_up_parse(const struct wkp_up_set *s, unsigned proto, const uint8_t *data, uint32_t len,
+                      struct wkp_up_rec *r)
 {
     r->n = 0;
     r->used = 0;
@@ -531,14 +531,20 @@ uint32_t wkp_up_flow_merge(struct wkp_up_flow *f, const struct wkp_up_rec *r)
         if (!have && f->nproto < WKP_UP_FLOW_PROTOS)
             f->proto[f->nproto++] = p;
     }
+    /* Packets of a flow mostly repeat one layout, in the order the flow
+     * stored it: try the slot after the last match before scanning. */
+    uint16_t hint = 0;
     for (uint32_t k = 0; k < r->n; k++) {
         const struct wkp_up_val *v = &r->v[k];
         uint8_t p = (uint8_t)r->layer[v->layer];
-        bool have = false;
+        bool have = hint < f->n && f->v[hint].name == v->name && f->v[hint].proto == p;
         for (uint16_t i = 0; i < f->n && !have; i++)
-            have = f->v[i].name == v->name && f->v[i].proto == p;
-        if (have)
+            if (f->v[i].name == v->name && f->v[i].proto == p)
+                have = true, hint = i;
+        if (have) {
+            hint++;
             continue; /* first value wins */
+        }
         if (f->n >= WKP_UP_FLOW_VALUES || v->len > (uint32_t)(WKP_UP_FLOW_BYTES - f->used)) {
             dropped++;
             continue;
@@ -552,8 +558,7 @@ uint32_t wkp_up_flow_merge(struct wkp_up_flow *f, const struct wkp_up_rec *r)
 
 static const char hexd[] = "0123456789abcdef";
 
-void wkp_up_value_json(struct wkp_buf *b, uint8_t kind, int64_t i, const uint8_t *p,
-                       uint32_t len)
+void wkp_up_value_json(struct wkp_buf *b, uint8_t kind, int64_t i, const uint8_t *p, uint32_t len)
 {
     char t[64];
     switch (kind) {
@@ -633,8 +638,8 @@ void wkp_up_flow_write(const struct wkp_up_set *s, const struct wkp_up_flow *f, 
     wkp_buf_putc(b, '}');
 }
 
-size_t wkp_up_flow_ext(const struct wkp_up_set *s, const struct wkp_up_flow *f,
-                       const char **names, size_t max)
+size_t wkp_up_flow_ext(const struct wkp_up_set *s, const struct wkp_up_flow *f, const char **names,
+                       size_t max)
 {
     size_t n = 0;
     for (uint8_t i = 0; f && i < f->nproto && n < max; i++)

@@ -27,12 +27,41 @@
 
 /* Layers the engine parses itself: definitions with these names document
  * them and are never run. */
-static const char *const builtin_names[] = {
-    "ethernet", "vlan", "linux_sll", "linux_sll2", "raw_ip", "bsd_loopback", "nflog", "mpls",
-    "gre", "vxlan", "geneve", "ipv4", "ipv6", "tcp", "udp", "arp", "icmp", "icmpv6", "dns",
-    "dhcp", "dhcpv6", "http", "quic", "tls", "tls_stream", "tls_record", "tls_handshake",
-    "tls_client_hello", "tls_server_hello", "tls_certificate", "tls_ext_sni", "tls_ext_alpn",
-    "tls_ext_supported_groups", "tls_ext_signature_algorithms", NULL};
+static const char *const builtin_names[] = {"ethernet",
+                                            "vlan",
+                                            "linux_sll",
+                                            "linux_sll2",
+                                            "raw_ip",
+                                            "bsd_loopback",
+                                            "nflog",
+                                            "mpls",
+                                            "gre",
+                                            "vxlan",
+                                            "geneve",
+                                            "ipv4",
+                                            "ipv6",
+                                            "tcp",
+                                            "udp",
+                                            "arp",
+                                            "icmp",
+                                            "icmpv6",
+                                            "dns",
+                                            "dhcp",
+                                            "dhcpv6",
+                                            "http",
+                                            "quic",
+                                            "tls",
+                                            "tls_stream",
+                                            "tls_record",
+                                            "tls_handshake",
+                                            "tls_client_hello",
+                                            "tls_server_hello",
+                                            "tls_certificate",
+                                            "tls_ext_sni",
+                                            "tls_ext_alpn",
+                                            "tls_ext_supported_groups",
+                                            "tls_ext_signature_algorithms",
+                                            NULL};
 
 bool wkp__up_builtin_name(const char *name)
 {
@@ -356,7 +385,7 @@ static int walk(struct up_loader *L, uint32_t p, uint8_t *color, uint32_t *path,
     const struct up_prog *pg = &s->prog[s->proto[p].prog];
     uint32_t n = pg->nmap + pg->nheur + (pg->deflt >= 0);
     for (uint32_t k = 0; k < n; k++) {
-        uint32_t t = k < pg->nmap              ? (uint32_t)s->map[pg->map + k].target
+        uint32_t t = k < pg->nmap               ? (uint32_t)s->map[pg->map + k].target
                      : k < pg->nmap + pg->nheur ? (uint32_t)s->heur[pg->heur + k - pg->nmap].target
                                                 : (uint32_t)pg->deflt;
         if (color[t] == 1) {
@@ -390,13 +419,45 @@ static int check_cycles(struct up_loader *L)
     return 0;
 }
 
+/* A column for each user protocol that can be a layer: one that no other
+ * protocol uses inside its fields, or one that something routes to (a
+ * port, a next_protocol mapping, heuristic or default). A protocol used
+ * only inside others has its fields in theirs and no column. */
+static void assign_columns(struct up_loader *L)
+{
+    struct wkp_up_set *s = L->s;
+    uint8_t target[WKP_UP_MAX_PROTOS] = {0};
+    for (uint32_t p = 0; p < s->nproto; p++) {
+        const struct up_prog *pg = &s->prog[s->proto[p].prog];
+        if (s->proto[p].builtin)
+            continue;
+        for (uint32_t k = 0; k < pg->nmap; k++)
+            target[s->map[pg->map + k].target] = 1;
+        for (uint32_t k = 0; k < pg->nheur; k++)
+            target[s->heur[pg->heur + k].target] = 1;
+        if (pg->deflt >= 0)
+            target[pg->deflt] = 1;
+    }
+    for (int t = 0; t < 2; t++)
+        for (uint32_t port = 0; s->ports[t] && port < 65536; port++)
+            if (s->ports[t][port])
+                target[s->ports[t][port] - 1] = 1;
+    for (uint32_t i = 0; i < s->nproto; i++) {
+        if (s->proto[i].builtin || (L->sub_used[i] && !target[i]))
+            continue;
+        s->proto[i].col = (int32_t)s->ncols;
+        s->cols[s->ncols++] = i;
+    }
+}
+
 static int build(struct up_loader *L, const struct wkp_up_route *routes, size_t nroutes)
 {
     struct wkp_up_set *s = L->s;
     if (check_link_types(L) != 0)
         return -1;
     if (!(s->proto = calloc(L->ndefs ? L->ndefs : 1, sizeof *s->proto)) ||
-        !(L->next_node = calloc(L->ndefs ? L->ndefs : 1, sizeof *L->next_node)))
+        !(L->next_node = calloc(L->ndefs ? L->ndefs : 1, sizeof *L->next_node)) ||
+        !(L->sub_used = calloc(L->ndefs ? L->ndefs : 1, 1)))
         return wkp__up_oom(L);
     s->nproto = L->ndefs;
     for (uint32_t i = 0; i < L->ndefs; i++) {
@@ -409,10 +470,6 @@ static int build(struct up_loader *L, const struct wkp_up_route *routes, size_t 
         for (char *c = p->upper; *c; c++)
             if (*c >= 'a' && *c <= 'z')
                 *c = (char)(*c - 'a' + 'A');
-        if (!p->builtin) {
-            p->col = (int32_t)s->ncols;
-            s->cols[s->ncols++] = i;
-        }
     }
     if (routes_pre(L, routes, nroutes) != 0)
         return -1;
@@ -425,6 +482,7 @@ static int build(struct up_loader *L, const struct wkp_up_route *routes, size_t 
     }
     if (routes_ports(L, routes, nroutes) != 0 || check_cycles(L) != 0)
         return -1;
+    assign_columns(L);
     return 0;
 }
 
@@ -442,6 +500,7 @@ static void loader_free(struct up_loader *L)
     free(L->inst);
     free(L->extra);
     free(L->next_node);
+    free(L->sub_used);
 }
 
 static int finish(struct up_loader *L, const struct wkp_up_route *routes, size_t nroutes,
@@ -472,8 +531,8 @@ int wkp_up_load(const char *const *dirs, size_t ndirs, const struct wkp_up_route
 }
 
 int wkp_up_load_texts(const char *const *names, const char *const *texts, size_t n,
-                      const struct wkp_up_route *routes, size_t nroutes,
-                      struct wkp_up_set **out, char *err, size_t errlen)
+                      const struct wkp_up_route *routes, size_t nroutes, struct wkp_up_set **out,
+                      char *err, size_t errlen)
 {
     struct up_loader L = {.err = err, .errlen = errlen};
     if (err && errlen)

@@ -14,8 +14,8 @@
 enum up_op_type {
     UP_OP_FIXED,
     UP_OP_BITFIELD,
-    UP_OP_LP,          /* length_prefixed: text or bytes */
-    UP_OP_LP_SUB,      /* length_prefixed with sub_protocol */
+    UP_OP_LP,     /* length_prefixed: text or bytes */
+    UP_OP_LP_SUB, /* length_prefixed with sub_protocol */
     UP_OP_COMPUTED,
     UP_OP_TLV,
     UP_OP_COUNTED,
@@ -23,21 +23,21 @@ enum up_op_type {
     UP_OP_DNS_NAME,
     UP_OP_BSD_AF,
     UP_OP_NFLOG,
-    UP_OP_PLIST,       /* prefixed_list of text or bytes items */
-    UP_OP_PLIST_TLV,   /* prefixed_list of typed entries parsed as sub-protocols */
+    UP_OP_PLIST,     /* prefixed_list of text or bytes items */
+    UP_OP_PLIST_TLV, /* prefixed_list of typed entries parsed as sub-protocols */
     UP_OP_REPEAT,
     UP_OP_REPEAT_TLS,
 };
 
 struct up_op {
-    uint8_t type;    /* enum up_op_type */
-    uint8_t kind;    /* enum wkp_up_kind of the value written */
-    uint8_t little;  /* fixed integers: little-endian */
-    uint8_t a, b, c; /* sizes: fixed/length/group/item; type/item length; list length */
-    uint16_t name;   /* the field's interned name */
-    uint16_t name2;  /* counted_list: the count field */
-    uint32_t size;   /* fixed: bytes */
-    int32_t sub;     /* sub-protocol program, -1 */
+    uint8_t type;       /* enum up_op_type */
+    uint8_t kind;       /* enum wkp_up_kind of the value written */
+    uint8_t little;     /* fixed integers: little-endian */
+    uint8_t a, b, c;    /* sizes: fixed/length/group/item; type/item length; list length */
+    uint16_t name;      /* the field's interned name */
+    uint16_t name2;     /* counted_list: the count field */
+    uint32_t size;      /* fixed: bytes */
+    int32_t sub;        /* sub-protocol program, -1 */
     uint32_t aux, naux; /* bits, rpn or type-map range */
 };
 
@@ -90,9 +90,9 @@ struct up_prog {
 struct up_proto {
     char *name;
     char *upper;
-    int32_t prog;  /* its own-name program */
-    bool builtin;  /* a layer the engine parses in C: validated, never run */
-    int32_t col;   /* output column, -1 for built-ins */
+    int32_t prog; /* its own-name program */
+    bool builtin; /* a layer the engine parses in C: validated, never run */
+    int32_t col;  /* output column, -1 for built-ins */
 };
 
 struct wkp_up_set {

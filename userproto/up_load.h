@@ -24,7 +24,7 @@ struct up_inst {
     uint32_t def;
     char *prefix; /* NULL: the definition's own names */
     int32_t prog;
-    bool busy;    /* on the compile stack: a reference back to it is a cycle */
+    bool busy; /* on the compile stack: a reference back to it is a cycle */
 };
 
 /* An extra next_protocol entry for a user protocol, from a route. */
@@ -45,13 +45,16 @@ struct up_loader {
     struct up_extra *extra;
     uint32_t nextra, capextra;
     const char *prefix; /* naming context of the program being compiled */
+    int depth;          /* programs being compiled, one inside the other */
     struct wkp_up_set *s;
-    uint32_t caps[16];  /* capacities of the set's arrays */
+    uint32_t caps[16]; /* capacities of the set's arrays */
     char *err;
     size_t errlen;
     int rc; /* 0, -1 error, -2 out of memory */
     /* the next_protocol node of each protocol (cycle messages), or NULL */
     yaml_node_t **next_node;
+    /* per protocol: used inside another's fields (sub_protocol, type_mapping, repeat) */
+    uint8_t *sub_used;
 };
 
 /* "file:line:col: message" into the loader's error (the first one wins);

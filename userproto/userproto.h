@@ -45,9 +45,9 @@ enum wkp_up_kind {
 /* One value of a packet's record: integers in i, the others in
  * rec->bytes[off, off + len). */
 struct wkp_up_val {
-    uint16_t name;  /* interned field name (wkp_up_field_name) */
-    uint8_t kind;   /* enum wkp_up_kind */
-    uint8_t layer;  /* index into rec->layer */
+    uint16_t name; /* interned field name (wkp_up_field_name) */
+    uint8_t kind;  /* enum wkp_up_kind */
+    uint8_t layer; /* index into rec->layer */
     uint32_t off, len;
     int64_t i;
 };
@@ -55,12 +55,12 @@ struct wkp_up_val {
 /* A worker's scratch record for one packet: fixed capacity, reused. */
 struct wkp_up_rec {
     uint32_t n, used;
-    uint32_t gen;            /* current layer's generation, see stamp */
+    uint32_t gen; /* current layer's generation, see stamp */
     uint32_t nlayers;
     uint16_t layer[WKP_UP_MAX_LAYERS]; /* the protocol of each layer */
-    uint64_t capped;         /* values that did not fit in the record */
-    uint32_t *stamp;         /* per name: gen when set in the current layer */
-    uint16_t *slot;          /* per name: its index in v, valid when stamped */
+    uint64_t capped;                   /* values that did not fit in the record */
+    uint32_t *stamp;                   /* per name: gen when set in the current layer */
+    uint16_t *slot;                    /* per name: its index in v, valid when stamped */
     struct wkp_up_val v[WKP_UP_REC_VALUES];
     uint8_t bytes[WKP_UP_REC_BYTES];
 };
@@ -100,8 +100,8 @@ int wkp_up_load(const char *const *dirs, size_t ndirs, const struct wkp_up_route
 /* The same from texts in memory (tests, fuzzing): files[i] is named
  * names[i] in messages. */
 int wkp_up_load_texts(const char *const *names, const char *const *texts, size_t n,
-                      const struct wkp_up_route *routes, size_t nroutes,
-                      struct wkp_up_set **out, char *err, size_t errlen);
+                      const struct wkp_up_route *routes, size_t nroutes, struct wkp_up_set **out,
+                      char *err, size_t errlen);
 void wkp_up_free(struct wkp_up_set *s); /* NULL is a no-op */
 
 /* Protocols with an output column (not built into the engine), in load
@@ -122,8 +122,8 @@ void wkp_up_rec_fini(struct wkp_up_rec *r);
 /* Parse data as protocol `proto` and the layers its next_protocol leads
  * to, into r (cleared first). Returns the number of layers that read at
  * least one field. */
-unsigned wkp_up_parse(const struct wkp_up_set *s, unsigned proto, const uint8_t *data,
-                      uint32_t len, struct wkp_up_rec *r);
+unsigned wkp_up_parse(const struct wkp_up_set *s, unsigned proto, const uint8_t *data, uint32_t len,
+                      struct wkp_up_rec *r);
 
 /* Merge a packet's record into a flow (zeroed block on first use):
  * returns the values that did not fit the flow's caps. */
@@ -134,10 +134,9 @@ void wkp_up_flow_write(const struct wkp_up_set *s, const struct wkp_up_flow *f, 
                        struct wkp_buf *b);
 /* The protocols of the flow's user layers, upper-cased, in the order seen:
  * at most max names (owned by the set). */
-size_t wkp_up_flow_ext(const struct wkp_up_set *s, const struct wkp_up_flow *f,
-                       const char **names, size_t max);
+size_t wkp_up_flow_ext(const struct wkp_up_set *s, const struct wkp_up_flow *f, const char **names,
+                       size_t max);
 /* Write one record value as JSON (tests and flow output share it). */
-void wkp_up_value_json(struct wkp_buf *b, uint8_t kind, int64_t i, const uint8_t *p,
-                       uint32_t len);
+void wkp_up_value_json(struct wkp_buf *b, uint8_t kind, int64_t i, const uint8_t *p, uint32_t len);
 
 #endif

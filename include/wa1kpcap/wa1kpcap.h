@@ -174,7 +174,7 @@ WKP_API bool wkp_app_option_info(size_t i, const char **name, const char **help)
  * NULL; on failure it says why (WKP_EINVAL: not a directory). Nothing is
  * loaded by default. Configuration thread. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_add_protocols_dir(wkp_config *cfg, const char *dir,
-                                                             wkp_errbuf *err);
+                                                              wkp_errbuf *err);
 /* Route `value` of `parent` to user protocol `protocol`: parent "udp" or
  * "tcp" (value: a port, tried as destination then source port, after the
  * built-in dissectors), or a loaded user protocol (value: of its
@@ -183,8 +183,8 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_add_protocols_dir(wkp_config *cfg, c
  * parent and value wins. WKP_EINVAL here for an empty name or one holding
  * ':', '=', a tab or a newline. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_add_route(wkp_config *cfg, const char *parent,
-                                                     uint64_t value, const char *protocol,
-                                                     wkp_errbuf *err);
+                                                      uint64_t value, const char *protocol,
+                                                      wkp_errbuf *err);
 
 /* Columns to write: comma-separated names or shell globs over the column
  * names of docs/output.md ("flow_id,key,feature.packet_lengths.*"); NULL or "" = all. Each

@@ -118,8 +118,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef WKP_FUZZ_SMOKE
-static void seed_rec(int dlt, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
-                     size_t index, void *ctx)
+static void seed_rec(int dlt, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, size_t index,
+                     void *ctx)
 {
     (void)dlt, (void)wirelen;
     wkp_fuzz_emit_fn emit = (wkp_fuzz_emit_fn)(uintptr_t)ctx;

@@ -27,8 +27,8 @@ static struct wkp_up_set *load(const char *const *texts, size_t n, const struct 
 }
 
 /* The load error of texts (a.yaml, b.yaml, ...). */
-static void load_error(const char *const *texts, size_t n, const struct wkp_up_route *r,
-                       size_t nr, const char *want)
+static void load_error(const char *const *texts, size_t n, const struct wkp_up_route *r, size_t nr,
+                       const char *want)
 {
     const char *names[4] = {"a.yaml", "b.yaml", "c.yaml", "d.yaml"};
     struct wkp_up_set *s = NULL;
@@ -86,7 +86,7 @@ static const char beacon[] =
     "  - {name: host, type: length_prefixed, length_size: 1, format: string}\n"
     "  - {name: body_len, type: computed, expression: \"seq * 2 + (magic - 1) / 3\"}\n"
     "  - {name: body, type: rest}\n";
-static const uint8_t beacon_pl[] = {0xbe, 0xef, 0x38, 0x07, 0, 0, 0, 0x04, 'n',
+static const uint8_t beacon_pl[] = {0xbe, 0xef, 0x38, 0x07, 0,   0,   0,   0x04, 'n',
                                     'o',  'd',  'e',  'h',  'e', 'l', 'l', 'o'};
 
 /* ---- load errors ---------------------------------------------------------- */
@@ -109,7 +109,8 @@ static const struct bad bad_files[] = {
      "a.yaml:3:62: unknown format 'hex' (one of bytes, string, none)"},
     {"name: p\nfields:\n  - {name: a, type: fixed}\n", NULL,
      "a.yaml:3:5: fixed field: missing required key 'size'"},
-    {"name: p\nfields:\n  - {type: rest}\n", NULL, "a.yaml:3:5: rest field: missing required key 'name'"},
+    {"name: p\nfields:\n  - {type: rest}\n", NULL,
+     "a.yaml:3:5: rest field: missing required key 'name'"},
     {"name: p\n", NULL, "a.yaml:1:1: protocol: missing required key 'fields'"},
     {"name: p\ncolour: red\nfields: []\n", NULL, "a.yaml:2:1: protocol: unknown key 'colour'"},
     {"name: p\nname: q\nfields: []\n", NULL, "a.yaml:2:1: protocol: duplicate key 'name'"},
@@ -139,6 +140,12 @@ static const struct bad bad_files[] = {
     {"name: p\nfields:\n  - {name: a, type: hardcoded, parser: dns_label}\n", NULL,
      "a.yaml:3:40: unknown parser 'dns_label' (one of dns_name, bsd_loopback_af, nflog_payload)"},
     {"", NULL, "a.yaml: empty file: expected a protocol definition"},
+    /* p's typed list holds q's, q's holds p's: names grow p.q.p... until the depth cap */
+    {"name: p\nfields:\n  - {name: l, type: prefixed_list, list_length_size: 1, "
+     "item_length_size: 1, type_size: 1, type_mapping: {1: q}}\n",
+     "name: q\nfields:\n  - {name: l, type: prefixed_list, list_length_size: 1, "
+     "item_length_size: 1, type_size: 1, type_mapping: {1: p}}\n",
+     "b.yaml:3:110: sub-protocols nest more than 16 deep at 'p'"},
     {"name: p\nfields:\n  - {name: a, type: fixed, size: 1}\nnext_protocol:\n  mapping: {1: p}\n",
      NULL, "a.yaml:5:12: next_protocol: a mapping needs a field"},
     {"name: p\nfields:\n  - {name: a, type: fixed, size: 1}\nnext_protocol:\n  field: a\n"
@@ -184,6 +191,46 @@ Test(userproto, builtin_names_load_but_never_route)
     wkp_up_free(s);
 }
 
+Test(userproto, columns_for_layers_not_for_parts)
+{
+    /* p routes to q (a layer); p uses r inside a field (a part only); s
+     * stands alone (a column, for a route to come) */
+    const char *t[4] = {"name: p\nfields:\n  - {name: k, type: fixed, size: 1}\n"
+                        "  - {name: in, type: length_prefixed, length_size: 1, sub_protocol: r}\n"
+                        "next_protocol: {field: k, mapping: {1: q}}\n",
+                        "name: q\nfields: [{name: x, type: rest}]\n",
+                        "name: r\nfields: [{name: y, type: rest}]\n",
+                        "name: s\nfields: [{name: z, type: rest}]\n"};
+    struct wkp_up_set *s = load(t, 4, NULL, 0);
+    cr_assert_eq(wkp_up_ncols(s), 3);
+    cr_assert_str_eq(wkp_up_proto_name(s, wkp_up_col_proto(s, 0)), "p");
+    cr_assert_str_eq(wkp_up_proto_name(s, wkp_up_col_proto(s, 1)), "q");
+    cr_assert_str_eq(wkp_up_proto_name(s, wkp_up_col_proto(s, 2)), "s");
+    wkp_up_free(s);
+}
+
+Test(userproto, route_into_a_user_protocol_mapping)
+{
+    /* k = 5 has no mapping in the file; the route p:5=q adds it, and
+     * p:1=s replaces the file's 1 -> q */
+    const char *t[3] = {"name: p\nfields: [{name: k, type: fixed, size: 1}]\n"
+                        "next_protocol: {field: k, mapping: {1: q}}\n",
+                        "name: q\nfields: [{name: x, type: fixed, size: 1}]\n",
+                        "name: s\nfields: [{name: z, type: fixed, size: 1}]\n"};
+    struct wkp_up_route r[3] = {{"p", 5, "q"}, {"p", 1, "s"}, {"udp", 7, "p"}};
+    struct wkp_up_set *s = load(t, 3, r, 3);
+    cr_assert_eq(wkp_up_rec_init(s, &rec), 0);
+    int p = wkp_up_port_route(s, 17, 7);
+    cr_assert_eq(p, wkp_up_find(s, "p"));
+    cr_assert_eq(wkp_up_parse(s, (unsigned)p, (const uint8_t *)"\x05\x2a", 2, &rec), 2);
+    cr_assert_str_eq(wkp_up_proto_name(s, rec.layer[1]), "q");
+    cr_assert_eq(wkp_up_parse(s, (unsigned)p, (const uint8_t *)"\x01\x2a", 2, &rec), 2);
+    cr_assert_str_eq(wkp_up_proto_name(s, rec.layer[1]), "s");
+    cr_assert_eq(rec.v[1].i, 42);
+    wkp_up_rec_fini(&rec);
+    wkp_up_free(s);
+}
+
 /* ---- fields --------------------------------------------------------------- */
 
 Test(userproto, beacon_example_and_its_three_byte_cut)
@@ -218,14 +265,14 @@ Test(userproto, fixed_formats)
                             "  - {name: b, type: fixed, size: 2, format: bytes}\n"
                             "  - {name: u64, type: fixed, size: 8}\n";
     static const uint8_t pl[] = {
-        0x01, 0x02,                                     /* 0x0201 = 513 */
-        0xff,                                           /* -1 */
-        0xff, 0xff, 0xfe,                               /* 0xfffffe sign-extended: -2 */
-        192, 168, 0, 1,                                 /* 192.168.0.1 */
-        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, /* 2001:db8::1 */
+        0x01, 0x02,          /* 0x0201 = 513 */
+        0xff,                /* -1 */
+        0xff, 0xff, 0xfe,    /* 0xfffffe sign-extended: -2 */
+        192,  168,  0,    1, /* 192.168.0.1 */
+        0x20, 0x01, 0x0d, 0xb8, 0,    0,    0,    0,    0, 0, 0, 0, 0, 0, 0, 1, /* 2001:db8::1 */
         0x00, 0x1a, 0x2b, 0x3c, 0x4d, 0x5e,             /* 00:1a:2b:3c:4d:5e */
         0xde, 0xad,                                     /* "dead" */
-        'A', 'B',                                       /* "AB" */
+        'A',  'B',                                      /* "AB" */
         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* 2^64 - 1 */
     };
     expect(y, pl, sizeof pl,
@@ -239,8 +286,9 @@ Test(userproto, fixed_formats)
 
 Test(userproto, bitfield_from_the_most_significant_bit)
 {
-    static const char y[] = "name: p\nfields:\n  - name: g\n    type: bitfield\n    group_size: 2\n"
-                            "    fields: [{name: x, bits: 3}, {name: y, bits: 9}, {name: z, bits: 4}]\n";
+    static const char y[] =
+        "name: p\nfields:\n  - name: g\n    type: bitfield\n    group_size: 2\n"
+        "    fields: [{name: x, bits: 3}, {name: y, bits: 9}, {name: z, bits: 4}]\n";
     /* 0xa53c = 101 0 0101 0011 1100: x = 101 = 5, y = 0 0101 0011 = 83, z = 1100 = 12 */
     static const uint8_t pl[] = {0xa5, 0x3c};
     expect(y, pl, 2, "{\"x\":5,\"y\":83,\"z\":12}");
@@ -312,7 +360,8 @@ Test(userproto, rest_formats)
 {
     static const uint8_t pl[] = {'h', 'i', 0x00, 0xff};
     /* hex: 68 69 00 ff; bytes: a JSON string, 0x00 and the stray 0xff escaped */
-    expect("name: p\nfields: [{name: r, type: rest, format: hex}]\n", pl, 4, "{\"r\":\"686900ff\"}");
+    expect("name: p\nfields: [{name: r, type: rest, format: hex}]\n", pl, 4,
+           "{\"r\":\"686900ff\"}");
     expect("name: p\nfields: [{name: r, type: rest}]\n", pl, 4, "{\"r\":\"hi\\u0000\\u00ff\"}");
     /* rest of nothing: present and empty */
     expect("name: p\nfields: [{name: a, type: fixed, size: 1}, {name: r, type: rest}]\n", pl, 1,
@@ -327,8 +376,8 @@ Test(userproto, dns_name_with_bounded_pointers)
                             "  - {name: after, type: fixed, size: 1}\n";
     /* id 0x1234 = 4660; q at offset 2: www.example.com; again: pointer
      * c0 02 to offset 2 (2 bytes taken); after = 0x99 = 153 */
-    static const uint8_t pl[] = {0x12, 0x34, 3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l',
-                                 'e', 3, 'c', 'o', 'm', 0, 0xc0, 0x02, 0x99};
+    static const uint8_t pl[] = {0x12, 0x34, 3,   'w', 'w', 'w', 7,   'e', 'x',  'a',  'm',
+                                 'p',  'l',  'e', 3,   'c', 'o', 'm', 0,   0xc0, 0x02, 0x99};
     expect(y, pl, sizeof pl,
            "{\"id\":4660,\"q\":\"www.example.com\",\"again\":\"www.example.com\",\"after\":153}");
     /* a pointer to itself (offset 2 -> 2) loops: given up after 16 jumps, the layer ends */
@@ -338,7 +387,8 @@ Test(userproto, dns_name_with_bounded_pointers)
 
 Test(userproto, bsd_loopback_family_in_either_byte_order)
 {
-    static const char y[] = "name: p\nfields: [{name: af, type: hardcoded, parser: bsd_loopback_af}]\n";
+    static const char y[] =
+        "name: p\nfields: [{name: af, type: hardcoded, parser: bsd_loopback_af}]\n";
     static const uint8_t le[] = {2, 0, 0, 0}, be[] = {0, 0, 0, 24};
     expect(y, le, 4, "{\"af\":2}");  /* written little-endian: AF_INET 2 */
     expect(y, be, 4, "{\"af\":24}"); /* big-endian: 24 (an AF_INET6 of the BSDs) */
@@ -356,8 +406,8 @@ Test(userproto, nflog_payload_narrows_the_next_layer)
     /* header 02 00 00 00; TLV len 5 type 1 (+3 padding) = 8 bytes; TLV len
      * 6 type 9: payload "ZQ" (2 bytes) then 2 padding bytes the inner
      * layer must not see: x = 'Z' = 90, r = hex("Q") = "51" */
-    static const uint8_t pl[] = {2, 0, 0, 0, 5, 0, 1, 0, 0xaa, 0, 0, 0,
-                                 6, 0, 9, 0, 'Z', 'Q', 0xee, 0xee};
+    static const uint8_t pl[] = {2, 0, 0, 0, 5, 0, 1,   0,   0xaa, 0,
+                                 0, 0, 6, 0, 9, 0, 'Z', 'Q', 0xee, 0xee};
     const char *t[2] = {y, inner};
     unsigned layers = 0;
     char *got = parse_show(t, 2, pl, sizeof pl, "p", &layers);
@@ -384,8 +434,7 @@ Test(userproto, prefixed_list_plain_and_typed)
                         "name: alpn\nfields: [{name: first, type: fixed, size: 1}]\n"};
     /* list of 15 bytes: type 0 len 5 "a.com"; type 16 len 2 02 68 ("h"
      * left unread): first = 2; fields named <sub_protocol>.<field> */
-    static const uint8_t tl[] = {0, 15, 0, 0, 0, 5, 'a', '.', 'c', 'o', 'm',
-                                 0, 16, 0, 2, 2, 'h'};
+    static const uint8_t tl[] = {0, 15, 0, 0, 0, 5, 'a', '.', 'c', 'o', 'm', 0, 16, 0, 2, 2, 'h'};
     char *got = parse_show(t, 3, tl, sizeof tl, "p", NULL);
     cr_assert_str_eq(got, "{\"sni.host\":\"a.com\",\"alpn.first\":2}");
     free(got);
@@ -410,7 +459,8 @@ Test(userproto, repeat_until_the_buffer_is_used)
 
 Test(userproto, repeat_merge_tls_steps_by_record)
 {
-    static const char y[] = "name: p\nfields: [{name: r, type: repeat, sub_protocol: rec, merge: tls}]\n";
+    static const char y[] =
+        "name: p\nfields: [{name: r, type: repeat, sub_protocol: rec, merge: tls}]\n";
     static const char rec_y[] = "name: rec\nfields:\n  - {name: ctype, type: fixed, size: 1}\n"
                                 "  - {name: ver, type: fixed, size: 2}\n"
                                 "  - {name: len, type: fixed, size: 2}\n"
@@ -428,7 +478,8 @@ Test(userproto, repeat_merge_tls_steps_by_record)
 /* ---- layers --------------------------------------------------------------- */
 
 static const char router[] =
-    "name: p\nfields:\n  - {name: kind, type: fixed, size: 1}\n  - {name: alt, type: fixed, size: 1}\n"
+    "name: p\nfields:\n  - {name: kind, type: fixed, size: 1}\n  - {name: alt, type: fixed, size: "
+    "1}\n"
     "next_protocol:\n  field: [kind, alt]\n  mapping: {1: one, 0x02: two}\n"
     "  heuristics:\n"
     "    - {protocol: three, min_length: 2, conditions: [{offset: 0, byte_eq: 0x33}]}\n"
@@ -472,10 +523,12 @@ Test(userproto, next_protocol_mapping_fields_heuristics_default)
 
 Test(userproto, header_size_and_total_length)
 {
-    static const char hs[] = "name: p\nheader_size_field: hl\nfields: [{name: hl, type: fixed, size: 1}]\n"
-                             "next_protocol: {default: inner}\n";
-    static const char tl[] = "name: p\ntotal_length_field: tl\nfields: [{name: tl, type: fixed, size: 1}]\n"
-                             "next_protocol: {default: inner}\n";
+    static const char hs[] =
+        "name: p\nheader_size_field: hl\nfields: [{name: hl, type: fixed, size: 1}]\n"
+        "next_protocol: {default: inner}\n";
+    static const char tl[] =
+        "name: p\ntotal_length_field: tl\nfields: [{name: tl, type: fixed, size: 1}]\n"
+        "next_protocol: {default: inner}\n";
     static const char inner[] = "name: inner\nfields: [{name: r, type: rest, format: hex}]\n";
     static const uint8_t pl[] = {3, 0xaa, 0xbb, 0xcc, 0xdd};
     /* header 3 bytes: inner starts at cc */
@@ -556,15 +609,17 @@ Test(userproto, api_load_errors_fail_engine_new)
 
     char dir[] = "/tmp/wkp_userproto_XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
-    write_file(dir, "b.yaml", "name: p\nfields:\n  - {name: a, type: fixed, size: 2, format: asci}\n");
+    write_file(dir, "b.yaml",
+               "name: p\nfields:\n  - {name: a, type: fixed, size: 2, format: asci}\n");
     cr_assert_eq(wkp_config_add_protocols_dir(cfg, dir, &err), WKP_OK);
     wkp_engine *e = NULL;
     cr_assert_eq(wkp_engine_new(cfg, &e, &err), WKP_EINVAL);
     cr_assert_null(e);
     char want[512];
-    snprintf(want, sizeof want,
-             "%s/b.yaml:3:45: unknown format 'asci' (one of uint, int, ipv4, ipv6, mac, bytes, hex)",
-             dir);
+    snprintf(
+        want, sizeof want,
+        "%s/b.yaml:3:45: unknown format 'asci' (one of uint, int, ipv4, ipv6, mac, bytes, hex)",
+        dir);
     cr_assert_str_eq(err.msg, want);
 
     /* fixed: the engine loads, a route to a missing protocol fails it */
