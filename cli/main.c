@@ -79,6 +79,12 @@ static const char usage_text[] =
     "                         only; none: nothing above TCP/UDP\n"
     "      --app-option NAME[=VALUE]  set an option of a dissector (listed below);\n"
     "                         repeatable\n"
+    "      --protocols DIR    load the user protocol definitions of DIR (*.yaml, *.yml;\n"
+    "                         docs/userproto.md); repeatable; each protocol adds a\n"
+    "                         proto.<name> column. None are loaded by default\n"
+    "      --route P:V=NAME   route value V of parent P to user protocol NAME: P is udp\n"
+    "                         or tcp (V a port, after the built-in dissectors) or a\n"
+    "                         loaded protocol (V its next_protocol value); repeatable\n"
     "      --vxlan-port PORT  also decode UDP PORT as VXLAN (4789 always is); repeatable\n"
     "      --tcp-stream-limit N   reassemble every TCP stream, keeping the first N bytes of\n"
     "                         each direction in sequence order (default 0: only the\n"
@@ -288,6 +294,8 @@ enum {
     OPT_RESYNC,
     OPT_SIGNATURES,
     OPT_SIGNATURE_DEPTH,
+    OPT_PROTOCOLS,
+    OPT_ROUTE,
 };
 
 static const struct option long_opts[] = {
@@ -324,6 +332,8 @@ static const struct option long_opts[] = {
     {"resync", no_argument, NULL, OPT_RESYNC},
     {"signatures", required_argument, NULL, OPT_SIGNATURES},
     {"signature-depth", required_argument, NULL, OPT_SIGNATURE_DEPTH},
+    {"protocols", required_argument, NULL, OPT_PROTOCOLS},
+    {"route", required_argument, NULL, OPT_ROUTE},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -462,6 +472,31 @@ static int app_option(const char *arg, wkp_config *cfg)
     return 0;
 }
 
+/* --route P:V=NAME (V decimal or 0x hex) */
+static int route_option(const char *arg, wkp_config *cfg)
+{
+    char parent[64], name[64];
+    const char *colon = strchr(arg, ':'), *eq = colon ? strchr(colon, '=') : NULL;
+    unsigned long long v = 0;
+    char *end = NULL;
+    if (colon && eq && colon > arg && (size_t)(colon - arg) < sizeof parent && eq[1] &&
+        strlen(eq + 1) < sizeof name && eq > colon + 1 && colon[1] != '-') {
+        v = strtoull(colon + 1, &end, 0);
+        if (end != eq)
+            end = NULL;
+    }
+    if (!end)
+        return usage_error("--route: '%s' is not PARENT:VALUE=PROTOCOL (udp:9999=beacon)%s", arg,
+                           "");
+    memcpy(parent, arg, (size_t)(colon - arg));
+    parent[colon - arg] = '\0';
+    snprintf(name, sizeof name, "%s", eq + 1);
+    wkp_errbuf err = {{0}};
+    if (wkp_config_add_route(cfg, parent, v, name, &err) != WKP_OK)
+        return usage_error("--route: %s%s", err.msg, "");
+    return 0;
+}
+
 /* The usage text, then the options of this build's dissectors. */
 static void help(FILE *out)
 {
@@ -489,6 +524,13 @@ static int one_option(int c, char **argv, wkp_config *cfg, struct cli *o)
     case OPT_READER:
     case OPT_APP_LAYER: return choice_option(c, optarg, cfg);
     case OPT_APP_OPTION: return app_option(optarg, cfg);
+    case OPT_ROUTE: return route_option(optarg, cfg);
+    case OPT_PROTOCOLS:
+        if (wkp_config_add_protocols_dir(cfg, optarg, &perr) != WKP_OK) {
+            fprintf(stderr, "wa1kpcap: --protocols: %s\n", perr.msg);
+            return 2;
+        }
+        return 0;
     case 't':
     case OPT_TCP_TIMEOUT:
     case OPT_UDP_TIMEOUT:

@@ -2,13 +2,19 @@
  *
  * A test build compiles this file once more with WKP_EXTRA_REGISTRY set to
  * a .def file of test-only rows (tests/dissector/), appended after the
- * product's rows; the product never sees them. */
+ * product's rows; the product never sees them. A test build may also
+ * replace the product's rows (WKP_REGISTRY_ROWS names another .def file),
+ * to run the engine with some dissectors absent. */
 #include <string.h>
 
 #include "dissectors/dissector.h"
 
+#ifndef WKP_REGISTRY_ROWS
+#define WKP_REGISTRY_ROWS "dissectors/registry.def"
+#endif
+
 #define WKP_DISSECTOR(sym) extern const struct wkp_dissector sym;
-#include "dissectors/registry.def"
+#include WKP_REGISTRY_ROWS
 #ifdef WKP_EXTRA_REGISTRY
 #include WKP_EXTRA_REGISTRY
 #endif
@@ -16,7 +22,7 @@
 
 const struct wkp_dissector *const wkp_dissectors[] = {
 #define WKP_DISSECTOR(sym) &sym,
-#include "dissectors/registry.def"
+#include WKP_REGISTRY_ROWS
 #ifdef WKP_EXTRA_REGISTRY
 #include WKP_EXTRA_REGISTRY
 #endif

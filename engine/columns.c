@@ -63,6 +63,8 @@ static const struct colspec table[] = {
     /* the protocol-family columns: tunnel, then one per registry row */
     {"tunnel", WKP_COL_TUNNEL, 0},
     {"", WKP_COL_APP, 0},
+    /* proto.<name>: the loaded user protocols, in load order */
+    {"proto.", WKP_COL_USER, 0},
     /* with signatures only (docs/signatures.md, "Columns") */
     {"app", WKP_COL_SIG_APP, 0},
     {"signatures", WKP_COL_SIGNATURES, 0},
@@ -130,6 +132,12 @@ static void expand(const struct wkp_config *cfg, const struct wkp_dissector *con
             if (cfg->sigdb)
                 add(l, t->kind, t->arg, 0, NULL, 0, t->name, "", "", "");
             break;
+        case WKP_COL_USER:
+            for (unsigned i = 0; i < wkp_up_ncols(cfg->up); i++) {
+                unsigned p = wkp_up_col_proto(cfg->up, i);
+                add(l, t->kind, p, 0, NULL, 0, t->name, wkp_up_proto_name(cfg->up, p), "", "");
+            }
+            break;
         case WKP_COL_CUSTOM:
             for (size_t i = 0; i < cfg->custom.n; i++)
                 add(l, t->kind, (unsigned)i, 0, NULL, 0, t->name, cfg->custom.v[i].name, "", "");
@@ -150,7 +158,7 @@ static bool col_matches(const char *p, const struct wkp_col *c)
 {
     if (fnmatch(p, c->name, 0) == 0)
         return true;
-    if (c->kind != WKP_COL_APP && c->kind != WKP_COL_TUNNEL)
+    if (c->kind != WKP_COL_APP && c->kind != WKP_COL_TUNNEL && c->kind != WKP_COL_USER)
         return false;
     size_t n = strlen(c->name);
     return strncmp(p, c->name, n) == 0 && p[n] == '.';
@@ -241,6 +249,7 @@ wkp_status wkp__columns_build_with(struct wkp_config *cfg, const struct wkp_diss
     t->n = k;
     t->dis = dis;
     t->ndis = ndis;
+    t->up = cfg->up;
     free(sel);
     cfg->cols = t;
     return WKP_OK;

@@ -4,7 +4,8 @@
  * cell, the --columns name, the JSON key), its kind (how serialize.c
  * writes it) and an argument (where its value lives). Groups of columns
  * are one row each: the statistics blocks x stats, the application
- * dissectors of the registry, and the registered custom features.
+ * dissectors of the registry, the loaded user protocols (proto.<name>) and
+ * the registered custom features.
  *
  * When an engine is created the table is expanded into the columns that
  * config writes, in output order (the --columns selection and
@@ -40,6 +41,7 @@ enum wkp_col_kind {
     WKP_COL_SEQ,          /* list: one sequence, arg an enum wkp_seq_col */
     WKP_COL_TUNNEL,       /* object or absent: the first packet's encapsulation */
     WKP_COL_APP,          /* object or absent: one dissector's fields (group row) */
+    WKP_COL_USER,         /* object or absent: one user protocol's fields (group row) */
     WKP_COL_CUSTOM,       /* any JSON value: one custom feature (group row) */
     WKP_COL_SIG_APP,      /* text: first signature label, else the dissector's protocol */
     WKP_COL_SIGNATURES,   /* list: the signatures matched (only with signatures) */
@@ -63,7 +65,7 @@ struct wkp_col {
     const char *name;                /* CSV header cell */
     const char *key;                 /* JSON key inside its object ("mean" in a statistics block) */
     const struct wkp_dissector *dis; /* WKP_COL_APP */
-    uint16_t arg;                    /* offset, stat (STAT*), sequence, registry or feature index */
+    uint16_t arg; /* offset, stat (STAT*), sequence, registry, user protocol or feature index */
     uint8_t kind;                    /* enum wkp_col_kind */
     uint8_t blk;                     /* STAT*: the block */
 };
@@ -82,11 +84,12 @@ struct wkp_coltab {
      * x->app[i] is the state of dis[i] */
     const struct wkp_dissector *const *dis;
     unsigned ndis;
+    const struct wkp_up_set *up; /* the user protocols the table was built with, or NULL */
 };
 
 /* Build cfg->cols from cfg->columns (comma-separated shell globs, each of
  * which must match a column; NULL: all), cfg->sequences, the dissector
- * registry and cfg->custom. On failure cfg->cols stays NULL and err says
+ * registry, cfg->up and cfg->custom. On failure cfg->cols stays NULL and err says
  * why (WKP_EINVAL: a pattern matches no column; WKP_ENOMEM). */
 WKP_HIDDEN wkp_status wkp__columns_build(struct wkp_config *cfg, wkp_errbuf *err);
 /* The same with the given dissectors instead of the registry (tests). */

@@ -1,9 +1,11 @@
 /* The configuration: wkp_config_new's defaults and the setters. A setter
  * checks and stores its value; nothing is resolved until wkp_engine_new
  * copies the configuration. Any thread, one configuration at a time. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "engine/internal.h"
 
@@ -65,9 +67,63 @@ void wkp_config_free(wkp_config *cfg)
     free(cfg->filter);
     free(cfg->default_filter);
     free(cfg->app_options);
+    free(cfg->proto_dirs);
+    free(cfg->routes);
     wkp_custom_free(&cfg->custom);
     wkp_sigdb_unref(cfg->sigdb);
     free(cfg);
+}
+
+/* Append one line to a list kept as text (see proto_dirs, routes). */
+static wkp_status append_line(char **list, const char *line)
+{
+    size_t old = *list ? strlen(*list) : 0, add = strlen(line);
+    char *s = realloc(*list, old + add + 2);
+    if (!s)
+        return WKP_ENOMEM;
+    memcpy(s + old, line, add);
+    s[old + add] = '\n';
+    s[old + add + 1] = '\0';
+    *list = s;
+    return WKP_OK;
+}
+
+__attribute__((format(printf, 3, 4))) static wkp_status config_error(wkp_errbuf *err, wkp_status st,
+                                                                     const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (err)
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+wkp_status wkp_config_add_protocols_dir(wkp_config *cfg, const char *dir, wkp_errbuf *err)
+{
+    struct stat st;
+    if (!cfg || !dir || !*dir || strchr(dir, '\n'))
+        return config_error(err, WKP_EINVAL, "%s", "protocols directory: expected a path");
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return config_error(err, WKP_EINVAL, "%s: not a directory", dir);
+    if (append_line(&cfg->proto_dirs, dir) != WKP_OK)
+        return config_error(err, WKP_ENOMEM, "%s", "out of memory");
+    return WKP_OK;
+}
+
+wkp_status wkp_config_add_route(wkp_config *cfg, const char *parent, uint64_t value,
+                                const char *protocol, wkp_errbuf *err)
+{
+    if (!cfg || !parent || !*parent || !protocol || !*protocol || strpbrk(parent, "\t\n:=") ||
+        strpbrk(protocol, "\t\n:="))
+        return config_error(err, WKP_EINVAL, "%s", "route: expected a parent and a protocol name");
+    char line[160];
+    if (snprintf(line, sizeof line, "%s\t%llu\t%s", parent, (unsigned long long)value, protocol) >=
+        (int)sizeof line)
+        return config_error(err, WKP_EINVAL, "%s", "route: names too long");
+    if (append_line(&cfg->routes, line) != WKP_OK)
+        return config_error(err, WKP_ENOMEM, "%s", "out of memory");
+    return WKP_OK;
 }
 
 wkp_status wkp_config_set_threads(wkp_config *cfg, unsigned n)

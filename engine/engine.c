@@ -49,6 +49,39 @@ wkp_status wkp_config_set_columns(wkp_config *cfg, const char *patterns)
 
 /* ---- engine ---- */
 
+/* Load the configuration's user protocols (directories and routes, kept
+ * as lines) before the columns are built: each protocol adds a column. */
+static wkp_status load_user_protocols(wkp_engine *e, wkp_errbuf *err)
+{
+    if (!e->cfg.proto_dirs && !e->cfg.routes)
+        return WKP_OK;
+    const char *dirs[64];
+    struct wkp_up_route routes[256];
+    size_t nd = 0, nr = 0;
+    char *save = NULL;
+    for (char *l = e->cfg.proto_dirs ? strtok_r(e->cfg.proto_dirs, "\n", &save) : NULL; l;
+         l = strtok_r(NULL, "\n", &save))
+        if (nd < sizeof dirs / sizeof dirs[0])
+            dirs[nd++] = l;
+    for (char *l = e->cfg.routes ? strtok_r(e->cfg.routes, "\n", &save) : NULL; l;
+         l = strtok_r(NULL, "\n", &save)) {
+        char *t1 = strchr(l, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+        if (!t2 || nr >= sizeof routes / sizeof routes[0])
+            continue;
+        *t1 = *t2 = '\0';
+        routes[nr++] = (struct wkp_up_route){l, strtoull(t1 + 1, NULL, 10), t2 + 1};
+    }
+    char msg[sizeof err->msg];
+    int rc = wkp_up_load(dirs, nd, routes, nr, &e->up, msg, sizeof msg);
+    if (rc == 0) {
+        e->cfg.up = e->up;
+        return WKP_OK;
+    }
+    if (err)
+        snprintf(err->msg, sizeof err->msg, "%s", msg);
+    return rc == -2 ? WKP_ENOMEM : WKP_EINVAL;
+}
+
 /* Split the engine's copy of the dissector options ("name\tvalue\n"
  * lines, names checked by the setter) in place and point each dissector's
  * value slots at it; a later line for a name wins. */
@@ -95,6 +128,9 @@ wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out, wkp_errbuf *e
     e->cfg.filter = NULL;
     e->cfg.default_filter = NULL;
     e->cfg.app_options = NULL;
+    e->cfg.proto_dirs = NULL;
+    e->cfg.routes = NULL;
+    e->cfg.up = NULL;
     memset(&e->cfg.custom, 0, sizeof e->cfg.custom);
     e->cfg.sigdb = wkp_sigdb_ref(cfg->sigdb); /* compiled once, shared with the config */
     wkp_status cst = WKP_OK;
@@ -102,7 +138,9 @@ wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out, wkp_errbuf *e
         wkp__set_string(&e->cfg.columns, cfg->columns) != WKP_OK ||
         wkp__set_string(&e->cfg.filter, cfg->filter) != WKP_OK ||
         wkp__set_string(&e->cfg.default_filter, cfg->default_filter) != WKP_OK ||
-        wkp__set_string(&e->cfg.app_options, cfg->app_options) != WKP_OK) {
+        wkp__set_string(&e->cfg.app_options, cfg->app_options) != WKP_OK ||
+        wkp__set_string(&e->cfg.proto_dirs, cfg->proto_dirs) != WKP_OK ||
+        wkp__set_string(&e->cfg.routes, cfg->routes) != WKP_OK) {
         if (err)
             snprintf(err->msg, sizeof err->msg, "out of memory");
         cst = WKP_ENOMEM;
@@ -116,6 +154,8 @@ wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out, wkp_errbuf *e
     }
     if (cst == WKP_OK)
         app_option_values(e);
+    if (cst == WKP_OK)
+        cst = load_user_protocols(e, err);
     if (cst == WKP_OK)
         cst = wkp__columns_build(&e->cfg, err);
     if (cst == WKP_OK && e->cfg.reassembly && !(e->defrag = wkp_defrag_new(NULL))) {
@@ -256,6 +296,9 @@ void wkp_engine_free(wkp_engine *e)
     free(e->cfg.default_filter);
     free(e->cfg.app_options);
     wkp_sigdb_unref(e->cfg.sigdb);
+    free(e->cfg.proto_dirs);
+    free(e->cfg.routes);
+    wkp_up_free(e->up);
     wkp_filter_free(e->filter);
     wkp_defrag_free(e->defrag);
     free(e);

@@ -10,6 +10,7 @@
 #include "util/buf.h"
 #include "capture/capfile.h"
 #include "engine/applayer.h"
+#include "engine/userlayer.h"
 #include "filter/filter.h"
 #include "engine/ring.h"
 #include "features/custom.h"
@@ -50,6 +51,9 @@ struct wkp_config {
     char *default_filter; /* owned, NULL = none */
     char *app_options;    /* "name\tvalue\n" per wkp_config_set_app_option (owned), NULL = none */
     struct wkp_coltab *cols; /* engine only: the columns written (engine/columns.h) */
+    char *proto_dirs;        /* user protocol directories, one per line (owned), NULL = none */
+    char *routes;            /* "parent\tvalue\tprotocol\n" per route (owned), NULL = none */
+    const struct wkp_up_set *up; /* engine only: the loaded user protocols, or NULL */
     unsigned ring_slots;
     bool strict;
     bool resync; /* look past damage in a capture (mmap reader) */
@@ -123,6 +127,7 @@ struct wkp_flow_extra {
     void *const *app;
     uint32_t app_matched;
     const struct wkp_sig_flow *sig; /* signature matches (NULL: none, or no signatures) */
+    const struct wkp_up_flow *up; /* the flow's user layers, or NULL */
 };
 
 struct wkp_sink {
@@ -160,6 +165,7 @@ struct wkp_worker {
     struct wkp_flow_stats_scratch stats_scratch;
     void *custom_blocks; /* free list of custom state blocks */
     struct wkp_app_worker app; /* dissector contexts and per-flow state pools */
+    struct wkp_up_worker up;   /* user protocols: record and per-flow blocks */
     struct wkp_tcpstream_budget ts_budget;
     struct wkp_sig_worker sig; /* signature scratch (sig.db NULL: no signatures) */
     /* Finished flows for the merger, in (end_pos, id) order: a bounded
@@ -231,6 +237,8 @@ struct wkp_engine {
     uint64_t app_counters[WKP_MAX_DISSECTORS][WKP_DIS_MAX_COUNTERS];
     uint64_t malformed_by[WKP_ANOM__COUNT];
     uint64_t evicted;
+    struct wkp_up_set *up; /* user protocols (owned), NULL when none are loaded */
+    uint64_t up_layers, up_capped;
     struct wkp_tcpstream_counters ts;
     uint64_t ts_streams, ts_refused;
     struct wkp_sig_counters sig; /* summed over the workers (open_peak: the sum of theirs) */

@@ -160,6 +160,8 @@ static wkp_status collect_workers(wkp_engine *e, wkp_status st)
         e->sig.budget_stops += w->sig.c.budget_stops;
         e->sig.gap_stops += w->sig.c.gap_stops;
         e->evicted += w->st.evicted;
+        e->up_layers += w->up.layers;
+        e->up_capped += w->up.capped;
         for (unsigned d = 0; d < wkp_ndissectors; d++)
             for (unsigned k = 0; k < WKP_DIS_MAX_COUNTERS; k++)
                 e->app_counters[d][k] += w->app.counters[d][k];

@@ -94,6 +94,13 @@ static void ext_protocol(struct wkp_buf *b, const struct wkp_flow *f,
             wkp_buf_putc(b, '"');
         }
     }
+    const char *names[WKP_UP_FLOW_PROTOS];
+    size_t n = x->up ? wkp_up_flow_ext(tab->up, x->up, names, WKP_UP_FLOW_PROTOS) : 0;
+    for (size_t i = 0; i < n; i++) { /* then the user layers, in the order seen */
+        wkp_buf_puts(b, ",\"");
+        wkp_buf_puts(b, names[i]);
+        wkp_buf_putc(b, '"');
+    }
     wkp_buf_putc(b, ']');
 }
 
@@ -338,6 +345,11 @@ static bool put_value(struct wkp_buf *b, const struct wkp_col *c, const struct w
         return false;
     }
     case WKP_COL_SIGNATURES: wkp_sig_write(cfg->sigdb, x->sig, b); break;
+    case WKP_COL_USER:
+        wkp_up_flow_write(cfg->up, x->up, c->arg, b);
+        if (b->len == at) /* the flow never had that layer */
+            return false;
+        break;
     case WKP_COL_APP: {
         const void *state = x->app ? x->app[c->arg] : NULL;
         if (!state)

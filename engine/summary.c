@@ -136,6 +136,13 @@ static void put_dissectors(struct wkp_buf *b, const wkp_engine *e)
         wkp_buf_putc(b, '}');
     }
     wkp_buf_putc(b, '}');
+    if (e->up) { /* only when user protocols are loaded */
+        wkp_buf_puts(b, ",\n  \"user_protocols\": {\"layers\": ");
+        wkp_buf_u64(b, e->up_layers);
+        wkp_buf_puts(b, ", \"values_capped\": ");
+        wkp_buf_u64(b, e->up_capped);
+        wkp_buf_putc(b, '}');
+    }
 }
 
 /* Signatures (only when configured): the compiled database's size, the

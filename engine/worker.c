@@ -34,6 +34,7 @@ struct live_rare {
     struct wkp_flow_acc *all; /* beyond max_seq: statistics over every packet */
     uint64_t flag_counts[8];  /* flags of the packets not stored (past max_seq) */
     struct wkp_sig_flow *sig; /* signatures: from the first SYN or payload byte */
+    struct wkp_up_flow *up;   /* user protocol fields, from the first routed packet */
 };
 
 struct live_flow {
@@ -247,6 +248,7 @@ static void release_state(struct wkp_worker *w, struct live_flow *lf)
             close_streams(w, x);
         free(x->all);
         wkp_sig_release(&w->sig, &x->sig);
+        wkp__up_release(&w->up, &x->up);
         free(x);
         lf->rare = NULL;
     }
@@ -388,6 +390,7 @@ static bool build_outputs(struct wkp_worker *w, struct live_flow *lf, struct wkp
         .app = wkp__app_states(&w->app, lf->app),
         .app_matched = lf->app ? lf->app->matched : 0,
         .sig = sig,
+        .up = lf->rare ? lf->rare->up : NULL,
     };
     if (e->text_mask && wkp__serialize(f, &x, &e->cfg, e->text_mask, &w->scratch) != 0)
         return false;
@@ -950,6 +953,18 @@ static int app_claim(struct wkp_worker *w, struct live_flow *lf, const struct wk
     return i;
 }
 
+/* A packet no built-in dissector claims, given to the user protocol its
+ * port routes to, if any (userproto/, engine/userlayer.c). false: out of
+ * memory. */
+static bool user_packet(struct wkp_worker *w, struct live_flow *lf, const struct wkp_dis_pkt *dp)
+{
+    int proto = wkp__up_route(w->e->up, w->app.mode, dp);
+    if (proto < 0)
+        return true;
+    struct live_rare *x = rare_of(lf);
+    return x && wkp__up_packet(&w->up, w->e->up, proto, dp, &x->up);
+}
+
 /* The application layer sees the packet: an unclaimed flow is probed; a
  * datagram dissector parses the payload, a stream dissector the bytes the
  * packet made in order. false: out of memory. */
@@ -973,8 +988,12 @@ static bool app_packet(struct wkp_worker *w, struct live_flow *lf, const struct 
     }
     if (!lf->app || !lf->app->state) {
         int i = app_claim(w, lf, p, &dp, fl, d);
+        if (i == -1) /* no built-in dissector: a user protocol routed here may read it */
+            return user_packet(w, lf, &dp);
         if (i < 0)
-            return i != -2;
+            return false;
+        if (lf->rare && lf->rare->up) /* built-in dissectors come first */
+            wkp__up_release(&w->up, &lf->rare->up);
     }
     struct wkp_app_flow *af = lf->app;
     if (af->done)
@@ -1109,6 +1128,7 @@ static void worker_finish(struct wkp_worker *w)
     wkp__app_worker_fini(&w->app);
     if (w->sig.db)
         wkp_sig_worker_fini(&w->sig);
+    wkp__up_worker_fini(&w->up);
     wkp_seq_pool_fini(&w->seq_pool);
     wkp_flow_stats_scratch_free(&w->stats_scratch);
     while (w->custom_blocks) {
@@ -1127,7 +1147,8 @@ void *wkp__worker_main(void *arg)
     if (wkp_ftable_init(&w->table, sizeof(struct live_flow), 1u << 16) != 0 ||
         wkp__app_worker_init(&w->app, e->cfg.app_layer,
                              (const char *const(*)[WKP_DIS_MAX_OPTIONS])e->app_opt_values) != 0 ||
-        (e->cfg.sigdb && wkp_sig_worker_init(&w->sig, e->cfg.sigdb, e->cfg.sig_depth) != 0)) {
+        (e->cfg.sigdb && wkp_sig_worker_init(&w->sig, e->cfg.sigdb, e->cfg.sig_depth) != 0) ||
+        wkp__up_worker_init(&w->up, e->up) != 0) {
         w->failed = 1;
         atomic_store(&e->stop, 1);
     }

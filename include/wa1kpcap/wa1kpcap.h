@@ -165,6 +165,27 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_app_option(wkp_config *cfg, cons
  * full name and one line of help, static strings. false past the last. */
 WKP_API bool wkp_app_option_info(size_t i, const char **name, const char **help);
 
+/* User protocols (docs/userproto.md): add a directory of YAML protocol
+ * definitions (*.yaml, *.yml; link_types.yaml first, then name order; a
+ * later directory replaces a protocol an earlier one defined). Only the
+ * path is checked and copied here; wkp_engine_new loads and compiles every
+ * directory, before any packet is read, and fails with WKP_EINVAL and one
+ * line "file:line:column: problem" if a definition is wrong. err may be
+ * NULL; on failure it says why (WKP_EINVAL: not a directory). Nothing is
+ * loaded by default. Configuration thread. */
+WKP_API WKP_NODISCARD wkp_status wkp_config_add_protocols_dir(wkp_config *cfg, const char *dir,
+                                                              wkp_errbuf *err);
+/* Route `value` of `parent` to user protocol `protocol`: parent "udp" or
+ * "tcp" (value: a port, tried as destination then source port, after the
+ * built-in dissectors), or a loaded user protocol (value: of its
+ * next_protocol field). The names are copied; wkp_engine_new checks them
+ * (WKP_EINVAL, one line naming the route). A later route for the same
+ * parent and value wins. WKP_EINVAL here for an empty name or one holding
+ * ':', '=', a tab or a newline. */
+WKP_API WKP_NODISCARD wkp_status wkp_config_add_route(wkp_config *cfg, const char *parent,
+                                                      uint64_t value, const char *protocol,
+                                                      wkp_errbuf *err);
+
 /* Columns to write: comma-separated names or shell globs over the column
  * names of docs/output.md ("flow_id,key,feature.packet_lengths.*"); NULL or "" = all. Each
  * pattern must match a column, or wkp_engine_new fails (WKP_EINVAL). JSON
