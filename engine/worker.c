@@ -56,11 +56,12 @@ struct live_flow {
 /* 224 bytes: a flow of up to three packets stays within 400 (docs/design.md, Per-flow memory). */
 _Static_assert(sizeof(struct live_flow) == 224, "live_flow grew: update docs/design.md");
 
-/* The flow's rare block, allocated on first use; NULL if out of memory. */
-static struct live_rare *rare_of(struct live_flow *lf)
+/* The flow's rare block, taken from the worker's pool on first use; NULL
+ * if out of memory. */
+static struct live_rare *rare_of(struct wkp_worker *w, struct live_flow *lf)
 {
-    if (!lf->rare)
-        lf->rare = calloc(1, sizeof *lf->rare);
+    if (!lf->rare && (lf->rare = wkp_pool_take(&w->rare_pool)))
+        memset(lf->rare, 0, sizeof *lf->rare);
     return lf->rare;
 }
 
@@ -212,28 +213,16 @@ static void fail(struct wkp_worker *w)
     atomic_store(&w->e->stop, 1);
 }
 
-static void add_counters(struct wkp_tcpstream_counters *a, const struct wkp_tcpstream_counters *b)
-{
-    a->delivered += b->delivered;
-    a->dropped += b->dropped;
-    a->overlap += b->overlap;
-    a->gap_bytes += b->gap_bytes;
-    a->gaps += b->gaps;
-    a->ooo_segments += b->ooo_segments;
-    a->alloc_failed += b->alloc_failed;
-}
-
-/* Close the flow's TCP streams: give up their holes, add their counters to
- * the worker's, free them. */
+/* Close the flow's TCP streams: give up their holes (their counters went
+ * to the worker's as they counted), give the pair back to the pool. */
 static void close_streams(struct wkp_worker *w, struct live_rare *x)
 {
     for (int d = 0; d < 2; d++) {
         wkp_tcpstream_finish(&x->ts[d]);
-        add_counters(&w->st.ts, wkp_tcpstream_counters(&x->ts[d]));
         wkp_tcpstream_fini(&x->ts[d]);
     }
     w->st.ts_streams += 2;
-    free(x->ts);
+    wkp_pool_give(&w->ts_pool, x->ts);
     x->ts = NULL;
 }
 
@@ -245,7 +234,7 @@ static void release_state(struct wkp_worker *w, struct live_flow *lf)
         if (x->ts)
             close_streams(w, x);
         free(x->all);
-        free(x);
+        wkp_pool_give(&w->rare_pool, x);
         lf->rare = NULL;
     }
     wkp__app_release(&w->app, &lf->app);
@@ -627,7 +616,7 @@ static struct live_flow *new_flow(struct wkp_worker *w, const struct wkp_pkt *p)
     lf->creator_is_a = p->src_is_a != 0;
     lf->capture = p->capture;
     if (m->tun.n_stack) {
-        struct live_rare *x = rare_of(lf);
+        struct live_rare *x = rare_of(w, lf);
         if (!x || !(x->tun = malloc(sizeof *x->tun)))
             return NULL;
         *x->tun = m->tun;
@@ -694,9 +683,10 @@ static bool track_tcp(struct wkp_worker *w, struct live_flow *lf, const struct w
 
 /* Past max_seq: from now on every packet feeds streaming statistics,
  * which first take in the stored records. false: out of memory. */
-static bool record_past_max_seq(struct live_flow *lf, const struct wkp_pkt_rec *r, bool tcp)
+static bool record_past_max_seq(struct wkp_worker *w, struct live_flow *lf,
+                                const struct wkp_pkt_rec *r, bool tcp)
 {
-    struct live_rare *x = rare_of(lf);
+    struct live_rare *x = rare_of(w, lf);
     if (!x)
         return false;
     if (!x->all) {
@@ -739,7 +729,7 @@ static bool record_packet(struct wkp_worker *w, struct live_flow *lf, const stru
     };
     if (!e->cfg.max_seq || lf->seq.stored < e->cfg.max_seq)
         return wkp_seq_append(&lf->seq, &w->seq_pool, &r) == 0;
-    return record_past_max_seq(lf, &r, tcp);
+    return record_past_max_seq(w, lf, &r, tcp);
 }
 
 /* Transport payload bytes present in the capture (TCP and UDP; 0 else). */
@@ -756,11 +746,11 @@ static uint32_t captured_payload(const struct wkp_pkt *p)
  * false: out of memory. */
 static bool start_streams(struct wkp_worker *w, struct live_flow *lf, uint32_t limit)
 {
-    struct live_rare *x = rare_of(lf);
-    if (!x || !(x->ts = malloc(2 * sizeof *x->ts)))
+    struct live_rare *x = rare_of(w, lf);
+    if (!x || !(x->ts = wkp_pool_take(&w->ts_pool)))
         return false;
     for (int k = 0; k < 2; k++)
-        wkp_tcpstream_init(&x->ts[k], limit, &w->ts_budget);
+        wkp_tcpstream_init(&x->ts[k], limit, &w->ts_budget, &w->st.ts);
     return true;
 }
 
@@ -1033,6 +1023,8 @@ static void worker_finish(struct wkp_worker *w)
     atomic_store_explicit(&w->watermark, UINT64_MAX, memory_order_release);
     wkp_ftable_fini(&w->table);
     wkp__app_worker_fini(&w->app);
+    wkp_pool_fini(&w->ts_pool);
+    wkp_pool_fini(&w->rare_pool);
     wkp_seq_pool_fini(&w->seq_pool);
     wkp_flow_stats_scratch_free(&w->stats_scratch);
     while (w->custom_blocks) {
@@ -1048,6 +1040,8 @@ void *wkp__worker_main(void *arg)
     struct wkp_engine *e = w->e;
     rcu_register_thread();
     w->ts_budget.cap = (size_t)(e->cfg.tcp_stream_budget / e->nworkers);
+    wkp_pool_init(&w->rare_pool, sizeof(struct live_rare));
+    wkp_pool_init(&w->ts_pool, 2 * sizeof(struct wkp_tcpstream));
     if (wkp_ftable_init(&w->table, sizeof(struct live_flow), 1u << 16) != 0 ||
         wkp__app_worker_init(&w->app, e->cfg.app_layer,
                              (const char *const(*)[WKP_DIS_MAX_OPTIONS])e->app_opt_values) != 0) {
