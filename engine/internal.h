@@ -157,7 +157,7 @@ struct wkp_worker {
     struct wkp_app_worker app; /* dissector contexts and per-flow state pools */
     struct wkp_tcpstream_budget ts_budget;
     struct wkp_pool rare_pool; /* flows' rare blocks (engine/worker.c) */
-    struct wkp_pool ts_pool;   /* TCP stream pairs, two struct wkp_tcpstream a block */
+    struct wkp_pool ts_pool;   /* TCP streams, one direction a block */
     /* Finished flows for the merger, in (end_pos, id) order: a bounded
      * queue (see merger.c for why it cannot deadlock). Flows ended at one
      * position wait in `stage` until they can be queued in id order. */
