@@ -40,7 +40,7 @@ struct live_rare {
     /* up, down: each from the segment that starts it (SYN or payload), once
      * reassembly is on (--tcp-stream-limit, or a stream dissector's claim) */
     struct wkp_tcpstream *ts[2];
-    struct live_past *past;   /* beyond max_seq */
+    struct live_past *past; /* beyond max_seq */
 };
 
 struct live_flow {
@@ -382,7 +382,8 @@ static bool build_outputs(struct wkp_worker *w, struct live_flow *lf, struct wkp
         wkp_custom_finish(cs, lf->custom);
     struct wkp_flow_stats stats;
     if (wkp_flow_stats_compute(&lf->seq, lf->h.key.proto == IPPROTO_TCP,
-                               lf->rare && lf->rare->past ? &lf->rare->past->all : NULL, &w->stats_scratch, &stats) != 0)
+                               lf->rare && lf->rare->past ? &lf->rare->past->all : NULL,
+                               &w->stats_scratch, &stats) != 0)
         return false;
     struct wkp_flow_extra x = {
         .seq = &lf->seq,
@@ -768,8 +769,8 @@ static uint32_t captured_payload(const struct wkp_pkt *p)
  * (reassembly/tcpstream.h), so a direction that never sends (the server
  * of a flow cut after its ClientHello) costs nothing. false: out of
  * memory. */
-static bool stream_feed(struct wkp_worker *w, struct live_flow *lf, int d, uint32_t seq,
-                        uint8_t fl, const uint8_t *payload, uint32_t len, uint32_t seg_len)
+static bool stream_feed(struct wkp_worker *w, struct live_flow *lf, int d, uint32_t seq, uint8_t fl,
+                        const uint8_t *payload, uint32_t len, uint32_t seg_len)
 {
     struct live_rare *x = rare_of(w, lf);
     if (!x)
