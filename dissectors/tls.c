@@ -112,6 +112,14 @@ struct tls_kept {
     uint8_t data[];
 };
 
+/* The flow's certificate chain: where each DER sits in der[], then the
+ * DERs; one heap block made by the Certificate message (most flows never
+ * carry one, so none of this sits in the state). */
+struct tls_chain {
+    uint32_t off[TLS_MAX_CERTS], len[TLS_MAX_CERTS];
+    uint8_t der[]; /* TLS_MSG_KEEP bytes at most */
+};
+
 struct tls_state {
     struct tls_dir dir[2];
     struct tls_kept *ch, *sh; /* heap; NULL: no such hello read */
@@ -122,19 +130,18 @@ struct tls_state {
     uint32_t record_length; /* first handshake message, header included */
     uint8_t nhs;
     uint8_t hs_types[TLS_MAX_HS_TYPES]; /* distinct, first-seen order */
-    uint32_t hs_seen[8];                /* bitmap of the 256 types */
     uint8_t sh_dir;                     /* 1 + the direction of the ServerHello, 0: none */
     uint8_t server_ccs_early;           /* the server's CCS came before any Certificate */
     uint8_t unsynced_chunks;
     uint8_t ncerts;
-    uint8_t *certs;            /* heap, TLS_MSG_KEEP bytes at most */
+    struct tls_chain *certs;   /* heap; NULL: no Certificate read */
     struct wkp_x509_ctx *x509; /* the worker's decoder, for write() */
-    uint32_t cert_off[TLS_MAX_CERTS], cert_len[TLS_MAX_CERTS];
 };
 
-/* Every claimed flow holds one until it ends: what grows with the content
- * lives on the heap. */
-_Static_assert(sizeof(struct tls_state) <= 512, "the TLS flow state stays small");
+/* Every claimed flow holds one until it ends (a flood holds hundreds of
+ * thousands of ClientHello-only flows): what grows with the content, or
+ * only some flows have (the certificate chain), lives on the heap. */
+_Static_assert(sizeof(struct tls_state) <= 192, "the TLS flow state stays small");
 
 static int tls_init(void *ctx, const struct wkp_dis_env *env)
 {
@@ -219,12 +226,11 @@ static void abandon(const struct tls_ctx *c, struct tls_dir *d)
     c->env->counters[C_ABANDONED]++;
 }
 
+/* A type past the list's cap is not listed: with the list full, nothing
+ * more can be added, so the list itself tells what was seen. */
 static void note_hs_type(struct tls_state *s, uint8_t t)
 {
-    if (s->hs_seen[t >> 5] >> (t & 31) & 1u)
-        return;
-    s->hs_seen[t >> 5] |= 1u << (t & 31);
-    if (s->nhs < TLS_MAX_HS_TYPES)
+    if (s->nhs < TLS_MAX_HS_TYPES && !memchr(s->hs_types, t, s->nhs))
         s->hs_types[s->nhs++] = t;
 }
 
@@ -250,7 +256,7 @@ static void parse_certificates(const struct tls_ctx *c, struct tls_state *s, con
     uint32_t room = wkp_cur_left(&list) < TLS_MSG_KEEP ? wkp_cur_left(&list) : TLS_MSG_KEEP;
     if (s->certs || !room)
         return; /* one chain per flow */
-    if (!(s->certs = malloc(room))) {
+    if (!(s->certs = malloc(sizeof *s->certs + room))) {
         c->env->counters[C_TRUNC_CERTS]++;
         return;
     }
@@ -262,9 +268,9 @@ static void parse_certificates(const struct tls_ctx *c, struct tls_state *s, con
             c->env->counters[C_TRUNC_CERTS]++; /* cut by the bound, or a lying length */
             return;
         }
-        memcpy(s->certs + used, list.p + list.off, len);
-        s->cert_off[s->ncerts] = used;
-        s->cert_len[s->ncerts++] = len;
+        memcpy(s->certs->der + used, list.p + list.off, len);
+        s->certs->off[s->ncerts] = used;
+        s->certs->len[s->ncerts++] = len;
         used += len;
         wkp_cur_skip(&list, len);
     }
@@ -782,8 +788,8 @@ static void tls_write(const void *state, struct wkp_buf *b)
         for (unsigned i = 0; i < s->ncerts; i++) {
             if (i)
                 wkp_buf_putc(b, ',');
-            wkp_x509_write_json_ctx(s->x509, s->certs + s->cert_off[i], s->cert_len[i], s->opt_der,
-                                    b);
+            wkp_x509_write_json_ctx(s->x509, s->certs->der + s->certs->off[i], s->certs->len[i],
+                                    s->opt_der, b);
         }
         wkp_buf_putc(b, ']');
     }

@@ -5,7 +5,8 @@
  * flow pays for the application layer only once a dissector claims it.
  * Until then it carries one NULL pointer and is probed on its packets with
  * payload; the claim takes a block and a zeroed state from the worker's
- * free lists, and the flow's end puts both back for the next claim. */
+ * pools (util/pool.h: no allocator header per block, no malloc per claim
+ * once the slabs are made), and the flow's end puts both back. */
 #include "engine/applayer.h"
 
 #include <stdlib.h>
@@ -28,8 +29,10 @@ int wkp__app_worker_init(struct wkp_app_worker *a, wkp_app_layer mode,
     a->mode = mode;
     if (mode == WKP_APP_NONE)
         return 0;
+    wkp_pool_init(&a->flows, sizeof(struct wkp_app_flow));
     for (unsigned i = 0; i < wkp_ndissectors; i++) {
         const struct wkp_dissector *d = wkp_dissectors[i];
+        wkp_pool_init(&a->states[i], state_bytes(d));
         if (d->ncounters > WKP_DIS_MAX_COUNTERS || d->noptions > WKP_DIS_MAX_OPTIONS ||
             (d->transport == 0 && d->input != WKP_DIS_DATAGRAM))
             goto fail;
@@ -59,34 +62,18 @@ void wkp__app_worker_fini(struct wkp_app_worker *a)
             d->worker_fini(a->ctx[i]);
         free(a->ctx[i]);
         a->ctx[i] = NULL;
-        while (a->free_state[i]) {
-            void *next = *(void **)a->free_state[i];
-            free(a->free_state[i]);
-            a->free_state[i] = next;
-        }
+        wkp_pool_fini(&a->states[i]);
     }
-    while (a->free_flows) {
-        struct wkp_app_flow *next = a->free_flows->next_free;
-        free(a->free_flows);
-        a->free_flows = next;
-    }
+    wkp_pool_fini(&a->flows);
     a->n = 0;
 }
 
-/* A zeroed state for dissector i, from its free list or the heap. */
+/* A zeroed state for dissector i, from its pool. */
 static void *take_state(struct wkp_app_worker *a, unsigned i)
 {
-    size_t n = state_bytes(wkp_dissectors[i]);
-    void *s = a->free_state[i];
-    if (s) {
-        a->free_state[i] = *(void **)s;
-    } else {
-        s = aligned_alloc(APP_ALIGN, n);
-        if (!s)
-            return NULL;
-        a->states_made++;
-    }
-    memset(s, 0, n);
+    void *s = wkp_pool_take(&a->states[i]);
+    if (s)
+        memset(s, 0, a->states[i].size);
     return s;
 }
 
@@ -94,8 +81,7 @@ static void give_state(struct wkp_app_worker *a, unsigned i, void *s)
 {
     if (wkp_dissectors[i]->release)
         wkp_dissectors[i]->release(a->ctx[i], s);
-    *(void **)s = a->free_state[i];
-    a->free_state[i] = s;
+    wkp_pool_give(&a->states[i], s);
 }
 
 static bool port_match(const struct wkp_dissector *d, const struct wkp_dis_pkt *p)
@@ -122,10 +108,7 @@ static int claim(struct wkp_app_worker *a, struct wkp_app_flow **slot, unsigned 
 {
     struct wkp_app_flow *af = *slot;
     if (!af) {
-        af = a->free_flows;
-        if (af)
-            a->free_flows = af->next_free;
-        else if (!(af = malloc(sizeof *af)))
+        if (!(af = wkp_pool_take(&a->flows)))
             return -2;
         memset(af, 0, sizeof *af);
         *slot = af;
@@ -195,7 +178,6 @@ void wkp__app_release(struct wkp_app_worker *a, struct wkp_app_flow **slot)
     if (af->state)
         give_state(a, af->idx, af->state);
     af->state = NULL;
-    af->next_free = a->free_flows;
-    a->free_flows = af;
+    wkp_pool_give(&a->flows, af);
     *slot = NULL;
 }

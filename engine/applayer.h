@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "dissectors/dissector.h"
+#include "util/pool.h"
 
 /* A flow's application-layer block: allocated from the worker's pool when
  * a dissector first claims the flow; a flow no dissector claimed has only
@@ -21,17 +22,15 @@ struct wkp_app_flow {
     uint8_t idx;        /* the claiming dissector (registry index), valid with state */
     uint8_t done;       /* parse answered DONE: only finish and write are left */
     uint8_t own_streams; /* the flow's TCP streams were switched on for this claim */
-    struct wkp_app_flow *next_free;
 };
 
 struct wkp_app_worker {
     unsigned n; /* dissectors in use: wkp_ndissectors, or 0 (--app-layer none) */
     wkp_app_layer mode;
     void *ctx[WKP_MAX_DISSECTORS];        /* worker contexts (NULL: none needed) */
-    void *free_state[WKP_MAX_DISSECTORS]; /* per dissector: states to reuse */
-    struct wkp_app_flow *free_flows;      /* blocks to reuse */
-    void *out[WKP_MAX_DISSECTORS];        /* what wkp__app_states() returns */
-    uint64_t states_made;                 /* states ever allocated (pool misses) */
+    struct wkp_pool states[WKP_MAX_DISSECTORS]; /* per dissector: its flow states */
+    struct wkp_pool flows;                      /* struct wkp_app_flow blocks */
+    void *out[WKP_MAX_DISSECTORS];              /* what wkp__app_states() returns */
     /* what worker_init gets: this worker's counters, the run's options */
     struct wkp_dis_env env[WKP_MAX_DISSECTORS];
     uint64_t counters[WKP_MAX_DISSECTORS][WKP_DIS_MAX_COUNTERS];

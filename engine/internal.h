@@ -168,6 +168,8 @@ struct wkp_worker {
     struct wkp_up_worker up;   /* user protocols: record and per-flow blocks */
     struct wkp_tcpstream_budget ts_budget;
     struct wkp_sig_worker sig; /* signature scratch (sig.db NULL: no signatures) */
+    struct wkp_pool rare_pool; /* flows' rare blocks (engine/worker.c) */
+    struct wkp_pool ts_pool;   /* TCP streams, one direction a block */
     /* Finished flows for the merger, in (end_pos, id) order: a bounded
      * queue (see merger.c for why it cannot deadlock). Flows ended at one
      * position wait in `stage` until they can be queued in id order. */

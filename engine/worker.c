@@ -27,12 +27,20 @@
  * statistics past max_seq) sits behind one pointer. TCP flag counts are
  * not kept here: every packet that would count its flags also stores its
  * record, so they are summed from the records when the flow ends (plus the
- * packets past max_seq, counted in the rare block). */
+ * packets past max_seq, counted beside their statistics). The rare block
+ * is six pointers, taken from the worker's pool; a flow whose streams
+ * close gives it back when nothing else is in it. */
+struct live_past {
+    struct wkp_flow_acc all; /* statistics over every packet */
+    uint64_t flag_counts[8]; /* flags of the packets not stored */
+};
+
 struct live_rare {
     struct wkp_l2l4_tun *tun; /* the first packet's encapsulation, if it had any */
-    struct wkp_tcpstream *ts; /* [2] up, down: from the first TCP payload byte */
-    struct wkp_flow_acc *all; /* beyond max_seq: statistics over every packet */
-    uint64_t flag_counts[8];  /* flags of the packets not stored (past max_seq) */
+    /* up, down: each from the segment that starts it (SYN or payload), once
+     * reassembly is on (--tcp-stream-limit, or a stream dissector's claim) */
+    struct wkp_tcpstream *ts[2];
+    struct live_past *past; /* beyond max_seq */
     struct wkp_sig_flow *sig; /* signatures: from the first SYN or payload byte */
     struct wkp_up_flow *up;   /* user protocol fields, from the first routed packet */
 };
@@ -58,11 +66,12 @@ struct live_flow {
 /* 224 bytes: a flow of up to three packets stays within 400 (docs/design.md, Per-flow memory). */
 _Static_assert(sizeof(struct live_flow) == 224, "live_flow grew: update docs/design.md");
 
-/* The flow's rare block, allocated on first use; NULL if out of memory. */
-static struct live_rare *rare_of(struct live_flow *lf)
+/* The flow's rare block, taken from the worker's pool on first use; NULL
+ * if out of memory. */
+static struct live_rare *rare_of(struct wkp_worker *w, struct live_flow *lf)
 {
-    if (!lf->rare)
-        lf->rare = calloc(1, sizeof *lf->rare);
+    if (!lf->rare && (lf->rare = wkp_pool_take(&w->rare_pool)))
+        memset(lf->rare, 0, sizeof *lf->rare);
     return lf->rare;
 }
 
@@ -70,7 +79,7 @@ static struct live_rare *rare_of(struct live_flow *lf)
 static void flag_counts(const struct live_flow *lf, uint64_t out[8])
 {
     for (int i = 0; i < 8; i++)
-        out[i] = lf->rare ? lf->rare->flag_counts[i] : 0;
+        out[i] = lf->rare && lf->rare->past ? lf->rare->past->flag_counts[i] : 0;
     for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); it.c; wkp_seq_next(&it))
         for (int i = 0; i < 8; i++)
             out[i] += (it.r->flags >> i) & 1u;
@@ -214,29 +223,26 @@ static void fail(struct wkp_worker *w)
     atomic_store(&w->e->stop, 1);
 }
 
-static void add_counters(struct wkp_tcpstream_counters *a, const struct wkp_tcpstream_counters *b)
+/* Is TCP stream reassembly on for the flow? */
+static bool streams_on(const struct live_flow *lf)
 {
-    a->delivered += b->delivered;
-    a->dropped += b->dropped;
-    a->overlap += b->overlap;
-    a->gap_bytes += b->gap_bytes;
-    a->gaps += b->gaps;
-    a->ooo_segments += b->ooo_segments;
-    a->alloc_failed += b->alloc_failed;
+    return lf->rare && (lf->rare->ts[0] || lf->rare->ts[1]);
 }
 
-/* Close the flow's TCP streams: give up their holes, add their counters to
- * the worker's, free them. */
+/* Close the flow's TCP streams: give up their holes (their counters went
+ * to the worker's as they counted), give them back to the pool. Both
+ * directions count as streams, started or not. */
 static void close_streams(struct wkp_worker *w, struct live_rare *x)
 {
     for (int d = 0; d < 2; d++) {
-        wkp_tcpstream_finish(&x->ts[d]);
-        add_counters(&w->st.ts, wkp_tcpstream_counters(&x->ts[d]));
-        wkp_tcpstream_fini(&x->ts[d]);
+        if (!x->ts[d])
+            continue;
+        wkp_tcpstream_finish(x->ts[d]);
+        wkp_tcpstream_fini(x->ts[d]);
+        wkp_pool_give(&w->ts_pool, x->ts[d]);
+        x->ts[d] = NULL;
     }
     w->st.ts_streams += 2;
-    free(x->ts);
-    x->ts = NULL;
 }
 
 static void release_state(struct wkp_worker *w, struct live_flow *lf)
@@ -244,12 +250,12 @@ static void release_state(struct wkp_worker *w, struct live_flow *lf)
     struct live_rare *x = lf->rare;
     if (x) {
         free(x->tun);
-        if (x->ts)
+        if (x->ts[0] || x->ts[1])
             close_streams(w, x);
-        free(x->all);
+        free(x->past);
         wkp_sig_release(&w->sig, &x->sig);
         wkp__up_release(&w->up, &x->up);
-        free(x);
+        wkp_pool_give(&w->rare_pool, x);
         lf->rare = NULL;
     }
     wkp__app_release(&w->app, &lf->app);
@@ -286,7 +292,7 @@ static void app_end(struct wkp_worker *w, struct live_flow *lf)
     if (!af || !af->state)
         return;
     struct live_rare *x = lf->rare;
-    if (!af->done && wkp_dissectors[af->idx]->input == WKP_DIS_STREAM && x && x->ts) {
+    if (!af->done && wkp_dissectors[af->idx]->input == WKP_DIS_STREAM && streams_on(lf)) {
         const struct wkp_flow_key *k = &lf->h.key;
         struct wkp_dis_pkt at = {
             .proto = IPPROTO_TCP,
@@ -295,7 +301,9 @@ static void app_end(struct wkp_worker *w, struct live_flow *lf)
             .ts_ns = lf->end_ns,
         };
         for (int d = 0; d < 2 && af->state && !af->done; d++) {
-            wkp_tcpstream_finish(&x->ts[d]);
+            if (!x->ts[d])
+                continue;
+            wkp_tcpstream_finish(x->ts[d]);
             app_stream_chunks(w, lf, &at, d);
         }
     }
@@ -380,7 +388,8 @@ static bool build_outputs(struct wkp_worker *w, struct live_flow *lf, struct wkp
     wkp_sig_end(&w->sig, sig);
     struct wkp_flow_stats stats;
     if (wkp_flow_stats_compute(&lf->seq, lf->h.key.proto == IPPROTO_TCP,
-                               lf->rare ? lf->rare->all : NULL, &w->stats_scratch, &stats) != 0)
+                               lf->rare && lf->rare->past ? &lf->rare->past->all : NULL,
+                               &w->stats_scratch, &stats) != 0)
         return false;
     struct wkp_flow_extra x = {
         .seq = &lf->seq,
@@ -635,7 +644,7 @@ static struct live_flow *new_flow(struct wkp_worker *w, const struct wkp_pkt *p)
     lf->creator_is_a = p->src_is_a != 0;
     lf->capture = p->capture;
     if (m->tun.n_stack) {
-        struct live_rare *x = rare_of(lf);
+        struct live_rare *x = rare_of(w, lf);
         if (!x || !(x->tun = malloc(sizeof *x->tun)))
             return NULL;
         *x->tun = m->tun;
@@ -702,21 +711,23 @@ static bool track_tcp(struct wkp_worker *w, struct live_flow *lf, const struct w
 
 /* Past max_seq: from now on every packet feeds streaming statistics,
  * which first take in the stored records. false: out of memory. */
-static bool record_past_max_seq(struct live_flow *lf, const struct wkp_pkt_rec *r, bool tcp)
+static bool record_past_max_seq(struct wkp_worker *w, struct live_flow *lf,
+                                const struct wkp_pkt_rec *r, bool tcp)
 {
-    struct live_rare *x = rare_of(lf);
+    struct live_rare *x = rare_of(w, lf);
     if (!x)
         return false;
-    if (!x->all) {
-        if (!(x->all = malloc(sizeof *x->all)))
+    if (!x->past) {
+        if (!(x->past = malloc(sizeof *x->past)))
             return false;
-        wkp_flow_acc_init(x->all);
+        wkp_flow_acc_init(&x->past->all);
+        memset(x->past->flag_counts, 0, sizeof x->past->flag_counts);
         for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); it.c; wkp_seq_next(&it))
-            wkp_flow_acc_add(x->all, it.r, tcp);
+            wkp_flow_acc_add(&x->past->all, it.r, tcp);
     }
-    wkp_flow_acc_add(x->all, r, tcp);
+    wkp_flow_acc_add(&x->past->all, r, tcp);
     for (int i = 0; i < 8; i++)
-        x->flag_counts[i] += (r->flags >> i) & 1u;
+        x->past->flag_counts[i] += (r->flags >> i) & 1u;
     return true;
 }
 
@@ -747,7 +758,7 @@ static bool record_packet(struct wkp_worker *w, struct live_flow *lf, const stru
     };
     if (!e->cfg.max_seq || lf->seq.stored < e->cfg.max_seq)
         return wkp_seq_append(&lf->seq, &w->seq_pool, &r) == 0;
-    return record_past_max_seq(lf, &r, tcp);
+    return record_past_max_seq(w, lf, &r, tcp);
 }
 
 /* Transport payload bytes present in the capture (TCP and UDP; 0 else). */
@@ -760,28 +771,42 @@ static uint32_t captured_payload(const struct wkp_pkt *p)
     return m->app_len < avail ? m->app_len : avail;
 }
 
-/* Both TCP stream directions of the flow, keeping `limit` bytes each.
- * false: out of memory. */
-static bool start_streams(struct wkp_worker *w, struct live_flow *lf, uint32_t limit)
+/* A segment (seq, flags fl, payload[0..len) of seg_len carried) into
+ * direction d's stream, made here if this segment starts it: a stream
+ * that has not started ignores segments with neither SYN nor payload
+ * (reassembly/tcpstream.h), so a direction that never sends (the server
+ * of a flow cut after its ClientHello) costs nothing. false: out of
+ * memory. */
+static bool stream_feed(struct wkp_worker *w, struct live_flow *lf, int d, uint32_t seq, uint8_t fl,
+                        const uint8_t *payload, uint32_t len, uint32_t seg_len)
 {
-    struct live_rare *x = rare_of(lf);
-    if (!x || !(x->ts = malloc(2 * sizeof *x->ts)))
+    struct live_rare *x = rare_of(w, lf);
+    if (!x)
         return false;
-    for (int k = 0; k < 2; k++)
-        wkp_tcpstream_init(&x->ts[k], limit, &w->ts_budget);
+    if (!x->ts[d]) {
+        if (!(fl & WKP_TCP_SYN) && seg_len == 0)
+            return true;
+        if (!(x->ts[d] = wkp_pool_take(&w->ts_pool)))
+            return false;
+        uint32_t limit = w->e->cfg.tcp_stream_limit;
+        wkp_tcpstream_init(x->ts[d], limit ? limit : WKP_TCPSTREAM_DEFAULT_LIMIT, &w->ts_budget,
+                           &w->st.ts);
+    }
+    wkp_tcpstream_segment(x->ts[d], seq, fl, payload, len, seg_len);
     return true;
 }
 
-/* The segment into direction d's stream. seg_len is the payload the
+/* The packet into direction d's stream. seg_len is the payload the
  * segment carried; bytes the snaplen cut become a gap. */
-static void stream_segment(struct live_flow *lf, const struct wkp_pkt *p, uint8_t fl, int d)
+static bool stream_segment(struct wkp_worker *w, struct live_flow *lf, const struct wkp_pkt *p,
+                           uint8_t fl, int d)
 {
     const struct wkp_l2l4 *m = &p->m;
     uint32_t len = captured_payload(p);
     uint32_t hdrs = (m->l4_off - m->l3_off) + m->tcp_hlen;
     uint32_t seg = m->ip_len > hdrs ? m->ip_len - hdrs : 0;
-    wkp_tcpstream_segment(&lf->rare->ts[d], m->tcp_seq, fl, len ? p->data + m->app_off : NULL,
-                          len, seg > len ? seg : len);
+    return stream_feed(w, lf, d, m->tcp_seq, fl, len ? p->data + m->app_off : NULL, len,
+                       seg > len ? seg : len);
 }
 
 /* TCP stream reassembly per direction (reassembly/tcpstream.c): on from
@@ -790,14 +815,9 @@ static void stream_segment(struct live_flow *lf, const struct wkp_pkt *p, uint8_
 static bool feed_streams(struct wkp_worker *w, struct live_flow *lf, const struct wkp_pkt *p,
                          uint8_t fl, int d)
 {
-    uint32_t limit = w->e->cfg.tcp_stream_limit;
-    bool on = lf->rare && lf->rare->ts;
-    if (!on && !(limit && p->m.app_len))
+    if (!streams_on(lf) && !(w->e->cfg.tcp_stream_limit && p->m.app_len))
         return true;
-    if (!on && !start_streams(w, lf, limit))
-        return false;
-    stream_segment(lf, p, fl, d);
-    return true;
+    return stream_segment(w, lf, p, fl, d);
 }
 
 /* Signatures see the packet's payload (signatures/scan.h): TCP segments
@@ -815,13 +835,13 @@ static bool sig_packet(struct wkp_worker *w, struct live_flow *lf, const struct 
             seg = len;
         if (!(fl & WKP_TCP_SYN) && !seg && !(lf->rare && lf->rare->sig))
             return true;
-        struct live_rare *x = rare_of(lf);
+        struct live_rare *x = rare_of(w, lf);
         return x && wkp_sig_tcp(&w->sig, &x->sig, d, m->tcp_seq, fl,
                                 len ? p->data + m->app_off : NULL, len, seg) == 0;
     }
     if (m->proto != IPPROTO_UDP || (m->is_fragment && m->frag_off != 0) || !len)
         return true;
-    struct live_rare *x = rare_of(lf);
+    struct live_rare *x = rare_of(w, lf);
     return x && wkp_sig_datagram(&w->sig, &x->sig, d, p->data + m->app_off, len) == 0;
 }
 
@@ -855,8 +875,14 @@ static void custom_packet(struct wkp_worker *w, struct live_flow *lf, const stru
 static void app_stream_stop(struct wkp_worker *w, struct live_flow *lf)
 {
     struct wkp_app_flow *af = lf->app;
-    if (af->own_streams && lf->rare && lf->rare->ts)
-        close_streams(w, lf->rare);
+    struct live_rare *x = lf->rare;
+    if (af->own_streams && streams_on(lf)) {
+        close_streams(w, x);
+        if (!x->tun && !x->past && !x->sig && !x->up) { /* nothing else in it: back to the pool */
+            wkp_pool_give(&w->rare_pool, x);
+            lf->rare = NULL;
+        }
+    }
     af->own_streams = 0;
 }
 
@@ -866,7 +892,9 @@ static void app_stream_chunks(struct wkp_worker *w, struct live_flow *lf,
                               const struct wkp_dis_pkt *at, int d)
 {
     struct wkp_app_flow *af = lf->app;
-    const struct wkp_tcpstream *ts = &lf->rare->ts[d];
+    struct wkp_tcpstream *ts = lf->rare->ts[d];
+    if (!ts)
+        return; /* not started: no bytes */
     uint32_t len;
     const uint8_t *buf = wkp_tcpstream_data(ts, &len);
     while (af->state && !af->done && af->fed[d] < len) {
@@ -892,7 +920,7 @@ static void app_stream_chunks(struct wkp_worker *w, struct live_flow *lf,
     /* Streams switched on for the dissector keep only what it was not given
      * yet (--tcp-stream-limit's streams keep their bytes). */
     if (af->own_streams && af->fed[d]) {
-        wkp_tcpstream_consume(&lf->rare->ts[d], af->fed[d]);
+        wkp_tcpstream_consume(ts, af->fed[d]);
         af->fed[d] = 0;
     }
 }
@@ -940,17 +968,13 @@ static int app_claim(struct wkp_worker *w, struct live_flow *lf, const struct wk
     if (!dp->payload_len || lf->pkts[0] + lf->pkts[1] > WKP_DIS_PROBE_PACKETS)
         return -1;
     int i = wkp__app_probe(&w->app, &lf->app, dp);
-    if (i < 0 || wkp_dissectors[i]->input != WKP_DIS_STREAM || (lf->rare && lf->rare->ts))
+    if (i < 0 || wkp_dissectors[i]->input != WKP_DIS_STREAM || streams_on(lf))
         return i;
-    uint32_t limit = w->e->cfg.tcp_stream_limit;
-    if (!start_streams(w, lf, limit ? limit : WKP_TCPSTREAM_DEFAULT_LIMIT))
-        return -2;
     lf->app->own_streams = 1;
-    if (lf->has_first_syn && first_payload_of_dir(lf, lf->first_syn_dir))
-        wkp_tcpstream_segment(&lf->rare->ts[lf->first_syn_dir], lf->first_syn_seq, WKP_TCP_SYN,
-                              NULL, 0, 0);
-    stream_segment(lf, p, fl, d);
-    return i;
+    if (lf->has_first_syn && first_payload_of_dir(lf, lf->first_syn_dir) &&
+        !stream_feed(w, lf, lf->first_syn_dir, lf->first_syn_seq, WKP_TCP_SYN, NULL, 0, 0))
+        return -2;
+    return stream_segment(w, lf, p, fl, d) ? i : -2;
 }
 
 /* A packet no built-in dissector claims, given to the user protocol its
@@ -961,7 +985,7 @@ static bool user_packet(struct wkp_worker *w, struct live_flow *lf, const struct
     int proto = wkp__up_route(w->e->up, w->app.mode, dp);
     if (proto < 0)
         return true;
-    struct live_rare *x = rare_of(lf);
+    struct live_rare *x = rare_of(w, lf);
     return x && wkp__up_packet(&w->up, w->e->up, proto, dp, &x->up);
 }
 
@@ -1001,9 +1025,9 @@ static bool app_packet(struct wkp_worker *w, struct live_flow *lf, const struct 
     if (wkp_dissectors[af->idx]->input == WKP_DIS_DATAGRAM) {
         if (dp.payload_len)
             wkp__app_parse(&w->app, af, &dp, dp.payload, dp.payload_len);
-    } else if (lf->rare && lf->rare->ts) {
+    } else if (streams_on(lf)) {
         for (int k = 0; k < 2; k++)
-            if (lf->rare && lf->rare->ts)
+            if (streams_on(lf))
                 app_stream_chunks(w, lf, &dp, d ^ k);
     }
     return true;
@@ -1129,6 +1153,8 @@ static void worker_finish(struct wkp_worker *w)
     if (w->sig.db)
         wkp_sig_worker_fini(&w->sig);
     wkp__up_worker_fini(&w->up);
+    wkp_pool_fini(&w->ts_pool);
+    wkp_pool_fini(&w->rare_pool);
     wkp_seq_pool_fini(&w->seq_pool);
     wkp_flow_stats_scratch_free(&w->stats_scratch);
     while (w->custom_blocks) {
@@ -1144,6 +1170,8 @@ void *wkp__worker_main(void *arg)
     struct wkp_engine *e = w->e;
     rcu_register_thread();
     w->ts_budget.cap = (size_t)(e->cfg.tcp_stream_budget / e->nworkers);
+    wkp_pool_init(&w->rare_pool, sizeof(struct live_rare));
+    wkp_pool_init(&w->ts_pool, sizeof(struct wkp_tcpstream));
     if (wkp_ftable_init(&w->table, sizeof(struct live_flow), 1u << 16) != 0 ||
         wkp__app_worker_init(&w->app, e->cfg.app_layer,
                              (const char *const(*)[WKP_DIS_MAX_OPTIONS])e->app_opt_values) != 0 ||

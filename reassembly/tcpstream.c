@@ -59,11 +59,12 @@ static inline int ts_storing(const struct wkp_tcpstream *s)
 }
 
 void wkp_tcpstream_init(struct wkp_tcpstream *s, uint32_t limit,
-                        struct wkp_tcpstream_budget *budget)
+                        struct wkp_tcpstream_budget *budget, struct wkp_tcpstream_counters *c)
 {
     memset(s, 0, sizeof *s);
     s->limit = limit;
     s->budget = budget;
+    s->c = c;
 }
 
 void wkp_tcpstream_fini(struct wkp_tcpstream *s)
@@ -72,9 +73,12 @@ void wkp_tcpstream_fini(struct wkp_tcpstream *s)
         s->budget->used -= wkp_tcpstream_mem(s);
     free(s->buf);
     free(s->ooo);
+    free(s->gap);
     s->buf = NULL;
     s->ooo = NULL;
+    s->gap = NULL;
     s->buf_cap = 0;
+    s->ngap = 0;
 }
 
 uint32_t wkp_tcpstream_held(const struct wkp_tcpstream *s)
@@ -105,14 +109,14 @@ static int ts_alloc_ooo(struct wkp_tcpstream *s)
     if (s->ooo)
         return 1;
     if (!ts_charge(s, sizeof *s->ooo)) {
-        s->c.alloc_failed++;
+        s->c->alloc_failed++;
         return 0;
     }
     s->ooo = calloc(1, sizeof *s->ooo);
     if (!s->ooo) {
         if (s->budget)
             s->budget->used -= sizeof *s->ooo;
-        s->c.alloc_failed++;
+        s->c->alloc_failed++;
         return 0;
     }
     return 1;
@@ -136,7 +140,7 @@ static int ts_reserve(struct wkp_tcpstream *s, uint32_t need)
             s->budget->used -= cap - s->buf_cap;
     }
     if (!p) {
-        s->c.alloc_failed++;
+        s->c->alloc_failed++;
         s->closed = 1;
         return 0;
     }
@@ -158,8 +162,8 @@ static void ts_deliver(struct wkp_tcpstream *s, const uint8_t *p, uint32_t n)
             keep = 0;
         }
     }
-    s->c.delivered += n;
-    s->c.dropped += n - keep;
+    s->c->delivered += n;
+    s->c->dropped += n - keep;
     s->next += n;
 }
 
@@ -178,8 +182,8 @@ static void ts_drain(struct wkp_tcpstream *s)
         if (ts_storing(s))
             s->buf_len += n;
         else
-            s->c.dropped += n;
-        s->c.delivered += n;
+            s->c->dropped += n;
+        s->c->delivered += n;
         s->next += n;
         i++;
     }
@@ -196,10 +200,12 @@ static void ts_skip_to(struct wkp_tcpstream *s, uint32_t to)
     uint32_t g = ts_dist(s->next, to);
     if (g == 0)
         return;
-    s->c.gaps++;
-    s->c.gap_bytes += g;
+    s->c->gaps++;
+    s->c->gap_bytes += g;
     if (ts_storing(s)) {
-        if (s->ngap == WKP_TCPSTREAM_GAP_MARKS) {
+        if (!s->gap && !(s->gap = malloc(WKP_TCPSTREAM_GAP_MARKS * sizeof *s->gap)))
+            s->c->alloc_failed++; /* no marker, no way to say where: close */
+        if (!s->gap || s->ngap == WKP_TCPSTREAM_GAP_MARKS) {
             s->closed = 1;
         } else {
             s->gap[s->ngap].off = s->buf_len;
@@ -295,7 +301,7 @@ static int ts_make_room(struct wkp_tcpstream *s, uint32_t seq, uint32_t n)
 static void ts_data(struct wkp_tcpstream *s, uint32_t seq, const uint8_t *p, uint32_t len)
 {
     if (len && ts_ahead(s->next, seq)) {
-        s->c.ooo_segments++;
+        s->c->ooo_segments++;
         if (!ts_make_room(s, seq, len) || !ts_alloc_ooo(s))
             ts_skip_to(s, seq); /* too far ahead (or no table): a gap at once */
     }
@@ -314,7 +320,7 @@ static void ts_data(struct wkp_tcpstream *s, uint32_t seq, const uint8_t *p, uin
         if (!ts_ahead(s->next, q)) { /* behind next: already delivered */
             uint32_t n = ts_dist(q, s->next);
             n = n < left ? n : left;
-            s->c.overlap += n;
+            s->c->overlap += n;
             pos += n;
             continue;
         }
@@ -326,7 +332,7 @@ static void ts_data(struct wkp_tcpstream *s, uint32_t seq, const uint8_t *p, uin
         if (i < o->n && ts_dist(s->next, o->r[i].seq) <= dq) { /* inside a held range */
             uint32_t n = ts_dist(s->next, o->r[i].seq) + o->r[i].len - dq;
             n = n < left ? n : left;
-            s->c.overlap += n;
+            s->c->overlap += n;
             pos += n;
             continue;
         }
@@ -407,14 +413,20 @@ void wkp_tcpstream_consume(struct wkp_tcpstream *s, uint32_t n)
             s->gap[k++].off -= n;
         }
     s->ngap = (uint8_t)k;
-    /* An emptied buffer goes back to the system: a reader that consumes
-     * is a dissector reading a flow's first segments, and a flow may stay
-     * open long after that. */
-    if (!s->buf_len && !held && s->buf_cap) {
+    if (!k) {
+        free(s->gap);
+        s->gap = NULL;
+    }
+    /* An emptied buffer (and an empty out-of-order table) goes back to the
+     * system: a reader that consumes is a dissector reading a flow's first
+     * segments, and a flow may stay open long after that. */
+    if (!s->buf_len && !held) {
         if (s->budget)
-            s->budget->used -= s->buf_cap;
+            s->budget->used -= wkp_tcpstream_mem(s);
         free(s->buf);
+        free(s->ooo);
         s->buf = NULL;
+        s->ooo = NULL;
         s->buf_cap = 0;
     }
 }

@@ -36,12 +36,17 @@
  *  - SYN and FIN take one sequence number each. A FIN ahead of the data
  *    seen means the bytes before it are missing: a gap up to the FIN.
  *
- * Memory: nothing is allocated before the first payload byte; the buffer
- * then grows by doubling (at most ~log2(limit / 1 KiB) reallocations,
- * never above `limit`), and the out-of-order table (~400 bytes) is
- * allocated at the first out-of-order segment. An optional per-worker
- * budget caps the sum over all streams sharing it; when the buffer cannot
+ * Memory: a direction with no payload holds only its 72-byte struct (a
+ * claimed flow keeps two until it ends, so nothing else sits inline).
+ * Nothing is allocated before the first payload byte; the buffer then
+ * grows by doubling (at most ~log2(limit / 1 KiB) reallocations, never
+ * above `limit`), the out-of-order table (~260 bytes) is allocated at the
+ * first out-of-order segment and the gap markers (64 bytes) at the first
+ * gap inside the buffer. An optional per-worker budget caps the sum of
+ * buffers and tables over all streams sharing it; when the buffer cannot
  * grow (budget or malloc), it is closed and later bytes are only counted.
+ * The counters are not kept per stream either: each stream adds to a
+ * counters struct its owner gives (one per worker), as the events happen.
  *
  * Pure: no I/O, no locks; a stream and its budget belong to one thread. */
 #ifndef WKP_TCPSTREAM_H
@@ -68,6 +73,8 @@ struct wkp_tcpstream_budget {
     uint64_t refused; /* buffer growths refused because of cap */
 };
 
+/* Summed over the streams that share one (a worker's): each event adds
+ * here as it happens. */
 struct wkp_tcpstream_counters {
     uint64_t delivered;    /* bytes put in sequence order (stored or not) */
     uint64_t dropped;      /* of those, not stored: past the limit or buffer closed */
@@ -96,14 +103,15 @@ struct wkp_tcpstream {
     uint8_t ngap;   /* markers in gap[] */
     struct wkp_tcpstream_ooo *ooo;
     struct wkp_tcpstream_budget *budget;
-    struct wkp_tcpstream_gap gap[WKP_TCPSTREAM_GAP_MARKS];
-    struct wkp_tcpstream_counters c;
+    struct wkp_tcpstream_counters *c;
+    struct wkp_tcpstream_gap *gap; /* heap, WKP_TCPSTREAM_GAP_MARKS; NULL before the first gap */
 };
 
 /* Prepare s (caller's memory) for a direction keeping the first `limit`
- * bytes (0: count only). budget may be NULL; if not, it must outlive s. */
+ * bytes (0: count only). budget may be NULL; if not, it must outlive s.
+ * c (not NULL, outlives s) receives what s counts; streams may share it. */
 void wkp_tcpstream_init(struct wkp_tcpstream *s, uint32_t limit,
-                        struct wkp_tcpstream_budget *budget);
+                        struct wkp_tcpstream_budget *budget, struct wkp_tcpstream_counters *c);
 
 /* Feed one segment of this direction, in capture order. seq and flags
  * (WKP_TCP_* bits) come from the TCP header; payload[0..len) are the
@@ -135,7 +143,8 @@ static inline const uint8_t *wkp_tcpstream_data(const struct wkp_tcpstream *s, u
     return s->buf;
 }
 
-/* Gap markers inside the stored stream, in offset order. */
+/* Gap markers inside the stored stream, in offset order (NULL when there
+ * are none). */
 static inline uint32_t wkp_tcpstream_ngaps(const struct wkp_tcpstream *s)
 {
     return s->ngap;
@@ -145,16 +154,18 @@ static inline const struct wkp_tcpstream_gap *wkp_tcpstream_gaps(const struct wk
     return s->gap;
 }
 
+/* The counters s adds to (shared with the other streams given them). */
 static inline const struct wkp_tcpstream_counters *
 wkp_tcpstream_counters(const struct wkp_tcpstream *s)
 {
-    return &s->c;
+    return s->c;
 }
 
 /* Out-of-order ranges held now, waiting for a hole to fill. */
 uint32_t wkp_tcpstream_held(const struct wkp_tcpstream *s);
 
-/* Bytes of heap s holds now (buffer capacity + out-of-order table). */
+/* Bytes of heap s holds now under its budget (buffer capacity +
+ * out-of-order table; the gap markers are not charged). */
 size_t wkp_tcpstream_mem(const struct wkp_tcpstream *s);
 
 #endif

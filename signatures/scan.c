@@ -113,7 +113,7 @@ static bool open_dir(struct wkp_sig_worker *sw, struct wkp_sig_flow *f, int d, b
             return false;
         }
         /* the budget bounds what the reassembler keeps: never past depth */
-        wkp_tcpstream_init(sd->ts, sw->limit[d], NULL);
+        wkp_tcpstream_init(sd->ts, sw->limit[d], NULL, &sw->ts_counters);
         if (sd->has_syn)
             wkp_tcpstream_segment(sd->ts, sd->syn_seq, TCP_SYN, NULL, 0, 0);
     }

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "signatures/db.h"
+#include "reassembly/tcpstream.h"
 #include "util/buf.h"
 
 #define WKP_SIG_DEFAULT_DEPTH 65536u /* bytes scanned per direction */
@@ -44,6 +45,9 @@ struct wkp_sig_worker {
     uint32_t limit[2]; /* per direction: depth, or less when every rule's `depth` is less */
     uint64_t open;     /* streams open now */
     struct wkp_sig_counters c;
+    /* what the scan streams' reassemblers count: kept apart from the
+     * engine's tcp_reassembly totals, which cover the flows' own streams */
+    struct wkp_tcpstream_counters ts_counters;
 };
 
 /* One rule's first match in a flow. */

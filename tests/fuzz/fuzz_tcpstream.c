@@ -55,6 +55,7 @@ static void check(const struct wkp_tcpstream *s, const struct wkp_tcpstream_budg
     FZ_CHECK(v->pos <= len);
     const struct wkp_tcpstream_gap *g = wkp_tcpstream_gaps(s);
     uint32_t ng = wkp_tcpstream_ngaps(s), prev = 0;
+    FZ_CHECK(ng == 0 || g != NULL);
     for (uint32_t i = 0; i < ng; i++) {
         FZ_CHECK(g[i].off >= prev && g[i].off <= len);
         prev = g[i].off;
@@ -87,8 +88,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct wkp_tcpstream_budget *bp = (b0 & 8) ? &budget : NULL;
     bool two = b0 & 16;
     struct wkp_tcpstream st[2];
-    wkp_tcpstream_init(&st[0], limits[b0 & 7], bp);
-    wkp_tcpstream_init(&st[1], limits[(b0 >> 5) & 7], bp);
+    /* both streams add to one counters struct, as a worker's do */
+    struct wkp_tcpstream_counters counters = {0};
+    wkp_tcpstream_init(&st[0], limits[b0 & 7], bp, &counters);
+    wkp_tcpstream_init(&st[1], limits[(b0 >> 5) & 7], bp, &counters);
     static uint8_t payload[4096];
     struct verify ver[2] = {{.fin_off = UINT32_MAX}, {.fin_off = UINT32_MAX}};
 

@@ -53,7 +53,8 @@ TestSuite(tcpstream, .init = pat_init);
 Test(tcpstream, in_order_with_handshake)
 {
     struct wkp_tcpstream s;
-    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    struct wkp_tcpstream_counters sc = {0};
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL, &sc);
     wkp_tcpstream_segment(&s, 999, SYN, NULL, 0, 0); /* ISN 999: byte 0 is 1000 */
     cr_assert_eq(s.isn, 1000);
     wkp_tcpstream_segment(&s, 1000, ACK, NULL, 0, 0); /* pure ACK: nothing */
@@ -62,10 +63,10 @@ Test(tcpstream, in_order_with_handshake)
     seg(&s, 1000, 300, 50);
     wkp_tcpstream_segment(&s, 1350, FIN | ACK, NULL, 0, 0);
     assert_stream(&s, pat, 350);
-    cr_assert_eq(s.c.delivered, 350);
+    cr_assert_eq(s.c->delivered, 350);
     cr_assert_eq(s.fin, 1);
     cr_assert_eq(s.next, 1351); /* FIN takes one sequence number */
-    cr_assert_eq(s.c.gaps + s.c.overlap + s.c.ooo_segments + s.c.dropped, 0);
+    cr_assert_eq(s.c->gaps + s.c->overlap + s.c->ooo_segments + s.c->dropped, 0);
     cr_assert_eq(wkp_tcpstream_mem(&s), 1024); /* one 1 KiB buffer, no table */
     wkp_tcpstream_fini(&s);
 }
@@ -73,14 +74,15 @@ Test(tcpstream, in_order_with_handshake)
 Test(tcpstream, reversed_segments_are_reordered)
 {
     struct wkp_tcpstream s;
-    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    struct wkp_tcpstream_counters sc = {0};
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL, &sc);
     wkp_tcpstream_segment(&s, 4999, SYN, NULL, 0, 0);
     /* 10 segments of 100 bytes, last first. */
     for (int i = 9; i >= 0; i--)
         seg(&s, 5000, (uint32_t)i * 100, 100);
     assert_stream(&s, pat, 1000);
-    cr_assert_eq(s.c.ooo_segments, 9); /* all but the one at next */
-    cr_assert_eq(s.c.gaps, 0);
+    cr_assert_eq(s.c->ooo_segments, 9); /* all but the one at next */
+    cr_assert_eq(s.c->gaps, 0);
     cr_assert_eq(wkp_tcpstream_held(&s), 0);
     cr_assert_eq(s.next, 6000);
     wkp_tcpstream_fini(&s);
@@ -89,22 +91,24 @@ Test(tcpstream, reversed_segments_are_reordered)
 Test(tcpstream, duplicates_and_keepalives_are_ignored)
 {
     struct wkp_tcpstream s;
-    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    struct wkp_tcpstream_counters sc = {0};
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL, &sc);
     seg(&s, 1, 0, 100);
     seg(&s, 1, 0, 100); /* exact duplicate: 100 overlap */
     seg(&s, 1, 100, 50);
     seg(&s, 1, 149, 1); /* keep-alive: 1 byte at next - 1 */
     seg(&s, 1, 150, 10);
     assert_stream(&s, pat, 160);
-    cr_assert_eq(s.c.overlap, 101);
-    cr_assert_eq(s.c.delivered, 160);
+    cr_assert_eq(s.c->overlap, 101);
+    cr_assert_eq(s.c->delivered, 160);
     wkp_tcpstream_fini(&s);
 }
 
 Test(tcpstream, partial_overlap_first_copy_wins)
 {
     struct wkp_tcpstream s;
-    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    struct wkp_tcpstream_counters sc = {0};
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL, &sc);
     uint8_t other[300];
     memset(other, 0xee, sizeof other);
     seg(&s, 100, 0, 100);
@@ -123,15 +127,16 @@ Test(tcpstream, partial_overlap_first_copy_wins)
     memcpy(want2, want, 250);
     memset(want2 + 250, 0xee, 50);
     assert_stream(&s, want2, 300);
-    cr_assert_eq(s.c.overlap, 50 + 50);
-    cr_assert_eq(s.c.ooo_segments, 1);
+    cr_assert_eq(s.c->overlap, 50 + 50);
+    cr_assert_eq(s.c->ooo_segments, 1);
     wkp_tcpstream_fini(&s);
 }
 
 Test(tcpstream, sequence_wraps_around)
 {
     struct wkp_tcpstream s;
-    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    struct wkp_tcpstream_counters sc = {0};
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL, &sc);
     uint32_t isn1 = 0xFFFFFF00u; /* 256 bytes before the wrap */
     wkp_tcpstream_segment(&s, isn1 - 1, SYN, NULL, 0, 0);
     seg(&s, isn1, 0, 200);
@@ -142,15 +147,16 @@ Test(tcpstream, sequence_wraps_around)
     assert_stream(&s, pat, 500);
     cr_assert_eq(s.next, isn1 + 501); /* 0xFFFFFF00 + 501 = 0xF5 */
     cr_assert_eq(s.next, 0xF5u);
-    cr_assert_eq(s.c.overlap, 100);
-    cr_assert_eq(s.c.gaps, 0);
+    cr_assert_eq(s.c->overlap, 100);
+    cr_assert_eq(s.c->gaps, 0);
     wkp_tcpstream_fini(&s);
 }
 
 Test(tcpstream, gap_is_recorded_and_stream_resyncs)
 {
     struct wkp_tcpstream s;
-    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    struct wkp_tcpstream_counters sc = {0};
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL, &sc);
     seg(&s, 0, 0, 100);
     seg(&s, 0, 300, 100); /* 100..300 never comes */
     seg(&s, 0, 400, 100);
@@ -163,12 +169,12 @@ Test(tcpstream, gap_is_recorded_and_stream_resyncs)
     cr_assert_eq(wkp_tcpstream_ngaps(&s), 1);
     cr_assert_eq(wkp_tcpstream_gaps(&s)[0].off, 100);
     cr_assert_eq(wkp_tcpstream_gaps(&s)[0].len, 200);
-    cr_assert_eq(s.c.gaps, 1);
-    cr_assert_eq(s.c.gap_bytes, 200);
-    cr_assert_eq(s.c.delivered, 300);
+    cr_assert_eq(s.c->gaps, 1);
+    cr_assert_eq(s.c->gap_bytes, 200);
+    cr_assert_eq(s.c->delivered, 300);
     /* The lost segment arriving late is behind next now: ignored. */
     seg(&s, 0, 100, 200);
-    cr_assert_eq(s.c.overlap, 200);
+    cr_assert_eq(s.c->overlap, 200);
     assert_stream(&s, want, 300);
     wkp_tcpstream_fini(&s);
 }
@@ -176,18 +182,19 @@ Test(tcpstream, gap_is_recorded_and_stream_resyncs)
 Test(tcpstream, limit_keeps_the_first_bytes_and_counts_the_rest)
 {
     struct wkp_tcpstream s;
-    wkp_tcpstream_init(&s, 1000, NULL);
+    struct wkp_tcpstream_counters sc = {0};
+    wkp_tcpstream_init(&s, 1000, NULL, &sc);
     for (uint32_t o = 0; o < 3000; o += 300)
         seg(&s, 7, o, 300);
     assert_stream(&s, pat, 1000);
-    cr_assert_eq(s.c.delivered, 3000);
-    cr_assert_eq(s.c.dropped, 2000);
+    cr_assert_eq(s.c->delivered, 3000);
+    cr_assert_eq(s.c->dropped, 2000);
     cr_assert_eq(s.buf_cap, 1000); /* doubling stops at the limit */
     /* Past the limit, reordering still counts right (room = 64 KiB). */
     seg(&s, 7, 3100, 100);
     seg(&s, 7, 3000, 100);
-    cr_assert_eq(s.c.delivered, 3200);
-    cr_assert_eq(s.c.gaps, 0);
+    cr_assert_eq(s.c->delivered, 3200);
+    cr_assert_eq(s.c->gaps, 0);
     wkp_tcpstream_fini(&s);
 }
 
@@ -196,7 +203,8 @@ Test(tcpstream, limit_keeps_the_first_bytes_and_counts_the_rest)
 Test(tcpstream, consume_keeps_held_bytes_gaps_and_the_limit)
 {
     struct wkp_tcpstream s;
-    wkp_tcpstream_init(&s, 1000, NULL);
+    struct wkp_tcpstream_counters sc = {0};
+    wkp_tcpstream_init(&s, 1000, NULL, &sc);
     seg(&s, 0, 0, 300);
     seg(&s, 0, 400, 100); /* held: 300..400 missing */
     assert_stream(&s, pat, 300);
@@ -223,14 +231,15 @@ Test(tcpstream, consume_keeps_held_bytes_gaps_and_the_limit)
      * before (0..600 and 700..800), so of bytes 800..1200 the first 300 fit */
     seg(&s, 0, 800, 400);
     assert_stream(&s, pat + 750, 350);
-    cr_assert_eq(s.c.dropped, 100);
+    cr_assert_eq(s.c->dropped, 100);
     wkp_tcpstream_fini(&s);
 }
 
 Test(tcpstream, hole_given_up_when_held_data_would_not_fit)
 {
     struct wkp_tcpstream s;
-    wkp_tcpstream_init(&s, 1000, NULL);
+    struct wkp_tcpstream_counters sc = {0};
+    wkp_tcpstream_init(&s, 1000, NULL, &sc);
     seg(&s, 0, 0, 500);
     seg(&s, 0, 600, 200); /* held: ends at 800 <= 1000 */
     seg(&s, 0, 800, 300); /* would end at 1100 > 1000: give up 500..600 */
@@ -238,34 +247,36 @@ Test(tcpstream, hole_given_up_when_held_data_would_not_fit)
     memcpy(want, pat, 500);
     memcpy(want + 500, pat + 600, 500); /* 600..1100 */
     assert_stream(&s, want, 1000);
-    cr_assert_eq(s.c.gaps, 1);
+    cr_assert_eq(s.c->gaps, 1);
     cr_assert_eq(s.gap[0].off, 500);
     cr_assert_eq(s.gap[0].len, 100);
-    cr_assert_eq(s.c.delivered, 1000);
-    cr_assert_eq(s.c.dropped, 0); /* 0..500 + 600..1100 is exactly the limit */
+    cr_assert_eq(s.c->delivered, 1000);
+    cr_assert_eq(s.c->dropped, 0); /* 0..500 + 600..1100 is exactly the limit */
     wkp_tcpstream_fini(&s);
 }
 
 Test(tcpstream, segment_far_ahead_is_a_gap_at_once)
 {
     struct wkp_tcpstream s;
-    wkp_tcpstream_init(&s, 1000, NULL);
+    struct wkp_tcpstream_counters sc = {0};
+    wkp_tcpstream_init(&s, 1000, NULL, &sc);
     seg(&s, 0, 0, 100);
     /* 100..1050 held would end at 1100 > room 900, nothing held: gap now. */
     seg(&s, 0, 1000, 100);
-    cr_assert_eq(s.c.gaps, 1);
+    cr_assert_eq(s.c->gaps, 1);
     cr_assert_eq(s.gap[0].off, 100);
     cr_assert_eq(s.gap[0].len, 900);
     cr_assert_eq(s.next, 1100);
     /* A jump of 2 MiB once the buffer is closed: more than the room too. */
     struct wkp_tcpstream t;
-    wkp_tcpstream_init(&t, 0, NULL);
+    struct wkp_tcpstream_counters tc = {0};
+    wkp_tcpstream_init(&t, 0, NULL, &tc);
     seg(&t, 0, 0, 10);
     wkp_tcpstream_segment(&t, 10 + (2u << 20), ACK, pat, 10, 10);
-    cr_assert_eq(t.c.gaps, 1);
-    cr_assert_eq(t.c.gap_bytes, 2u << 20);
-    cr_assert_eq(t.c.delivered, 20);
-    cr_assert_eq(t.c.dropped, 20); /* limit 0: count only */
+    cr_assert_eq(t.c->gaps, 1);
+    cr_assert_eq(t.c->gap_bytes, 2u << 20);
+    cr_assert_eq(t.c->delivered, 20);
+    cr_assert_eq(t.c->dropped, 20); /* limit 0: count only */
     cr_assert_null(t.buf);
     wkp_tcpstream_fini(&s);
     wkp_tcpstream_fini(&t);
@@ -274,62 +285,65 @@ Test(tcpstream, segment_far_ahead_is_a_gap_at_once)
 Test(tcpstream, full_table_gives_up_the_lowest_hole)
 {
     struct wkp_tcpstream s;
-    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    struct wkp_tcpstream_counters sc = {0};
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL, &sc);
     seg(&s, 0, 0, 10);
     /* 32 disjoint ranges 20k..20k+10, k = 1..32, holes between. */
     for (uint32_t k = 1; k <= WKP_TCPSTREAM_HELD; k++)
         seg(&s, 0, 20 * k, 10);
     cr_assert_eq(wkp_tcpstream_held(&s), WKP_TCPSTREAM_HELD);
-    cr_assert_eq(s.c.gaps, 0);
+    cr_assert_eq(s.c->gaps, 0);
     /* The 33rd: hole 10..20 given up, range 20..30 delivered. */
     seg(&s, 0, 20 * 33, 10);
-    cr_assert_eq(s.c.gaps, 1);
+    cr_assert_eq(s.c->gaps, 1);
     cr_assert_eq(s.gap[0].off, 10);
     cr_assert_eq(s.gap[0].len, 10);
     cr_assert_eq(s.next, 30);
     cr_assert_eq(wkp_tcpstream_held(&s), WKP_TCPSTREAM_HELD);
     /* finish: 31 more holes, only 7 more markers fit, then the buffer closes. */
     wkp_tcpstream_finish(&s);
-    cr_assert_eq(s.c.gaps, 33);
-    cr_assert_eq(s.c.gap_bytes, 330);
+    cr_assert_eq(s.c->gaps, 33);
+    cr_assert_eq(s.c->gap_bytes, 330);
     cr_assert_eq(wkp_tcpstream_ngaps(&s), WKP_TCPSTREAM_GAP_MARKS);
     cr_assert_eq(s.closed, 1);
     /* Buffer: 0..10, then 20k..20k+10 for k = 1..8 (markers 1..8), then closed. */
     cr_assert_eq(s.buf_len, 10 + 8 * 10);
     for (uint32_t k = 1; k <= 8; k++)
         cr_assert(memcmp(s.buf + 10 * k, pat + 20 * k, 10) == 0, "range %u", k);
-    cr_assert_eq(s.c.delivered, 340);
-    cr_assert_eq(s.c.dropped, 340 - 90);
+    cr_assert_eq(s.c->delivered, 340);
+    cr_assert_eq(s.c->dropped, 340 - 90);
     wkp_tcpstream_fini(&s);
 }
 
 Test(tcpstream, syn_data_and_fin_take_sequence_numbers)
 {
     struct wkp_tcpstream s;
-    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    struct wkp_tcpstream_counters sc = {0};
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL, &sc);
     /* TFO: SYN at 99 carries bytes 0..20 (seq 100..120). */
     wkp_tcpstream_segment(&s, 99, SYN, pat, 20, 20);
     wkp_tcpstream_segment(&s, 99, SYN, pat, 20, 20); /* retransmitted SYN */
-    cr_assert_eq(s.c.overlap, 20);
+    cr_assert_eq(s.c->overlap, 20);
     seg(&s, 100, 20, 30);
     /* FIN with data at 150 while 150..170 was never seen: FIN seq 190 is
      * ahead, so data 150..170 held, given up at the FIN... */
     wkp_tcpstream_segment(&s, 170, FIN | ACK, pat + 70, 20, 20);
-    cr_assert_eq(s.c.gaps, 1);
+    cr_assert_eq(s.c->gaps, 1);
     cr_assert_eq(s.gap[0].off, 50);
     cr_assert_eq(s.gap[0].len, 20);
     cr_assert_eq(s.fin, 1);
     cr_assert_eq(s.next, 191);
     /* ...and a bare FIN ahead of the data seen is a gap up to the FIN. */
     struct wkp_tcpstream t;
-    wkp_tcpstream_init(&t, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    struct wkp_tcpstream_counters tc = {0};
+    wkp_tcpstream_init(&t, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL, &tc);
     seg(&t, 0, 0, 50);
     wkp_tcpstream_segment(&t, 80, FIN | ACK, NULL, 0, 0);
-    cr_assert_eq(t.c.gaps, 1);
-    cr_assert_eq(t.c.gap_bytes, 30);
+    cr_assert_eq(t.c->gaps, 1);
+    cr_assert_eq(t.c->gap_bytes, 30);
     cr_assert_eq(t.next, 81);
     wkp_tcpstream_segment(&t, 80, FIN | ACK, NULL, 0, 0); /* retransmitted FIN */
-    cr_assert_eq(t.c.gaps, 1);
+    cr_assert_eq(t.c->gaps, 1);
     cr_assert_eq(t.next, 81);
     wkp_tcpstream_fini(&s);
     wkp_tcpstream_fini(&t);
@@ -338,11 +352,12 @@ Test(tcpstream, syn_data_and_fin_take_sequence_numbers)
 Test(tcpstream, rst_gives_up_holes)
 {
     struct wkp_tcpstream s;
-    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    struct wkp_tcpstream_counters sc = {0};
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL, &sc);
     seg(&s, 0, 0, 10);
     seg(&s, 0, 20, 10);
     wkp_tcpstream_segment(&s, 30, RST | ACK, NULL, 0, 0);
-    cr_assert_eq(s.c.gaps, 1);
+    cr_assert_eq(s.c->gaps, 1);
     cr_assert_eq(s.next, 30); /* RST takes no sequence number */
     cr_assert_eq(s.buf_len, 20);
     wkp_tcpstream_fini(&s);
@@ -351,7 +366,8 @@ Test(tcpstream, rst_gives_up_holes)
 Test(tcpstream, mid_connection_start_at_first_payload)
 {
     struct wkp_tcpstream s;
-    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    struct wkp_tcpstream_counters sc = {0};
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL, &sc);
     wkp_tcpstream_segment(&s, 5000, ACK, NULL, 0, 0);       /* ignored: no payload */
     wkp_tcpstream_segment(&s, 5000, FIN | ACK, NULL, 0, 0); /* likewise */
     cr_assert_eq(s.started, 0);
@@ -365,7 +381,8 @@ Test(tcpstream, mid_connection_start_at_first_payload)
 Test(tcpstream, snaplen_cut_is_a_gap)
 {
     struct wkp_tcpstream s;
-    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL);
+    struct wkp_tcpstream_counters sc = {0};
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, NULL, &sc);
     /* 100-byte segments captured with 60 bytes of payload each. */
     wkp_tcpstream_segment(&s, 0, ACK, pat, 60, 100);
     wkp_tcpstream_segment(&s, 100, ACK, pat + 100, 60, 100);
@@ -373,7 +390,7 @@ Test(tcpstream, snaplen_cut_is_a_gap)
     memcpy(want, pat, 60);
     memcpy(want + 60, pat + 100, 60);
     assert_stream(&s, want, 120);
-    cr_assert_eq(s.c.gaps, 2);
+    cr_assert_eq(s.c->gaps, 2);
     cr_assert_eq(s.gap[0].off, 60);
     cr_assert_eq(s.gap[0].len, 40);
     cr_assert_eq(s.gap[1].off, 120);
@@ -382,7 +399,7 @@ Test(tcpstream, snaplen_cut_is_a_gap)
     wkp_tcpstream_segment(&s, 300, ACK, pat + 300, 60, 100);
     wkp_tcpstream_segment(&s, 200, ACK, pat + 200, 100, 100);
     cr_assert_eq(s.next, 360);
-    cr_assert_eq(s.c.gaps, 2);
+    cr_assert_eq(s.c->gaps, 2);
     wkp_tcpstream_fini(&s);
 }
 
@@ -390,20 +407,92 @@ Test(tcpstream, budget_caps_memory_and_counts_refusals)
 {
     struct wkp_tcpstream_budget b = {.cap = 3000};
     struct wkp_tcpstream s, t;
-    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, &b);
-    wkp_tcpstream_init(&t, WKP_TCPSTREAM_DEFAULT_LIMIT, &b);
+    struct wkp_tcpstream_counters sc = {0}, tc = {0};
+    wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, &b, &sc);
+    wkp_tcpstream_init(&t, WKP_TCPSTREAM_DEFAULT_LIMIT, &b, &tc);
     seg(&s, 0, 0, 1500); /* 1 KiB -> 2 KiB: 2048 used */
     cr_assert_eq(b.used, 2048);
     seg(&t, 0, 0, 100); /* 1 KiB more would be 3072 > 3000: refused */
     cr_assert_eq(b.refused, 1);
-    cr_assert_eq(t.c.alloc_failed, 1);
+    cr_assert_eq(t.c->alloc_failed, 1);
     cr_assert_eq(t.closed, 1);
-    cr_assert_eq(t.c.dropped, 100);
-    cr_assert_eq(t.c.delivered, 100);
+    cr_assert_eq(t.c->dropped, 100);
+    cr_assert_eq(t.c->delivered, 100);
     cr_assert_eq(b.used, wkp_tcpstream_mem(&s) + wkp_tcpstream_mem(&t));
     wkp_tcpstream_fini(&s);
     wkp_tcpstream_fini(&t);
     cr_assert_eq(b.used, 0);
+}
+
+/* Streams given one counters struct add to it as they count: two
+ * directions fed by hand, the sums worked out segment by segment. */
+Test(tcpstream, streams_sharing_counters_add_up)
+{
+    struct wkp_tcpstream s, t;
+    struct wkp_tcpstream_counters c = {0};
+    wkp_tcpstream_init(&s, 1000, NULL, &c);
+    wkp_tcpstream_init(&t, 100, NULL, &c);
+    cr_assert_eq(wkp_tcpstream_counters(&s), &c);
+    seg(&s, 0, 0, 200);   /* s: 200 delivered */
+    seg(&s, 0, 100, 150); /* s: 100 overlap, 50 delivered (200..250) */
+    seg(&t, 0, 0, 300);   /* t: 300 delivered, 200 past its limit */
+    seg(&t, 0, 400, 50);  /* t: out of order, held (100..400 missing) */
+    cr_assert_eq(c.delivered, 200 + 50 + 300);
+    cr_assert_eq(c.overlap, 100);
+    cr_assert_eq(c.dropped, 200);
+    cr_assert_eq(c.ooo_segments, 1);
+    cr_assert_eq(c.gaps, 0);
+    wkp_tcpstream_finish(&t); /* t gives up 300..400: a gap of 100, 50 more delivered, dropped */
+    wkp_tcpstream_finish(&s); /* nothing held: no change */
+    cr_assert_eq(c.gaps, 1);
+    cr_assert_eq(c.gap_bytes, 100);
+    cr_assert_eq(c.delivered, 600);
+    cr_assert_eq(c.dropped, 250);
+    wkp_tcpstream_fini(&s);
+    wkp_tcpstream_fini(&t);
+    cr_assert_eq(c.delivered, 600); /* fini counts nothing */
+}
+
+/* Gap markers take no memory until the first gap inside the buffer; once
+ * consume has moved every marker out, they go again. */
+Test(tcpstream, gap_markers_exist_only_with_a_gap)
+{
+    struct wkp_tcpstream s;
+    struct wkp_tcpstream_counters sc = {0};
+    wkp_tcpstream_init(&s, 1000, NULL, &sc);
+    seg(&s, 0, 0, 100);
+    seg(&s, 0, 200, 100); /* held, no gap yet */
+    cr_assert_null(s.gap);
+    cr_assert_null(wkp_tcpstream_gaps(&s));
+    wkp_tcpstream_finish(&s); /* gap [100, 200) before offset 100 */
+    cr_assert_not_null(s.gap);
+    cr_assert_eq(wkp_tcpstream_ngaps(&s), 1);
+    cr_assert_eq(wkp_tcpstream_gaps(&s)[0].off, 100);
+    cr_assert_eq(wkp_tcpstream_gaps(&s)[0].len, 100);
+    uint8_t want[200];
+    memcpy(want, pat, 100);
+    memcpy(want + 100, pat + 200, 100);
+    assert_stream(&s, want, 200);
+    wkp_tcpstream_consume(&s, 100); /* the marker moves to offset 0 */
+    cr_assert_eq(wkp_tcpstream_ngaps(&s), 1);
+    cr_assert_eq(wkp_tcpstream_gaps(&s)[0].off, 0);
+    wkp_tcpstream_consume(&s, 100); /* past it: the markers go */
+    cr_assert_eq(wkp_tcpstream_ngaps(&s), 0);
+    cr_assert_null(s.gap);
+    /* consume emptied the buffer and nothing is held: no heap left */
+    cr_assert_eq(wkp_tcpstream_mem(&s), 0);
+    cr_assert_null(s.buf);
+    /* a later gap makes them again, at the new offsets */
+    seg(&s, 0, 300, 10);
+    seg(&s, 0, 320, 10);
+    wkp_tcpstream_finish(&s);
+    cr_assert_eq(wkp_tcpstream_ngaps(&s), 1);
+    cr_assert_eq(wkp_tcpstream_gaps(&s)[0].off, 10);
+    cr_assert_eq(wkp_tcpstream_gaps(&s)[0].len, 10);
+    cr_assert_eq(sc.gaps, 2);
+    cr_assert_eq(sc.gap_bytes, 110);
+    wkp_tcpstream_fini(&s);
+    cr_assert_null(s.gap);
 }
 
 /* ---- the dev corpus against tshark follow,tcp,raw ------------------------ */
@@ -415,6 +504,7 @@ struct cflow {
     uint8_t addr[2][16]; /* [0]: first packet's sender (tshark's node 0) */
     uint16_t port[2];
     struct wkp_tcpstream dir[2];
+    struct wkp_tcpstream_counters c[2]; /* each direction counts alone */
     char node[2][64]; /* "a.b.c.d:p" / "[v6]:p", as tshark prints them */
 };
 
@@ -477,7 +567,7 @@ static size_t feed_capture(const char *path, struct cflow *fl, uint32_t limit)
             f->port[0] = r.sport;
             f->port[1] = r.dport;
             for (int k = 0; k < 2; k++) {
-                wkp_tcpstream_init(&f->dir[k], limit, NULL);
+                wkp_tcpstream_init(&f->dir[k], limit, NULL, &f->c[k]);
                 node_text(f->node[k], sizeof f->node[k], f->family, f->addr[k], f->port[k]);
             }
             d = 0;
@@ -535,25 +625,26 @@ static int check_capture(const char *cap, int small, size_t *ndirs,
         } else if (f && sscanf(line, "dir %d %llu %llu %79s %llu %79s", &d, &total, &kept[0],
                                digest[0], &kept[1], digest[1]) == 6) {
             const struct wkp_tcpstream *s = &f->dir[d ^ swap];
-            sum->ooo_segments += s->c.ooo_segments;
-            sum->overlap += s->c.overlap;
-            sum->gaps += s->c.gaps;
-            sum->delivered += s->c.delivered;
-            sum->dropped += s->c.dropped;
+            sum->ooo_segments += s->c->ooo_segments;
+            sum->overlap += s->c->overlap;
+            sum->gaps += s->c->gaps;
+            sum->delivered += s->c->delivered;
+            sum->dropped += s->c->dropped;
             uint32_t len;
             const uint8_t *p = wkp_tcpstream_data(s, &len);
             char mine[65];
             sha256_hex(p, len, mine);
             (*ndirs)++;
-            if (s->c.delivered == total && len == kept[small] && !strcmp(mine, digest[small]))
+            if (s->c->delivered == total && len == kept[small] && !strcmp(mine, digest[small]))
                 continue;
             fprintf(
                 stderr,
                 "%s (limit %s): %s %s dir %d: tshark %llu bytes (%llu kept), ours %llu delivered, "
                 "%u kept, %u gaps, %llu overlap; digest %s\n",
                 cap, small ? "1 KiB" : "64 KiB", n0, n1, d, total, kept[small],
-                (unsigned long long)s->c.delivered, len, s->c.gaps,
-                (unsigned long long)s->c.overlap, strcmp(mine, digest[small]) ? "differs" : "same");
+                (unsigned long long)s->c->delivered, len, s->c->gaps,
+                (unsigned long long)s->c->overlap,
+                strcmp(mine, digest[small]) ? "differs" : "same");
             bad++;
         }
     }
