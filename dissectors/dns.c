@@ -104,12 +104,13 @@ struct dns_state {
 };
 _Static_assert(sizeof(struct dns_state) <= DNS_STATE_MAX, "the DNS state outgrew its budget");
 
-/* The store's first size: 4 answers, 4 query names and 176 bytes, 256 bytes
- * in all, holds the median flow (one name, a few addresses). A region
+/* The store's first size: no answers until one is kept (a query-only flow,
+ * the usual flow of a flood, then holds 2 query names and 64 bytes: 72
+ * bytes), 4 answers at the first, 2 query names and 64 bytes. A region
  * that is short doubles, up to its cap. */
 #define DNS_FIRST_ANSWERS 4
-#define DNS_FIRST_QUERIES 4
-#define DNS_FIRST_BYTES   176
+#define DNS_FIRST_QUERIES 2
+#define DNS_FIRST_BYTES   64
 
 static struct dns_answer *st_answers(const struct dns_state *s)
 {
@@ -129,6 +130,8 @@ static uint8_t *st_bytes(const struct dns_state *s)
 
 static uint32_t grown(uint32_t cap, uint32_t first, uint32_t need, uint32_t max)
 {
+    if (!cap && !need)
+        return 0; /* nothing of this region yet */
     if (!cap)
         cap = first;
     while (cap < need)
@@ -148,7 +151,7 @@ static bool st_reserve(struct dns_state *s, uint32_t na, uint32_t nq, uint32_t n
     if (!s->store || nq > qcap)
         qcap = grown(qcap, DNS_FIRST_QUERIES, nq, DNS_MAX_QUERIES);
     if (!s->store || nb > bcap)
-        bcap = grown(bcap, DNS_FIRST_BYTES, nb, DNS_ARENA);
+        bcap = grown(bcap ? bcap : DNS_FIRST_BYTES, DNS_FIRST_BYTES, nb, DNS_ARENA);
     size_t qoff = acap * sizeof(struct dns_answer), boff = qoff + qcap * sizeof(struct dns_str);
     uint8_t *p = realloc(s->store, boff + bcap);
     if (!p)
