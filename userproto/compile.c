@@ -220,7 +220,8 @@ static int mapping(struct up_loader *L, const struct up_doc *d, yaml_node_t *m, 
         }
         got[n++] = (struct up_map){key, target};
     }
-    qsort(got, n, sizeof *got, cmp_map);
+    if (n > 1)
+        qsort(got, n, sizeof *got, cmp_map);
     *first = s->nmap;
     for (uint32_t k = 0; k < n; k++) {
         struct up_map *e = PUSH(L, s->map, s->nmap, C_MAP);
@@ -507,7 +508,8 @@ static int field_plist(struct up_loader *L, const struct up_doc *d, yaml_node_t 
             return -1;
         got[n++] = (struct up_map){key, prog};
     }
-    qsort(got, n, sizeof *got, cmp_map);
+    if (n > 1)
+        qsort(got, n, sizeof *got, cmp_map);
     o->aux = s->nmap;
     for (uint32_t k = 0; k < n; k++) {
         struct up_map *e = PUSH(L, s->map, s->nmap, C_MAP);
@@ -725,7 +727,8 @@ static int next_protocol(struct up_loader *L, const struct up_doc *d, uint32_t d
         }
         s->map[j] = (struct up_map){L->extra[k].key, (int32_t)L->extra[k].target};
     }
-    qsort(s->map + pg.map, pg.nmap, sizeof *s->map, cmp_map);
+    if (pg.nmap > 1) /* a map may be empty (s->map still NULL) */
+        qsort(s->map + pg.map, pg.nmap, sizeof *s->map, cmp_map);
     yaml_node_t *hn = wkp__up_get(doc, np, "heuristics");
     if (hn && heuristics(L, d, hn, &pg) != 0)
         return -1;

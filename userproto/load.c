@@ -247,7 +247,8 @@ static int add_dir(struct up_loader *L, const char *dir, int idx)
     }
     closedir(dp);
     if (!rc)
-        qsort(names, n, sizeof *names, cmp_str);
+        if (n > 1)
+            qsort(names, n, sizeof *names, cmp_str);
     for (uint32_t i = 0; i < n && !rc; i++) {
         FILE *fp = fopen(names[i], "rb");
         char *buf = fp ? malloc(MAX_FILE_BYTES + 1) : NULL;
