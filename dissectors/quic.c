@@ -184,7 +184,7 @@ static bool read_long(const uint8_t *p, uint32_t n, struct quic_long *h)
 /* The payload of a long-header datagram: whether a probe may claim it. */
 static bool looks_quic(const uint8_t *p, uint32_t n)
 {
-    struct quic_long h;
+    struct quic_long h = {0};
     return read_long(p, n, &h) && h.type != T_VN;
 }
 
@@ -691,7 +691,7 @@ static enum wkp_dis_result quic_parse(void *ctx, void *state, const struct wkp_d
                 short_header(x, s, dir, q, left);
             break;
         }
-        struct quic_long h;
+        struct quic_long h = {0};
         if (!read_long(q, left, &h)) {
             if (off > 0 && q[0] != 0)
                 x->counters[C_MALFORMED]++;
