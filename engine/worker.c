@@ -454,8 +454,9 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
  * record queued as soon as it is built, so a flush of millions of flows
  * never holds more than the queue's bound of records. */
 struct ending {
-    uint64_t id;
-    struct live_flow *lf;
+    struct live_flow *lf; /* ordered by lf->first_ord, the flow's id: 8 bytes
+                           * an entry, as a flush at the end holds one per
+                           * open flow */
 };
 
 static void sort_endings(struct ending *v, size_t n)
@@ -463,27 +464,27 @@ static void sort_endings(struct ending *v, size_t n)
     while (n > 16) {
         /* quicksort, median of three, recursing on the smaller side */
         size_t m = n / 2;
-        if (v[m].id < v[0].id) {
+        if (v[m].lf->first_ord < v[0].lf->first_ord) {
             struct ending t = v[m];
             v[m] = v[0];
             v[0] = t;
         }
-        if (v[n - 1].id < v[0].id) {
+        if (v[n - 1].lf->first_ord < v[0].lf->first_ord) {
             struct ending t = v[n - 1];
             v[n - 1] = v[0];
             v[0] = t;
         }
-        if (v[n - 1].id < v[m].id) {
+        if (v[n - 1].lf->first_ord < v[m].lf->first_ord) {
             struct ending t = v[n - 1];
             v[n - 1] = v[m];
             v[m] = t;
         }
-        uint64_t pivot = v[m].id;
+        uint64_t pivot = v[m].lf->first_ord;
         size_t i = 0, j = n - 1;
         for (;;) {
-            while (v[i].id < pivot)
+            while (v[i].lf->first_ord < pivot)
                 i++;
-            while (v[j].id > pivot)
+            while (v[j].lf->first_ord > pivot)
                 j--;
             if (i >= j)
                 break;
@@ -506,7 +507,7 @@ static void sort_endings(struct ending *v, size_t n)
     for (size_t i = 1; i < n; i++) {
         struct ending x = v[i];
         size_t j = i;
-        for (; j > 0 && v[j - 1].id > x.id; j--)
+        for (; j > 0 && v[j - 1].lf->first_ord > x.lf->first_ord; j--)
             v[j] = v[j - 1];
         v[j] = x;
     }
@@ -526,7 +527,7 @@ static bool add_ending(struct wkp_worker *w, struct ending **v, size_t *n, size_
         *cap = c;
     }
     struct live_flow *lf = (struct live_flow *)h;
-    (*v)[(*n)++] = (struct ending){lf->first_ord, lf};
+    (*v)[(*n)++] = (struct ending){lf};
     return true;
 }
 
@@ -534,7 +535,7 @@ static void end_all(struct wkp_worker *w, struct ending *v, size_t n, uint64_t p
 {
     bool sorted = true;
     for (size_t i = 1; i < n && sorted; i++)
-        sorted = v[i - 1].id < v[i].id;
+        sorted = v[i - 1].lf->first_ord < v[i].lf->first_ord;
     if (!sorted)
         sort_endings(v, n);
     for (size_t i = 0; i < n; i++) {
@@ -573,7 +574,7 @@ out:
 
 static void flush_all(struct wkp_worker *w, uint64_t pos, int reason)
 {
-    /* exactly as many as are open: 16 bytes a flow for the sweep */
+    /* exactly as many as are open: 8 bytes a flow for the sweep */
     size_t n = 0, cap = w->table.count;
     struct ending *v = cap ? malloc(cap * sizeof *v) : NULL;
     if (cap && !v)
