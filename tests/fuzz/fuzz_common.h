@@ -97,6 +97,37 @@ void wkp_fuzz_seed(const char *path, const uint8_t *data, size_t size, wkp_fuzz_
     __attribute__((weak));
 int wkp_fuzz_each_record(const uint8_t *data, size_t size, wkp_fuzz_rec_fn fn, void *ctx);
 
+/* A dissector's record: empty, or one JSON object with balanced brackets,
+ * closed strings and no raw control bytes. */
+static inline void fz_check_json_object(const char *p, size_t n)
+{
+    if (n == 0)
+        return;
+    FZ_CHECK(p[0] == '{' && p[n - 1] == '}');
+    int depth = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        FZ_CHECK(ch >= 0x20);
+        if (in_str) {
+            if (ch == '\\')
+                i++;
+            else if (ch == '"')
+                in_str = false;
+            continue;
+        }
+        if (ch == '"')
+            in_str = true;
+        else if (ch == '{' || ch == '[')
+            depth++;
+        else if (ch == '}' || ch == ']')
+            FZ_CHECK(--depth >= 0);
+        if (i + 1 < n)
+            FZ_CHECK(depth > 0);
+    }
+    FZ_CHECK(!in_str && depth == 0);
+}
+
 /* Two runs of a dissector over the same input wrote the same record and
  * counted the same: parsing depends on nothing but its input. */
 static inline void fz_same_runs(const char *out_a, size_t len_a, const char *out_b, size_t len_b,

@@ -30,23 +30,6 @@ struct run {
     struct wkp_buf out;
 };
 
-static void check_json(const struct wkp_buf *b)
-{
-    if (!b->len)
-        return;
-    FZ_CHECK(b->p[0] == '{' && b->p[b->len - 1] == '}');
-    bool in_str = false;
-    for (size_t i = 0; i < b->len; i++) {
-        unsigned char ch = (unsigned char)b->p[i];
-        FZ_CHECK(ch >= 0x20);
-        if (ch == '\\' && in_str)
-            i++;
-        else if (ch == '"')
-            in_str = !in_str;
-    }
-    FZ_CHECK(!in_str);
-}
-
 static void run_once(const uint8_t *data, size_t size, struct run *r)
 {
     const struct wkp_dissector *d = &wkp_dissector_dhcp;
@@ -68,7 +51,7 @@ static void run_once(const uint8_t *data, size_t size, struct run *r)
     }
     r->out.len = 0;
     d->write(state, &r->out);
-    check_json(&r->out);
+    fz_check_json_object(r->out.p, r->out.len);
     const uint64_t *k = r->counters;
     FZ_CHECK(k[MESSAGES] + k[NO_COOKIE] <= fed);
     FZ_CHECK(k[MESSAGES] + k[NO_COOKIE] + k[TRUNCATED] >= fed);

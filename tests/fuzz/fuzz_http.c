@@ -78,11 +78,7 @@ static void finish(struct run *r)
     FZ_CHECK(n == (r->out.len ? 1u : 0u));
     if (n)
         FZ_CHECK(strcmp(names[0], "HTTP") == 0);
-    if (!r->out.len)
-        return;
-    FZ_CHECK(r->out.p[0] == '{' && r->out.p[r->out.len - 1] == '}');
-    for (size_t i = 0; i < r->out.len; i++)
-        FZ_CHECK((uint8_t)r->out.p[i] >= 0x20);
+    fz_check_json_object(r->out.p, r->out.len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

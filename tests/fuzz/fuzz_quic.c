@@ -148,19 +148,7 @@ static void run_once(const uint8_t *data, size_t size, struct run *r)
     FZ_CHECK((r->out.len > 0) == (next == 1));
     if (next)
         FZ_CHECK(strcmp(names[0], "QUIC") == 0);
-    if (r->out.len) {
-        FZ_CHECK(r->out.p[0] == '{' && r->out.p[r->out.len - 1] == '}');
-        bool in_str = false;
-        for (size_t i = 0; i < r->out.len; i++) {
-            unsigned char ch = (unsigned char)r->out.p[i];
-            FZ_CHECK(ch >= 0x20);
-            if (ch == '\\' && in_str)
-                i++;
-            else if (ch == '"')
-                in_str = !in_str;
-        }
-        FZ_CHECK(!in_str);
-    }
+    fz_check_json_object(r->out.p, r->out.len);
     d->release(ctx, state);
     d->worker_fini(ctx);
     if (mode & 1)

@@ -26,36 +26,6 @@ extern const struct wkp_dissector wkp_dissector_tls;
 
 #define MAX_CHUNKS 512
 
-/* One JSON object: balanced, strings closed, control bytes escaped. */
-static void check_json(const char *p, size_t n)
-{
-    if (n == 0)
-        return;
-    FZ_CHECK(p[0] == '{' && p[n - 1] == '}');
-    int depth = 0;
-    bool in_str = false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)p[i];
-        if (in_str) {
-            FZ_CHECK(ch >= 0x20);
-            if (ch == '\\')
-                i++;
-            else if (ch == '"')
-                in_str = false;
-            continue;
-        }
-        if (ch == '"')
-            in_str = true;
-        else if (ch == '{' || ch == '[')
-            depth++;
-        else if (ch == '}' || ch == ']')
-            FZ_CHECK(--depth >= 0);
-        if (i + 1 < n)
-            FZ_CHECK(depth > 0);
-    }
-    FZ_CHECK(!in_str && depth == 0);
-}
-
 static void check_hello(const struct wkp_tls_hello *h)
 {
     FZ_CHECK(h->nsuites <= WKP_TLS_MAX_SUITES && h->nsuites <= h->nsuites_seen);
@@ -131,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct wkp_buf b = {0};
         D.write(st, &b);
         FZ_CHECK(!b.oom);
-        check_json(b.p, b.len);
+        fz_check_json_object(b.p, b.len);
         wkp_buf_free(&b);
         const char *names[4];
         size_t n = D.ext_protocol(st, names, 4);
