@@ -179,6 +179,23 @@ static int cmp_map(const void *a, const void *b)
     return x->key < y->key ? -1 : x->key > y->key;
 }
 
+/* Sort n collected map entries by value and append them to the set's map
+ * table, where they take [*first, *first + n). */
+static int push_maps(struct up_loader *L, struct up_map *got, uint32_t n, uint32_t *first)
+{
+    struct wkp_up_set *s = L->s;
+    if (n > 1)
+        qsort(got, n, sizeof *got, cmp_map);
+    *first = s->nmap;
+    for (uint32_t k = 0; k < n; k++) {
+        struct up_map *e = PUSH(L, s->map, s->nmap, C_MAP);
+        if (!e)
+            return wkp__up_oom(L);
+        *e = got[k];
+    }
+    return 0;
+}
+
 /* A {value: protocol} mapping into map entries: targets are sub-protocol
  * programs (prefix given) or, for next_protocol, protocols. Built-in
  * protocols as next_protocol targets are left out (the engine's parser
@@ -220,17 +237,8 @@ static int mapping(struct up_loader *L, const struct up_doc *d, yaml_node_t *m, 
         }
         got[n++] = (struct up_map){key, target};
     }
-    if (n > 1)
-        qsort(got, n, sizeof *got, cmp_map);
-    *first = s->nmap;
-    for (uint32_t k = 0; k < n; k++) {
-        struct up_map *e = PUSH(L, s->map, s->nmap, C_MAP);
-        if (!e)
-            return wkp__up_oom(L);
-        *e = got[k];
-    }
     *count = n;
-    return 0;
+    return push_maps(L, got, n, first);
 }
 
 /* ---- fields ---- */
@@ -483,7 +491,6 @@ static int field_plist(struct up_loader *L, const struct up_doc *d, yaml_node_t 
     /* each entry's fields are named "<sub_protocol>.<field>" */
     if (tm->type != YAML_MAPPING_NODE)
         return wkp__up_fail(L, d, tm, "type_mapping: expected a mapping {value: protocol}");
-    struct wkp_up_set *s = L->s;
     struct up_map got[256];
     uint32_t n = 0;
     for (yaml_node_pair_t *p = tm->data.mapping.pairs.start; p < tm->data.mapping.pairs.top; p++) {
@@ -508,17 +515,8 @@ static int field_plist(struct up_loader *L, const struct up_doc *d, yaml_node_t 
             return -1;
         got[n++] = (struct up_map){key, prog};
     }
-    if (n > 1)
-        qsort(got, n, sizeof *got, cmp_map);
-    o->aux = s->nmap;
-    for (uint32_t k = 0; k < n; k++) {
-        struct up_map *e = PUSH(L, s->map, s->nmap, C_MAP);
-        if (!e)
-            return wkp__up_oom(L);
-        *e = got[k];
-    }
     o->naux = n;
-    return 0;
+    return push_maps(L, got, n, &o->aux);
 }
 
 static int field_repeat(struct up_loader *L, const struct up_doc *d, yaml_node_t *f,
