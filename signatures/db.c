@@ -164,6 +164,11 @@ int wkp_sigdb_from_text(const char *name, const char *text, size_t len, struct w
     return build(name, &r, out, err, errlen);
 }
 
+const char *wkp_sigdb_library_version(void)
+{
+    return hs_version();
+}
+
 #else /* no Hyperscan */
 
 #define NO_SUPPORT                                                                                 \
@@ -173,6 +178,11 @@ int wkp_sigdb_from_text(const char *name, const char *text, size_t len, struct w
 bool wkp_sigdb_supported(void)
 {
     return false;
+}
+
+const char *wkp_sigdb_library_version(void)
+{
+    return NULL;
 }
 
 void wkp_sigdb_unref(struct wkp_sigdb *d)

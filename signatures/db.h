@@ -33,6 +33,8 @@ struct wkp_sigdb {
 
 /* Does this build scan signatures (Hyperscan and libyaml found)? */
 bool wkp_sigdb_supported(void);
+/* Hyperscan's version text ("5.4.0 2023-01-18"), or NULL without it. */
+const char *wkp_sigdb_library_version(void);
 
 /* Load the rules file at path and compile it. 0 and *out (one reference;
  * wkp_sigdb_unref frees it), or -1 with one line in err: the rules file's

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the build into a temporary prefix and builds examples/flow_count.c
 # against the installed copy with pkg-config, then runs it on a capture:
-# single.pcap has one TCP flow of 27 packets (tshark -z conv,tcp).
+# single.pcap has one TCP flow of 27 packets (tshark -z conv,tcp). Checks that the man
+# page and the shell completions are installed too.
 set -euo pipefail
 build_dir=$1
 src_dir=$2
@@ -32,6 +33,11 @@ echo "cmake package build: $out2"
 pass=0 fail=0
 for o in "$out" "$out2"; do
     if [ "$o" = "TCP flows=1 packets=27" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+done
+# The man page and the bash and zsh completions are installed where man and the shells look.
+for f in share/man/man1/wa1kpcap.1 share/bash-completion/completions/wa1kpcap \
+    share/zsh/vendor-completions/_wa1kpcap; do
+    if [ -s "$prefix/$f" ]; then pass=$((pass + 1)); else fail=$((fail + 1)) && echo "missing: $f"; fi
 done
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
