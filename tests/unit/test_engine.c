@@ -606,3 +606,23 @@ Test(engine, an_unknown_statistic_name_is_an_error)
     cr_assert(isnan(v.null_name));
     wkp_engine_free(e);
 }
+
+/* The dependency list names libpcap first with the very text pcap_lib_version()
+ * gives, OpenSSL with OpenSSL_version()'s, and ends. */
+#include <openssl/crypto.h>
+#include <pcap/pcap.h>
+Test(engine, dependency_versions_are_the_libraries_own)
+{
+    const char *name = NULL, *version = NULL;
+    cr_assert(wkp_dependency_info(0, &name, &version));
+    cr_assert_str_eq(name, "libpcap");
+    cr_assert_str_eq(version, pcap_lib_version());
+    cr_assert(wkp_dependency_info(1, &name, &version));
+    cr_assert_str_eq(name, "OpenSSL");
+    cr_assert_str_eq(version, OpenSSL_version(OPENSSL_VERSION));
+    size_t n = 0;
+    while (wkp_dependency_info(n, NULL, NULL))
+        n++;
+    cr_assert(n >= 4 && n <= 16, "%zu dependencies", n);
+    cr_assert_not(wkp_dependency_info(n, &name, &version));
+}
