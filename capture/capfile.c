@@ -323,6 +323,12 @@ int wkp_capfile_next(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *er
         uint64_t at = cf->off;
         cf->lp_damage = false;
         rec->unsupported = false;
+        if (cf->live) {
+            r = wkp__live_next(cf, rec, &cf->fail_msg);
+            if (r == WKP_CAPFILE_IDLE)
+                return r;
+            break;
+        }
         if (cf->use_pcap) {
             r = wkp__lp_next(cf, rec, &cf->fail_msg);
             at = cf->lp_bad_off;
@@ -389,7 +395,7 @@ bool wkp_capfile_truncated(const struct wkp_capfile *cf, uint64_t *offset)
 
 bool wkp_capfile_zero_copy(const struct wkp_capfile *cf)
 {
-    return !cf->use_pcap;
+    return !cf->use_pcap && !cf->live;
 }
 
 int wkp_capfile_ts_digits(const struct wkp_capfile *cf)
@@ -404,7 +410,7 @@ uint64_t wkp_capfile_size(const struct wkp_capfile *cf)
 
 uint64_t wkp_capfile_bytes_done(const struct wkp_capfile *cf)
 {
-    return cf->use_pcap ? wkp__lp_served(cf) : cf->off;
+    return cf->use_pcap && !cf->live ? wkp__lp_served(cf) : cf->off;
 }
 
 const char *wkp_capfile_path(const struct wkp_capfile *cf)

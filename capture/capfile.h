@@ -55,6 +55,32 @@ wkp_status wkp_capfile_open(const char *path, wkp_reader_kind k, struct wkp_capf
 wkp_status wkp_capfile_open_stoppable(const char *path, wkp_reader_kind k, const _Atomic int *stop,
                                       struct wkp_capfile **out, wkp_errbuf *err);
 
+/* What a live capture is asked for (wkp_capfile_open_live). */
+struct wkp_live_cfg {
+    uint64_t count;      /* end after this many packets; 0: no limit */
+    int64_t duration_ns; /* end after this long; 0: no limit */
+    int snaplen;         /* bytes kept of each packet; 0: 262144 */
+    int buffer_bytes;    /* the kernel's buffer; 0: libpcap's default */
+    bool promisc;
+};
+
+/* Open a live capture on network interface iface (libpcap; needs the
+ * capability to capture). It reads until *end is raised, count packets
+ * were read or duration passed, then ends like a file (0); *stop ends it
+ * as a stop. Errors name the interface: "eth9: cannot capture: No such
+ * device exists ...". */
+wkp_status wkp_capfile_open_live(const char *iface, const struct wkp_live_cfg *lc,
+                                 const _Atomic int *stop, const _Atomic int *end,
+                                 struct wkp_capfile **out, wkp_errbuf *err);
+
+/* A live capture's kernel counters (pcap_stats): false for a file. */
+bool wkp_capfile_live_stats(const struct wkp_capfile *cf, uint64_t *received, uint64_t *dropped,
+                            uint64_t *if_dropped);
+
+/* next() of a live capture when no packet came within 100 ms: rec->ts_ns
+ * holds the wall-clock time, and rec nothing else. */
+#define WKP_CAPFILE_IDLE 2
+
 /* Next record. Returns 1 with *rec filled, 0 at the end of the file, or a
  * negative wkp_status with err filled (e.g. a corrupt record before the
  * first packet). A file cut inside its last record ends with 0 and

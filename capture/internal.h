@@ -7,6 +7,7 @@
  * pcap.c      the mmap reader for pcap files
  * pcapng.c    the mmap reader for pcapng files
  * libpcap.c   the reader on top of libpcap (pipes, stdin, --reader libpcap)
+ * live.c      live capture from a network interface through libpcap
  *
  * Reader thread only; not part of the interface (capture/capfile.h). */
 #ifndef WKP_CAPTURE_INTERNAL_H
@@ -46,6 +47,8 @@
 enum fmt { FMT_PCAP, FMT_PCAPNG };
 enum lenswap { LEN_NOT_SWAPPED, LEN_SWAPPED, LEN_MAYBE_SWAPPED };
 enum ng_step { NG_END = 0, NG_PACKET = 1, NG_IDB = 2, NG_OTHER = 3 };
+int wkp__live_next(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err);
+
 /* What a resync candidate looks like (wkp__pcap_plausible, wkp__ng_plausible). */
 enum { IMPLAUSIBLE = 0, PLAUSIBLE = 1, PLAUSIBLE_CUT = 2 };
 
@@ -99,6 +102,12 @@ struct wkp_capfile {
     struct ng_if *ifs;
     uint32_t nifs, ifs_cap;
     int64_t last_ts;
+
+    /* live capture (live.c): pc is the interface's handle */
+    bool live;
+    const _Atomic int *live_end; /* raised: end the capture like a file's end */
+    uint64_t live_limit;         /* packets; 0: no limit */
+    int64_t live_deadline;       /* wall-clock ns */
 
     /* libpcap reader */
     pcap_t *pc;

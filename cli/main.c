@@ -22,6 +22,7 @@
 
 static wkp_engine *volatile g_engine;
 static volatile sig_atomic_t g_signal; /* the first SIGINT / SIGTERM of the run */
+static volatile sig_atomic_t g_live, g_live_ended; /* wa1kpcap live; its input ended */
 static int g_table_errno;              /* -f table: the first write error on stdout */
 
 /* Ask the engine to stop: it cleans up and the exit status says which
@@ -29,6 +30,12 @@ static int g_table_errno;              /* -f table: the first write error on std
  * command and its process group). */
 static void on_signal(int sig)
 {
+    if (g_live && !g_live_ended) { /* live: the first signal ends the capture */
+        g_live_ended = 1;
+        if (g_engine)
+            wkp_engine_end_input(g_engine);
+        return;
+    }
     if (!g_signal)
         g_signal = sig;
     if (g_engine)
@@ -198,6 +205,11 @@ enum {
     OPT_SIGNATURE_DEPTH,
     OPT_PROTOCOLS,
     OPT_ROUTE,
+    OPT_COUNT, /* live only from here */
+    OPT_DURATION,
+    OPT_SNAPLEN,
+    OPT_BUFFER_SIZE,
+    OPT_NO_PROMISC,
 };
 
 static const struct option long_opts[] = {
@@ -236,6 +248,12 @@ static const struct option long_opts[] = {
     {"signature-depth", required_argument, NULL, OPT_SIGNATURE_DEPTH},
     {"protocols", required_argument, NULL, OPT_PROTOCOLS},
     {"route", required_argument, NULL, OPT_ROUTE},
+    {"interface", required_argument, NULL, 'i'},
+    {"count", required_argument, NULL, OPT_COUNT},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"snaplen", required_argument, NULL, OPT_SNAPLEN},
+    {"buffer-size", required_argument, NULL, OPT_BUFFER_SIZE},
+    {"no-promisc", no_argument, NULL, OPT_NO_PROMISC},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -248,6 +266,10 @@ static const struct option long_opts[] = {
 /* What the command line asks for beyond the engine's configuration. */
 struct cli {
     const char *out, *fmt_name, *summary, *packets;
+    bool live;          /* wa1kpcap live */
+    const char *iface;  /* live: -i */
+    const char *live_opt; /* a live-only option given to analyze */
+    wkp_live_options lopt;
     bool quiet;
     bool table;     /* -f table */
     wkp_format fmt; /* the output's format unless table */
@@ -399,6 +421,43 @@ static int route_option(const char *arg, wkp_config *cfg)
     return 0;
 }
 
+/* A live capture's option: 0 or a usage error's exit status. */
+static int live_option(int c, const char *arg, struct cli *o, char **argv)
+{
+    unsigned long long u;
+    double d;
+    if (!o->live && !o->live_opt)
+        o->live_opt = argv[optind - 1];
+    switch (c) {
+    case 'i': o->iface = arg; return 0;
+    case OPT_NO_PROMISC: o->lopt.no_promisc = true; return 0;
+    case OPT_COUNT:
+        if (parse_uint(arg, UINT64_MAX, &u) != 0 || u == 0)
+            return usage_error("--count: '%s' is not a packet count >= 1%s", arg, "");
+        o->lopt.count = u;
+        return 0;
+    case OPT_DURATION:
+        if (parse_seconds(arg, &d) != 0 || d <= 0 || d > 9e9)
+            return usage_error("--duration: '%s' is not a number of seconds > 0%s", arg, "");
+        o->lopt.duration_s = d;
+        return 0;
+    default: /* OPT_SNAPLEN, OPT_BUFFER_SIZE */
+        if (parse_uint(arg, INT32_MAX, &u) != 0 || u == 0)
+            return usage_error("%s: '%s' is not a byte count >= 1",
+                               c == OPT_SNAPLEN ? "--snaplen" : "--buffer-size", arg);
+        *(c == OPT_SNAPLEN ? &o->lopt.snaplen : &o->lopt.buffer_bytes) = (int)u;
+        return 0;
+    }
+}
+
+static void print_version(void)
+{
+    printf("wa1kpcap %s\n", wkp_version());
+    const char *name, *version;
+    for (size_t i = 0; wkp_dependency_info(i, &name, &version); i++)
+        printf("  %-10s %s\n", name, version);
+}
+
 /* One option from getopt_long: 0, an exit status, or CLI_DONE. */
 static int one_option(int c, char **argv, wkp_config *cfg, struct cli *o)
 {
@@ -456,7 +515,13 @@ static int one_option(int c, char **argv, wkp_config *cfg, struct cli *o)
         }
         return 0;
     case 'h': help(stdout); return CLI_DONE;
-    case 'V': printf("wa1kpcap %s\n", wkp_version()); return CLI_DONE;
+    case 'V': print_version(); return CLI_DONE;
+    case 'i':
+    case OPT_COUNT:
+    case OPT_DURATION:
+    case OPT_SNAPLEN:
+    case OPT_BUFFER_SIZE:
+    case OPT_NO_PROMISC: return live_option(c, optarg, o, argv);
     case ':': return usage_error("%s: missing value%s", argv[optind - 1], "");
     default: return usage_error("unknown option '%s'%s", argv[optind - 1], "");
     }
@@ -471,28 +536,39 @@ static int pick_format(struct cli *o)
     else if (o->fmt_name && wkp_format_parse(o->fmt_name, &o->fmt) != WKP_OK)
         return usage_error("-f: unknown format '%s' (csv, json, ndjson, table, none)%s",
                            o->fmt_name, "");
+    else if (!o->fmt_name && o->live && (strcmp(o->out, "-") == 0 ||
+                                          (!strstr(o->out, ".csv") && !strstr(o->out, ".json"))))
+        o->fmt = WKP_FMT_NDJSON; /* live: flows stream as lines */
     else if (!o->fmt_name)
         o->fmt = wkp_format_from_path(o->out);
     return 0;
 }
 
-/* The options of `analyze` (argv[0]) into cfg and *o: 0, an exit status,
- * or CLI_DONE. */
+/* The options of `analyze` or `live` (argv[0]) into cfg and *o: 0, an exit
+ * status, or CLI_DONE. */
 static int parse_options(int argc, char **argv, wkp_config *cfg, struct cli *o)
 {
+    bool live = strcmp(argv[0], "live") == 0;
     /* --compat sets several defaults: apply it first, so that options given
      * with it (e.g. --udp-timeout) still win whatever their order. */
     for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
         if (strcmp(argv[i], "--compat") == 0 && wkp_config_set_compat(cfg, true) != WKP_OK)
             return 1;
-    *o = (struct cli){.out = "-"};
+    *o = (struct cli){.out = "-", .live = live, .lopt = {.size = sizeof(wkp_live_options)}};
     int rc = 0, c;
     opterr = 0;
-    while (rc == 0 && (c = getopt_long(argc, argv, ":o:f:t:qhV", long_opts, NULL)) != -1)
+    while (rc == 0 && (c = getopt_long(argc, argv, ":o:f:t:i:qhV", long_opts, NULL)) != -1)
         rc = one_option(c, argv, cfg, o);
     if (rc != 0)
         return rc;
-    if (optind >= argc)
+    if (!live && o->live_opt)
+        return usage_error("%s: only for wa1kpcap live%s", o->live_opt, "");
+    if (live && !o->iface)
+        return usage_error("live: no interface given (-i IFACE)%s%s", "", "");
+    if (live && optind < argc)
+        return usage_error("live: unexpected argument '%s' (captures are read by analyze)%s",
+                           argv[optind], "");
+    if (!live && optind >= argc)
         return usage_error("analyze: no capture file given%s%s", "", "");
     o->files = (const char *const *)argv + optind;
     o->nfiles = argc - optind;
@@ -580,7 +656,9 @@ static wkp_status run(wkp_engine *e, const struct cli *o, FILE *table_out)
     set_handler(SIGTERM, on_signal);
     /* a closed stdout is an EPIPE write error, so the engine cleans up */
     set_handler(SIGPIPE, SIG_IGN);
-    wkp_status st = wkp_engine_run(e, o->files, (size_t)o->nfiles);
+    g_live = o->live;
+    wkp_status st = o->live ? wkp_engine_run_live(e, o->iface, &o->lopt)
+                            : wkp_engine_run(e, o->files, (size_t)o->nfiles);
     /* The handlers stay: a signal after the run has committed its output
      * changes nothing, and must not kill the process with the output complete
      * and the exit status saying otherwise. */
@@ -627,7 +705,7 @@ static int report(wkp_engine *e, wkp_status st, const struct cli *o, bool *pipe_
     return rc;
 }
 
-/* Commands other than analyze: -1 if argv is an analyze command, else the
+/* Commands other than analyze and live: -1 if argv is one of those, else the
  * exit status once answered. */
 static int other_command(int argc, char **argv)
 {
@@ -637,13 +715,10 @@ static int other_command(int argc, char **argv)
         return 0;
     }
     if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
-        printf("wa1kpcap %s\n", wkp_version());
-        const char *name, *version;
-        for (size_t i = 0; wkp_dependency_info(i, &name, &version); i++)
-            printf("  %-10s %s\n", name, version);
+        print_version();
         return 0;
     }
-    if (argc >= 2 && strcmp(argv[1], "analyze") == 0)
+    if (argc >= 2 && (strcmp(argv[1], "analyze") == 0 || strcmp(argv[1], "live") == 0))
         return -1;
     if (argc < 2)
         fputs(usage_text, stderr);

@@ -139,6 +139,7 @@ struct wkp_sink {
     char *path;     /* NULL for callbacks; "-" for stdout; as given, for messages */
     char *target;   /* the file renamed into place (symlinks resolved); NULL: direct */
     char *tmp_path; /* the temporary file being written */
+    bool live;      /* a live run: written in place and flushed after each record */
     FILE *fp;
     uint64_t written;
     int err_no; /* the first write, flush or close error (errno); 0: none */
@@ -205,6 +206,13 @@ struct wkp_engine {
     bool ran;
     bool want_view; /* a callback sink: records keep sequences and statistics */
     _Atomic int stop; /* a stop request or a failure: the reader, workers and merger wind down */
+    /* live capture (wkp_engine_run_live): end_input ends the capture as a
+     * file ends; the kernel's counters are read before it is closed */
+    bool live;
+    struct wkp_live_cfg live_cfg;
+    _Atomic int end_input;
+    bool live_stats;
+    uint64_t live_received, live_dropped, live_if_dropped;
     char err[512];
     struct wkp_buf warnings;
 

@@ -200,6 +200,8 @@ static wkp_status on_record(struct reader *rd, struct wkp_capture_info *cap, uin
     return WKP_OK;
 }
 
+static wkp_status tick_if_due(struct reader *rd, struct wkp_capfile *cf, uint16_t ci, bool copy);
+
 static void publish_all(struct reader *rd)
 {
     for (unsigned i = 0; i < rd->n; i++)
@@ -218,6 +220,30 @@ static wkp_status after_record(struct reader *rd, struct wkp_capfile *cf, uint16
         if (atomic_load_explicit(&e->stop, memory_order_relaxed))
             return WKP_ESTOPPED;
     }
+    return tick_if_due(rd, cf, ci, copy);
+}
+
+/* A live capture was quiet for its read timeout: publish what is pending,
+ * and let the wall clock move the capture clock, so that ticks still come
+ * and idle flows end on time. */
+static wkp_status on_idle(struct reader *rd, struct wkp_capfile *cf, uint16_t ci,
+                          const struct wkp_rec *rec, unsigned *in_burst)
+{
+    *in_burst = 0;
+    publish_all(rd);
+    if (atomic_load_explicit(&rd->e->stop, memory_order_relaxed))
+        return WKP_ESTOPPED;
+    if (rd->clock == INT64_MIN || rec->ts_ns > rd->clock)
+        rd->clock = rec->ts_ns;
+    if (rd->last_tick_clock == INT64_MIN)
+        rd->last_tick_clock = rd->clock;
+    return tick_if_due(rd, cf, ci, true);
+}
+
+/* Send every worker a tick when one is due. */
+static wkp_status tick_if_due(struct reader *rd, struct wkp_capfile *cf, uint16_t ci, bool copy)
+{
+    struct wkp_engine *e = rd->e;
     if (rd->ord - rd->last_tick_ord < WKP_TICK_PACKETS &&
         wkp_ns_sub(rd->clock, rd->last_tick_clock) < WKP_TICK_NS)
         return WKP_OK;
@@ -272,7 +298,13 @@ static wkp_status read_capture(struct reader *rd, size_t ci)
     int rc;
     unsigned in_burst = 0;
     wkp_status st = WKP_OK;
-    while ((rc = wkp_capfile_next(cf, &rec, &rd->err)) == 1) {
+    while ((rc = wkp_capfile_next(cf, &rec, &rd->err)) > 0) {
+        if (rc == WKP_CAPFILE_IDLE) {
+            st = on_idle(rd, cf, (uint16_t)ci, &rec, &in_burst);
+            if (st != WKP_OK)
+                break;
+            continue;
+        }
         st = on_record(rd, cap, (uint16_t)ci, copy, &rec);
         if (st == WKP_OK)
             st = after_record(rd, cf, (uint16_t)ci, copy, &in_burst);

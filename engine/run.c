@@ -58,7 +58,10 @@ static wkp_status open_captures(wkp_engine *e, const char *const *paths, size_t 
         }
         const char *slash = strrchr(c->path, '/');
         c->name = slash ? slash + 1 : c->path;
-        wkp_status st = wkp_capfile_open_stoppable(c->path, e->cfg.reader, &e->stop, &c->cf, err);
+        wkp_status st =
+            e->live ? wkp_capfile_open_live(c->path, &e->live_cfg, &e->stop, &e->end_input, &c->cf,
+                                            err)
+                    : wkp_capfile_open_stoppable(c->path, e->cfg.reader, &e->stop, &c->cf, err);
         if (st != WKP_OK) {
             if (st == WKP_ESTOPPED)
                 wkp__set_error(e, WKP_STOPPED_MSG);
@@ -85,6 +88,7 @@ static wkp_status open_sinks(wkp_engine *e, wkp_errbuf *err)
 {
     for (size_t i = 0; i < e->nsinks; i++) {
         e->sinks[i]->cfg = &e->cfg;
+        e->sinks[i]->live = e->live;
         wkp_status st = wkp__sink_open(e->sinks[i], &e->stop, err);
         if (st != WKP_OK) {
             wkp__set_error(e, "%s", err->msg);
@@ -341,6 +345,9 @@ static wkp_status run(wkp_engine *e, const char *const *paths, size_t n)
     if (st == WKP_OK)
         st = check_captures(e);
     st = finish_sinks(e, st, write_error, &err);
+    if (e->live && e->ncaps == 1)
+        e->live_stats = wkp_capfile_live_stats(e->caps[0].cf, &e->live_received,
+                                               &e->live_dropped, &e->live_if_dropped);
     wkp__close_captures(e);
     e->wall_s = wkp_clock_s() - t0;
     return st;

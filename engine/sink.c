@@ -6,7 +6,9 @@
  * when the run succeeded, so a failed or stopped run never leaves a
  * complete-looking file behind. A symlink is resolved first and its target
  * treated by its type. Anything else (stdout, a device, a FIFO) is written
- * directly: renaming over it would replace it. Every write, flush and close
+ * directly: renaming over it would replace it. A live capture's output is
+ * written in place and flushed after each record: its flows are read as
+ * they end. Every write, flush and close
  * is checked; the first error ends the run as "PATH: write error: ..."
  * (docs/design.md, "Output files and stopping"). */
 #include <errno.h>
@@ -259,16 +261,16 @@ wkp_status wkp__sink_open(struct wkp_sink *s, _Atomic int *stop, wkp_errbuf *err
         struct stat st;
         bool exists = stat(s->target, &st) == 0;
         wkp_status rc = WKP_OK;
-        if (!exists || S_ISREG(st.st_mode)) {
+        if (!s->live && (!exists || S_ISREG(st.st_mode))) {
             rc = open_temporary(s, exists ? &st : NULL, err);
         } else {
             /* a device, a FIFO (waits for its reader), a directory
              * (refused by open): written in place, never replaced */
             free(s->target);
             s->target = NULL;
-            int fd = S_ISFIFO(st.st_mode)
+            int fd = exists && S_ISFIFO(st.st_mode)
                          ? open_fifo(s->path, stop)
-                         : open(s->path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+                         : open(s->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0666);
             if (fd < 0 && errno == EINTR) {
                 snprintf(err->msg, sizeof err->msg, "%s", WKP_STOPPED_MSG);
                 rc = WKP_ESTOPPED;
@@ -330,6 +332,8 @@ int wkp__sink_write(struct wkp_sink *s, const struct wkp_flow *f)
     if (s->fmt == WKP_FMT_JSON)
         sink_put(s, s->written ? ",\n" : "\n", s->written ? 2 : 1);
     sink_put(s, f->text[t], f->text_len[t]);
+    if (s->live && !s->err_no && fflush(s->fp) != 0)
+        sink_fail(s, errno);
     if (s->err_no)
         return -1;
     s->written++;

@@ -148,6 +148,26 @@ static void put_dissectors(struct wkp_buf *b, const wkp_engine *e)
 /* Signatures (only when configured): the compiled database's size, the
  * streams opened, and their state memory at the busiest moment (the sum
  * of each worker's peak of open streams times the larger stream size). */
+/* A live capture: the interface and the kernel's counters (pcap_stats):
+ * packets it received, dropped for want of buffer space, and dropped by
+ * the interface (where the driver tells). */
+static void put_live(struct wkp_buf *b, const wkp_engine *e)
+{
+    if (!e->live || e->ncaps != 1)
+        return;
+    wkp_buf_puts(b, ",\n  \"live\": {\"interface\": ");
+    wkp_buf_json_str(b, e->caps[0].path ? e->caps[0].path : "");
+    if (e->live_stats) {
+        wkp_buf_puts(b, ", \"kernel_received\": ");
+        wkp_buf_u64(b, e->live_received);
+        wkp_buf_puts(b, ", \"kernel_dropped\": ");
+        wkp_buf_u64(b, e->live_dropped);
+        wkp_buf_puts(b, ", \"interface_dropped\": ");
+        wkp_buf_u64(b, e->live_if_dropped);
+    }
+    wkp_buf_puts(b, "}");
+}
+
 static void put_signatures(struct wkp_buf *b, const wkp_engine *e)
 {
     const struct wkp_sigdb *db = e->cfg.sigdb;
@@ -310,6 +330,7 @@ wkp_status wkp_engine_write_summary(const wkp_engine *e, const char *path, wkp_e
     put_status(&b, e);
     put_options(&b, e);
     put_counters(&b, e);
+    put_live(&b, e);
     put_reassembly(&b, e);
     put_signatures(&b, e);
     put_dissectors(&b, e);

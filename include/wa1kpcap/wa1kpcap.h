@@ -490,6 +490,38 @@ WKP_API WKP_NODISCARD wkp_status wkp_engine_add_sink(wkp_engine *e, wkp_sink *si
  * wkp_engine_last_error(e). Call once per engine. */
 WKP_API WKP_NODISCARD wkp_status wkp_engine_run(wkp_engine *e, const char *const *paths, size_t n);
 
+/* Live capture from network interface iface through libpcap (it needs the
+ * capability to capture: root or CAP_NET_RAW). Flows end by the timeouts
+ * in wall-clock time, also while the interface is quiet, and file sinks
+ * are written in place and flushed after each flow. The capture ends like
+ * a file ends (open flows end with end_reason "end_of_input", WKP_OK)
+ * after opt->count packets, after opt->duration_s seconds, or when
+ * wkp_engine_end_input() is called; wkp_engine_stop() stops it as it stops
+ * any run. opt may be NULL (no limit, defaults). Once per engine, like
+ * wkp_engine_run. The run summary gains "live" with the kernel's
+ * counters; wkp_engine_live_stats() gives them too. */
+typedef struct wkp_live_options {
+    size_t size;       /* sizeof(wkp_live_options): set by the caller */
+    uint64_t count;    /* end after this many packets; 0: no limit */
+    double duration_s; /* end after this many seconds; 0: no limit */
+    int snaplen;       /* bytes kept of each packet; 0: 262144 */
+    int buffer_bytes;  /* the kernel's capture buffer; 0: libpcap's default (2 MiB) */
+    bool no_promisc;   /* do not put the interface in promiscuous mode */
+} wkp_live_options;
+WKP_API WKP_NODISCARD wkp_status wkp_engine_run_live(wkp_engine *e, const char *iface,
+                                                     const wkp_live_options *opt);
+
+/* End the input of a live run as if its file had ended: the open flows are
+ * written and wkp_engine_run_live returns WKP_OK. Any thread;
+ * async-signal-safe. No effect on a run over files. */
+WKP_API void wkp_engine_end_input(wkp_engine *e);
+
+/* After a live run: the kernel's counters of the capture (packets received,
+ * dropped for lack of buffer space, dropped by the interface). false if
+ * they are not known (not a live run, or the platform does not say). */
+WKP_API bool wkp_engine_live_stats(const wkp_engine *e, uint64_t *received, uint64_t *dropped,
+                                   uint64_t *if_dropped);
+
 /* Ask the engine to stop: a stop seen at any moment of wkp_engine_run up to
  * the renaming of its output (including after the last packet was read, and
  * before the run: it then stops at once) makes it return WKP_ESTOPPED with
