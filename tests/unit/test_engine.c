@@ -626,3 +626,36 @@ Test(engine, dependency_versions_are_the_libraries_own)
     cr_assert(n >= 4 && n <= 16, "%zu dependencies", n);
     cr_assert_not(wkp_dependency_info(n, &name, &version));
 }
+
+/* wkp_engine_run_live refuses bad options and names a missing interface. */
+Test(engine, live_run_checks_its_arguments)
+{
+    wkp_config *cfg;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    wkp_engine *e;
+    wkp_errbuf err = {{0}};
+    cr_assert_eq(wkp_engine_new(cfg, &e, &err), WKP_OK);
+    wkp_live_options small = {.size = sizeof(wkp_live_options) - 1};
+    cr_assert_eq(wkp_engine_run_live(e, "lo", &small), WKP_EINVAL);
+    cr_assert_str_eq(wkp_engine_last_error(e), "wkp_engine_run_live: invalid options");
+    wkp_engine_free(e);
+
+    cr_assert_eq(wkp_engine_new(cfg, &e, &err), WKP_OK);
+    wkp_live_options neg = {.size = sizeof neg, .duration_s = -1};
+    cr_assert_eq(wkp_engine_run_live(e, "lo", &neg), WKP_EINVAL);
+    wkp_engine_free(e);
+
+    cr_assert_eq(wkp_engine_new(cfg, &e, &err), WKP_OK);
+    cr_assert_eq(wkp_engine_run_live(e, "", NULL), WKP_EINVAL);
+    cr_assert_str_eq(wkp_engine_last_error(e), "wkp_engine_run_live: no interface given");
+    cr_assert_not(wkp_engine_live_stats(e, NULL, NULL, NULL));
+    wkp_engine_free(e);
+
+    cr_assert_eq(wkp_engine_new(cfg, &e, &err), WKP_OK);
+    wkp_status st = wkp_engine_run_live(e, "wkpnosuch0", NULL);
+    cr_assert_neq(st, WKP_OK);
+    cr_assert(strncmp(wkp_engine_last_error(e), "wkpnosuch0: cannot capture", 26) == 0, "%s",
+              wkp_engine_last_error(e));
+    wkp_engine_free(e);
+    wkp_config_free(cfg);
+}
