@@ -142,8 +142,9 @@ def main():
     with open(os.path.join(outdir, "peers.json"), "w") as f:
         json.dump(doc, f, indent=2)
         f.write("\n")
-    title = "%s: %.2f M packets, %d CPUs, load %s" % (
-        os.path.basename(capture), packets / 1e6, os.cpu_count(), load0.split()[0])
+    title = "%s: %.2f M packets, %d CPUs, load average %s to %s" % (
+        os.path.basename(capture), packets / 1e6, os.cpu_count(), load0.split()[0],
+        load1.split()[0])
     with open(os.path.join(outdir, "peers.svg"), "w") as f:
         f.write(svg(rows, title))
     print("\npeers.sh: %s/peers.json and peers.svg written" % outdir, file=sys.stderr)
