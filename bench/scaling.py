@@ -12,12 +12,22 @@ wait4, and the CPU of each thread is sampled from /proc/PID/task every 20 ms
 merger). A 1,000-packet head of the capture gives the fixed cost (start,
 end-of-capture flush and exit with almost no flows).
 
-Model, for N workers on P free cores (reader and merger threads on top):
-    wall(N, P) = max(R, W / N, (Rc + W) / P) + F
-R  the reader-only wall time (discard run, minus F),
-Rc the reader-only CPU time (discard run),
-W  the worker CPU time at -t 1 (process CPU of the -t 1 run minus Rc),
-F  the fixed cost (wall of the 1,000-packet run).
+Model, for N workers on P cores free for this run (reader and merger threads
+on top), from CPU seconds (so the inputs do not depend on the machine's load):
+    wall(N, P) = F + max(R, W / N, (R + W + M + X * (N - 1)) / P)
+F  the fixed cost: median wall of the 1,000-packet run,
+R  the reader: CPU of the main thread (read, decode to L4, hash, dispatch) in
+   the --bench-discard run,
+W  one worker: CPU of the worker thread at -t 1 (every packet and flow,
+   end-of-capture flush included),
+M  the merger thread's CPU at -t 1,
+X  the CPU each added worker costs on top (process CPU at -t 2 minus at -t 1;
+   0 when -t 2 was not measured). The check prints the model with X = 0 too:
+   that one uses nothing measured at -t 2.
+The measured wall printed beside it is the median and the best of the runs: on
+a shared machine the best run is the one least slowed by others.
+
+usage: scaling.py --from JSON   re-prints the model from a saved --json file.
 """
 import json
 import os
@@ -86,6 +96,77 @@ def rng(runs, key):
     return [min(v), max(v)]
 
 
+def analyse(rd, packets, cores, predict):
+    runs = rd["runs"]
+    F = med(runs["fixed"], "wall_s")
+    R = statistics.median(r["thread_cpu_s"][0] for r in runs["discard"])
+    t1 = runs["t1"]
+    W = statistics.median(r["thread_cpu_s"][1] for r in t1)
+    M = statistics.median(r["thread_cpu_s"][-1] for r in t1)
+    X = max(med(runs["t2"], "cpu_s") - med(t1, "cpu_s"), 0.0) if "t2" in runs else 0.0
+
+    def model(n, p, x):
+        return F + max(R, W / n, (R + W + M + x * (n - 1)) / p)
+
+    rd["inputs"] = {"fixed_F_s": F, "reader_cpu_R_s": R, "worker_cpu_W_s": W,
+                    "merger_cpu_M_s": M, "extra_cpu_per_worker_X_s": X,
+                    "process_cpu_t1_s": med(t1, "cpu_s"),
+                    "discard_wall_s": med(runs["discard"], "wall_s"),
+                    "reader_ceiling_packets_per_s": packets / (R + F) if packets else None}
+    rd["check"] = []
+    for name, rs in runs.items():
+        if not name.startswith("t"):
+            continue
+        n = int(name[1:])
+        eff = n if n > 0 else cores
+        thr = [statistics.median(r["thread_cpu_s"][i] for r in rs)
+               for i in range(min(len(r["thread_cpu_s"]) for r in rs))]
+        rd["check"].append({"threads": n, "workers": eff,
+                            "predicted_wall_s": model(eff, cores, X),
+                            "predicted_wall_x0_s": model(eff, cores, 0.0),
+                            "measured_wall_s": med(rs, "wall_s"),
+                            "measured_range_s": rng(rs, "wall_s"),
+                            "measured_cpu_s": med(rs, "cpu_s"),
+                            "cpu_range_s": rng(rs, "cpu_s"),
+                            "thread_cpu_s": thr,
+                            "rss_mib": med(rs, "rss_mib")})
+    rd["predict"] = []
+    for p in predict:
+        w = model(p, p, X)
+        bound = "reader" if w - F <= R + 1e-9 else "workers"
+        rd["predict"].append({"cores": p, "workers": p, "wall_s": w,
+                              "wall_x0_s": model(p, p, 0.0),
+                              "packets_per_s": packets / w if packets else None,
+                              "bound": bound})
+
+
+def report(doc, predict):
+    packets, cores = doc["packets"], doc["cpus"]
+    for reader, rd in doc["readers"].items():
+        analyse(rd, packets, cores, predict)
+        i = rd["inputs"]
+        print("\n%s reader, %s (%s packets, %d CPUs, load %s -> %s)" % (
+            reader, doc["capture"], packets, cores, " ".join(doc["load_average_before"]),
+            " ".join(doc["load_average_after"])))
+        print("  F %.3f s  R %.2f s  W %.2f s  M %.2f s  X %.2f s  (process CPU at -t 1 %.2f s;"
+              " reader ceiling %.2f M packets/s)" % (
+                  i["fixed_F_s"], i["reader_cpu_R_s"], i["worker_cpu_W_s"], i["merger_cpu_M_s"],
+                  i["extra_cpu_per_worker_X_s"], i["process_cpu_t1_s"],
+                  (i["reader_ceiling_packets_per_s"] or 0) / 1e6))
+        print("  %-9s %9s %9s %22s %18s %8s  %s" % ("-t", "model", "model X=0", "measured wall (range)",
+                                                "measured CPU", "RSS MiB", "thread CPU s"))
+        for c in rd["check"]:
+            print("  %-9s %9.2f %9.2f %7.2f (%.2f-%.2f) %7.2f (%.2f-%.2f) %8.1f  %s" % (
+                "%d%s" % (c["threads"], " (dflt)" if c["threads"] == 0 else ""),
+                c["predicted_wall_s"], c["predicted_wall_x0_s"], c["measured_wall_s"],
+                *c["measured_range_s"], c["measured_cpu_s"], *c["cpu_range_s"], c["rss_mib"],
+                " ".join("%.2f" % t for t in c["thread_cpu_s"])))
+        for p in rd["predict"]:
+            print("  %2d free cores, -t %-2d: %.2f s (X=0: %.2f s), %.2f M packets/s, %s-bound" % (
+                p["cores"], p["workers"], p["wall_s"], p["wall_x0_s"],
+                (p["packets_per_s"] or 0) / 1e6, p["bound"]))
+
+
 def main(argv):
     reps, readers, threads, predict, json_out = 3, ["mmap", "libpcap"], [1, 0, 2, 4, 8], [4, 8, 16], None
     args = argv[1:]
@@ -101,6 +182,11 @@ def main(argv):
             predict = [int(x) for x in args.pop(0).split()]
         elif opt == "--json":
             json_out = args.pop(0)
+        elif opt == "--from":
+            with open(args.pop(0)) as f:
+                doc = json.load(f)
+            report(doc, predict)
+            return
         else:
             sys.exit(__doc__)
     if len(args) != 2:
@@ -148,64 +234,17 @@ def main(argv):
                     s = json.load(f)
                 packets = s["packets"]["packets_read"]
                 doc["flows"] = s["flows"]
-        F = med(fixed, "wall_s")
-        R = med(disc, "wall_s") - F
-        Rc = med(disc, "cpu_s")
-        t1 = rd["runs"]["t1"]
-        W = med(t1, "cpu_s") - Rc
-        # the worker thread alone at -t 1 (threads: reader, worker, merger)
-        wt = [r["thread_cpu_s"][1] for r in t1 if len(r["thread_cpu_s"]) >= 3]
-        rd["inputs"] = {"fixed_F_s": F, "reader_R_s": R, "reader_cpu_Rc_s": Rc,
-                        "worker_cpu_W_s": W,
-                        "worker_thread_cpu_t1_s": statistics.median(wt) if wt else None,
-                        "reader_packets_per_s": (packets / (R + F)) if packets else None}
-
-        def model(n, p):
-            return max(R, W / n, (Rc + W) / p) + F
-
-        rd["check"] = []
-        for n in threads:
-            eff = n if n > 0 else cores
-            runs = rd["runs"]["t%d" % n]
-            rd["check"].append({"threads": n, "workers": eff,
-                                "predicted_wall_s": model(eff, cores),
-                                "measured_wall_s": med(runs, "wall_s"),
-                                "measured_range_s": rng(runs, "wall_s"),
-                                "measured_cpu_s": med(runs, "cpu_s"),
-                                "cpu_range_s": rng(runs, "cpu_s"),
-                                "rss_mib": med(runs, "rss_mib")})
-        rd["predict"] = [{"cores": p, "workers": p, "wall_s": model(p, p),
-                          "packets_per_s": packets / model(p, p) if packets else None,
-                          "bound": "reader" if R >= W / p and R >= (Rc + W) / p else "workers"}
-                         for p in predict]
         doc["readers"][reader] = rd
     doc["packets"] = packets
     doc["load_average_after"] = open("/proc/loadavg").read().split()[:3]
-    for reader, rd in doc["readers"].items():
-        i = rd["inputs"]
-        print("\n%s reader, %s (%s packets, %d CPUs, load %s -> %s)" % (
-            reader, capture, packets, cores, " ".join(doc["load_average_before"]),
-            " ".join(doc["load_average_after"])))
-        print("  F fixed cost %.3f s | R reader wall %.3f s (%.2f M packets/s) | Rc reader CPU %.2f s"
-              " | W worker CPU %.2f s (worker thread alone %.2f s)" % (
-                  i["fixed_F_s"], i["reader_R_s"], (i["reader_packets_per_s"] or 0) / 1e6,
-                  i["reader_cpu_Rc_s"], i["worker_cpu_W_s"], i["worker_thread_cpu_t1_s"] or 0))
-        print("  %-8s %10s %18s %18s %8s" % ("-t", "predicted", "measured wall", "measured CPU", "RSS MiB"))
-        for c in rd["check"]:
-            print("  %-8s %10.2f %7.2f (%.2f-%.2f) %7.2f (%.2f-%.2f) %8.1f" % (
-                "%d%s" % (c["threads"], " (dflt)" if c["threads"] == 0 else ""),
-                c["predicted_wall_s"], c["measured_wall_s"], *c["measured_range_s"],
-                c["measured_cpu_s"], *c["cpu_range_s"], c["rss_mib"]))
-        for p in rd["predict"]:
-            print("  %2d cores, -t %-2d: %.2f s, %.2f M packets/s (%s-bound)" % (
-                p["cores"], p["workers"], p["wall_s"], (p["packets_per_s"] or 0) / 1e6, p["bound"]))
+    for name in os.listdir(tmp):
+        os.unlink(os.path.join(tmp, name))
+    os.rmdir(tmp)
+    report(doc, predict)
     if json_out:
         with open(json_out, "w") as f:
             json.dump(doc, f, indent=1)
             f.write("\n")
-    for name in os.listdir(tmp):
-        os.unlink(os.path.join(tmp, name))
-    os.rmdir(tmp)
 
 
 if __name__ == "__main__":
