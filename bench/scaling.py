@@ -12,24 +12,24 @@ wait4, and the CPU of each thread is sampled from /proc/PID/task every 20 ms
 merger). A 1,000-packet head of the capture gives the fixed cost (start,
 end-of-capture flush and exit with almost no flows).
 
-Model, for N workers on P cores free for this run (reader and merger threads
-on top), from CPU seconds (so the inputs do not depend on the machine's load):
-    wall(N, P) = F + max(R, W / N, (R + W + M + X * (N - 1)) / P)
-F  the fixed cost: median wall of the 1,000-packet run,
-R  the reader: CPU of the main thread (read, decode to L4, hash, dispatch) in
-   the --bench-discard run,
-W  one worker: CPU of the worker thread at -t 1 (every packet and flow,
-   end-of-capture flush included),
-M  the merger thread's CPU at -t 1,
-X  the CPU each added worker costs on top (process CPU at -t 2 minus at -t 1;
-   0 when -t 2 was not measured). The check prints the model with X = 0 too:
-   that one uses nothing measured at -t 2.
-The measured wall printed beside it is the median and the best of the runs: on
-a shared machine the best run is the one least slowed by others.
+Model, for N workers on P cores free for this run, from CPU seconds (so the
+inputs do not depend on the machine's load):
+    wall(N, P) = F + max(R(N), W(N) / N, (R(N) + W(N) + M(N)) / P)
+F     the fixed cost: median wall of the 1,000-packet run,
+R(N)  CPU of the reader (the main thread: read, decode to L4, hash, dispatch),
+W(N)  CPU of all N workers together (every packet and flow, the end-of-capture
+      flush included), M(N) CPU of the merger thread.
+"simple" takes R from the --bench-discard run and W, M from -t 1, so it uses
+nothing measured at N > 1; "fitted" takes R, W, M from a + b log2 N fitted
+to the thread CPUs measured at every -t N (the reader and the workers spend
+more as workers are added: more rings, wake-ups, colder caches).
+The measured wall is printed as the median and range of the runs: on a
+shared machine the best run is the one least slowed by others.
 
 usage: scaling.py --from JSON   re-prints the model from a saved --json file.
 """
 import json
+import math
 import os
 import statistics
 import struct
@@ -96,23 +96,53 @@ def rng(runs, key):
     return [min(v), max(v)]
 
 
+def fit_log2(points):
+    """Least squares v = a + b * log2(n) over (n, v) points; b = 0 from one point."""
+    xs = [math.log2(n) for n, _ in points]
+    ys = [v for _, v in points]
+    mx, my = statistics.mean(xs), statistics.mean(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx if sxx > 0 else 0.0
+    return my - b * mx, b
+
+
 def analyse(rd, packets, cores, predict):
     runs = rd["runs"]
     F = med(runs["fixed"], "wall_s")
-    R = statistics.median(r["thread_cpu_s"][0] for r in runs["discard"])
+    Rd = statistics.median(r["thread_cpu_s"][0] for r in runs["discard"])
     t1 = runs["t1"]
-    W = statistics.median(r["thread_cpu_s"][1] for r in t1)
-    M = statistics.median(r["thread_cpu_s"][-1] for r in t1)
-    X = max(med(runs["t2"], "cpu_s") - med(t1, "cpu_s"), 0.0) if "t2" in runs else 0.0
+    W1 = statistics.median(r["thread_cpu_s"][1] for r in t1)
+    M1 = statistics.median(r["thread_cpu_s"][-1] for r in t1)
+    # per thread count: reader, all workers, merger (medians of the thread CPUs)
+    per_n = {}
+    for name, rs in runs.items():
+        if name.startswith("t") and name != "t0":
+            n = int(name[1:])
+            per_n[n] = (statistics.median(r["thread_cpu_s"][0] for r in rs),
+                        statistics.median(sum(r["thread_cpu_s"][1:-1]) for r in rs),
+                        statistics.median(r["thread_cpu_s"][-1] for r in rs))
+    fr = fit_log2([(n, v[0]) for n, v in per_n.items()])
+    fw = fit_log2([(n, v[1]) for n, v in per_n.items()])
+    fm = fit_log2([(n, v[2]) for n, v in per_n.items()])
 
-    def model(n, p, x):
-        return F + max(R, W / n, (R + W + M + x * (n - 1)) / p)
+    def at(f, n):
+        return f[0] + f[1] * math.log2(n)
 
-    rd["inputs"] = {"fixed_F_s": F, "reader_cpu_R_s": R, "worker_cpu_W_s": W,
-                    "merger_cpu_M_s": M, "extra_cpu_per_worker_X_s": X,
-                    "process_cpu_t1_s": med(t1, "cpu_s"),
+    def model(n, p, r, w, m):
+        return F + max(r, w / n, (r + w + m) / p)
+
+    def fitted(n, p):
+        return model(n, p, at(fr, n), at(fw, n), at(fm, n))
+
+    def simple(n, p):  # from the discard run and -t 1 only
+        return model(n, p, Rd, W1, M1)
+
+    rd["inputs"] = {"fixed_F_s": F, "reader_cpu_discard_s": Rd, "worker_cpu_t1_W1_s": W1,
+                    "merger_cpu_t1_M1_s": M1, "process_cpu_t1_s": med(t1, "cpu_s"),
                     "discard_wall_s": med(runs["discard"], "wall_s"),
-                    "reader_ceiling_packets_per_s": packets / (R + F) if packets else None}
+                    "reader_only_packets_per_s_cpu": packets / Rd if packets and Rd else None,
+                    "fit_reader_cpu": fr, "fit_workers_cpu": fw, "fit_merger_cpu": fm,
+                    "thread_cpu_by_workers": per_n}
     rd["check"] = []
     for name, rs in runs.items():
         if not name.startswith("t"):
@@ -122,8 +152,8 @@ def analyse(rd, packets, cores, predict):
         thr = [statistics.median(r["thread_cpu_s"][i] for r in rs)
                for i in range(min(len(r["thread_cpu_s"]) for r in rs))]
         rd["check"].append({"threads": n, "workers": eff,
-                            "predicted_wall_s": model(eff, cores, X),
-                            "predicted_wall_x0_s": model(eff, cores, 0.0),
+                            "predicted_simple_s": simple(eff, cores),
+                            "predicted_fit_s": fitted(eff, cores),
                             "measured_wall_s": med(rs, "wall_s"),
                             "measured_range_s": rng(rs, "wall_s"),
                             "measured_cpu_s": med(rs, "cpu_s"),
@@ -132,12 +162,13 @@ def analyse(rd, packets, cores, predict):
                             "rss_mib": med(rs, "rss_mib")})
     rd["predict"] = []
     for p in predict:
-        w = model(p, p, X)
-        bound = "reader" if w - F <= R + 1e-9 else "workers"
+        w = fitted(p, p)
+        r = at(fr, p)
         rd["predict"].append({"cores": p, "workers": p, "wall_s": w,
-                              "wall_x0_s": model(p, p, 0.0),
+                              "wall_simple_s": simple(p, p),
+                              "reader_cpu_s": r, "workers_cpu_s": at(fw, p),
                               "packets_per_s": packets / w if packets else None,
-                              "bound": bound})
+                              "bound": "reader" if w - F <= r + 1e-9 else "workers"})
 
 
 def report(doc, predict):
@@ -148,23 +179,28 @@ def report(doc, predict):
         print("\n%s reader, %s (%s packets, %d CPUs, load %s -> %s)" % (
             reader, doc["capture"], packets, cores, " ".join(doc["load_average_before"]),
             " ".join(doc["load_average_after"])))
-        print("  F %.3f s  R %.2f s  W %.2f s  M %.2f s  X %.2f s  (process CPU at -t 1 %.2f s;"
-              " reader ceiling %.2f M packets/s)" % (
-                  i["fixed_F_s"], i["reader_cpu_R_s"], i["worker_cpu_W_s"], i["merger_cpu_M_s"],
-                  i["extra_cpu_per_worker_X_s"], i["process_cpu_t1_s"],
-                  (i["reader_ceiling_packets_per_s"] or 0) / 1e6))
-        print("  %-9s %9s %9s %22s %18s %8s  %s" % ("-t", "model", "model X=0", "measured wall (range)",
+        print("  F %.3f s  reader alone (discard) %.2f s CPU = %.2f M packets/s, %.2f s wall |"
+              " -t 1: worker %.2f s, merger %.2f s, process %.2f s CPU" % (
+                  i["fixed_F_s"], i["reader_cpu_discard_s"],
+                  (i["reader_only_packets_per_s_cpu"] or 0) / 1e6, i["discard_wall_s"],
+                  i["worker_cpu_t1_W1_s"], i["merger_cpu_t1_M1_s"], i["process_cpu_t1_s"]))
+        print("  fits over -t N (CPU s = a + b log2 N): reader %.2f + %.2f, workers %.2f + %.2f,"
+              " merger %.2f + %.2f" % (*i["fit_reader_cpu"], *i["fit_workers_cpu"],
+                                       *i["fit_merger_cpu"]))
+        print("  %-9s %7s %7s %22s %18s %8s  %s" % ("-t", "simple", "fitted", "measured wall (range)",
                                                 "measured CPU", "RSS MiB", "thread CPU s"))
         for c in rd["check"]:
-            print("  %-9s %9.2f %9.2f %7.2f (%.2f-%.2f) %7.2f (%.2f-%.2f) %8.1f  %s" % (
+            print("  %-9s %7.2f %7.2f %7.2f (%.2f-%.2f) %7.2f (%.2f-%.2f) %8.1f  %s" % (
                 "%d%s" % (c["threads"], " (dflt)" if c["threads"] == 0 else ""),
-                c["predicted_wall_s"], c["predicted_wall_x0_s"], c["measured_wall_s"],
+                c["predicted_simple_s"], c["predicted_fit_s"], c["measured_wall_s"],
                 *c["measured_range_s"], c["measured_cpu_s"], *c["cpu_range_s"], c["rss_mib"],
                 " ".join("%.2f" % t for t in c["thread_cpu_s"])))
         for p in rd["predict"]:
-            print("  %2d free cores, -t %-2d: %.2f s (X=0: %.2f s), %.2f M packets/s, %s-bound" % (
-                p["cores"], p["workers"], p["wall_s"], p["wall_x0_s"],
-                (p["packets_per_s"] or 0) / 1e6, p["bound"]))
+            print("  %2d free cores, -t %-2d: %.2f s (simple %.2f s), %.2f M packets/s, %s-bound"
+                  " (reader %.2f s, workers %.2f s CPU)" % (
+                      p["cores"], p["workers"], p["wall_s"], p["wall_simple_s"],
+                      (p["packets_per_s"] or 0) / 1e6, p["bound"], p["reader_cpu_s"],
+                      p["workers_cpu_s"]))
 
 
 def main(argv):
