@@ -70,6 +70,8 @@ def run(cmd):
         "wall_s": wall,
         "cpu_s": ru.ru_utime + ru.ru_stime,
         "rss_mib": ru.ru_maxrss / 1024,
+        "voluntary_switches": ru.ru_nvcsw,
+        "involuntary_switches": ru.ru_nivcsw,
         "thread_cpu_s": [threads[t] for t in sorted(threads)],
     }
 
