@@ -170,7 +170,7 @@ def analyse(rd, packets, cores, predict):
                               "wall_simple_s": simple(p, p),
                               "reader_cpu_s": r, "workers_cpu_s": at(fw, p),
                               "packets_per_s": packets / w if packets else None,
-                              "bound": "reader" if w - F <= r + 1e-9 else "workers"})
+                              "bound": "reader" if w - F <= r + 1e-9 else "workers or cores"})
 
 
 def report(doc, predict):
