@@ -1,11 +1,19 @@
-/* The capture reader on top of libpcap: pipes, stdin, and --reader libpcap.
+/* The capture reader on top of libpcap: pipes, stdin, compressed files, and
+ * --reader libpcap.
  *
  * libpcap reads through a stdio cookie stream of our own, so that it works
  * the same on pipes and stdin as on files: the cookie remembers the first
  * bytes (to check the magic and find the timestamp resolution, which
  * libpcap does not expose) and counts the bytes libpcap consumed, which
  * gives bytes_done and the offset of a truncated or damaged record. Record
- * data is libpcap's buffer, valid until the next call. */
+ * data is libpcap's buffer, valid until the next call.
+ *
+ * A file whose first bytes are a gzip, zstd, xz or lz4 magic is decompressed
+ * in the cookie (capture/decomp.h): libpcap sees the capture inside, offsets
+ * in messages are offsets in it, and progress counts the compressed bytes
+ * read from the file. Corrupt or cut compressed data after a good packet is
+ * damage: the read stops there (docs/design.md, "Damaged captures"), the
+ * reason naming the compressed byte offset. */
 #include <errno.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -14,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capture/decomp.h"
 #include "capture/internal.h"
 
 /* Input of the libpcap reader: a buffer in front of a file descriptor. */
@@ -27,6 +36,9 @@ struct lp_src {
     bool refilled;           /* buf no longer holds the first bytes */
     uint64_t served;         /* bytes handed to libpcap: its position in the file */
     const _Atomic int *stop; /* a run's stop flag, or NULL */
+    struct wkp_z *z;         /* the decompressor of a compressed file, or NULL */
+    bool zbad;               /* z found corrupt or cut data: wkp__z_error says where */
+    uint64_t packed_size;    /* z: the size of the (compressed) file, 0 if unknown */
 };
 
 /* read(2) that a stop ends: a pipe whose writer stalls without closing it
@@ -50,17 +62,42 @@ static ssize_t src_read_fd(struct lp_src *s, void *dst, size_t n)
     return read(s->fd, dst, n);
 }
 
+/* The decompressor's source: the file's bytes. */
+static ssize_t src_read_raw(void *ctx, void *dst, size_t n)
+{
+    ssize_t r;
+    do
+        r = src_read_fd(ctx, dst, n);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
+/* Up to n bytes of the capture: the file's, or what they decompress to. */
+static ssize_t src_fill(struct lp_src *s, uint8_t *dst, size_t n)
+{
+    if (s->z == NULL)
+        return src_read_fd(s, dst, n);
+    ssize_t r = wkp__z_read(s->z, dst, n);
+    if (r == -2) {
+        s->zbad = true;
+        errno = EIO;
+        r = -1;
+    }
+    return r;
+}
+
 static ssize_t src_read(void *cookie, char *out, size_t n)
 {
     struct lp_src *s = cookie;
     size_t done = 0;
     while (done < n) {
         if (s->pos == s->len) {
-            ssize_t r = src_read_fd(s, s->buf, PEEK_BYTES);
-            if (r < 0 && errno == EINTR)
+            ssize_t r = src_fill(s, s->buf, PEEK_BYTES);
+            if (r < 0 && errno == EINTR && !s->zbad)
                 continue;
             if (r < 0) {
-                s->err = errno;
+                if (!s->zbad)
+                    s->err = errno;
                 return done > 0 ? (ssize_t)done : -1;
             }
             if (r == 0)
@@ -83,20 +120,25 @@ static int src_close(void *cookie)
     struct lp_src *s = cookie;
     if (s->own_fd)
         close(s->fd);
+    wkp__z_free(s->z);
     free(s->buf);
     free(s);
     return 0;
 }
 
-/* Fill buf with the file's first bytes (up to PEEK_BYTES, fewer at EOF). */
+/* Fill buf with the capture's first bytes (up to PEEK_BYTES, fewer at EOF
+ * or before corrupt compressed data, which the next read reports again). */
 static bool src_prime(struct lp_src *s)
 {
     while (s->len < PEEK_BYTES) {
-        ssize_t r = src_read_fd(s, s->buf + s->len, PEEK_BYTES - s->len);
-        if (r < 0 && errno == EINTR)
+        ssize_t r = src_fill(s, s->buf + s->len, PEEK_BYTES - s->len);
+        if (r < 0 && errno == EINTR && !s->zbad)
             continue;
+        if (r < 0 && s->zbad && s->len > 0)
+            break;
         if (r < 0) {
-            s->err = errno;
+            if (!s->zbad)
+                s->err = errno;
             return false;
         }
         if (r == 0)
@@ -105,6 +147,34 @@ static bool src_prime(struct lp_src *s)
     }
     s->first_len = s->len;
     return true;
+}
+
+/* The first bytes are a compression magic: decompress from here on (the
+ * decoder takes the bytes already read). */
+static wkp_status src_unpack(struct wkp_capfile *cf, struct lp_src *s, enum wkp_zfmt f,
+                             wkp_errbuf *err)
+{
+    if (!wkp__z_built(f)) {
+        wkp__cf_say(err, "%s: %s-compressed, and this build of wa1kpcap has no %s support",
+                    cf->path, wkp__z_name(f), wkp__z_name(f));
+        return WKP_EFORMAT;
+    }
+    wkp_status st = wkp__z_new(f, s->buf, s->len, src_read_raw, s, &s->z);
+    if (st != WKP_OK) {
+        wkp__cf_say(err, "%s: out of memory", cf->path);
+        return st;
+    }
+    s->packed_size = cf->size;
+    cf->size = 0; /* of the capture inside: unknown until its end */
+    s->len = s->first_len = 0;
+    if (src_prime(s))
+        return WKP_OK;
+    if (s->zbad) {
+        wkp__cf_say(err, "%s: %s", cf->path, wkp__z_error(s->z));
+        return WKP_EFORMAT;
+    }
+    wkp__cf_say(err, "%s: %s", cf->path, strerror(s->err));
+    return s->err == ECANCELED ? WKP_ESTOPPED : WKP_EIO;
 }
 
 wkp_status wkp__lp_open(struct wkp_capfile *cf, int fd, bool own_fd, wkp_errbuf *err)
@@ -128,6 +198,14 @@ wkp_status wkp__lp_open(struct wkp_capfile *cf, int fd, bool own_fd, wkp_errbuf 
         wkp_status st = s->err == ECANCELED ? WKP_ESTOPPED : WKP_EIO;
         src_close(s);
         return st;
+    }
+    enum wkp_zfmt zf = wkp__z_detect(s->buf, s->first_len);
+    if (zf != WKP_Z_NONE) {
+        wkp_status st = src_unpack(cf, s, zf, err);
+        if (st != WKP_OK) {
+            src_close(s);
+            return st;
+        }
     }
     wkp_status st = wkp__cf_classify(cf->path, s->buf, s->first_len, &cf->fmt, err);
     if (st != WKP_OK) {
@@ -203,6 +281,11 @@ int wkp__lp_next(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err)
         rec->dlt = pcap_datalink(cf->pc);
         return 1;
     }
+    if (cf->in->zbad) { /* whatever libpcap made of the missing bytes */
+        wkp__cf_say(err, "%s: %s", cf->path, wkp__z_error(cf->in->z));
+        cf->lp_damage = true;
+        return WKP_EFORMAT;
+    }
     if (r == PCAP_ERROR_BREAK)
         return 0;
     const char *msg = pcap_geterr(cf->pc);
@@ -227,5 +310,10 @@ int wkp__lp_next(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err)
 
 uint64_t wkp__lp_served(const struct wkp_capfile *cf)
 {
-    return cf->in->served;
+    return cf->in->z != NULL ? wkp__z_in(cf->in->z) : cf->in->served;
+}
+
+uint64_t wkp__lp_size(const struct wkp_capfile *cf)
+{
+    return cf->in->z != NULL ? cf->in->packed_size : cf->size;
 }
