@@ -234,6 +234,8 @@ wkp_status wkp__lp_open(struct wkp_capfile *cf, int fd, bool own_fd, wkp_errbuf 
     }
     wkp_status st = wkp__cf_classify(cf->path, s->buf, s->first_len, &cf->fmt, err);
     if (st != WKP_OK) {
+        if (s->zbad) /* too few bytes came out: say why */
+            wkp__cf_say(err, "%s: %s", cf->path, wkp__z_error(s->z));
         src_close(s);
         return st;
     }
@@ -264,7 +266,8 @@ wkp_status wkp__lp_open(struct wkp_capfile *cf, int fd, bool own_fd, wkp_errbuf 
     pcap_t *pc = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, eb);
     if (pc == NULL) {
         bool ioerr = s->err != 0;
-        wkp__cf_say(err, "%s: %s", cf->path, ioerr ? strerror(s->err) : eb);
+        wkp__cf_say(err, "%s: %s", cf->path,
+                    ioerr ? strerror(s->err) : s->zbad ? wkp__z_error(s->z) : eb);
         fclose(f); /* the caller keeps the stream when pcap_fopen fails */
         return ioerr ? WKP_EIO : WKP_EFORMAT;
     }
