@@ -6,8 +6,9 @@
  * A regular file is read by the mmap readers (pcap.c, pcapng.c): the whole
  * file is mapped read-only and walked with an offset, so a record's data
  * points into the mapping and nothing is copied or allocated per packet.
- * Pipes, stdin and --reader libpcap go through libpcap (libpcap.c). Both
- * yield the same records for the same file.
+ * Pipes, stdin, compressed files (recognised by their first bytes, not
+ * their name) and --reader libpcap go through libpcap (libpcap.c), which
+ * decompresses as it reads. Both yield the same records for the same file.
  *
  * A record that cannot be right after at least one good packet is damage
  * (docs/design.md, "Damaged captures"): it is listed, and the read either
@@ -24,6 +25,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "capture/decomp.h"
 #include "capture/internal.h"
 #include "dissectors/l2l4.h"
 
@@ -115,6 +117,15 @@ static wkp_status open_mmap(struct wkp_capfile *cf, int fd, wkp_errbuf *err)
     return cf->fmt == FMT_PCAP ? wkp__pcap_open(cf, err) : wkp__ng_open(cf, err);
 }
 
+/* The compression format of the regular file fd from its first bytes
+ * (WKP_Z_NONE if it has none, or on a read error the open reports later). */
+static enum wkp_zfmt packed(int fd)
+{
+    uint8_t b[WKP_Z_MAGIC_MAX];
+    ssize_t n = pread(fd, b, sizeof b, 0);
+    return n > 0 ? wkp__z_detect(b, (size_t)n) : WKP_Z_NONE;
+}
+
 wkp_status wkp_capfile_open(const char *path, wkp_reader_kind k, struct wkp_capfile **out,
                             wkp_errbuf *err)
 {
@@ -166,10 +177,17 @@ wkp_status wkp_capfile_open_stoppable(const char *path, wkp_reader_kind k, const
         } else {
             bool regular = S_ISREG(sb.st_mode) && !is_stdin;
             cf->size = regular ? (uint64_t)sb.st_size : 0;
-            if (k == WKP_READER_LIBPCAP || !regular)
+            enum wkp_zfmt z = regular && k != WKP_READER_LIBPCAP ? packed(fd) : WKP_Z_NONE;
+            if (z != WKP_Z_NONE && k == WKP_READER_MMAP) {
+                wkp__cf_say(err, "%s: %s-compressed; the mmap reader needs an uncompressed file",
+                            path, wkp__z_name(z));
+                close(fd);
+                st = WKP_EINVAL;
+            } else if (k == WKP_READER_LIBPCAP || !regular || z != WKP_Z_NONE) {
                 st = wkp__lp_open(cf, fd, !is_stdin, err);
-            else
+            } else {
                 st = open_mmap(cf, fd, err);
+            }
         }
     }
     if (st != WKP_OK) {
@@ -405,7 +423,7 @@ int wkp_capfile_ts_digits(const struct wkp_capfile *cf)
 
 uint64_t wkp_capfile_size(const struct wkp_capfile *cf)
 {
-    return cf->size;
+    return cf->use_pcap ? wkp__lp_size(cf) : cf->size;
 }
 
 uint64_t wkp_capfile_bytes_done(const struct wkp_capfile *cf)

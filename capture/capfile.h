@@ -43,7 +43,9 @@ struct wkp_unsup_if {
     uint64_t packets; /* records read on it */
 };
 
-/* Open path with reader kind k (AUTO picks mmap for regular files). Checks the
+/* Open path with reader kind k (AUTO picks mmap for regular files that are
+ * not compressed; a gzip, zstd, xz or lz4 file, recognised by its first
+ * bytes, is read by the libpcap reader and decompressed). Checks the
  * file header and the link type: an unsupported link type (pcap), or no
  * interface of a decodable link type before the first packet (pcapng), is
  * WKP_ELINKTYPE. On failure err names the file and the problem, e.g.
@@ -117,8 +119,10 @@ bool wkp_capfile_zero_copy(const struct wkp_capfile *cf);
  * its pcapng interfaces) has a finer resolution. */
 int wkp_capfile_ts_digits(const struct wkp_capfile *cf);
 
-uint64_t wkp_capfile_size(const struct wkp_capfile *cf);       /* bytes, 0 if unknown */
-uint64_t wkp_capfile_bytes_done(const struct wkp_capfile *cf); /* bytes consumed so far */
+/* Bytes of the file (0 if unknown: a pipe) and those consumed so far; for a
+ * compressed file both count compressed bytes (progress). */
+uint64_t wkp_capfile_size(const struct wkp_capfile *cf);
+uint64_t wkp_capfile_bytes_done(const struct wkp_capfile *cf);
 const char *wkp_capfile_path(const struct wkp_capfile *cf);
 int wkp_capfile_first_dlt(const struct wkp_capfile *cf);
 

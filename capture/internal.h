@@ -6,7 +6,9 @@
  * capfile.c   open, format detection, the damage list and resync, dispatch
  * pcap.c      the mmap reader for pcap files
  * pcapng.c    the mmap reader for pcapng files
- * libpcap.c   the reader on top of libpcap (pipes, stdin, --reader libpcap)
+ * libpcap.c   the reader on top of libpcap (pipes, stdin, compressed files,
+ *             --reader libpcap)
+ * decomp.c    gzip, zstd, xz and lz4 streams decompressed for libpcap.c
  * live.c      live capture from a network interface through libpcap
  *
  * Reader thread only; not part of the interface (capture/capfile.h). */
@@ -213,10 +215,12 @@ int wkp__ng_peek(const struct wkp_capfile *cf, int *decodable);
 int wkp__ng_plausible(const struct wkp_capfile *cf, uint64_t off, bool *sw, bool *shb,
                       uint32_t *idbs, uint64_t *next);
 
-/* libpcap.c: open on fd (closed by close() if own_fd); the next record, as
- * wkp__pcap_next; bytes libpcap has consumed. */
+/* libpcap.c: open on fd (closed by close() if own_fd), decompressing a
+ * compressed file; the next record, as wkp__pcap_next; bytes of the file
+ * consumed (compressed ones if it is compressed); the file's size. */
 wkp_status wkp__lp_open(struct wkp_capfile *cf, int fd, bool own_fd, wkp_errbuf *err);
 int wkp__lp_next(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err);
 uint64_t wkp__lp_served(const struct wkp_capfile *cf);
+uint64_t wkp__lp_size(const struct wkp_capfile *cf);
 
 #endif

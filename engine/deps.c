@@ -3,6 +3,7 @@
 #include <pcap/pcap.h>
 #include <yaml.h>
 
+#include "capture/decomp.h"
 #include "signatures/db.h"
 #include "wa1kpcap/wa1kpcap.h"
 
@@ -25,6 +26,26 @@ static const char *yaml_version(void)
     return yaml_get_version_string();
 }
 
+static const char *zlib_version(void)
+{
+    return wkp__z_library_version(WKP_Z_GZIP);
+}
+
+static const char *zstd_version(void)
+{
+    return wkp__z_library_version(WKP_Z_ZSTD);
+}
+
+static const char *lzma_version(void)
+{
+    return wkp__z_library_version(WKP_Z_XZ);
+}
+
+static const char *lz4_version(void)
+{
+    return wkp__z_library_version(WKP_Z_LZ4);
+}
+
 /* Each library's version call; NULL: not in this build. */
 static const struct {
     const char *name;
@@ -35,6 +56,10 @@ static const struct {
     {"liburcu", urcu_version},
     {"libyaml", yaml_version},
     {"Hyperscan", wkp_sigdb_library_version},
+    {"zlib", zlib_version},
+    {"zstd", zstd_version},
+    {"liblzma", lzma_version},
+    {"lz4", lz4_version},
 };
 
 bool wkp_dependency_info(size_t i, const char **name, const char **version)

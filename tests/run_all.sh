@@ -16,7 +16,8 @@ jobs=$(nproc 2>/dev/null || echo 2)
 build() { # dir, cmake args...
     local dir=$1
     shift
-    cmake -S . -B "$dir" -DWKP_WERROR=ON -DWKP_HYPERSCAN=REQUIRED "$@" >/dev/null
+    cmake -S . -B "$dir" -DWKP_WERROR=ON -DWKP_HYPERSCAN=REQUIRED \
+        -DWKP_ZLIB=REQUIRED -DWKP_ZSTD=REQUIRED -DWKP_LZMA=REQUIRED -DWKP_LZ4=REQUIRED "$@" >/dev/null
     cmake --build "$dir" -j"$jobs"
 }
 

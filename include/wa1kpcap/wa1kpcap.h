@@ -74,7 +74,7 @@ WKP_API const char *wkp_version(void);
 /* The libraries this build runs with, one per call for i = 0, 1, ... until
  * it returns false: *name ("libpcap", "OpenSSL", ...) and *version, static
  * strings. The version is the one the library reports at run time where it
- * has a call for that (libpcap, OpenSSL, libyaml, Hyperscan), else the one
+ * has a call for that (all but liburcu), else the one
  * it was built against (liburcu). A library this build does without is
  * not listed. */
 WKP_API bool wkp_dependency_info(size_t i, const char **name, const char **version);

@@ -106,7 +106,8 @@ check(zsh_opts == long_opts, f"zsh options differ from --help: {sorted(zsh_opts 
 ver = run(["--version"]).stdout
 lines = {l.split()[0]: l for l in ver.splitlines()[1:]}
 for lib, pc in (("libpcap", "libpcap"), ("OpenSSL", "openssl"), ("liburcu", "liburcu-cds"),
-                ("libyaml", "yaml-0.1"), ("Hyperscan", "libhs")):
+                ("libyaml", "yaml-0.1"), ("Hyperscan", "libhs"), ("zlib", "zlib"),
+                ("zstd", "libzstd"), ("liblzma", "liblzma"), ("lz4", "liblz4")):
     p = subprocess.run(["pkg-config", "--modversion", pc], capture_output=True, text=True)
     if p.returncode != 0:
         print(f"pkg-config knows no {pc}: its line is not checked")
