@@ -231,11 +231,20 @@ static uint64_t rng_below(uint64_t n)
     return rng_next() % n;
 }
 
+/* The random tests check 1.5 M values each in a normal build and a tenth of
+ * that under a sanitizer (the code paths are the same; the sanitizers check
+ * memory and arithmetic, not coverage). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RANDOM_N 150000
+#else
+#define RANDOM_N 1500000
+#endif
+
 Test(dtoa, random_bit_patterns_round_trip_shortest_nearest)
 {
     struct tally t = {0};
     rng_state = 0x5eed0001;
-    for (int i = 0; i < 1500000; i++) {
+    for (int i = 0; i < RANDOM_N; i++) {
         uint64_t b = rng_next();
         if (((b >> 52) & 0x7ff) == 0x7ff)
             continue;
@@ -245,7 +254,8 @@ Test(dtoa, random_bit_patterns_round_trip_shortest_nearest)
     for (int i = 0; i < 100000; i++)
         check_one(from_bits(rng_below(i & 1 ? UINT64_C(1) << 52 : 4096)), &t, false);
     cr_log_info("random bit patterns: %ld checked", t.checked);
-    cr_expect_geq(t.checked, 1590000);
+    /* about 1/2048 of random patterns are NaN or infinity, skipped */
+    cr_expect_geq(t.checked, RANDOM_N + 100000 - RANDOM_N / 1000);
 }
 
 /* The kind of numbers a flow record holds: counts, means (integer / n),
@@ -268,10 +278,10 @@ Test(dtoa, realistic_values_round_trip_shortest_nearest)
 {
     struct tally t = {0};
     rng_state = 0x5eed0002;
-    for (int i = 0; i < 1500000; i++)
+    for (int i = 0; i < RANDOM_N; i++)
         check_one(realistic(), &t, false);
     cr_log_info("realistic values: %ld checked", t.checked);
-    cr_expect_eq(t.checked, 1500000);
+    cr_expect_eq(t.checked, RANDOM_N);
 }
 
 Test(dtoa, powers_of_two_and_ten_and_neighbours_are_shortest)
