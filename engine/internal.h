@@ -58,9 +58,9 @@ struct wkp_config {
     bool strict;
     bool resync; /* look past damage in a capture (mmap reader) */
     bool discard;
-    bool merge;                 /* the captures are one stream (docs/design.md, Several captures) */
-    uint64_t off_lo, off_hi;    /* records starting in [off_lo, off_hi) of each capture */
-    int64_t time_lo, time_hi;   /* packets with time_lo <= ts < time_hi */
+    bool merge;               /* the captures are one stream (docs/design.md, Several captures) */
+    uint64_t off_lo, off_hi;  /* records starting in [off_lo, off_hi) of each capture */
+    int64_t time_lo, time_hi; /* packets with time_lo <= ts < time_hi */
     wkp_progress_fn progress;
     void *progress_user;
     struct wkp_custom_set custom; /* owned: deep-copied by wkp_engine_new */

@@ -1,6 +1,7 @@
 /* The reader: runs on the thread that called wkp_engine_run.
  *
- * For every record of every capture, in file order: stamp its ordinal and
+ * For every record of every capture, in file order (with merge, the
+ * captures' records in timestamp order, see read_merged): stamp its ordinal and
  * the capture clock (the largest timestamp read so far, so that idle
  * timeouts never go backwards), parse L2-L4 once, build the canonical key
  * and its symmetric hash, and hand the packet with its parsed offsets to
@@ -13,7 +14,9 @@
  * Every WKP_TICK_PACKETS packets, or when the clock moved WKP_TICK_NS, the
  * reader sends every worker a tick at the same stream position, whatever the
  * worker count: ticks drive idle expiry and the merger's watermark. At the
- * end of each capture a flush ends its flows. Slots are published in bursts. */
+ * end of each capture (with merge: of the last) a flush ends its flows.
+ * Records outside the time window are skipped before anything counts them.
+ * Slots are published in bursts. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,7 +1,9 @@
 /* One run of the engine: wkp_engine_run.
  *
- * It opens and checks every capture first (nothing is written if one is
- * bad), opens the sinks, starts the merger and the workers, runs the reader
+ * It expands directories into their files, opens and checks every capture
+ * first (nothing is written if one is bad), puts them in capture-time order
+ * when merging or given a directory (docs/design.md, "Several captures"),
+ * opens the sinks, starts the merger and the workers, runs the reader
  * on the calling thread, joins everything, turns what the captures went
  * through into warnings (or errors with strict), and then commits or
  * removes the output files. Only this module starts threads. */

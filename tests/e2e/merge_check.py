@@ -177,6 +177,19 @@ def merge_damage(binary, data, tmp):
     rc, err, out, s = run(binary, ["--merge", other, cut], tmp)
     check("merge: a cut capture is still a warning naming it",
           rc == 0 and any("made__cut_mid_record.pcap: capture cut short" in l for l in err), err)
+    # damage and an undecoded pcapng interface stay with their file (packet counts and
+    # offsets: tests/data/src/damaged.json and the unmerged runs of damaged_check.py)
+    ng = os.path.join(data, "made__ng_linktype274.pcapng")
+    dmg = os.path.join(data, "made__damaged_overwritten.pcap")
+    rc, err, out, s = run(binary, ["--merge", other, ng, dmg], tmp)
+    files = {os.path.basename(f["path"]): f for f in (s or {}).get("files", [])}
+    check("merge: an undecoded interface is counted and named",
+          rc == 0 and s["packets"]["unsupported_link"] == 4 and
+          any("made__ng_linktype274.pcapng: pcapng interface 1" in l for l in err), err)
+    check("merge: damage is named with its file and offset",
+          rc == 0 and [d["offset"] for d in files["made__damaged_overwritten.pcap"]["damaged"]]
+          == [350800] and any("made__damaged_overwritten.pcap: damaged record at offset 350800"
+                              in l for l in err), err)
     rc, err, out, s = run(binary, ["--merge", "--strict", other, cut], tmp)
     check("merge --strict: the cut capture fails the run", rc == 1 and out is None, err)
 
