@@ -1236,8 +1236,8 @@ static size_t read_slice(const char *path, uint64_t lo, uint64_t hi, int64_t *ts
         cr_assert_lt(n, max);
         ts[n++] = rec.ts_ns;
     }
-    cr_assert_eq(rc, 0, "%s [%llu, %llu): %s", path, (unsigned long long)lo,
-                 (unsigned long long)hi, err.msg);
+    cr_assert_eq(rc, 0, "%s [%llu, %llu): %s", path, (unsigned long long)lo, (unsigned long long)hi,
+                 err.msg);
     wkp_capfile_close(cf);
     return n;
 }
