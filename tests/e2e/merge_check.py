@@ -115,6 +115,8 @@ def merge_parts(binary, data, tmp):
         rc, err, outs[t], s = run(binary, ["-t", t, "--merge"] + shuffled, tmp)
         check(f"merge -t {t}", rc == 0, err)
     check("merge identical at -t 1/2/4", outs["1"] == outs["2"] == outs["4"])
+    rc, err, small, _ = run(binary, ["-t", "4", "--ring-slots", "2", "--merge"] + shuffled, tmp)
+    check("merge with 2-slot rings", rc == 0 and small == outs["1"], err)
     rc, err, lp, _ = run(binary, ["-t", "2", "--reader", "libpcap", "--merge"] + shuffled, tmp)
     check("merge, libpcap reader", rc == 0 and lp == outs["1"], err)
     rc, err, dirout, _ = run(binary, ["-t", "2", "--merge", pdir], tmp)
@@ -137,6 +139,8 @@ def merge_parts(binary, data, tmp):
     check("merge: flows start in every part", {r["capture"] for r in b} == set(parts))
     check("merge: packets_read", s and sref and
           s["packets"] == sref["packets"], f"{s and s['packets']}")
+    check("merge: in the summary's options", s and s["options"]["merge"] is True and
+          sref["options"]["merge"] is False)
 
     # without --merge: each file on its own, in the order given; a directory in time order
     rc, err, given, _ = run(binary, ["-t", "2"] + shuffled, tmp)
@@ -216,6 +220,10 @@ def offset_slices(binary, data, tmp):
             check(f"{name} [{lo},{hi}) reads its records", rc == 0 and got == want,
                   f"{got} != {want} {err}")
             total += got or 0
+            opts = s["options"] if s else {}
+            check(f"{name} [{lo},{hi}) in the summary's options",
+                  opts.get("start_offset") == lo and opts.get("stop_offset") == hi and
+                  opts.get("start_time_ns") is None and opts.get("merge") is False, f"{opts}")
             if not name.endswith(".pcap") or want == 0:
                 continue
             # flows well inside the slice are unchanged: begun 1 s after its first packet,
@@ -261,6 +269,10 @@ def time_slices(binary, data, tmp):
         want = sum(1 for t in recs if a <= t < b)
         got = s["packets"]["packets_read"] if s else None
         check(f"time slice [{a},{b})", rc == 0 and got == want, f"{got} != {want} {err}")
+        opts = s["options"] if s else {}
+        check(f"time slice [{a},{b}) in the summary's options",
+              opts.get("start_time_ns") == a and opts.get("stop_time_ns") == b and
+              opts.get("stop_offset") is None, f"{opts}")
         total += got or 0
     check("time slices add up", total == len(recs), f"{total} {len(recs)}")
     rc, err, out, s = run(binary, ["--start-time", "1e9", cap], tmp)
