@@ -117,7 +117,7 @@ static const char usage_text[] =
     "                         interleaved by timestamp; a flow going on from one file\n"
     "                         into the next is one flow (its capture: the file of its\n"
     "                         first packet). Without it each capture has its own flows\n"
-    "                         A directory stands for the files in it (not dot files),\n"
+    "      CAPTURE may be a directory: it stands for the files in it (not dot files),\n"
     "                         and then every capture of the run is taken in capture-\n"
     "                         time order (first packet's time), not name order\n"
     "      --start-offset BYTES / --stop-offset BYTES  read only the records whose\n"
