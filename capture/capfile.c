@@ -329,6 +329,11 @@ int wkp_capfile_next(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *er
 {
     if (cf->map != NULL)
         populate_ahead(cf);
+    if (cf->held) {
+        cf->held = false;
+        *rec = cf->held_rec;
+        return 1;
+    }
     if (cf->failed != WKP_OK) {
         if (err != NULL)
             *err = cf->fail_msg;
@@ -339,6 +344,10 @@ int wkp_capfile_next(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *er
     int r;
     for (;;) {
         uint64_t at = cf->off;
+        if (cf->sliced && cf->off >= cf->slice_hi) { /* the next record is the next slice's */
+            r = 0;
+            break;
+        }
         cf->lp_damage = false;
         rec->unsupported = false;
         if (cf->live) {
@@ -354,6 +363,12 @@ int wkp_capfile_next(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *er
             r = wkp__pcap_next(cf, rec, &cf->fail_msg);
         } else {
             r = wkp__ng_next(cf, rec, &at, &cf->fail_msg);
+        }
+        if (r == 1 && cf->sliced && at < cf->slice_lo)
+            continue; /* pcapng: a packet before the slice */
+        if (r == 1 && cf->sliced && at >= cf->slice_hi) {
+            r = 0; /* pcapng: other blocks came first; the packet is the next slice's */
+            break;
         }
         /* the first record being bad is not damage: not a capture we read */
         if (r != WKP_EFORMAT || cf->npackets == 0 || (cf->use_pcap && !cf->lp_damage))
@@ -380,6 +395,57 @@ int wkp_capfile_next(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *er
         cf->ended = true;
     }
     return r;
+}
+
+int wkp_capfile_peek(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err)
+{
+    if (cf->held) {
+        *rec = cf->held_rec;
+        return 1;
+    }
+    int r = wkp_capfile_next(cf, rec, err);
+    if (r == 1) {
+        cf->held = true;
+        cf->held_rec = *rec;
+    }
+    return r;
+}
+
+/* A pcap slice's first record: the first offset at or after start where the
+ * resync rule finds plausible records. Its time test is given the first
+ * record's stamp as the low end and no high end: a slice cannot know how
+ * far the capture goes. */
+static void place_pcap_slice(struct wkp_capfile *cf, uint64_t start)
+{
+    if (start <= cf->off)
+        return;
+    struct wkp_rec first;
+    wkp_errbuf e;
+    if (start >= cf->size || wkp__pcap_next(cf, &first, &e) != 1) {
+        cf->truncated = false; /* a first record cut or bad belongs to the first slice */
+        cf->off = cf->size;
+        return;
+    }
+    cf->ts_lo = first.ts_ns;
+    cf->ts_hi = WKP_TS_MAX;
+    cf->off = run_from(cf, start) ? start : resync_scan(cf, start);
+    cf->ts_lo = cf->ts_hi = 0; /* npackets is 0: the slice's first record sets them */
+}
+
+wkp_status wkp_capfile_set_slice(struct wkp_capfile *cf, uint64_t start, uint64_t stop,
+                                 wkp_errbuf *err)
+{
+    if (cf->map == NULL) {
+        wkp__cf_say(err, "%s: a byte-offset slice needs the mmap reader (a regular file)",
+                    cf->path);
+        return WKP_EINVAL;
+    }
+    cf->sliced = true;
+    cf->slice_lo = start;
+    cf->slice_hi = stop;
+    if (cf->fmt == FMT_PCAP)
+        place_pcap_slice(cf, start);
+    return WKP_OK;
 }
 
 void wkp_capfile_set_resync(struct wkp_capfile *cf, bool on)

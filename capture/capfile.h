@@ -92,6 +92,21 @@ bool wkp_capfile_live_stats(const struct wkp_capfile *cf, uint64_t *received, ui
  * plausible records follow; each is listed by wkp_capfile_damage(). */
 int wkp_capfile_next(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err);
 
+/* The next record without taking it: the next call of next() hands out the
+ * same record (data valid as next() says). Same returns as next(). */
+int wkp_capfile_peek(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err);
+
+/* Read only the records whose first byte lies in [start, stop) (stop
+ * UINT64_MAX: to the end), so that consecutive slices cover every record
+ * once. A pcap slice starting inside a record begins at the first later
+ * offset where several plausible records follow one another (the resync
+ * rule, without its time test: a slice knows only the first packet's time);
+ * a pcapng slice walks the blocks from the file's start, so it keeps the
+ * interfaces, and skips the packets before start. mmap reader only
+ * (WKP_EINVAL otherwise); before the first next() or peek(). */
+wkp_status wkp_capfile_set_slice(struct wkp_capfile *cf, uint64_t start, uint64_t stop,
+                                 wkp_errbuf *err);
+
 /* After the end: true if the file was cut inside a record; *offset is the
  * byte offset where that record starts. */
 bool wkp_capfile_truncated(const struct wkp_capfile *cf, uint64_t *offset);

@@ -89,6 +89,13 @@ struct wkp_capfile {
     uint32_t nunsup, unsup_cap;
     uint32_t nshb; /* pcapng: section header blocks read */
 
+    /* a record read ahead by wkp_capfile_peek, handed out by the next next() */
+    bool held;
+    struct wkp_rec held_rec;
+    /* wkp_capfile_set_slice: only records starting in [slice_lo, slice_hi) */
+    bool sliced;
+    uint64_t slice_lo, slice_hi;
+
     /* mmap reader */
     const uint8_t *map;
     uint64_t off;

@@ -205,6 +205,11 @@ enum {
     OPT_SIGNATURE_DEPTH,
     OPT_PROTOCOLS,
     OPT_ROUTE,
+    OPT_MERGE,
+    OPT_START_OFFSET,
+    OPT_STOP_OFFSET,
+    OPT_START_TIME,
+    OPT_STOP_TIME,
     OPT_COUNT, /* live only from here */
     OPT_DURATION,
     OPT_SNAPLEN,
@@ -248,6 +253,11 @@ static const struct option long_opts[] = {
     {"signature-depth", required_argument, NULL, OPT_SIGNATURE_DEPTH},
     {"protocols", required_argument, NULL, OPT_PROTOCOLS},
     {"route", required_argument, NULL, OPT_ROUTE},
+    {"merge", no_argument, NULL, OPT_MERGE},
+    {"start-offset", required_argument, NULL, OPT_START_OFFSET},
+    {"stop-offset", required_argument, NULL, OPT_STOP_OFFSET},
+    {"start-time", required_argument, NULL, OPT_START_TIME},
+    {"stop-time", required_argument, NULL, OPT_STOP_TIME},
     {"interface", required_argument, NULL, 'i'},
     {"count", required_argument, NULL, OPT_COUNT},
     {"duration", required_argument, NULL, OPT_DURATION},
@@ -275,6 +285,9 @@ struct cli {
     wkp_format fmt; /* the output's format unless table */
     int nfiles;
     const char *const *files;
+    /* slices, set on the config once every option is read */
+    unsigned long long off_lo, off_hi;
+    int64_t time_lo, time_hi;
 };
 
 /* An option whose value is a number: 0, or a usage error's exit status. */
@@ -337,6 +350,50 @@ static int number_option(int c, const char *arg, wkp_config *cfg)
     }
 }
 
+/* Seconds since the epoch with up to 9 decimals, exactly, in ns. */
+static int parse_epoch_ns(const char *s, int64_t *out)
+{
+    const char *p = s;
+    int64_t sec = 0, frac = 0;
+    int digits = 0, fd = 0;
+    for (; *p >= '0' && *p <= '9'; p++, digits++) {
+        if (sec > (INT64_MAX / 1000000000 - 9) / 10)
+            return -1;
+        sec = sec * 10 + (*p - '0');
+    }
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++, fd++) {
+            if (fd == 9)
+                return -1;
+            frac = frac * 10 + (*p - '0');
+        }
+    if (*p || digits == 0)
+        return -1;
+    for (; fd < 9; fd++)
+        frac *= 10;
+    *out = sec * 1000000000 + frac;
+    return 0;
+}
+
+/* --start-offset, --stop-offset, --start-time, --stop-time into o. */
+static int slice_option(int c, const char *arg, struct cli *o)
+{
+    unsigned long long u;
+    int64_t ns;
+    if (c == OPT_START_OFFSET || c == OPT_STOP_OFFSET) {
+        if (parse_uint(arg, UINT64_MAX, &u) != 0)
+            return usage_error("%s: '%s' is not a byte offset",
+                               c == OPT_START_OFFSET ? "--start-offset" : "--stop-offset", arg);
+        *(c == OPT_START_OFFSET ? &o->off_lo : &o->off_hi) = u;
+        return 0;
+    }
+    if (parse_epoch_ns(arg, &ns) != 0)
+        return usage_error("%s: '%s' is not a time in seconds since the epoch (up to 9 decimals)",
+                           c == OPT_START_TIME ? "--start-time" : "--stop-time", arg);
+    *(c == OPT_START_TIME ? &o->time_lo : &o->time_hi) = ns;
+    return 0;
+}
+
 /* An option that names one of a few choices. */
 static int choice_option(int c, const char *arg, wkp_config *cfg)
 {
@@ -371,6 +428,7 @@ static int flag_option(int c, wkp_config *cfg)
     case OPT_NO_REASSEMBLY: st = wkp_config_set_reassembly(cfg, false); break;
     case OPT_STRICT: st = wkp_config_set_strict(cfg, true); break;
     case OPT_RESYNC: st = wkp_config_set_resync(cfg, true); break;
+    case OPT_MERGE: st = wkp_config_set_merge(cfg, true); break;
     default: st = wkp_config_set_discard(cfg, true); break; /* OPT_DISCARD */
     }
     return st != WKP_OK ? 1 : 0;
@@ -507,7 +565,12 @@ static int one_option(int c, char **argv, wkp_config *cfg, struct cli *o)
     case OPT_NO_REASSEMBLY:
     case OPT_STRICT:
     case OPT_RESYNC:
+    case OPT_MERGE:
     case OPT_DISCARD: return flag_option(c, cfg);
+    case OPT_START_OFFSET:
+    case OPT_STOP_OFFSET:
+    case OPT_START_TIME:
+    case OPT_STOP_TIME: return slice_option(c, optarg, o);
     case OPT_PLUGIN:
         if (wkp_config_load_plugin(cfg, optarg, &perr) != WKP_OK) {
             fprintf(stderr, "wa1kpcap: %s\n", perr.msg);
@@ -554,7 +617,12 @@ static int parse_options(int argc, char **argv, wkp_config *cfg, struct cli *o)
     for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
         if (strcmp(argv[i], "--compat") == 0 && wkp_config_set_compat(cfg, true) != WKP_OK)
             return 1;
-    *o = (struct cli){.out = "-", .live = live, .lopt = {.size = sizeof(wkp_live_options)}};
+    *o = (struct cli){.out = "-",
+                      .off_hi = UINT64_MAX,
+                      .time_lo = INT64_MIN,
+                      .time_hi = INT64_MAX,
+                      .live = live,
+                      .lopt = {.size = sizeof(wkp_live_options)}};
     int rc = 0, c;
     opterr = 0;
     while (rc == 0 && (c = getopt_long(argc, argv, ":o:f:t:i:qhV", long_opts, NULL)) != -1)
@@ -570,6 +638,10 @@ static int parse_options(int argc, char **argv, wkp_config *cfg, struct cli *o)
                            argv[optind], "");
     if (!live && optind >= argc)
         return usage_error("analyze: no capture file given%s%s", "", "");
+    if (wkp_config_set_offsets(cfg, o->off_lo, o->off_hi) != WKP_OK)
+        return usage_error("--start-offset is after --stop-offset%s%s", "", "");
+    if (wkp_config_set_time_window(cfg, o->time_lo, o->time_hi) != WKP_OK)
+        return usage_error("--start-time is after --stop-time%s%s", "", "");
     o->files = (const char *const *)argv + optind;
     o->nfiles = argc - optind;
     rc = pick_format(o);

@@ -50,6 +50,9 @@ wkp_status wkp_config_new(wkp_config **out)
     c->tcp_stream_limit = 0; /* per flow when a stream dissector claims it; all flows with --tcp-stream-limit */
     c->tcp_stream_budget = (uint64_t)512 << 20;
     c->sig_depth = WKP_SIG_DEFAULT_DEPTH;
+    c->off_hi = UINT64_MAX;
+    c->time_lo = INT64_MIN;
+    c->time_hi = INT64_MAX;
     c->default_filter = strdup(WKP_DEFAULT_FILTER);
     if (!c->default_filter) {
         free(c);
@@ -302,6 +305,26 @@ BOOL_SETTER(wkp_config_set_strict, strict)
 BOOL_SETTER(wkp_config_set_resync, resync)
 
 BOOL_SETTER(wkp_config_set_discard, discard)
+
+BOOL_SETTER(wkp_config_set_merge, merge)
+
+wkp_status wkp_config_set_offsets(wkp_config *cfg, uint64_t start, uint64_t stop)
+{
+    if (!cfg || start > stop)
+        return WKP_EINVAL;
+    cfg->off_lo = start;
+    cfg->off_hi = stop;
+    return WKP_OK;
+}
+
+wkp_status wkp_config_set_time_window(wkp_config *cfg, int64_t start_ns, int64_t stop_ns)
+{
+    if (!cfg || start_ns > stop_ns)
+        return WKP_EINVAL;
+    cfg->time_lo = start_ns;
+    cfg->time_hi = stop_ns;
+    return WKP_OK;
+}
 
 wkp_status wkp_config_set_progress(wkp_config *cfg, wkp_progress_fn fn, void *user)
 {

@@ -58,6 +58,9 @@ struct wkp_config {
     bool strict;
     bool resync; /* look past damage in a capture (mmap reader) */
     bool discard;
+    bool merge;               /* the captures are one stream (docs/design.md, Several captures) */
+    uint64_t off_lo, off_hi;  /* records starting in [off_lo, off_hi) of each capture */
+    int64_t time_lo, time_hi; /* packets with time_lo <= ts < time_hi */
     wkp_progress_fn progress;
     void *progress_user;
     struct wkp_custom_set custom; /* owned: deep-copied by wkp_engine_new */
@@ -188,6 +191,8 @@ struct wkp_capture_info {
     char *path;
     const char *name; /* points into path: the base name */
     struct wkp_capfile *cf;
+    int64_t first_ts; /* its first record's (INT64_MAX: none); set when ordering by time */
+    size_t given;     /* its place in the run's list of paths */
     int ts_digits;
     uint64_t packets;
     bool truncated;

@@ -18,6 +18,11 @@ wkp_status wkp_engine_run_live(wkp_engine *e, const char *iface, const wkp_live_
         }
         o = *opt;
     }
+    if (e->cfg.merge || e->cfg.off_lo != 0 || e->cfg.off_hi != UINT64_MAX) {
+        wkp__set_error(e, "wkp_engine_run_live: merging and byte-offset slices are for files, "
+                          "not an interface");
+        return WKP_EINVAL;
+    }
     if (!iface || !*iface) {
         wkp__set_error(e, "wkp_engine_run_live: no interface given");
         return WKP_EINVAL;

@@ -1,6 +1,7 @@
 /* The reader: runs on the thread that called wkp_engine_run.
  *
- * For every record of every capture, in file order: stamp its ordinal and
+ * For every record of every capture, in file order (with merge, the
+ * captures' records in timestamp order, see read_merged): stamp its ordinal and
  * the capture clock (the largest timestamp read so far, so that idle
  * timeouts never go backwards), parse L2-L4 once, build the canonical key
  * and its symmetric hash, and hand the packet with its parsed offsets to
@@ -13,7 +14,9 @@
  * Every WKP_TICK_PACKETS packets, or when the clock moved WKP_TICK_NS, the
  * reader sends every worker a tick at the same stream position, whatever the
  * worker count: ticks drive idle expiry and the merger's watermark. At the
- * end of each capture a flush ends its flows. Slots are published in bursts. */
+ * end of each capture (with merge: of the last) a flush ends its flows.
+ * Records outside the time window are skipped before anything counts them.
+ * Slots are published in bursts. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -200,12 +203,42 @@ static wkp_status on_record(struct reader *rd, struct wkp_capture_info *cap, uin
     return WKP_OK;
 }
 
-static wkp_status tick_if_due(struct reader *rd, struct wkp_capfile *cf, uint16_t ci, bool copy);
 
 static void publish_all(struct reader *rd)
 {
     for (unsigned i = 0; i < rd->n; i++)
         wkp_ring_publish(&rd->e->workers[i].ring);
+}
+
+/* Publish a full burst (and see whether a stop came). */
+static wkp_status burst_step(struct reader *rd, unsigned *in_burst)
+{
+    if (++*in_burst == BURST) {
+        *in_burst = 0;
+        publish_all(rd);
+        if (atomic_load_explicit(&rd->e->stop, memory_order_relaxed))
+            return WKP_ESTOPPED;
+    }
+    return WKP_OK;
+}
+
+static bool tick_due(const struct reader *rd)
+{
+    return rd->ord - rd->last_tick_ord >= WKP_TICK_PACKETS ||
+           wkp_ns_sub(rd->clock, rd->last_tick_clock) >= WKP_TICK_NS;
+}
+
+/* A tick to every worker at the current position; cursor: the capture's
+ * read position for release_behind (NULL when merging). */
+static bool send_tick(struct reader *rd, uint16_t ci, const uint8_t *cursor)
+{
+    if (!broadcast(rd->e, WKP_ITEM_TICK, WKP_POS(rd->ord, WKP_AT_TICK), rd->clock, ci, cursor))
+        return false;
+    rd->last_tick_ord = rd->ord;
+    rd->last_tick_clock = rd->clock;
+    if (rd->dfr)
+        wkp_defrag_expire(rd->dfr, rd->clock);
+    return true;
 }
 
 /* After each record: publish a full burst (and see whether a stop came),
@@ -214,20 +247,25 @@ static wkp_status after_record(struct reader *rd, struct wkp_capfile *cf, uint16
                                unsigned *in_burst)
 {
     struct wkp_engine *e = rd->e;
-    if (++*in_burst == BURST) {
-        *in_burst = 0;
-        publish_all(rd);
-        if (atomic_load_explicit(&e->stop, memory_order_relaxed))
-            return WKP_ESTOPPED;
-    }
-    return tick_if_due(rd, cf, ci, copy);
+    if (burst_step(rd, in_burst) != WKP_OK)
+        return WKP_ESTOPPED;
+    if (!tick_due(rd))
+        return WKP_OK;
+    if (!send_tick(rd, ci, wkp_capfile_cursor(cf)))
+        return WKP_ESTOPPED;
+    if (!copy)
+        release_behind(e, cf);
+    atomic_store_explicit(&e->prog_bytes, rd->bytes_before + wkp_capfile_bytes_done(cf),
+                          memory_order_relaxed);
+    atomic_store_explicit(&e->prog_packets, rd->read, memory_order_relaxed);
+    return WKP_OK;
 }
 
 /* A live capture was quiet for its read timeout: publish what is pending,
  * and let the wall clock move the capture clock, so that ticks still come
  * and idle flows end on time. */
-static wkp_status on_idle(struct reader *rd, struct wkp_capfile *cf, uint16_t ci,
-                          const struct wkp_rec *rec, unsigned *in_burst)
+static wkp_status on_idle(struct reader *rd, uint16_t ci, const struct wkp_rec *rec,
+                          unsigned *in_burst)
 {
     *in_burst = 0;
     publish_all(rd);
@@ -237,34 +275,13 @@ static wkp_status on_idle(struct reader *rd, struct wkp_capfile *cf, uint16_t ci
         rd->clock = rec->ts_ns;
     if (rd->last_tick_clock == INT64_MIN)
         rd->last_tick_clock = rd->clock;
-    return tick_if_due(rd, cf, ci, true);
-}
-
-/* Send every worker a tick when one is due. */
-static wkp_status tick_if_due(struct reader *rd, struct wkp_capfile *cf, uint16_t ci, bool copy)
-{
-    struct wkp_engine *e = rd->e;
-    if (rd->ord - rd->last_tick_ord < WKP_TICK_PACKETS &&
-        wkp_ns_sub(rd->clock, rd->last_tick_clock) < WKP_TICK_NS)
-        return WKP_OK;
-    if (!broadcast(e, WKP_ITEM_TICK, WKP_POS(rd->ord, WKP_AT_TICK), rd->clock, ci,
-                   wkp_capfile_cursor(cf)))
+    if (tick_due(rd) && !send_tick(rd, ci, NULL))
         return WKP_ESTOPPED;
-    rd->last_tick_ord = rd->ord;
-    rd->last_tick_clock = rd->clock;
-    if (rd->dfr)
-        wkp_defrag_expire(rd->dfr, rd->clock);
-    if (!copy)
-        release_behind(e, cf);
-    atomic_store_explicit(&e->prog_bytes, rd->bytes_before + wkp_capfile_bytes_done(cf),
-                          memory_order_relaxed);
-    atomic_store_explicit(&e->prog_packets, rd->read, memory_order_relaxed);
     return WKP_OK;
 }
 
-/* A capture read to its end: note where it was cut and its damage, and
- * end its flows with a flush. */
-static wkp_status end_capture(struct reader *rd, struct wkp_capture_info *cap, uint16_t ci)
+/* A capture read to its end: note where it was cut and its damage. */
+static void note_end(struct wkp_capture_info *cap)
 {
     struct wkp_capfile *cf = cap->cf;
     uint64_t off;
@@ -281,10 +298,23 @@ static wkp_status end_capture(struct reader *rd, struct wkp_capture_info *cap, u
     } else if (nd > 0) { /* out of memory: the counts stay */
         cap->damage_more += nd;
     }
+}
+
+/* A capture read to its end: note it, and end its flows with a flush. */
+static wkp_status end_capture(struct reader *rd, struct wkp_capture_info *cap, uint16_t ci)
+{
+    note_end(cap);
     if (!broadcast(rd->e, WKP_ITEM_FLUSH, WKP_POS(rd->ord, WKP_AT_FLUSH), rd->clock, ci,
-                   wkp_capfile_cursor(cf)))
+                   wkp_capfile_cursor(cap->cf)))
         return WKP_ESTOPPED;
     return WKP_OK;
+}
+
+/* The time window (wkp_config_set_time_window): a packet outside it is not
+ * read at all. */
+static inline bool in_window(const struct wkp_config *c, int64_t ts)
+{
+    return ts >= c->time_lo && ts < c->time_hi;
 }
 
 /* Every record of capture ci, then its end. */
@@ -300,11 +330,13 @@ static wkp_status read_capture(struct reader *rd, size_t ci)
     wkp_status st = WKP_OK;
     while ((rc = wkp_capfile_next(cf, &rec, &rd->err)) > 0) {
         if (rc == WKP_CAPFILE_IDLE) {
-            st = on_idle(rd, cf, (uint16_t)ci, &rec, &in_burst);
+            st = on_idle(rd, (uint16_t)ci, &rec, &in_burst);
             if (st != WKP_OK)
                 break;
             continue;
         }
+        if (!in_window(&e->cfg, rec.ts_ns))
+            continue;
         st = on_record(rd, cap, (uint16_t)ci, copy, &rec);
         if (st == WKP_OK)
             st = after_record(rd, cf, (uint16_t)ci, copy, &in_burst);
@@ -323,6 +355,210 @@ static wkp_status read_capture(struct reader *rd, size_t ci)
     rd->bytes_before += wkp_capfile_size(cf);
     atomic_store_explicit(&e->prog_bytes, rd->bytes_before, memory_order_relaxed);
     atomic_store_explicit(&e->prog_packets, rd->read, memory_order_relaxed);
+    return st;
+}
+
+/* ---- merged captures (docs/design.md, "Several captures") ------------- */
+
+#define MERGE_CHECKPOINTS 8
+
+/* A capture being merged. Its next record waits in rec until it is the
+ * earliest of the open captures' heads. The checkpoints say how far its
+ * mapping may be released: every record of it dispatched after ordinal
+ * ck_ord[i] has its data at or after ck_ptr[i]. */
+struct mcap {
+    struct wkp_rec rec;
+    uint16_t ci;
+    bool copy;
+    unsigned nck;
+    uint64_t ck_ord[MERGE_CHECKPOINTS];
+    const uint8_t *ck_ptr[MERGE_CHECKPOINTS];
+};
+
+/* Min-heap of the open captures by (head timestamp, capture index): the
+ * index is the captures' order (first timestamp, then path), so a tie goes
+ * to the capture that sorts first, whatever order the files were given in. */
+struct mheap {
+    struct mcap **a;
+    size_t n;
+};
+
+static bool mcap_before(const struct mcap *x, const struct mcap *y)
+{
+    return x->rec.ts_ns != y->rec.ts_ns ? x->rec.ts_ns < y->rec.ts_ns : x->ci < y->ci;
+}
+
+static void mheap_down(struct mheap *h, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < h->n && mcap_before(h->a[l], h->a[m]))
+            m = l;
+        if (l + 1 < h->n && mcap_before(h->a[l + 1], h->a[m]))
+            m = l + 1;
+        if (m == i)
+            return;
+        struct mcap *t = h->a[i];
+        h->a[i] = h->a[m];
+        h->a[m] = t;
+        i = m;
+    }
+}
+
+static void mheap_push(struct mheap *h, struct mcap *c)
+{
+    size_t i = h->n++;
+    h->a[i] = c;
+    while (i > 0 && mcap_before(h->a[i], h->a[(i - 1) / 2])) {
+        struct mcap *t = h->a[i];
+        h->a[i] = h->a[(i - 1) / 2];
+        h->a[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+/* The oldest ordinal still in a ring (every ring published), or one past
+ * the last dispatched if all are empty. */
+static uint64_t oldest_in_rings(const struct reader *rd)
+{
+    uint64_t low = rd->ord + 1;
+    for (unsigned i = 0; i < rd->n; i++) {
+        struct wkp_ring *r = &rd->e->workers[i].ring;
+        /* acquire: pairs with the consumer's release of tail */
+        uint32_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+        uint32_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+        if (t != h && WKP_POS_ORDINAL(r->slots[t & r->mask].pos) < low)
+            low = WKP_POS_ORDINAL(r->slots[t & r->mask].pos);
+    }
+    return low;
+}
+
+/* At a tick: release each open mapped capture up to its newest checkpoint
+ * that every worker has passed, then checkpoint its head. Zero-copy slots
+ * of several files share the rings, so a slot's pointer bounds nothing in
+ * the other files: ordinals do. */
+static void merge_release(struct reader *rd, struct mheap *h)
+{
+    uint64_t low = oldest_in_rings(rd);
+    for (size_t k = 0; k < h->n; k++) {
+        struct mcap *c = h->a[k];
+        struct wkp_capfile *cf = rd->e->caps[c->ci].cf;
+        if (c->copy)
+            continue;
+        unsigned passed = 0;
+        while (passed < c->nck && c->ck_ord[passed] < low)
+            passed++;
+        if (passed > 0) {
+            wkp_capfile_release(cf, c->ck_ptr[passed - 1]);
+            memmove(c->ck_ord, c->ck_ord + passed, (c->nck - passed) * sizeof c->ck_ord[0]);
+            memmove(c->ck_ptr, c->ck_ptr + passed, (c->nck - passed) * sizeof c->ck_ptr[0]);
+            c->nck -= passed;
+        }
+        if (c->nck == MERGE_CHECKPOINTS) { /* keep the newest: coarser, still safe */
+            memmove(c->ck_ord, c->ck_ord + 1, (c->nck - 1) * sizeof c->ck_ord[0]);
+            memmove(c->ck_ptr, c->ck_ptr + 1, (c->nck - 1) * sizeof c->ck_ptr[0]);
+            c->nck--;
+        }
+        c->ck_ord[c->nck] = rd->ord;
+        c->ck_ptr[c->nck++] = c->rec.data; /* the head: read, not yet dispatched */
+    }
+}
+
+/* Bytes consumed: the captures read to their end, and the open ones so far. */
+static uint64_t merge_bytes(const struct reader *rd, const struct mheap *h)
+{
+    uint64_t b = rd->bytes_before;
+    for (size_t k = 0; k < h->n; k++)
+        b += wkp_capfile_bytes_done(rd->e->caps[h->a[k]->ci].cf);
+    return b;
+}
+
+/* The next record of c: 1 (c goes back on the heap), 0 (c ended and was
+ * noted) or a negative status with the run's error set. */
+static int merge_fetch(struct reader *rd, struct mheap *h, struct mcap *c)
+{
+    struct wkp_capture_info *cap = &rd->e->caps[c->ci];
+    int rc;
+    while ((rc = wkp_capfile_next(cap->cf, &c->rec, &rd->err)) == 1 &&
+           !in_window(&rd->e->cfg, c->rec.ts_ns))
+        ;
+    if (rc == 1) {
+        mheap_push(h, c);
+        return 1;
+    }
+    if (rc < 0) {
+        wkp__set_error(rd->e, "%s", rd->err.msg);
+        return rc;
+    }
+    note_end(cap);
+    rd->bytes_before += wkp_capfile_size(cap->cf);
+    return 0;
+}
+
+/* Every capture as one stream: a k-way merge by timestamp. The captures
+ * are sorted by first timestamp (engine/run.c), and one starts only when
+ * its first record is the earliest head, so the heap holds the captures
+ * that overlap in time. One flush at the end. */
+static wkp_status read_merged(struct reader *rd)
+{
+    struct wkp_engine *e = rd->e;
+    struct mcap *cs = calloc(e->ncaps, sizeof *cs);
+    struct mheap h = {calloc(e->ncaps, sizeof *h.a), 0};
+    wkp_status st = cs && h.a ? WKP_OK : WKP_ENOMEM;
+    if (st != WKP_OK)
+        wkp__set_error(e, "out of memory");
+    size_t next = 0; /* the first capture not started */
+    unsigned in_burst = 0;
+    while (st == WKP_OK) {
+        /* a tie goes to the open capture: it sorts first */
+        if (next < e->ncaps && (h.n == 0 || e->caps[next].first_ts < h.a[0]->rec.ts_ns)) {
+            struct mcap *c = &cs[next];
+            c->ci = (uint16_t)next;
+            c->copy = !wkp_capfile_zero_copy(e->caps[next].cf);
+            next++;
+            int rc = merge_fetch(rd, &h, c);
+            if (rc < 0)
+                st = (wkp_status)rc;
+            continue;
+        }
+        if (h.n == 0)
+            break;
+        struct mcap *c = h.a[0];
+        h.a[0] = h.a[--h.n];
+        mheap_down(&h, 0);
+        st = on_record(rd, &e->caps[c->ci], c->ci, c->copy, &c->rec);
+        if (st != WKP_OK)
+            break;
+        int rc = merge_fetch(rd, &h, c); /* after on_record: a libpcap record dies here */
+        if (rc < 0) {
+            st = (wkp_status)rc;
+            break;
+        }
+        if (burst_step(rd, &in_burst) != WKP_OK) {
+            st = WKP_ESTOPPED;
+            break;
+        }
+        if (!tick_due(rd))
+            continue;
+        if (!send_tick(rd, c->ci, NULL)) {
+            st = WKP_ESTOPPED;
+            break;
+        }
+        merge_release(rd, &h);
+        atomic_store_explicit(&e->prog_bytes, merge_bytes(rd, &h), memory_order_relaxed);
+        atomic_store_explicit(&e->prog_packets, rd->read, memory_order_relaxed);
+    }
+    publish_all(rd);
+    if (rd->dfr)
+        wkp_defrag_flush(rd->dfr);
+    if (st == WKP_OK && e->ncaps > 0 &&
+        !broadcast(e, WKP_ITEM_FLUSH, WKP_POS(rd->ord, WKP_AT_FLUSH), rd->clock,
+                   (uint16_t)(e->ncaps - 1), NULL))
+        st = WKP_ESTOPPED;
+    atomic_store_explicit(&e->prog_bytes, rd->bytes_before, memory_order_relaxed);
+    atomic_store_explicit(&e->prog_packets, rd->read, memory_order_relaxed);
+    free(h.a);
+    free(cs);
     return st;
 }
 
@@ -380,7 +616,9 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
         .last_tick_clock = INT64_MIN,
     };
     wkp_status st = WKP_OK;
-    for (size_t ci = 0; ci < e->ncaps && st == WKP_OK; ci++)
+    if (e->cfg.merge)
+        st = read_merged(&rd);
+    for (size_t ci = 0; !e->cfg.merge && ci < e->ncaps && st == WKP_OK; ci++)
         st = read_capture(&rd, ci);
     if (st != WKP_OK)
         atomic_store(&e->stop, 1);

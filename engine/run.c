@@ -1,14 +1,18 @@
 /* One run of the engine: wkp_engine_run.
  *
- * It opens and checks every capture first (nothing is written if one is
- * bad), opens the sinks, starts the merger and the workers, runs the reader
+ * It expands directories into their files, opens and checks every capture
+ * first (nothing is written if one is bad), puts them in capture-time order
+ * when merging or given a directory (docs/design.md, "Several captures"),
+ * opens the sinks, starts the merger and the workers, runs the reader
  * on the calling thread, joins everything, turns what the captures went
  * through into warnings (or errors with strict), and then commits or
  * removes the output files. Only this module starts threads. */
+#include <dirent.h>
 #include <pcap/pcap.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "engine/internal.h"
 #include "util/clock.h"
@@ -42,6 +46,131 @@ static void add_warning(wkp_engine *e, const char *fmt, ...)
     e->warnings.len--; /* keep it a C string without counting the NUL */
 }
 
+/* ---- the list of captures (docs/design.md, "Several captures") -------- */
+
+/* The paths of a run, directories replaced by their files. */
+struct pathlist {
+    char **v;
+    size_t n, cap;
+    bool any_dir;
+};
+
+static void pathlist_free(struct pathlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+}
+
+static wkp_status pathlist_add(struct pathlist *l, const char *dir, const char *name)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return WKP_ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    size_t dl = dir ? strlen(dir) : 0, nl = strlen(name);
+    char *p = malloc(dl + nl + 2);
+    if (!p)
+        return WKP_ENOMEM;
+    if (dir) {
+        memcpy(p, dir, dl);
+        p[dl] = '/';
+        dl += dl > 0 && dir[dl - 1] == '/' ? 0 : 1;
+    }
+    memcpy(p + dl, name, nl + 1);
+    l->v[l->n++] = p;
+    return WKP_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The regular files of dir whose name does not start with a dot, in name
+ * order (capture-time order comes once every file is open). */
+static wkp_status add_dir(wkp_engine *e, struct pathlist *l, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        wkp__set_error(e, "%s: cannot read the directory", dir);
+        return WKP_EIO;
+    }
+    size_t from = l->n;
+    wkp_status st = WKP_OK;
+    struct dirent *de;
+    while (st == WKP_OK && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        st = pathlist_add(l, dir, de->d_name);
+        struct stat sb;
+        if (st == WKP_OK && (stat(l->v[l->n - 1], &sb) != 0 || !S_ISREG(sb.st_mode)))
+            free(l->v[--l->n]);
+    }
+    closedir(d);
+    if (st != WKP_OK) {
+        wkp__set_error(e, "out of memory");
+        return st;
+    }
+    if (l->n == from) {
+        wkp__set_error(e, "%s: no capture file in the directory", dir);
+        return WKP_EINVAL;
+    }
+    qsort(l->v + from, l->n - from, sizeof *l->v, cmp_str);
+    return WKP_OK;
+}
+
+static wkp_status expand_paths(wkp_engine *e, const char *const *paths, size_t n,
+                               struct pathlist *l)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *p = paths[i] ? paths[i] : "";
+        struct stat sb;
+        wkp_status st;
+        if (!e->live && strcmp(p, "-") != 0 && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            l->any_dir = true;
+            st = add_dir(e, l, p);
+        } else {
+            st = pathlist_add(l, NULL, p);
+            if (st != WKP_OK)
+                wkp__set_error(e, "out of memory");
+        }
+        if (st != WKP_OK)
+            return st;
+    }
+    return WKP_OK;
+}
+
+/* Capture-time order: first packet's timestamp, then path, then the place
+ * given (files without a packet last). */
+static int cmp_capture_time(const void *a, const void *b)
+{
+    const struct wkp_capture_info *x = a, *y = b;
+    if (x->first_ts != y->first_ts)
+        return x->first_ts < y->first_ts ? -1 : 1;
+    int c = strcmp(x->path, y->path);
+    if (c != 0)
+        return c;
+    return x->given < y->given ? -1 : x->given > y->given;
+}
+
+/* Each capture's first timestamp (read ahead: next() hands the record out
+ * again), and the list in that order. A failed read ahead sorts the capture
+ * last; the failure comes again when it is read. */
+static void order_by_time(wkp_engine *e)
+{
+    for (size_t i = 0; i < e->ncaps; i++) {
+        struct wkp_capture_info *c = &e->caps[i];
+        struct wkp_rec r;
+        c->first_ts = wkp_capfile_peek(c->cf, &r, NULL) == 1 ? r.ts_ns : INT64_MAX;
+    }
+    qsort(e->caps, e->ncaps, sizeof *e->caps, cmp_capture_time);
+}
+
 /* Open and check every capture before anything is written. */
 static wkp_status open_captures(wkp_engine *e, const char *const *paths, size_t n, wkp_errbuf *err)
 {
@@ -70,8 +199,16 @@ static wkp_status open_captures(wkp_engine *e, const char *const *paths, size_t 
             wkp__close_captures(e);
             return st;
         }
+        c->given = i;
+        c->first_ts = INT64_MAX;
         c->ts_digits = wkp_capfile_ts_digits(c->cf);
         wkp_capfile_set_resync(c->cf, e->cfg.resync && !e->cfg.strict);
+        if ((e->cfg.off_lo > 0 || e->cfg.off_hi != UINT64_MAX) &&
+            (st = wkp_capfile_set_slice(c->cf, e->cfg.off_lo, e->cfg.off_hi, err)) != WKP_OK) {
+            wkp__set_error(e, "%s", err->msg);
+            wkp__close_captures(e);
+            return st;
+        }
         e->bytes_total += wkp_capfile_size(c->cf);
         if (e->filter &&
             wkp_filter_prepare_dlt(e->filter, wkp_capfile_first_dlt(c->cf), err) != WKP_OK) {
@@ -318,13 +455,23 @@ static wkp_status finish_sinks(wkp_engine *e, wkp_status st, bool write_error, w
 
 static wkp_status run(wkp_engine *e, const char *const *paths, size_t n)
 {
-    if (!paths || n == 0 || n > 65535) {
+    if (!paths || n == 0) {
         wkp__set_error(e, "no capture file given");
         return WKP_EINVAL;
     }
     double t0 = wkp_clock_s();
     wkp_errbuf err = {{0}};
-    wkp_status st = open_captures(e, paths, n, &err);
+    struct pathlist pl = {0};
+    wkp_status st = expand_paths(e, paths, n, &pl);
+    if (st == WKP_OK && pl.n > 65535) {
+        wkp__set_error(e, "more than 65535 capture files");
+        st = WKP_EINVAL;
+    }
+    if (st == WKP_OK)
+        st = open_captures(e, (const char *const *)pl.v, pl.n, &err);
+    if (st == WKP_OK && (e->cfg.merge || pl.any_dir))
+        order_by_time(e);
+    pathlist_free(&pl);
     if (st == WKP_OK)
         st = open_sinks(e, &err);
     if (st != WKP_OK)

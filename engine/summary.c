@@ -76,6 +76,26 @@ static void put_options(struct wkp_buf *b, const wkp_engine *e)
     put_str_or_null(b, c->default_filter);
     wkp_buf_puts(b, ", \"filter\": ");
     put_str_or_null(b, c->filter);
+    /* several captures and slices (docs/design.md, "Several captures"): null = no bound */
+    wkp_buf_puts(b, ", \"merge\": ");
+    put_bool(b, c->merge);
+    wkp_buf_puts(b, ", \"start_offset\": ");
+    wkp_buf_u64(b, c->off_lo);
+    wkp_buf_puts(b, ", \"stop_offset\": ");
+    if (c->off_hi == UINT64_MAX)
+        wkp_buf_puts(b, "null");
+    else
+        wkp_buf_u64(b, c->off_hi);
+    wkp_buf_puts(b, ", \"start_time_ns\": ");
+    if (c->time_lo == INT64_MIN)
+        wkp_buf_puts(b, "null");
+    else
+        wkp_buf_i64(b, c->time_lo);
+    wkp_buf_puts(b, ", \"stop_time_ns\": ");
+    if (c->time_hi == INT64_MAX)
+        wkp_buf_puts(b, "null");
+    else
+        wkp_buf_i64(b, c->time_hi);
     wkp_buf_puts(b, "}");
 }
 

@@ -261,6 +261,33 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_strict(wkp_config *cfg, bool on)
  * a pipe or stdin (read by libpcap) damage ends the read. Ignored with
  * strict on. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_resync(wkp_config *cfg, bool on);
+/* Read the captures of a run as one stream (default off: each capture is
+ * analysed on its own, its flows ending with it). On: the captures are
+ * ordered by their first packet's timestamp (ties: by path), and their
+ * packets are taken in timestamp order across the files open at a time (a
+ * k-way merge; within a file, file order), so a flow continuing from one
+ * file into the next is one flow, timeouts applying across the boundary.
+ * Each flow's capture is the file of its first packet. IP fragments may
+ * join across files; flows and fragments end when the last capture ends.
+ * Damage, cut records and undecoded interfaces are still per file. See
+ * docs/design.md, "Several captures". */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_merge(wkp_config *cfg, bool on);
+/* Read only the records whose first byte lies in [start, stop) of every
+ * capture (stop UINT64_MAX: to the end; default the whole file), so that
+ * runs over consecutive slices read every record once. A pcap slice
+ * starting inside a record begins at the next place where several
+ * plausible records follow one another (the rule of resync); a pcapng slice
+ * walks the blocks from the start of the file. Needs the mmap reader: a run
+ * over a pipe, stdin or WKP_READER_LIBPCAP with a slice fails with
+ * WKP_EINVAL. start > stop is WKP_EINVAL. */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_offsets(wkp_config *cfg, uint64_t start,
+                                                        uint64_t stop);
+/* Read only the packets with start_ns <= timestamp < stop_ns (ns since the
+ * epoch; INT64_MIN, INT64_MAX: open ends, the default). Other packets are
+ * not read at all: not counted, no ordinal, no effect on the clock.
+ * start_ns > stop_ns is WKP_EINVAL. */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_time_window(wkp_config *cfg, int64_t start_ns,
+                                                            int64_t stop_ns);
 /* Benchmarking only: workers drop every packet unprocessed, so a run times
  * the reader and the rings alone. No flows are produced. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_discard(wkp_config *cfg, bool on);
@@ -480,7 +507,11 @@ WKP_API WKP_NODISCARD wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engin
 WKP_API WKP_NODISCARD wkp_status wkp_engine_add_sink(wkp_engine *e, wkp_sink *sink);
 
 /* Analyse n capture files, each on its own (flows never cross files), in
- * order. All files are opened and checked before any output is written: a
+ * order; with wkp_config_set_merge, as one stream. A path that is a
+ * directory stands for the regular files in it (not those whose name starts
+ * with a dot, not subdirectories); when one is given, the whole list is
+ * taken in capture-time order (first packet's timestamp, ties by path),
+ * as with merge. All files are opened and checked before any output is written: a
  * missing file, a file that is not a capture or an unsupported link type
  * (pcapng: no interface of a decoded link type) fails the run with nothing
  * written. Returns WKP_OK when every flow was written; a capture cut inside

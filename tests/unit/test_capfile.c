@@ -1219,3 +1219,128 @@ Test(capfile_made, offsets_past_4_gib_in_a_sparse_pcapng)
     }
     unlink(path);
 }
+
+/* ---- read ahead and byte-offset slices ----------------------------------- */
+
+/* The timestamps of the records of cf's slice [lo, hi) into ts[] (at most max). */
+static size_t read_slice(const char *path, uint64_t lo, uint64_t hi, int64_t *ts, size_t max)
+{
+    struct wkp_capfile *cf = NULL;
+    wkp_errbuf err = {{0}};
+    cr_assert_eq(wkp_capfile_open(path, WKP_READER_MMAP, &cf, &err), WKP_OK, "%s", err.msg);
+    cr_assert_eq(wkp_capfile_set_slice(cf, lo, hi, &err), WKP_OK, "%s", err.msg);
+    struct wkp_rec rec;
+    size_t n = 0;
+    int rc;
+    while ((rc = wkp_capfile_next(cf, &rec, &err)) == 1) {
+        cr_assert_lt(n, max);
+        ts[n++] = rec.ts_ns;
+    }
+    cr_assert_eq(rc, 0, "%s [%llu, %llu): %s", path, (unsigned long long)lo, (unsigned long long)hi,
+                 err.msg);
+    wkp_capfile_close(cf);
+    return n;
+}
+
+/* Where each packet record starts: pcap (24-byte file header, 16-byte record
+ * headers, caplen at +8) or pcapng (packet blocks 2, 3, 6; length at +4),
+ * little-endian files only. */
+static size_t record_starts(const char *path, uint64_t *at, size_t max, uint64_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f);
+    static uint8_t b[1 << 20];
+    size_t len = fread(b, 1, sizeof b, f);
+    fclose(f);
+    *size = len;
+    uint32_t magic;
+    memcpy(&magic, b, 4);
+    size_t n = 0;
+    for (uint64_t off = magic == 0x0a0d0d0au ? 0 : 24; off + 16 <= len;) {
+        uint32_t w[4];
+        memcpy(w, b + off, sizeof w);
+        if (magic == 0x0a0d0d0au) {
+            if (w[0] == 2 || w[0] == 3 || w[0] == 6)
+                at[n++] = off;
+            off += w[1];
+        } else {
+            at[n++] = off;
+            off += 16 + w[2];
+        }
+        cr_assert_leq(n, max);
+    }
+    return n;
+}
+
+/* For every byte offset B, the slices [0, B) and [B, end) read the records
+ * starting before B and those starting at or after it, in file order: two
+ * consecutive slices never lose or repeat a record. */
+static void check_every_cut(const char *path, size_t packets)
+{
+    uint64_t at[256], size;
+    size_t n = record_starts(path, at, 256, &size);
+    cr_assert_eq(n, packets, "%s: %zu records", path, n);
+    int64_t all[256], a[256], b[256];
+    cr_assert_eq(read_slice(path, 0, UINT64_MAX, all, 256), n, "%s", path);
+    for (uint64_t cut = 0; cut <= size + 1; cut++) {
+        size_t want = 0;
+        while (want < n && at[want] < cut)
+            want++;
+        size_t na = read_slice(path, 0, cut, a, 256);
+        size_t nb = read_slice(path, cut, UINT64_MAX, b, 256);
+        cr_assert_eq(na, want, "%s: [0, %llu) read %zu records, %zu start there", path,
+                     (unsigned long long)cut, na, want);
+        cr_assert_eq(nb, n - want, "%s: [%llu, end) read %zu records, %zu start there", path,
+                     (unsigned long long)cut, nb, n - want);
+        cr_assert_arr_eq(a, all, na * sizeof a[0]);
+        cr_assert_arr_eq(b, all + na, nb * sizeof b[0]);
+    }
+}
+
+Test(capfile_slice, pcap_cut_at_every_offset)
+{
+    check_every_cut(DATA "/wa1kpcap__dup.pcap", 100); /* capinfos -c: 100; 11353 bytes */
+}
+
+Test(capfile_slice, pcapng_cut_at_every_offset)
+{
+    /* capinfos -c: 18 packets; also a name resolution and statistics blocks */
+    check_every_cut(DATA "/nDPI__http_starting_with_reply.pcapng", 18);
+}
+
+Test(capfile_slice, libpcap_reader_refuses_a_slice)
+{
+    struct wkp_capfile *cf = NULL;
+    wkp_errbuf err = {{0}};
+    const char *path = DATA "/wa1kpcap__dup.pcap";
+    cr_assert_eq(wkp_capfile_open(path, WKP_READER_LIBPCAP, &cf, &err), WKP_OK);
+    cr_assert_eq(wkp_capfile_set_slice(cf, 100, UINT64_MAX, &err), WKP_EINVAL);
+    cr_assert_not_null(strstr(err.msg, "wa1kpcap__dup.pcap: a byte-offset slice needs the mmap"));
+    wkp_capfile_close(cf);
+}
+
+/* peek hands out the next record and leaves it for next(), with both readers. */
+Test(capfile, peek_then_next_give_the_same_record)
+{
+    for (int k = 0; k < 2; k++) {
+        struct wkp_capfile *cf = NULL;
+        wkp_errbuf err = {{0}};
+        cr_assert_eq(wkp_capfile_open(DATA "/wa1kpcap__dup.pcap",
+                                      k ? WKP_READER_LIBPCAP : WKP_READER_MMAP, &cf, &err),
+                     WKP_OK);
+        struct wkp_rec p1, p2, r1, r2;
+        cr_assert_eq(wkp_capfile_peek(cf, &p1, &err), 1);
+        cr_assert_eq(wkp_capfile_peek(cf, &p2, &err), 1);
+        cr_assert_eq(p1.ts_ns, p2.ts_ns);
+        cr_assert_eq(wkp_capfile_next(cf, &r1, &err), 1);
+        cr_assert_eq(r1.ts_ns, p1.ts_ns);
+        cr_assert_eq(r1.caplen, p1.caplen);
+        cr_assert_eq(r1.data, p1.data);
+        cr_assert_eq(wkp_capfile_next(cf, &r2, &err), 1);
+        size_t n = 2;
+        while (wkp_capfile_next(cf, &r2, &err) == 1)
+            n++;
+        cr_assert_eq(n, 100); /* capinfos -c wa1kpcap__dup.pcap */
+        wkp_capfile_close(cf);
+    }
+}

@@ -26,6 +26,7 @@ struct seen {
     uint64_t pkts[64], up[64], down[64], bytes[64];
     char reason[64][16];
     char key[64][128];
+    char capture[64][32];
     int stop_after; /* return non-zero at this flow (0 = never) */
 };
 
@@ -40,6 +41,7 @@ static int collect(const wkp_flow *f, void *user)
         s->bytes[s->n] = wkp_flow_bytes(f, WKP_DIR_BOTH);
         snprintf(s->reason[s->n], 16, "%s", wkp_flow_end_reason(f));
         snprintf(s->key[s->n], 128, "%s", wkp_flow_key(f));
+        snprintf(s->capture[s->n], 32, "%s", wkp_flow_capture(f));
     }
     s->n++;
     return s->stop_after && s->n == s->stop_after;
@@ -249,6 +251,103 @@ Test(engine, config_rejects_bad_values)
     cr_assert_eq(wkp_format_from_path("a/b.json"), WKP_FMT_JSON);
     cr_assert_eq(wkp_format_from_path("a.out"), WKP_FMT_CSV);
     cr_assert_str_eq(wkp_strerror(WKP_ELINKTYPE), "unsupported link type");
+    wkp_config_free(cfg);
+}
+
+/* ---- several captures (docs/design.md, "Several captures") ---- */
+
+/* Run files (n of them) with merge on or off and a UDP timeout; flows in s. */
+static void run_files(const char *const *files, size_t n, bool merge, double udp_timeout,
+                      unsigned threads, struct seen *s)
+{
+    wkp_config *cfg;
+    wkp_engine *e;
+    wkp_sink *sink;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_config_set_threads(cfg, threads), WKP_OK);
+    cr_assert_eq(wkp_config_set_udp_timeout(cfg, udp_timeout), WKP_OK);
+    cr_assert_eq(wkp_config_set_merge(cfg, merge), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
+    wkp_config_free(cfg);
+    cr_assert_eq(wkp_sink_callback_new(collect, s, &sink), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, sink), WKP_OK);
+    cr_assert_eq(wkp_engine_run(e, files, n), WKP_OK, "%s", wkp_engine_last_error(e));
+    wkp_engine_free(e);
+}
+
+Test(engine, merge_joins_a_flow_across_files_and_interleaves_overlaps)
+{
+    /* One UDP flow (port 1000) in two files. "early": packets at 1000, 1010
+     * and 1020 s; "late": 1015 and 1030 s, so the files overlap in time.
+     * Merged, in time order: 1000 (early), 1010 (early), 1015 (late),
+     * 1020 (early), 1030 (late): one flow of 5 packets, id 1, capture
+     * "early", ended at the end of input; up = the 3 packets from 10.0.0.1.
+     * Without merge each file has its own flow (3 and 2 packets). With a
+     * UDP timeout of 9 s the gaps of 10 s (1000 -> 1010) and 10 s (1020 ->
+     * 1030) end flows but 5 s gaps do not: flows {1000}, {1010, 1015, 1020},
+     * {1030}, with ids 1, 2, 5 (ordinals in merged order). */
+    char dir[] = "/tmp/wkp-merge-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char early[64], late[64];
+    snprintf(early, sizeof early, "%s/early.pcap", dir);
+    snprintf(late, sizeof late, "%s/late.pcap", dir);
+    const struct upkt ve[] = {
+        {1000000000LL, 1000, 53, 0}, {1010000000LL, 1000, 53, 1}, {1020000000LL, 1000, 53, 0}};
+    const struct upkt vl[] = {{1015000000LL, 1000, 53, 0}, {1030000000LL, 1000, 53, 1}};
+    write_udp_pcap(early, ve, 3);
+    write_udp_pcap(late, vl, 2);
+    const char *given[] = {late, early}; /* out of time order on purpose */
+    for (unsigned t = 1; t <= 4; t *= 2) {
+        struct seen s = {0};
+        run_files(given, 2, true, 0, t, &s);
+        cr_assert_eq(s.n, 1, "threads %u", t);
+        cr_assert_eq(s.id[0], 1);
+        cr_assert_eq(s.pkts[0], 5);
+        cr_assert_eq(s.up[0], 3);
+        cr_assert_str_eq(s.capture[0], "early.pcap");
+        cr_assert_str_eq(s.reason[0], "end_of_input");
+
+        struct seen o = {0};
+        run_files(given, 2, false, 0, t, &o);
+        cr_assert_eq(o.n, 2);
+        cr_assert_str_eq(o.capture[0], "late.pcap"); /* the order given */
+        cr_assert_eq(o.pkts[0], 2);
+        cr_assert_eq(o.pkts[1], 3);
+
+        struct seen i = {0};
+        run_files(given, 2, true, 9.0, t, &i);
+        cr_assert_eq(i.n, 3);
+        cr_assert_eq(i.id[0], 1);
+        cr_assert_eq(i.pkts[0], 1);
+        cr_assert_eq(i.id[1], 2);
+        cr_assert_eq(i.pkts[1], 3);
+        cr_assert_eq(i.id[2], 5);
+        cr_assert_eq(i.pkts[2], 1);
+        cr_assert_str_eq(i.capture[2], "late.pcap");
+
+        /* the directory: its files in capture-time order, each on its own */
+        struct seen d = {0};
+        const char *dirs[] = {dir};
+        run_files(dirs, 1, false, 0, t, &d);
+        cr_assert_eq(d.n, 2);
+        cr_assert_str_eq(d.capture[0], "early.pcap");
+        cr_assert_eq(d.pkts[0], 3);
+    }
+    unlink(early);
+    unlink(late);
+    rmdir(dir);
+}
+
+Test(engine, slice_setters_refuse_an_empty_range)
+{
+    wkp_config *cfg;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_config_set_offsets(cfg, 10, 9), WKP_EINVAL);
+    cr_assert_eq(wkp_config_set_offsets(cfg, 10, 10), WKP_OK);
+    cr_assert_eq(wkp_config_set_time_window(cfg, 5, 4), WKP_EINVAL);
+    cr_assert_eq(wkp_config_set_time_window(cfg, INT64_MIN, INT64_MAX), WKP_OK);
+    cr_assert_eq(wkp_config_set_merge(NULL, true), WKP_EINVAL);
+    cr_assert_eq(wkp_config_set_offsets(NULL, 0, 1), WKP_EINVAL);
     wkp_config_free(cfg);
 }
 
