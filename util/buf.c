@@ -32,15 +32,39 @@ void wkp_buf_free(struct wkp_buf *b)
     b->oom = 0;
 }
 
+/* "00" "01" ... "99": two digits per division. */
+static const char digit_pairs[201] = "00010203040506070809"
+                                     "10111213141516171819"
+                                     "20212223242526272829"
+                                     "30313233343536373839"
+                                     "40414243444546474849"
+                                     "50515253545556575859"
+                                     "60616263646566676869"
+                                     "70717273747576777879"
+                                     "80818283848586878889"
+                                     "90919293949596979899";
+
 void wkp_buf_u64(struct wkp_buf *b, uint64_t v)
 {
+    if (v < 10) { /* most counts, flags and cells */
+        wkp_buf_putc(b, (char)('0' + v));
+        return;
+    }
     char tmp[24];
-    int i = sizeof tmp;
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    wkp_buf_put(b, tmp + i, sizeof tmp - (size_t)i);
+    size_t i = sizeof tmp;
+    while (v >= 100) {
+        size_t r = (size_t)(v % 100) * 2;
+        v /= 100;
+        i -= 2;
+        memcpy(tmp + i, digit_pairs + r, 2);
+    }
+    if (v >= 10) {
+        i -= 2;
+        memcpy(tmp + i, digit_pairs + v * 2, 2);
+    } else {
+        tmp[--i] = (char)('0' + v);
+    }
+    wkp_buf_put(b, tmp + i, sizeof tmp - i);
 }
 
 void wkp_buf_i64(struct wkp_buf *b, int64_t v)
@@ -64,11 +88,12 @@ void wkp_buf_time(struct wkp_buf *b, int64_t ns, int digits)
     }
     wkp_buf_u64(b, mag / 1000000000u);
     uint64_t frac = mag % 1000000000u;
-    char tmp[9];
-    for (int i = 8; i >= 0; i--) {
-        tmp[i] = (char)('0' + frac % 10);
-        frac /= 10;
+    char tmp[10]; /* nine digits and one spare, written two at a time */
+    for (int i = 8; i >= 0; i -= 2) {
+        memcpy(tmp + i, digit_pairs + (frac % 100) * 2, 2);
+        frac /= 100;
     }
+    memmove(tmp, tmp + 1, 9);
     wkp_buf_putc(b, '.');
     wkp_buf_put(b, tmp, digits == 9 ? 9 : 6);
 }

@@ -39,3 +39,49 @@ Test(buf, json_bytes_escapes_each_byte_of_ill_formed_sequences)
     cr_assert_str_eq(json_bytes("\xed\xa0\x80", 3), "\"\\u00ed\\u00a0\\u0080\"");
     cr_assert_str_eq(json_bytes("a\xe2\x82", 3), "\"a\\u00e2\\u0082\"");
 }
+
+/* Integers and times are written as printf("%" PRIu64) and "%lld.%09lld"
+ * would write them, at every power-of-ten edge and at the extremes. */
+#include <inttypes.h>
+#include <stdio.h>
+Test(buf, integers_and_times_match_printf)
+{
+    uint64_t vals[64];
+    size_t n = 0;
+    vals[n++] = 0;
+    vals[n++] = UINT64_MAX;
+    for (uint64_t p = 1; n < 60; p *= 10) {
+        vals[n++] = p - 1;
+        vals[n++] = p;
+        vals[n++] = p + 1;
+        if (p > UINT64_MAX / 10)
+            break;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct wkp_buf b = {0};
+        char want[32];
+        wkp_buf_u64(&b, vals[i]);
+        wkp_buf_putc(&b, '\0');
+        snprintf(want, sizeof want, "%" PRIu64, vals[i]);
+        cr_assert_str_eq(b.p, want);
+        wkp_buf_free(&b);
+    }
+    int64_t times[] = {0, 1, 999999999, 1000000000, 1755141753294776000, -1, -1500000000,
+                       INT64_MAX, INT64_MIN + 1, 123456789012};
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        for (int digits = 6; digits <= 9; digits += 3) {
+            struct wkp_buf b = {0};
+            char want[48];
+            int64_t t = times[i];
+            uint64_t mag = t < 0 ? (uint64_t)0 - (uint64_t)t : (uint64_t)t;
+            snprintf(want, sizeof want, "%s%" PRIu64 ".%09" PRIu64, t < 0 ? "-" : "",
+                     mag / 1000000000u, mag % 1000000000u);
+            if (digits == 6)
+                want[strlen(want) - 3] = '\0';
+            wkp_buf_time(&b, t, digits);
+            wkp_buf_putc(&b, '\0');
+            cr_assert_str_eq(b.p, want, "%lld at %d digits", (long long)t, digits);
+            wkp_buf_free(&b);
+        }
+    }
+}
