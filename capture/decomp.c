@@ -325,7 +325,8 @@ wkp_status wkp__z_new(enum wkp_zfmt f, const uint8_t *pre, size_t npre, wkp_z_re
     z->rd = rd;
     z->ctx = ctx;
     z->in = in;
-    memcpy(in, pre, npre);
+    if (npre > 0) /* pre may be NULL when there is nothing before the stream */
+        memcpy(in, pre, npre);
     z->len = npre;
     if (!decoder_init(z)) {
         z->inited = true; /* a partly set-up decoder is ended too */

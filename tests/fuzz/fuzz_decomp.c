@@ -32,7 +32,8 @@ static ssize_t mem_read(void *ctx, void *buf, size_t n)
         k = n;
     if (k > m->step)
         k = m->step;
-    memcpy(buf, m->b + m->off, k);
+    if (k > 0) /* m->b is NULL for an empty input */
+        memcpy(buf, m->b + m->off, k);
     m->off += k;
     return (ssize_t)k;
 }
