@@ -432,7 +432,7 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
         drop_flow(w, lf);
         return;
     }
-    struct wkp_flow *f = calloc(1, sizeof *f);
+    struct wkp_flow *f = wkp__record_new(w);
     if (!f) {
         fail(w);
         drop_flow(w, lf);
@@ -1100,7 +1100,7 @@ static void arp_row(struct wkp_worker *w, const struct wkp_pkt *p)
 {
     const struct wkp_engine *e = w->e;
     const struct wkp_l2l4 *m = &p->m;
-    struct wkp_flow *f = calloc(1, sizeof *f);
+    struct wkp_flow *f = wkp__record_new(w);
     if (!f) {
         fail(w);
         return;
