@@ -574,22 +574,31 @@ out:
 
 static void flush_all(struct wkp_worker *w, uint64_t pos, int reason)
 {
-    /* exactly as many as are open: 8 bytes a flow for the sweep */
-    size_t n = 0, cap = w->table.count;
-    struct ending *v = cap ? malloc(cap * sizeof *v) : NULL;
-    if (cap && !v)
-        cap = 0; /* add_ending grows it, or fails the run */
     /* every flow ends: the table is emptied as a whole (table.h), and the
      * flows are collected in memory order, not along the LRU links */
     struct wkp_ftable_it it;
     wkp_ftable_clear_begin(&w->table);
+    /* 8 bytes a flow for the sweep, in the slot array the emptying leaves
+     * unread (as many words as flows): nothing allocated at the peak */
+    _Static_assert(sizeof(struct ending) == sizeof(uintptr_t), "an ending is one slot word");
+    size_t n = 0, cap = 0;
+    struct ending *v = wkp_ftable_clear_scratch(&w->table, &cap);
+    bool borrowed = cap >= w->table.count; /* so add_ending never grows v */
+    if (!borrowed) {
+        /* the slot array could not grow: exactly as many as are open */
+        cap = w->table.count;
+        v = cap ? malloc(cap * sizeof *v) : NULL;
+        if (cap && !v)
+            cap = 0; /* add_ending grows it, or fails the run */
+    }
     for (struct wkp_fentry *h = wkp_ftable_first(&w->table, &it); h;
          h = wkp_ftable_next(&w->table, &it))
         if (!add_ending(w, &v, &n, &cap, h))
             goto out;
     end_all(w, v, n, pos, reason);
 out:
-    free(v);
+    if (!borrowed)
+        free(v);
     /* out of memory above: the run fails; give the flows back unsorted */
     for (struct wkp_fentry *h = wkp_ftable_first(&w->table, &it); h;
          h = wkp_ftable_next(&w->table, &it))
