@@ -28,8 +28,10 @@
  * not kept here: every packet that would count its flags also stores its
  * record, so they are summed from the records when the flow ends (plus the
  * packets past max_seq, counted beside their statistics). The rare block
- * is six pointers, taken from the worker's pool; a flow whose streams
- * close gives it back when nothing else is in it. */
+ * is 64 bytes, taken from the worker's pool; a flow whose streams close
+ * gives it back when nothing else is in it. A retransmission count and
+ * the custom features' block live there too: few flows of a flood
+ * retransmit, and without custom features no flow has a block. */
 struct live_past {
     struct wkp_flow_acc all; /* statistics over every packet */
     uint64_t flag_counts[8]; /* flags of the packets not stored */
@@ -43,6 +45,8 @@ struct live_rare {
     struct live_past *past; /* beyond max_seq */
     struct wkp_sig_flow *sig; /* signatures: from the first SYN or payload byte */
     struct wkp_up_flow *up;   /* user protocol fields, from the first routed packet */
+    void *custom;             /* the custom features' state block (every flow has one then) */
+    uint64_t retrans;         /* TCP retransmissions seen (dropped or kept), from the first */
 };
 
 struct live_flow {
@@ -51,10 +55,8 @@ struct live_flow {
     uint64_t pkts[2], bytes[2]; /* [0] up, [1] down */
     int64_t start_ns, end_ns;
     uint64_t first_ord;
-    uint64_t retrans;
     struct wkp_tcp_dir tcp[2];
     struct live_rare *rare;     /* NULL for most flows */
-    void *custom;               /* the custom features' state block, or NULL */
     struct wkp_app_flow *app;   /* NULL until an application dissector claims the flow */
     uint32_t first_syn_seq;
     uint16_t capture;
@@ -63,8 +65,8 @@ struct live_flow {
     unsigned first_syn_dir : 1;     /* direction (0 up, 1 down) of that SYN */
     unsigned creator_is_a : 1;
 };
-/* 224 bytes: a flow of up to three packets stays within 400 (docs/design.md, Per-flow memory). */
-_Static_assert(sizeof(struct live_flow) == 224, "live_flow grew: update docs/design.md");
+/* 208 bytes: a flow of up to three packets stays within 400 (docs/design.md, Per-flow memory). */
+_Static_assert(sizeof(struct live_flow) == 208, "live_flow grew: update docs/design.md");
 
 /* The flow's rare block, taken from the worker's pool on first use; NULL
  * if out of memory. */
@@ -255,16 +257,15 @@ static void release_state(struct wkp_worker *w, struct live_flow *lf)
         free(x->past);
         wkp_sig_release(&w->sig, &x->sig);
         wkp__up_release(&w->up, &x->up);
+        if (x->custom) {
+            *(void **)x->custom = w->custom_blocks;
+            w->custom_blocks = x->custom;
+        }
         wkp_pool_give(&w->rare_pool, x);
         lf->rare = NULL;
     }
     wkp__app_release(&w->app, &lf->app);
     wkp_seq_release(&lf->seq, &w->seq_pool);
-    if (lf->custom) {
-        *(void **)lf->custom = w->custom_blocks;
-        w->custom_blocks = lf->custom;
-        lf->custom = NULL;
-    }
 }
 
 static void *custom_block(struct wkp_worker *w)
@@ -366,7 +367,7 @@ static void fill_record(struct wkp_worker *w, struct live_flow *lf, struct wkp_f
     f->bytes[WKP_DIR_DOWN] = lf->bytes[1];
     f->bytes[WKP_DIR_BOTH] = lf->bytes[0] + lf->bytes[1];
     flag_counts(lf, f->flag_counts);
-    f->retrans = lf->retrans;
+    f->retrans = lf->rare ? lf->rare->retrans : 0;
     if (lf->rare && lf->rare->tun) {
         /* the record keeps it: serialisation and the callback view read it */
         f->tun = lf->rare->tun;
@@ -382,8 +383,9 @@ static bool build_outputs(struct wkp_worker *w, struct live_flow *lf, struct wkp
 {
     const struct wkp_engine *e = w->e;
     const struct wkp_custom_set *cs = &e->cfg.custom;
-    if (lf->custom)
-        wkp_custom_finish(cs, lf->custom);
+    void *custom = lf->rare ? lf->rare->custom : NULL;
+    if (custom)
+        wkp_custom_finish(cs, custom);
     struct wkp_sig_flow *sig = lf->rare ? lf->rare->sig : NULL;
     wkp_sig_end(&w->sig, sig);
     struct wkp_flow_stats stats;
@@ -395,7 +397,7 @@ static bool build_outputs(struct wkp_worker *w, struct live_flow *lf, struct wkp
         .seq = &lf->seq,
         .stats = &stats,
         .custom = cs,
-        .custom_block = lf->custom,
+        .custom_block = custom,
         .app = wkp__app_states(&w->app, lf->app),
         .app_matched = lf->app ? lf->app->matched : 0,
         .sig = sig,
@@ -659,8 +661,11 @@ static struct live_flow *new_flow(struct wkp_worker *w, const struct wkp_pkt *p)
             return NULL;
         *x->tun = m->tun;
     }
-    if (e->cfg.custom.n && !(lf->custom = custom_block(w)))
-        return NULL;
+    if (e->cfg.custom.n) {
+        struct live_rare *x = rare_of(w, lf);
+        if (!x || !(x->custom = custom_block(w)))
+            return NULL;
+    }
     return lf;
 }
 
@@ -698,7 +703,12 @@ static bool track_tcp(struct wkp_worker *w, struct live_flow *lf, const struct w
 {
     const struct wkp_engine *e = w->e;
     if (wkp_tcp_retransmission(&lf->tcp[d], m->tcp_seq, fl, m->app_len)) {
-        lf->retrans++;
+        struct live_rare *x = rare_of(w, lf);
+        if (!x) {
+            fail(w);
+            return false;
+        }
+        x->retrans++;
         if (e->cfg.filter_retrans) {
             w->st.retrans_dropped++;
             return false;
@@ -877,7 +887,7 @@ static void custom_packet(struct wkp_worker *w, struct live_flow *lf, const stru
         .payload_len = plen,
         .frame = p->data,
     };
-    wkp_custom_update(&w->e->cfg.custom, lf->custom, &v);
+    wkp_custom_update(&w->e->cfg.custom, lf->rare->custom, &v);
 }
 
 /* A stream dissector said DONE or NOT_MINE: streams switched on for it
@@ -888,7 +898,8 @@ static void app_stream_stop(struct wkp_worker *w, struct live_flow *lf)
     struct live_rare *x = lf->rare;
     if (af->own_streams && streams_on(lf)) {
         close_streams(w, x);
-        if (!x->tun && !x->past && !x->sig && !x->up) { /* nothing else in it: back to the pool */
+        if (!x->tun && !x->past && !x->sig && !x->up && !x->custom && !x->retrans) {
+            /* nothing else in it: back to the pool */
             wkp_pool_give(&w->rare_pool, x);
             lf->rare = NULL;
         }
@@ -1070,15 +1081,13 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
         fail(w);
         return;
     }
-    if (lf->custom)
+    if (lf->rare && lf->rare->custom)
         custom_packet(w, lf, p, tcp, fl, d);
     if (!app_packet(w, lf, p, fl, d))
         fail(w);
 }
 
-/* Hide the flow lookup's cache misses behind the packets before it: the
- * cache slot 8 packets ahead, the entry 4 ahead, the chunk its next record
- * goes to 2 ahead. Item i of the n peeked from `first`. */
+/* Item i of the n peeked from `first`. */
 static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t i, uint32_t n)
 {
     /* Hide the flow lookup's cache misses behind the packets before it: the
