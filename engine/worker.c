@@ -28,10 +28,11 @@
  * not kept here: every packet that would count its flags also stores its
  * record, so they are summed from the records when the flow ends (plus the
  * packets past max_seq, counted beside their statistics). The rare block
- * is 64 bytes, taken from the worker's pool; a flow whose streams close
- * gives it back when nothing else is in it. A retransmission count and
- * the custom features' block live there too: few flows of a flood
- * retransmit, and without custom features no flow has a block. */
+ * is 80 bytes, taken from the worker's pool; a flow whose streams close
+ * gives it back when nothing else is in it. A retransmission count, the
+ * custom features' block and the high halves of the packet and byte counts
+ * live there too: few flows of a flood retransmit, without custom features
+ * no flow has a block, and few flows pass 4 GiB. */
 struct live_past {
     struct wkp_flow_acc all; /* statistics over every packet */
     uint64_t flag_counts[8]; /* flags of the packets not stored */
@@ -47,12 +48,17 @@ struct live_rare {
     struct wkp_up_flow *up;   /* user protocol fields, from the first routed packet */
     void *custom;             /* the custom features' state block (every flow has one then) */
     uint64_t retrans;         /* TCP retransmissions seen (dropped or kept), from the first */
+    /* the high 32 bits of the flow's packet and byte counts, [0] up, [1]
+     * down: taken when a low half wraps (a flow past 4 GiB) */
+    uint32_t pkts_hi[2], bytes_hi[2];
 };
 
 struct live_flow {
     struct wkp_fentry h;
     struct wkp_seq seq;
-    uint64_t pkts[2], bytes[2]; /* [0] up, [1] down */
+    /* [0] up, [1] down: the low 32 bits; pkts_of() and bytes_of() add the
+     * rare block's high ones */
+    uint32_t pkts[2], bytes[2];
     int64_t start_ns, end_ns;
     uint64_t first_ord;
     struct wkp_tcp_dir tcp[2];
@@ -65,8 +71,8 @@ struct live_flow {
     unsigned first_syn_dir : 1;     /* direction (0 up, 1 down) of that SYN */
     unsigned creator_is_a : 1;
 };
-/* 208 bytes: a flow of up to three packets stays within 400 (docs/design.md, Per-flow memory). */
-_Static_assert(sizeof(struct live_flow) == 208, "live_flow grew: update docs/design.md");
+/* 192 bytes: a flow of up to three packets stays within 400 (docs/design.md, Per-flow memory). */
+_Static_assert(sizeof(struct live_flow) == 192, "live_flow grew: update docs/design.md");
 
 /* The flow's rare block, taken from the worker's pool on first use; NULL
  * if out of memory. */
@@ -75,6 +81,21 @@ static struct live_rare *rare_of(struct wkp_worker *w, struct live_flow *lf)
     if (!lf->rare && (lf->rare = wkp_pool_take(&w->rare_pool)))
         memset(lf->rare, 0, sizeof *lf->rare);
     return lf->rare;
+}
+
+static uint64_t pkts_of(const struct live_flow *lf, int d)
+{
+    return (lf->rare ? (uint64_t)lf->rare->pkts_hi[d] << 32 : 0) | lf->pkts[d];
+}
+
+static uint64_t bytes_of(const struct live_flow *lf, int d)
+{
+    return (lf->rare ? (uint64_t)lf->rare->bytes_hi[d] << 32 : 0) | lf->bytes[d];
+}
+
+static uint64_t pkts_both(const struct live_flow *lf)
+{
+    return pkts_of(lf, 0) + pkts_of(lf, 1);
 }
 
 /* TCP flag counts over every packet of the flow (see struct live_rare). */
@@ -360,12 +381,12 @@ static void fill_record(struct wkp_worker *w, struct live_flow *lf, struct wkp_f
     }
     f->start_ns = lf->start_ns;
     f->end_ns = lf->end_ns;
-    f->pkts[WKP_DIR_UP] = lf->pkts[0];
-    f->pkts[WKP_DIR_DOWN] = lf->pkts[1];
-    f->pkts[WKP_DIR_BOTH] = lf->pkts[0] + lf->pkts[1];
-    f->bytes[WKP_DIR_UP] = lf->bytes[0];
-    f->bytes[WKP_DIR_DOWN] = lf->bytes[1];
-    f->bytes[WKP_DIR_BOTH] = lf->bytes[0] + lf->bytes[1];
+    f->pkts[WKP_DIR_UP] = pkts_of(lf, 0);
+    f->pkts[WKP_DIR_DOWN] = pkts_of(lf, 1);
+    f->pkts[WKP_DIR_BOTH] = f->pkts[WKP_DIR_UP] + f->pkts[WKP_DIR_DOWN];
+    f->bytes[WKP_DIR_UP] = bytes_of(lf, 0);
+    f->bytes[WKP_DIR_DOWN] = bytes_of(lf, 1);
+    f->bytes[WKP_DIR_BOTH] = f->bytes[WKP_DIR_UP] + f->bytes[WKP_DIR_DOWN];
     flag_counts(lf, f->flag_counts);
     f->retrans = lf->rare ? lf->rare->retrans : 0;
     if (lf->rare && lf->rare->tun) {
@@ -423,7 +444,7 @@ static bool build_outputs(struct wkp_worker *w, struct live_flow *lf, struct wkp
 static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_pos, int reason)
 {
     struct wkp_engine *e = w->e;
-    uint64_t npk = lf->pkts[0] + lf->pkts[1];
+    uint64_t npk = pkts_both(lf);
     app_end(w, lf);
     if (atomic_load_explicit(&e->stop, memory_order_relaxed)) {
         drop_flow(w, lf); /* a stopped run writes nothing: just give the memory back */
@@ -758,8 +779,16 @@ static bool record_packet(struct wkp_worker *w, struct live_flow *lf, const stru
     const struct wkp_engine *e = w->e;
     const struct wkp_l2l4 *m = &p->m;
     wkp_ftable_touch(&w->table, &lf->h, p->clock_ns);
-    lf->pkts[d]++;
+    uint32_t b = lf->bytes[d];
     lf->bytes[d] += p->wirelen;
+    if (++lf->pkts[d] == 0 || lf->bytes[d] < b) {
+        /* a low half wrapped: carry into the rare block */
+        struct live_rare *x = rare_of(w, lf);
+        if (!x)
+            return false;
+        x->pkts_hi[d] += lf->pkts[d] == 0;
+        x->bytes_hi[d] += lf->bytes[d] < b;
+    }
     if (p->ts_ns > lf->end_ns)
         lf->end_ns = p->ts_ns;
     bool has_payload = m->proto == IPPROTO_TCP || m->proto == IPPROTO_UDP;
@@ -873,7 +902,7 @@ static void custom_packet(struct wkp_worker *w, struct live_flow *lf, const stru
     uint32_t plen = captured_payload(p);
     wkp_pkt_view v = {
         .ts_ns = p->ts_ns,
-        .index = lf->pkts[0] + lf->pkts[1] - 1,
+        .index = pkts_both(lf) - 1,
         .dir = d ? -1 : 1,
         .wire_len = p->wirelen,
         .cap_len = p->caplen,
@@ -898,7 +927,8 @@ static void app_stream_stop(struct wkp_worker *w, struct live_flow *lf)
     struct live_rare *x = lf->rare;
     if (af->own_streams && streams_on(lf)) {
         close_streams(w, x);
-        if (!x->tun && !x->past && !x->sig && !x->up && !x->custom && !x->retrans) {
+        if (!x->tun && !x->past && !x->sig && !x->up && !x->custom && !x->retrans &&
+            !(x->pkts_hi[0] | x->pkts_hi[1] | x->bytes_hi[0] | x->bytes_hi[1])) {
             /* nothing else in it: back to the pool */
             wkp_pool_give(&w->rare_pool, x);
             lf->rare = NULL;
@@ -970,7 +1000,7 @@ static struct wkp_dis_pkt dis_pkt(const struct live_flow *lf, const struct wkp_p
  * record must be stored to tell. */
 static bool first_payload_of_dir(const struct live_flow *lf, int d)
 {
-    if (lf->seq.stored != lf->pkts[0] + lf->pkts[1])
+    if (lf->seq.stored != pkts_both(lf))
         return false;
     uint64_t n = 0, with_payload = 0;
     for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); it.c; wkp_seq_next(&it), n++)
@@ -986,7 +1016,7 @@ static bool first_payload_of_dir(const struct live_flow *lf, int d)
 static int app_claim(struct wkp_worker *w, struct live_flow *lf, const struct wkp_pkt *p,
                      const struct wkp_dis_pkt *dp, uint8_t fl, int d)
 {
-    if (!dp->payload_len || lf->pkts[0] + lf->pkts[1] > WKP_DIS_PROBE_PACKETS)
+    if (!dp->payload_len || pkts_both(lf) > WKP_DIS_PROBE_PACKETS)
         return -1;
     int i = wkp__app_probe(&w->app, &lf->app, dp);
     if (i < 0 || wkp_dissectors[i]->input != WKP_DIS_STREAM || streams_on(lf))
