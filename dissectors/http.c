@@ -40,7 +40,7 @@
 #define HTTP_LINE_CAP      8192u /* a line split across chunks, per direction */
 #define HTTP_LINE_MIN      256u  /* a line buffer's first size, doubled as needed */
 #define HTTP_STORE_HEAP    1024u /* the heap store's first size, doubled as needed */
-#define HTTP_STATE_MAX     512u /* the state inline */
+#define HTTP_STATE_MAX     512u  /* the state inline */
 #define HTTP_PATH_CAP      1024u
 #define HTTP_HOST_CAP      256u
 #define HTTP_UA_CAP        256u
