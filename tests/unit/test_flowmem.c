@@ -9,7 +9,7 @@
 #include "wa1kpcap/wa1kpcap.h"
 #include "capwriter.h"
 
-/* The target for a flow of a few packets. */
+/* A flow of up to three packets must fit in this many bytes (docs/design.md). */
 #define FEW_PACKET_BOUND 400
 
 Test(flowmem, a_flow_of_up_to_three_packets_fits_the_bound)
