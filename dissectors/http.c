@@ -11,7 +11,7 @@
  * starts with the reply is read right.
  *
  * Runs on the worker that owns the flow. Memory is bounded and sized to
- * what is kept. The state is at most 1 KiB: the parse of each direction,
+ * what is kept. The state is at most 512 bytes: the parse of each direction,
  * the counts, and the kept values while they fit its small store. A line
  * is read in place in the chunk; only a line split across chunks is
  * copied, into a heap buffer of its direction taken then, grown by
@@ -40,7 +40,7 @@
 #define HTTP_LINE_CAP      8192u /* a line split across chunks, per direction */
 #define HTTP_LINE_MIN      256u  /* a line buffer's first size, doubled as needed */
 #define HTTP_STORE_HEAP    1024u /* the heap store's first size, doubled as needed */
-#define HTTP_STATE_MAX     1024u /* the state inline */
+#define HTTP_STATE_MAX     512u  /* the state inline */
 #define HTTP_PATH_CAP      1024u
 #define HTTP_HOST_CAP      256u
 #define HTTP_UA_CAP        256u
@@ -51,10 +51,11 @@
 #define HTTP_HDR_VALUE_CAP 256u
 #define HTTP_HDR_ARENA     4096u /* names and values of the map together */
 #define HTTP_CHUNK_HEX_MAX 15u   /* hex digits of a chunk size: below 2^60 */
+#define HTTP_HDR_HEAD      3u    /* a map entry's lengths in the store: name 1, value 2 */
 /* Everything kept, when every value and the map are full. */
 #define HTTP_STORE_MAX                                                                             \
     (HTTP_PATH_CAP + 2 * HTTP_VERSION_CAP + HTTP_HOST_CAP + HTTP_UA_CAP + 4 * HTTP_TEXT_CAP +      \
-     HTTP_HDR_ARENA)
+     HTTP_HDR_ARENA + HTTP_HDR_MAX * HTTP_HDR_HEAD)
 _Static_assert(HTTP_STORE_MAX <= UINT16_MAX, "store offsets are 16-bit");
 /* Host, User-Agent and Content-Type point into the map's copy when it has one. */
 _Static_assert(HTTP_HOST_CAP <= HTTP_HDR_VALUE_CAP && HTTP_UA_CAP <= HTTP_HDR_VALUE_CAP &&
@@ -133,12 +134,16 @@ struct ref {
     uint16_t off, len;
 };
 
+/* A map entry lives in the store: its name's length (1 byte), its value's
+ * (2 bytes, little-endian), the lower-case name, then the value; the state
+ * keeps only each entry's offset, 2 bytes instead of a fixed 8-byte row;
+ * struct http_hdr is an entry read back. */
 struct http_hdr {
     uint16_t name_off, value_off, value_len;
     uint8_t name_len;
 };
 
-#define HTTP_SMALL 560u /* the store inline: fills the state up to HTTP_STATE_MAX */
+#define HTTP_SMALL 240u /* the store inline: fills the state up to HTTP_STATE_MAX */
 
 struct http_state {
     struct http_dir dir[2];
@@ -162,10 +167,22 @@ struct http_state {
     struct ref path, version, host, ua, ctype;
     /* first response */
     struct ref rversion, reason, rctype, server;
-    struct http_hdr hdr[HTTP_HDR_MAX];
+    uint16_t hdr[HTTP_HDR_MAX]; /* each map entry's offset in the store */
     char small[HTTP_SMALL];
 };
-_Static_assert(sizeof(struct http_state) <= HTTP_STATE_MAX, "the state inline is at most 1 KiB");
+_Static_assert(sizeof(struct http_state) <= HTTP_STATE_MAX, "the state is at most 512 bytes");
+
+/* Map entry i, read back from the store. */
+static struct http_hdr hdr_at(const struct http_state *s, const char *st, unsigned i)
+{
+    const uint8_t *b = (const uint8_t *)st + s->hdr[i];
+    struct http_hdr h;
+    h.name_len = b[0];
+    h.value_len = (uint16_t)(b[1] | b[2] << 8);
+    h.name_off = (uint16_t)(s->hdr[i] + HTTP_HDR_HEAD);
+    h.value_off = (uint16_t)(h.name_off + h.name_len);
+    return h;
+}
 
 struct http_ctx {
     uint64_t *counters; /* this worker's, from worker_init */
@@ -328,24 +345,25 @@ static bool map_add(struct http_ctx *x, struct http_state *s, const uint8_t *nam
     }
     for (size_t i = 0; i < nlen; i++)
         lname[i] = lower(name[i]);
-    for (unsigned i = 0; i < s->nhdr; i++)
-        if (s->hdr[i].name_len == nlen && memcmp(st + s->hdr[i].name_off, lname, nlen) == 0)
+    for (unsigned i = 0; i < s->nhdr; i++) {
+        struct http_hdr h = hdr_at(s, st, i);
+        if (h.name_len == nlen && memcmp(st + h.name_off, lname, nlen) == 0)
             return false;
+    }
     if (vlen > HTTP_HDR_VALUE_CAP) {
         vlen = HTTP_HDR_VALUE_CAP;
         cut = true;
     }
     if (s->nhdr == HTTP_HDR_MAX || s->arena_len + nlen + vlen > HTTP_HDR_ARENA ||
-        !store_room(s, nlen + vlen)) {
+        !store_room(s, HTTP_HDR_HEAD + nlen + vlen)) {
         cut = true;
     } else {
-        struct http_hdr *h = &s->hdr[s->nhdr++];
-        h->name_len = (uint8_t)nlen;
-        h->name_off = store_add(s, lname, nlen);
-        h->value_len = (uint16_t)vlen;
-        h->value_off = store_add(s, val, vlen);
+        const uint8_t head[HTTP_HDR_HEAD] = {(uint8_t)nlen, (uint8_t)vlen, (uint8_t)(vlen >> 8)};
+        s->hdr[s->nhdr++] = store_add(s, head, HTTP_HDR_HEAD);
+        store_add(s, lname, nlen);
+        uint16_t value_off = store_add(s, val, vlen);
         s->arena_len = (uint16_t)(s->arena_len + nlen + vlen);
-        *v = (struct ref){h->value_off, h->value_len};
+        *v = (struct ref){value_off, (uint16_t)vlen};
         made = true;
     }
     if (cut) {
@@ -831,12 +849,12 @@ static void http_write(const void *state, struct wkp_buf *out)
             put_u64(out, ",\"content_length\":", s->req_clen);
         wkp_buf_puts(out, ",\"headers\":{");
         for (unsigned i = 0; i < s->nhdr; i++) {
-            const struct http_hdr *h = &s->hdr[i];
+            struct http_hdr h = hdr_at(s, st, i);
             if (i)
                 wkp_buf_putc(out, ',');
-            wkp_buf_json_bytes(out, (const uint8_t *)st + h->name_off, h->name_len);
+            wkp_buf_json_bytes(out, (const uint8_t *)st + h.name_off, h.name_len);
             wkp_buf_putc(out, ':');
-            wkp_buf_json_bytes(out, (const uint8_t *)st + h->value_off, h->value_len);
+            wkp_buf_json_bytes(out, (const uint8_t *)st + h.value_off, h.value_len);
         }
         wkp_buf_puts(out, "},");
     }

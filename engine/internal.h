@@ -114,6 +114,7 @@ struct wkp_flow {
     struct wkp_pkt_rec *recs;
     uint64_t nrecs;
     struct wkp_flow_stats *stats;
+    struct wkp_flow *next_free; /* on its worker's list of records to reuse */
 };
 
 /* What serialisation reads beside the record, valid while the worker ends
@@ -180,6 +181,12 @@ struct wkp_worker {
     struct wkp_flowq doneq;
     struct wkp_flow **stage;
     unsigned nstage, stage_cap;
+    struct wkp_flow *spare; /* records to reuse, taken from `back` */
+    /* Records the merger is done with, emptied of their text and copies,
+     * linked through next_free: the merger pushes each (release), the
+     * worker takes the whole list at once (acquire), so records are reused
+     * instead of allocated on one thread and freed on another. */
+    _Alignas(64) _Atomic(struct wkp_flow *) back;
     /* everything with a position <= watermark has been processed and its
      * ended flows queued (release; pairs with the merger's acquire) */
     _Alignas(64) _Atomic uint64_t watermark;
@@ -311,6 +318,14 @@ WKP_HIDDEN void wkp__sink_destroy(struct wkp_sink *s);
 /* engine/engine.c */
 WKP_HIDDEN void wkp__request_stop(struct wkp_engine *e);
 WKP_HIDDEN void wkp__flow_free(struct wkp_flow *f);
+/* A zeroed record for worker w (its thread only): one the merger gave back,
+ * else a new one. NULL if out of memory. Freed by the merger or
+ * wkp__handoff_fini. */
+WKP_HIDDEN struct wkp_flow *wkp__record_new(struct wkp_worker *w);
+/* The merger is done with f, a record of worker w: free its text and
+ * copies, put it on w's list of records to reuse (any thread, one at a
+ * time per worker), count it gone. */
+WKP_HIDDEN void wkp__record_back(struct wkp_engine *e, struct wkp_worker *w, struct wkp_flow *f);
 
 WKP_HIDDEN void wkp__set_error(struct wkp_engine *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

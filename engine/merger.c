@@ -25,6 +25,7 @@
  *
  * The merger also reports progress about every 200 ms. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine/internal.h"
 #include "util/clock.h"
@@ -111,6 +112,47 @@ static void record_gone(struct wkp_engine *e, struct wkp_flow *f)
     atomic_fetch_sub_explicit(&e->flows_live, 1, memory_order_relaxed);
 }
 
+/* The list holds at most the records in flight at once (the queue's
+ * bound), so it stays small. */
+void wkp__record_back(struct wkp_engine *e, struct wkp_worker *w, struct wkp_flow *f)
+{
+    for (int t = 0; t < WKP_TXT__COUNT; t++)
+        free(f->text[t]);
+    free(f->recs);
+    free(f->stats);
+    free(f->tun);
+    struct wkp_flow *h = atomic_load_explicit(&w->back, memory_order_relaxed);
+    do
+        f->next_free = h;
+    /* release: pairs with the worker's acquire exchange in wkp__record_new;
+     * the record's emptying above is done before the worker sees it. */
+    while (!atomic_compare_exchange_weak_explicit(&w->back, &h, f, memory_order_release,
+                                                  memory_order_relaxed));
+    atomic_fetch_sub_explicit(&e->flows_live, 1, memory_order_relaxed);
+}
+
+struct wkp_flow *wkp__record_new(struct wkp_worker *w)
+{
+    struct wkp_flow *f = w->spare;
+    if (!f)
+        /* acquire: pairs with the merger's release in wkp__record_back */
+        f = atomic_exchange_explicit(&w->back, NULL, memory_order_acquire);
+    if (!f)
+        return calloc(1, sizeof *f);
+    w->spare = f->next_free;
+    memset(f, 0, sizeof *f);
+    return f;
+}
+
+static void free_list(struct wkp_flow *f)
+{
+    while (f) {
+        struct wkp_flow *next = f->next_free;
+        free(f);
+        f = next;
+    }
+}
+
 void wkp__handoff_fini(struct wkp_worker *w)
 {
     if (w->doneq.slots) {
@@ -127,6 +169,10 @@ void wkp__handoff_fini(struct wkp_worker *w)
     w->stage = NULL;
     w->nstage = w->stage_cap = 0;
     wkp_flowq_fini(&w->doneq);
+    /* the threads have joined: nothing pushes any more */
+    free_list(w->spare);
+    w->spare = NULL;
+    free_list(atomic_exchange(&w->back, NULL));
 }
 
 static uint64_t record_bytes(const struct wkp_flow *f)
@@ -293,7 +339,7 @@ void *wkp__merger_main(void *arg)
                 if (rc != 0)
                     failed = true; /* nothing more is written */
             }
-            record_gone(e, f);
+            wkp__record_back(e, &e->workers[from], f);
             moved = true;
             if ((++taken & 255) == 0)
                 break; /* let progress be reported */

@@ -28,8 +28,11 @@
  * not kept here: every packet that would count its flags also stores its
  * record, so they are summed from the records when the flow ends (plus the
  * packets past max_seq, counted beside their statistics). The rare block
- * is six pointers, taken from the worker's pool; a flow whose streams
- * close gives it back when nothing else is in it. */
+ * is 80 bytes, taken from the worker's pool; a flow whose streams close
+ * gives it back when nothing else is in it. A retransmission count, the
+ * custom features' block and the high halves of the packet and byte counts
+ * live there too: few flows of a flood retransmit, without custom features
+ * no flow has a block, and few flows pass 4 GiB. */
 struct live_past {
     struct wkp_flow_acc all; /* statistics over every packet */
     uint64_t flag_counts[8]; /* flags of the packets not stored */
@@ -43,18 +46,23 @@ struct live_rare {
     struct live_past *past; /* beyond max_seq */
     struct wkp_sig_flow *sig; /* signatures: from the first SYN or payload byte */
     struct wkp_up_flow *up;   /* user protocol fields, from the first routed packet */
+    void *custom;             /* the custom features' state block (every flow has one then) */
+    uint64_t retrans;         /* TCP retransmissions seen (dropped or kept), from the first */
+    /* the high 32 bits of the flow's packet and byte counts, [0] up, [1]
+     * down: taken when a low half wraps (a flow past 4 GiB) */
+    uint32_t pkts_hi[2], bytes_hi[2];
 };
 
 struct live_flow {
     struct wkp_fentry h;
     struct wkp_seq seq;
-    uint64_t pkts[2], bytes[2]; /* [0] up, [1] down */
+    /* [0] up, [1] down: the low 32 bits; pkts_of() and bytes_of() add the
+     * rare block's high ones */
+    uint32_t pkts[2], bytes[2];
     int64_t start_ns, end_ns;
     uint64_t first_ord;
-    uint64_t retrans;
     struct wkp_tcp_dir tcp[2];
     struct live_rare *rare;     /* NULL for most flows */
-    void *custom;               /* the custom features' state block, or NULL */
     struct wkp_app_flow *app;   /* NULL until an application dissector claims the flow */
     uint32_t first_syn_seq;
     uint16_t capture;
@@ -63,8 +71,8 @@ struct live_flow {
     unsigned first_syn_dir : 1;     /* direction (0 up, 1 down) of that SYN */
     unsigned creator_is_a : 1;
 };
-/* 224 bytes: a flow of up to three packets stays within 400 (docs/design.md, Per-flow memory). */
-_Static_assert(sizeof(struct live_flow) == 224, "live_flow grew: update docs/design.md");
+/* 192 bytes: a flow of up to three packets stays within 400 (docs/design.md, Per-flow memory). */
+_Static_assert(sizeof(struct live_flow) == 192, "live_flow grew: update docs/design.md");
 
 /* The flow's rare block, taken from the worker's pool on first use; NULL
  * if out of memory. */
@@ -73,6 +81,21 @@ static struct live_rare *rare_of(struct wkp_worker *w, struct live_flow *lf)
     if (!lf->rare && (lf->rare = wkp_pool_take(&w->rare_pool)))
         memset(lf->rare, 0, sizeof *lf->rare);
     return lf->rare;
+}
+
+static uint64_t pkts_of(const struct live_flow *lf, int d)
+{
+    return (lf->rare ? (uint64_t)lf->rare->pkts_hi[d] << 32 : 0) | lf->pkts[d];
+}
+
+static uint64_t bytes_of(const struct live_flow *lf, int d)
+{
+    return (lf->rare ? (uint64_t)lf->rare->bytes_hi[d] << 32 : 0) | lf->bytes[d];
+}
+
+static uint64_t pkts_both(const struct live_flow *lf)
+{
+    return pkts_of(lf, 0) + pkts_of(lf, 1);
 }
 
 /* TCP flag counts over every packet of the flow (see struct live_rare). */
@@ -255,16 +278,15 @@ static void release_state(struct wkp_worker *w, struct live_flow *lf)
         free(x->past);
         wkp_sig_release(&w->sig, &x->sig);
         wkp__up_release(&w->up, &x->up);
+        if (x->custom) {
+            *(void **)x->custom = w->custom_blocks;
+            w->custom_blocks = x->custom;
+        }
         wkp_pool_give(&w->rare_pool, x);
         lf->rare = NULL;
     }
     wkp__app_release(&w->app, &lf->app);
     wkp_seq_release(&lf->seq, &w->seq_pool);
-    if (lf->custom) {
-        *(void **)lf->custom = w->custom_blocks;
-        w->custom_blocks = lf->custom;
-        lf->custom = NULL;
-    }
 }
 
 static void *custom_block(struct wkp_worker *w)
@@ -359,14 +381,14 @@ static void fill_record(struct wkp_worker *w, struct live_flow *lf, struct wkp_f
     }
     f->start_ns = lf->start_ns;
     f->end_ns = lf->end_ns;
-    f->pkts[WKP_DIR_UP] = lf->pkts[0];
-    f->pkts[WKP_DIR_DOWN] = lf->pkts[1];
-    f->pkts[WKP_DIR_BOTH] = lf->pkts[0] + lf->pkts[1];
-    f->bytes[WKP_DIR_UP] = lf->bytes[0];
-    f->bytes[WKP_DIR_DOWN] = lf->bytes[1];
-    f->bytes[WKP_DIR_BOTH] = lf->bytes[0] + lf->bytes[1];
+    f->pkts[WKP_DIR_UP] = pkts_of(lf, 0);
+    f->pkts[WKP_DIR_DOWN] = pkts_of(lf, 1);
+    f->pkts[WKP_DIR_BOTH] = f->pkts[WKP_DIR_UP] + f->pkts[WKP_DIR_DOWN];
+    f->bytes[WKP_DIR_UP] = bytes_of(lf, 0);
+    f->bytes[WKP_DIR_DOWN] = bytes_of(lf, 1);
+    f->bytes[WKP_DIR_BOTH] = f->bytes[WKP_DIR_UP] + f->bytes[WKP_DIR_DOWN];
     flag_counts(lf, f->flag_counts);
-    f->retrans = lf->retrans;
+    f->retrans = lf->rare ? lf->rare->retrans : 0;
     if (lf->rare && lf->rare->tun) {
         /* the record keeps it: serialisation and the callback view read it */
         f->tun = lf->rare->tun;
@@ -382,8 +404,9 @@ static bool build_outputs(struct wkp_worker *w, struct live_flow *lf, struct wkp
 {
     const struct wkp_engine *e = w->e;
     const struct wkp_custom_set *cs = &e->cfg.custom;
-    if (lf->custom)
-        wkp_custom_finish(cs, lf->custom);
+    void *custom = lf->rare ? lf->rare->custom : NULL;
+    if (custom)
+        wkp_custom_finish(cs, custom);
     struct wkp_sig_flow *sig = lf->rare ? lf->rare->sig : NULL;
     wkp_sig_end(&w->sig, sig);
     struct wkp_flow_stats stats;
@@ -395,7 +418,7 @@ static bool build_outputs(struct wkp_worker *w, struct live_flow *lf, struct wkp
         .seq = &lf->seq,
         .stats = &stats,
         .custom = cs,
-        .custom_block = lf->custom,
+        .custom_block = custom,
         .app = wkp__app_states(&w->app, lf->app),
         .app_matched = lf->app ? lf->app->matched : 0,
         .sig = sig,
@@ -421,7 +444,7 @@ static bool build_outputs(struct wkp_worker *w, struct live_flow *lf, struct wkp
 static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_pos, int reason)
 {
     struct wkp_engine *e = w->e;
-    uint64_t npk = lf->pkts[0] + lf->pkts[1];
+    uint64_t npk = pkts_both(lf);
     app_end(w, lf);
     if (atomic_load_explicit(&e->stop, memory_order_relaxed)) {
         drop_flow(w, lf); /* a stopped run writes nothing: just give the memory back */
@@ -432,7 +455,7 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
         drop_flow(w, lf);
         return;
     }
-    struct wkp_flow *f = calloc(1, sizeof *f);
+    struct wkp_flow *f = wkp__record_new(w);
     if (!f) {
         fail(w);
         drop_flow(w, lf);
@@ -574,22 +597,31 @@ out:
 
 static void flush_all(struct wkp_worker *w, uint64_t pos, int reason)
 {
-    /* exactly as many as are open: 8 bytes a flow for the sweep */
-    size_t n = 0, cap = w->table.count;
-    struct ending *v = cap ? malloc(cap * sizeof *v) : NULL;
-    if (cap && !v)
-        cap = 0; /* add_ending grows it, or fails the run */
     /* every flow ends: the table is emptied as a whole (table.h), and the
      * flows are collected in memory order, not along the LRU links */
     struct wkp_ftable_it it;
     wkp_ftable_clear_begin(&w->table);
+    /* 8 bytes a flow for the sweep, in the slot array the emptying leaves
+     * unread (as many words as flows): nothing allocated at the peak */
+    _Static_assert(sizeof(struct ending) == sizeof(uintptr_t), "an ending is one slot word");
+    size_t n = 0, cap = 0;
+    struct ending *v = wkp_ftable_clear_scratch(&w->table, &cap);
+    bool borrowed = cap >= w->table.count; /* so add_ending never grows v */
+    if (!borrowed) {
+        /* the slot array could not grow: exactly as many as are open */
+        cap = w->table.count;
+        v = cap ? malloc(cap * sizeof *v) : NULL;
+        if (cap && !v)
+            cap = 0; /* add_ending grows it, or fails the run */
+    }
     for (struct wkp_fentry *h = wkp_ftable_first(&w->table, &it); h;
          h = wkp_ftable_next(&w->table, &it))
         if (!add_ending(w, &v, &n, &cap, h))
             goto out;
     end_all(w, v, n, pos, reason);
 out:
-    free(v);
+    if (!borrowed)
+        free(v);
     /* out of memory above: the run fails; give the flows back unsorted */
     for (struct wkp_fentry *h = wkp_ftable_first(&w->table, &it); h;
          h = wkp_ftable_next(&w->table, &it))
@@ -650,8 +682,11 @@ static struct live_flow *new_flow(struct wkp_worker *w, const struct wkp_pkt *p)
             return NULL;
         *x->tun = m->tun;
     }
-    if (e->cfg.custom.n && !(lf->custom = custom_block(w)))
-        return NULL;
+    if (e->cfg.custom.n) {
+        struct live_rare *x = rare_of(w, lf);
+        if (!x || !(x->custom = custom_block(w)))
+            return NULL;
+    }
     return lf;
 }
 
@@ -689,7 +724,12 @@ static bool track_tcp(struct wkp_worker *w, struct live_flow *lf, const struct w
 {
     const struct wkp_engine *e = w->e;
     if (wkp_tcp_retransmission(&lf->tcp[d], m->tcp_seq, fl, m->app_len)) {
-        lf->retrans++;
+        struct live_rare *x = rare_of(w, lf);
+        if (!x) {
+            fail(w);
+            return false;
+        }
+        x->retrans++;
         if (e->cfg.filter_retrans) {
             w->st.retrans_dropped++;
             return false;
@@ -739,8 +779,16 @@ static bool record_packet(struct wkp_worker *w, struct live_flow *lf, const stru
     const struct wkp_engine *e = w->e;
     const struct wkp_l2l4 *m = &p->m;
     wkp_ftable_touch(&w->table, &lf->h, p->clock_ns);
-    lf->pkts[d]++;
+    uint32_t b = lf->bytes[d];
     lf->bytes[d] += p->wirelen;
+    if (++lf->pkts[d] == 0 || lf->bytes[d] < b) {
+        /* a low half wrapped: carry into the rare block */
+        struct live_rare *x = rare_of(w, lf);
+        if (!x)
+            return false;
+        x->pkts_hi[d] += lf->pkts[d] == 0;
+        x->bytes_hi[d] += lf->bytes[d] < b;
+    }
     if (p->ts_ns > lf->end_ns)
         lf->end_ns = p->ts_ns;
     bool has_payload = m->proto == IPPROTO_TCP || m->proto == IPPROTO_UDP;
@@ -854,7 +902,7 @@ static void custom_packet(struct wkp_worker *w, struct live_flow *lf, const stru
     uint32_t plen = captured_payload(p);
     wkp_pkt_view v = {
         .ts_ns = p->ts_ns,
-        .index = lf->pkts[0] + lf->pkts[1] - 1,
+        .index = pkts_both(lf) - 1,
         .dir = d ? -1 : 1,
         .wire_len = p->wirelen,
         .cap_len = p->caplen,
@@ -868,7 +916,7 @@ static void custom_packet(struct wkp_worker *w, struct live_flow *lf, const stru
         .payload_len = plen,
         .frame = p->data,
     };
-    wkp_custom_update(&w->e->cfg.custom, lf->custom, &v);
+    wkp_custom_update(&w->e->cfg.custom, lf->rare->custom, &v);
 }
 
 /* A stream dissector said DONE or NOT_MINE: streams switched on for it
@@ -879,7 +927,9 @@ static void app_stream_stop(struct wkp_worker *w, struct live_flow *lf)
     struct live_rare *x = lf->rare;
     if (af->own_streams && streams_on(lf)) {
         close_streams(w, x);
-        if (!x->tun && !x->past && !x->sig && !x->up) { /* nothing else in it: back to the pool */
+        if (!x->tun && !x->past && !x->sig && !x->up && !x->custom && !x->retrans &&
+            !(x->pkts_hi[0] | x->pkts_hi[1] | x->bytes_hi[0] | x->bytes_hi[1])) {
+            /* nothing else in it: back to the pool */
             wkp_pool_give(&w->rare_pool, x);
             lf->rare = NULL;
         }
@@ -950,7 +1000,7 @@ static struct wkp_dis_pkt dis_pkt(const struct live_flow *lf, const struct wkp_p
  * record must be stored to tell. */
 static bool first_payload_of_dir(const struct live_flow *lf, int d)
 {
-    if (lf->seq.stored != lf->pkts[0] + lf->pkts[1])
+    if (lf->seq.stored != pkts_both(lf))
         return false;
     uint64_t n = 0, with_payload = 0;
     for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); it.c; wkp_seq_next(&it), n++)
@@ -966,7 +1016,7 @@ static bool first_payload_of_dir(const struct live_flow *lf, int d)
 static int app_claim(struct wkp_worker *w, struct live_flow *lf, const struct wkp_pkt *p,
                      const struct wkp_dis_pkt *dp, uint8_t fl, int d)
 {
-    if (!dp->payload_len || lf->pkts[0] + lf->pkts[1] > WKP_DIS_PROBE_PACKETS)
+    if (!dp->payload_len || pkts_both(lf) > WKP_DIS_PROBE_PACKETS)
         return -1;
     int i = wkp__app_probe(&w->app, &lf->app, dp);
     if (i < 0 || wkp_dissectors[i]->input != WKP_DIS_STREAM || streams_on(lf))
@@ -1061,15 +1111,13 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
         fail(w);
         return;
     }
-    if (lf->custom)
+    if (lf->rare && lf->rare->custom)
         custom_packet(w, lf, p, tcp, fl, d);
     if (!app_packet(w, lf, p, fl, d))
         fail(w);
 }
 
-/* Hide the flow lookup's cache misses behind the packets before it: the
- * cache slot 8 packets ahead, the entry 4 ahead, the chunk its next record
- * goes to 2 ahead. Item i of the n peeked from `first`. */
+/* Item i of the n peeked from `first`. */
 static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t i, uint32_t n)
 {
     /* Hide the flow lookup's cache misses behind the packets before it: the
@@ -1100,7 +1148,7 @@ static void arp_row(struct wkp_worker *w, const struct wkp_pkt *p)
 {
     const struct wkp_engine *e = w->e;
     const struct wkp_l2l4 *m = &p->m;
-    struct wkp_flow *f = calloc(1, sizeof *f);
+    struct wkp_flow *f = wkp__record_new(w);
     if (!f) {
         fail(w);
         return;

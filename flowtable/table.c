@@ -368,6 +368,12 @@ void wkp_ftable_clear_begin(struct wkp_ftable *t)
     t->bulk = 1;
 }
 
+void *wkp_ftable_clear_scratch(struct wkp_ftable *t, size_t *words)
+{
+    *words = t->bulk ? (size_t)1 << t->cache_bits : 0;
+    return t->bulk ? t->cache : NULL;
+}
+
 void wkp_ftable_clear_end(struct wkp_ftable *t)
 {
     t->bulk = 0;

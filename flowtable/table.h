@@ -127,6 +127,12 @@ void wkp_ftable_reclaim(struct wkp_ftable *t, uint64_t min_batch);
  * have been removed by then. */
 void wkp_ftable_clear_begin(struct wkp_ftable *t);
 void wkp_ftable_clear_end(struct wkp_ftable *t);
+/* Between clear_begin and clear_end nothing reads the slot array, which
+ * has room for at least as many words as there are entries (unless it
+ * could not grow for lack of memory): the caller may use it as scratch
+ * space of *words 8-byte words, for instance to order the entries it ends,
+ * instead of allocating as much again at the peak of its memory. */
+void *wkp_ftable_clear_scratch(struct wkp_ftable *t, size_t *words);
 
 /* Every entry in the table, in memory order (neither LRU nor hash order):
  *   for (e = wkp_ftable_first(t, &it); e; e = wkp_ftable_next(t, &it))

@@ -6,8 +6,10 @@
 
 #include "engine/internal.h"
 #include "features/seq.h"
+#include "wa1kpcap/wa1kpcap.h"
+#include "capwriter.h"
 
-/* The target for a flow of a few packets. */
+/* A flow of up to three packets must fit in this many bytes (docs/design.md). */
 #define FEW_PACKET_BOUND 400
 
 Test(flowmem, a_flow_of_up_to_three_packets_fits_the_bound)
@@ -80,4 +82,57 @@ Test(flowmem, sequence_storage_grows_with_the_packets)
     cr_expect_eq(pool.nslabs, slabs);
     wkp_seq_release(&s, &pool);
     wkp_seq_pool_fini(&pool);
+}
+
+struct big {
+    uint64_t flows, pkts_up, bytes_up, bytes_both, bytes_down;
+};
+
+static int on_big(const wkp_flow *f, void *user)
+{
+    struct big *g = user;
+    g->flows++;
+    g->pkts_up = wkp_flow_packets(f, WKP_DIR_UP);
+    g->bytes_up = wkp_flow_bytes(f, WKP_DIR_UP);
+    g->bytes_down = wkp_flow_bytes(f, WKP_DIR_DOWN);
+    g->bytes_both = wkp_flow_bytes(f, WKP_DIR_BOTH);
+    return 0;
+}
+
+/* A live flow keeps the low 32 bits of its counts and carries into its
+ * rare block: 4097 UDP packets each claiming 1 MiB on the wire (the
+ * reader's largest plausible wire length) make 4097 * 2^20 =
+ * 4,296,015,872 bytes, past 2^32 = 4,294,967,296, so the low half wraps. */
+Test(flowmem, byte_counts_past_4_gib_carry_into_the_high_half)
+{
+    char path[64];
+    capw_tmpname(path, sizeof path, "wkp-flowmem");
+    struct capw w;
+    capw_open(&w, path);
+    uint8_t fr[64];
+    const uint8_t a[4] = {10, 0, 0, 1}, b[4] = {10, 0, 0, 2};
+    uint32_t n = capw_udp4(fr, a, b, 40000, 40001, 0);
+    for (int i = 0; i < 4097; i++)
+        capw_packet(&w, 1000000 + i, fr, n, 1u << 20);
+    capw_close(&w);
+
+    struct big g = {0};
+    wkp_config *cfg;
+    wkp_engine *e;
+    wkp_sink *s;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_config_set_threads(cfg, 2), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
+    wkp_config_free(cfg);
+    cr_assert_eq(wkp_sink_callback_new(on_big, &g, &s), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, s), WKP_OK);
+    const char *files[] = {path};
+    cr_assert_eq(wkp_engine_run(e, files, 1), WKP_OK, "%s", wkp_engine_last_error(e));
+    wkp_engine_free(e);
+    unlink(path);
+    cr_expect_eq(g.flows, 1);
+    cr_expect_eq(g.pkts_up, 4097);
+    cr_expect_eq(g.bytes_up, UINT64_C(4296015872));
+    cr_expect_eq(g.bytes_down, 0);
+    cr_expect_eq(g.bytes_both, UINT64_C(4296015872));
 }

@@ -210,3 +210,40 @@ Test(handoff, queue_bounds_records_and_bytes)
     cr_assert_null(wkp_flowq_peek(&q));
     wkp_flowq_fini(&q);
 }
+
+/* A record the merger is done with goes back to its worker emptied (its
+ * text freed, every field zero again) and is handed out again before any
+ * new one is allocated, the last given back first. */
+Test(handoff, records_given_back_are_reused_emptied)
+{
+    struct wkp_engine *e = calloc(1, sizeof *e);
+    struct wkp_worker *w = calloc(1, sizeof *w);
+    cr_assert(e && w);
+    w->e = e;
+    struct wkp_flow *a = wkp__record_new(w), *b = wkp__record_new(w);
+    cr_assert(a && b && a != b);
+    a->id = 7;
+    a->end_pos = 9;
+    a->text[0] = malloc(16);
+    a->text_len[0] = 16;
+    b->id = 8;
+    atomic_store(&e->flows_live, 2);
+    wkp__record_back(e, w, a);
+    wkp__record_back(e, w, b);
+    cr_expect_eq(atomic_load(&e->flows_live), 0);
+    static const struct wkp_flow zero;
+    struct wkp_flow *c = wkp__record_new(w);
+    cr_expect_eq(c, b);
+    cr_expect_eq(memcmp(c, &zero, sizeof zero), 0, "a reused record is all zero");
+    struct wkp_flow *d = wkp__record_new(w);
+    cr_expect_eq(d, a);
+    cr_expect_eq(memcmp(d, &zero, sizeof zero), 0, "its text pointer and lengths too");
+    struct wkp_flow *f = wkp__record_new(w); /* the list is empty: a new one */
+    cr_assert_not_null(f);
+    cr_expect(f != a && f != b);
+    free(c);
+    free(d);
+    free(f);
+    free(w);
+    free(e);
+}

@@ -219,9 +219,9 @@ Test(http, a_1_mib_header_line_is_counted_and_skipped)
     cr_assert_eq(counters[MALFORMED], 0);
 }
 
-Test(http, the_state_inline_is_at_most_1_kib)
+Test(http, the_state_inline_is_at_most_512_bytes)
 {
-    cr_assert_leq(D->flow_state_size, 1024u);
+    cr_assert_leq(D->flow_state_size, 512u);
     cr_assert_not_null(D->release);
 }
 
@@ -325,6 +325,31 @@ Test(http, header_map_keeps_32_names_and_the_first_value_each)
     cr_assert_not_null(strstr(r, "\"h30\":\"30\"}")); /* a + h0..h30 = 32 names */
     cr_assert_null(strstr(r, "\"h31\""));
     cr_assert_not_null(strstr(r, "\"truncated\":[\"headers\"]"));
+}
+
+/* A map entry's lengths sit in the store beside it: a value of 256 bytes
+ * (the cap; needs a two-byte length) and a name of 64 (the cap), then a
+ * 255-byte value, all read back whole, in order, the name lower-cased. */
+Test(http, map_entries_at_the_length_caps_read_back_whole)
+{
+    static char req[4096], want[4096];
+    char name[65], lname[65], v256[257], v255[256];
+    memset(name, 'N', 64);
+    name[64] = 0;
+    memset(lname, 'n', 64);
+    lname[64] = 0;
+    memset(v256, 'a', 256);
+    v256[256] = 0;
+    memset(v255, 'b', 255);
+    v255[255] = 0;
+    snprintf(req, sizeof req, "GET / HTTP/1.1\r\n%s: %s\r\nZ: %s\r\n\r\n", name, v256, v255);
+    snprintf(want, sizeof want,
+             "{\"method\":\"GET\",\"path\":\"/\",\"version\":\"HTTP/1.1\","
+             "\"headers\":{\"%s\":\"%s\",\"z\":\"%s\"},\"requests\":1,\"responses\":0}",
+             lname, v256, v255);
+    feed(0, req);
+    cr_assert_str_eq(record(), want);
+    cr_assert_eq(counters[TRUNCATED], 0);
 }
 
 Test(http, non_http_bytes_are_not_mine)

@@ -100,14 +100,29 @@ static uint64_t run(const struct wkp_flow_key *keys, uint32_t n)
         wkp_ftable_reclaim(&t, 1);
         check(&t, keys, in, ent, n);
     }
-    /* the whole table at once, as the end of a capture does */
+    /* the whole table at once, as the end of a capture does: the entries
+     * collected in the slot array's scratch words (a word each, at least
+     * as many as entries), then removed in reverse, which reads no slot */
     wkp_ftable_clear_begin(&t);
+    size_t words = 0;
+    struct wkp_fentry **scratch = wkp_ftable_clear_scratch(&t, &words);
+    cr_assert_not_null(scratch);
+    cr_assert_geq(words, t.count);
+    cr_assert_eq(words, (size_t)1 << t.cache_bits);
+    size_t k = 0;
     struct wkp_ftable_it it;
-    for (struct wkp_fentry *e = wkp_ftable_first(&t, &it); e; e = wkp_ftable_next(&t, &it)) {
+    for (struct wkp_fentry *e = wkp_ftable_first(&t, &it); e; e = wkp_ftable_next(&t, &it))
+        scratch[k++] = e;
+    cr_assert_eq(k, t.count);
+    memset(scratch + k, 0xa5, (words - k) * sizeof *scratch); /* the rest is free too */
+    while (k > 0) {
+        struct wkp_fentry *e = scratch[--k];
         in[((struct entry *)e)->id] = 0;
         wkp_ftable_remove(&t, e);
     }
     wkp_ftable_clear_end(&t);
+    cr_assert_null(wkp_ftable_clear_scratch(&t, &words), "no scratch outside a clear");
+    cr_assert_eq(words, 0);
     cr_assert_eq(t.in_ht, 0);
     for (int c = 0; c < WKP_LRU_CLASSES; c++)
         cr_assert_null(wkp_ftable_oldest(&t, c));
