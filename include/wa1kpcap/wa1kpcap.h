@@ -46,6 +46,22 @@ extern "C" {
 #define WKP_VERSION_MINOR  1
 #define WKP_VERSION_PATCH  0
 #define WKP_VERSION_STRING "0.1.0"
+/* MAJOR * 10000 + MINOR * 100 + PATCH, as wkp_version_number() returns. */
+#define WKP_VERSION_NUMBER (WKP_VERSION_MAJOR * 10000 + WKP_VERSION_MINOR * 100 + WKP_VERSION_PATCH)
+
+/* ABI policy. The shared library's soname (libwa1kpcap.so.0) changes when
+ * a function is removed or changes its signature, or when a struct the
+ * caller allocates changes its layout other than by growing at the end.
+ * Handles are opaque; the structs the caller fills or reads carry their
+ * size as the first member (wkp_feature_def.struct_size, set by the caller;
+ * wkp_progress.struct_size, set by the library), so a member added at the
+ * end is read only when the size says it is there. wkp_errbuf and
+ * wkp_pkt_view do not change. Enums only gain values. A plugin declares the
+ * plugin API it was built for (WKP_PLUGIN_DECLARE_API); loading one built
+ * for another fails with a message naming both versions. A binding loading
+ * the library at run time compares wkp_version_number() with the header it
+ * was written for: same MAJOR (while MAJOR is 0: same MINOR), and a
+ * runtime at least as new. */
 
 /* The default packet filter (wkp_config_set_default_filter). */
 #define WKP_DEFAULT_FILTER "not arp and not icmp and not icmpv6 and not dhcp and not dhcpv6"
@@ -70,6 +86,9 @@ WKP_API const char *wkp_strerror(wkp_status st);
 
 /* The library version, e.g. "0.1.0". Static. */
 WKP_API const char *wkp_version(void);
+/* The library's WKP_VERSION_NUMBER (e.g. 100 for 0.1.0): the runtime
+ * version, which may differ from the header a caller was built with. */
+WKP_API unsigned wkp_version_number(void);
 
 /* Caller-owned buffer for a one-line error message naming the file and the
  * problem, e.g. "trace.pcap: not a pcap or pcapng file (magic 0x3c68746d)". */
@@ -447,6 +466,24 @@ WKP_API WKP_NODISCARD wkp_status wkp_sink_packets_new(const char *path, wkp_form
 typedef int (*wkp_flow_fn)(const wkp_flow *f, void *user);
 WKP_API WKP_NODISCARD wkp_status wkp_sink_callback_new(wkp_flow_fn cb, void *user, wkp_sink **out);
 
+/* Ask that each flow passed to this callback sink carry its record as
+ * fmt's writer writes it: WKP_FMT_CSV a CSV row, WKP_FMT_NDJSON one line,
+ * WKP_FMT_JSON one element of the JSON array (indented, no separator);
+ * each with its final newline where the writer puts one. Read it with
+ * wkp_flow_text. The text is made on the worker threads, as for a file
+ * sink, so each format asked for costs what writing it costs. Call before
+ * the sink is given to an engine (else WKP_ESTATE); WKP_EINVAL for a file
+ * sink or another format. Repeatable, one call per format. */
+WKP_API WKP_NODISCARD wkp_status wkp_sink_callback_add_text(wkp_sink *s, wkp_format fmt);
+/* The record of f in fmt, as asked with wkp_sink_callback_add_text, and its
+ * length in *len (if not NULL); NULL (and *len 0) if that format was not
+ * asked for. Borrowed: valid only inside the callback, not NUL-terminated
+ * (use *len). The bytes are those a file sink of that format writes for
+ * the flow: a CSV file is wkp_engine_csv_header then the rows; a JSON file
+ * is "[", then each element after "\n" (the first) or ",\n", then "\n]\n"
+ * ("]\n" with no flow). */
+WKP_API const char *wkp_flow_text(const wkp_flow *f, wkp_format fmt, size_t *len);
+
 /* NULL is a no-op, and so is a sink given to an engine (wkp_engine_free
  * frees it). */
 WKP_API void wkp_sink_free(wkp_sink *s);
@@ -495,6 +532,21 @@ WKP_API const char *wkp_engine_last_error(const wkp_engine *e);
 /* Warnings of the last run, one per line ("" if none): e.g. a capture cut
  * inside a record. Valid until the engine is freed. */
 WKP_API const char *wkp_engine_warnings(const wkp_engine *e);
+
+/* The columns this engine writes (the --columns selection applied), in
+ * CSV order: count, then the i-th name (the CSV header cell, e.g.
+ * "feature.iats.median"; NULL past the last). The statistics columns are
+ * those named "feature.<block>.<stat>" and "feature.<scalar>"; wkp_flow_stat
+ * takes the same names without "feature.". Borrowed: valid until the
+ * engine is freed. Any thread, once wkp_engine_new has returned. */
+WKP_API size_t wkp_engine_column_count(const wkp_engine *e);
+WKP_API const char *wkp_engine_column_name(const wkp_engine *e, size_t i);
+/* The CSV header line the CSV writer starts with (the names joined by
+ * commas, then "\n"), copied into buf (cap bytes) with a terminating NUL;
+ * *len (if not NULL) gets its length without the NUL. WKP_EINVAL if e or
+ * buf is NULL or cap is too small (then *len still says what is needed). */
+WKP_API WKP_NODISCARD wkp_status wkp_engine_csv_header(const wkp_engine *e, char *buf, size_t cap,
+                                                       size_t *len);
 
 /* Counters of the last run: every packet read is counted once, by reason
  * (docs/design.md, Accounting reasons). */
