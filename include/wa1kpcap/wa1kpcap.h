@@ -112,6 +112,8 @@ typedef enum wkp_reader_kind {
  * time while a run goes on, and once at the end with done = true.
  * bytes_total is the sum of the sizes of the run's files (0 if unknown). */
 typedef struct wkp_progress {
+    size_t struct_size; /* sizeof the library's wkp_progress: read a member added
+                           later only if it lies within struct_size */
     uint64_t bytes_read, bytes_total;
     uint64_t packets_read;
     uint64_t flows_written;
@@ -322,6 +324,11 @@ WKP_API void wkp_write_object_end(wkp_value_writer *w);
  * once per packet of the flow, in order; finish (may be NULL) once when the
  * flow ends, then write once to produce the value. */
 typedef struct wkp_feature_def {
+    /* sizeof(wkp_feature_def) of the caller's header, or 0 for this
+     * layout (the first; a designated initializer leaves it 0). Another
+     * value is refused with WKP_EINVAL: a later header's struct grows at
+     * the end and this library could not honour the members it lacks. */
+    size_t struct_size;
     const char *name;  /* [A-Za-z0-9_]+, unique per config; copied */
     size_t state_size; /* at most 64 KiB */
     void (*init)(void *state, void *user);
@@ -333,17 +340,27 @@ typedef struct wkp_feature_def {
 
 /* Register a feature (copied; def may be freed). Columns appear in
  * registration order. A second feature with the same name replaces the
- * first in place. WKP_EINVAL for a bad name, size or missing update/write. */
+ * first in place. WKP_EINVAL for a bad name, state size, struct_size or
+ * missing update/write. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_add_feature(wkp_config *cfg,
                                                         const wkp_feature_def *def);
 
 /* Load features from a shared object: dlopen(path), then call its
  *     int wkp_plugin_register(wkp_config *cfg);
  * (declare it with WKP_PLUGIN_EXPORT), which calls wkp_config_add_feature
- * and returns 0 on success. The library stays loaded for the life of the
- * process. On failure err names the file and the problem. */
-#define WKP_PLUGIN_EXPORT __attribute__((visibility("default")))
-#define WKP_PLUGIN_ENTRY  "wkp_plugin_register"
+ * and returns 0 on success. The plugin states the plugin API it was built
+ * for by writing WKP_PLUGIN_DECLARE_API once at file scope; a plugin
+ * without it, or built for another WKP_PLUGIN_API_VERSION, is refused
+ * (WKP_EINVAL) before any of its code runs, with a message naming both
+ * versions. The library stays loaded for the life of the process. On
+ * failure err names the file and the problem. */
+#define WKP_PLUGIN_EXPORT      __attribute__((visibility("default")))
+#define WKP_PLUGIN_ENTRY       "wkp_plugin_register"
+#define WKP_PLUGIN_API_VERSION 1u
+#define WKP_PLUGIN_API_SYMBOL  "wkp_plugin_api_version"
+#define WKP_PLUGIN_DECLARE_API                                                                     \
+    WKP_PLUGIN_EXPORT extern const unsigned wkp_plugin_api_version;                                \
+    WKP_PLUGIN_EXPORT const unsigned wkp_plugin_api_version = WKP_PLUGIN_API_VERSION
 typedef int (*wkp_plugin_register_fn)(wkp_config *cfg);
 WKP_API WKP_NODISCARD wkp_status wkp_config_load_plugin(wkp_config *cfg, const char *path,
                                                         wkp_errbuf *err);

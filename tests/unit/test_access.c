@@ -190,3 +190,46 @@ Test(access, no_text_unless_asked)
     cr_assert_eq(none, MULTI_FLOWS);
     wkp_engine_free(e);
 }
+
+struct progress_seen {
+    int calls, done;
+    size_t size;
+    uint64_t packets;
+};
+
+static void on_progress(const wkp_progress *p, void *user)
+{
+    struct progress_seen *s = user;
+    s->calls++;
+    s->size = p->struct_size;
+    if (p->done) {
+        s->done++;
+        s->packets = p->packets_read;
+    }
+}
+
+static int ignore(const wkp_flow *f, void *user)
+{
+    (void)f, (void)user;
+    return 0;
+}
+
+Test(access, progress_carries_its_size)
+{
+    struct progress_seen s = {0};
+    wkp_config *cfg;
+    wkp_engine *e;
+    wkp_sink *cb;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_config_set_progress(cfg, on_progress, &s), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
+    wkp_config_free(cfg);
+    cr_assert_eq(wkp_sink_callback_new(ignore, NULL, &cb), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, cb), WKP_OK);
+    const char *in[] = {MULTI};
+    cr_assert_eq(wkp_engine_run(e, in, 1), WKP_OK);
+    cr_expect_eq(s.done, 1);
+    cr_expect_eq(s.size, sizeof(wkp_progress));
+    cr_expect_eq(s.packets, 4183); /* capinfos -c wa1kpcap__multi.pcap */
+    wkp_engine_free(e);
+}
