@@ -1,5 +1,6 @@
 /* What a binding needs beyond the sinks: the runtime version, the column
- * list of an engine, and a flow's record as the file writers write it.
+ * list of an engine, a flow's record as the file writers write it, and a
+ * run over an open descriptor.
  *
  * A callback sink may ask for its flows' text in CSV, JSON or NDJSON: the
  * engine then serialises each flow on its worker exactly as for a file
@@ -84,4 +85,20 @@ const char *wkp_flow_text(const wkp_flow *f, wkp_format fmt, size_t *len)
     if (len)
         *len = f->text_len[t];
     return f->text[t];
+}
+
+wkp_status wkp_engine_run_fd(wkp_engine *e, int fd, const char *name)
+{
+    if (!e)
+        return WKP_EINVAL;
+    if (fd < 0) {
+        wkp__set_error(e, "wkp_engine_run_fd: no descriptor (%d)", fd);
+        return WKP_EINVAL;
+    }
+    const char *paths[] = {name && *name ? name : "-"};
+    e->from_fd = true;
+    e->input_fd = fd;
+    wkp_status st = wkp_engine_run(e, paths, 1);
+    e->from_fd = false;
+    return st;
 }

@@ -215,6 +215,8 @@ struct wkp_engine {
 
     struct wkp_capture_info *caps;
     size_t ncaps;
+    bool from_fd; /* wkp_engine_run_fd: the one capture is read from input_fd */
+    int input_fd;
     uint64_t bytes_total;
 
     struct wkp_worker *workers;

@@ -58,7 +58,10 @@ static wkp_status open_captures(wkp_engine *e, const char *const *paths, size_t 
         }
         const char *slash = strrchr(c->path, '/');
         c->name = slash ? slash + 1 : c->path;
-        wkp_status st = wkp_capfile_open_stoppable(c->path, e->cfg.reader, &e->stop, &c->cf, err);
+        wkp_status st =
+            e->from_fd
+                ? wkp_capfile_open_fd(e->input_fd, c->path, e->cfg.reader, &e->stop, &c->cf, err)
+                : wkp_capfile_open_stoppable(c->path, e->cfg.reader, &e->stop, &c->cf, err);
         if (st != WKP_OK) {
             if (st == WKP_ESTOPPED)
                 wkp__set_error(e, WKP_STOPPED_MSG);

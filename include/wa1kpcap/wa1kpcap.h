@@ -536,6 +536,16 @@ WKP_API WKP_NODISCARD wkp_status wkp_engine_add_sink(wkp_engine *e, wkp_sink *si
  * wkp_engine_last_error(e). Call once per engine. */
 WKP_API WKP_NODISCARD wkp_status wkp_engine_run(wkp_engine *e, const char *const *paths, size_t n);
 
+/* wkp_engine_run on an open descriptor: a pipe, a socket or a regular
+ * file, read until its end of input as one capture called `name` (the
+ * capture column and messages; NULL or "": "-"). fd is duplicated, not
+ * closed: the caller keeps it. A regular file with the mmap reader (AUTO's
+ * choice for one) is read from its start; anything else from fd's current
+ * offset, through libpcap. While the engine waits for data,
+ * wkp_engine_stop ends the run within 100 ms. WKP_EINVAL for fd < 0
+ * (wkp_engine_last_error says so); otherwise as wkp_engine_run. */
+WKP_API WKP_NODISCARD wkp_status wkp_engine_run_fd(wkp_engine *e, int fd, const char *name);
+
 /* Ask the engine to stop: a stop seen at any moment of wkp_engine_run up to
  * the renaming of its output (including after the last packet was read, and
  * before the run: it then stops at once) makes it return WKP_ESTOPPED with

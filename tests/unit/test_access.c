@@ -1,8 +1,13 @@
 /* The binding API: the runtime version, an engine's column list and CSV
- * header, and the flow text a callback sink may ask for, checked against
+ * header, the flow text a callback sink may ask for, checked against
  * the file writers of the same run (the bytes the CLI writes) on
- * tests/data/wa1kpcap__multi.pcap. */
+ * tests/data/wa1kpcap__multi.pcap, and runs over a pipe, a socket and an
+ * open file, checked against the run on the file's path. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,5 +236,143 @@ Test(access, progress_carries_its_size)
     cr_expect_eq(s.done, 1);
     cr_expect_eq(s.size, sizeof(wkp_progress));
     cr_expect_eq(s.packets, 4183); /* capinfos -c wa1kpcap__multi.pcap */
+    wkp_engine_free(e);
+}
+
+/* The NDJSON of one run, on the path or (fd >= 0) on fd, named as the path's base name. */
+static char *ndjson_of(int fd, size_t *len)
+{
+    char path[] = "/tmp/wkp_access_fd_XXXXXX";
+    int tmp = mkstemp(path);
+    cr_assert_geq(tmp, 0);
+    close(tmp);
+    wkp_config *cfg;
+    wkp_engine *e;
+    wkp_sink *s;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_config_set_threads(cfg, 2), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
+    wkp_config_free(cfg);
+    cr_assert_eq(wkp_sink_file_new(path, WKP_FMT_NDJSON, &s, NULL), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, s), WKP_OK);
+    const char *in[] = {MULTI};
+    wkp_status st = fd >= 0 ? wkp_engine_run_fd(e, fd, "wa1kpcap__multi.pcap")
+                            : wkp_engine_run(e, in, 1);
+    cr_assert_eq(st, WKP_OK, "%s", wkp_engine_last_error(e));
+    wkp_engine_free(e);
+    char *text = slurp(path, len);
+    unlink(path);
+    return text;
+}
+
+struct feeder {
+    int fd;
+    pthread_t t;
+};
+
+/* Write the capture into fd, then close it (the engine sees end of input). */
+static void *feed(void *arg)
+{
+    struct feeder *f = arg;
+    size_t n;
+    char *bytes = slurp(MULTI, &n);
+    for (size_t off = 0; off < n;) {
+        ssize_t w = write(f->fd, bytes + off, n - off < 4096 ? n - off : 4096);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    close(f->fd);
+    free(bytes);
+    return NULL;
+}
+
+static void expect_fd_run_same(int rd, int wr)
+{
+    size_t want_len, got_len;
+    char *want = ndjson_of(-1, &want_len);
+    struct feeder f = {.fd = wr};
+    cr_assert_eq(pthread_create(&f.t, NULL, feed, &f), 0);
+    char *got = ndjson_of(rd, &got_len);
+    pthread_join(f.t, NULL);
+    close(rd); /* still ours: the engine read a duplicate */
+    cr_expect_eq(got_len, want_len);
+    cr_expect(got_len == want_len && memcmp(got, want, want_len) == 0);
+    free(want);
+    free(got);
+}
+
+Test(access, run_fd_on_a_pipe_is_the_run_on_the_path)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    expect_fd_run_same(p[0], p[1]);
+}
+
+Test(access, run_fd_on_a_socket_is_the_run_on_the_path)
+{
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    expect_fd_run_same(sv[0], sv[1]);
+}
+
+Test(access, run_fd_on_an_open_file_is_the_run_on_the_path)
+{
+    size_t want_len, got_len;
+    char *want = ndjson_of(-1, &want_len);
+    int fd = open(MULTI, O_RDONLY);
+    cr_assert_geq(fd, 0);
+    char *got = ndjson_of(fd, &got_len);
+    cr_expect_neq(fcntl(fd, F_GETFD), -1); /* not closed by the engine */
+    close(fd);
+    cr_expect(got_len == want_len && memcmp(got, want, want_len) == 0);
+    free(want);
+    free(got);
+}
+
+static void *stop_soon(void *arg)
+{
+    struct timespec ts = {0, 200000000};
+    nanosleep(&ts, NULL);
+    wkp_engine_stop(arg);
+    return NULL;
+}
+
+Test(access, run_fd_waiting_for_data_stops_on_request)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    /* a pcap header, then nothing: the reader waits for the first record */
+    size_t n;
+    char *bytes = slurp(MULTI, &n);
+    cr_assert_eq(write(p[1], bytes, 24), 24);
+    free(bytes);
+    wkp_config *cfg;
+    wkp_engine *e;
+    wkp_sink *cb;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
+    wkp_config_free(cfg);
+    cr_assert_eq(wkp_sink_callback_new(ignore, NULL, &cb), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, cb), WKP_OK);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, stop_soon, e), 0);
+    cr_expect_eq(wkp_engine_run_fd(e, p[0], "pipe"), WKP_ESTOPPED);
+    cr_expect_str_eq(wkp_engine_last_error(e), "stopped on request");
+    pthread_join(t, NULL);
+    wkp_engine_free(e);
+    close(p[0]);
+    close(p[1]);
+}
+
+Test(access, run_fd_refuses_a_negative_descriptor)
+{
+    wkp_config *cfg;
+    wkp_engine *e;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
+    wkp_config_free(cfg);
+    cr_expect_eq(wkp_engine_run_fd(e, -1, "x"), WKP_EINVAL);
+    cr_expect_str_eq(wkp_engine_last_error(e), "wkp_engine_run_fd: no descriptor (-1)");
     wkp_engine_free(e);
 }
