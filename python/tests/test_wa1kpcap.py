@@ -84,6 +84,10 @@ def test_every_field_matches_the_cli_ndjson(multi_flows, multi, cli):
             if isinstance(values, dict):
                 for stat, v in values.items():
                     assert flow.stats[block][stat] == v
+    # a block the output leaves out reads as all None
+    lone = [f for f in multi_flows if "tcp_window" not in f.record["features"]["statistics"]]
+    assert lone and all(f.stats["tcp_window"]["mean"] is None for f in lone)
+    assert all(f.protocol != "TCP" for f in lone)  # only TCP flows have tcp_window
     # the original's short names: pkt_mean is packet_lengths.mean
     f0, r0 = multi_flows[0], json.loads(run_cli(cli, "ndjson", multi).splitlines()[0])
     st = r0["features"]["statistics"]
@@ -182,6 +186,13 @@ def test_files_and_directory(tmp_path, data, cli):
     # name order: nDPI__dns.pcap before wa1kpcap__multi.pcap
     got = to_ndjson(Wa1kPcap().analyze_directory(tmp_path))
     assert got == run_cli(cli, "ndjson", *sorted(paths))
+
+
+def test_pipe_is_the_file(multi, cli):
+    # a subprocess's stdout: the capture through a pipe, named like the file
+    with subprocess.Popen(["cat", multi], stdout=subprocess.PIPE) as cat:
+        got = to_ndjson(Wa1kPcap().analyze_fd(cat.stdout, "wa1kpcap__multi.pcap"))
+    assert got == run_cli(cli, "ndjson", multi)
 
 
 def test_missing_file():

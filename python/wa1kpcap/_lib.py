@@ -108,6 +108,7 @@ def _declare(lib):
     fn("wkp_engine_new", i, vp, c.POINTER(vp), c.POINTER(ErrBuf))
     fn("wkp_engine_add_sink", i, vp, vp)
     fn("wkp_engine_run", i, vp, c.POINTER(cp), sz)
+    fn("wkp_engine_run_fd", i, vp, i, cp)
     fn("wkp_engine_stop", None, vp)
     fn("wkp_engine_last_error", cp, vp)
     fn("wkp_engine_warnings", cp, vp)
@@ -132,7 +133,8 @@ def lib():
             tried.append(path)
             continue
         try:
-            candidate = ctypes.CDLL(path)
+            # global: a C plugin binds the API it calls to this copy
+            candidate = ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
         except OSError as e:
             tried.append(f"{path} ({e})")
             continue

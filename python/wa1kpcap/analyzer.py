@@ -103,6 +103,15 @@ class Wa1kPcap:
         """The flows of several captures, each analysed on its own, in order."""
         return FlowStream(self, [os.fspath(p) for p in paths])
 
+    def analyze_fd(self, fd, name="-"):
+        """The flows of one capture read from an open descriptor or file
+        object (a pipe, a socket, ``sys.stdin.buffer``, a subprocess's
+        stdout) until its end; `name` is its ``capture`` field. The
+        descriptor is not closed."""
+        if not isinstance(fd, int):
+            fd = fd.fileno()
+        return FlowStream(self, [str(name)], fd=fd)
+
     def analyze_directory(self, directory, pattern=None):
         """The flows of the captures in a directory (not recursive): files
         matching `pattern` (a glob; default *.pcap, *.pcapng, *.cap), in
@@ -131,18 +140,19 @@ class Wa1kPcap:
         finally:
             e.close()
 
-    def _engine_for(self, paths):
-        return _Engine(self._opts, paths)
+    def _engine_for(self, paths, fd=None):
+        return _Engine(self._opts, paths, fd)
 
 
 class _Engine:
     """A configured wkp_engine with its callback sink (not yet run)."""
 
-    def __init__(self, o, paths):
+    def __init__(self, o, paths, fd=None):
         L = lib()
         self.L = L
         self.e = None
         self.paths = paths
+        self.fd = fd
         self.on_flow = None
         cfg = ctypes.c_void_p()
         check(L.wkp_config_new(ctypes.byref(cfg)))
@@ -248,6 +258,8 @@ class _Engine:
         return buf.raw[:need.value]
 
     def run(self):
+        if self.fd is not None:
+            return self.L.wkp_engine_run_fd(self.e, self.fd, os.fsencode(self.paths[0]))
         arr = (ctypes.c_char_p * max(1, len(self.paths)))(*[os.fsencode(p) for p in self.paths])
         return self.L.wkp_engine_run(self.e, arr, len(self.paths))
 
@@ -270,8 +282,8 @@ class FlowStream:
     the engine. ``columns`` and ``header`` describe the CSV columns;
     ``warnings`` holds the run's warnings once it ended."""
 
-    def __init__(self, analyzer, paths):
-        self._eng = analyzer._engine_for(paths)
+    def __init__(self, analyzer, paths, fd=None):
+        self._eng = analyzer._engine_for(paths, fd)
         self._custom = dict(analyzer._custom)
         self._q = queue.Queue(maxsize=analyzer.queue_size)
         self._stop = threading.Event()
@@ -322,7 +334,7 @@ class FlowStream:
             raise StopIteration
         flow = Flow(item[0], item[1], item[2], self.header)
         for name, fn in self._custom.items():
-            flow.custom[name] = fn(flow)
+            flow._set_custom(name, fn(flow))
         return flow
 
     def close(self):

@@ -44,6 +44,27 @@ def _record(v):
     return v
 
 
+class _NoBlock(dict):
+    """The block of a statistic the flow does not have: every value None."""
+
+    __slots__ = ()
+
+    def __missing__(self, key):
+        return None
+
+
+class Stats(dict):
+    """The statistics by block; a block the flow lacks (the output leaves it
+    out: e.g. iats of a one-packet flow, tcp_window of a UDP flow) reads as
+    one whose statistics are all None, so ``stats["iats"]["median"]``
+    always works. ``"iats" in stats`` tells whether it is there."""
+
+    __slots__ = ()
+
+    def __missing__(self, key):
+        return _NoBlock()
+
+
 class Features(dict):
     """The per-packet sequences by name (``flow.features.packet_lengths`` or
     ``flow.features["iats"]``): NumPy arrays when NumPy imports (int64, or
@@ -78,29 +99,69 @@ class Flow:
     short names (``pkt_mean``, ``iat_std``, ``pkt_up_count``), ``custom``
     (custom features by name). ``record`` is the parsed NDJSON object."""
 
-    __slots__ = ("record", "features", "stats", "custom", "_csv", "_json", "_ndjson", "_header")
+    __slots__ = ("_rec", "_head", "_features", "_custom", "_csv", "_json", "_ndjson", "_header")
 
     def __init__(self, ndjson, csv_row=b"", json_elem=b"", header=b""):
         self._header = header  # the run's CSV header line, shared by its flows
         self._ndjson = ndjson
         self._csv = csv_row
         self._json = json_elem
-        rec = json.loads(ndjson)
-        feats = rec.get("features", {})
-        stats = feats.get("statistics", {})
-        self.features = Features(
-            (k, _sequence(k, v)) for k, v in feats.items() if k != "statistics")
-        self.stats = _record(stats)
-        self.custom = {}
-        for k, v in rec.items():
-            if k.startswith("custom."):
-                self.custom[k[len("custom."):]] = v
-        if isinstance(rec.get("custom"), dict):
-            self.custom.update(rec["custom"])
-        self.record = rec
+        self._rec = None  # parsed on first use: exporting needs only the texts
+        self._head = None  # the base fields alone (before "features"): a cheap parse
+        self._features = None
+        self._custom = {}
+
+    @property
+    def record(self):
+        """The flow's NDJSON object, parsed (dicts and lists)."""
+        if self._rec is None:
+            self._rec = json.loads(self._ndjson)
+        return self._rec
+
+    @property
+    def features(self):
+        if self._features is None:
+            feats = self.record.get("features", {})
+            self._features = Features(
+                (k, _sequence(k, v)) for k, v in feats.items() if k != "statistics")
+        return self._features
+
+    @property
+    def stats(self):
+        """The statistics: one dict per block ("packet_lengths", "iats"...)
+        of its statistics ("mean", "median", "up_count"...), then the
+        scalars ("packet_count", "duration"...). See Stats."""
+        return Stats(self.record.get("features", {}).get("statistics", {}))
+
+    @property
+    def custom(self):
+        """Custom features by name: C plugins' (custom.<name> columns) and
+        Python ones (register_feature)."""
+        d = {k[len("custom."):]: v for k, v in self.record.items() if k.startswith("custom.")}
+        d.update(self._custom)
+        return d
+
+    def _set_custom(self, name, value):
+        self._custom[name] = value
+
+    def _base(self):
+        """The top-level fields before "features" (key, counts, times...),
+        parsed from the line's start: a tenth of the line or less. A JSON
+        string holds a quote only escaped, so the first ,"features": is
+        the key itself."""
+        if self._head is None:
+            cut = self._ndjson.find(b',"features":')
+            self._head = json.loads(self._ndjson[:cut] + b"}") if cut > 0 else self.record
+        return self._head
 
     def __getattr__(self, name):
-        rec = object.__getattribute__(self, "record")
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self._rec is None:
+            head = self._base()
+            if name in head:
+                return head[name]
+        rec = self.record
         if name in rec:
             return _record(rec[name])
         prefix, _, stat = name.partition("_")
@@ -108,8 +169,6 @@ class Flow:
             block = self.stats.get(_SHORT[prefix])
             if block is not None and stat in block:
                 return block[stat]
-        if name.startswith("_"):
-            raise AttributeError(name)
         return None  # a field this flow does not carry (e.g. tls of a DNS flow)
 
     def __getitem__(self, column):
