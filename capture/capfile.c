@@ -180,9 +180,8 @@ wkp_status wkp_capfile_open_stoppable(const char *path, wkp_reader_kind k, const
     return WKP_OK;
 }
 
-wkp_status wkp_capfile_open_fd(int fd, const char *name, wkp_reader_kind k,
-                               const _Atomic int *stop, struct wkp_capfile **out,
-                               wkp_errbuf *err)
+wkp_status wkp_capfile_open_fd(int fd, const char *name, wkp_reader_kind k, const _Atomic int *stop,
+                               struct wkp_capfile **out, wkp_errbuf *err)
 {
     if (fd < 0 || name == NULL || out == NULL ||
         (k != WKP_READER_AUTO && k != WKP_READER_MMAP && k != WKP_READER_LIBPCAP)) {

@@ -55,12 +55,11 @@ wkp_status wkp_capfile_open(const char *path, wkp_reader_kind k, struct wkp_capf
 wkp_status wkp_capfile_open_stoppable(const char *path, wkp_reader_kind k, const _Atomic int *stop,
                                       struct wkp_capfile **out, wkp_errbuf *err);
 
-/* The same on an open descriptor (a pipe, a socket, a regular file read
- * from its start), named `name` in messages. The descriptor is duplicated:
+/* The same on an open descriptor (a pipe, a socket; a regular file with
+ * the mmap reader is read from its start), named `name` in messages. The descriptor is duplicated:
  * the caller keeps fd and closes it when it likes. */
-wkp_status wkp_capfile_open_fd(int fd, const char *name, wkp_reader_kind k,
-                               const _Atomic int *stop, struct wkp_capfile **out,
-                               wkp_errbuf *err);
+wkp_status wkp_capfile_open_fd(int fd, const char *name, wkp_reader_kind k, const _Atomic int *stop,
+                               struct wkp_capfile **out, wkp_errbuf *err);
 
 /* Next record. Returns 1 with *rec filled, 0 at the end of the file, or a
  * negative wkp_status with err filled (e.g. a corrupt record before the

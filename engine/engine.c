@@ -215,8 +215,7 @@ wkp_status wkp_engine_add_sink(wkp_engine *e, wkp_sink *sink)
     if (sink->cb) {
         e->want_view = true;
         e->text_mask |= sink->cb_text;
-    }
-    else if (wkp__sink_text(sink) >= 0)
+    } else if (wkp__sink_text(sink) >= 0)
         e->text_mask |= 1u << wkp__sink_text(sink);
     return WKP_OK;
 }

@@ -15,11 +15,11 @@
 
 #include "wa1kpcap/wa1kpcap.h"
 
-#define MULTI WKP_TEST_DATA "/wa1kpcap__multi.pcap"
+#define MULTI         WKP_TEST_DATA "/wa1kpcap__multi.pcap"
 /* `wa1kpcap analyze -f csv wa1kpcap__multi.pcap | head -1 | tr , '\n' | wc -l` */
 #define MULTI_COLUMNS 282
 /* `wa1kpcap analyze -f ndjson wa1kpcap__multi.pcap | wc -l` */
-#define MULTI_FLOWS 140
+#define MULTI_FLOWS   140
 
 struct grow {
     char *p;
@@ -256,8 +256,8 @@ static char *ndjson_of(int fd, size_t *len)
     cr_assert_eq(wkp_sink_file_new(path, WKP_FMT_NDJSON, &s, NULL), WKP_OK);
     cr_assert_eq(wkp_engine_add_sink(e, s), WKP_OK);
     const char *in[] = {MULTI};
-    wkp_status st = fd >= 0 ? wkp_engine_run_fd(e, fd, "wa1kpcap__multi.pcap")
-                            : wkp_engine_run(e, in, 1);
+    wkp_status st =
+        fd >= 0 ? wkp_engine_run_fd(e, fd, "wa1kpcap__multi.pcap") : wkp_engine_run(e, in, 1);
     cr_assert_eq(st, WKP_OK, "%s", wkp_engine_last_error(e));
     wkp_engine_free(e);
     char *text = slurp(path, len);
