@@ -258,3 +258,21 @@ def test_python_custom_feature(multi):
 
 def test_library_version():
     assert wa1kpcap.library_version() == wa1kpcap.__version__
+
+
+def test_library_search_order(tmp_path, monkeypatch):
+    from wa1kpcap import _lib
+    (tmp_path / "wa1kpcap.pc").write_text(
+        "libdir=%s\nName: wa1kpcap\nDescription: x\nVersion: 0.1.0\n" % tmp_path)
+    monkeypatch.setenv("PKG_CONFIG_PATH", str(tmp_path))
+    monkeypatch.delenv("WA1KPCAP_LIBRARY", raising=False)
+    found = list(_lib._candidates())
+    assert found[0].endswith(os.path.join("python", "build", "libwa1kpcap.so"))
+    assert os.path.join(str(tmp_path), "libwa1kpcap.so.0") in found  # from pkg-config
+    monkeypatch.setenv("WA1KPCAP_LIBRARY", "/nonexistent/libwa1kpcap.so")
+    assert list(_lib._candidates()) == ["/nonexistent/libwa1kpcap.so"]
+    monkeypatch.setattr(_lib, "_lib", None)
+    with pytest.raises(Wa1kPcapError) as e:
+        _lib.lib()
+    assert str(e.value).startswith("libwa1kpcap not found: set WA1KPCAP_LIBRARY")
+    assert "/nonexistent/libwa1kpcap.so" in str(e.value)
