@@ -546,6 +546,25 @@ WKP_API WKP_NODISCARD wkp_status wkp_engine_run(wkp_engine *e, const char *const
  * (wkp_engine_last_error says so); otherwise as wkp_engine_run. */
 WKP_API WKP_NODISCARD wkp_status wkp_engine_run_fd(wkp_engine *e, int fd, const char *name);
 
+/* Packets pushed one by one. wkp_push_start starts the engine's run (once
+ * per engine, as wkp_engine_run) on a thread of its own, on packets of the
+ * pcap link type `linktype` (1 Ethernet, 101 raw IP, ...) forming one
+ * capture called `name` (NULL or "": "-"); *out is the caller's until
+ * wkp_push_finish. wkp_push_packet appends one packet (ts_ns: capture time
+ * in ns since the epoch; caplen <= 262144 bytes of data, copied; wirelen >=
+ * caplen); it may block while the engine is behind. WKP_EINVAL for bad
+ * arguments; WKP_ESTATE once the run has ended (a stop, a callback asking to
+ * stop, an error): push no more, call wkp_push_finish. wkp_push_finish ends
+ * the capture, waits for the run and frees the pusher; it returns the run's
+ * status (as wkp_engine_run: the last error is on the engine). One thread
+ * uses a pusher; callbacks run on the engine's merger thread meanwhile. */
+typedef struct wkp_pusher wkp_pusher;
+WKP_API WKP_NODISCARD wkp_status wkp_push_start(wkp_engine *e, int linktype, const char *name,
+                                                wkp_pusher **out);
+WKP_API WKP_NODISCARD wkp_status wkp_push_packet(wkp_pusher *p, int64_t ts_ns, const void *data,
+                                                 uint32_t caplen, uint32_t wirelen);
+WKP_API WKP_NODISCARD wkp_status wkp_push_finish(wkp_pusher *p);
+
 /* Ask the engine to stop: a stop seen at any moment of wkp_engine_run up to
  * the renaming of its output (including after the last packet was read, and
  * before the run: it then stops at once) makes it return WKP_ESTOPPED with

@@ -376,3 +376,112 @@ Test(access, run_fd_refuses_a_negative_descriptor)
     cr_expect_str_eq(wkp_engine_last_error(e), "wkp_engine_run_fd: no descriptor (-1)");
     wkp_engine_free(e);
 }
+
+/* ---- packets pushed one by one ---- */
+
+#include <pcap/pcap.h>
+
+struct flowsum {
+    int n;
+    uint64_t pkts, bytes, hash; /* hash: of the keys, ids and start times in order */
+};
+
+static int sum_flow(const wkp_flow *f, void *user)
+{
+    struct flowsum *s = user;
+    s->n++;
+    s->pkts += wkp_flow_packets(f, WKP_DIR_BOTH);
+    s->bytes += wkp_flow_bytes(f, WKP_DIR_BOTH);
+    /* FNV-1a over what identifies the flow and its place in the order */
+    const char *k = wkp_flow_key(f);
+    uint64_t h = s->hash ? s->hash : 1469598103934665603ull;
+    for (; *k; k++)
+        h = (h ^ (uint8_t)*k) * 1099511628211ull;
+    h = (h ^ wkp_flow_id(f)) * 1099511628211ull;
+    h = (h ^ (uint64_t)wkp_flow_start_ns(f)) * 1099511628211ull;
+    s->hash = h;
+    return 0;
+}
+
+static wkp_engine *summing_engine(struct flowsum *s)
+{
+    wkp_config *cfg;
+    wkp_engine *e;
+    wkp_sink *cb;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_config_set_threads(cfg, 2), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
+    wkp_config_free(cfg);
+    cr_assert_eq(wkp_sink_callback_new(sum_flow, s, &cb), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, cb), WKP_OK);
+    return e;
+}
+
+Test(access, pushed_packets_make_the_flows_of_the_file)
+{
+    struct flowsum want = {0}, got = {0};
+    wkp_engine *e = summing_engine(&want);
+    const char *in[] = {MULTI};
+    cr_assert_eq(wkp_engine_run(e, in, 1), WKP_OK);
+    wkp_engine_free(e);
+
+    char eb[PCAP_ERRBUF_SIZE];
+    pcap_t *pc = pcap_open_offline_with_tstamp_precision(MULTI, PCAP_TSTAMP_PRECISION_NANO, eb);
+    cr_assert_not_null(pc, "%s", eb);
+    e = summing_engine(&got);
+    wkp_pusher *p;
+    cr_assert_eq(wkp_push_start(e, pcap_datalink(pc), "wa1kpcap__multi.pcap", &p), WKP_OK);
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    uint64_t pushed = 0;
+    while (pcap_next_ex(pc, &h, &data) == 1) {
+        int64_t ts = (int64_t)h->ts.tv_sec * 1000000000 + h->ts.tv_usec; /* ns precision */
+        cr_assert_eq(wkp_push_packet(p, ts, data, h->caplen, h->len), WKP_OK);
+        pushed++;
+    }
+    pcap_close(pc);
+    cr_assert_eq(wkp_push_finish(p), WKP_OK, "%s", wkp_engine_last_error(e));
+    cr_expect_eq(pushed, 4183); /* capinfos -c wa1kpcap__multi.pcap */
+    cr_expect_eq(wkp_engine_counter(e, WKP_CNT_PACKETS_READ), 4183);
+    wkp_engine_free(e);
+    cr_expect_eq(got.n, MULTI_FLOWS);
+    cr_expect_eq(got.n, want.n);
+    cr_expect_eq(got.pkts, want.pkts);
+    cr_expect_eq(got.bytes, want.bytes);
+    cr_expect_eq(got.hash, want.hash);
+}
+
+static int stop_at_once(const wkp_flow *f, void *user)
+{
+    (void)f, (void)user;
+    return 1;
+}
+
+Test(access, pushing_after_the_run_ended_is_refused)
+{
+    wkp_config *cfg;
+    wkp_engine *e;
+    wkp_sink *cb;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_config_set_udp_timeout(cfg, 1), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
+    wkp_config_free(cfg);
+    cr_assert_eq(wkp_sink_callback_new(stop_at_once, NULL, &cb), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, cb), WKP_OK);
+    wkp_pusher *p;
+    cr_assert_eq(wkp_push_start(e, 101, "push", &p), WKP_OK); /* raw IPv4 */
+    /* a 28-byte IPv4/UDP datagram 10.0.0.1:1 -> 10.0.0.2:2, pushed each second: the
+     * first flow ends by the 1 s UDP timeout, its callback stops the run, and
+     * the pushes after that fail once the buffered bytes meet the closed end */
+    uint8_t pkt[28] = {0x45, 0, 0,  28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0,
+                       0,    1, 10, 0,  0, 2, 0, 1, 0,  2,  0, 8, 0,  0};
+    wkp_status st = WKP_OK;
+    for (int i = 0; i < 2000000 && st == WKP_OK; i++) {
+        pkt[21] = (uint8_t)(i & 1 ? 3 : 1); /* alternate source ports: new flows */
+        st = wkp_push_packet(p, (int64_t)i * 2000000000, pkt, sizeof pkt, sizeof pkt);
+    }
+    cr_expect_eq(st, WKP_ESTATE);
+    cr_expect_eq(wkp_push_packet(p, 0, NULL, 1, 1), WKP_EINVAL);
+    cr_expect_eq(wkp_push_finish(p), WKP_ESTOPPED);
+    wkp_engine_free(e);
+}
