@@ -195,6 +195,42 @@ def test_pipe_is_the_file(multi, cli):
     assert got == run_cli(cli, "ndjson", multi)
 
 
+def _pcap_records(path):
+    """(ns timestamp, data, wire length) of a microsecond little-endian pcap,
+    read with struct, and its link type."""
+    import struct
+    raw = open(path, "rb").read()
+    magic, _, _, _, _, _, link = struct.unpack_from("<IHHiIII", raw, 0)
+    assert magic == 0xa1b2c3d4
+    out, off = [], 24
+    while off + 16 <= len(raw):
+        sec, usec, cap, wire = struct.unpack_from("<IIII", raw, off)
+        out.append((sec * 10**9 + usec * 1000, raw[off + 16:off + 16 + cap], wire))
+        off += 16 + cap
+    return out, link
+
+
+def test_pushed_packets_are_the_file(multi):
+    recs, link = _pcap_records(multi)
+    assert len(recs) == 4183  # capinfos -c
+    got = list(Wa1kPcap().analyze_packets(iter(recs), linktype=link,
+                                          name="wa1kpcap__multi.pcap"))
+    want = list(Wa1kPcap().analyze_file(multi))
+    assert len(got) == len(want) == MULTI_FLOWS
+    for g, w in zip(got, want):
+        # nanosecond timestamps print with 9 decimals: compare the values
+        assert (g.key, g.flow_id, g.packet_count, g.byte_count) == \
+            (w.key, w.flow_id, w.packet_count, w.byte_count)
+        assert g.start_time == w.start_time and g.end_time == w.end_time
+        assert g.features.packet_lengths.tolist() == w.features.packet_lengths.tolist()
+
+
+def test_pushed_packets_error():
+    with pytest.raises(Wa1kPcapError) as e:
+        list(Wa1kPcap().analyze_packets([(1.0, b"x" * 10, 5)], linktype=101))
+    assert str(e.value) == "packet at 1.0: bad timestamp or length"
+
+
 def test_missing_file():
     with pytest.raises(Wa1kPcapError) as e:
         list(Wa1kPcap().analyze_file("/nonexistent/trace.pcap"))

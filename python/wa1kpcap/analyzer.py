@@ -112,6 +112,14 @@ class Wa1kPcap:
             fd = fd.fileno()
         return FlowStream(self, [str(name)], fd=fd)
 
+    def analyze_packets(self, packets, linktype=1, name="-"):
+        """The flows of packets given one by one: `packets` yields
+        ``(timestamp, data)`` or ``(timestamp, data, wire_length)``, the
+        timestamp in seconds (float) or nanoseconds (int), data the frame's
+        bytes of pcap link type `linktype` (1 Ethernet, 101 raw IP). The
+        iterable is consumed on the engine's thread as it needs packets."""
+        return FlowStream(self, [str(name)], packets=(packets, int(linktype)))
+
     def analyze_directory(self, directory, pattern=None):
         """The flows of the captures in a directory (not recursive): files
         matching `pattern` (a glob; default *.pcap, *.pcapng, *.cap), in
@@ -140,19 +148,21 @@ class Wa1kPcap:
         finally:
             e.close()
 
-    def _engine_for(self, paths, fd=None):
-        return _Engine(self._opts, paths, fd)
+    def _engine_for(self, paths, fd=None, packets=None):
+        return _Engine(self._opts, paths, fd, packets)
 
 
 class _Engine:
     """A configured wkp_engine with its callback sink (not yet run)."""
 
-    def __init__(self, o, paths, fd=None):
+    def __init__(self, o, paths, fd=None, packets=None):
         L = lib()
         self.L = L
         self.e = None
         self.paths = paths
         self.fd = fd
+        self.packets = packets
+        self.push_error = None
         self.on_flow = None
         cfg = ctypes.c_void_p()
         check(L.wkp_config_new(ctypes.byref(cfg)))
@@ -257,7 +267,32 @@ class _Engine:
         check(self.L.wkp_engine_csv_header(self.e, buf, need.value + 1, ctypes.byref(need)))
         return buf.raw[:need.value]
 
+    def _push(self):
+        L = self.L
+        packets, linktype = self.packets
+        p = ctypes.c_void_p()
+        st = L.wkp_push_start(self.e, linktype, os.fsencode(self.paths[0]), ctypes.byref(p))
+        if st < 0:
+            return st
+        try:
+            for pkt in packets:
+                ts, data = pkt[0], bytes(pkt[1])
+                wire = int(pkt[2]) if len(pkt) > 2 else len(data)
+                ns = ts if isinstance(ts, int) else int(round(ts * 1e9))
+                st = L.wkp_push_packet(p, ns, data, len(data), wire)
+                if st == -1:
+                    self.push_error = "packet at %r: bad timestamp or length" % (ts,)
+                    break
+                if st < 0:
+                    break  # the run ended: wkp_push_finish says why
+        except BaseException as e:  # reported as the stream's error
+            self.push_error = "packets: %s: %s" % (type(e).__name__, e)
+        st = L.wkp_push_finish(p)
+        return -1 if self.push_error and st == 0 else st
+
     def run(self):
+        if self.packets is not None:
+            return self._push()
         if self.fd is not None:
             return self.L.wkp_engine_run_fd(self.e, self.fd, os.fsencode(self.paths[0]))
         arr = (ctypes.c_char_p * max(1, len(self.paths)))(*[os.fsencode(p) for p in self.paths])
@@ -282,8 +317,8 @@ class FlowStream:
     the engine. ``columns`` and ``header`` describe the CSV columns;
     ``warnings`` holds the run's warnings once it ended."""
 
-    def __init__(self, analyzer, paths, fd=None):
-        self._eng = analyzer._engine_for(paths, fd)
+    def __init__(self, analyzer, paths, fd=None, packets=None):
+        self._eng = analyzer._engine_for(paths, fd, packets)
         self._custom = dict(analyzer._custom)
         self._q = queue.Queue(maxsize=analyzer.queue_size)
         self._stop = threading.Event()
@@ -326,7 +361,7 @@ class FlowStream:
             st = item[1]
             self._thread.join()
             self._finished = True
-            msg = self._eng.last_error()
+            msg = self._eng.push_error or self._eng.last_error()
             self.warnings = self._eng.L.wkp_engine_warnings(self._eng.e).decode(errors="replace")
             self._eng.close()
             if st < 0:
