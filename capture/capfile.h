@@ -56,8 +56,8 @@ wkp_status wkp_capfile_open_stoppable(const char *path, wkp_reader_kind k, const
                                       struct wkp_capfile **out, wkp_errbuf *err);
 
 /* The same on an open descriptor (a pipe, a socket; a regular file with
- * the mmap reader is read from its start), named `name` in messages. The descriptor is duplicated:
- * the caller keeps fd and closes it when it likes. */
+ * the mmap reader is read from its start), named `name` in messages. The
+ * descriptor is duplicated: the caller keeps fd and closes it. */
 wkp_status wkp_capfile_open_fd(int fd, const char *name, wkp_reader_kind k, const _Atomic int *stop,
                                struct wkp_capfile **out, wkp_errbuf *err);
 
