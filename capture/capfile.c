@@ -198,6 +198,65 @@ wkp_status wkp_capfile_open_stoppable(const char *path, wkp_reader_kind k, const
     return WKP_OK;
 }
 
+wkp_status wkp_capfile_open_fd(int fd, const char *name, wkp_reader_kind k, const _Atomic int *stop,
+                               struct wkp_capfile **out, wkp_errbuf *err)
+{
+    if (fd < 0 || name == NULL || out == NULL ||
+        (k != WKP_READER_AUTO && k != WKP_READER_MMAP && k != WKP_READER_LIBPCAP)) {
+        wkp__cf_say(err, "wkp_capfile_open_fd: invalid argument");
+        return WKP_EINVAL;
+    }
+    struct wkp_capfile *cf = calloc(1, sizeof *cf);
+    char *p = strdup(name);
+    if (cf == NULL || p == NULL) {
+        free(cf);
+        free(p);
+        wkp__cf_say(err, "%s: out of memory", name);
+        return WKP_ENOMEM;
+    }
+    cf->path = p;
+    cf->stop = stop;
+    cf->first_dlt = -1;
+    cf->digits = 6;
+    /* our own descriptor: the readers close theirs when done */
+    int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    struct stat sb;
+    wkp_status st;
+    if (own < 0 || fstat(own, &sb) != 0) {
+        wkp__cf_say(err, "%s: %s", name, strerror(errno));
+        st = WKP_EIO;
+    } else if (S_ISDIR(sb.st_mode)) {
+        wkp__cf_say(err, "%s: is a directory, not a capture", name);
+        st = WKP_EIO;
+    } else if (k == WKP_READER_MMAP && !S_ISREG(sb.st_mode)) {
+        wkp__cf_say(err, "%s: not a regular file; the mmap reader needs one", name);
+        st = WKP_EINVAL;
+    } else {
+        bool regular = S_ISREG(sb.st_mode);
+        cf->size = regular ? (uint64_t)sb.st_size : 0;
+        /* a compressed regular file goes through libpcap, as by its path */
+        enum wkp_zfmt z = regular && k != WKP_READER_LIBPCAP ? packed(own) : WKP_Z_NONE;
+        if (z != WKP_Z_NONE && k == WKP_READER_MMAP) {
+            wkp__cf_say(err, "%s: %s-compressed; the mmap reader needs an uncompressed file",
+                        name, wkp__z_name(z));
+            st = WKP_EINVAL;
+        } else {
+            st = k == WKP_READER_LIBPCAP || !regular || z != WKP_Z_NONE
+                     ? wkp__lp_open(cf, own, true, err)
+                     : open_mmap(cf, own, err);
+            own = -1; /* the reader owns (or closed) it */
+        }
+    }
+    if (own >= 0)
+        close(own);
+    if (st != WKP_OK) {
+        wkp_capfile_close(cf);
+        return st;
+    }
+    *out = cf;
+    return WKP_OK;
+}
+
 /* The mapping is faulted in a window ahead of the reader with
  * MADV_POPULATE_READ (one call per 16 MiB instead of a page fault per page)
  * and released behind the workers with MADV_DONTNEED, so a capture of any

@@ -57,6 +57,12 @@ wkp_status wkp_capfile_open(const char *path, wkp_reader_kind k, struct wkp_capf
 wkp_status wkp_capfile_open_stoppable(const char *path, wkp_reader_kind k, const _Atomic int *stop,
                                       struct wkp_capfile **out, wkp_errbuf *err);
 
+/* The same on an open descriptor (a pipe, a socket; a regular file with
+ * the mmap reader is read from its start), named `name` in messages. The
+ * descriptor is duplicated: the caller keeps fd and closes it. */
+wkp_status wkp_capfile_open_fd(int fd, const char *name, wkp_reader_kind k, const _Atomic int *stop,
+                               struct wkp_capfile **out, wkp_errbuf *err);
+
 /* What a live capture is asked for (wkp_capfile_open_live). */
 struct wkp_live_cfg {
     uint64_t count;      /* end after this many packets; 0: no limit */

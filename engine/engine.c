@@ -212,9 +212,10 @@ wkp_status wkp_engine_add_sink(wkp_engine *e, wkp_sink *sink)
     e->sinks = v;
     e->sinks[e->nsinks++] = sink;
     sink->owned = true;
-    if (sink->cb)
+    if (sink->cb) {
         e->want_view = true;
-    else if (wkp__sink_text(sink) >= 0)
+        e->text_mask |= sink->cb_text;
+    } else if (wkp__sink_text(sink) >= 0)
         e->text_mask |= 1u << wkp__sink_text(sink);
     return WKP_OK;
 }

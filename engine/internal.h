@@ -140,6 +140,7 @@ struct wkp_sink {
     const struct wkp_config *cfg; /* the engine's, set when the run opens the sink */
     wkp_flow_fn cb;
     void *cb_user;
+    unsigned cb_text; /* callbacks: the WKP_TXT_* bits each flow carries (engine/access.c) */
     char *path;     /* NULL for callbacks; "-" for stdout; as given, for messages */
     char *target;   /* the file renamed into place (symlinks resolved); NULL: direct */
     char *tmp_path; /* the temporary file being written */
@@ -234,6 +235,8 @@ struct wkp_engine {
 
     struct wkp_capture_info *caps;
     size_t ncaps;
+    bool from_fd; /* wkp_engine_run_fd: the one capture is read from input_fd */
+    int input_fd;
     uint64_t bytes_total;
 
     struct wkp_worker *workers;

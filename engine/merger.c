@@ -255,6 +255,7 @@ static void report(struct wkp_engine *e, double t0, uint64_t flows, bool done)
     if (!e->cfg.progress)
         return;
     wkp_progress p = {
+        .struct_size = sizeof p,
         .bytes_read = atomic_load_explicit(&e->prog_bytes, memory_order_relaxed),
         .bytes_total = e->bytes_total,
         .packets_read = atomic_load_explicit(&e->prog_packets, memory_order_relaxed),

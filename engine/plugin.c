@@ -18,7 +18,8 @@
 
 wkp_status wkp_config_add_feature(wkp_config *cfg, const wkp_feature_def *def)
 {
-    if (!cfg)
+    /* 0: the first layout, which is this one (see the ABI policy in the header) */
+    if (!cfg || (def && def->struct_size != 0 && def->struct_size != sizeof *def))
         return WKP_EINVAL;
     return wkp_custom_add(&cfg->custom, def);
 }
@@ -63,6 +64,25 @@ wkp_status wkp_config_load_plugin(wkp_config *cfg, const char *path, wkp_errbuf 
         return WKP_EINVAL;
     }
     memcpy(&entry, &sym, sizeof entry);
+    /* The plugin API it was built for, checked before any of its code runs:
+     * a plugin of another version would misread the structs it fills. */
+    const unsigned *api = dlsym(h, WKP_PLUGIN_API_SYMBOL);
+    if (!api || *api != WKP_PLUGIN_API_VERSION) {
+        char detail[160];
+        if (api)
+            snprintf(detail, sizeof detail,
+                     "built for plugin API %u, this library speaks %u: rebuild it against "
+                     "this wa1kpcap.h",
+                     *api, WKP_PLUGIN_API_VERSION);
+        else
+            snprintf(detail, sizeof detail,
+                     "no " WKP_PLUGIN_API_SYMBOL " (plugin API %u): declare "
+                     "WKP_PLUGIN_DECLARE_API and rebuild against this wa1kpcap.h",
+                     WKP_PLUGIN_API_VERSION);
+        plugin_err(err, path, "refused", detail);
+        dlclose(h);
+        return WKP_EINVAL;
+    }
 
     /* On failure the config is left as it was: the entry may have added or
      * replaced features before giving up. */

@@ -188,9 +188,11 @@ static wkp_status open_captures(wkp_engine *e, const char *const *paths, size_t 
         const char *slash = strrchr(c->path, '/');
         c->name = slash ? slash + 1 : c->path;
         wkp_status st =
-            e->live ? wkp_capfile_open_live(c->path, &e->live_cfg, &e->stop, &e->end_input, &c->cf,
-                                            err)
-                    : wkp_capfile_open_stoppable(c->path, e->cfg.reader, &e->stop, &c->cf, err);
+            e->live      ? wkp_capfile_open_live(c->path, &e->live_cfg, &e->stop, &e->end_input,
+                                                 &c->cf, err)
+            : e->from_fd ? wkp_capfile_open_fd(e->input_fd, c->path, e->cfg.reader, &e->stop, &c->cf,
+                                               err)
+                         : wkp_capfile_open_stoppable(c->path, e->cfg.reader, &e->stop, &c->cf, err);
         if (st != WKP_OK) {
             if (st == WKP_ESTOPPED)
                 wkp__set_error(e, WKP_STOPPED_MSG);

@@ -61,6 +61,7 @@ static void entropy_write(const void *state, wkp_value_writer *w, void *user)
     wkp_write_object_end(w);
 }
 
+WKP_PLUGIN_DECLARE_API;
 WKP_PLUGIN_EXPORT int wkp_plugin_register(wkp_config *cfg);
 
 WKP_PLUGIN_EXPORT int wkp_plugin_register(wkp_config *cfg)

@@ -46,6 +46,22 @@ extern "C" {
 #define WKP_VERSION_MINOR  1
 #define WKP_VERSION_PATCH  0
 #define WKP_VERSION_STRING "0.1.0"
+/* MAJOR * 10000 + MINOR * 100 + PATCH, as wkp_version_number() returns. */
+#define WKP_VERSION_NUMBER (WKP_VERSION_MAJOR * 10000 + WKP_VERSION_MINOR * 100 + WKP_VERSION_PATCH)
+
+/* ABI policy. The shared library's soname (libwa1kpcap.so.0) changes when
+ * a function is removed or changes its signature, or when a struct the
+ * caller allocates changes its layout other than by growing at the end.
+ * Handles are opaque; the structs the caller fills or reads carry their
+ * size as the first member (wkp_feature_def.struct_size, set by the caller;
+ * wkp_progress.struct_size, set by the library), so a member added at the
+ * end is read only when the size says it is there. wkp_errbuf and
+ * wkp_pkt_view do not change. Enums only gain values. A plugin declares the
+ * plugin API it was built for (WKP_PLUGIN_DECLARE_API); loading one built
+ * for another fails with a message naming both versions. A binding loading
+ * the library at run time compares wkp_version_number() with the header it
+ * was written for: same MAJOR (while MAJOR is 0: same MINOR), and a
+ * runtime at least as new. */
 
 /* The default packet filter (wkp_config_set_default_filter). */
 #define WKP_DEFAULT_FILTER "not arp and not icmp and not icmpv6 and not dhcp and not dhcpv6"
@@ -70,6 +86,9 @@ WKP_API const char *wkp_strerror(wkp_status st);
 
 /* The library version, e.g. "0.1.0". Static. */
 WKP_API const char *wkp_version(void);
+/* The library's WKP_VERSION_NUMBER (e.g. 100 for 0.1.0): the runtime
+ * version, which may differ from the header a caller was built with. */
+WKP_API unsigned wkp_version_number(void);
 
 /* The libraries this build runs with, one per call for i = 0, 1, ... until
  * it returns false: *name ("libpcap", "OpenSSL", ...) and *version, static
@@ -101,6 +120,8 @@ typedef enum wkp_reader_kind {
  * time while a run goes on, and once at the end with done = true.
  * bytes_total is the sum of the sizes of the run's files (0 if unknown). */
 typedef struct wkp_progress {
+    size_t struct_size; /* sizeof the library's wkp_progress: read a member added
+                           later only if it lies within struct_size */
     uint64_t bytes_read, bytes_total;
     uint64_t packets_read;
     uint64_t flows_written;
@@ -338,6 +359,11 @@ WKP_API void wkp_write_object_end(wkp_value_writer *w);
  * once per packet of the flow, in order; finish (may be NULL) once when the
  * flow ends, then write once to produce the value. */
 typedef struct wkp_feature_def {
+    /* sizeof(wkp_feature_def) of the caller's header, or 0 for this
+     * layout (the first; a designated initializer leaves it 0). Another
+     * value is refused with WKP_EINVAL: a later header's struct grows at
+     * the end and this library could not honour the members it lacks. */
+    size_t struct_size;
     const char *name;  /* [A-Za-z0-9_]+, unique per config; copied */
     size_t state_size; /* at most 64 KiB */
     void (*init)(void *state, void *user);
@@ -349,17 +375,27 @@ typedef struct wkp_feature_def {
 
 /* Register a feature (copied; def may be freed). Columns appear in
  * registration order. A second feature with the same name replaces the
- * first in place. WKP_EINVAL for a bad name, size or missing update/write. */
+ * first in place. WKP_EINVAL for a bad name, state size, struct_size or
+ * missing update/write. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_add_feature(wkp_config *cfg,
                                                         const wkp_feature_def *def);
 
 /* Load features from a shared object: dlopen(path), then call its
  *     int wkp_plugin_register(wkp_config *cfg);
  * (declare it with WKP_PLUGIN_EXPORT), which calls wkp_config_add_feature
- * and returns 0 on success. The library stays loaded for the life of the
- * process. On failure err names the file and the problem. */
-#define WKP_PLUGIN_EXPORT __attribute__((visibility("default")))
-#define WKP_PLUGIN_ENTRY  "wkp_plugin_register"
+ * and returns 0 on success. The plugin states the plugin API it was built
+ * for by writing WKP_PLUGIN_DECLARE_API once at file scope; a plugin
+ * without it, or built for another WKP_PLUGIN_API_VERSION, is refused
+ * (WKP_EINVAL) before any of its code runs, with a message naming both
+ * versions. The library stays loaded for the life of the process. On
+ * failure err names the file and the problem. */
+#define WKP_PLUGIN_EXPORT      __attribute__((visibility("default")))
+#define WKP_PLUGIN_ENTRY       "wkp_plugin_register"
+#define WKP_PLUGIN_API_VERSION 1u
+#define WKP_PLUGIN_API_SYMBOL  "wkp_plugin_api_version"
+#define WKP_PLUGIN_DECLARE_API                                                                     \
+    WKP_PLUGIN_EXPORT extern const unsigned wkp_plugin_api_version;                                \
+    WKP_PLUGIN_EXPORT const unsigned wkp_plugin_api_version = WKP_PLUGIN_API_VERSION
 typedef int (*wkp_plugin_register_fn)(wkp_config *cfg);
 WKP_API WKP_NODISCARD wkp_status wkp_config_load_plugin(wkp_config *cfg, const char *path,
                                                         wkp_errbuf *err);
@@ -482,6 +518,24 @@ WKP_API WKP_NODISCARD wkp_status wkp_sink_packets_new(const char *path, wkp_form
 typedef int (*wkp_flow_fn)(const wkp_flow *f, void *user);
 WKP_API WKP_NODISCARD wkp_status wkp_sink_callback_new(wkp_flow_fn cb, void *user, wkp_sink **out);
 
+/* Ask that each flow passed to this callback sink carry its record as
+ * fmt's writer writes it: WKP_FMT_CSV a CSV row, WKP_FMT_NDJSON one line,
+ * WKP_FMT_JSON one element of the JSON array (indented, no separator);
+ * each with its final newline where the writer puts one. Read it with
+ * wkp_flow_text. The text is made on the worker threads, as for a file
+ * sink, so each format asked for costs what writing it costs. Call before
+ * the sink is given to an engine (else WKP_ESTATE); WKP_EINVAL for a file
+ * sink or another format. Repeatable, one call per format. */
+WKP_API WKP_NODISCARD wkp_status wkp_sink_callback_add_text(wkp_sink *s, wkp_format fmt);
+/* The record of f in fmt, as asked with wkp_sink_callback_add_text, and its
+ * length in *len (if not NULL); NULL (and *len 0) if that format was not
+ * asked for. Borrowed: valid only inside the callback, not NUL-terminated
+ * (use *len). The bytes are those a file sink of that format writes for
+ * the flow: a CSV file is wkp_engine_csv_header then the rows; a JSON file
+ * is "[", then each element after "\n" (the first) or ",\n", then "\n]\n"
+ * ("]\n" with no flow). */
+WKP_API const char *wkp_flow_text(const wkp_flow *f, wkp_format fmt, size_t *len);
+
 /* NULL is a no-op, and so is a sink given to an engine (wkp_engine_free
  * frees it). */
 WKP_API void wkp_sink_free(wkp_sink *s);
@@ -520,6 +574,35 @@ WKP_API WKP_NODISCARD wkp_status wkp_engine_add_sink(wkp_engine *e, wkp_sink *si
  * removes the output files (see wkp_sink_file_new) and sets
  * wkp_engine_last_error(e). Call once per engine. */
 WKP_API WKP_NODISCARD wkp_status wkp_engine_run(wkp_engine *e, const char *const *paths, size_t n);
+
+/* wkp_engine_run on an open descriptor: a pipe, a socket or a regular
+ * file, read until its end of input as one capture called `name` (the
+ * capture column and messages; NULL or "": "-"). fd is duplicated, not
+ * closed: the caller keeps it. A regular file with the mmap reader (AUTO's
+ * choice for one) is read from its start; anything else from fd's current
+ * offset, through libpcap. While the engine waits for data,
+ * wkp_engine_stop ends the run within 100 ms. WKP_EINVAL for fd < 0
+ * (wkp_engine_last_error says so); otherwise as wkp_engine_run. */
+WKP_API WKP_NODISCARD wkp_status wkp_engine_run_fd(wkp_engine *e, int fd, const char *name);
+
+/* Packets pushed one by one. wkp_push_start starts the engine's run (once
+ * per engine, as wkp_engine_run) on a thread of its own, on packets of the
+ * pcap link type `linktype` (1 Ethernet, 101 raw IP, ...) forming one
+ * capture called `name` (NULL or "": "-"); *out is the caller's until
+ * wkp_push_finish. wkp_push_packet appends one packet (ts_ns: capture time
+ * in ns since the epoch; caplen <= 262144 bytes of data, copied; wirelen >=
+ * caplen); it may block while the engine is behind. WKP_EINVAL for bad
+ * arguments; WKP_ESTATE once the run has ended (a stop, a callback asking to
+ * stop, an error): push no more, call wkp_push_finish. wkp_push_finish ends
+ * the capture, waits for the run and frees the pusher; it returns the run's
+ * status (as wkp_engine_run: the last error is on the engine). One thread
+ * uses a pusher; callbacks run on the engine's merger thread meanwhile. */
+typedef struct wkp_pusher wkp_pusher;
+WKP_API WKP_NODISCARD wkp_status wkp_push_start(wkp_engine *e, int linktype, const char *name,
+                                                wkp_pusher **out);
+WKP_API WKP_NODISCARD wkp_status wkp_push_packet(wkp_pusher *p, int64_t ts_ns, const void *data,
+                                                 uint32_t caplen, uint32_t wirelen);
+WKP_API WKP_NODISCARD wkp_status wkp_push_finish(wkp_pusher *p);
 
 /* Live capture from network interface iface through libpcap (it needs the
  * capability to capture: root or CAP_NET_RAW). Flows end by the timeouts
@@ -566,6 +649,21 @@ WKP_API const char *wkp_engine_last_error(const wkp_engine *e);
 /* Warnings of the last run, one per line ("" if none): e.g. a capture cut
  * inside a record. Valid until the engine is freed. */
 WKP_API const char *wkp_engine_warnings(const wkp_engine *e);
+
+/* The columns this engine writes (the --columns selection applied), in
+ * CSV order: count, then the i-th name (the CSV header cell, e.g.
+ * "feature.iats.median"; NULL past the last). The statistics columns are
+ * those named "feature.<block>.<stat>" and "feature.<scalar>"; wkp_flow_stat
+ * takes the same names without "feature.". Borrowed: valid until the
+ * engine is freed. Any thread, once wkp_engine_new has returned. */
+WKP_API size_t wkp_engine_column_count(const wkp_engine *e);
+WKP_API const char *wkp_engine_column_name(const wkp_engine *e, size_t i);
+/* The CSV header line the CSV writer starts with (the names joined by
+ * commas, then "\n"), copied into buf (cap bytes) with a terminating NUL;
+ * *len (if not NULL) gets its length without the NUL. WKP_EINVAL if e or
+ * buf is NULL or cap is too small (then *len still says what is needed). */
+WKP_API WKP_NODISCARD wkp_status wkp_engine_csv_header(const wkp_engine *e, char *buf, size_t cap,
+                                                       size_t *len);
 
 /* Counters of the last run: every packet read is counted once, by reason
  * (docs/design.md, Accounting reasons). */

@@ -639,6 +639,49 @@ Test(custom, plugin_without_entry_point_is_refused)
     wkp_config_free(cfg);
 }
 
+/* A plugin of another plugin API is refused before its entry runs (it
+ * would return 7: "returned 7"), and the config keeps no feature. */
+static void expect_refused(const char *path, const char *why)
+{
+    wkp_config *cfg;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    wkp_errbuf err = {{0}};
+    cr_expect_eq(wkp_config_load_plugin(cfg, path, &err), WKP_EINVAL);
+    char want[512];
+    snprintf(want, sizeof want, "%s: refused: %s", path, why);
+    cr_expect_str_eq(err.msg, want);
+    cr_expect_eq(cfg->custom.n, 0);
+    wkp_config_free(cfg);
+}
+
+Test(custom, plugin_without_api_version_is_refused)
+{
+    expect_refused(WKP_PLUGIN_NOAPI, "no wkp_plugin_api_version (plugin API 1): declare "
+                                     "WKP_PLUGIN_DECLARE_API and rebuild against this wa1kpcap.h");
+}
+
+Test(custom, plugin_of_another_api_version_is_refused)
+{
+    expect_refused(WKP_PLUGIN_API99, "built for plugin API 99, this library speaks 1: rebuild it "
+                                     "against this wa1kpcap.h");
+}
+
+Test(custom, feature_struct_size_is_checked)
+{
+    wkp_config *cfg;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    wkp_feature_def d = {.name = "s", .update = no_update, .write = write_one};
+    cr_expect_eq(wkp_config_add_feature(cfg, &d), WKP_OK); /* 0: this layout */
+    d.struct_size = sizeof d;
+    cr_expect_eq(wkp_config_add_feature(cfg, &d), WKP_OK);
+    d.struct_size = sizeof d + 8; /* a later header's */
+    cr_expect_eq(wkp_config_add_feature(cfg, &d), WKP_EINVAL);
+    d.struct_size = sizeof d - 8;
+    cr_expect_eq(wkp_config_add_feature(cfg, &d), WKP_EINVAL);
+    cr_expect_eq(cfg->custom.n, 1);
+    wkp_config_free(cfg);
+}
+
 #ifdef WKP_ENTROPY_PLUGIN
 
 static wkp_config *entropy_config(void)
