@@ -1,6 +1,7 @@
 /* Text buffer helpers (see buf.h). Integer formatting writes digits
  * backwards into a small stack array: no printf on the output path. */
 #include "util/buf.h"
+#include "util/dtoa.h"
 
 #include <stdlib.h>
 
@@ -32,18 +33,6 @@ void wkp_buf_free(struct wkp_buf *b)
     b->oom = 0;
 }
 
-/* "00" "01" ... "99": two digits per division. */
-static const char digit_pairs[201] = "00010203040506070809"
-                                     "10111213141516171819"
-                                     "20212223242526272829"
-                                     "30313233343536373839"
-                                     "40414243444546474849"
-                                     "50515253545556575859"
-                                     "60616263646566676869"
-                                     "70717273747576777879"
-                                     "80818283848586878889"
-                                     "90919293949596979899";
-
 void wkp_buf_u64(struct wkp_buf *b, uint64_t v)
 {
     if (v < 10) { /* most counts, flags and cells */
@@ -56,11 +45,11 @@ void wkp_buf_u64(struct wkp_buf *b, uint64_t v)
         size_t r = (size_t)(v % 100) * 2;
         v /= 100;
         i -= 2;
-        memcpy(tmp + i, digit_pairs + r, 2);
+        memcpy(tmp + i, wkp_digit_pairs + r, 2);
     }
     if (v >= 10) {
         i -= 2;
-        memcpy(tmp + i, digit_pairs + v * 2, 2);
+        memcpy(tmp + i, wkp_digit_pairs + v * 2, 2);
     } else {
         tmp[--i] = (char)('0' + v);
     }
@@ -90,7 +79,7 @@ void wkp_buf_time(struct wkp_buf *b, int64_t ns, int digits)
     uint64_t frac = mag % 1000000000u;
     char tmp[10]; /* nine digits and one spare, written two at a time */
     for (int i = 8; i >= 0; i -= 2) {
-        memcpy(tmp + i, digit_pairs + (frac % 100) * 2, 2);
+        memcpy(tmp + i, wkp_digit_pairs + (frac % 100) * 2, 2);
         frac /= 100;
     }
     memmove(tmp, tmp + 1, 9);

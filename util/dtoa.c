@@ -738,16 +738,16 @@ static uint64_t shortest(uint64_t c, int q, bool lower_closer, int *k10)
     return s + (uint64_t)up;
 }
 
-static const char digit_pairs[201] = "00010203040506070809"
-                                     "10111213141516171819"
-                                     "20212223242526272829"
-                                     "30313233343536373839"
-                                     "40414243444546474849"
-                                     "50515253545556575859"
-                                     "60616263646566676869"
-                                     "70717273747576777879"
-                                     "80818283848586878889"
-                                     "90919293949596979899";
+const char wkp_digit_pairs[201] = "00010203040506070809"
+                                  "10111213141516171819"
+                                  "20212223242526272829"
+                                  "30313233343536373839"
+                                  "40414243444546474849"
+                                  "50515253545556575859"
+                                  "60616263646566676869"
+                                  "70717273747576777879"
+                                  "80818283848586878889"
+                                  "90919293949596979899";
 
 static const uint64_t pow10_u64[20] = {1u,
                                        10u,
@@ -787,19 +787,19 @@ static inline void put_digits(char *p, uint64_t d, int n)
         uint32_t r = (uint32_t)(d % 10000u);
         d /= 10000u;
         e -= 4;
-        memcpy(e, digit_pairs + 2 * (r / 100u), 2);
-        memcpy(e + 2, digit_pairs + 2 * (r % 100u), 2);
+        memcpy(e, wkp_digit_pairs + 2 * (r / 100u), 2);
+        memcpy(e + 2, wkp_digit_pairs + 2 * (r % 100u), 2);
     }
     uint32_t w = (uint32_t)d;
     while (w >= 100u) {
         uint32_t r = w % 100u;
         w /= 100u;
         e -= 2;
-        memcpy(e, digit_pairs + 2 * r, 2);
+        memcpy(e, wkp_digit_pairs + 2 * r, 2);
     }
     if (w >= 10u) {
         e -= 2;
-        memcpy(e, digit_pairs + 2 * w, 2);
+        memcpy(e, wkp_digit_pairs + 2 * w, 2);
     } else {
         *--e = (char)('0' + w);
     }
@@ -902,7 +902,7 @@ size_t wkp_dtoa(double v, char out[WKP_DTOA_MAX])
             *p++ = (char)('0' + ax / 100u);
             ax %= 100u;
         }
-        memcpy(p, digit_pairs + 2 * ax, 2);
+        memcpy(p, wkp_digit_pairs + 2 * ax, 2);
         p += 2;
         *p = '\0';
     }
