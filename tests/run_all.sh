@@ -5,7 +5,9 @@
 #                malformed input, fuzz smoke runs, golden outputs, the threaded-engine tests and
 #                the per-capture tests of a sample of captures: tests/e2e/CMakeLists.txt)
 #   build-tsan/  ThreadSanitizer: the same, less the unit tests (Criterion cannot start
-#                under TSan) and plus the TSan drivers (tests/tsan)
+#                under TSan) and two long e2e tests of single-threaded paths (output files
+#                and signals, decompression: tests/e2e/CMakeLists.txt), plus the TSan drivers
+#                (tests/tsan)
 # `ctest -L san` in build/ runs the sanitizers' selection; `ctest` in a sanitizer build runs
 # every test registered there. ctest runs as many tests at once as there are CPUs.
 # Usage: bash tests/run_all.sh [--quick]   (--quick: the normal build only)
