@@ -1,0 +1,281 @@
+"""Scale-out across captures with Dask: one engine per capture, the result
+equal to one run with ``merge=True`` (the CLI's --merge) over them all.
+
+How (docs/scale-out.md):
+
+1. The captures are ordered by their first packet's timestamp, then path,
+   then the place given (docs/design.md, "Several captures").
+2. Phase 1, one task per capture: the capture alone. Its flow ids are
+   offset by the packets read in the captures before it (ordinals count
+   every record read, filtered or not).
+3. A flow that ended with ``end_of_input`` may go on in the next capture.
+   Consecutive captures linked by such flows form a run; phase 2, one task
+   per run: those captures merged, with a filter keeping only the keys of
+   those flows (a filter never changes ordinals, the clock or the ticks).
+   Its flows replace the phase-1 flows of those keys in those captures.
+4. The records are put in the output order: by the end of each flow, then
+   by flow id (docs/output.md, "Order").
+"""
+import bisect
+import json
+import os
+import re
+import struct
+
+from .analyzer import Wa1kPcap
+
+_EOI = "end_of_input"
+_ID = re.compile(rb'^\{"flow_id":(\d+),')
+
+
+def first_packet_ns(path):
+    """The timestamp (ns) of the first record of a pcap or pcapng file,
+    None if it has none or is neither (e.g. compressed)."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+        if len(head) < 4:
+            return None
+        magic = head[:4]
+        for endian in "<>":
+            m = struct.unpack(endian + "I", magic)[0]
+            if m in (0xA1B2C3D4, 0xA1B23C4D):
+                rec = f.read(16)
+                if len(head) < 24 or len(rec) < 16:
+                    return None
+                sec, frac = struct.unpack(endian + "II", rec[:8])
+                return sec * 10**9 + (frac * 1000 if m == 0xA1B2C3D4 else frac)
+        if magic == b"\x0a\x0d\x0d\x0a":
+            return _pcapng_first(f, head)
+    return None
+
+
+def _pcapng_first(f, head):
+    f.seek(0)
+    endian = "<"
+    resol = {}  # interface -> ticks per second
+    n_if = 0
+    while True:
+        bh = f.read(8)
+        if len(bh) < 8:
+            return None
+        if bh[:4] == b"\x0a\x0d\x0d\x0a":
+            bom = f.read(4)
+            endian = "<" if bom == b"\x4d\x3c\x2b\x1a" else ">"
+            f.seek(-4, 1)
+            n_if = 0
+            resol = {}
+        btype, blen = struct.unpack(endian + "II", bh)
+        body = f.read(blen - 8)
+        if len(body) < blen - 8 or blen < 12:
+            return None
+        if btype == 1:  # interface description: find if_tsresol
+            tick = 10**6
+            opts = body[8:-4]
+            while len(opts) >= 4:
+                code, ln = struct.unpack(endian + "HH", opts[:4])
+                if code == 0:
+                    break
+                if code == 9 and ln >= 1:
+                    v = opts[4]
+                    tick = 2 ** (v & 0x7F) if v & 0x80 else 10 ** v
+                opts = opts[4 + ((ln + 3) & ~3):]
+            resol[n_if] = tick
+            n_if += 1
+        elif btype in (6, 2):  # enhanced / obsolete packet block
+            if btype == 6:
+                iface, hi, lo = struct.unpack(endian + "III", body[:12])
+            else:
+                iface, _, hi, lo = struct.unpack(endian + "HHII", body[:12])
+            t = (hi << 32) | lo
+            tick = resol.get(iface, 10**6)
+            return t * 10**9 // tick
+
+
+def _run(paths, options, merge, filt):
+    """One engine run (on a worker): its NDJSON lines and packets read."""
+    opts = dict(options)
+    if filt is not None:
+        user = opts.pop("bpf_filter", None) or opts.pop("filter", None)
+        opts["filter"] = "(%s) and (%s)" % (user, filt) if user else filt
+    stream = Wa1kPcap(merge=merge, **opts).analyze_files(paths)
+    lines = [f.ndjson_line for f in stream]
+    return lines, stream.counters.get("packets_read", 0)
+
+
+def _key_filter(rec):
+    """A filter keeping the packets of this flow's key (both directions)."""
+    a, b = rec["src_ip"], rec["dst_ip"]
+    proto = rec.get("protocol")
+    parts = ["host %s" % a, "host %s" % b]
+    if proto in ("TCP", "UDP"):
+        parts += ["port %d" % rec["src_port"], "port %d" % rec["dst_port"], proto.lower()]
+    return "(" + " and ".join(parts) + ")"
+
+
+def _relabel(line, offset):
+    """The line with its flow_id moved on by offset (the id is the record's
+    first field)."""
+    m = _ID.match(line)
+    fid = int(m.group(1)) + offset
+    return b'{"flow_id":%d,' % fid + line[m.end():], fid
+
+
+class _Rec:
+    __slots__ = ("line", "fid", "key", "reason", "end_ns", "est_ns", "src")
+
+    def __init__(self, line, offset, src, timeouts):
+        self.line, self.fid = _relabel(line, offset)
+        head = json.loads(line[:line.find(b',"features":')] + b"}") \
+            if b',"features":' in line else json.loads(line)
+        # both directions: a flow's first packet in a capture may come
+        # from either side, and the key names the first packet's sender first
+        ends = sorted([(head.get("src_ip"), head.get("src_port")),
+                       (head.get("dst_ip"), head.get("dst_port"))], key=repr)
+        self.key = (head.get("protocol"), tuple(ends))
+        self.reason = head["end_reason"]
+        self.end_ns = int(round(float(head["end_time"]) * 1e9))
+        tcp, close, udp = timeouts
+        wait = 0
+        if self.reason == "idle_timeout":
+            wait = tcp if head.get("protocol") == "TCP" else udp
+        elif self.reason in ("fin", "rst"):
+            wait = close
+        # the capture clock at which the flow's end was found, about
+        self.est_ns = self.end_ns + int(wait * 1e9)
+        self.src = src
+
+
+def _order(buckets):
+    """Merge lists each in output order into one: the head whose flow's end
+    was found earliest goes first."""
+    heads = [0] * len(buckets)
+    out = []
+    while True:
+        best = None
+        for i, lst in enumerate(buckets):
+            if heads[i] < len(lst):
+                r = lst[heads[i]]
+                if best is None or (r.est_ns, r.fid) < (best[1].est_ns, best[1].fid):
+                    best = (i, r)
+        if best is None:
+            return out
+        heads[best[0]] += 1
+        out.append(best[1])
+
+
+def analyze_many(paths, client, out_dir=None, part_size=100000, **options):
+    """The flows of the captures `paths` as one merged stream, analysed as
+    Dask tasks on `client` (a distributed.Client), one engine per capture.
+    `options` are Wa1kPcap's (except ``merge``). Returns a pandas DataFrame
+    (wa1kpcap.to_dataframe's columns), or with `out_dir` writes the NDJSON
+    records in order to out_dir/part-00000.ndjson, ... (`part_size` records
+    each; their concatenation is the CLI's ``analyze --merge -f ndjson``)
+    and returns the list of files written."""
+    from .export import to_dataframe
+    from .flow import Flow
+
+    options.pop("merge", None)
+    paths = [os.fspath(p) for p in paths]
+    if not paths:
+        raise ValueError("analyze_many: no captures")
+    starts = client.gather(client.map(first_packet_ns, paths, pure=False))
+    order = sorted(range(len(paths)),
+                   key=lambda i: (starts[i] is None, starts[i] or 0, paths[i], i))
+    files = [paths[i] for i in order]
+    t0 = [starts[i] for i in order]
+    tcp = options.get("tcp_timeout", options.get("tcp_cleanup_timeout", 300.0))
+    close = options.get("tcp_close_timeout", 60.0) or tcp
+    udp = options.get("udp_timeout", 0.0)
+    timeouts = (float(tcp), float(close), float(udp))
+
+    # phase 1: each capture alone
+    futs = [client.submit(_run, [p], options, False, None, pure=False) for p in files]
+    res = client.gather(futs)
+    offsets = [0]
+    for _, n in res:
+        offsets.append(offsets[-1] + n)
+    recs = [[_Rec(line, offsets[i], i, timeouts) for line in lines]
+            for i, (lines, _) in enumerate(res)]
+
+    # runs of captures linked by flows that may go on: a key stays pending
+    # while its last flow so far ended with end_of_input
+    groups = []  # (first, last, set of keys, filter)
+    i = 0
+    nf = len(files)
+    while i < nf:
+        pending = {}
+        j = i
+        while True:
+            seen_last = {}
+            for r in recs[j]:
+                seen_last[r.key] = r
+            for k, r in seen_last.items():
+                if r.reason == _EOI:
+                    pending[k] = r
+                else:
+                    pending.pop(k, None)
+            if not pending or j == nf - 1:
+                break
+            j += 1
+        keys = set()
+        for q in range(i, j + 1):
+            keys.update(r.key for r in recs[q] if r.reason == _EOI)
+        if j > i and keys:
+            groups.append((i, j, keys))
+        i = j + 1
+
+    # phase 2: each run merged, filtered to its keys
+    jobs = []
+    for (a, b, keys) in groups:
+        reps = {}
+        for q in range(a, b + 1):
+            for r in recs[q]:
+                if r.key in keys and r.key not in reps:
+                    reps[r.key] = json.loads(r.line[:r.line.find(b',"features":')] + b"}")
+        filt = " or ".join(sorted(_key_filter(h) for h in reps.values()))
+        jobs.append(client.submit(_run, files[a:b + 1], options, True, filt, pure=False))
+    merged = client.gather(jobs)
+
+    ends = [t if t is not None else float("inf") for t in t0]
+    buckets = {}  # capture index where a flow's end was found -> lists in order
+    final = []
+    for q in range(nf):
+        keep = recs[q]
+        for (a, b, keys) in groups:
+            if a <= q <= b:
+                keep = [r for r in keep if r.key not in keys]
+        keep_end = [r for r in keep if r.reason != _EOI]
+        final += [r for r in keep if r.reason == _EOI]
+        buckets.setdefault(q, []).append(keep_end)
+    for (a, b, keys), (lines, _) in zip(groups, merged):
+        per = {}
+        for line in lines:
+            r = _Rec(line, offsets[a], a, timeouts)
+            if r.key not in keys:
+                continue
+            if r.reason == _EOI:
+                final.append(r)
+                continue
+            q = max(a, min(b, bisect.bisect_right(ends, r.est_ns) - 1))
+            per.setdefault(q, []).append(r)
+        for q, lst in per.items():
+            buckets.setdefault(q, []).append(lst)
+    out = []
+    for q in range(nf):
+        out += _order(buckets.get(q, []))
+    # flows still open when the last capture ended: all at the final flush
+    final.sort(key=lambda r: r.fid)
+    out += final
+    lines = [r.line for r in out]
+
+    if out_dir is not None:
+        os.makedirs(out_dir, exist_ok=True)
+        written = []
+        for n, at in enumerate(range(0, max(1, len(lines)), part_size)):
+            p = os.path.join(out_dir, "part-%05d.ndjson" % n)
+            with open(p, "wb") as f:
+                f.writelines(lines[at:at + part_size])
+            written.append(p)
+        return written
+    return to_dataframe([Flow(line) for line in lines],
+                        columns=Wa1kPcap(**options).columns())
