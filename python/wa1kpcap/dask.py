@@ -103,7 +103,11 @@ def _run(paths, options, merge, filt):
 
 
 def _key_filter(rec):
-    """A filter keeping the packets of this flow's key (both directions)."""
+    """A filter keeping the packets of this flow's key (both directions);
+    None for a tunnelled flow (VLAN, MPLS, GRE...): its key is the inner
+    header's, which the filter's host and port do not reliably see."""
+    if rec.get("tunnel"):
+        return None
     a, b = rec["src_ip"], rec["dst_ip"]
     proto = rec.get("protocol")
     parts = ["host %s" % a, "host %s" % b]
@@ -231,8 +235,10 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, **options):
         for q in range(a, b + 1):
             for r in recs[q]:
                 if r.key in keys and r.key not in reps:
-                    reps[r.key] = json.loads(r.line[:r.line.find(b',"features":')] + b"}")
-        filt = " or ".join(sorted(_key_filter(h) for h in reps.values()))
+                    reps[r.key] = json.loads(r.line)
+        parts = [_key_filter(h) for h in reps.values()]
+        # a key the filter cannot name: the run is merged whole, unfiltered
+        filt = None if None in parts else " or ".join(sorted(parts))
         jobs.append(client.submit(_run, files[a:b + 1], options, True, filt, pure=False))
     merged = client.gather(jobs)
 
