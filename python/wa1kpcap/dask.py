@@ -30,22 +30,30 @@ _ID = re.compile(rb'^\{"flow_id":(\d+),')
 
 def first_packet_ns(path):
     """The timestamp (ns) of the first record of a pcap or pcapng file,
-    None if it has none or is neither (e.g. compressed)."""
-    with open(path, "rb") as f:
-        head = f.read(24)
-        if len(head) < 4:
-            return None
-        magic = head[:4]
-        for endian in "<>":
-            m = struct.unpack(endian + "I", magic)[0]
-            if m in (0xA1B2C3D4, 0xA1B23C4D):
-                rec = f.read(16)
-                if len(head) < 24 or len(rec) < 16:
-                    return None
-                sec, frac = struct.unpack(endian + "II", rec[:8])
-                return sec * 10**9 + (frac * 1000 if m == 0xA1B2C3D4 else frac)
-        if magic == b"\x0a\x0d\x0d\x0a":
-            return _pcapng_first(f, head)
+    None if it has none, is neither (e.g. compressed) or cannot be opened
+    (the engine then says why)."""
+    try:
+        with open(path, "rb") as f:
+            return _first(f)
+    except (OSError, struct.error):
+        return None
+
+
+def _first(f):
+    head = f.read(24)
+    if len(head) < 4:
+        return None
+    magic = head[:4]
+    for endian in "<>":
+        m = struct.unpack(endian + "I", magic)[0]
+        if m in (0xA1B2C3D4, 0xA1B23C4D):
+            rec = f.read(16)
+            if len(head) < 24 or len(rec) < 16:
+                return None
+            sec, frac = struct.unpack(endian + "II", rec[:8])
+            return sec * 10**9 + (frac * 1000 if m == 0xA1B2C3D4 else frac)
+    if magic == b"\x0a\x0d\x0d\x0a":
+        return _pcapng_first(f, head)
     return None
 
 
