@@ -25,6 +25,8 @@ import struct
 from .analyzer import Wa1kPcap
 
 _EOI = "end_of_input"
+FILTER_CHUNK = 64
+FILTER_MAX = 512
 _ID = re.compile(rb'^\{"flow_id":(\d+),')
 
 
@@ -236,18 +238,29 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, **options):
             groups.append((i, j, keys))
         i = j + 1
 
-    # phase 2: each run merged, filtered to its keys
-    jobs = []
+    # phase 2: each run merged, filtered to its keys; a filter's compile
+    # time grows with the square of its terms, so the keys go by chunks of
+    # FILTER_CHUNK (one task each), and a run with more than FILTER_MAX keys
+    # is merged whole, unfiltered
+    jobs, tags = [], []
     for (a, b, keys) in groups:
         reps = {}
         for q in range(a, b + 1):
             for r in recs[q]:
                 if r.key in keys and r.key not in reps:
                     reps[r.key] = json.loads(r.line)
-        parts = [_key_filter(h) for h in reps.values()]
+        parts = {k: _key_filter(h) for k, h in reps.items()}
         # a key the filter cannot name: the run is merged whole, unfiltered
-        filt = None if None in parts else " or ".join(sorted(parts))
-        jobs.append(client.submit(_run, files[a:b + 1], options, True, filt, pure=False))
+        if None in parts.values() or len(parts) > FILTER_MAX:
+            chunks = [(keys, None)]
+        else:
+            ks = sorted(parts, key=repr)
+            chunks = [(set(ks[c:c + FILTER_CHUNK]),
+                       " or ".join(parts[k] for k in ks[c:c + FILTER_CHUNK]))
+                      for c in range(0, len(ks), FILTER_CHUNK)]
+        for ck, filt in chunks:
+            jobs.append(client.submit(_run, files[a:b + 1], options, True, filt, pure=False))
+            tags.append((a, b, ck))
     merged = client.gather(jobs)
 
     ends = [t if t is not None else float("inf") for t in t0]
@@ -261,7 +274,7 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, **options):
         keep_end = [r for r in keep if r.reason != _EOI]
         final += [r for r in keep if r.reason == _EOI]
         buckets.setdefault(q, []).append(keep_end)
-    for (a, b, keys), (lines, _) in zip(groups, merged):
+    for (a, b, keys), (lines, _) in zip(tags, merged):
         per = {}
         for line in lines:
             r = _Rec(line, offsets[a], a, timeouts)
