@@ -109,7 +109,22 @@ def _run(paths, options, merge, filt):
         opts["filter"] = "(%s) and (%s)" % (user, filt) if user else filt
     stream = Wa1kPcap(merge=merge, **opts).analyze_files(paths)
     lines = [f.ndjson_line for f in stream]
-    return lines, stream.counters.get("packets_read", 0)
+    return lines, stream.counters.get("packets_read", 0), [_meta(x) for x in lines]
+
+
+_HEAD = ("protocol", "src_ip", "dst_ip", "src_port", "dst_port", "end_time", "end_reason")
+
+
+def _meta(line):
+    """What the ordering and the filters need of a record, parsed on the
+    worker: the fields before "features", and whether it was tunnelled
+    ("tunnel" follows "features"; a quote inside a JSON string is escaped,
+    so the text ,"tunnel":{ is the field)."""
+    cut = line.find(b',"features":')
+    head = json.loads(line[:cut] + b"}") if cut > 0 else json.loads(line)
+    m = {k: head.get(k) for k in _HEAD}
+    m["tunnel"] = b',"tunnel":{' in line
+    return m
 
 
 def _key_filter(rec):
@@ -135,12 +150,11 @@ def _relabel(line, offset):
 
 
 class _Rec:
-    __slots__ = ("line", "fid", "key", "reason", "end_ns", "est_ns", "src")
+    __slots__ = ("line", "meta", "fid", "key", "reason", "end_ns", "est_ns", "src")
 
-    def __init__(self, line, offset, src, timeouts):
+    def __init__(self, line, meta, offset, src, timeouts):
         self.line, self.fid = _relabel(line, offset)
-        head = json.loads(line[:line.find(b',"features":')] + b"}") \
-            if b',"features":' in line else json.loads(line)
+        self.meta = head = meta
         # both directions: a flow's first packet in a capture may come
         # from either side, and the key names the first packet's sender first
         ends = sorted([(head.get("src_ip"), head.get("src_port")),
@@ -206,10 +220,10 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, **options):
     futs = [client.submit(_run, [p], options, False, None, pure=False) for p in files]
     res = client.gather(futs)
     offsets = [0]
-    for _, n in res:
+    for _, n, _ in res:
         offsets.append(offsets[-1] + n)
-    recs = [[_Rec(line, offsets[i], i, timeouts) for line in lines]
-            for i, (lines, _) in enumerate(res)]
+    recs = [[_Rec(line, m, offsets[i], i, timeouts) for line, m in zip(lines, metas)]
+            for i, (lines, _, metas) in enumerate(res)]
 
     # runs of captures linked by flows that may go on: a key stays pending
     # while its last flow so far ended with end_of_input
@@ -248,7 +262,7 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, **options):
         for q in range(a, b + 1):
             for r in recs[q]:
                 if r.key in keys and r.key not in reps:
-                    reps[r.key] = json.loads(r.line)
+                    reps[r.key] = r.meta
         parts = {k: _key_filter(h) for k, h in reps.items()}
         # a key the filter cannot name: the run is merged whole, unfiltered
         if None in parts.values() or len(parts) > FILTER_MAX:
@@ -274,10 +288,10 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, **options):
         keep_end = [r for r in keep if r.reason != _EOI]
         final += [r for r in keep if r.reason == _EOI]
         buckets.setdefault(q, []).append(keep_end)
-    for (a, b, keys), (lines, _) in zip(tags, merged):
+    for (a, b, keys), (lines, _, metas) in zip(tags, merged):
         per = {}
-        for line in lines:
-            r = _Rec(line, offsets[a], a, timeouts)
+        for line, m in zip(lines, metas):
+            r = _Rec(line, m, offsets[a], a, timeouts)
             if r.key not in keys:
                 continue
             if r.reason == _EOI:
