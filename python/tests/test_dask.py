@@ -85,3 +85,23 @@ def test_errors(client, data):
         analyze_many([], client)
     with pytest.raises(Wa1kPcapError):
         analyze_many([os.path.join(data, "no-such-file.pcap")], client)
+
+
+def test_overlapping_captures(client, cli, data, tmp_path):
+    # east and west overlap in time: the merged stream interleaves them
+    d = os.path.join(data, "merge", "overlap")
+    paths = [os.path.join(d, n) for n in ("east.pcapng", "west.pcapng", "merged.pcapng")]
+    check_equal(client, cli, paths, tmp_path, 5)
+
+
+def test_copies_of_one_capture(client, cli, data, tmp_path):
+    # two copies: the same timestamps, ties go to the capture whose path sorts first
+    src = os.path.join(data, "merge", "multi", "multi_a.pcap")
+    paths = []
+    for n in ("copy1.pcap", "copy2.pcap"):
+        p = tmp_path / n
+        p.write_bytes(open(src, "rb").read())
+        paths.append(str(p))
+    paths.append(os.path.join(data, "merge", "multi", "multi_b.pcap"))
+    out = tmp_path / "out"
+    check_equal(client, cli, paths, out, 11)

@@ -227,9 +227,14 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, **options):
 
     # runs of captures linked by flows that may go on: a key stays pending
     # while its last flow so far ended with end_of_input
-    groups = []  # (first, last, set of keys, filter)
-    i = 0
+    # captures that overlap in time interleave in the merged stream: all
+    # their flows are redone (seen by a flow of one ending after the next
+    # one's first packet; a filtered packet later than that is not seen)
     nf = len(files)
+    overlap = [q + 1 < nf and t0[q + 1] is not None and
+               any(r.end_ns > t0[q + 1] for r in recs[q]) for q in range(nf)]
+    groups = []  # (first, last, keys to redo, whole: merged unfiltered)
+    i = 0
     while i < nf:
         pending = {}
         j = i
@@ -242,14 +247,15 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, **options):
                     pending[k] = r
                 else:
                     pending.pop(k, None)
-            if not pending or j == nf - 1:
+            if (not pending and not overlap[j]) or j == nf - 1:
                 break
             j += 1
+        whole = any(overlap[i:j])
         keys = set()
         for q in range(i, j + 1):
-            keys.update(r.key for r in recs[q] if r.reason == _EOI)
+            keys.update(r.key for r in recs[q] if whole or r.reason == _EOI)
         if j > i and keys:
-            groups.append((i, j, keys))
+            groups.append((i, j, keys, whole))
         i = j + 1
 
     # phase 2: each run merged, filtered to its keys; a filter's compile
@@ -257,7 +263,7 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, **options):
     # FILTER_CHUNK (one task each), and a run with more than FILTER_MAX keys
     # is merged whole, unfiltered
     jobs, tags = [], []
-    for (a, b, keys) in groups:
+    for (a, b, keys, whole) in groups:
         reps = {}
         for q in range(a, b + 1):
             for r in recs[q]:
@@ -265,7 +271,7 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, **options):
                     reps[r.key] = r.meta
         parts = {k: _key_filter(h) for k, h in reps.items()}
         # a key the filter cannot name: the run is merged whole, unfiltered
-        if None in parts.values() or len(parts) > FILTER_MAX:
+        if whole or None in parts.values() or len(parts) > FILTER_MAX:
             chunks = [(keys, None)]
         else:
             ks = sorted(parts, key=repr)
@@ -282,7 +288,7 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, **options):
     final = []
     for q in range(nf):
         keep = recs[q]
-        for (a, b, keys) in groups:
+        for (a, b, keys, _) in groups:
             if a <= q <= b:
                 keep = [r for r in keep if r.key not in keys]
         keep_end = [r for r in keep if r.reason != _EOI]
