@@ -211,10 +211,10 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, **options):
                    key=lambda i: (starts[i] is None, starts[i] or 0, paths[i], i))
     files = [paths[i] for i in order]
     t0 = [starts[i] for i in order]
-    tcp = options.get("tcp_timeout", options.get("tcp_cleanup_timeout", 300.0))
-    close = options.get("tcp_close_timeout", 60.0) or tcp
-    udp = options.get("udp_timeout", 0.0)
-    timeouts = (float(tcp), float(close), float(udp))
+    tcp = float(options.get("tcp_timeout", options.get("tcp_cleanup_timeout", 300.0)))
+    close = float(options.get("tcp_close_timeout", 60.0)) or tcp
+    udp = float(options.get("udp_timeout", 0.0))
+    timeouts = (tcp, close, udp)
 
     # phase 1: each capture alone
     futs = [client.submit(_run, [p], options, False, None, pure=False) for p in files]
@@ -247,6 +247,15 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, **options):
                     pending[k] = r
                 else:
                     pending.pop(k, None)
+            if j > i:
+                # a key idle longer than its timeout when this capture
+                # began ended there (in this run); it goes on no further.
+                # TCP: the open timeout, the longer one; 0: never idle
+                for k, r in list(pending.items()):
+                    if k not in seen_last and t0[j] is not None:
+                        wait = tcp if r.meta.get("protocol") == "TCP" else udp
+                        if wait > 0 and t0[j] - r.end_ns > wait * 1e9:
+                            del pending[k]
             if (not pending and not overlap[j]) or j == nf - 1:
                 break
             j += 1
