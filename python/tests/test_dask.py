@@ -39,14 +39,15 @@ def shuffled(paths, seed):
     return p
 
 
-def check_equal(client, cli, paths, tmp_path, seed):
-    want = cli_merge(cli, paths)
-    parts = analyze_many(shuffled(paths, seed), client, out_dir=str(tmp_path), part_size=50)
+def check_equal(client, cli, paths, tmp_path, seed, cli_opts=(), **options):
+    want = cli_merge(cli, list(cli_opts) + list(paths))
+    parts = analyze_many(shuffled(paths, seed), client, out_dir=str(tmp_path), part_size=50,
+                         **options)
     got = b"".join(open(p, "rb").read() for p in parts).splitlines(keepends=True)
     assert len(got) == len(want)
     for g, w in zip(got, want):
         assert g == w
-    df = analyze_many(shuffled(paths, seed + 1), client)
+    df = analyze_many(shuffled(paths, seed + 1), client, **options)
     assert list(df["flow_id"]) == [json.loads(w)["flow_id"] for w in want]
     assert list(df["end_reason"]) == [json.loads(w)["end_reason"] for w in want]
     return want
@@ -105,3 +106,31 @@ def test_copies_of_one_capture(client, cli, data, tmp_path):
     paths.append(os.path.join(data, "merge", "multi", "multi_b.pcap"))
     out = tmp_path / "out"
     check_equal(client, cli, paths, out, 11)
+
+
+def shifted_pcap(src, dst, seconds):
+    """A copy of a little-endian microsecond pcap with every record `seconds` later."""
+    import struct
+    raw = bytearray(open(src, "rb").read())
+    assert raw[:4] == b"\xd4\xc3\xb2\xa1"
+    at = 24
+    while at + 16 <= len(raw):
+        sec, _, incl, _ = struct.unpack_from("<IIII", raw, at)
+        struct.pack_into("<I", raw, at, sec + seconds)
+        at += 16 + incl
+    dst.write_bytes(bytes(raw))
+    return str(dst)
+
+
+def test_gaps_longer_than_the_timeouts(client, cli, data, tmp_path):
+    # the same traffic again 1000 s later (the same keys): with a 60 s UDP
+    # timeout every flow of the first copy is idle when the second begins,
+    # and the second copy's flows are new flows; without a UDP timeout the
+    # UDP flows of the first copy go on into the second
+    src = os.path.join(data, "merge", "multi", "multi_a.pcap")
+    paths = [shifted_pcap(src, tmp_path / ("s%d.pcap" % k), 1000 * k) for k in range(3)]
+    want = check_equal(client, cli, paths, tmp_path / "a", 13, ["--udp-timeout", "60"],
+                       udp_timeout=60)
+    reasons = [json.loads(w)["end_reason"] for w in want]
+    assert "idle_timeout" in reasons
+    check_equal(client, cli, paths, tmp_path / "b", 17)
