@@ -102,14 +102,57 @@ def _pcapng_first(f, head):
 
 
 def _run(paths, options, merge, filt):
-    """One engine run (on a worker): its NDJSON lines and packets read."""
+    """One engine run (on a worker): its NDJSON lines, packets read and the
+    records' fields. The engine writes the NDJSON itself into a temporary
+    file (the CLI's file sink), with no Python call per flow."""
+    import ctypes
+    import tempfile
+
+    from . import _lib
+    from .analyzer import _Engine
+
     opts = dict(options)
     if filt is not None:
         user = opts.pop("bpf_filter", None) or opts.pop("filter", None)
         opts["filter"] = "(%s) and (%s)" % (user, filt) if user else filt
-    stream = Wa1kPcap(merge=merge, **opts).analyze_files(paths)
-    lines = [f.ndjson_line for f in stream]
-    return lines, stream.counters.get("packets_read", 0), [_meta(x) for x in lines]
+    o = Wa1kPcap(merge=merge, **opts)._opts
+    L = _lib.lib()
+    L.wkp_sink_file_new.restype = ctypes.c_int
+    L.wkp_sink_file_new.argtypes = [ctypes.c_char_p, ctypes.c_int,
+                                    ctypes.POINTER(ctypes.c_void_p),
+                                    ctypes.POINTER(_lib.ErrBuf)]
+    cfg = ctypes.c_void_p()
+    _lib.check(L.wkp_config_new(ctypes.byref(cfg)))
+    err = _lib.ErrBuf()
+    e = ctypes.c_void_p()
+    try:
+        _Engine._configure(L, cfg, o, err)
+        _lib.check(L.wkp_engine_new(cfg, ctypes.byref(e), ctypes.byref(err)),
+                   err.msg.decode(errors="replace"))
+    finally:
+        L.wkp_config_free(cfg)
+    fd, tmp = tempfile.mkstemp(suffix=".ndjson")
+    os.close(fd)
+    try:
+        sink = ctypes.c_void_p()
+        _lib.check(L.wkp_sink_file_new(os.fsencode(tmp), _lib.FMT_NDJSON, ctypes.byref(sink),
+                                       ctypes.byref(err)), err.msg.decode(errors="replace"))
+        st = L.wkp_engine_add_sink(e, sink)
+        if st < 0:
+            L.wkp_sink_free(sink)
+            _lib.check(st)
+        arr = (ctypes.c_char_p * len(paths))(*[os.fsencode(p) for p in paths])
+        st = L.wkp_engine_run(e, arr, len(paths))
+        if st < 0:
+            msg = L.wkp_engine_last_error(e).decode(errors="replace")
+            raise _lib.Wa1kPcapError(msg or _lib.STATUS.get(st, str(st)), st)
+        packets = L.wkp_engine_counter(e, 0)  # WKP_CNT_PACKETS_READ
+        with open(tmp, "rb") as f:
+            lines = f.read().splitlines(keepends=True)
+    finally:
+        L.wkp_engine_free(e)
+        os.unlink(tmp)
+    return lines, packets, [_meta(x) for x in lines]
 
 
 _HEAD = ("protocol", "src_ip", "dst_ip", "src_port", "dst_port", "end_time", "end_reason")
