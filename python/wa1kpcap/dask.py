@@ -21,6 +21,7 @@ import json
 import os
 import re
 import struct
+import tempfile
 
 from .analyzer import Wa1kPcap
 
@@ -101,12 +102,11 @@ def _pcapng_first(f, head):
             return t * 10**9 // tick
 
 
-def _run(paths, options, merge, filt):
-    """One engine run (on a worker): its NDJSON lines, packets read and the
-    records' fields. The engine writes the NDJSON itself into a temporary
-    file (the CLI's file sink), with no Python call per flow."""
+def _run(paths, options, merge, filt, scratch):
+    """One engine run (on a worker): the NDJSON file it wrote in `scratch`
+    (the CLI's file sink: no Python call per flow), its packets read, and
+    per record its fields and byte span in that file."""
     import ctypes
-    import tempfile
 
     from . import _lib
     from .analyzer import _Engine
@@ -131,8 +131,9 @@ def _run(paths, options, merge, filt):
                    err.msg.decode(errors="replace"))
     finally:
         L.wkp_config_free(cfg)
-    fd, tmp = tempfile.mkstemp(suffix=".ndjson")
+    fd, tmp = tempfile.mkstemp(suffix=".ndjson", dir=scratch)
     os.close(fd)
+    ok = False
     try:
         sink = ctypes.c_void_p()
         _lib.check(L.wkp_sink_file_new(os.fsencode(tmp), _lib.FMT_NDJSON, ctypes.byref(sink),
@@ -149,13 +150,19 @@ def _run(paths, options, merge, filt):
         packets = L.wkp_engine_counter(e, 0)  # WKP_CNT_PACKETS_READ
         with open(tmp, "rb") as f:
             lines = f.read().splitlines(keepends=True)
+        ok = True
     finally:
         L.wkp_engine_free(e)
-        os.unlink(tmp)
-    return lines, packets, [_meta(x) for x in lines]
+        if not ok:
+            os.unlink(tmp)
+    spans, at = [], 0
+    for x in lines:
+        spans.append((at, at + len(x)))
+        at += len(x)
+    return tmp, packets, [_meta(x) for x in lines], spans
 
 
-_HEAD = ("protocol", "src_ip", "dst_ip", "src_port", "dst_port", "end_time", "end_reason")
+_HEAD = ("flow_id", "protocol", "src_ip", "dst_ip", "src_port", "dst_port", "end_time", "end_reason")
 
 
 def _meta(line):
@@ -184,19 +191,19 @@ def _key_filter(rec):
     return "(" + " and ".join(parts) + ")"
 
 
-def _relabel(line, offset):
-    """The line with its flow_id moved on by offset (the id is the record's
-    first field)."""
+def _relabel(line, fid):
+    """The line with its flow_id set to fid (the id is the record's first
+    field)."""
     m = _ID.match(line)
-    fid = int(m.group(1)) + offset
-    return b'{"flow_id":%d,' % fid + line[m.end():], fid
+    return b'{"flow_id":%d,' % fid + line[m.end():]
 
 
 class _Rec:
-    __slots__ = ("line", "meta", "fid", "key", "reason", "end_ns", "est_ns", "src")
+    __slots__ = ("loc", "meta", "fid", "key", "reason", "end_ns", "est_ns", "src")
 
-    def __init__(self, line, meta, offset, src, timeouts):
-        self.line, self.fid = _relabel(line, offset)
+    def __init__(self, loc, meta, offset, src, timeouts):
+        self.loc = loc  # (file, start, end) of its NDJSON line
+        self.fid = meta["flow_id"] + offset
         self.meta = head = meta
         # both directions: a flow's first packet in a capture may come
         # from either side, and the key names the first packet's sender first
@@ -234,14 +241,17 @@ def _order(buckets):
         out.append(best[1])
 
 
-def analyze_many(paths, client, out_dir=None, part_size=100000, **options):
+def analyze_many(paths, client, out_dir=None, part_size=100000, scratch_dir=None, **options):
     """The flows of the captures `paths` as one merged stream, analysed as
     Dask tasks on `client` (a distributed.Client), one engine per capture.
     `options` are Wa1kPcap's (except ``merge``). Returns a pandas DataFrame
     (wa1kpcap.to_dataframe's columns), or with `out_dir` writes the NDJSON
     records in order to out_dir/part-00000.ndjson, ... (`part_size` records
     each; their concatenation is the CLI's ``analyze --merge -f ndjson``)
-    and returns the list of files written."""
+    and returns the list of files written. Each task writes its records
+    into `scratch_dir`, a directory the workers and the client share
+    (default: a new temporary directory, for workers on this machine);
+    only the records' fields travel through Dask. Its files are removed."""
     from .export import to_dataframe
     from .flow import Flow
 
@@ -260,13 +270,17 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, **options):
     timeouts = (tcp, close, udp)
 
     # phase 1: each capture alone
-    futs = [client.submit(_run, [p], options, False, None, pure=False) for p in files]
+    own_scratch = scratch_dir is None
+    scratch = tempfile.mkdtemp(prefix="wa1kpcap-dask-") if own_scratch else scratch_dir
+    futs = [client.submit(_run, [p], options, False, None, scratch, pure=False)
+            for p in files]
     res = client.gather(futs)
     offsets = [0]
-    for _, n, _ in res:
+    for _, n, _, _ in res:
         offsets.append(offsets[-1] + n)
-    recs = [[_Rec(line, m, offsets[i], i, timeouts) for line, m in zip(lines, metas)]
-            for i, (lines, _, metas) in enumerate(res)]
+    recs = [[_Rec((path, a, b), m, offsets[i], i, timeouts)
+             for m, (a, b) in zip(metas, spans)]
+            for i, (path, _, metas, spans) in enumerate(res)]
 
     # runs of captures linked by flows that may go on: a key stays pending
     # while its last flow so far ended with end_of_input
@@ -331,7 +345,8 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, **options):
                        " or ".join(parts[k] for k in ks[c:c + FILTER_CHUNK]))
                       for c in range(0, len(ks), FILTER_CHUNK)]
         for ck, filt in chunks:
-            jobs.append(client.submit(_run, files[a:b + 1], options, True, filt, pure=False))
+            jobs.append(client.submit(_run, files[a:b + 1], options, True, filt, scratch,
+                                      pure=False))
             tags.append((a, b, ck))
     merged = client.gather(jobs)
 
@@ -346,10 +361,10 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, **options):
         keep_end = [r for r in keep if r.reason != _EOI]
         final += [r for r in keep if r.reason == _EOI]
         buckets.setdefault(q, []).append(keep_end)
-    for (a, b, keys), (lines, _, metas) in zip(tags, merged):
+    for (a, b, keys), (path, _, metas, spans) in zip(tags, merged):
         per = {}
-        for line, m in zip(lines, metas):
-            r = _Rec(line, m, offsets[a], a, timeouts)
+        for m, sp in zip(metas, spans):
+            r = _Rec((path,) + sp, m, offsets[a], a, timeouts)
             if r.key not in keys:
                 continue
             if r.reason == _EOI:
@@ -365,7 +380,17 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, **options):
     # flows still open when the last capture ended: all at the final flush
     final.sort(key=lambda r: r.fid)
     out += final
-    lines = [r.line for r in out]
+    texts = {}
+    for r in out:
+        if r.loc[0] not in texts:
+            with open(r.loc[0], "rb") as f:
+                texts[r.loc[0]] = f.read()
+    lines = [_relabel(texts[r.loc[0]][r.loc[1]:r.loc[2]], r.fid) for r in out]
+    texts = None
+    for p in [x[0] for x in res] + [x[0] for x in merged]:
+        os.unlink(p)
+    if own_scratch:
+        os.rmdir(scratch)
 
     if out_dir is not None:
         os.makedirs(out_dir, exist_ok=True)
