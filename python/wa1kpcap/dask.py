@@ -20,6 +20,7 @@ import bisect
 import json
 import os
 import re
+import shutil
 import struct
 import tempfile
 
@@ -252,9 +253,6 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, scratch_dir=None
     into `scratch_dir`, a directory the workers and the client share
     (default: a new temporary directory, for workers on this machine);
     only the records' fields travel through Dask. Its files are removed."""
-    from .export import to_dataframe
-    from .flow import Flow
-
     options.pop("merge", None)
     paths = [os.fspath(p) for p in paths]
     if not paths:
@@ -264,14 +262,25 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, scratch_dir=None
                    key=lambda i: (starts[i] is None, starts[i] or 0, paths[i], i))
     files = [paths[i] for i in order]
     t0 = [starts[i] for i in order]
+    if scratch_dir is None:
+        scratch = tempfile.mkdtemp(prefix="wa1kpcap-dask-")
+        try:
+            return _many(files, t0, client, out_dir, part_size, scratch, options)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return _many(files, t0, client, out_dir, part_size, scratch_dir, options)
+
+
+def _many(files, t0, client, out_dir, part_size, scratch, options):
+    from .export import to_dataframe
+    from .flow import Flow
+
     tcp = float(options.get("tcp_timeout", options.get("tcp_cleanup_timeout", 300.0)))
     close = float(options.get("tcp_close_timeout", 60.0)) or tcp
     udp = float(options.get("udp_timeout", 0.0))
     timeouts = (tcp, close, udp)
 
     # phase 1: each capture alone
-    own_scratch = scratch_dir is None
-    scratch = tempfile.mkdtemp(prefix="wa1kpcap-dask-") if own_scratch else scratch_dir
     futs = [client.submit(_run, [p], options, False, None, scratch, pure=False)
             for p in files]
     res = client.gather(futs)
@@ -389,8 +398,6 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, scratch_dir=None
     texts = None
     for p in [x[0] for x in res] + [x[0] for x in merged]:
         os.unlink(p)
-    if own_scratch:
-        os.rmdir(scratch)
 
     if out_dir is not None:
         os.makedirs(out_dir, exist_ok=True)
