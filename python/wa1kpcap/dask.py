@@ -9,14 +9,15 @@ How (docs/scale-out.md):
    offset by the packets read in the captures before it (ordinals count
    every record read, filtered or not).
 3. A flow that ended with ``end_of_input`` may go on in the next capture.
-   Consecutive captures linked by such flows form a run; phase 2, one task
-   per run: those captures merged, with a filter keeping only the keys of
+   Consecutive captures linked by such flows form a run; phase 2, tasks
+   per run (by chunks of keys): those captures merged, with a filter keeping only the keys of
    those flows (a filter never changes ordinals, the clock or the ticks).
    Its flows replace the phase-1 flows of those keys in those captures.
 4. The records are put in the output order: by the end of each flow, then
    by flow id (docs/output.md, "Order").
 """
 import bisect
+import decimal
 import json
 import os
 import re
@@ -172,8 +173,11 @@ def _meta(line):
     ("tunnel" follows "features"; a quote inside a JSON string is escaped,
     so the text ,"tunnel":{ is the field)."""
     cut = line.find(b',"features":')
-    head = json.loads(line[:cut] + b"}") if cut > 0 else json.loads(line)
+    text = line[:cut] + b"}" if cut > 0 else line
+    head = json.loads(text, parse_float=decimal.Decimal)  # times exact to the ns
     m = {k: head.get(k) for k in _HEAD}
+    m["end_ns"] = int(head["end_time"] * 10**9)
+    m["end_time"] = None
     m["tunnel"] = b',"tunnel":{' in line
     return m
 
@@ -212,7 +216,7 @@ class _Rec:
                        (head.get("dst_ip"), head.get("dst_port"))], key=repr)
         self.key = (head.get("protocol"), tuple(ends))
         self.reason = head["end_reason"]
-        self.end_ns = int(round(float(head["end_time"]) * 1e9))
+        self.end_ns = head["end_ns"]
         tcp, close, udp = timeouts
         wait = 0
         if self.reason == "idle_timeout":
