@@ -88,7 +88,7 @@ def _declare(lib):
     for name in ("tcp_timeout", "udp_timeout", "tcp_close_timeout"):
         fn("wkp_config_set_" + name, i, vp, c.c_double)
     for name in ("filter_retrans", "filter_ack", "filter_rst", "sequences", "reassembly",
-                 "compat", "strict", "resync"):
+                 "compat", "strict", "resync", "merge"):
         fn("wkp_config_set_" + name, i, vp, c.c_bool)
     for name in ("max_seq", "min_packets", "max_flows"):
         fn("wkp_config_set_" + name, i, vp, c.c_uint64)

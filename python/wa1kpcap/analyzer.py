@@ -19,6 +19,11 @@ from .flow import Flow
 _DEFAULT_FILTER = "not arp and not icmp and not icmpv6 and not dhcp and not dhcpv6"
 _KEEP = object()  # an option left at the library's default
 _DONE = object()
+# wkp_counter's values in order (include/wa1kpcap/wa1kpcap.h)
+_COUNTERS = ("packets_read", "bytes_read", "in_flow", "filtered", "flow_filtered",
+             "retransmission", "ack_filtered", "rst_filtered", "fragment_merged",
+             "fragment_expired", "not_ip", "malformed", "flow_table_full", "flows",
+             "unsupported_link")
 
 
 class Wa1kPcap:
@@ -37,8 +42,10 @@ class Wa1kPcap:
     ``columns``, ``sequences``, ``app_options`` (dict), ``protocol_dirs``,
     ``signatures``, ``signature_depth``... see docs/python.md;
     ``plugins`` (C shared objects, as the CLI's --plugin), ``strict``,
-    ``resync``, ``vxlan_ports``, ``tcp_stream_limit``, ``queue_size``
-    (flows buffered between the engine and the iterator, default 256).
+    ``resync``, ``vxlan_ports``, ``tcp_stream_limit``, ``merge`` (the
+    captures of ``analyze_files`` as one time-ordered stream, as the CLI's
+    --merge), ``queue_size`` (flows buffered between the engine and the
+    iterator, default 256).
     A bad value raises Wa1kPcapError with the library's message; an
     unknown option raises TypeError."""
 
@@ -51,7 +58,7 @@ class Wa1kPcap:
                  protocol_dirs=(), routes=(), signatures=None, plugins=(), strict=False,
                  resync=False, vxlan_ports=(), tcp_stream_limit=_KEEP, queue_size=256,
                  engine="native", compute_statistics=True, verbose_mode=False,
-                 save_raw_bytes=False):
+                 save_raw_bytes=False, merge=False):
         if engine != "native":
             raise Wa1kPcapError("engine=%r: this package has the native engine only" % engine)
         if not compute_statistics or verbose_mode or save_raw_bytes:
@@ -80,7 +87,8 @@ class Wa1kPcap:
             max_flows=max_flows, columns=columns, sequences=sequences,
             app_options=dict(app_options or {}), protocol_dirs=list(protocol_dirs),
             routes=list(routes), signatures=signatures, plugins=list(plugins), strict=strict,
-            resync=resync, vxlan_ports=list(vxlan_ports), tcp_stream_limit=tcp_stream_limit)
+            resync=resync, vxlan_ports=list(vxlan_ports), tcp_stream_limit=tcp_stream_limit,
+            merge=merge)
         self.queue_size = int(queue_size)
         self._custom = {}
         self._engine_for([]).close()  # check every option now
@@ -219,6 +227,8 @@ class _Engine:
         opt("sequences", L.wkp_config_set_sequences(cfg, bool(o["sequences"])))
         opt("strict", L.wkp_config_set_strict(cfg, bool(o["strict"])))
         opt("resync", L.wkp_config_set_resync(cfg, bool(o["resync"])))
+        if o["merge"]:
+            opt("merge", L.wkp_config_set_merge(cfg, True))
         opt("filter", L.wkp_config_set_filter(cfg, enc(o["filter"])))
         opt("default_filter", L.wkp_config_set_default_filter(cfg, enc(o["default_filter"])))
         cols = o["columns"]
@@ -315,7 +325,8 @@ class FlowStream:
     the library's one-line message, after the flows written before it.
     ``close()`` (or leaving a ``for`` loop and dropping the stream) stops
     the engine. ``columns`` and ``header`` describe the CSV columns;
-    ``warnings`` holds the run's warnings once it ended."""
+    ``warnings`` holds the run's warnings and ``counters`` its counters
+    (``packets_read``, ``filtered``, ``flows``... by name) once it ended."""
 
     def __init__(self, analyzer, paths, fd=None, packets=None):
         self._eng = analyzer._engine_for(paths, fd, packets)
@@ -363,6 +374,8 @@ class FlowStream:
             self._finished = True
             msg = self._eng.push_error or self._eng.last_error()
             self.warnings = self._eng.L.wkp_engine_warnings(self._eng.e).decode(errors="replace")
+            self.counters = {name: self._eng.L.wkp_engine_counter(self._eng.e, i)
+                             for i, name in enumerate(_COUNTERS)}
             self._eng.close()
             if st < 0:
                 raise Wa1kPcapError(msg or _lib.STATUS.get(st, str(st)), st)
