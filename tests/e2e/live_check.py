@@ -168,7 +168,13 @@ def without_times(flows):
 
 
 try:
-    setup()
+    try:
+        setup()
+    except (subprocess.CalledProcessError, OSError) as e:
+        # a container without the right to make network namespaces
+        print(f"skipped: cannot make the network namespaces and veth pair: {e}")
+        cleanup()
+        sys.exit(77)
     # --- SIGINT, against the same packets analysed offline
     pcap = os.path.join(tmp, "same.pcap")
     summary = os.path.join(tmp, "live.json")
