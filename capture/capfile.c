@@ -126,6 +126,23 @@ static enum wkp_zfmt packed(int fd)
     return n > 0 ? wkp__z_detect(b, (size_t)n) : WKP_Z_NONE;
 }
 
+struct wkp_capfile *wkp__cf_new(const char *name, const _Atomic int *stop, wkp_errbuf *err)
+{
+    struct wkp_capfile *cf = calloc(1, sizeof *cf);
+    char *p = strdup(name);
+    if (cf == NULL || p == NULL) {
+        free(cf);
+        free(p);
+        wkp__cf_say(err, "%s: out of memory", name);
+        return NULL;
+    }
+    cf->path = p;
+    cf->stop = stop;
+    cf->first_dlt = -1;
+    cf->digits = 6;
+    return cf;
+}
+
 wkp_status wkp_capfile_open(const char *path, wkp_reader_kind k, struct wkp_capfile **out,
                             wkp_errbuf *err)
 {
@@ -140,18 +157,9 @@ wkp_status wkp_capfile_open_stoppable(const char *path, wkp_reader_kind k, const
         wkp__cf_say(err, "wkp_capfile_open: invalid argument");
         return WKP_EINVAL;
     }
-    struct wkp_capfile *cf = calloc(1, sizeof *cf);
-    char *p = strdup(path);
-    if (cf == NULL || p == NULL) {
-        free(cf);
-        free(p);
-        wkp__cf_say(err, "%s: out of memory", path);
+    struct wkp_capfile *cf = wkp__cf_new(path, stop, err);
+    if (cf == NULL)
         return WKP_ENOMEM;
-    }
-    cf->path = p;
-    cf->stop = stop;
-    cf->first_dlt = -1;
-    cf->digits = 6;
 
     /* stat before open: opening a FIFO blocks until a writer comes, and
      * the mmap reader refuses one anyway. */
@@ -206,18 +214,9 @@ wkp_status wkp_capfile_open_fd(int fd, const char *name, wkp_reader_kind k, cons
         wkp__cf_say(err, "wkp_capfile_open_fd: invalid argument");
         return WKP_EINVAL;
     }
-    struct wkp_capfile *cf = calloc(1, sizeof *cf);
-    char *p = strdup(name);
-    if (cf == NULL || p == NULL) {
-        free(cf);
-        free(p);
-        wkp__cf_say(err, "%s: out of memory", name);
+    struct wkp_capfile *cf = wkp__cf_new(name, stop, err);
+    if (cf == NULL)
         return WKP_ENOMEM;
-    }
-    cf->path = p;
-    cf->stop = stop;
-    cf->first_dlt = -1;
-    cf->digits = 6;
     /* our own descriptor: the readers close theirs when done */
     int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     struct stat sb;
@@ -237,8 +236,8 @@ wkp_status wkp_capfile_open_fd(int fd, const char *name, wkp_reader_kind k, cons
         /* a compressed regular file goes through libpcap, as by its path */
         enum wkp_zfmt z = regular && k != WKP_READER_LIBPCAP ? packed(own) : WKP_Z_NONE;
         if (z != WKP_Z_NONE && k == WKP_READER_MMAP) {
-            wkp__cf_say(err, "%s: %s-compressed; the mmap reader needs an uncompressed file",
-                        name, wkp__z_name(z));
+            wkp__cf_say(err, "%s: %s-compressed; the mmap reader needs an uncompressed file", name,
+                        wkp__z_name(z));
             st = WKP_EINVAL;
         } else {
             st = k == WKP_READER_LIBPCAP || !regular || z != WKP_Z_NONE

@@ -51,6 +51,10 @@ enum lenswap { LEN_NOT_SWAPPED, LEN_SWAPPED, LEN_MAYBE_SWAPPED };
 enum ng_step { NG_END = 0, NG_PACKET = 1, NG_IDB = 2, NG_OTHER = 3 };
 int wkp__live_next(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err);
 
+/* A new capture state named `name` (path, descriptor name or interface),
+ * nothing opened yet; NULL with err filled when out of memory. */
+struct wkp_capfile *wkp__cf_new(const char *name, const _Atomic int *stop, wkp_errbuf *err);
+
 /* What a resync candidate looks like (wkp__pcap_plausible, wkp__ng_plausible). */
 enum { IMPLAUSIBLE = 0, PLAUSIBLE = 1, PLAUSIBLE_CUT = 2 };
 

@@ -3,12 +3,11 @@
  * A live capture is a capfile without a file: pcap_create() and
  * pcap_activate() on the interface (TPACKET_V3 ring on Linux, immediate
  * mode off, a 100 ms read timeout, read non-blocking with a poll of our
- * own), nanosecond timestamps where the kernel gives them. Records are copied by the reader like the libpcap
- * reader's. When no packet came within the timeout, next() answers
- * WKP_CAPFILE_IDLE with the wall-clock time, so that idle flows end on
- * time while the interface is quiet. The capture ends (0, as at the end of
- * a file) when the run's end flag is raised, after `count` packets, or
- * once `duration` has passed. */
+ * own), nanosecond timestamps where the kernel gives them. Records are copied by the reader like
+ * the libpcap reader's. When no packet came within the timeout, next() answers WKP_CAPFILE_IDLE
+ * with the wall-clock time, so that idle flows end on time while the interface is quiet. The
+ * capture ends (0, as at the end of a file) when the run's end flag is raised, after `count`
+ * packets, or once `duration` has passed. */
 #include <errno.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -32,9 +31,8 @@ static int64_t wall_ns(void)
 static wkp_status live_fail(struct wkp_capfile *cf, pcap_t *pc, int rc, wkp_errbuf *err)
 {
     const char *why = rc == PCAP_ERROR ? pcap_geterr(pc) : pcap_statustostr(rc);
-    const char *detail = rc == PCAP_ERROR_NO_SUCH_DEVICE || rc == PCAP_ERROR_PERM_DENIED
-                             ? pcap_geterr(pc)
-                             : "";
+    const char *detail =
+        rc == PCAP_ERROR_NO_SUCH_DEVICE || rc == PCAP_ERROR_PERM_DENIED ? pcap_geterr(pc) : "";
     wkp__cf_say(err, "%s: cannot capture: %s%s%s", cf->path, why, *detail ? ": " : "", detail);
     return rc == PCAP_ERROR_PERM_DENIED ? WKP_EIO : WKP_EINVAL;
 }
@@ -47,21 +45,13 @@ wkp_status wkp_capfile_open_live(const char *iface, const struct wkp_live_cfg *l
         wkp__cf_say(err, "wkp_capfile_open_live: invalid argument");
         return WKP_EINVAL;
     }
-    struct wkp_capfile *cf = calloc(1, sizeof *cf);
-    char *p = strdup(iface);
-    if (cf == NULL || p == NULL) {
-        free(cf);
-        free(p);
-        wkp__cf_say(err, "%s: out of memory", iface);
+    struct wkp_capfile *cf = wkp__cf_new(iface, stop, err);
+    if (cf == NULL)
         return WKP_ENOMEM;
-    }
-    cf->path = p;
-    cf->stop = stop;
     cf->live = true;
     cf->live_end = end;
     cf->live_limit = lc->count;
     cf->live_deadline = lc->duration_ns > 0 ? wall_ns() + lc->duration_ns : INT64_MAX;
-    cf->first_dlt = -1;
     cf->digits = 9;
 
     char eb[PCAP_ERRBUF_SIZE] = "";
