@@ -21,9 +21,9 @@
 #include "usage.h"
 
 static wkp_engine *volatile g_engine;
-static volatile sig_atomic_t g_signal; /* the first SIGINT / SIGTERM of the run */
+static volatile sig_atomic_t g_signal;             /* the first SIGINT / SIGTERM of the run */
 static volatile sig_atomic_t g_live, g_live_ended; /* wa1kpcap live; its input ended */
-static int g_table_errno;              /* -f table: the first write error on stdout */
+static int g_table_errno;                          /* -f table: the first write error on stdout */
 
 /* Ask the engine to stop: it cleans up and the exit status says which
  * signal came first. Repeats change nothing (timeout(1) signals both the
@@ -276,8 +276,8 @@ static const struct option long_opts[] = {
 /* What the command line asks for beyond the engine's configuration. */
 struct cli {
     const char *out, *fmt_name, *summary, *packets;
-    bool live;          /* wa1kpcap live */
-    const char *iface;  /* live: -i */
+    bool live;            /* wa1kpcap live */
+    const char *iface;    /* live: -i */
     const char *live_opt; /* a live-only option given to analyze */
     wkp_live_options lopt;
     bool quiet;
@@ -599,11 +599,13 @@ static int pick_format(struct cli *o)
     else if (o->fmt_name && wkp_format_parse(o->fmt_name, &o->fmt) != WKP_OK)
         return usage_error("-f: unknown format '%s' (csv, json, ndjson, table, none)%s",
                            o->fmt_name, "");
-    else if (!o->fmt_name && o->live && (strcmp(o->out, "-") == 0 ||
-                                          (!strstr(o->out, ".csv") && !strstr(o->out, ".json"))))
-        o->fmt = WKP_FMT_NDJSON; /* live: flows stream as lines */
-    else if (!o->fmt_name)
+    else if (!o->fmt_name) {
         o->fmt = wkp_format_from_path(o->out);
+        /* live: flows stream as lines unless -o names a .csv file */
+        size_t n = strlen(o->out);
+        if (o->live && o->fmt == WKP_FMT_CSV && (n < 4 || strcmp(o->out + n - 4, ".csv") != 0))
+            o->fmt = WKP_FMT_NDJSON;
+    }
     return 0;
 }
 
