@@ -241,8 +241,12 @@ wkp_status wkp__columns_build_with(struct wkp_config *cfg, const struct wkp_diss
             t->seqs_at = k, seqs = true;
         if (feat && !after && !in_features(kind))
             t->feat_end = k, after = true;
-        if (sel[c] && (kind != WKP_COL_SEQ || cfg->sequences))
+        if (sel[c] && (kind != WKP_COL_SEQ || cfg->sequences)) {
+            if (kind == WKP_COL_STAT || kind == WKP_COL_STAT_COUNT ||
+                kind == WKP_COL_SCALAR_U64 || kind == WKP_COL_SCALAR_DBL)
+                t->uses_stats = true;
             t->v[k++] = t->v[c];
+        }
     }
     if (!after)
         t->feat_end = k;

@@ -15,6 +15,7 @@
 #ifndef WKP_COLUMNS_H
 #define WKP_COLUMNS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,6 +80,8 @@ struct wkp_coltab {
     struct wkp_col *v;
     size_t n;
     size_t stats_at, scalars_at, seqs_at, feat_end;
+    bool uses_stats; /* a column reads the statistics: without one, a flow's
+                      * statistics are not computed for the text writers */
     char *names; /* storage of the built names */
     /* the dissectors the table was built with (the registry, or a test's):
      * x->app[i] is the state of dis[i] */

@@ -212,6 +212,8 @@ wkp_status wkp_engine_add_sink(wkp_engine *e, wkp_sink *sink)
     e->sinks = v;
     e->sinks[e->nsinks++] = sink;
     sink->owned = true;
+    if (sink->cb || sink->fmt != WKP_FMT_NONE)
+        e->reads_records = true;
     if (sink->cb) {
         e->want_view = true;
         e->text_mask |= sink->cb_text;

@@ -191,6 +191,9 @@ struct wkp_worker {
     /* everything with a position <= watermark has been processed and its
      * ended flows queued (release; pairs with the merger's acquire) */
     _Alignas(64) _Atomic uint64_t watermark;
+    /* flows ended with no sink to write them (counted, never queued):
+     * written by the worker, read by the merger for progress */
+    _Atomic uint64_t unwritten;
     struct wkp_worker_stats st;
     int failed; /* out of memory: the run fails */
 };
@@ -218,6 +221,7 @@ struct wkp_engine {
     unsigned text_mask; /* which WKP_TXT_* the sinks need */
     bool ran;
     bool want_view; /* a callback sink: records keep sequences and statistics */
+    bool reads_records; /* a sink writes or reads records (not only -f none) */
     _Atomic int stop; /* a stop request or a failure: the reader, workers and merger wind down */
     /* live capture (wkp_engine_run_live): end_input ends the capture as a
      * file ends; the kernel's counters are read before it is closed */

@@ -250,10 +250,20 @@ void wkp__handoff_idle(struct wkp_worker *w)
     atomic_store_explicit(&w->watermark, r, memory_order_release);
 }
 
+/* Flows ended with no sink (the workers count them, see end_flow). */
+static uint64_t unwritten(const struct wkp_engine *e)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < e->nworkers; i++)
+        n += atomic_load_explicit(&e->workers[i].unwritten, memory_order_relaxed);
+    return n;
+}
+
 static void report(struct wkp_engine *e, double t0, uint64_t flows, bool done)
 {
     if (!e->cfg.progress)
         return;
+    flows += unwritten(e);
     wkp_progress p = {
         .struct_size = sizeof p,
         .bytes_read = atomic_load_explicit(&e->prog_bytes, memory_order_relaxed),
@@ -359,7 +369,7 @@ void *wkp__merger_main(void *arg)
             atomic_store_explicit(&e->merger_sleeping, 0, memory_order_relaxed);
         }
     }
-    e->counters[WKP_CNT_FLOWS] = written;
+    e->counters[WKP_CNT_FLOWS] = written + unwritten(e);
     report(e, t0, written, true);
     return NULL;
 }

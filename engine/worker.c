@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/columns.h"
 #include "engine/internal.h"
 #include "features/community_id.h"
 #include "util/nstime.h"
@@ -368,12 +369,9 @@ static void fill_record(struct wkp_worker *w, struct live_flow *lf, struct wkp_f
     const uint8_t *da = lf->creator_is_a ? k->b : k->a;
     f->sport = lf->creator_is_a ? k->pa : k->pb;
     f->dport = lf->creator_is_a ? k->pb : k->pa;
-    /* The record's text fields are for its sinks: with none that reads
-     * records (-f none), they are left empty. */
-    bool read = false;
-    for (size_t i = 0; i < e->nsinks && !read; i++)
-        read = e->sinks[i]->cb || e->sinks[i]->fmt != WKP_FMT_NONE;
-    if (read) {
+    /* The record's text fields are for its sinks (end_flow builds no
+     * record when no sink reads one) */
+    if (e->reads_records) {
         addr_text(sa, k->family, f->src_ip);
         addr_text(da, k->family, f->dst_ip);
         key_text(f);
@@ -400,17 +398,31 @@ static void fill_record(struct wkp_worker *w, struct live_flow *lf, struct wkp_f
  * view's copies. Statistics are computed even with no text sink (-f none
  * computes everything and writes nothing: what a benchmark compares).
  * false: out of memory. */
+/* A flow's custom features and signature matching see its end. */
+static void finish_extras(struct wkp_worker *w, struct live_flow *lf)
+{
+    if (!lf->rare)
+        return;
+    if (lf->rare->custom)
+        wkp_custom_finish(&w->e->cfg.custom, lf->rare->custom);
+    wkp_sig_end(&w->sig, lf->rare->sig);
+}
+
 static bool build_outputs(struct wkp_worker *w, struct live_flow *lf, struct wkp_flow *f)
 {
     const struct wkp_engine *e = w->e;
     const struct wkp_custom_set *cs = &e->cfg.custom;
     void *custom = lf->rare ? lf->rare->custom : NULL;
-    if (custom)
-        wkp_custom_finish(cs, custom);
     struct wkp_sig_flow *sig = lf->rare ? lf->rare->sig : NULL;
-    wkp_sig_end(&w->sig, sig);
+    finish_extras(w, lf);
+    /* Statistics cost more than the rest of a short flow's end: computed
+     * only when a callback may read them or a text format writes one. */
+    const unsigned flow_text = 1u << WKP_TXT_CSV | 1u << WKP_TXT_JSON | 1u << WKP_TXT_NDJSON;
+    bool need = e->want_view || ((e->text_mask & flow_text) && e->cfg.cols->uses_stats);
     struct wkp_flow_stats stats;
-    if (wkp_flow_stats_compute(&lf->seq, lf->h.key.proto == IPPROTO_TCP,
+    if (!need)
+        stats.present = 0;
+    else if (wkp_flow_stats_compute(&lf->seq, lf->h.key.proto == IPPROTO_TCP,
                                lf->rare && lf->rare->past ? &lf->rare->past->all : NULL,
                                &w->stats_scratch, &stats) != 0)
         return false;
@@ -452,6 +464,19 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
     }
     if (!flow_wanted(e, lf, npk)) {
         w->st.flow_filtered += npk;
+        drop_flow(w, lf);
+        return;
+    }
+    if (!e->reads_records) {
+        /* nothing reads the record: count the flow as written and end it
+         * here, without the record, its statistics or the merger */
+        finish_extras(w, lf);
+        atomic_store_explicit(&w->unwritten, atomic_load_explicit(&w->unwritten, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        w->st.flows_ended++;
+        w->st.in_flow += npk;
+        if (reason == WKP_END_EVICTED)
+            w->st.evicted++;
         drop_flow(w, lf);
         return;
     }
@@ -1139,6 +1164,9 @@ static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t
         }
         wkp_ftable_prefetch_lru(&w->table, h4);
     }
+    /* A function whose only effects are prefetches counts as having none:
+     * GCC drops its calls. This empty statement is an effect it keeps. */
+    __asm__ volatile("");
 }
 
 /* An ARP packet for the packet sinks: a record holding only its row,

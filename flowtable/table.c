@@ -34,9 +34,10 @@ static size_t slab_len(const struct wkp_ftable *t, size_t i)
 
 static int slots_alloc(struct wkp_ftable *t, unsigned bits)
 {
-    /* a bucket in one cache line */
+    /* a bucket in one cache line; a large array on huge pages, as its
+     * lookups land anywhere in it */
     size_t bytes = ((size_t)1 << bits) * sizeof(uintptr_t);
-    uintptr_t *c = aligned_alloc(64, bytes);
+    uintptr_t *c = slab_alloc(bytes);
     if (!c)
         return -1;
     memset(c, 0, bytes);

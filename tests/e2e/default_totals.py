@@ -38,6 +38,16 @@ def main(binary, data):
             else:
                 failed += 1
                 print(f"FAIL {cap}: {got}, expected {want}")
+            # -f none builds no record (nothing reads one) but counts the same flows and packets
+            subprocess.run([binary, "analyze", os.path.join(data, f"wa1kpcap__{cap}.pcap"), "-q",
+                            "-f", "none", "--summary", summ], check=True)
+            s = json.load(open(summ))
+            got = (s["flows"], s["packets"]["in_flow"], s["packets"]["packets_read"])
+            if got == (want[0], want[1], want[3]):
+                passed += 1
+            else:
+                failed += 1
+                print(f"FAIL {cap} -f none: {got}, expected {(want[0], want[1], want[3])}")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
