@@ -111,7 +111,7 @@ __attribute__((noinline)) static void seq_list(struct wkp_buf *b, const struct w
     wkp_buf_putc(b, '[');
     bool first = true, seen = false;
     int64_t prev = 0;
-    for (struct wkp_seq_it it = wkp_seq_first(seq); it.c; wkp_seq_next(&it)) {
+    for (struct wkp_seq_it it = wkp_seq_first(seq); wkp_seq_more(&it); wkp_seq_next(&it)) {
         const struct wkp_pkt_rec *r = it.r;
         if (which == WKP_SEQ_COL_IATS && !seen) {
             prev = r->ts_ns;
@@ -627,7 +627,7 @@ static void packet_rows(struct wkp_buf *b, const struct wkp_flow *f, const struc
     cell->len = 0;
     if (!json)
         wkp_buf_csv_cell(cell, f->capture, strlen(f->capture));
-    for (struct wkp_seq_it it = wkp_seq_first(seq); it.c; wkp_seq_next(&it), idx++) {
+    for (struct wkp_seq_it it = wkp_seq_first(seq); wkp_seq_more(&it); wkp_seq_next(&it), idx++) {
         const struct wkp_pkt_rec *r = it.r;
         uint64_t v[] = {r->wire, r->ip, r->trans, r->app, r->payload, r->flags, r->win};
         if (json) {

@@ -44,7 +44,7 @@ struct live_rare {
     /* up, down: each from the segment that starts it (SYN or payload), once
      * reassembly is on (--tcp-stream-limit, or a stream dissector's claim) */
     struct wkp_tcpstream *ts[2];
-    struct live_past *past; /* beyond max_seq */
+    struct live_past *past;   /* beyond max_seq */
     struct wkp_sig_flow *sig; /* signatures: from the first SYN or payload byte */
     struct wkp_up_flow *up;   /* user protocol fields, from the first routed packet */
     void *custom;             /* the custom features' state block (every flow has one then) */
@@ -63,13 +63,13 @@ struct live_flow {
     int64_t start_ns, end_ns;
     uint64_t first_ord;
     struct wkp_tcp_dir tcp[2];
-    struct live_rare *rare;     /* NULL for most flows */
-    struct wkp_app_flow *app;   /* NULL until an application dissector claims the flow */
+    struct live_rare *rare;   /* NULL for most flows */
+    struct wkp_app_flow *app; /* NULL until an application dissector claims the flow */
     uint32_t first_syn_seq;
     uint16_t capture;
-    uint8_t closed_by;              /* 0, or WKP_END_FIN / WKP_END_RST + 1 once closed */
+    uint8_t closed_by; /* 0, or WKP_END_FIN / WKP_END_RST + 1 once closed */
     unsigned has_first_syn : 1;
-    unsigned first_syn_dir : 1;     /* direction (0 up, 1 down) of that SYN */
+    unsigned first_syn_dir : 1; /* direction (0 up, 1 down) of that SYN */
     unsigned creator_is_a : 1;
 };
 /* 192 bytes: a flow of up to three packets stays within 400 (docs/design.md, Per-flow memory). */
@@ -104,7 +104,7 @@ static void flag_counts(const struct live_flow *lf, uint64_t out[8])
 {
     for (int i = 0; i < 8; i++)
         out[i] = lf->rare && lf->rare->past ? lf->rare->past->flag_counts[i] : 0;
-    for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); it.c; wkp_seq_next(&it))
+    for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); wkp_seq_more(&it); wkp_seq_next(&it))
         for (int i = 0; i < 8; i++)
             out[i] += (it.r->flags >> i) & 1u;
 }
@@ -127,7 +127,8 @@ static int64_t timeout_of(const struct wkp_engine *e, int lru_class)
     case LRU_TCP_CLOSED:
         return e->cfg.tcp_close_timeout_ns ? e->cfg.tcp_close_timeout_ns : e->cfg.tcp_timeout_ns;
     case LRU_UDP: return e->cfg.udp_timeout_ns;
-    /* other IP protocols follow udp_timeout; --compat: never split, as the original split UDP only */
+    /* other IP protocols follow udp_timeout; --compat: never split, as the original split UDP only
+     */
     default: return e->cfg.compat ? 0 : e->cfg.udp_timeout_ns;
     }
 }
@@ -423,8 +424,8 @@ static bool build_outputs(struct wkp_worker *w, struct live_flow *lf, struct wkp
     if (!need)
         stats.present = 0;
     else if (wkp_flow_stats_compute(&lf->seq, lf->h.key.proto == IPPROTO_TCP,
-                               lf->rare && lf->rare->past ? &lf->rare->past->all : NULL,
-                               &w->stats_scratch, &stats) != 0)
+                                    lf->rare && lf->rare->past ? &lf->rare->past->all : NULL,
+                                    &w->stats_scratch, &stats) != 0)
         return false;
     struct wkp_flow_extra x = {
         .seq = &lf->seq,
@@ -445,7 +446,7 @@ static bool build_outputs(struct wkp_worker *w, struct live_flow *lf, struct wkp
     if (!f->stats || !f->recs)
         return false;
     *f->stats = stats;
-    for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); it.c; wkp_seq_next(&it))
+    for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); wkp_seq_more(&it); wkp_seq_next(&it))
         f->recs[f->nrecs++] = *it.r;
     return true;
 }
@@ -471,7 +472,8 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
         /* nothing reads the record: count the flow as written and end it
          * here, without the record, its statistics or the merger */
         finish_extras(w, lf);
-        atomic_store_explicit(&w->unwritten, atomic_load_explicit(&w->unwritten, memory_order_relaxed) + 1,
+        atomic_store_explicit(&w->unwritten,
+                              atomic_load_explicit(&w->unwritten, memory_order_relaxed) + 1,
                               memory_order_relaxed);
         w->st.flows_ended++;
         w->st.in_flow += npk;
@@ -788,7 +790,7 @@ static bool record_past_max_seq(struct wkp_worker *w, struct live_flow *lf,
             return false;
         wkp_flow_acc_init(&x->past->all);
         memset(x->past->flag_counts, 0, sizeof x->past->flag_counts);
-        for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); it.c; wkp_seq_next(&it))
+        for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); wkp_seq_more(&it); wkp_seq_next(&it))
             wkp_flow_acc_add(&x->past->all, it.r, tcp);
     }
     wkp_flow_acc_add(&x->past->all, r, tcp);
@@ -1028,7 +1030,7 @@ static bool first_payload_of_dir(const struct live_flow *lf, int d)
     if (lf->seq.stored != pkts_both(lf))
         return false;
     uint64_t n = 0, with_payload = 0;
-    for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); it.c; wkp_seq_next(&it), n++)
+    for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); wkp_seq_more(&it); wkp_seq_next(&it), n++)
         if (it.r->dir == (d ? -1 : 1) && it.r->app && n + 1 < lf->seq.stored)
             with_payload++;
     return with_payload == 0;

@@ -113,7 +113,9 @@ int wkp_flow_stats_compute(const struct wkp_seq *seq, bool tcp, const struct wkp
 {
     size_t n = (size_t)seq->stored;
     if (n == 1 && !all) {
-        one_packet(&seq->head->r[0], tcp, out);
+        struct wkp_seq_it it = wkp_seq_first(seq);
+        (void)wkp_seq_more(&it);
+        one_packet(it.r, tcp, out);
         return 0;
     }
     if (scratch->cap < n * WKP_NBLOCKS) {
@@ -132,7 +134,7 @@ int wkp_flow_stats_compute(const struct wkp_seq *seq, bool tcp, const struct wkp
     double *col[WKP_NBLOCKS];
     for (int b = 0; b < WKP_NBLOCKS; b++)
         col[b] = scratch->v + (size_t)b * n;
-    for (struct wkp_seq_it it = wkp_seq_first(seq); it.c; wkp_seq_next(&it)) {
+    for (struct wkp_seq_it it = wkp_seq_first(seq); wkp_seq_more(&it); wkp_seq_next(&it)) {
         double v[WKP_NBLOCKS];
         values(&local, it.r, tcp, v);
         for (int b = 0; b < WKP_NBLOCKS; b++) {

@@ -1,12 +1,15 @@
 /* Chunked per-flow packet records (see seq.h). Chunks of each size class
  * come from slabs of 256 KiB, then 2 MiB (few, large allocations: no allocator
  * bookkeeping per chunk) and go back to the worker's free list of their
- * class when the flow ends. A flow's k-th chunk holds 1 << k records up to
- * WKP_SEQ_CHUNK_MAX, so the storage of a flow of n packets is under 2n
- * records plus one 16-byte header per chunk. */
+ * class when the flow ends. A flow's k-th chunk holds 2 << k slots up to
+ * WKP_SEQ_CHUNK_MAX: its first record wide, then 2^(k+1) - 2 compact ones,
+ * so the storage of a flow of n ordinary packets is under 2n slots (16
+ * bytes each) plus one 16-byte header and one wide record per chunk. */
 #include "features/seq.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 /* The first SMALL_SLABS are 256 KiB, so a small capture stays small; later
@@ -29,7 +32,7 @@ static void *slab_alloc(size_t bytes)
 
 static size_t chunk_bytes(unsigned cls)
 {
-    return sizeof(struct wkp_seq_chunk) + ((size_t)1 << cls) * sizeof(struct wkp_pkt_rec);
+    return sizeof(struct wkp_seq_chunk) + ((size_t)2 << cls) * sizeof(union wkp_seq_slot);
 }
 
 static int grow(struct wkp_seq_pool *p, unsigned cls)
@@ -50,7 +53,7 @@ static int grow(struct wkp_seq_pool *p, unsigned cls)
     p->slabs[p->nslabs++] = slab;
     for (size_t i = n; i-- > 0;) {
         struct wkp_seq_chunk *c = (struct wkp_seq_chunk *)(slab + i * sz);
-        c->cap = 1u << cls;
+        c->cap = (uint16_t)(2u << cls);
         c->next = p->free[cls];
         p->free[cls] = c;
     }
@@ -59,13 +62,42 @@ static int grow(struct wkp_seq_pool *p, unsigned cls)
 
 static unsigned class_of(uint32_t cap)
 {
-    return (unsigned)__builtin_ctz(cap);
+    return (unsigned)__builtin_ctz(cap) - 1;
+}
+
+/* r as one compact slot measured from anchor_ts, if its values fit. */
+static bool compact(const struct wkp_pkt_rec *r, int64_t anchor_ts, union wkp_seq_slot *x)
+{
+    /* timestamps are clamped to +-2^62 ns by the readers: no overflow */
+    if (r->ts_ns < anchor_ts || (uint64_t)(r->ts_ns - anchor_ts) > UINT32_MAX)
+        return false;
+    if (r->app > UINT16_MAX || r->trans < r->app || r->trans - r->app > UINT8_MAX ||
+        r->ip < r->trans || r->ip - r->trans > UINT8_MAX || r->wire < r->ip ||
+        r->wire - r->ip > UINT8_MAX || (r->payload != r->app && r->payload != 0))
+        return false;
+    memset(x, 0, sizeof *x);
+    x->c.dt = (uint32_t)(r->ts_ns - anchor_ts);
+    x->c.app = (uint16_t)r->app;
+    x->c.win = r->win;
+    x->c.l2 = (uint8_t)(r->wire - r->ip);
+    x->c.l3 = (uint8_t)(r->ip - r->trans);
+    x->c.l4 = (uint8_t)(r->trans - r->app);
+    x->c.flags = r->flags;
+    x->c.bits =
+        (uint8_t)((r->dir < 0 ? WKP_SEQ_DOWN : 0) | (r->payload == r->app ? WKP_SEQ_PAYLOAD : 0));
+    return true;
 }
 
 int wkp_seq_append(struct wkp_seq *s, struct wkp_seq_pool *p, const struct wkp_pkt_rec *r)
 {
     struct wkp_seq_chunk *c = s->tail;
-    if (!c || c->n == c->cap) {
+    union wkp_seq_slot x;
+    if (c && c->n < c->cap && compact(r, c->s[c->anchor].w0.ts_ns, &x)) {
+        c->s[c->n++] = x;
+        s->stored++;
+        return 0;
+    }
+    if (!c || c->cap - c->n < 2) {
         /* the next class up, capped: the chain doubles its capacity */
         unsigned cls = c ? class_of(c->cap) + 1 : 0;
         if (cls >= WKP_SEQ_CLASSES)
@@ -87,7 +119,20 @@ int wkp_seq_append(struct wkp_seq *s, struct wkp_seq_pool *p, const struct wkp_p
         s->tail = c = n;
         p->bytes_out += chunk_bytes(cls);
     }
-    c->r[c->n++] = *r;
+    /* wide: every value as is; it anchors the compact records after it */
+    union wkp_seq_slot *w = &c->s[c->n];
+    memset(w, 0, 2 * sizeof *w);
+    w[0].w0.ts_ns = r->ts_ns;
+    w[0].w0.wire = r->wire;
+    w[0].w0.win = r->win;
+    w[0].w0.flags = r->flags;
+    w[0].w0.bits = (uint8_t)(WKP_SEQ_WIDE | (r->dir < 0 ? WKP_SEQ_DOWN : 0));
+    w[1].w1.ip = r->ip;
+    w[1].w1.trans = r->trans;
+    w[1].w1.app = r->app;
+    w[1].w1.payload = r->payload;
+    c->anchor = c->n;
+    c->n = (uint16_t)(c->n + 2);
     s->stored++;
     return 0;
 }
@@ -111,7 +156,7 @@ size_t wkp_seq_bytes(uint64_t n)
 {
     size_t bytes = 0;
     for (unsigned cls = 0; n; cls += cls + 1 < WKP_SEQ_CLASSES) {
-        uint64_t cap = (uint64_t)1 << cls;
+        uint64_t cap = ((uint64_t)2 << cls) - 1; /* records: one wide, the rest compact */
         bytes += chunk_bytes(cls);
         n -= n < cap ? n : cap;
     }

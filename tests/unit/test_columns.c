@@ -228,7 +228,7 @@ struct fixture {
     struct wkp_flow f;
     struct wkp_flow_extra x;
     struct wkp_seq seq;
-    struct wkp_seq_chunk *chunk;
+    struct wkp_seq_pool pool;
     struct wkp_flow_stats st;
     struct wkp_l2l4_tun tun;
     uint64_t toy;
@@ -268,13 +268,10 @@ static void flow(struct fixture *t)
     f->tun = &t->tun;
     strcpy(f->community_id, "1:hand");
 
-    t->chunk = calloc(1, sizeof *t->chunk + 2 * sizeof(struct wkp_pkt_rec));
-    cr_assert_not_null(t->chunk);
-    t->chunk->n = t->chunk->cap = 2;
-    t->chunk->r[0] = (struct wkp_pkt_rec){.ts_ns = 1000000000, .wire = 100, .dir = 1};
-    t->chunk->r[1] = (struct wkp_pkt_rec){.ts_ns = 1250000000, .wire = 60, .dir = -1};
-    t->seq.head = t->seq.tail = t->chunk;
-    t->seq.stored = 2;
+    const struct wkp_pkt_rec r[2] = {{.ts_ns = 1000000000, .wire = 100, .dir = 1},
+                                     {.ts_ns = 1250000000, .wire = 60, .dir = -1}};
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(wkp_seq_append(&t->seq, &t->pool, &r[i]), 0);
 
     /* packet_lengths: mean (100 + 60) / 2 = 80, max 100, count 2; no
      * tcp_flags block (UDP). Scalars: 2 packets, 1 up / 1 down = 1.0. */
@@ -300,7 +297,8 @@ static void unflow(struct fixture *t)
 {
     for (int i = 0; i < WKP_TXT__COUNT; i++)
         free(t->f.text[i]);
-    free(t->chunk);
+    wkp_seq_release(&t->seq, &t->pool);
+    wkp_seq_pool_fini(&t->pool);
     unconfig(&t->cfg);
 }
 
