@@ -61,6 +61,7 @@ static const char usage_text[] =
     "\n"
     "Engine:\n"
     "  -t, --threads N        worker threads; 0 (default) = the number of online CPUs\n"
+    "                         (one fewer when no output reads flows, as with -f none)\n"
     "      --reader KIND      auto (default), mmap (our zero-copy reader) or libpcap;\n"
     "                         pipes, stdin and compressed captures always use libpcap\n"
     "      --tcp-timeout S    end a TCP flow idle longer than S seconds of capture\n"

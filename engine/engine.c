@@ -173,7 +173,8 @@ wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out, wkp_errbuf *e
     }
     unsigned n = cfg->threads;
     if (n == 0) {
-        /* One worker per online CPU. With every feature on, a worker costs
+        /* One worker per online CPU (one fewer when no sink reads records:
+         * start_threads in run.c). With every feature on, a worker costs
          * about 2.5x what the reader does per packet, so the workers need
          * the cores more than the reader: on the 2-core bench machine -t 2
          * runs the 1 GiB bench capture in 1.18 s, -t 1 in 1.40 s (bench/). */

@@ -244,6 +244,13 @@ static wkp_status open_sinks(wkp_engine *e, wkp_errbuf *err)
  * started is in *t, also on failure. */
 static wkp_status start_threads(wkp_engine *e, struct run_threads *t)
 {
+    /* The default count (one worker per online CPU) gives the reader no
+     * core of its own. That pays when workers write records (a worker then
+     * costs several times what the reader does per packet), not when no
+     * sink reads records: a worker then costs about what the reader does,
+     * and on 2 cores 1 worker beside the reader beat 2 (bench/README.md). */
+    if (e->cfg.threads == 0 && !e->reads_records && e->nworkers > 1)
+        e->nworkers--;
     e->workers = calloc(e->nworkers, sizeof *e->workers);
     wkp_status st = e->workers ? WKP_OK : WKP_ENOMEM;
     uint64_t share = e->cfg.max_flows ? (e->cfg.max_flows + e->nworkers - 1) / e->nworkers : 0;

@@ -136,7 +136,8 @@ typedef void (*wkp_progress_fn)(const wkp_progress *p, void *user);
 WKP_API WKP_NODISCARD wkp_status wkp_config_new(wkp_config **out);
 WKP_API void wkp_config_free(wkp_config *cfg); /* NULL is a no-op */
 
-/* Worker threads; 0 = the number of online CPUs. At most 256. */
+/* Worker threads; 0 = the number of online CPUs, one fewer (at least 1) when
+ * no sink reads records (only WKP_FMT_NONE sinks). At most 256. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_threads(wkp_config *cfg, unsigned n);
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_reader(wkp_config *cfg, wkp_reader_kind k);
 /* Idle timeouts in seconds of capture time; 0 disables. Negative: WKP_EINVAL. */

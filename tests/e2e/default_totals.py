@@ -24,12 +24,21 @@ ROWS = [
 
 def main(binary, data):
     passed = failed = 0
+    # the default worker count: one per online CPU, one fewer (at least 1) when no sink
+    # reads records (-f none), at most 256
+    cpus = os.sysconf("SC_NPROCESSORS_ONLN")
+    want_threads = {"ndjson": min(cpus, 256), "none": max(1, min(cpus, 256) - 1)}
     with tempfile.TemporaryDirectory() as tmp:
         out, summ = os.path.join(tmp, "f.ndjson"), os.path.join(tmp, "s.json")
         for cap, want in ROWS:
             subprocess.run([binary, "analyze", os.path.join(data, f"wa1kpcap__{cap}.pcap"), "-q",
                             "-f", "ndjson", "-o", out, "--summary", summ], check=True)
             s = json.load(open(summ))
+            if s["threads"] == want_threads["ndjson"]:
+                passed += 1
+            else:
+                failed += 1
+                print(f"FAIL {cap}: {s['threads']} workers by default, expected {want_threads['ndjson']}")
             flows = [json.loads(l) for l in open(out)]
             got = (s["flows"], s["packets"]["in_flow"], sum(f["byte_count"] for f in flows),
                    s["packets"]["packets_read"])
@@ -42,12 +51,12 @@ def main(binary, data):
             subprocess.run([binary, "analyze", os.path.join(data, f"wa1kpcap__{cap}.pcap"), "-q",
                             "-f", "none", "--summary", summ], check=True)
             s = json.load(open(summ))
-            got = (s["flows"], s["packets"]["in_flow"], s["packets"]["packets_read"])
-            if got == (want[0], want[1], want[3]):
+            got = (s["flows"], s["packets"]["in_flow"], s["packets"]["packets_read"], s["threads"])
+            if got == (want[0], want[1], want[3], want_threads["none"]):
                 passed += 1
             else:
                 failed += 1
-                print(f"FAIL {cap} -f none: {got}, expected {(want[0], want[1], want[3])}")
+                print(f"FAIL {cap} -f none: {got}, expected {(want[0], want[1], want[3], want_threads['none'])}")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
