@@ -9,7 +9,6 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 
 /* The first SMALL_SLABS are 256 KiB, so a small capture stays small; later
@@ -65,17 +64,22 @@ static unsigned class_of(uint32_t cap)
     return (unsigned)__builtin_ctz(cap) - 1;
 }
 
-/* r as one compact slot measured from anchor_ts, if its values fit. */
-static bool compact(const struct wkp_pkt_rec *r, int64_t anchor_ts, union wkp_seq_slot *x)
+/* Does r fit one compact slot measured from anchor_ts? */
+static inline bool fits_compact(const struct wkp_pkt_rec *r, int64_t anchor_ts)
 {
     /* timestamps are clamped to +-2^62 ns by the readers: no overflow */
-    if (r->ts_ns < anchor_ts || (uint64_t)(r->ts_ns - anchor_ts) > UINT32_MAX)
-        return false;
-    if (r->app > UINT16_MAX || r->trans < r->app || r->trans - r->app > UINT8_MAX ||
-        r->ip < r->trans || r->ip - r->trans > UINT8_MAX || r->wire < r->ip ||
-        r->wire - r->ip > UINT8_MAX || (r->payload != r->app && r->payload != 0))
-        return false;
-    memset(x, 0, sizeof *x);
+    return r->ts_ns >= anchor_ts && (uint64_t)(r->ts_ns - anchor_ts) <= UINT32_MAX &&
+           r->app <= UINT16_MAX && r->trans >= r->app && r->trans - r->app <= UINT8_MAX &&
+           r->ip >= r->trans && r->ip - r->trans <= UINT8_MAX && r->wire >= r->ip &&
+           r->wire - r->ip <= UINT8_MAX && (r->payload == r->app || r->payload == 0);
+}
+
+/* Written field by field in place: a slot built elsewhere and copied whole
+ * would be read back before its byte stores retire (a store-forwarding
+ * stall on every packet). */
+static inline void put_compact(union wkp_seq_slot *x, const struct wkp_pkt_rec *r,
+                               int64_t anchor_ts)
+{
     x->c.dt = (uint32_t)(r->ts_ns - anchor_ts);
     x->c.app = (uint16_t)r->app;
     x->c.win = r->win;
@@ -85,17 +89,18 @@ static bool compact(const struct wkp_pkt_rec *r, int64_t anchor_ts, union wkp_se
     x->c.flags = r->flags;
     x->c.bits =
         (uint8_t)((r->dir < 0 ? WKP_SEQ_DOWN : 0) | (r->payload == r->app ? WKP_SEQ_PAYLOAD : 0));
-    return true;
 }
 
 int wkp_seq_append(struct wkp_seq *s, struct wkp_seq_pool *p, const struct wkp_pkt_rec *r)
 {
     struct wkp_seq_chunk *c = s->tail;
-    union wkp_seq_slot x;
-    if (c && c->n < c->cap && compact(r, c->s[c->anchor].w0.ts_ns, &x)) {
-        c->s[c->n++] = x;
-        s->stored++;
-        return 0;
+    if (c && c->n < c->cap) {
+        int64_t anchor_ts = c->s[c->anchor].w0.ts_ns;
+        if (fits_compact(r, anchor_ts)) {
+            put_compact(&c->s[c->n++], r, anchor_ts);
+            s->stored++;
+            return 0;
+        }
     }
     if (!c || c->cap - c->n < 2) {
         /* the next class up, capped: the chain doubles its capacity */
@@ -121,7 +126,6 @@ int wkp_seq_append(struct wkp_seq *s, struct wkp_seq_pool *p, const struct wkp_p
     }
     /* wide: every value as is; it anchors the compact records after it */
     union wkp_seq_slot *w = &c->s[c->n];
-    memset(w, 0, 2 * sizeof *w);
     w[0].w0.ts_ns = r->ts_ns;
     w[0].w0.wire = r->wire;
     w[0].w0.win = r->win;
