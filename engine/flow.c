@@ -9,6 +9,11 @@
 #include "engine/columns.h"
 #include "engine/internal.h"
 
+uint64_t wkp_flow_end_position(const wkp_flow *f)
+{
+    return f ? f->end_pos : 0;
+}
+
 uint64_t wkp_flow_id(const wkp_flow *f)
 {
     return f ? f->id : 0;

@@ -24,8 +24,8 @@
 
 #define WKP_HIDDEN         __attribute__((visibility("hidden")))
 #define WKP_MAX_THREADS    256
-#define WKP_TICK_PACKETS   1024         /* a tick goes to every worker at least this often */
-#define WKP_TICK_NS        1000000000LL /* ... and when the capture clock moved 1 s */
+#define WKP_TICK_PACKETS   1024         /* a mark goes to every worker at least this often */
+#define WKP_TICK_NS        1000000000LL /* a tick when the capture clock enters a new second */
 #define WKP_ARENA_BYTES    (4u << 20)   /* per ring, for copied frames */
 
 struct wkp_coltab;

@@ -23,10 +23,11 @@ enum { WKP_AT_PACKET = 0, WKP_AT_TICK = 1, WKP_AT_FLUSH = 2 };
 
 enum wkp_item_kind {
     WKP_ITEM_PACKET = 0,
-    WKP_ITEM_TICK,  /* capture clock advanced: expire idle flows, publish progress */
+    WKP_ITEM_TICK,  /* the capture clock entered a new second: expire idle flows */
     WKP_ITEM_FLUSH, /* end of a capture: every flow ends (end_of_input) */
     WKP_ITEM_STOP,  /* end of the run: the worker exits */
     WKP_ITEM_ARP,   /* an ARP packet (no flow): a row of its own for the packet sinks */
+    WKP_ITEM_MARK,  /* a position for the watermarks only: nothing ends */
 };
 
 struct wkp_pkt {

@@ -11,10 +11,14 @@
  * sink is open: they go to a worker as items of their own, which become
  * rows of the packet sink at their place in the stream, never flows.
  *
- * Every WKP_TICK_PACKETS packets, or when the clock moved WKP_TICK_NS, the
- * reader sends every worker a tick at the same stream position, whatever the
- * worker count: ticks drive idle expiry and the merger's watermark. At the
- * end of each capture (with merge: of the last) a flush ends its flows.
+ * When the capture clock enters a new whole second (of the epoch, not of the
+ * run: any run over the same packets ticks at the same ones, which keeps a
+ * capture cut into slices and analysed piecewise in the order of one run),
+ * the reader sends every worker a tick at the same stream position, whatever
+ * the worker count: ticks drive idle expiry. Between ticks, a mark every
+ * WKP_TICK_PACKETS packets carries a position for the merger's watermarks
+ * and ends nothing. At the end of each capture (with merge: of the last) a
+ * flush ends its flows.
  * Records outside the time window are skipped before anything counts them.
  * Slots are published in bursts. */
 #include <stdlib.h>
@@ -66,7 +70,7 @@ static bool broadcast(struct wkp_engine *e, uint8_t kind, uint64_t pos, int64_t 
         p->ts_ns = clock_ns;
         p->capture = capture;
         /* a flush must not wait for the consumer's sleep to time out */
-        if (kind == WKP_ITEM_TICK)
+        if (kind == WKP_ITEM_TICK || kind == WKP_ITEM_MARK)
             wkp_ring_publish(r);
         else
             wkp_ring_publish_wake(r);
@@ -222,22 +226,33 @@ static wkp_status burst_step(struct reader *rd, unsigned *in_burst)
     return WKP_OK;
 }
 
-static bool tick_due(const struct reader *rd)
+/* The whole second of the epoch a time lies in (floor, also before 1970). */
+static int64_t second_of(int64_t ns)
 {
-    return rd->ord - rd->last_tick_ord >= WKP_TICK_PACKETS ||
-           wkp_ns_sub(rd->clock, rd->last_tick_clock) >= WKP_TICK_NS;
+    return ns >= 0 ? ns / WKP_TICK_NS : -((-(ns + 1)) / WKP_TICK_NS) - 1;
 }
 
-/* A tick to every worker at the current position; cursor: the capture's
- * read position for release_behind (NULL when merging). */
-static bool send_tick(struct reader *rd, uint16_t ci, const uint8_t *cursor)
+/* The control item due after the current record: WKP_ITEM_TICK, WKP_ITEM_MARK,
+ * or -1 for none. */
+static int tick_due(const struct reader *rd)
 {
-    if (!broadcast(rd->e, WKP_ITEM_TICK, WKP_POS(rd->ord, WKP_AT_TICK), rd->clock, ci, cursor))
+    if (second_of(rd->clock) != second_of(rd->last_tick_clock))
+        return WKP_ITEM_TICK;
+    return rd->ord - rd->last_tick_ord >= WKP_TICK_PACKETS ? WKP_ITEM_MARK : -1;
+}
+
+/* A tick or mark (kind) to every worker at the current position; cursor:
+ * the capture's read position for release_behind (NULL when merging). */
+static bool send_tick(struct reader *rd, int kind, uint16_t ci, const uint8_t *cursor)
+{
+    if (!broadcast(rd->e, (uint8_t)kind, WKP_POS(rd->ord, WKP_AT_TICK), rd->clock, ci, cursor))
         return false;
     rd->last_tick_ord = rd->ord;
-    rd->last_tick_clock = rd->clock;
-    if (rd->dfr)
-        wkp_defrag_expire(rd->dfr, rd->clock);
+    if (kind == WKP_ITEM_TICK) {
+        rd->last_tick_clock = rd->clock;
+        if (rd->dfr)
+            wkp_defrag_expire(rd->dfr, rd->clock);
+    }
     return true;
 }
 
@@ -249,9 +264,10 @@ static wkp_status after_record(struct reader *rd, struct wkp_capfile *cf, uint16
     struct wkp_engine *e = rd->e;
     if (burst_step(rd, in_burst) != WKP_OK)
         return WKP_ESTOPPED;
-    if (!tick_due(rd))
+    int kind = tick_due(rd);
+    if (kind < 0)
         return WKP_OK;
-    if (!send_tick(rd, ci, wkp_capfile_cursor(cf)))
+    if (!send_tick(rd, kind, ci, wkp_capfile_cursor(cf)))
         return WKP_ESTOPPED;
     if (!copy)
         release_behind(e, cf);
@@ -275,7 +291,8 @@ static wkp_status on_idle(struct reader *rd, uint16_t ci, const struct wkp_rec *
         rd->clock = rec->ts_ns;
     if (rd->last_tick_clock == INT64_MIN)
         rd->last_tick_clock = rd->clock;
-    if (tick_due(rd) && !send_tick(rd, ci, NULL))
+    int kind = tick_due(rd);
+    if (kind >= 0 && !send_tick(rd, kind, ci, NULL))
         return WKP_ESTOPPED;
     return WKP_OK;
 }
@@ -538,9 +555,10 @@ static wkp_status read_merged(struct reader *rd)
             st = WKP_ESTOPPED;
             break;
         }
-        if (!tick_due(rd))
+        int kind = tick_due(rd);
+        if (kind < 0)
             continue;
-        if (!send_tick(rd, c->ci, NULL)) {
+        if (!send_tick(rd, kind, c->ci, NULL)) {
             st = WKP_ESTOPPED;
             break;
         }

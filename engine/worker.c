@@ -1214,6 +1214,7 @@ static inline bool handle_item(struct wkp_worker *w, const struct wkp_pkt *p)
             arp_row(w, p);
         break;
     case WKP_ITEM_TICK: expire(w, p->clock_ns, p->pos); break;
+    case WKP_ITEM_MARK: break; /* the batch's watermark covers it */
     case WKP_ITEM_FLUSH: flush_all(w, p->pos, WKP_END_EOF); break;
     case WKP_ITEM_STOP: flush_all(w, p->pos, WKP_END_EOF); return true;
     }

@@ -426,6 +426,14 @@ typedef enum wkp_tcp_flag {
  * you keep. Strings are owned by the flow. Every accessor accepts NULL and
  * then returns 0 or "" (wkp_flow_stat: NaN). */
 WKP_API uint64_t wkp_flow_id(const wkp_flow *f);         /* ordinal of its first packet */
+/* Where the run found the flow's end: sinks get flows in increasing
+ * (end position, id) order. end_position / 4 is the ordinal of the last
+ * record read by then; end_position % 4 says what ended it: 0 that record
+ * (a packet), 1 a tick after it (the capture clock entered a new second of
+ * the epoch: idle timeouts), 2 the end of the input. Ordinals count every
+ * record read, so runs over consecutive captures (or byte slices of one)
+ * compare after adding 4 x the records read before each run's first. */
+WKP_API uint64_t wkp_flow_end_position(const wkp_flow *f);
 WKP_API const char *wkp_flow_capture(const wkp_flow *f); /* file name, no directory */
 WKP_API const char *wkp_flow_key(const wkp_flow *f);     /* "a:1 -> b:2 (TCP)" */
 WKP_API const char *wkp_flow_src_ip(const wkp_flow *f);  /* first packet's source */

@@ -134,3 +134,40 @@ def test_gaps_longer_than_the_timeouts(client, cli, data, tmp_path):
     reasons = [json.loads(w)["end_reason"] for w in want]
     assert "idle_timeout" in reasons
     check_equal(client, cli, paths, tmp_path / "b", 17)
+
+
+def test_slices_of_one_capture(client, cli, data, tmp_path):
+    # wa1kpcap__multi.pcap (743 411 bytes) in 8 slices of 100 000 bytes: the
+    # same records, in the same order, as one run over the whole file
+    path = os.path.join(data, "wa1kpcap__multi.pcap")
+    want = check_equal(client, cli, [path], tmp_path / "a", 19, slice_bytes=100000)
+    assert len(want) == 140  # docs: tests/e2e/default_totals.py
+    # slices smaller than most records' runs of flows: many cut flows to stitch
+    check_equal(client, cli, [path], tmp_path / "b", 23, slice_bytes=20000)
+
+
+def test_slices_of_pcapng_and_several_files(client, cli, data, tmp_path):
+    ng = os.path.join(data, "PcapPlusPlus__many_interfaces-1.pcapng")
+    check_equal(client, cli, [ng], tmp_path / "a", 29, slice_bytes=4096)
+    parts = sorted(glob.glob(os.path.join(data, "merge", "multi", "multi_*.pcap")))
+    check_equal(client, cli, parts, tmp_path / "b", 31, slice_bytes=60000)
+
+
+def test_slice_bytes_must_be_positive(client, data):
+    with pytest.raises(ValueError):
+        analyze_many([os.path.join(data, "wa1kpcap__multi.pcap")], client, slice_bytes=0)
+
+
+def test_short_timeouts_keep_the_order(client, cli, data, tmp_path):
+    # idle flows end at ticks (the capture clock entering a new second), at the
+    # same positions in every run over the same packets: with short timeouts
+    # many flows end at ticks, and parts or slices still give one run's order
+    parts = sorted(glob.glob(os.path.join(data, "merge", "multi", "multi_*.pcap")))
+    opts = dict(tcp_timeout=5, udp_timeout=2, filter="tcp or udp port 53")
+    cli_opts = ["--tcp-timeout", "5", "--udp-timeout", "2", "--filter", "tcp or udp port 53"]
+    want = check_equal(client, cli, parts, tmp_path / "a", 37, cli_opts, **opts)
+    assert len(want) == 228
+    reasons = [json.loads(w)["end_reason"] for w in want]
+    assert reasons.count("idle_timeout") > 50
+    whole = os.path.join(data, "wa1kpcap__multi.pcap")
+    check_equal(client, cli, [whole], tmp_path / "b", 41, cli_opts, slice_bytes=50000, **opts)

@@ -105,6 +105,8 @@ def _declare(lib):
     fn("wkp_sink_callback_add_text", i, vp, i)
     fn("wkp_sink_free", None, vp)
     fn("wkp_flow_text", vp, vp, i, c.POINTER(sz))
+    fn("wkp_flow_end_position", c.c_uint64, vp)
+    fn("wkp_config_set_offsets", i, vp, c.c_uint64, c.c_uint64)
     fn("wkp_engine_new", i, vp, c.POINTER(vp), c.POINTER(ErrBuf))
     fn("wkp_engine_add_sink", i, vp, vp)
     fn("wkp_engine_run", i, vp, c.POINTER(cp), sz)

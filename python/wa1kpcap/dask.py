@@ -13,10 +13,13 @@ How (docs/scale-out.md):
    per run (by chunks of keys): those captures merged, with a filter keeping only the keys of
    those flows (a filter never changes ordinals, the clock or the ticks).
    Its flows replace the phase-1 flows of those keys in those captures.
-4. The records are put in the output order: by the end of each flow, then
-   by flow id (docs/output.md, "Order").
+4. The records are put in the output order: by the position where each
+   flow's end was found (wkp_flow_end_position, moved on like the ids),
+   then by flow id (docs/output.md, "Order").
+5. With slice_bytes, a large file is also cut into byte slices, each a
+   task; a run of linked slices is redone from its whole files, keeping
+   the flows that begin in those slices.
 """
-import bisect
 import decimal
 import json
 import os
@@ -104,10 +107,12 @@ def _pcapng_first(f, head):
             return t * 10**9 // tick
 
 
-def _run(paths, options, merge, filt, scratch):
-    """One engine run (on a worker): the NDJSON file it wrote in `scratch`
-    (the CLI's file sink: no Python call per flow), its packets read, and
-    per record its fields and byte span in that file."""
+def _run(paths, options, merge, filt, scratch, span=None):
+    """One engine run (on a worker): the NDJSON file it wrote in `scratch`,
+    its packets read, and per record its fields, its end position
+    (wkp_flow_end_position) and its byte span in that file. `span` (start,
+    stop): only the records whose first byte lies there (stop None: to the
+    end)."""
     import ctypes
 
     from . import _lib
@@ -119,27 +124,36 @@ def _run(paths, options, merge, filt, scratch):
         opts["filter"] = "(%s) and (%s)" % (user, filt) if user else filt
     o = Wa1kPcap(merge=merge, **opts)._opts
     L = _lib.lib()
-    L.wkp_sink_file_new.restype = ctypes.c_int
-    L.wkp_sink_file_new.argtypes = [ctypes.c_char_p, ctypes.c_int,
-                                    ctypes.POINTER(ctypes.c_void_p),
-                                    ctypes.POINTER(_lib.ErrBuf)]
     cfg = ctypes.c_void_p()
     _lib.check(L.wkp_config_new(ctypes.byref(cfg)))
     err = _lib.ErrBuf()
     e = ctypes.c_void_p()
     try:
         _Engine._configure(L, cfg, o, err)
+        if span is not None:
+            stop = span[1] if span[1] is not None else 2**64 - 1
+            _lib.check(L.wkp_config_set_offsets(cfg, span[0], stop))
         _lib.check(L.wkp_engine_new(cfg, ctypes.byref(e), ctypes.byref(err)),
                    err.msg.decode(errors="replace"))
     finally:
         L.wkp_config_free(cfg)
-    fd, tmp = tempfile.mkstemp(suffix=".ndjson", dir=scratch)
-    os.close(fd)
-    ok = False
+    lines, ends = [], []
+    n = ctypes.c_size_t()
+
+    def keep(flow, _user):
+        p = L.wkp_flow_text(flow, _lib.FMT_NDJSON, ctypes.byref(n))
+        lines.append(ctypes.string_at(p, n.value))
+        ends.append(L.wkp_flow_end_position(flow))
+        return 0
+
+    cb = _lib.FLOW_FN(keep)
     try:
         sink = ctypes.c_void_p()
-        _lib.check(L.wkp_sink_file_new(os.fsencode(tmp), _lib.FMT_NDJSON, ctypes.byref(sink),
-                                       ctypes.byref(err)), err.msg.decode(errors="replace"))
+        _lib.check(L.wkp_sink_callback_new(cb, None, ctypes.byref(sink)))
+        st = L.wkp_sink_callback_add_text(sink, _lib.FMT_NDJSON)
+        if st < 0:
+            L.wkp_sink_free(sink)
+            _lib.check(st)
         st = L.wkp_engine_add_sink(e, sink)
         if st < 0:
             L.wkp_sink_free(sink)
@@ -150,21 +164,25 @@ def _run(paths, options, merge, filt, scratch):
             msg = L.wkp_engine_last_error(e).decode(errors="replace")
             raise _lib.Wa1kPcapError(msg or _lib.STATUS.get(st, str(st)), st)
         packets = L.wkp_engine_counter(e, 0)  # WKP_CNT_PACKETS_READ
-        with open(tmp, "rb") as f:
-            lines = f.read().splitlines(keepends=True)
-        ok = True
     finally:
         L.wkp_engine_free(e)
-        if not ok:
-            os.unlink(tmp)
+    fd, tmp = tempfile.mkstemp(suffix=".ndjson", dir=scratch)
+    with os.fdopen(fd, "wb") as f:
+        f.writelines(lines)
     spans, at = [], 0
     for x in lines:
         spans.append((at, at + len(x)))
         at += len(x)
-    return tmp, packets, [_meta(x) for x in lines], spans
+    metas = []
+    for x, pos in zip(lines, ends):
+        m = _meta(x)
+        m["end_pos"] = pos
+        metas.append(m)
+    return tmp, packets, metas, spans
 
 
-_HEAD = ("flow_id", "protocol", "src_ip", "dst_ip", "src_port", "dst_port", "end_time", "end_reason")
+_HEAD = ("flow_id", "protocol", "src_ip", "dst_ip", "src_port", "dst_port", "start_time",
+         "end_time", "end_reason")
 
 
 def _meta(line):
@@ -177,7 +195,8 @@ def _meta(line):
     head = json.loads(text, parse_float=decimal.Decimal)  # times exact to the ns
     m = {k: head.get(k) for k in _HEAD}
     m["end_ns"] = int(head["end_time"] * 10**9)
-    m["end_time"] = None
+    m["start_ns"] = int(head["start_time"] * 10**9)
+    m["end_time"] = m["start_time"] = None
     m["tunnel"] = b',"tunnel":{' in line
     return m
 
@@ -204,11 +223,14 @@ def _relabel(line, fid):
 
 
 class _Rec:
-    __slots__ = ("loc", "meta", "fid", "key", "reason", "end_ns", "est_ns", "src")
+    __slots__ = ("loc", "meta", "fid", "pos", "key", "reason", "end_ns", "src")
 
-    def __init__(self, loc, meta, offset, src, timeouts):
+    def __init__(self, loc, meta, offset, src):
         self.loc = loc  # (file, start, end) of its NDJSON line
+        # ids and positions count the records read: moved on by the records
+        # read before the run's first (docs/output.md, "Order")
         self.fid = meta["flow_id"] + offset
+        self.pos = meta["end_pos"] + 4 * offset
         self.meta = head = meta
         # both directions: a flow's first packet in a capture may come
         # from either side, and the key names the first packet's sender first
@@ -217,36 +239,11 @@ class _Rec:
         self.key = (head.get("protocol"), tuple(ends))
         self.reason = head["end_reason"]
         self.end_ns = head["end_ns"]
-        tcp, close, udp = timeouts
-        wait = 0
-        if self.reason == "idle_timeout":
-            wait = tcp if head.get("protocol") == "TCP" else udp
-        elif self.reason in ("fin", "rst"):
-            wait = close
-        # the capture clock at which the flow's end was found, about
-        self.est_ns = self.end_ns + int(wait * 1e9)
         self.src = src
 
 
-def _order(buckets):
-    """Merge lists each in output order into one: the head whose flow's end
-    was found earliest goes first."""
-    heads = [0] * len(buckets)
-    out = []
-    while True:
-        best = None
-        for i, lst in enumerate(buckets):
-            if heads[i] < len(lst):
-                r = lst[heads[i]]
-                if best is None or (r.est_ns, r.fid) < (best[1].est_ns, best[1].fid):
-                    best = (i, r)
-        if best is None:
-            return out
-        heads[best[0]] += 1
-        out.append(best[1])
-
-
-def analyze_many(paths, client, out_dir=None, part_size=100000, scratch_dir=None, **options):
+def analyze_many(paths, client, out_dir=None, part_size=100000, scratch_dir=None,
+                 slice_bytes=None, **options):
     """The flows of the captures `paths` as one merged stream, analysed as
     Dask tasks on `client` (a distributed.Client), one engine per capture.
     `options` are Wa1kPcap's (except ``merge``). Returns a pandas DataFrame
@@ -256,51 +253,89 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, scratch_dir=None
     and returns the list of files written. Each task writes its records
     into `scratch_dir`, a directory the workers and the client share
     (default: a new temporary directory, for workers on this machine);
-    only the records' fields travel through Dask. Its files are removed."""
+    only the records' fields travel through Dask. Its files are removed.
+
+    `slice_bytes`: a pcap or pcapng file larger than this is also cut into
+    byte slices of about this size, one task each (records belong to the
+    slice their first byte lies in); flows cut at a slice boundary are
+    stitched like flows that go on into the next file."""
     options.pop("merge", None)
     paths = [os.fspath(p) for p in paths]
     if not paths:
         raise ValueError("analyze_many: no captures")
+    if slice_bytes is not None and int(slice_bytes) < 1:
+        raise ValueError("analyze_many: slice_bytes must be at least 1")
     starts = client.gather(client.map(first_packet_ns, paths, pure=False))
     order = sorted(range(len(paths)),
                    key=lambda i: (starts[i] is None, starts[i] or 0, paths[i], i))
-    files = [paths[i] for i in order]
-    t0 = [starts[i] for i in order]
+    # units: (path, span or None); a slice's first timestamp comes from its run
+    units, t0 = [], []
+    for i in order:
+        size = os.path.getsize(paths[i]) if slice_bytes else 0
+        if not slice_bytes or starts[i] is None or size <= int(slice_bytes):
+            units.append((paths[i], None))
+            t0.append(starts[i])
+            continue
+        cuts = list(range(0, size, int(slice_bytes)))
+        for k, at in enumerate(cuts):
+            units.append((paths[i], (at, cuts[k + 1] if k + 1 < len(cuts) else None)))
+            t0.append(starts[i] if k == 0 else _UNKNOWN)
     if scratch_dir is None:
         scratch = tempfile.mkdtemp(prefix="wa1kpcap-dask-")
         try:
-            return _many(files, t0, client, out_dir, part_size, scratch, options)
+            return _many(units, t0, client, out_dir, part_size, scratch, options)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-    return _many(files, t0, client, out_dir, part_size, scratch_dir, options)
+    return _many(units, t0, client, out_dir, part_size, scratch_dir, options)
 
 
-def _many(files, t0, client, out_dir, part_size, scratch, options):
+_UNKNOWN = object()
+
+
+def _phase2_inputs(units, a, b):
+    """The phase-2 run for units a..b: the paths to merge and the index of
+    the unit whose offset its ids start from.
+    Slices are redone from whole files, the records outside a..b dropped
+    by id (ids are ordinals, the same in a run over the whole file)."""
+    if all(units[q][1] is None for q in range(a, b + 1)):
+        return [units[q][0] for q in range(a, b + 1)], a
+    paths = []
+    for q in range(a, b + 1):
+        if not paths or paths[-1] != units[q][0]:
+            paths.append(units[q][0])
+    first = a
+    while first > 0 and units[first][1] is not None and units[first][1][0] > 0:
+        first -= 1
+    return paths, first
+
+
+def _many(units, t0, client, out_dir, part_size, scratch, options):
     from .export import to_dataframe
     from .flow import Flow
 
     tcp = float(options.get("tcp_timeout", options.get("tcp_cleanup_timeout", 300.0)))
-    close = float(options.get("tcp_close_timeout", 60.0)) or tcp
     udp = float(options.get("udp_timeout", 0.0))
-    timeouts = (tcp, close, udp)
 
-    # phase 1: each capture alone
-    futs = [client.submit(_run, [p], options, False, None, scratch, pure=False)
-            for p in files]
+    # phase 1: each capture (or slice) alone
+    futs = [client.submit(_run, [p], options, False, None, scratch, span, pure=False)
+            for p, span in units]
     res = client.gather(futs)
     offsets = [0]
     for _, n, _, _ in res:
         offsets.append(offsets[-1] + n)
-    recs = [[_Rec((path, a, b), m, offsets[i], i, timeouts)
+    recs = [[_Rec((path, a, b), m, offsets[i], i)
              for m, (a, b) in zip(metas, spans)]
             for i, (path, _, metas, spans) in enumerate(res)]
+    # a later slice's first timestamp: its earliest flow start (None: no flow)
+    t0 = [min((r.meta["start_ns"] for r in recs[q]), default=None) if t is _UNKNOWN else t
+          for q, t in enumerate(t0)]
 
     # runs of captures linked by flows that may go on: a key stays pending
     # while its last flow so far ended with end_of_input
     # captures that overlap in time interleave in the merged stream: all
     # their flows are redone (seen by a flow of one ending after the next
     # one's first packet; a filtered packet later than that is not seen)
-    nf = len(files)
+    nf = len(units)
     overlap = [q + 1 < nf and t0[q + 1] is not None and
                any(r.end_ns > t0[q + 1] for r in recs[q]) for q in range(nf)]
     groups = []  # (first, last, keys to redo, whole: merged unfiltered)
@@ -357,42 +392,29 @@ def _many(files, t0, client, out_dir, part_size, scratch, options):
             chunks = [(set(ks[c:c + FILTER_CHUNK]),
                        " or ".join(parts[k] for k in ks[c:c + FILTER_CHUNK]))
                       for c in range(0, len(ks), FILTER_CHUNK)]
+        run_paths, first = _phase2_inputs(units, a, b)
         for ck, filt in chunks:
-            jobs.append(client.submit(_run, files[a:b + 1], options, True, filt, scratch,
+            jobs.append(client.submit(_run, run_paths, options, True, filt, scratch,
                                       pure=False))
-            tags.append((a, b, ck))
+            tags.append((a, b, ck, first))
     merged = client.gather(jobs)
 
-    ends = [t if t is not None else float("inf") for t in t0]
-    buckets = {}  # capture index where a flow's end was found -> lists in order
-    final = []
+    # every record kept, in the order of one run: by the position where its
+    # end was found, then by id (flows still open at the end share the last
+    # position)
+    out = []
     for q in range(nf):
         keep = recs[q]
         for (a, b, keys, _) in groups:
             if a <= q <= b:
                 keep = [r for r in keep if r.key not in keys]
-        keep_end = [r for r in keep if r.reason != _EOI]
-        final += [r for r in keep if r.reason == _EOI]
-        buckets.setdefault(q, []).append(keep_end)
-    for (a, b, keys), (path, _, metas, spans) in zip(tags, merged):
-        per = {}
+        out += keep
+    for (a, b, keys, first), (path, _, metas, spans) in zip(tags, merged):
         for m, sp in zip(metas, spans):
-            r = _Rec((path,) + sp, m, offsets[a], a, timeouts)
-            if r.key not in keys:
-                continue
-            if r.reason == _EOI:
-                final.append(r)
-                continue
-            q = max(a, min(b, bisect.bisect_right(ends, r.est_ns) - 1))
-            per.setdefault(q, []).append(r)
-        for q, lst in per.items():
-            buckets.setdefault(q, []).append(lst)
-    out = []
-    for q in range(nf):
-        out += _order(buckets.get(q, []))
-    # flows still open when the last capture ended: all at the final flush
-    final.sort(key=lambda r: r.fid)
-    out += final
+            r = _Rec((path,) + sp, m, offsets[first], a)
+            if r.key in keys and offsets[a] <= r.fid < offsets[b + 1]:
+                out.append(r)
+    out.sort(key=lambda r: (r.pos, r.fid))
     texts = {}
     for r in out:
         if r.loc[0] not in texts:

@@ -485,3 +485,96 @@ Test(access, pushing_after_the_run_ended_is_refused)
     cr_expect_eq(wkp_push_finish(p), WKP_ESTOPPED);
     wkp_engine_free(e);
 }
+
+/* ---- where each flow's end was found ---- */
+
+/* An Ethernet frame with IPv4 10.0.0.1:sport -> 10.0.0.2:9999 UDP and 4
+ * bytes of payload (46 bytes). */
+static size_t udp_frame(uint8_t *b, uint16_t sport)
+{
+    static const uint8_t head[] = {0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0x08, 0x00, /* Ethernet */
+                                   0x45, 0, 0, 32, 0, 0, 0x40, 0, 64, 17, 0, 0,  /* IPv4, 32 bytes */
+                                   10, 0, 0, 1, 10, 0, 0, 2};
+    memcpy(b, head, sizeof head);
+    uint8_t *u = b + sizeof head;
+    u[0] = (uint8_t)(sport >> 8), u[1] = (uint8_t)sport, u[2] = 0x27, u[3] = 0x0f; /* 9999 */
+    u[4] = 0, u[5] = 12, u[6] = u[7] = 0; /* length 12, no checksum */
+    memcpy(u + 8, "ping", 4);
+    return sizeof head + 12;
+}
+
+struct ends {
+    int n;
+    uint64_t id[8], pos[8];
+};
+
+static int keep_end(const wkp_flow *f, void *user)
+{
+    struct ends *x = user;
+    cr_assert_lt(x->n, 8);
+    x->id[x->n] = wkp_flow_id(f);
+    x->pos[x->n++] = wkp_flow_end_position(f);
+    return 0;
+}
+
+static void push_run(struct ends *x, uint64_t max_flows, const uint16_t *ports,
+                     const int64_t *ts, int n)
+{
+    wkp_config *cfg;
+    wkp_engine *e;
+    wkp_sink *cb;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    /* max_flows is shared out among the workers: one, so that it holds */
+    cr_assert_eq(wkp_config_set_threads(cfg, max_flows ? 1 : 2), WKP_OK);
+    cr_assert_eq(wkp_config_set_udp_timeout(cfg, 1), WKP_OK);
+    if (max_flows)
+        cr_assert_eq(wkp_config_set_max_flows(cfg, max_flows), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
+    wkp_config_free(cfg);
+    cr_assert_eq(wkp_sink_callback_new(keep_end, x, &cb), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, cb), WKP_OK);
+    wkp_pusher *p;
+    cr_assert_eq(wkp_push_start(e, 1 /* DLT_EN10MB */, "made", &p), WKP_OK);
+    for (int i = 0; i < n; i++) {
+        uint8_t b[64];
+        size_t len = udp_frame(b, ports[i]);
+        cr_assert_eq(wkp_push_packet(p, ts[i], b, len, len), WKP_OK);
+    }
+    cr_assert_eq(wkp_push_finish(p), WKP_OK, "%s", wkp_engine_last_error(e));
+    wkp_engine_free(e);
+}
+
+/* Positions are 4 x the records read + 0 (at a packet), 1 (at a tick: the
+ * clock entered a new second) or 2 (at the end of the input); sinks see
+ * (position, id) order. By hand, with a 1 s UDP timeout:
+ *   #1 port 1001 at 1000.2 s, #2 port 1002 at 1000.5 s,
+ *   #3 port 1003 at 1002.1 s: the clock enters second 1002, a tick after
+ *      record 3 (position 13) ends #1 (idle 1.9 s) and #2 (1.6 s);
+ *   #4 port 1001 at 1002.3 s (a new flow), #5 port 1003 at 1002.4 s,
+ *   #6 port 1004 at 1002.9 s; the end of the input after record 6
+ *      (position 26) ends the flows of ids 3, 4 and 6. */
+Test(access, end_positions_by_hand)
+{
+    const uint16_t ports[] = {1001, 1002, 1003, 1001, 1003, 1004};
+    const int64_t S = 1000000000;
+    const int64_t ts[] = {1000 * S + S / 5, 1000 * S + S / 2, 1002 * S + S / 10,
+                          1002 * S + 3 * S / 10, 1002 * S + 4 * S / 10, 1002 * S + 9 * S / 10};
+    struct ends x = {0};
+    push_run(&x, 0, ports, ts, 6);
+    const uint64_t id[] = {1, 2, 3, 4, 6}, pos[] = {13, 13, 26, 26, 26};
+    cr_assert_eq(x.n, 5);
+    for (int i = 0; i < 5; i++) {
+        cr_expect_eq(x.id[i], id[i], "flow %d", i);
+        cr_expect_eq(x.pos[i], pos[i], "flow %d", i);
+    }
+    /* at a packet: with room for one flow, #2 evicts #1 when it arrives
+     * (position 2 x 4 + 0 = 8); #2 ends with the input (2 x 4 + 2 = 10) */
+    struct ends y = {0};
+    push_run(&y, 1, ports, ts, 2);
+    cr_assert_eq(y.n, 2);
+    cr_expect_eq(y.id[0], 1);
+    cr_expect_eq(y.pos[0], 8);
+    cr_expect_eq(y.id[1], 2);
+    cr_expect_eq(y.pos[1], 10);
+    cr_expect_eq(wkp_flow_end_position(NULL), 0);
+}
