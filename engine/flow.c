@@ -8,6 +8,7 @@
 
 #include "engine/columns.h"
 #include "engine/internal.h"
+#include "util/nstime.h"
 
 uint64_t wkp_flow_end_position(const wkp_flow *f)
 {
@@ -149,4 +150,134 @@ double wkp_flow_stat(const wkp_flow *f, const char *name)
         }
     }
     return NAN;
+}
+
+/* ---- one column, typed (wkp_flow_column) ---- */
+
+/* The end of the JSON value that starts at s (s < e), or NULL if it is cut.
+ * The text is the engine's own NDJSON: well formed, no whitespace. */
+static const char *json_skip(const char *s, const char *e)
+{
+    if (*s == '"') {
+        for (s++; s < e; s++) {
+            if (*s == '\\')
+                s++;
+            else if (*s == '"')
+                return s + 1;
+        }
+        return NULL;
+    }
+    if (*s == '{' || *s == '[') {
+        int depth = 0;
+        for (; s < e; s++) {
+            if (*s == '"') {
+                s = json_skip(s, e);
+                if (!s)
+                    return NULL;
+                s--;
+            } else if (*s == '{' || *s == '[') {
+                depth++;
+            } else if (*s == '}' || *s == ']') {
+                if (--depth == 0)
+                    return s + 1;
+            }
+        }
+        return NULL;
+    }
+    while (s < e && *s != ',' && *s != '}' && *s != ']')
+        s++;
+    return s;
+}
+
+/* The value of member `key` of the object that starts at s, or NULL. */
+static const char *json_member(const char *s, const char *e, const char *key, const char **end)
+{
+    if (s >= e || *s != '{')
+        return NULL;
+    size_t klen = strlen(key);
+    for (s++; s < e && *s == '"';) {
+        const char *k = s + 1, *ke = json_skip(s, e);
+        if (!ke || ke >= e || *ke != ':')
+            return NULL;
+        const char *v = ke + 1, *ve = v < e ? json_skip(v, e) : NULL;
+        if (!ve)
+            return NULL;
+        if ((size_t)(ke - 1 - k) == klen && memcmp(k, key, klen) == 0) {
+            *end = ve;
+            return v;
+        }
+        s = ve < e && *ve == ',' ? ve + 1 : ve;
+    }
+    return NULL;
+}
+
+wkp_status wkp_flow_column(const wkp_flow *f, size_t i, wkp_value *out)
+{
+    if (!out)
+        return WKP_EINVAL;
+    memset(out, 0, sizeof *out);
+    if (!f || !f->cols || i >= f->cols->n)
+        return WKP_EINVAL;
+    const struct wkp_coltab *t = f->cols;
+    const struct wkp_col *c = &t->v[i];
+    const char *field = (const char *)f + c->arg;
+    const struct wkp_flow_stats *st = f->stats;
+    switch (c->kind) {
+    case WKP_COL_U64:
+        out->kind = WKP_VALUE_INT, out->i = (int64_t) * (const uint64_t *)field;
+        return WKP_OK;
+    case WKP_COL_U16: out->kind = WKP_VALUE_INT, out->i = *(const uint16_t *)field; return WKP_OK;
+    case WKP_COL_TIME: out->kind = WKP_VALUE_TIME, out->i = *(const int64_t *)field; return WKP_OK;
+    case WKP_COL_DURATION:
+        out->kind = WKP_VALUE_TIME, out->i = wkp_ns_sub(f->end_ns, f->start_ns);
+        return WKP_OK;
+    case WKP_COL_TEXT:
+    case WKP_COL_TEXT_PTR:
+    case WKP_COL_END_REASON:
+        out->kind = WKP_VALUE_TEXT;
+        out->text = c->kind == WKP_COL_TEXT       ? field
+                    : c->kind == WKP_COL_TEXT_PTR ? *(const char *const *)field
+                                                  : wkp__end_reason_names[f->end_reason];
+        out->len = strlen(out->text);
+        return WKP_OK;
+    case WKP_COL_STAT:
+    case WKP_COL_STAT_COUNT:
+        if (!st || !(st->present & (1u << c->blk)))
+            return WKP_OK; /* the block has no values */
+        if (c->kind == WKP_COL_STAT_COUNT)
+            out->kind = WKP_VALUE_INT, out->i = (int64_t)st->blk[c->blk].v[c->arg];
+        else
+            out->kind = WKP_VALUE_DOUBLE, out->d = st->blk[c->blk].v[c->arg];
+        return WKP_OK;
+    case WKP_COL_SCALAR_U64:
+        if (st)
+            out->kind = WKP_VALUE_INT,
+            out->i = (int64_t) * (const uint64_t *)((const char *)&st->sc + c->arg);
+        return WKP_OK;
+    case WKP_COL_SCALAR_DBL:
+        if (st)
+            out->kind = WKP_VALUE_DOUBLE,
+            out->d = *(const double *)((const char *)&st->sc + c->arg);
+        return WKP_OK;
+    default: break;
+    }
+    /* the rest: its text in the NDJSON record, at the top level or under
+     * "features" (the sequences) */
+    const char *s = f->text[WKP_TXT_NDJSON];
+    if (!s)
+        return WKP_ESTATE;
+    const char *e = s + f->text_len[WKP_TXT_NDJSON], *ve = NULL, *v;
+    if (i >= t->seqs_at && i < t->feat_end) {
+        const char *fe;
+        const char *feat = json_member(s, e, "features", &fe);
+        v = feat ? json_member(feat, fe, c->key, &ve) : NULL;
+    } else {
+        v = json_member(s, e, c->key, &ve);
+    }
+    if (v) {
+        out->kind = WKP_VALUE_JSON;
+        out->text = v;
+        out->len = (size_t)(ve - v);
+    }
+    return WKP_OK;
 }

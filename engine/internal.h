@@ -91,6 +91,7 @@ enum {
 /* A finished flow: built by its worker, written and freed by the merger.
  * This is the public wkp_flow the callback sink sees. */
 struct wkp_flow {
+    const struct wkp_coltab *cols; /* the engine's columns (wkp_flow_column) */
     uint64_t end_pos;       /* stream position of the item that ended it */
     uint64_t id;            /* ordinal of its first packet */
     bool arp_row;           /* no flow: an ARP packet's row, for the packet sinks only */

@@ -359,6 +359,7 @@ static void fill_record(struct wkp_worker *w, struct live_flow *lf, struct wkp_f
         reason = lf->closed_by - 1; /* a closed flow that went quiet ended by FIN or RST */
     const struct wkp_flow_key *k = &lf->h.key;
     f->end_pos = end_pos;
+    f->cols = e->cfg.cols;
     f->id = lf->first_ord;
     f->capture = e->caps[lf->capture].name;
     f->ts_digits = e->caps[lf->capture].ts_digits;

@@ -545,6 +545,34 @@ WKP_API WKP_NODISCARD wkp_status wkp_sink_callback_add_text(wkp_sink *s, wkp_for
  * ("]\n" with no flow). */
 WKP_API const char *wkp_flow_text(const wkp_flow *f, wkp_format fmt, size_t *len);
 
+/* One column's value, typed. */
+typedef enum {
+    WKP_VALUE_NONE = 0, /* the flow has no value for it: an empty CSV cell, no JSON key */
+    WKP_VALUE_INT,      /* i: counts, ports, ids, count statistics */
+    WKP_VALUE_DOUBLE,   /* d: statistics and ratios */
+    WKP_VALUE_TIME,     /* i: nanoseconds (start_time and end_time since the epoch; duration) */
+    WKP_VALUE_TEXT,     /* text, len: a NUL-terminated string (capture, key, addresses...) */
+    WKP_VALUE_JSON,     /* text, len: the JSON text the NDJSON record holds for it (a list, an
+                         * object, or a string), not NUL-terminated */
+} wkp_value_kind;
+
+typedef struct wkp_value {
+    wkp_value_kind kind;
+    int64_t i;
+    double d;
+    const char *text; /* borrowed from the flow: valid inside the callback only */
+    size_t len;
+} wkp_value;
+
+/* Column i (0 <= i < wkp_engine_column_count, in CSV order) of f into
+ * *out: numbers and times typed, names and addresses as text, and the rest
+ * (sequences, protocol objects, tunnel, custom features, ext_protocol,
+ * protocol) as the JSON text of the flow's NDJSON record, which needs
+ * wkp_sink_callback_add_text(sink, WKP_FMT_NDJSON) (else WKP_ESTATE for
+ * those columns). A sequence is also readable typed, element by element,
+ * with wkp_flow_seq_value. WKP_EINVAL: f or out NULL, or i out of range. */
+WKP_API WKP_NODISCARD wkp_status wkp_flow_column(const wkp_flow *f, size_t i, wkp_value *out);
+
 /* NULL is a no-op, and so is a sink given to an engine (wkp_engine_free
  * frees it). */
 WKP_API void wkp_sink_free(wkp_sink *s);

@@ -492,9 +492,10 @@ Test(access, pushing_after_the_run_ended_is_refused)
  * bytes of payload (46 bytes). */
 static size_t udp_frame(uint8_t *b, uint16_t sport)
 {
-    static const uint8_t head[] = {0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0x08, 0x00, /* Ethernet */
-                                   0x45, 0, 0, 32, 0, 0, 0x40, 0, 64, 17, 0, 0,  /* IPv4, 32 bytes */
-                                   10, 0, 0, 1, 10, 0, 0, 2};
+    static const uint8_t head[] = {
+        0,    0, 0, 0,  0,  2, 0,    0, 0,  0,  0, 1, 0x08, 0x00, /* Ethernet */
+        0x45, 0, 0, 32, 0,  0, 0x40, 0, 64, 17, 0, 0,             /* IPv4, 32 bytes */
+        10,   0, 0, 1,  10, 0, 0,    2};
     memcpy(b, head, sizeof head);
     uint8_t *u = b + sizeof head;
     u[0] = (uint8_t)(sport >> 8), u[1] = (uint8_t)sport, u[2] = 0x27, u[3] = 0x0f; /* 9999 */
@@ -517,8 +518,8 @@ static int keep_end(const wkp_flow *f, void *user)
     return 0;
 }
 
-static void push_run(struct ends *x, uint64_t max_flows, const uint16_t *ports,
-                     const int64_t *ts, int n)
+static void push_run(struct ends *x, uint64_t max_flows, const uint16_t *ports, const int64_t *ts,
+                     int n)
 {
     wkp_config *cfg;
     wkp_engine *e;
@@ -557,7 +558,7 @@ Test(access, end_positions_by_hand)
 {
     const uint16_t ports[] = {1001, 1002, 1003, 1001, 1003, 1004};
     const int64_t S = 1000000000;
-    const int64_t ts[] = {1000 * S + S / 5, 1000 * S + S / 2, 1002 * S + S / 10,
+    const int64_t ts[] = {1000 * S + S / 5,      1000 * S + S / 2,      1002 * S + S / 10,
                           1002 * S + 3 * S / 10, 1002 * S + 4 * S / 10, 1002 * S + 9 * S / 10};
     struct ends x = {0};
     push_run(&x, 0, ports, ts, 6);
@@ -577,4 +578,168 @@ Test(access, end_positions_by_hand)
     cr_expect_eq(y.id[1], 2);
     cr_expect_eq(y.pos[1], 10);
     cr_expect_eq(wkp_flow_end_position(NULL), 0);
+}
+
+/* ---- every column of a flow, typed ---- */
+
+/* Cell k of a CSV row (RFC 4180: a quoted cell's quotes doubled), unquoted
+ * into buf; false past the last cell. */
+static bool csv_cell(const char *row, size_t len, size_t k, char *buf, size_t cap)
+{
+    size_t at = 0;
+    for (size_t cell = 0;; cell++) {
+        size_t n = 0;
+        bool quoted = at < len && row[at] == '"';
+        if (quoted) {
+            for (at++; at < len; at++) {
+                if (row[at] == '"' && (at + 1 >= len || row[at + 1] != '"')) {
+                    at++;
+                    break;
+                }
+                if (row[at] == '"')
+                    at++;
+                if (cell == k && n + 1 < cap)
+                    buf[n++] = row[at];
+            }
+        } else {
+            for (; at < len && row[at] != ',' && row[at] != '\n'; at++)
+                if (cell == k && n + 1 < cap)
+                    buf[n++] = row[at];
+        }
+        if (cell == k) {
+            buf[n] = '\0';
+            return true;
+        }
+        if (at >= len || row[at] != ',')
+            return false;
+        at++;
+    }
+}
+
+struct colcheck {
+    size_t ncols;
+    int flows, ints, doubles, times, texts, jsons, nones;
+};
+
+/* Each column's typed value against the CSV writer's cell for the same
+ * flow: an integer is the cell's decimal number, a double the number the
+ * cell's shortest round-trip text reads back to, a time the cell's seconds
+ * with 6 decimals (a microsecond capture), a text or JSON text the cell
+ * itself, and no value an empty cell. */
+static int check_columns(const wkp_flow *f, void *user)
+{
+    struct colcheck *x = user;
+    size_t rlen;
+    const char *row = wkp_flow_text(f, WKP_FMT_CSV, &rlen);
+    cr_assert_not_null(row);
+    static char cell[1 << 16];
+    for (size_t i = 0; i < x->ncols; i++) {
+        wkp_value v;
+        cr_assert_eq(wkp_flow_column(f, i, &v), WKP_OK);
+        cr_assert(csv_cell(row, rlen, i, cell, sizeof cell), "column %zu", i);
+        char want[64];
+        switch (v.kind) {
+        case WKP_VALUE_NONE:
+            cr_expect_str_eq(cell, "", "column %zu", i);
+            x->nones++;
+            break;
+        case WKP_VALUE_INT:
+            snprintf(want, sizeof want, "%lld", (long long)v.i);
+            cr_expect_str_eq(cell, want, "column %zu", i);
+            x->ints++;
+            break;
+        case WKP_VALUE_DOUBLE:
+            cr_expect_eq(strtod(cell, NULL), v.d, "column %zu: %s", i, cell);
+            x->doubles++;
+            break;
+        case WKP_VALUE_TIME:
+            snprintf(want, sizeof want, "%lld.%06lld", (long long)(v.i / 1000000000),
+                     (long long)(v.i % 1000000000 / 1000));
+            cr_expect_str_eq(cell, want, "column %zu", i);
+            x->times++;
+            break;
+        case WKP_VALUE_TEXT:
+            cr_expect_str_eq(cell, v.text, "column %zu", i);
+            x->texts++;
+            break;
+        case WKP_VALUE_JSON:
+            /* a JSON string's cell is the string itself, any other value its text */
+            if (v.text[0] == '"')
+                cr_expect(v.len >= 2 && strlen(cell) == v.len - 2 &&
+                              memcmp(cell, v.text + 1, v.len - 2) == 0,
+                          "column %zu", i);
+            else
+                cr_expect(strlen(cell) == v.len && memcmp(cell, v.text, v.len) == 0,
+                          "column %zu: %s against %.*s", i, cell, (int)v.len, v.text);
+            x->jsons++;
+            break;
+        }
+    }
+    wkp_value v;
+    cr_expect_eq(wkp_flow_column(f, x->ncols, &v), WKP_EINVAL);
+    cr_expect_eq(v.kind, WKP_VALUE_NONE);
+    x->flows++;
+    return 0;
+}
+
+Test(access, every_column_typed_matches_the_csv_cell)
+{
+    wkp_config *cfg;
+    wkp_engine *e;
+    wkp_sink *cb;
+    struct colcheck x = {0};
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
+    wkp_config_free(cfg);
+    x.ncols = wkp_engine_column_count(e);
+    cr_assert_eq(x.ncols, MULTI_COLUMNS);
+    cr_assert_eq(wkp_sink_callback_new(check_columns, &x, &cb), WKP_OK);
+    cr_assert_eq(wkp_sink_callback_add_text(cb, WKP_FMT_CSV), WKP_OK);
+    cr_assert_eq(wkp_sink_callback_add_text(cb, WKP_FMT_NDJSON), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, cb), WKP_OK);
+    const char *in[] = {MULTI};
+    cr_assert_eq(wkp_engine_run(e, in, 1), WKP_OK);
+    wkp_engine_free(e);
+    cr_expect_eq(x.flows, MULTI_FLOWS);
+    cr_expect_eq(x.ints + x.doubles + x.times + x.texts + x.jsons + x.nones,
+                 (int)(MULTI_FLOWS * MULTI_COLUMNS));
+    /* every kind occurs: start/end times and duration are 3 per flow */
+    cr_expect_eq(x.times, 3 * MULTI_FLOWS);
+    cr_expect_gt(x.ints, 0);
+    cr_expect_gt(x.doubles, 0);
+    cr_expect_gt(x.texts, 0);
+    cr_expect_gt(x.jsons, 0);
+    cr_expect_gt(x.nones, 0);
+}
+
+static int column_without_text(const wkp_flow *f, void *user)
+{
+    wkp_value v;
+    size_t *seq = user;
+    cr_expect_eq(wkp_flow_column(f, 0, &v), WKP_OK); /* flow_id: from the record */
+    cr_expect_eq(v.kind, WKP_VALUE_INT);
+    cr_expect_eq(wkp_flow_column(f, *seq, &v), WKP_ESTATE); /* a sequence needs the NDJSON */
+    cr_expect_eq(wkp_flow_column(f, 0, NULL), WKP_EINVAL);
+    cr_expect_eq(wkp_flow_column(NULL, 0, &v), WKP_EINVAL);
+    return 1; /* one flow is enough */
+}
+
+Test(access, columns_of_objects_need_the_ndjson_text)
+{
+    wkp_config *cfg;
+    wkp_engine *e;
+    wkp_sink *cb;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
+    wkp_config_free(cfg);
+    size_t seq = 0;
+    for (size_t i = 0; i < wkp_engine_column_count(e); i++)
+        if (strcmp(wkp_engine_column_name(e, i), "feature.packet_lengths") == 0)
+            seq = i;
+    cr_assert_gt(seq, 0);
+    cr_assert_eq(wkp_sink_callback_new(column_without_text, &seq, &cb), WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, cb), WKP_OK);
+    const char *in[] = {MULTI};
+    cr_expect_eq(wkp_engine_run(e, in, 1), WKP_ESTOPPED);
+    wkp_engine_free(e);
 }
