@@ -21,6 +21,17 @@
 /* `wa1kpcap analyze -f ndjson wa1kpcap__multi.pcap | wc -l` */
 #define MULTI_FLOWS   140
 
+/* An engine with the default configuration. */
+static wkp_engine *default_engine(void)
+{
+    wkp_config *cfg;
+    wkp_engine *e;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
+    wkp_config_free(cfg);
+    return e;
+}
+
 struct grow {
     char *p;
     size_t len, cap;
@@ -347,12 +358,8 @@ Test(access, run_fd_waiting_for_data_stops_on_request)
     char *bytes = slurp(MULTI, &n);
     cr_assert_eq(write(p[1], bytes, 24), 24);
     free(bytes);
-    wkp_config *cfg;
-    wkp_engine *e;
+    wkp_engine *e = default_engine();
     wkp_sink *cb;
-    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
-    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
-    wkp_config_free(cfg);
     cr_assert_eq(wkp_sink_callback_new(ignore, NULL, &cb), WKP_OK);
     cr_assert_eq(wkp_engine_add_sink(e, cb), WKP_OK);
     pthread_t t;
@@ -726,12 +733,8 @@ static int column_without_text(const wkp_flow *f, void *user)
 
 Test(access, columns_of_objects_need_the_ndjson_text)
 {
-    wkp_config *cfg;
-    wkp_engine *e;
+    wkp_engine *e = default_engine();
     wkp_sink *cb;
-    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
-    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
-    wkp_config_free(cfg);
     size_t seq = 0;
     for (size_t i = 0; i < wkp_engine_column_count(e); i++)
         if (strcmp(wkp_engine_column_name(e, i), "feature.packet_lengths") == 0)
