@@ -171,3 +171,21 @@ def test_short_timeouts_keep_the_order(client, cli, data, tmp_path):
     assert reasons.count("idle_timeout") > 50
     whole = os.path.join(data, "wa1kpcap__multi.pcap")
     check_equal(client, cli, [whole], tmp_path / "b", 41, cli_opts, slice_bytes=50000, **opts)
+
+
+def test_dask_dataframe(client, data, tmp_path):
+    # partitions are the NDJSON parts, read by the workers: the computed frame is the
+    # pandas frame analyze_many returns without out_dir
+    import pandas as pd
+    dd = pytest.importorskip("dask.dataframe")
+    parts = sorted(glob.glob(os.path.join(data, "merge", "multi", "multi_*.pcap")))
+    df = analyze_many(parts, client, out_dir=str(tmp_path), part_size=50, dask_dataframe=True)
+    assert isinstance(df, dd.DataFrame)
+    assert df.npartitions == 3  # 140 records in parts of 50
+    got = df.compute().reset_index(drop=True)
+    want = analyze_many(parts, client)
+    assert list(got.columns) == list(want.columns)
+    assert len(got) == len(want) == 140
+    pd.testing.assert_frame_equal(got.astype(str), want.astype(str))
+    with pytest.raises(ValueError):
+        analyze_many(parts, client, dask_dataframe=True)

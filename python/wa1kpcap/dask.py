@@ -243,7 +243,7 @@ class _Rec:
 
 
 def analyze_many(paths, client, out_dir=None, part_size=100000, scratch_dir=None,
-                 slice_bytes=None, **options):
+                 slice_bytes=None, dask_dataframe=False, **options):
     """The flows of the captures `paths` as one merged stream, analysed as
     Dask tasks on `client` (a distributed.Client), one engine per capture.
     `options` are Wa1kPcap's (except ``merge``). Returns a pandas DataFrame
@@ -255,6 +255,10 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, scratch_dir=None
     (default: a new temporary directory, for workers on this machine);
     only the records' fields travel through Dask. Its files are removed.
 
+    `dask_dataframe` (with `out_dir`): return a dask DataFrame whose
+    partitions are the parts written, each read by a task (so the workers
+    must see `out_dir`), instead of the list of files.
+
     `slice_bytes`: a pcap or pcapng file larger than this is also cut into
     byte slices of about this size, one task each (records belong to the
     slice their first byte lies in); flows cut at a slice boundary are
@@ -263,6 +267,8 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, scratch_dir=None
     paths = [os.fspath(p) for p in paths]
     if not paths:
         raise ValueError("analyze_many: no captures")
+    if dask_dataframe and out_dir is None:
+        raise ValueError("analyze_many: dask_dataframe needs out_dir (its partitions read the parts)")
     if slice_bytes is not None and int(slice_bytes) < 1:
         raise ValueError("analyze_many: slice_bytes must be at least 1")
     starts = client.gather(client.map(first_packet_ns, paths, pure=False))
@@ -283,13 +289,35 @@ def analyze_many(paths, client, out_dir=None, part_size=100000, scratch_dir=None
     if scratch_dir is None:
         scratch = tempfile.mkdtemp(prefix="wa1kpcap-dask-")
         try:
-            return _many(units, t0, client, out_dir, part_size, scratch, options)
+            return _many(units, t0, client, out_dir, part_size, scratch, options, dask_dataframe)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-    return _many(units, t0, client, out_dir, part_size, scratch_dir, options)
+    return _many(units, t0, client, out_dir, part_size, scratch_dir, options,
+                 dask_dataframe)
 
 
 _UNKNOWN = object()
+
+
+def _load_part(path, columns):
+    """One NDJSON part as a pandas DataFrame (a dask partition)."""
+    from .export import to_dataframe
+    from .flow import Flow
+
+    with open(path, "rb") as f:
+        return to_dataframe([Flow(line) for line in f], columns=columns)
+
+
+def _dask_frame(parts, columns):
+    """A dask DataFrame with one partition a part, read lazily by the
+    workers. Its meta (column names and dtypes) is the first part's; each
+    partition keeps the dtypes pandas gives its own records."""
+    import dask
+    import dask.dataframe as dd
+
+    meta = _load_part(parts[0], columns).iloc[:0]
+    return dd.from_delayed([dask.delayed(_load_part)(p, columns) for p in parts], meta=meta,
+                           verify_meta=False)
 
 
 def _phase2_inputs(units, a, b):
@@ -309,7 +337,7 @@ def _phase2_inputs(units, a, b):
     return paths, first
 
 
-def _many(units, t0, client, out_dir, part_size, scratch, options):
+def _many(units, t0, client, out_dir, part_size, scratch, options, dask_dataframe=False):
     from .export import to_dataframe
     from .flow import Flow
 
@@ -433,6 +461,8 @@ def _many(units, t0, client, out_dir, part_size, scratch, options):
             with open(p, "wb") as f:
                 f.writelines(lines[at:at + part_size])
             written.append(p)
+        if dask_dataframe:
+            return _dask_frame(written, Wa1kPcap(**options).columns())
         return written
     return to_dataframe([Flow(line) for line in lines],
                         columns=Wa1kPcap(**options).columns())
