@@ -371,14 +371,10 @@ static void fill_record(struct wkp_worker *w, struct live_flow *lf, struct wkp_f
     const uint8_t *da = lf->creator_is_a ? k->b : k->a;
     f->sport = lf->creator_is_a ? k->pa : k->pb;
     f->dport = lf->creator_is_a ? k->pb : k->pa;
-    /* The record's text fields are for its sinks (end_flow builds no
-     * record when no sink reads one) */
-    if (e->reads_records) {
-        addr_text(sa, k->family, f->src_ip);
-        addr_text(da, k->family, f->dst_ip);
-        key_text(f);
-        wkp_community_id(k->family, sa, da, f->sport, f->dport, k->proto, 0, f->community_id);
-    }
+    addr_text(sa, k->family, f->src_ip);
+    addr_text(da, k->family, f->dst_ip);
+    key_text(f);
+    wkp_community_id(k->family, sa, da, f->sport, f->dport, k->proto, 0, f->community_id);
     f->start_ns = lf->start_ns;
     f->end_ns = lf->end_ns;
     f->pkts[WKP_DIR_UP] = pkts_of(lf, 0);
@@ -469,33 +465,28 @@ static void end_flow(struct wkp_worker *w, struct live_flow *lf, uint64_t end_po
         drop_flow(w, lf);
         return;
     }
-    if (!e->reads_records) {
-        /* nothing reads the record: count the flow as written and end it
-         * here, without the record, its statistics or the merger */
+    if (e->reads_records) {
+        struct wkp_flow *f = wkp__record_new(w);
+        if (!f) {
+            fail(w);
+            drop_flow(w, lf);
+            return;
+        }
+        fill_record(w, lf, f, end_pos, reason);
+        if (!build_outputs(w, lf, f))
+            fail(w);
+        wkp__handoff_flow(w, f);
+    } else {
+        /* nothing reads records: the flow counts as written, without a
+         * record, its statistics or the merger */
         finish_extras(w, lf);
         atomic_store_explicit(&w->unwritten,
                               atomic_load_explicit(&w->unwritten, memory_order_relaxed) + 1,
                               memory_order_relaxed);
-        w->st.flows_ended++;
-        w->st.in_flow += npk;
-        if (reason == WKP_END_EVICTED)
-            w->st.evicted++;
-        drop_flow(w, lf);
-        return;
     }
-    struct wkp_flow *f = wkp__record_new(w);
-    if (!f) {
-        fail(w);
-        drop_flow(w, lf);
-        return;
-    }
-    fill_record(w, lf, f, end_pos, reason);
-    if (!build_outputs(w, lf, f))
-        fail(w);
-    wkp__handoff_flow(w, f);
     w->st.flows_ended++;
     w->st.in_flow += npk;
-    if (f->end_reason == WKP_END_EVICTED)
+    if (reason == WKP_END_EVICTED) /* fill_record renames only idle ends */
         w->st.evicted++;
     drop_flow(w, lf);
 }

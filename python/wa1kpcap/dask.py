@@ -223,9 +223,9 @@ def _relabel(line, fid):
 
 
 class _Rec:
-    __slots__ = ("loc", "meta", "fid", "pos", "key", "reason", "end_ns", "src")
+    __slots__ = ("loc", "meta", "fid", "pos", "key", "reason", "end_ns")
 
-    def __init__(self, loc, meta, offset, src):
+    def __init__(self, loc, meta, offset):
         self.loc = loc  # (file, start, end) of its NDJSON line
         # ids and positions count the records read: moved on by the records
         # read before the run's first (docs/output.md, "Order")
@@ -239,7 +239,6 @@ class _Rec:
         self.key = (head.get("protocol"), tuple(ends))
         self.reason = head["end_reason"]
         self.end_ns = head["end_ns"]
-        self.src = src
 
 
 def analyze_many(paths, client, out_dir=None, part_size=100000, scratch_dir=None,
@@ -351,7 +350,7 @@ def _many(units, t0, client, out_dir, part_size, scratch, options, dask_datafram
     offsets = [0]
     for _, n, _, _ in res:
         offsets.append(offsets[-1] + n)
-    recs = [[_Rec((path, a, b), m, offsets[i], i)
+    recs = [[_Rec((path, a, b), m, offsets[i])
              for m, (a, b) in zip(metas, spans)]
             for i, (path, _, metas, spans) in enumerate(res)]
     # a later slice's first timestamp: its earliest flow start (None: no flow)
@@ -439,7 +438,7 @@ def _many(units, t0, client, out_dir, part_size, scratch, options, dask_datafram
         out += keep
     for (a, b, keys, first), (path, _, metas, spans) in zip(tags, merged):
         for m, sp in zip(metas, spans):
-            r = _Rec((path,) + sp, m, offsets[first], a)
+            r = _Rec((path,) + sp, m, offsets[first])
             if r.key in keys and offsets[a] <= r.fid < offsets[b + 1]:
                 out.append(r)
     out.sort(key=lambda r: (r.pos, r.fid))
