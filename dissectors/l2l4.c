@@ -855,6 +855,88 @@ enum wkp_parse_status wkp_l2l4_parse_opts(const uint8_t *frame, uint32_t caplen,
     return st;
 }
 
+/* ---- the quick key -------------------------------------------------------- */
+
+static inline uint16_t be16_at(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* The same checks, in effect, as ether -> ipv4/ipv6 -> tcp/udp above, for
+ * the one path they take on such a frame (tests/unit/test_l2l4.c compares
+ * the two on every packet of the test captures and on mutated frames). */
+bool wkp_l2l4_quick(const uint8_t *frame, uint32_t caplen, int dlt,
+                    const struct wkp_l2l4_opts *opts, struct wkp_l2l4_quick *q)
+{
+    if (dlt != WKP_DLT_EN10MB || !frame || caplen < 14 + 20)
+        return false;
+    uint16_t type = be16_at(frame + 12);
+    const uint8_t *ip = frame + 14;
+    uint32_t l3_end, l4_off;
+    if (type == ET_IPV4) {
+        uint32_t hlen = (uint32_t)(ip[0] & 0x0F) * 4;
+        uint32_t total = be16_at(ip + 2);
+        /* version 4, a header that fits, no fragment (DF may be set) */
+        if (ip[0] >> 4 != 4 || hlen < 20 || 14 + hlen > caplen || total < hlen ||
+            (be16_at(ip + 6) & 0x3FFF) != 0)
+            return false;
+        q->family = 4;
+        q->proto = ip[9];
+        memcpy(q->src, ip + 12, 4);
+        memset(q->src + 4, 0, 12);
+        memcpy(q->dst, ip + 16, 4);
+        memset(q->dst + 4, 0, 12);
+        l3_end = 14 + total < caplen ? 14 + total : caplen;
+        l4_off = 14 + hlen;
+    } else if (type == ET_IPV6) {
+        if (caplen < 14 + 40 || ip[0] >> 4 != 6)
+            return false;
+        uint32_t plen = be16_at(ip + 4);
+        q->family = 6;
+        q->proto = ip[6]; /* only TCP and UDP pass below: no extension header */
+        memcpy(q->src, ip + 8, 16);
+        memcpy(q->dst, ip + 24, 16);
+        l3_end = 14 + 40 + plen < caplen ? 14 + 40 + plen : caplen;
+        l4_off = 14 + 40;
+    } else {
+        return false;
+    }
+    uint32_t avail = l3_end - l4_off; /* l3_end >= l4_off: checked above */
+    const uint8_t *l4 = frame + l4_off;
+    if (q->proto == IPPROTO_TCP) {
+        if (avail < 4)
+            return false;
+    } else if (q->proto == IPPROTO_UDP) {
+        if (avail < 8)
+            return false;
+    } else {
+        return false;
+    }
+    q->sport = be16_at(l4);
+    q->dport = be16_at(l4 + 2);
+    q->l4_off = l4_off;
+    if (q->proto == IPPROTO_UDP) {
+        const struct wkp_l2l4_opts *o = opts ? opts : &no_opts;
+        if (q->sport == PORT_VXLAN || q->dport == PORT_VXLAN || q->sport == PORT_GENEVE ||
+            q->dport == PORT_GENEVE || vxlan_port(o, q->sport) || vxlan_port(o, q->dport))
+            return false;
+    }
+    return true;
+}
+
+void wkp_l2l4_from_quick(const struct wkp_l2l4_quick *q, struct wkp_l2l4 *m)
+{
+    memset(m, 0, sizeof *m);
+    m->family = q->family;
+    m->proto = q->proto;
+    memcpy(m->src, q->src, 16);
+    memcpy(m->dst, q->dst, 16);
+    m->sport = q->sport;
+    m->dport = q->dport;
+    m->l3_off = 14;
+    m->l4_off = q->l4_off;
+}
+
 static const struct {
     int dlt;
     const char *name;

@@ -156,6 +156,9 @@ struct wkp_sink {
 struct wkp_worker_stats {
     uint64_t in_flow, flows_ended, evicted, discarded;
     uint64_t retrans_dropped, ack_filtered, rst_filtered, flow_filtered;
+    /* quick-keyed frames whose walk found them malformed (none, when
+     * wkp_l2l4_quick keeps its promise): counted as malformed */
+    uint64_t walk_failed;
     struct wkp_tcpstream_counters ts; /* summed over the flows' TCP streams */
     uint64_t ts_streams;
 };

@@ -41,8 +41,11 @@ struct wkp_pkt {
     uint8_t kind;     /* enum wkp_item_kind */
     uint8_t src_is_a; /* the packet's source is key.a */
     uint16_t capture; /* index of the capture file in the run */
+    /* 1: the reader keyed the packet with wkp_l2l4_quick and left m unset;
+     * the worker walks the (Ethernet) frame into m before using it. */
+    uint8_t walk;
     struct wkp_flow_key key;
-    struct wkp_l2l4 m;
+    struct wkp_l2l4 m; /* last: a packet the worker walks leaves its lines untouched */
 };
 
 #endif

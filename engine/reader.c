@@ -3,9 +3,14 @@
  * For every record of every capture, in file order (with merge, the
  * captures' records in timestamp order, see read_merged): stamp its ordinal and
  * the capture clock (the largest timestamp read so far, so that idle
- * timeouts never go backwards), parse L2-L4 once, build the canonical key
- * and its symmetric hash, and hand the packet with its parsed offsets to
- * worker hash % N, which never parses L2-L4 again. Packets without IP, or
+ * timeouts never go backwards), key it, and hand it to worker hash % N.
+ * A frame of the commonest shape (Ethernet II, IPv4 or IPv6, TCP or UDP, no
+ * tunnel: wkp_l2l4_quick) is keyed from fixed offsets and the worker walks
+ * its layers; any other frame is walked here (parse L2-L4, reassemble
+ * fragments) and reaches its worker with its parsed offsets. So the
+ * reader's cost per packet stays small, and the walk, most of the work of
+ * keying, runs on as many threads as there are workers (docs/design.md,
+ * "Reader and workers"). Packets without IP, or
  * malformed below the transport, are counted here and go no further
  * (docs/design.md, "Accounting reasons"), except ARP packets when a packet
  * sink is open: they go to a worker as items of their own, which become
@@ -90,6 +95,7 @@ struct reader {
     uint64_t read, wire, not_ip, malformed, filtered, unsupported;
     uint64_t held; /* fragments the reassembler kept */
     bool arp_rows; /* a packet sink writes ARP packets */
+    bool quick;    /* frames may be keyed by wkp_l2l4_quick (see on_record) */
     wkp_errbuf err;
 };
 
@@ -143,6 +149,7 @@ static wkp_status dispatch(struct reader *rd, uint16_t ci, bool copy, const stru
     if (!p)
         return WKP_ESTOPPED;
     p->kind = kind;
+    p->walk = 0;
     p->pos = WKP_POS(rd->ord, WKP_AT_PACKET);
     p->ts_ns = o->ts;
     p->clock_ns = rd->clock;
@@ -162,6 +169,50 @@ static wkp_status dispatch(struct reader *rd, uint16_t ci, bool copy, const stru
     return WKP_OK;
 }
 
+/* Hand a frame keyed by wkp_l2l4_quick to its worker, which walks it. */
+static wkp_status dispatch_quick(struct reader *rd, uint16_t ci, bool copy,
+                                 const struct wkp_rec *rec, const struct wkp_l2l4_quick *q)
+{
+    struct wkp_flow_key key;
+    bool src_is_a = wkp_key_from_quick(q, &key);
+    uint64_t hash = wkp_key_hash(&key);
+    unsigned n = rd->n;
+    struct wkp_ring *r = &rd->e->workers[n == 1 ? 0 : wkp_key_worker(hash, n)].ring;
+    uint8_t *arena = NULL;
+    struct wkp_pkt *p = wkp_ring_reserve(r, copy ? rec->caplen : 0, &arena);
+    if (!p)
+        return WKP_ESTOPPED;
+    p->kind = WKP_ITEM_PACKET;
+    p->walk = 1;
+    p->pos = WKP_POS(rd->ord, WKP_AT_PACKET);
+    p->ts_ns = rec->ts_ns;
+    p->clock_ns = rd->clock;
+    p->caplen = rec->caplen;
+    p->wirelen = rec->wirelen;
+    p->hash = hash;
+    p->src_is_a = src_is_a;
+    p->capture = ci;
+    p->key = key;
+    if (copy) {
+        memcpy(arena, rec->data, rec->caplen);
+        p->data = arena;
+    } else {
+        p->data = rec->data;
+    }
+    return WKP_OK;
+}
+
+/* Does a frame keyed by wkp_l2l4_quick pass the filter? Only keyword
+ * filters get here (rd->quick), and what their keywords read is known from
+ * the quick key (wkp_l2l4_from_quick). */
+static bool quick_passes(struct reader *rd, const struct wkp_rec *rec,
+                         const struct wkp_l2l4_quick *q)
+{
+    struct wkp_l2l4 m;
+    wkp_l2l4_from_quick(q, &m);
+    return wkp_filter_packet(rd->flt, rec->data, rec->caplen, rec->wirelen, rec->dlt, &m);
+}
+
 /* One record: count it, move the clock, parse it, reassemble, filter, and
  * dispatch it or count why not. Not OK ends the read. */
 static wkp_status on_record(struct reader *rd, struct wkp_capture_info *cap, uint16_t ci, bool copy,
@@ -179,6 +230,14 @@ static wkp_status on_record(struct reader *rd, struct wkp_capture_info *cap, uin
     if (rec->unsupported) { /* a pcapng interface we do not decode */
         rd->unsupported++;
         return WKP_OK;
+    }
+    struct wkp_l2l4_quick q;
+    if (rd->quick && wkp_l2l4_quick(rec->data, rec->caplen, rec->dlt, &e->cfg.parse, &q)) {
+        if (rd->flt && !quick_passes(rd, rec, &q)) {
+            rd->filtered++;
+            return WKP_OK;
+        }
+        return dispatch_quick(rd, ci, copy, rec, &q);
     }
     struct wkp_l2l4 m;
     enum wkp_parse_status ps =
@@ -630,9 +689,13 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
         .dfr = e->defrag,
         .n = e->nworkers,
         .arp_rows = (e->text_mask & (1u << WKP_TXT_PKT_CSV | 1u << WKP_TXT_PKT_NDJSON)) != 0,
+        .quick = true,
         .clock = INT64_MIN,
         .last_tick_clock = INT64_MIN,
     };
+    /* a filter that reads the frame's bytes needs the walk's offsets */
+    if (rd.flt && !wkp_filter_keywords_only(rd.flt))
+        rd.quick = false;
     wkp_status st = WKP_OK;
     if (e->cfg.merge)
         st = read_merged(&rd);

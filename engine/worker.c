@@ -1191,14 +1191,27 @@ static void arp_row(struct wkp_worker *w, const struct wkp_pkt *p)
     wkp__handoff_flow(w, f);
 }
 
+/* A frame the reader keyed with wkp_l2l4_quick: walk it into p->m, the
+ * walk the reader would have done. The slot is the worker's until it
+ * releases it. false if the walk disagrees (not expected: counted as
+ * malformed and dropped). */
+static bool walk_frame(struct wkp_worker *w, struct wkp_pkt *p)
+{
+    if (wkp_l2l4_parse_opts(p->data, p->caplen, WKP_DLT_EN10MB, &w->e->cfg.parse, &p->m) ==
+        WKP_PARSE_FLOW)
+        return true;
+    w->st.walk_failed++;
+    return false;
+}
+
 /* One item from the ring. true: it was the run's STOP. */
-static inline bool handle_item(struct wkp_worker *w, const struct wkp_pkt *p)
+static inline bool handle_item(struct wkp_worker *w, struct wkp_pkt *p)
 {
     switch (p->kind) {
     case WKP_ITEM_PACKET:
         if (w->e->cfg.discard)
             w->st.discarded++;
-        else
+        else if (!p->walk || walk_frame(w, p))
             on_packet(w, p);
         break;
     case WKP_ITEM_ARP:
@@ -1267,7 +1280,7 @@ void *wkp__worker_main(void *arg)
         }
         uint64_t last = 0;
         for (uint32_t i = 0; i < n; i++) {
-            const struct wkp_pkt *p = &w->ring.slots[(first + i) & w->ring.mask];
+            struct wkp_pkt *p = &w->ring.slots[(first + i) & w->ring.mask];
             prefetch_ahead(w, first, i, n);
             last = p->pos;
             if (!w->failed && handle_item(w, p)) {

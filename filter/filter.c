@@ -1172,16 +1172,30 @@ static bool memo_scan(struct wkp_filter *f, int32_t ni)
     }
 }
 
-bool wkp_filter_packet(struct wkp_filter *f, const uint8_t *frame, uint32_t caplen,
-                       uint32_t wirelen, int dlt, const struct wkp_l2l4 *m)
+/* Decide once whether the keyword memo can stand for the packet tree. */
+static void memo_decide(struct wkp_filter *f)
 {
-    if (f->pkt_root < 0)
-        return true;
     if (f->memo_state == 0) {
         f->memo_nkw = 0;
         f->memo_state = memo_scan(f, f->pkt_root) ? 1 : -1;
         memset(f->memo, -1, sizeof f->memo);
     }
+}
+
+bool wkp_filter_keywords_only(struct wkp_filter *f)
+{
+    if (f->pkt_root < 0)
+        return true;
+    memo_decide(f);
+    return f->memo_state > 0;
+}
+
+bool wkp_filter_packet(struct wkp_filter *f, const uint8_t *frame, uint32_t caplen,
+                       uint32_t wirelen, int dlt, const struct wkp_l2l4 *m)
+{
+    if (f->pkt_root < 0)
+        return true;
+    memo_decide(f);
     if (f->memo_state > 0) {
         unsigned mask = 0;
         for (uint8_t i = 0; i < f->memo_nkw; i++)

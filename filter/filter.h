@@ -62,6 +62,13 @@ WKP_NODISCARD wkp_status wkp_filter_prepare_dlt(struct wkp_filter *f, int dlt, w
 bool wkp_filter_packet(struct wkp_filter *f, const uint8_t *frame, uint32_t caplen,
                        uint32_t wirelen, int dlt, const struct wkp_l2l4 *m);
 
+/* true if the packet part is made of keywords without arguments only (arp,
+ * icmp, dhcp, ...; no BPF expression): its verdict then depends on the
+ * parsed fields those keywords read (family, protocol, ports, the
+ * encapsulation and ARP bits), never on the frame's bytes. Reader thread
+ * only. */
+bool wkp_filter_keywords_only(struct wkp_filter *f);
+
 /* The message of the last failed lazy preparation in wkp_filter_packet(), or
  * NULL. Valid until the filter is freed. */
 const char *wkp_filter_error(const struct wkp_filter *f);

@@ -4,24 +4,41 @@
  * capture can collide flows onto one worker but cannot break correctness. */
 #include "flowtable/key.h"
 
+/* Both builders share this: the endpoints ordered as bytes, then ports. */
+static inline bool make_key(const uint8_t *src, const uint8_t *dst, uint16_t sport,
+                            uint16_t dport, struct wkp_flow_key *k)
+{
+    int c = memcmp(src, dst, 16);
+    bool src_first = c < 0 || (c == 0 && sport <= dport);
+    if (src_first) {
+        memcpy(k->a, src, 16);
+        memcpy(k->b, dst, 16);
+        k->pa = sport;
+        k->pb = dport;
+    } else {
+        memcpy(k->a, dst, 16);
+        memcpy(k->b, src, 16);
+        k->pa = dport;
+        k->pb = sport;
+    }
+    return src_first;
+}
+
 bool wkp_key_from_l2l4(const struct wkp_l2l4 *m, struct wkp_flow_key *k)
 {
-    int c = memcmp(m->src, m->dst, 16);
-    bool src_first = c < 0 || (c == 0 && m->sport <= m->dport);
-    if (src_first) {
-        memcpy(k->a, m->src, 16);
-        memcpy(k->b, m->dst, 16);
-        k->pa = m->sport;
-        k->pb = m->dport;
-    } else {
-        memcpy(k->a, m->dst, 16);
-        memcpy(k->b, m->src, 16);
-        k->pa = m->dport;
-        k->pb = m->sport;
-    }
+    bool src_first = make_key(m->src, m->dst, m->sport, m->dport, k);
     k->vlan_id = m->vlan_id;
     k->proto = m->proto;
     k->family = m->family;
+    return src_first;
+}
+
+bool wkp_key_from_quick(const struct wkp_l2l4_quick *q, struct wkp_flow_key *k)
+{
+    bool src_first = make_key(q->src, q->dst, q->sport, q->dport, k);
+    k->vlan_id = 0;
+    k->proto = q->proto;
+    k->family = q->family;
     return src_first;
 }
 
