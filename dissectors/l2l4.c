@@ -862,8 +862,8 @@ static inline uint16_t be16_at(const uint8_t *p)
     return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-/* The same checks, in effect, as ether -> ipv4/ipv6 -> tcp/udp above, for
- * the one path they take on such a frame (tests/unit/test_l2l4.c compares
+/* The same checks, in effect, as ether -> [vlan ->] ipv4/ipv6 -> tcp/udp
+ * above, for the one path they take on such a frame (tests/unit/test_l2l4.c compares
  * the two on every packet of the test captures and on mutated frames). */
 bool wkp_l2l4_quick(const uint8_t *frame, uint32_t caplen, int dlt,
                     const struct wkp_l2l4_opts *opts, struct wkp_l2l4_quick *q)
@@ -871,13 +871,24 @@ bool wkp_l2l4_quick(const uint8_t *frame, uint32_t caplen, int dlt,
     if (dlt != WKP_DLT_EN10MB || !frame || caplen < 14 + 20)
         return false;
     uint16_t type = be16_at(frame + 12);
-    const uint8_t *ip = frame + 14;
+    uint32_t l3 = 14;
+    q->tagged = false;
+    q->vlan_id = 0;
+    if (type == ET_VLAN) { /* one 802.1Q tag: TCI, then the type */
+        if (caplen < 18 + 20)
+            return false;
+        q->tagged = true;
+        q->vlan_id = be16_at(frame + 14) & 0x0FFF;
+        type = be16_at(frame + 16);
+        l3 = 18;
+    }
+    const uint8_t *ip = frame + l3;
     uint32_t l3_end, l4_off;
     if (type == ET_IPV4) {
         uint32_t hlen = (uint32_t)(ip[0] & 0x0F) * 4;
         uint32_t total = be16_at(ip + 2);
         /* version 4, a header that fits, no fragment (DF may be set) */
-        if (ip[0] >> 4 != 4 || hlen < 20 || 14 + hlen > caplen || total < hlen ||
+        if (ip[0] >> 4 != 4 || hlen < 20 || l3 + hlen > caplen || total < hlen ||
             (be16_at(ip + 6) & 0x3FFF) != 0)
             return false;
         q->family = 4;
@@ -886,18 +897,18 @@ bool wkp_l2l4_quick(const uint8_t *frame, uint32_t caplen, int dlt,
         memset(q->src + 4, 0, 12);
         memcpy(q->dst, ip + 16, 4);
         memset(q->dst + 4, 0, 12);
-        l3_end = 14 + total < caplen ? 14 + total : caplen;
-        l4_off = 14 + hlen;
+        l3_end = l3 + total < caplen ? l3 + total : caplen;
+        l4_off = l3 + hlen;
     } else if (type == ET_IPV6) {
-        if (caplen < 14 + 40 || ip[0] >> 4 != 6)
+        if (caplen < l3 + 40 || ip[0] >> 4 != 6)
             return false;
         uint32_t plen = be16_at(ip + 4);
         q->family = 6;
         q->proto = ip[6]; /* only TCP and UDP pass below: no extension header */
         memcpy(q->src, ip + 8, 16);
         memcpy(q->dst, ip + 24, 16);
-        l3_end = 14 + 40 + plen < caplen ? 14 + 40 + plen : caplen;
-        l4_off = 14 + 40;
+        l3_end = l3 + 40 + plen < caplen ? l3 + 40 + plen : caplen;
+        l4_off = l3 + 40;
     } else {
         return false;
     }
@@ -914,6 +925,7 @@ bool wkp_l2l4_quick(const uint8_t *frame, uint32_t caplen, int dlt,
     }
     q->sport = be16_at(l4);
     q->dport = be16_at(l4 + 2);
+    q->l3_off = l3;
     q->l4_off = l4_off;
     if (q->proto == IPPROTO_UDP) {
         const struct wkp_l2l4_opts *o = opts ? opts : &no_opts;
@@ -926,15 +938,23 @@ bool wkp_l2l4_quick(const uint8_t *frame, uint32_t caplen, int dlt,
 
 void wkp_l2l4_from_quick(const struct wkp_l2l4_quick *q, struct wkp_l2l4 *m)
 {
-    memset(m, 0, sizeof *m);
     m->family = q->family;
     m->proto = q->proto;
     memcpy(m->src, q->src, 16);
     memcpy(m->dst, q->dst, 16);
     m->sport = q->sport;
     m->dport = q->dport;
-    m->l3_off = 14;
+    m->l3_off = q->l3_off;
     m->l4_off = q->l4_off;
+    /* what vlan() records for the one tag, or its absence */
+    struct wkp_l2l4_tun *t = &m->tun;
+    m->vlan_id = q->vlan_id;
+    m->encap = q->tagged ? WKP_ENC_VLAN : 0;
+    t->n_stack = t->n_vlan = t->strip_n = q->tagged;
+    t->stack[0] = q->tagged ? WKP_EL_VLAN : WKP_EL_NONE;
+    t->vlan_ids[0] = q->vlan_id;
+    t->strip_type_off = q->tagged ? 12 : 0;
+    t->strip_tags_off = q->tagged ? 14 : 0;
 }
 
 static const struct {

@@ -193,25 +193,30 @@ struct wkp_l2l4_quick {
     uint8_t family; /* 4 or 6 */
     uint8_t proto;  /* 6 (TCP) or 17 (UDP) */
     uint16_t sport, dport;
+    uint16_t vlan_id;         /* the 802.1Q tag's VID; 0 and tagged false if none */
+    bool tagged;              /* one 802.1Q tag between the MACs and the type */
     uint8_t src[16], dst[16]; /* IPv4: first 4 bytes, the rest zero */
-    uint32_t l4_off;          /* transport header; the IP header is at 14 */
+    uint32_t l3_off, l4_off;  /* IP header (14, or 18 under the tag), transport */
 };
 
 /* Key an Ethernet II frame carrying IPv4 (no fragment) or IPv6 (no
- * extension header) straight under its link header, then TCP or UDP with
- * both ports captured and no tunnel port: true and *q filled, exactly the
- * key fields wkp_l2l4_parse_opts would give (with WKP_PARSE_FLOW, no VLAN,
- * no encapsulation, no flags). Anything else, false: the caller walks the
- * frame with wkp_l2l4_parse_opts. About a tenth of the walk's cost, which
- * lets the reader leave the walk to the workers. Pure, any thread. */
+ * extension header) straight under its link header or under one 802.1Q
+ * tag, then TCP or UDP with both ports captured and no tunnel port: true
+ * and *q filled, exactly the key fields wkp_l2l4_parse_opts would give
+ * (with WKP_PARSE_FLOW, no encapsulation but that tag, no flags). Anything
+ * else, false: the caller walks the frame with wkp_l2l4_parse_opts. A
+ * fraction of the walk's cost, which lets the reader leave the walk to the
+ * workers. Pure, any thread. */
 bool wkp_l2l4_quick(const uint8_t *frame, uint32_t caplen, int dlt,
                     const struct wkp_l2l4_opts *opts, struct wkp_l2l4_quick *q);
 
-/* The fields of a quick-keyed frame's full parse that the quick key
- * determines (family, protocol, addresses, ports, l3_off 14, l4_off); all
- * the others zero, among them the encapsulation bits, VLAN and ARP flag,
- * which such a frame does not have. Enough for a keyword filter
- * (wkp_filter_keywords_only), not for a worker. */
+/* Set the fields of a quick-keyed frame's full parse that the quick key
+ * determines (family, protocol, addresses, ports, offsets, the tag's VLAN
+ * fields and encapsulation bit, set or cleared) and nothing else: the
+ * caller zeroes *m once, and the fields never written (tunnels, MPLS, the
+ * ARP flag) are those such a frame has zero. So one zeroed struct serves
+ * frame after frame. Enough for a keyword filter (wkp_filter_keywords_only),
+ * not for a worker. */
 void wkp_l2l4_from_quick(const struct wkp_l2l4_quick *q, struct wkp_l2l4 *m);
 
 /* 1 if dlt is a link type wkp_l2l4_parse() decodes, else 0. */

@@ -4,8 +4,8 @@
  * captures' records in timestamp order, see read_merged): stamp its ordinal and
  * the capture clock (the largest timestamp read so far, so that idle
  * timeouts never go backwards), key it, and hand it to worker hash % N.
- * A frame of the commonest shape (Ethernet II, IPv4 or IPv6, TCP or UDP, no
- * tunnel: wkp_l2l4_quick) is keyed from fixed offsets and the worker walks
+ * A frame of the commonest shape (Ethernet II, at most one 802.1Q tag, IPv4
+ * or IPv6, TCP or UDP, no tunnel: wkp_l2l4_quick) is keyed from fixed offsets and the worker walks
  * its layers; any other frame is walked here (parse L2-L4, reassemble
  * fragments) and reaches its worker with its parsed offsets. So the
  * reader's cost per packet stays small, and the walk, most of the work of
@@ -96,6 +96,7 @@ struct reader {
     uint64_t held; /* fragments the reassembler kept */
     bool arp_rows; /* a packet sink writes ARP packets */
     bool quick;    /* frames may be keyed by wkp_l2l4_quick (see on_record) */
+    struct wkp_l2l4 qm; /* zeroed once; wkp_l2l4_from_quick fills it for the filter */
     wkp_errbuf err;
 };
 
@@ -208,9 +209,8 @@ static wkp_status dispatch_quick(struct reader *rd, uint16_t ci, bool copy,
 static bool quick_passes(struct reader *rd, const struct wkp_rec *rec,
                          const struct wkp_l2l4_quick *q)
 {
-    struct wkp_l2l4 m;
-    wkp_l2l4_from_quick(q, &m);
-    return wkp_filter_packet(rd->flt, rec->data, rec->caplen, rec->wirelen, rec->dlt, &m);
+    wkp_l2l4_from_quick(q, &rd->qm);
+    return wkp_filter_packet(rd->flt, rec->data, rec->caplen, rec->wirelen, rec->dlt, &rd->qm);
 }
 
 /* One record: count it, move the clock, parse it, reassemble, filter, and

@@ -36,7 +36,7 @@ bool wkp_key_from_l2l4(const struct wkp_l2l4 *m, struct wkp_flow_key *k)
 bool wkp_key_from_quick(const struct wkp_l2l4_quick *q, struct wkp_flow_key *k)
 {
     bool src_first = make_key(q->src, q->dst, q->sport, q->dport, k);
-    k->vlan_id = 0;
+    k->vlan_id = q->vlan_id;
     k->proto = q->proto;
     k->family = q->family;
     return src_first;

@@ -29,7 +29,7 @@ _Static_assert(sizeof(struct wkp_flow_key) == 40, "flow key must have no padding
  * source is endpoint a (false: the packet goes from b to a). */
 bool wkp_key_from_l2l4(const struct wkp_l2l4 *m, struct wkp_flow_key *k);
 
-/* The same from a frame keyed by wkp_l2l4_quick (no VLAN): equal to what
+/* The same from a frame keyed by wkp_l2l4_quick: equal to what
  * wkp_key_from_l2l4 builds from the full parse of that frame. */
 bool wkp_key_from_quick(const struct wkp_l2l4_quick *q, struct wkp_flow_key *k);
 
