@@ -936,27 +936,6 @@ bool wkp_l2l4_quick(const uint8_t *frame, uint32_t caplen, int dlt,
     return true;
 }
 
-void wkp_l2l4_from_quick(const struct wkp_l2l4_quick *q, struct wkp_l2l4 *m)
-{
-    m->family = q->family;
-    m->proto = q->proto;
-    memcpy(m->src, q->src, 16);
-    memcpy(m->dst, q->dst, 16);
-    m->sport = q->sport;
-    m->dport = q->dport;
-    m->l3_off = q->l3_off;
-    m->l4_off = q->l4_off;
-    /* what vlan() records for the one tag, or its absence */
-    struct wkp_l2l4_tun *t = &m->tun;
-    m->vlan_id = q->vlan_id;
-    m->encap = q->tagged ? WKP_ENC_VLAN : 0;
-    t->n_stack = t->n_vlan = t->strip_n = q->tagged;
-    t->stack[0] = q->tagged ? WKP_EL_VLAN : WKP_EL_NONE;
-    t->vlan_ids[0] = q->vlan_id;
-    t->strip_type_off = q->tagged ? 12 : 0;
-    t->strip_tags_off = q->tagged ? 14 : 0;
-}
-
 static const struct {
     int dlt;
     const char *name;

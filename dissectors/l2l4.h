@@ -210,15 +210,6 @@ struct wkp_l2l4_quick {
 bool wkp_l2l4_quick(const uint8_t *frame, uint32_t caplen, int dlt,
                     const struct wkp_l2l4_opts *opts, struct wkp_l2l4_quick *q);
 
-/* Set the fields of a quick-keyed frame's full parse that the quick key
- * determines (family, protocol, addresses, ports, offsets, the tag's VLAN
- * fields and encapsulation bit, set or cleared) and nothing else: the
- * caller zeroes *m once, and the fields never written (tunnels, MPLS, the
- * ARP flag) are those such a frame has zero. So one zeroed struct serves
- * frame after frame. Enough for a keyword filter (wkp_filter_keywords_only),
- * not for a worker. */
-void wkp_l2l4_from_quick(const struct wkp_l2l4_quick *q, struct wkp_l2l4 *m);
-
 /* 1 if dlt is a link type wkp_l2l4_parse() decodes, else 0. */
 int wkp_dlt_supported(int dlt);
 

@@ -167,6 +167,14 @@ wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out, wkp_errbuf *e
         cst = wkp_filter_compile_combined(e->cfg.default_filter, e->cfg.filter, &e->filter, err);
     if (cst == WKP_OK && e->filter)
         wkp_filter_set_compat(e->filter, e->cfg.compat);
+    if (cst == WKP_OK) {
+        /* The reader keys plain frames without parsing them unless the
+         * filter reads frame bytes; a keyword filter then runs on the
+         * worker's parse (docs/design.md, "Reader and workers"). */
+        bool pkt_terms = e->filter && wkp_filter_has_packet_terms(e->filter);
+        e->quick_key = !pkt_terms || wkp_filter_keywords_only(e->filter);
+        e->worker_filter = pkt_terms && e->quick_key ? e->filter : NULL;
+    }
     if (cst != WKP_OK) {
         wkp_engine_free(e);
         return cst;

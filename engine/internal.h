@@ -159,6 +159,7 @@ struct wkp_worker_stats {
     /* quick-keyed frames whose walk found them malformed (none, when
      * wkp_l2l4_quick keeps its promise): counted as malformed */
     uint64_t walk_failed;
+    uint64_t filtered; /* quick-keyed frames the filter dropped */
     struct wkp_tcpstream_counters ts; /* summed over the flows' TCP streams */
     uint64_t ts_streams;
 };
@@ -238,6 +239,10 @@ struct wkp_engine {
     struct wkp_buf warnings;
 
     struct wkp_filter *filter; /* NULL: every packet and flow passes */
+    bool quick_key;            /* the reader may key frames with wkp_l2l4_quick */
+    /* the filter when quick-keyed frames meet its packet part in the
+     * workers (wkp_filter_keywords_match), else NULL */
+    const struct wkp_filter *worker_filter;
     struct wkp_defrag *defrag; /* NULL: no IP reassembly (--no-reassembly, --compat) */
     struct wkp_defrag_stats defrag_stats;
 

@@ -8,9 +8,9 @@
  * or IPv6, TCP or UDP, no tunnel: wkp_l2l4_quick) is keyed from fixed offsets and the worker walks
  * its layers; any other frame is walked here (parse L2-L4, reassemble
  * fragments) and reaches its worker with its parsed offsets. So the
- * reader's cost per packet stays small, and the walk, most of the work of
- * keying, runs on as many threads as there are workers (docs/design.md,
- * "Reader and workers"). Packets without IP, or
+ * reader's cost per packet stays small, and the walk (most of the work of
+ * keying) and a keyword filter run on as many threads as there are workers
+ * (docs/design.md, "Reader and workers"). Packets without IP, or
  * malformed below the transport, are counted here and go no further
  * (docs/design.md, "Accounting reasons"), except ARP packets when a packet
  * sink is open: they go to a worker as items of their own, which become
@@ -96,7 +96,6 @@ struct reader {
     uint64_t held; /* fragments the reassembler kept */
     bool arp_rows; /* a packet sink writes ARP packets */
     bool quick;    /* frames may be keyed by wkp_l2l4_quick (see on_record) */
-    struct wkp_l2l4 qm; /* zeroed once; wkp_l2l4_from_quick fills it for the filter */
     wkp_errbuf err;
 };
 
@@ -203,16 +202,6 @@ static wkp_status dispatch_quick(struct reader *rd, uint16_t ci, bool copy,
     return WKP_OK;
 }
 
-/* Does a frame keyed by wkp_l2l4_quick pass the filter? Only keyword
- * filters get here (rd->quick), and what their keywords read is known from
- * the quick key (wkp_l2l4_from_quick). */
-static bool quick_passes(struct reader *rd, const struct wkp_rec *rec,
-                         const struct wkp_l2l4_quick *q)
-{
-    wkp_l2l4_from_quick(q, &rd->qm);
-    return wkp_filter_packet(rd->flt, rec->data, rec->caplen, rec->wirelen, rec->dlt, &rd->qm);
-}
-
 /* One record: count it, move the clock, parse it, reassemble, filter, and
  * dispatch it or count why not. Not OK ends the read. */
 static wkp_status on_record(struct reader *rd, struct wkp_capture_info *cap, uint16_t ci, bool copy,
@@ -232,13 +221,8 @@ static wkp_status on_record(struct reader *rd, struct wkp_capture_info *cap, uin
         return WKP_OK;
     }
     struct wkp_l2l4_quick q;
-    if (rd->quick && wkp_l2l4_quick(rec->data, rec->caplen, rec->dlt, &e->cfg.parse, &q)) {
-        if (rd->flt && !quick_passes(rd, rec, &q)) {
-            rd->filtered++;
-            return WKP_OK;
-        }
-        return dispatch_quick(rd, ci, copy, rec, &q);
-    }
+    if (rd->quick && wkp_l2l4_quick(rec->data, rec->caplen, rec->dlt, &e->cfg.parse, &q))
+        return dispatch_quick(rd, ci, copy, rec, &q); /* its worker parses and filters it */
     struct wkp_l2l4 m;
     enum wkp_parse_status ps =
         wkp_l2l4_parse_opts(rec->data, rec->caplen, rec->dlt, &e->cfg.parse, &m);
@@ -689,13 +673,10 @@ wkp_status wkp__reader_run(struct wkp_engine *e)
         .dfr = e->defrag,
         .n = e->nworkers,
         .arp_rows = (e->text_mask & (1u << WKP_TXT_PKT_CSV | 1u << WKP_TXT_PKT_NDJSON)) != 0,
-        .quick = true,
+        .quick = e->quick_key,
         .clock = INT64_MIN,
         .last_tick_clock = INT64_MIN,
     };
-    /* a filter that reads the frame's bytes needs the walk's offsets */
-    if (rd.flt && !wkp_filter_keywords_only(rd.flt))
-        rd.quick = false;
     wkp_status st = WKP_OK;
     if (e->cfg.merge)
         st = read_merged(&rd);

@@ -295,6 +295,7 @@ static wkp_status collect_workers(wkp_engine *e, wkp_status st)
         e->counters[WKP_CNT_RST_FILTERED] += w->st.rst_filtered;
         e->counters[WKP_CNT_FLOW_FILTERED] += w->st.flow_filtered;
         e->counters[WKP_CNT_MALFORMED] += w->st.walk_failed;
+        e->counters[WKP_CNT_FILTERED] += w->st.filtered;
         e->ts.delivered += w->st.ts.delivered;
         e->ts.dropped += w->st.ts.dropped;
         e->ts.overlap += w->st.ts.overlap;

@@ -1192,16 +1192,23 @@ static void arp_row(struct wkp_worker *w, const struct wkp_pkt *p)
 }
 
 /* A frame the reader keyed with wkp_l2l4_quick: walk it into p->m, the
- * walk the reader would have done. The slot is the worker's until it
- * releases it. false if the walk disagrees (not expected: counted as
- * malformed and dropped). */
+ * walk the reader would have done, and apply the filter's packet part the
+ * reader left for this walk. The slot is the worker's until it releases
+ * it. false if the packet goes no further: filtered, or (not expected)
+ * the walk disagrees, counted as malformed. */
 static bool walk_frame(struct wkp_worker *w, struct wkp_pkt *p)
 {
-    if (wkp_l2l4_parse_opts(p->data, p->caplen, WKP_DLT_EN10MB, &w->e->cfg.parse, &p->m) ==
-        WKP_PARSE_FLOW)
-        return true;
-    w->st.walk_failed++;
-    return false;
+    const struct wkp_engine *e = w->e;
+    if (wkp_l2l4_parse_opts(p->data, p->caplen, WKP_DLT_EN10MB, &e->cfg.parse, &p->m) !=
+        WKP_PARSE_FLOW) {
+        w->st.walk_failed++;
+        return false;
+    }
+    if (e->worker_filter && !wkp_filter_keywords_match(e->worker_filter, &p->m)) {
+        w->st.filtered++;
+        return false;
+    }
+    return true;
 }
 
 /* One item from the ring. true: it was the run's STOP. */

@@ -1182,12 +1182,54 @@ static void memo_decide(struct wkp_filter *f)
     }
 }
 
+/* The packet tree with each keyword's value taken from mask: bit i is the
+ * value of the keyword of node memo_kw[i] (the memo's own numbering). */
+static bool eval_mask(const struct wkp_filter *f, int32_t ni, unsigned mask)
+{
+    const struct node *n = &f->nodes[ni];
+    switch (n->kind) {
+    case N_AND:
+        for (int32_t k = n->kid; k >= 0; k = f->nodes[k].next)
+            if (!eval_mask(f, k, mask))
+                return false;
+        return true;
+    case N_OR:
+        for (int32_t k = n->kid; k >= 0; k = f->nodes[k].next)
+            if (eval_mask(f, k, mask))
+                return true;
+        return false;
+    case N_NOT: return !eval_mask(f, n->kid, mask);
+    case N_KW:
+        for (uint8_t i = 0; i < f->memo_nkw; i++)
+            if (f->nodes[f->memo_kw[i]].kw == n->kw)
+                return mask >> i & 1u;
+        return false; /* memo_scan saw every keyword: not reached */
+    default: return true; /* N_TRUE, the only other kind memo_scan lets through */
+    }
+}
+
 bool wkp_filter_keywords_only(struct wkp_filter *f)
 {
     if (f->pkt_root < 0)
         return true;
     memo_decide(f);
-    return f->memo_state > 0;
+    if (f->memo_state <= 0)
+        return false;
+    /* fill the whole memo now, so wkp_filter_keywords_match only reads */
+    for (unsigned mask = 0; mask < 1u << f->memo_nkw; mask++)
+        if (f->memo[mask] < 0)
+            f->memo[mask] = eval_mask(f, f->pkt_root, mask) ? 1 : 0;
+    return true;
+}
+
+bool wkp_filter_keywords_match(const struct wkp_filter *f, const struct wkp_l2l4 *m)
+{
+    if (f->pkt_root < 0)
+        return true;
+    unsigned mask = 0;
+    for (uint8_t i = 0; i < f->memo_nkw; i++)
+        mask |= (unsigned)eval_kw(&f->nodes[f->memo_kw[i]], m, f->compat) << i;
+    return f->memo[mask] == 1;
 }
 
 bool wkp_filter_packet(struct wkp_filter *f, const uint8_t *frame, uint32_t caplen,

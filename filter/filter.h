@@ -65,9 +65,16 @@ bool wkp_filter_packet(struct wkp_filter *f, const uint8_t *frame, uint32_t capl
 /* true if the packet part is made of keywords without arguments only (arp,
  * icmp, dhcp, ...; no BPF expression): its verdict then depends on the
  * parsed fields those keywords read (family, protocol, ports, the
- * encapsulation and ARP bits), never on the frame's bytes. Reader thread
- * only. */
+ * encapsulation and ARP bits), never on the frame's bytes. When true, it
+ * also makes the filter ready for wkp_filter_keywords_match. Call it before
+ * any thread uses the filter. */
 bool wkp_filter_keywords_only(struct wkp_filter *f);
+
+/* The packet part's verdict on parsed fields m, for a filter
+ * wkp_filter_keywords_only said true of: the same as wkp_filter_packet on
+ * the frame m was parsed from. Only reads f: any thread, any number at
+ * once. */
+bool wkp_filter_keywords_match(const struct wkp_filter *f, const struct wkp_l2l4 *m);
 
 /* The message of the last failed lazy preparation in wkp_filter_packet(), or
  * NULL. Valid until the filter is freed. */
