@@ -92,6 +92,7 @@ struct reader {
     unsigned n;             /* workers */
     uint64_t ord, last_tick_ord, bytes_before;
     int64_t clock, last_tick_clock;
+    int64_t next_second; /* start of the second after last_tick_clock's (see tick_due) */
     uint64_t read, wire, not_ip, malformed, filtered, unsupported;
     uint64_t held; /* fragments the reassembler kept */
     bool arp_rows; /* a packet sink writes ARP packets */
@@ -169,6 +170,27 @@ static wkp_status dispatch(struct reader *rd, uint16_t ci, bool copy, const stru
     return WKP_OK;
 }
 
+/* The whole second of the epoch a time lies in (floor, also before 1970). */
+static int64_t second_of(int64_t ns)
+{
+    return ns >= 0 ? ns / WKP_TICK_NS : -((-(ns + 1)) / WKP_TICK_NS) - 1;
+}
+
+/* Start of the second after the one t lies in; INT64_MAX when that is past
+ * the clock's range (no later second can begin). */
+static int64_t next_second(int64_t t)
+{
+    int64_t s = second_of(t);
+    return s >= INT64_MAX / WKP_TICK_NS ? INT64_MAX : (s + 1) * WKP_TICK_NS;
+}
+
+/* The last tick's clock is t. */
+static void set_tick_clock(struct reader *rd, int64_t t)
+{
+    rd->last_tick_clock = t;
+    rd->next_second = next_second(t);
+}
+
 /* Hand a frame keyed by wkp_l2l4_quick to its worker, which walks it. */
 static wkp_status dispatch_quick(struct reader *rd, uint16_t ci, bool copy,
                                  const struct wkp_rec *rec, const struct wkp_l2l4_quick *q)
@@ -215,7 +237,7 @@ static wkp_status on_record(struct reader *rd, struct wkp_capture_info *cap, uin
     if (rd->clock == INT64_MIN || rec->ts_ns > rd->clock)
         rd->clock = rec->ts_ns;
     if (rd->last_tick_clock == INT64_MIN)
-        rd->last_tick_clock = rd->clock;
+        set_tick_clock(rd, rd->clock);
     if (rec->unsupported) { /* a pcapng interface we do not decode */
         rd->unsupported++;
         return WKP_OK;
@@ -269,17 +291,13 @@ static wkp_status burst_step(struct reader *rd, unsigned *in_burst)
     return WKP_OK;
 }
 
-/* The whole second of the epoch a time lies in (floor, also before 1970). */
-static int64_t second_of(int64_t ns)
-{
-    return ns >= 0 ? ns / WKP_TICK_NS : -((-(ns + 1)) / WKP_TICK_NS) - 1;
-}
-
 /* The control item due after the current record: WKP_ITEM_TICK, WKP_ITEM_MARK,
- * or -1 for none. */
+ * or -1 for none. The clock never goes back, so it is in a later second
+ * than the last tick's exactly when it has reached the next one's start
+ * (a comparison per packet instead of two divisions). */
 static int tick_due(const struct reader *rd)
 {
-    if (second_of(rd->clock) != second_of(rd->last_tick_clock))
+    if (rd->clock >= rd->next_second && rd->next_second != INT64_MAX)
         return WKP_ITEM_TICK;
     return rd->ord - rd->last_tick_ord >= WKP_TICK_PACKETS ? WKP_ITEM_MARK : -1;
 }
@@ -292,7 +310,7 @@ static bool send_tick(struct reader *rd, int kind, uint16_t ci, const uint8_t *c
         return false;
     rd->last_tick_ord = rd->ord;
     if (kind == WKP_ITEM_TICK) {
-        rd->last_tick_clock = rd->clock;
+        set_tick_clock(rd, rd->clock);
         if (rd->dfr)
             wkp_defrag_expire(rd->dfr, rd->clock);
     }
@@ -333,7 +351,7 @@ static wkp_status on_idle(struct reader *rd, uint16_t ci, const struct wkp_rec *
     if (rd->clock == INT64_MIN || rec->ts_ns > rd->clock)
         rd->clock = rec->ts_ns;
     if (rd->last_tick_clock == INT64_MIN)
-        rd->last_tick_clock = rd->clock;
+        set_tick_clock(rd, rd->clock);
     int kind = tick_due(rd);
     if (kind >= 0 && !send_tick(rd, kind, ci, NULL))
         return WKP_ESTOPPED;
