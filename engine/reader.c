@@ -134,23 +134,20 @@ static bool reassemble(struct reader *rd, const struct wkp_rec *rec, enum wkp_pa
     return true;
 }
 
-/* Hand the packet to worker hash % N with its parsed offsets, copying its
- * bytes into the ring's arena unless they stay valid (zero copy). */
-static wkp_status dispatch(struct reader *rd, uint16_t ci, bool copy, const struct outpkt *o,
-                           const struct wkp_l2l4 *m, uint8_t kind)
+/* Put a keyed packet on the ring of worker hash % N, its bytes copied into
+ * the ring's arena when cp (else they stay valid: zero copy). Everything
+ * but the parse (p->m) is filled; NULL when the run is stopping. */
+static struct wkp_pkt *put_packet(struct reader *rd, uint16_t ci, const struct wkp_flow_key *key,
+                                  bool src_is_a, const struct outpkt *o, bool cp, uint8_t kind)
 {
-    struct wkp_flow_key key;
-    bool src_is_a = wkp_key_from_l2l4(m, &key);
-    uint64_t hash = wkp_key_hash(&key);
+    uint64_t hash = wkp_key_hash(key);
     unsigned n = rd->n;
     struct wkp_ring *r = &rd->e->workers[n == 1 ? 0 : wkp_key_worker(hash, n)].ring;
     uint8_t *arena = NULL;
-    bool cp = copy || o->transient;
     struct wkp_pkt *p = wkp_ring_reserve(r, cp ? o->caplen : 0, &arena);
     if (!p)
-        return WKP_ESTOPPED;
+        return NULL;
     p->kind = kind;
-    p->walk = 0;
     p->pos = WKP_POS(rd->ord, WKP_AT_PACKET);
     p->ts_ns = o->ts;
     p->clock_ns = rd->clock;
@@ -159,14 +156,27 @@ static wkp_status dispatch(struct reader *rd, uint16_t ci, bool copy, const stru
     p->hash = hash;
     p->src_is_a = src_is_a;
     p->capture = ci;
-    p->key = key;
-    p->m = *m;
+    p->key = *key;
     if (cp) {
         memcpy(arena, o->data, o->caplen);
         p->data = arena;
     } else {
         p->data = o->data;
     }
+    return p;
+}
+
+/* Hand a parsed packet to its worker with its parsed offsets. */
+static wkp_status dispatch(struct reader *rd, uint16_t ci, bool copy, const struct outpkt *o,
+                           const struct wkp_l2l4 *m, uint8_t kind)
+{
+    struct wkp_flow_key key;
+    bool src_is_a = wkp_key_from_l2l4(m, &key);
+    struct wkp_pkt *p = put_packet(rd, ci, &key, src_is_a, o, copy || o->transient, kind);
+    if (!p)
+        return WKP_ESTOPPED;
+    p->walk = 0;
+    p->m = *m;
     return WKP_OK;
 }
 
@@ -197,30 +207,11 @@ static wkp_status dispatch_quick(struct reader *rd, uint16_t ci, bool copy,
 {
     struct wkp_flow_key key;
     bool src_is_a = wkp_key_from_quick(q, &key);
-    uint64_t hash = wkp_key_hash(&key);
-    unsigned n = rd->n;
-    struct wkp_ring *r = &rd->e->workers[n == 1 ? 0 : wkp_key_worker(hash, n)].ring;
-    uint8_t *arena = NULL;
-    struct wkp_pkt *p = wkp_ring_reserve(r, copy ? rec->caplen : 0, &arena);
+    struct outpkt o = {rec->data, rec->caplen, rec->wirelen, rec->ts_ns, false};
+    struct wkp_pkt *p = put_packet(rd, ci, &key, src_is_a, &o, copy, WKP_ITEM_PACKET);
     if (!p)
         return WKP_ESTOPPED;
-    p->kind = WKP_ITEM_PACKET;
     p->walk = 1;
-    p->pos = WKP_POS(rd->ord, WKP_AT_PACKET);
-    p->ts_ns = rec->ts_ns;
-    p->clock_ns = rd->clock;
-    p->caplen = rec->caplen;
-    p->wirelen = rec->wirelen;
-    p->hash = hash;
-    p->src_is_a = src_is_a;
-    p->capture = ci;
-    p->key = key;
-    if (copy) {
-        memcpy(arena, rec->data, rec->caplen);
-        p->data = arena;
-    } else {
-        p->data = rec->data;
-    }
     return WKP_OK;
 }
 
