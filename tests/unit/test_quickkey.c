@@ -145,9 +145,11 @@ Test(quickkey, agrees_with_the_walk_on_every_test_capture)
     struct tally t = {0};
     check_dir(WKP_TEST_DATA, flt, &t);
     check_dir(SHARED, flt, &t);
-    /* the test captures hold plain frames and every other shape */
-    cr_assert_gt(t.quick, 1000);
-    cr_assert_gt(t.frames - t.quick, 1000);
+    /* tests/data alone holds 8,995 frames, 8,219 of them in the quick
+     * shape and the others of every shape the walk knows: both sides of the
+     * promise are exercised (the bounds leave room for captures added) */
+    cr_assert_gt(t.quick, 5000);
+    cr_assert_gt(t.frames - t.quick, 500);
     wkp_filter_free(flt);
 }
 
