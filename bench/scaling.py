@@ -2,7 +2,7 @@
 """Scaling model inputs and predictions for `wa1kpcap analyze -f none` (standard library only).
 
 usage: scaling.py [--reps 3] [--readers "mmap libpcap"] [--threads "1 0 2 4 8"]
-                  [--predict "4 8 16"] [--json FILE] WKP_BIN CAPTURE
+                  [--predict "4 8 16"] [--extra "ARGS"] [--json FILE] WKP_BIN CAPTURE
 
 For each reader: the reader alone (--bench-discard: workers drop packets on
 receipt) and then -t N for each N (0 = the default, the online CPUs). Each run
@@ -10,7 +10,8 @@ is one process; wall is a monotonic clock around it, CPU is user + sys from
 wait4, and the CPU of each thread is sampled from /proc/PID/task every 20 ms
 (the main thread is the reader, then the workers in creation order, then the
 merger). A 1,000-packet head of the capture gives the fixed cost (start,
-end-of-capture flush and exit with almost no flows).
+end-of-capture flush and exit with almost no flows). --extra is split into
+words and appended to every engine command (e.g. "--parse-in workers").
 
 Model, for N workers on P cores free for this run, from CPU seconds (so the
 inputs do not depend on the machine's load):
@@ -207,6 +208,7 @@ def report(doc, predict):
 
 def main(argv):
     reps, readers, threads, predict, json_out = 3, ["mmap", "libpcap"], [1, 0, 2, 4, 8], [4, 8, 16], None
+    extra = []
     args = argv[1:]
     while args and args[0].startswith("--"):
         opt = args.pop(0)
@@ -220,6 +222,8 @@ def main(argv):
             predict = [int(x) for x in args.pop(0).split()]
         elif opt == "--json":
             json_out = args.pop(0)
+        elif opt == "--extra":
+            extra = args.pop(0).split()
         elif opt == "--from":
             with open(args.pop(0)) as f:
                 doc = json.load(f)
@@ -237,12 +241,12 @@ def main(argv):
         while f.read(1 << 24):
             pass
     doc = {"capture": capture, "capture_bytes": os.path.getsize(capture), "cpus": cores,
-           "reps": reps, "load_average_before": open("/proc/loadavg").read().split()[:3],
+           "reps": reps, "extra": extra, "load_average_before": open("/proc/loadavg").read().split()[:3],
            "readers": {}}
     tmp = tempfile.mkdtemp()
     small = os.path.join(tmp, "head.pcap")
     head(capture, 1000, small)
-    base = [wkp, "analyze", "-q", "-f", "none"]
+    base = [wkp, "analyze", "-q", "-f", "none"] + extra
     summary = os.path.join(tmp, "summary.json")
     packets = None
     for reader in readers:

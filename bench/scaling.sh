@@ -4,7 +4,7 @@
 # reader, prints the model's inputs, its check against the measured -t N and its
 # predictions for 4, 8 and 16 cores. The model and the options are in scaling.py.
 #
-#   bench/scaling.sh [--reps 3] [--readers "mmap libpcap"] [--threads "1 0 2 4 8"] [--json FILE] CAPTURE
+#   bench/scaling.sh [--reps 3] [--readers "mmap libpcap"] [--threads "1 0 2 4 8"] [--extra "ARGS"] [--json FILE] CAPTURE
 #
 # Environment: WKP_BIN (default ../build-rel/wa1kpcap, else ../build/wa1kpcap).
 set -euo pipefail

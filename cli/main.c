@@ -174,6 +174,7 @@ static int parse_seconds(const char *s, double *out)
 
 enum {
     OPT_READER = 256,
+    OPT_PARSE_IN,
     OPT_TCP_TIMEOUT,
     OPT_UDP_TIMEOUT,
     OPT_MAX_FLOWS,
@@ -222,6 +223,7 @@ static const struct option long_opts[] = {
     {"format", required_argument, NULL, 'f'},
     {"threads", required_argument, NULL, 't'},
     {"reader", required_argument, NULL, OPT_READER},
+    {"parse-in", required_argument, NULL, OPT_PARSE_IN},
     {"tcp-timeout", required_argument, NULL, OPT_TCP_TIMEOUT},
     {"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
     {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
@@ -406,6 +408,15 @@ static int choice_option(int c, const char *arg, wkp_config *cfg)
             return usage_error("--reader: '%s' is not auto, mmap or libpcap%s", arg, "");
         return 0;
     }
+    if (c == OPT_PARSE_IN) {
+        wkp_parse_in p = strcmp(arg, "auto") == 0      ? WKP_PARSE_IN_AUTO
+                         : strcmp(arg, "reader") == 0  ? WKP_PARSE_IN_READER
+                         : strcmp(arg, "workers") == 0 ? WKP_PARSE_IN_WORKERS
+                                                       : (wkp_parse_in)-1;
+        if ((int)p < 0 || wkp_config_set_parse_in(cfg, p) != WKP_OK)
+            return usage_error("--parse-in: '%s' is not auto, reader or workers%s", arg, "");
+        return 0;
+    }
     wkp_app_layer m = strcmp(arg, "full") == 0        ? WKP_APP_FULL
                       : strcmp(arg, "port_only") == 0 ? WKP_APP_PORT_ONLY
                       : strcmp(arg, "none") == 0      ? WKP_APP_NONE
@@ -531,6 +542,7 @@ static int one_option(int c, char **argv, wkp_config *cfg, struct cli *o)
     case OPT_FILTER: return wkp_config_set_filter(cfg, optarg) ? 1 : 0;
     case OPT_DEFAULT_FILTER: return wkp_config_set_default_filter(cfg, optarg) ? 1 : 0;
     case OPT_READER:
+    case OPT_PARSE_IN:
     case OPT_APP_LAYER: return choice_option(c, optarg, cfg);
     case OPT_APP_OPTION: return app_option(optarg, cfg);
     case OPT_ROUTE: return route_option(optarg, cfg);

@@ -145,6 +145,15 @@ wkp_status wkp_config_set_reader(wkp_config *cfg, wkp_reader_kind k)
     return WKP_OK;
 }
 
+wkp_status wkp_config_set_parse_in(wkp_config *cfg, wkp_parse_in where)
+{
+    if (!cfg || (where != WKP_PARSE_IN_AUTO && where != WKP_PARSE_IN_READER &&
+                 where != WKP_PARSE_IN_WORKERS))
+        return WKP_EINVAL;
+    cfg->parse_in = where;
+    return WKP_OK;
+}
+
 static wkp_status set_timeout(int64_t *dst, double s)
 {
     /* NaN fails both comparisons; a year is plenty for an idle timeout. */

@@ -168,12 +168,10 @@ wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out, wkp_errbuf *e
     if (cst == WKP_OK && e->filter)
         wkp_filter_set_compat(e->filter, e->cfg.compat);
     if (cst == WKP_OK) {
-        /* The reader keys plain frames without parsing them unless the
-         * filter reads frame bytes; a keyword filter then runs on the
-         * worker's parse (docs/design.md, "Reader and workers"). */
+        /* The reader may key plain frames without parsing them unless the
+         * filter reads frame bytes (docs/design.md, "Reader and workers"). */
         bool pkt_terms = e->filter && wkp_filter_has_packet_terms(e->filter);
-        e->quick_key = !pkt_terms || wkp_filter_keywords_only(e->filter);
-        e->worker_filter = pkt_terms && e->quick_key ? e->filter : NULL;
+        e->quick_ok = !pkt_terms || wkp_filter_keywords_only(e->filter);
     }
     if (cst != WKP_OK) {
         wkp_engine_free(e);

@@ -58,6 +58,7 @@ struct wkp_config {
     bool strict;
     bool resync; /* look past damage in a capture (mmap reader) */
     bool discard;
+    wkp_parse_in parse_in;
     bool merge;               /* the captures are one stream (docs/design.md, Several captures) */
     uint64_t off_lo, off_hi;  /* records starting in [off_lo, off_hi) of each capture */
     int64_t time_lo, time_hi; /* packets with time_lo <= ts < time_hi */
@@ -239,7 +240,8 @@ struct wkp_engine {
     struct wkp_buf warnings;
 
     struct wkp_filter *filter; /* NULL: every packet and flow passes */
-    bool quick_key;            /* the reader may key frames with wkp_l2l4_quick */
+    bool quick_ok;             /* the filter lets the reader key frames with wkp_l2l4_quick */
+    bool quick_key;            /* ... and it does (decided when the workers are counted) */
     /* the filter when quick-keyed frames meet its packet part in the
      * workers (wkp_filter_keywords_match), else NULL */
     const struct wkp_filter *worker_filter;

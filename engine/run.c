@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "engine/internal.h"
 #include "util/clock.h"
@@ -242,6 +243,22 @@ static wkp_status open_sinks(wkp_engine *e, wkp_errbuf *err)
 
 /* Workers (each with its ring and hand-off) and the merger. Whatever was
  * started is in *t, also on failure. */
+/* Who parses plain frames (docs/design.md, "Reader and workers"). Moving
+ * the parse to the workers lowers the reader's cost per packet by about a
+ * third but raises the workers' by more, so it pays only where the reader
+ * is the bottleneck: several workers, each with a core, beside it. */
+static void choose_parse_place(wkp_engine *e)
+{
+    bool workers = e->cfg.parse_in == WKP_PARSE_IN_WORKERS;
+    if (e->cfg.parse_in == WKP_PARSE_IN_AUTO) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        workers = e->nworkers >= 2 && cpus > 0 && e->nworkers < (unsigned long)cpus;
+    }
+    e->quick_key = e->quick_ok && workers;
+    bool pkt_terms = e->filter && wkp_filter_has_packet_terms(e->filter);
+    e->worker_filter = e->quick_key && pkt_terms ? e->filter : NULL;
+}
+
 static wkp_status start_threads(wkp_engine *e, struct run_threads *t)
 {
     /* The default count (one worker per online CPU) gives the reader no
@@ -251,6 +268,7 @@ static wkp_status start_threads(wkp_engine *e, struct run_threads *t)
      * and on 2 cores 1 worker beside the reader beat 2 (bench/README.md). */
     if (e->cfg.threads == 0 && !e->reads_records && e->nworkers > 1)
         e->nworkers--;
+    choose_parse_place(e);
     e->workers = calloc(e->nworkers, sizeof *e->workers);
     wkp_status st = e->workers ? WKP_OK : WKP_ENOMEM;
     uint64_t share = e->cfg.max_flows ? (e->cfg.max_flows + e->nworkers - 1) / e->nworkers : 0;

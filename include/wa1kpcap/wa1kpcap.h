@@ -116,6 +116,18 @@ typedef enum wkp_reader_kind {
     WKP_READER_LIBPCAP = 2, /* libpcap's pcap_next_ex() only */
 } wkp_reader_kind;
 
+/* Which thread parses link to transport the frames of the commonest shape
+ * (Ethernet II with at most one 802.1Q tag, IPv4 without fragmentation or
+ * IPv6 without extension headers, TCP or UDP, no tunnel port); every other
+ * frame is parsed by the reader. The output is the same either way. */
+typedef enum wkp_parse_in {
+    WKP_PARSE_IN_AUTO = 0,    /* the workers when there are at least 2 and a core is left
+                                 for the reader (workers < online CPUs), else the reader */
+    WKP_PARSE_IN_READER = 1,  /* the reader: cheapest in total CPU */
+    WKP_PARSE_IN_WORKERS = 2, /* the workers: the reader keys such frames from fixed
+                                 offsets, which raises its ceiling on many cores */
+} wkp_parse_in;
+
 /* Progress report, called on the merger thread about every 200 ms of wall
  * time while a run goes on, and once at the end with done = true.
  * bytes_total is the sum of the sizes of the run's files (0 if unknown). */
@@ -140,6 +152,10 @@ WKP_API void wkp_config_free(wkp_config *cfg); /* NULL is a no-op */
  * no sink reads records (only WKP_FMT_NONE sinks). At most 256. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_threads(wkp_config *cfg, unsigned n);
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_reader(wkp_config *cfg, wkp_reader_kind k);
+/* Where plain frames are parsed (wkp_parse_in); default AUTO. A filter with
+ * a BPF part or a keyword with an argument keeps every parse in the reader
+ * whatever this says (it reads the frames before any worker sees them). */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_parse_in(wkp_config *cfg, wkp_parse_in where);
 /* Idle timeouts in seconds of capture time; 0 disables. Negative: WKP_EINVAL. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_tcp_timeout(wkp_config *cfg, double s);
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_udp_timeout(wkp_config *cfg, double s);

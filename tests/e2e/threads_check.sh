@@ -6,8 +6,9 @@
 #
 # For each capture (default: every capture that has DATA_DIR/expected/CAPTURE.truth.json, i.e.
 # every readable one) and each format (csv, ndjson): the output of -t 1 is the reference;
-# -t 2, -t 4, -t 8, -t 4 --ring-slots 2 and -t 3 --ring-slots 2 with a one-flow hand-off
-# (WKP_HANDOFF_FLOWS=1) must be byte-identical to it, and so must
+# -t 2, -t 4, -t 8, -t 4 --ring-slots 2, -t 3 --ring-slots 2 with a one-flow hand-off
+# (WKP_HANDOFF_FLOWS=1), and -t 1 and -t 4 with --parse-in workers must be
+# byte-identical to it, and so must
 # --reader libpcap against --reader mmap, unless libpcap refuses the file (non-zero exit: skipped,
 # and said so). A capture that known_differences.txt (beside this script) marks "refused:" is
 # expected to be rejected: it is skipped when -t 1 rejects it.
@@ -58,7 +59,10 @@ for name in "$@"; do
       echo "FAIL $name $fmt -t 1: exit status non-zero: $(head -1 "$ref.err")"
       continue
     fi
-    for variant in "-t 2" "-t 4" "-t 8" "-t 4 --ring-slots 2" "-t 3 --ring-slots 2"; do
+    # --parse-in workers: plain frames keyed from fixed offsets by the reader
+    # and parsed by their worker (docs/design.md, "Reader and workers")
+    for variant in "-t 2" "-t 4" "-t 8" "-t 4 --ring-slots 2" "-t 3 --ring-slots 2" \
+      "-t 1 --parse-in workers" "-t 4 --parse-in workers"; do
       # -t 3: a worker -> merger hand-off of one flow (a test hook), so every
       # flow waits for the merger: order and progress under constant back-pressure
       if [ "$variant" = "-t 3 --ring-slots 2" ]; then export WKP_HANDOFF_FLOWS=1; fi

@@ -16,7 +16,8 @@ The columns of the original's measurements:
   no default filter  `--compat --no-default-filter`
   retrans kept       default filter on, retransmissions kept: `--compat --keep-retrans`
   filter_ack / filter_rst / udp_timeout 60 / udp_timeout 1   likewise, with that option
-One check per row; last line `N passed, N failed`; exit status 0 iff nothing failed.
+Each row runs twice, with --parse-in reader and --parse-in workers.
+One check per run; last line `N passed, N failed`; exit status 0 iff nothing failed.
 """
 import json, os, subprocess, sys, tempfile
 
@@ -123,7 +124,11 @@ def main(argv):
     binary, data = argv[1], argv[2]
     passed = failed = 0
     with tempfile.TemporaryDirectory(prefix="wkp_totals_") as tmp:
-        for cap, column, opts, want in ROWS:
+        # each row with the plain frames parsed by the reader and by the
+        # workers (docs/design.md, "Reader and workers"): the same totals
+        for cap, column, opts, want in ((c, f"{col}, parse in {w}", o + ["--parse-in", w], v)
+                                        for c, col, o, v in ROWS
+                                        for w in ("reader", "workers")):
             label = f"{cap} [{column}]"
             cmd, err, got = run(binary, os.path.join(data, f"wa1kpcap__{cap}.pcap"), opts, tmp)
             if err:

@@ -244,6 +244,9 @@ Test(engine, config_rejects_bad_values)
     cr_assert_eq(wkp_config_set_tcp_timeout(cfg, -1), WKP_EINVAL);
     cr_assert_eq(wkp_config_set_udp_timeout(cfg, 0.0 / 0.0), WKP_EINVAL);
     cr_assert_eq(wkp_config_set_reader(cfg, (wkp_reader_kind)7), WKP_EINVAL);
+    cr_assert_eq(wkp_config_set_parse_in(cfg, (wkp_parse_in)3), WKP_EINVAL);
+    cr_assert_eq(wkp_config_set_parse_in(NULL, WKP_PARSE_IN_WORKERS), WKP_EINVAL);
+    cr_assert_eq(wkp_config_set_parse_in(cfg, WKP_PARSE_IN_WORKERS), WKP_OK);
     wkp_format fmt;
     cr_assert_eq(wkp_format_parse("xml", &fmt), WKP_EINVAL);
     cr_assert_eq(wkp_format_parse("jsonl", &fmt), WKP_OK);
