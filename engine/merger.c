@@ -55,7 +55,7 @@ static void reader_blocked(void *arg)
     }
     if (!any)
         return;
-    if (top_kind != WKP_ITEM_PACKET && top_kind != WKP_ITEM_ARP) {
+    if (top_kind != WKP_ITEM_PACKET && top_kind != WKP_ITEM_RAW && top_kind != WKP_ITEM_ARP) {
         /* A tick or flush goes to every ring in turn: unless every ring
          * has it, it is only partly sent and everything before it is. */
         for (unsigned i = 0; i < e->nworkers; i++) {

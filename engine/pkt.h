@@ -28,6 +28,8 @@ enum wkp_item_kind {
     WKP_ITEM_STOP,  /* end of the run: the worker exits */
     WKP_ITEM_ARP,   /* an ARP packet (no flow): a row of its own for the packet sinks */
     WKP_ITEM_MARK,  /* a position for the watermarks only: nothing ends */
+    WKP_ITEM_RAW,   /* a packet keyed by wkp_l2l4_quick: m unset, the worker walks
+                     * the (Ethernet) frame into m */
 };
 
 struct wkp_pkt {
@@ -41,11 +43,8 @@ struct wkp_pkt {
     uint8_t kind;     /* enum wkp_item_kind */
     uint8_t src_is_a; /* the packet's source is key.a */
     uint16_t capture; /* index of the capture file in the run */
-    /* 1: the reader keyed the packet with wkp_l2l4_quick and left m unset;
-     * the worker walks the (Ethernet) frame into m before using it. */
-    uint8_t walk;
     struct wkp_flow_key key;
-    struct wkp_l2l4 m; /* last: a packet the worker walks leaves its lines untouched */
+    struct wkp_l2l4 m; /* last: a raw packet leaves its lines untouched */
 };
 
 #endif

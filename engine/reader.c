@@ -175,7 +175,6 @@ static wkp_status dispatch(struct reader *rd, uint16_t ci, bool copy, const stru
     struct wkp_pkt *p = put_packet(rd, ci, &key, src_is_a, o, copy || o->transient, kind);
     if (!p)
         return WKP_ESTOPPED;
-    p->walk = 0;
     p->m = *m;
     return WKP_OK;
 }
@@ -208,11 +207,7 @@ static wkp_status dispatch_quick(struct reader *rd, uint16_t ci, bool copy,
     struct wkp_flow_key key;
     bool src_is_a = wkp_key_from_quick(q, &key);
     struct outpkt o = {rec->data, rec->caplen, rec->wirelen, rec->ts_ns, false};
-    struct wkp_pkt *p = put_packet(rd, ci, &key, src_is_a, &o, copy, WKP_ITEM_PACKET);
-    if (!p)
-        return WKP_ESTOPPED;
-    p->walk = 1;
-    return WKP_OK;
+    return put_packet(rd, ci, &key, src_is_a, &o, copy, WKP_ITEM_RAW) ? WKP_OK : WKP_ESTOPPED;
 }
 
 /* One record: count it, move the clock, parse it, reassemble, filter, and

@@ -1216,9 +1216,10 @@ static inline bool handle_item(struct wkp_worker *w, struct wkp_pkt *p)
 {
     switch (p->kind) {
     case WKP_ITEM_PACKET:
+    case WKP_ITEM_RAW:
         if (w->e->cfg.discard)
             w->st.discarded++;
-        else if (!p->walk || walk_frame(w, p))
+        else if (p->kind == WKP_ITEM_PACKET || walk_frame(w, p))
             on_packet(w, p);
         break;
     case WKP_ITEM_ARP:
