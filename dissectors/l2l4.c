@@ -863,8 +863,9 @@ static inline uint16_t be16_at(const uint8_t *p)
 }
 
 /* The same checks, in effect, as ether -> [vlan ->] ipv4/ipv6 -> tcp/udp
- * above, for the one path they take on such a frame (tests/unit/test_l2l4.c compares
- * the two on every packet of the test captures and on mutated frames). */
+ * above, for the one path they take on such a frame (tests/unit/test_quickkey.c
+ * compares the two on every packet of the test captures and on mutated
+ * frames). */
 bool wkp_l2l4_quick(const uint8_t *frame, uint32_t caplen, int dlt,
                     const struct wkp_l2l4_opts *opts, struct wkp_l2l4_quick *q)
 {

@@ -4,17 +4,17 @@
  * captures' records in timestamp order, see read_merged): stamp its ordinal and
  * the capture clock (the largest timestamp read so far, so that idle
  * timeouts never go backwards), key it, and hand it to worker hash % N.
- * A frame of the commonest shape (Ethernet II, at most one 802.1Q tag, IPv4
- * or IPv6, TCP or UDP, no tunnel: wkp_l2l4_quick) is keyed from fixed offsets and the worker walks
- * its layers; any other frame is walked here (parse L2-L4, reassemble
- * fragments) and reaches its worker with its parsed offsets. So the
- * reader's cost per packet stays small, and the walk (most of the work of
- * keying) and a keyword filter run on as many threads as there are workers
- * (docs/design.md, "Reader and workers"). Packets without IP, or
- * malformed below the transport, are counted here and go no further
- * (docs/design.md, "Accounting reasons"), except ARP packets when a packet
- * sink is open: they go to a worker as items of their own, which become
- * rows of the packet sink at their place in the stream, never flows.
+ * A frame is walked here (parse L2-L4, reassemble fragments, filter) and
+ * reaches its worker with its parsed offsets. When the run lets the workers
+ * parse (rd->quick), a frame of the commonest shape (Ethernet II, at most
+ * one 802.1Q tag, IPv4 or IPv6, TCP or UDP, no tunnel: wkp_l2l4_quick) is
+ * instead keyed from fixed offsets, and its worker walks and filters it:
+ * the reader's cost per packet falls, and the walk runs on as many threads
+ * as there are workers (docs/design.md, "Reader and workers"). Packets
+ * without IP, or malformed below the transport, are counted here and go no
+ * further (docs/design.md, "Accounting reasons"), except ARP packets when a
+ * packet sink is open: they go to a worker as items of their own, which
+ * become rows of the packet sink at their place in the stream, never flows.
  *
  * When the capture clock enters a new whole second (of the epoch, not of the
  * run: any run over the same packets ticks at the same ones, which keeps a

@@ -241,8 +241,6 @@ static wkp_status open_sinks(wkp_engine *e, wkp_errbuf *err)
     return WKP_OK;
 }
 
-/* Workers (each with its ring and hand-off) and the merger. Whatever was
- * started is in *t, also on failure. */
 /* Who parses plain frames (docs/design.md, "Reader and workers"). Moving
  * the parse to the workers lowers the reader's cost per packet by about a
  * third but raises the workers' by more, so it pays only where the reader
@@ -259,6 +257,8 @@ static void choose_parse_place(wkp_engine *e)
     e->worker_filter = e->quick_key && pkt_terms ? e->filter : NULL;
 }
 
+/* Workers (each with its ring and hand-off) and the merger. Whatever was
+ * started is in *t, also on failure. */
 static wkp_status start_threads(wkp_engine *e, struct run_threads *t)
 {
     /* The default count (one worker per online CPU) gives the reader no

@@ -1222,14 +1222,18 @@ bool wkp_filter_keywords_only(struct wkp_filter *f)
     return true;
 }
 
-bool wkp_filter_keywords_match(const struct wkp_filter *f, const struct wkp_l2l4 *m)
+/* The memo's index for m: bit i is the value of keyword memo_kw[i]. */
+static unsigned memo_mask(const struct wkp_filter *f, const struct wkp_l2l4 *m)
 {
-    if (f->pkt_root < 0)
-        return true;
     unsigned mask = 0;
     for (uint8_t i = 0; i < f->memo_nkw; i++)
         mask |= (unsigned)eval_kw(&f->nodes[f->memo_kw[i]], m, f->compat) << i;
-    return f->memo[mask] == 1;
+    return mask;
+}
+
+bool wkp_filter_keywords_match(const struct wkp_filter *f, const struct wkp_l2l4 *m)
+{
+    return f->pkt_root < 0 || f->memo[memo_mask(f, m)] == 1;
 }
 
 bool wkp_filter_packet(struct wkp_filter *f, const uint8_t *frame, uint32_t caplen,
@@ -1239,9 +1243,7 @@ bool wkp_filter_packet(struct wkp_filter *f, const uint8_t *frame, uint32_t capl
         return true;
     memo_decide(f);
     if (f->memo_state > 0) {
-        unsigned mask = 0;
-        for (uint8_t i = 0; i < f->memo_nkw; i++)
-            mask |= (unsigned)eval_kw(&f->nodes[f->memo_kw[i]], m, f->compat) << i;
+        unsigned mask = memo_mask(f, m);
         if (f->memo[mask] < 0) {
             struct pkt_ctx c0 = {.f = f, .m = m};
             f->memo[mask] = eval_pkt(&c0, f->pkt_root) ? 1 : 0;
