@@ -148,6 +148,12 @@ struct wkp_sink {
     char *tmp_path; /* the temporary file being written */
     bool live;      /* a live run: written in place and flushed after each record */
     FILE *fp;
+    /* Text waiting for fp, written to it a mebibyte at a time: glibc's
+     * stdio writes in 4 KiB blocks whatever setvbuf is asked (it sizes a
+     * buffer it allocates itself by the file's block size), a system call
+     * for every 4 KiB of CSV. NULL: written through fp's own buffer. */
+    char *ob;
+    size_t ob_len;
     uint64_t written;
     int err_no; /* the first write, flush or close error (errno); 0: none */
     bool owned; /* added to an engine: it frees the sink */

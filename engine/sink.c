@@ -115,6 +115,7 @@ void wkp__sink_destroy(struct wkp_sink *s)
     free(s->tmp_path);
     free(s->target);
     free(s->path);
+    free(s->ob);
     free(s);
 }
 
@@ -168,10 +169,36 @@ static void sink_fail(struct wkp_sink *s, int e)
         s->err_no = e ? e : EIO;
 }
 
-static void sink_put(struct wkp_sink *s, const void *p, size_t n)
+#define SINK_OB_CAP ((size_t)1 << 20)
+
+static void sink_fwrite(struct wkp_sink *s, const void *p, size_t n)
 {
     if (!s->err_no && n && fwrite(p, 1, n, s->fp) != n)
         sink_fail(s, errno);
+}
+
+/* Hand the waiting text to fp. */
+static void sink_drain(struct wkp_sink *s)
+{
+    sink_fwrite(s, s->ob, s->ob_len);
+    s->ob_len = 0;
+}
+
+static void sink_put(struct wkp_sink *s, const void *p, size_t n)
+{
+    if (!s->ob) {
+        sink_fwrite(s, p, n);
+        return;
+    }
+    if (s->ob_len + n > SINK_OB_CAP) {
+        sink_drain(s);
+        if (n >= SINK_OB_CAP) {
+            sink_fwrite(s, p, n);
+            return;
+        }
+    }
+    memcpy(s->ob + s->ob_len, p, n);
+    s->ob_len += n;
 }
 
 /* Open the temporary file beside s->target; keep an existing file's mode
@@ -287,8 +314,10 @@ wkp_status wkp__sink_open(struct wkp_sink *s, _Atomic int *stop, wkp_errbuf *err
             s->target = NULL;
             return rc;
         }
-        setvbuf(s->fp, NULL, _IOFBF, 1 << 20);
     }
+    s->ob_len = 0;
+    if (!s->ob)
+        s->ob = malloc(SINK_OB_CAP); /* NULL: fp's own buffer does */
     if (s->fmt == WKP_FMT_CSV) {
         struct wkp_buf b = {0};
         if (s->packets)
@@ -332,8 +361,11 @@ int wkp__sink_write(struct wkp_sink *s, const struct wkp_flow *f)
     if (s->fmt == WKP_FMT_JSON)
         sink_put(s, s->written ? ",\n" : "\n", s->written ? 2 : 1);
     sink_put(s, f->text[t], f->text_len[t]);
-    if (s->live && !s->err_no && fflush(s->fp) != 0)
-        sink_fail(s, errno);
+    if (s->live) {
+        sink_drain(s);
+        if (!s->err_no && fflush(s->fp) != 0)
+            sink_fail(s, errno);
+    }
     if (s->err_no)
         return -1;
     s->written++;
@@ -348,6 +380,7 @@ wkp_status wkp__sink_finish(struct wkp_sink *s, bool success, wkp_errbuf *err)
     if (s->fp) {
         if (success && s->fmt == WKP_FMT_JSON)
             sink_put(s, s->written ? "\n]\n" : "]\n", s->written ? 3 : 2);
+        sink_drain(s);
         if (fflush(s->fp) != 0)
             sink_fail(s, errno);
         if (s->fp != stdout && fclose(s->fp) != 0)
