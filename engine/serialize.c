@@ -66,8 +66,10 @@ static void put_double(struct wkp_buf *b, double v, int json)
             wkp_buf_puts(b, "null");
         return;
     }
-    char tmp[WKP_DTOA_MAX];
-    wkp_buf_put(b, tmp, wkp_dtoa(v, tmp));
+    /* straight into the buffer: no copy (and no call to memcpy) a number */
+    if (b->len + WKP_DTOA_MAX > b->cap && wkp_buf_reserve(b, WKP_DTOA_MAX) != 0)
+        return;
+    b->len += wkp_dtoa(v, b->p + b->len);
 }
 
 /* ext_protocol: the IP version, the transport's name when it has one, then

@@ -39,21 +39,24 @@ void wkp_buf_u64(struct wkp_buf *b, uint64_t v)
         wkp_buf_putc(b, (char)('0' + v));
         return;
     }
-    char tmp[24];
-    size_t i = sizeof tmp;
+    /* the digits are written backwards straight into the buffer */
+    size_t n = 2;
+    for (uint64_t t = v / 100; t; t /= 10)
+        n++;
+    if (b->len + n > b->cap && wkp_buf_reserve(b, n) != 0)
+        return;
+    char *end = b->p + b->len + n;
+    b->len += n;
     while (v >= 100) {
         size_t r = (size_t)(v % 100) * 2;
         v /= 100;
-        i -= 2;
-        memcpy(tmp + i, wkp_digit_pairs + r, 2);
+        end -= 2;
+        memcpy(end, wkp_digit_pairs + r, 2);
     }
-    if (v >= 10) {
-        i -= 2;
-        memcpy(tmp + i, wkp_digit_pairs + v * 2, 2);
-    } else {
-        tmp[--i] = (char)('0' + v);
-    }
-    wkp_buf_put(b, tmp + i, sizeof tmp - i);
+    if (v >= 10)
+        memcpy(end - 2, wkp_digit_pairs + v * 2, 2);
+    else
+        end[-1] = (char)('0' + v);
 }
 
 void wkp_buf_i64(struct wkp_buf *b, int64_t v)
