@@ -1136,6 +1136,11 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
         fail(w);
 }
 
+enum {
+    BURST = 64,     /* ring items handled between two releases */
+    LOOKAHEAD = 32, /* items past a burst its prefetches may look at */
+};
+
 /* Item i of the n peeked from `first`. */
 static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t i, uint32_t n)
 {
@@ -1145,6 +1150,8 @@ static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t
      * neighbours. No load here may wait on memory. */
     const struct wkp_pkt *slots = w->ring.slots;
     uint32_t mask = w->ring.mask;
+    if (i + 32 < n) /* the slot itself, which the reader wrote on its core */
+        __builtin_prefetch(&slots[(first + i + 32) & mask]);
     if (i + 16 < n)
         wkp_ftable_prefetch_slot(&w->table, slots[(first + i + 16) & mask].hash);
     if (i + 8 < n)
@@ -1276,8 +1283,12 @@ void *wkp__worker_main(void *arg)
     }
     bool done = false;
     while (!done) {
+        /* Up to BURST items are handled; up to LOOKAHEAD more, when the
+         * ring has them, are only looked at by prefetch_ahead, so that the
+         * first items of the next burst have had their prefetches too. */
         uint32_t first;
-        uint32_t n = wkp_ring_peek(&w->ring, 64, &first);
+        uint32_t seen = wkp_ring_peek(&w->ring, BURST + LOOKAHEAD, &first);
+        uint32_t n = seen < BURST ? seen : BURST;
         if (n == 0) {
             if (atomic_load_explicit(&e->stop, memory_order_relaxed))
                 break;
@@ -1290,7 +1301,7 @@ void *wkp__worker_main(void *arg)
         uint64_t last = 0;
         for (uint32_t i = 0; i < n; i++) {
             struct wkp_pkt *p = &w->ring.slots[(first + i) & w->ring.mask];
-            prefetch_ahead(w, first, i, n);
+            prefetch_ahead(w, first, i, seen);
             last = p->pos;
             if (!w->failed && handle_item(w, p)) {
                 last = UINT64_MAX;
