@@ -1146,8 +1146,11 @@ static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t
 {
     /* Hide the flow lookup's cache misses behind the packets before it: the
      * slot 16 packets ahead, its entry 8 ahead, then (4 ahead, by when the
-     * entry has arrived) the chunk its next record goes to and its LRU
-     * neighbours. No load here may wait on memory. */
+     * entry has arrived) the chunk its next record goes to, its
+     * application and rare blocks and its LRU neighbours; the ring slot
+     * itself 32 ahead. The entry found through the cache may be another
+     * flow's by now: it is only read (pool memory, never unmapped during
+     * the run) and what it points to is only prefetched. */
     const struct wkp_pkt *slots = w->ring.slots;
     uint32_t mask = w->ring.mask;
     if (i + 32 < n) /* the slot itself, which the reader wrote on its core */
@@ -1159,9 +1162,15 @@ static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t
     if (i + 4 < n) {
         uint64_t h4 = slots[(first + i + 4) & mask].hash;
         const struct live_flow *nf = (const struct live_flow *)wkp_ftable_cached(&w->table, h4);
-        if (nf && nf->h.hash_lo == (uint32_t)h4 && nf->seq.tail) {
-            __builtin_prefetch(nf->seq.tail, 1);
-            __builtin_prefetch((const char *)nf->seq.tail + 64, 1);
+        if (nf && nf->h.hash_lo == (uint32_t)h4) {
+            if (nf->seq.tail) {
+                __builtin_prefetch(nf->seq.tail, 1);
+                __builtin_prefetch((const char *)nf->seq.tail + 64, 1);
+            }
+            if (nf->app) /* read by every packet of a claimed flow */
+                __builtin_prefetch(nf->app, 1);
+            if (nf->rare)
+                __builtin_prefetch(nf->rare, 1);
         }
         wkp_ftable_prefetch_lru(&w->table, h4);
     }
