@@ -1263,7 +1263,7 @@ static void worker_finish(struct wkp_worker *w)
         wkp_sig_worker_fini(&w->sig);
     wkp__up_worker_fini(&w->up);
     wkp_pool_fini(&w->ts_pool);
-    wkp_tcpstream_budget_fini(&w->ts_budget);
+    wkp_spares_fini(&w->ts_budget.spares);
     wkp_pool_fini(&w->rare_pool);
     wkp_seq_pool_fini(&w->seq_pool);
     wkp_flow_stats_scratch_free(&w->stats_scratch);

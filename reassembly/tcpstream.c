@@ -58,51 +58,10 @@ static inline int ts_storing(const struct wkp_tcpstream *s)
     return !s->closed && s->buf_len < ts_blimit(s);
 }
 
-/* The spare class of a buffer of cap bytes, or -1 (not a class size). */
-static int ts_class(uint32_t cap)
+/* Where buffers come from and go back to: the budget's spares. */
+static struct wkp_spares *ts_spares(const struct wkp_tcpstream *s)
 {
-    if (cap < TS_MIN_CAP || cap > TS_MIN_CAP << (WKP_TCPSTREAM_CLASSES - 1) || (cap & (cap - 1)))
-        return -1;
-    return __builtin_ctz(cap) - __builtin_ctz(TS_MIN_CAP);
-}
-
-/* A buffer of cap bytes: a spare of that size if the budget has one. */
-static uint8_t *ts_buf_new(struct wkp_tcpstream_budget *b, uint32_t cap)
-{
-    int k = ts_class(cap);
-    if (b && k >= 0 && b->nspare[k]) {
-        uint8_t *p = b->spare[k];
-        memcpy(&b->spare[k], p, sizeof p);
-        b->nspare[k]--;
-        return p;
-    }
-    return malloc(cap);
-}
-
-/* Give back a buffer of cap bytes: kept as a spare while its size has
- * fewer than 64 KiB of them, else freed. */
-static void ts_buf_drop(struct wkp_tcpstream_budget *b, uint8_t *p, uint32_t cap)
-{
-    int k = ts_class(cap);
-    if (p && b && k >= 0 && (uint64_t)(b->nspare[k] + 1) * cap <= 65536u) {
-        memcpy(p, &b->spare[k], sizeof p);
-        b->spare[k] = p;
-        b->nspare[k]++;
-        return;
-    }
-    free(p);
-}
-
-void wkp_tcpstream_budget_fini(struct wkp_tcpstream_budget *b)
-{
-    for (int k = 0; k < WKP_TCPSTREAM_CLASSES; k++) {
-        while (b->spare[k]) {
-            uint8_t *p = b->spare[k];
-            memcpy(&b->spare[k], p, sizeof p);
-            free(p);
-        }
-        b->nspare[k] = 0;
-    }
+    return s->budget ? &s->budget->spares : NULL;
 }
 
 void wkp_tcpstream_init(struct wkp_tcpstream *s, uint32_t limit,
@@ -118,7 +77,7 @@ void wkp_tcpstream_fini(struct wkp_tcpstream *s)
 {
     if (s->budget)
         s->budget->used -= wkp_tcpstream_mem(s);
-    ts_buf_drop(s->budget, s->buf, s->buf_cap);
+    wkp_spare_give(ts_spares(s), s->buf, s->buf_cap);
     free(s->ooo);
     free(s->gap);
     s->buf = NULL;
@@ -182,11 +141,11 @@ static int ts_reserve(struct wkp_tcpstream *s, uint32_t need)
         cap = lim;
     uint8_t *p = NULL;
     if (ts_charge(s, cap - s->buf_cap)) {
-        p = ts_buf_new(s->budget, cap);
+        p = wkp_spare_take(ts_spares(s), cap);
         if (p && s->buf) {
             /* all of the old buffer: held bytes sit past buf_len */
             memcpy(p, s->buf, s->buf_cap);
-            ts_buf_drop(s->budget, s->buf, s->buf_cap);
+            wkp_spare_give(ts_spares(s), s->buf, s->buf_cap);
         }
         if (!p && s->budget)
             s->budget->used -= cap - s->buf_cap;
@@ -475,7 +434,7 @@ void wkp_tcpstream_consume(struct wkp_tcpstream *s, uint32_t n)
     if (!s->buf_len && !held) {
         if (s->budget)
             s->budget->used -= wkp_tcpstream_mem(s);
-        ts_buf_drop(s->budget, s->buf, s->buf_cap);
+        wkp_spare_give(ts_spares(s), s->buf, s->buf_cap);
         free(s->ooo);
         s->buf = NULL;
         s->ooo = NULL;

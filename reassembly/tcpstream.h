@@ -55,6 +55,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/spares.h"
+
 #define WKP_TCPSTREAM_DEFAULT_LIMIT 65536u     /* bytes kept per direction */
 #define WKP_TCPSTREAM_HELD          32         /* out-of-order ranges held */
 #define WKP_TCPSTREAM_GAP_MARKS     8          /* gaps located in the buffer */
@@ -66,26 +68,20 @@ struct wkp_tcpstream_gap {
     uint32_t off, len;
 };
 
-#define WKP_TCPSTREAM_CLASSES 7 /* spare buffer sizes: 1 KiB << 0..6 */
-
 /* Shared by the streams of one worker (or NULL: no cap beyond `limit`,
  * no spares). Zero it, set cap; `used` is what the streams hold now.
  *
- * It also keeps the buffers streams gave back, by size (1 KiB to 64 KiB,
- * powers of two), for the next stream that needs one of that size: a
- * dissector that consumes what it read empties its stream's buffer at
- * every segment, and without spares each segment would cost a malloc and
- * a free. At most 64 KiB of spares are kept per size (448 KiB in all);
- * they are not counted in `used`. wkp_tcpstream_budget_fini frees them. */
+ * It also keeps the buffers streams give back (util/spares.h) for the
+ * next stream that needs one of that size: a dissector that consumes what
+ * it read empties its stream's buffer at every segment, and without
+ * spares each segment would cost a malloc and a free. Spares are not
+ * counted in `used`; wkp_spares_fini(&budget.spares) frees them once
+ * every stream sharing the budget is done. */
 struct wkp_tcpstream_budget {
     size_t cap, used;
     uint64_t refused; /* buffer growths refused because of cap */
-    uint8_t *spare[WKP_TCPSTREAM_CLASSES]; /* a list through each buffer's first bytes */
-    uint32_t nspare[WKP_TCPSTREAM_CLASSES];
+    struct wkp_spares spares;
 };
-
-/* Free the budget's spare buffers (every stream sharing it is done). */
-void wkp_tcpstream_budget_fini(struct wkp_tcpstream_budget *b);
 
 /* Summed over the streams that share one (a worker's): each event adds
  * here as it happens. */

@@ -21,6 +21,10 @@
 #define RST WKP_TCP_RST
 #define PSH WKP_TCP_PSH
 
+/* The spare classes of 1 KiB and 2 KiB buffers. */
+#define K1 wkp_spare_class(1024)
+#define K2 wkp_spare_class(2048)
+
 /* 4 KiB of distinct-looking bytes: segment [o, o + n) of the stream is
  * pat + o, so a misplaced byte shows. */
 static uint8_t pat[4096];
@@ -422,10 +426,10 @@ Test(tcpstream, budget_caps_memory_and_counts_refusals)
     wkp_tcpstream_fini(&s);
     wkp_tcpstream_fini(&t);
     cr_assert_eq(b.used, 0);
-    cr_assert_eq(b.nspare[1], 1); /* s's 2 KiB buffer, kept for the next stream */
-    wkp_tcpstream_budget_fini(&b);
-    cr_assert_eq(b.nspare[1], 0);
-    cr_assert_null(b.spare[1]);
+    cr_assert_eq(b.spares.n[K2], 1); /* s's 2 KiB buffer, kept for the next stream */
+    wkp_spares_fini(&b.spares);
+    cr_assert_eq(b.spares.n[K2], 0);
+    cr_assert_null(b.spares.head[K2]);
 }
 
 /* A budget keeps the buffers its streams give back, by size, and hands
@@ -442,25 +446,25 @@ Test(tcpstream, budget_reuses_buffers_by_size)
     wkp_tcpstream_consume(&s, 100); /* emptied: the 1 KiB buffer is a spare */
     cr_assert_null(s.buf);
     cr_assert_eq(b.used, 0);
-    cr_assert_eq(b.nspare[0], 1);
+    cr_assert_eq(b.spares.n[K1], 1);
     wkp_tcpstream_init(&t, WKP_TCPSTREAM_DEFAULT_LIMIT, &b, &sc);
     seg(&t, 0, 0, 300);
     cr_assert_eq(t.buf, first);
-    cr_assert_eq(b.nspare[0], 0);
+    cr_assert_eq(b.spares.n[K1], 0);
     assert_stream(&t, pat, 300);
     seg(&t, 0, 300, 1200); /* 1,500 bytes: 1 KiB -> 2 KiB, the 1 KiB one a spare again */
     assert_stream(&t, pat, 1500);
     cr_assert_eq(b.used, 2048);
-    cr_assert_eq(b.nspare[0], 1);
-    cr_assert_eq(b.spare[0], first);
+    cr_assert_eq(b.spares.n[K1], 1);
+    cr_assert_eq(b.spares.head[K1], first);
     wkp_tcpstream_fini(&t);
     wkp_tcpstream_fini(&s);
     cr_assert_eq(b.used, 0);
-    cr_assert_eq(b.nspare[0], 1);
-    cr_assert_eq(b.nspare[1], 1);
-    wkp_tcpstream_budget_fini(&b);
-    for (int k = 0; k < WKP_TCPSTREAM_CLASSES; k++)
-        cr_assert(b.nspare[k] == 0 && b.spare[k] == NULL, "class %d left", k);
+    cr_assert_eq(b.spares.n[K1], 1);
+    cr_assert_eq(b.spares.n[K2], 1);
+    wkp_spares_fini(&b.spares);
+    for (int k = 0; k < WKP_SPARE_CLASSES; k++)
+        cr_assert(b.spares.n[k] == 0 && b.spares.head[k] == NULL, "class %d left", k);
 }
 
 /* A buffer grows while out-of-order bytes sit in it past the in-order
@@ -477,12 +481,12 @@ Test(tcpstream, growth_into_a_spare_keeps_held_bytes)
     wkp_tcpstream_init(&dirty, WKP_TCPSTREAM_DEFAULT_LIMIT, &b, &sc);
     wkp_tcpstream_segment(&dirty, 0, PSH | ACK, ee, sizeof ee, sizeof ee);
     wkp_tcpstream_fini(&dirty);
-    cr_assert_eq(b.nspare[1], 1);
+    cr_assert_eq(b.spares.n[K2], 1);
     wkp_tcpstream_init(&s, WKP_TCPSTREAM_DEFAULT_LIMIT, &b, &sc);
     seg(&s, 0, 0, 100);     /* in order: 1 KiB buffer */
     seg(&s, 0, 900, 100);   /* held at offset 900, inside the 1 KiB */
     seg(&s, 0, 1500, 100);  /* held at 1500: grows to 2 KiB (the spare) */
-    cr_assert_eq(b.nspare[1], 0);
+    cr_assert_eq(b.spares.n[K2], 0);
     cr_assert_eq(wkp_tcpstream_held(&s), 2);
     seg(&s, 0, 100, 800);   /* 100..900: joins the first held range */
     seg(&s, 0, 1000, 500);  /* 1000..1500: joins the second */
@@ -490,7 +494,7 @@ Test(tcpstream, growth_into_a_spare_keeps_held_bytes)
     assert_stream(&s, pat, 1600);
     cr_assert_eq(sc.ooo_segments, 2);
     wkp_tcpstream_fini(&s);
-    wkp_tcpstream_budget_fini(&b);
+    wkp_spares_fini(&b.spares);
 }
 
 /* Spares of one size stop at 64 KiB: 64 of 1 KiB. */
@@ -506,9 +510,9 @@ Test(tcpstream, spares_are_bounded)
     cr_assert_eq(b.used, 70 * 1024);
     for (int i = 0; i < 70; i++)
         wkp_tcpstream_fini(&s[i]);
-    cr_assert_eq(b.nspare[0], 64);
+    cr_assert_eq(b.spares.n[K1], 64);
     cr_assert_eq(b.used, 0);
-    wkp_tcpstream_budget_fini(&b);
+    wkp_spares_fini(&b.spares);
 }
 
 /* Streams given one counters struct add to it as they count: two
