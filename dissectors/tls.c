@@ -33,7 +33,6 @@
 #include "dissectors/dissector.h"
 #include "dissectors/tls_hello.h"
 #include "dissectors/x509.h"
-#include "util/spares.h"
 
 /* Record bodies: at most 2^14 + 2048 bytes (RFC 5246 section 6.2.3). */
 #define TLS_REC_MAX         (16384u + 2048u)
@@ -76,10 +75,6 @@ struct tls_ctx {
      * flow keeps of them is copied out into its struct tls_kept. */
     struct wkp_tls_hello hello;
     char text[TLS_NTEXTS][WKP_TLS_FP_TEXT];
-    /* kept hellos given back by ended flows, for the next ones: most TLS
-     * flows keep one or two, and malloc and free cost more than the rest
-     * of their keeping */
-    struct wkp_spares spares;
 };
 
 enum dir_mode {
@@ -114,7 +109,6 @@ struct tls_kept {
     uint16_t nsuites, nexts;
     uint8_t ngroups, nsigalgs, nalpn, sid_len;
     uint8_t sni_len, has_sni, has_psk_ext, ntexts;
-    uint32_t cap; /* bytes of the block (util/spares.h) */
     uint8_t data[];
 };
 
@@ -153,7 +147,6 @@ static int tls_init(void *ctx, const struct wkp_dis_env *env)
 {
     struct tls_ctx *c = ctx;
     c->env = env;
-    memset(&c->spares, 0, sizeof c->spares);
     c->md = EVP_MD_CTX_new();
     c->x509 = wkp_x509_ctx_new();
     return c->md && c->x509 ? 0 : -1;
@@ -166,7 +159,6 @@ static void tls_fini(void *ctx)
     c->md = NULL;
     wkp_x509_ctx_free(c->x509);
     c->x509 = NULL;
-    wkp_spares_fini(&c->spares);
 }
 
 /* A plausible record header at p: a known content type, major version 3,
@@ -371,11 +363,9 @@ static struct tls_kept *keep_hello(struct tls_ctx *c, bool raw)
         size += 1u + h->alpn_len[i];
     for (unsigned i = 0; i < nt; i++)
         size += tlen[i] + 1;
-    size = wkp_spare_round(size);
-    struct tls_kept *k = wkp_spare_take(&c->spares, size);
+    struct tls_kept *k = malloc(size);
     if (!k)
         return NULL;
-    k->cap = (uint32_t)size;
     k->version = wkp_tls_hello_version(h);
     k->cipher_suite = h->cipher_suite;
     k->nsuites = h->nsuites;
@@ -841,15 +831,13 @@ static size_t tls_ext(const void *state, const char **names, size_t max)
 
 static void tls_release(void *ctx, void *state)
 {
-    struct tls_ctx *c = ctx;
+    (void)ctx;
     struct tls_state *s = state;
     free(s->dir[0].buf);
     free(s->dir[1].buf);
     free(s->certs);
-    if (s->ch)
-        wkp_spare_give(&c->spares, s->ch, s->ch->cap);
-    if (s->sh)
-        wkp_spare_give(&c->spares, s->sh, s->sh->cap);
+    free(s->ch);
+    free(s->sh);
     s->dir[0].buf = s->dir[1].buf = NULL;
     s->certs = NULL;
     s->ch = s->sh = NULL;

@@ -1,8 +1,8 @@
 /* Variable-size blocks for one thread, kept by size for reuse.
  *
- * For buffers a thread keeps giving back and taking again (a stream's
- * buffer emptied at every segment, a TLS hello kept until its flow ends):
- * a block given back is kept, while its size holds fewer than
+ * For buffers a thread keeps giving back and taking again (a TCP stream's
+ * buffer, emptied at every segment a dissector consumes, whose size
+ * already doubles as it grows): a block given back is kept, while its size holds fewer than
  * WKP_SPARE_KEEP bytes of spares, and handed to the next take of that
  * size instead of going through malloc and free. Sizes are powers of two
  * from 64 bytes to 64 KiB; other sizes go straight to malloc and free.
