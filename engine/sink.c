@@ -318,6 +318,10 @@ wkp_status wkp__sink_open(struct wkp_sink *s, _Atomic int *stop, wkp_errbuf *err
     s->ob_len = 0;
     if (!s->ob)
         s->ob = malloc(SINK_OB_CAP); /* NULL: fp's own buffer does */
+    /* a file of ours needs no second buffer: each mebibyte is one write
+     * (stdout's buffering is the program's, left as it is) */
+    if (s->ob && s->fp != stdout)
+        setvbuf(s->fp, NULL, _IONBF, 0);
     if (s->fmt == WKP_FMT_CSV) {
         struct wkp_buf b = {0};
         if (s->packets)
