@@ -157,6 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     wkp_tcpstream_fini(&st[1]);
     if (bp)
         FZ_CHECK(budget.used == 0);
+    wkp_spares_fini(&budget.spares); /* the buffers the streams gave back */
     return 0;
 }
 
