@@ -25,6 +25,7 @@ int wkp_sig_worker_init(struct wkp_sig_worker *sw, const struct wkp_sigdb *db, u
 {
     memset(sw, 0, sizeof *sw);
     sw->db = db;
+    sw->ts_budget.cap = SIZE_MAX;
     sw->depth = depth ? depth : WKP_SIG_DEFAULT_DEPTH;
     /* no rule of a direction can match past its horizon: stop there */
     for (int d = 0; d < 2; d++)
@@ -40,6 +41,7 @@ void wkp_sig_worker_fini(struct wkp_sig_worker *sw)
 {
     hs_free_scratch(sw->scratch);
     sw->scratch = NULL;
+    wkp_spares_fini(&sw->ts_budget.spares);
 }
 
 struct scan_ctx {
@@ -112,8 +114,8 @@ static bool open_dir(struct wkp_sig_worker *sw, struct wkp_sig_flow *f, int d, b
             *oom = true;
             return false;
         }
-        /* the budget bounds what the reassembler keeps: never past depth */
-        wkp_tcpstream_init(sd->ts, sw->limit[d], NULL, &sw->ts_counters);
+        /* the limit bounds what the reassembler keeps: never past depth */
+        wkp_tcpstream_init(sd->ts, sw->limit[d], &sw->ts_budget, &sw->ts_counters);
         if (sd->has_syn)
             wkp_tcpstream_segment(sd->ts, sd->syn_seq, TCP_SYN, NULL, 0, 0);
     }

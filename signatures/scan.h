@@ -48,6 +48,9 @@ struct wkp_sig_worker {
     /* what the scan streams' reassemblers count: kept apart from the
      * engine's tcp_reassembly totals, which cover the flows' own streams */
     struct wkp_tcpstream_counters ts_counters;
+    /* no cap (the limits bound each stream): its spares give the scan
+     * streams' buffers back to the next stream instead of to malloc */
+    struct wkp_tcpstream_budget ts_budget;
 };
 
 /* One rule's first match in a flow. */
