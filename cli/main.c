@@ -396,34 +396,45 @@ static int slice_option(int c, const char *arg, struct cli *o)
     return 0;
 }
 
+/* The index of arg among the n names, or -1. */
+static int pick(const char *arg, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(arg, names[i]) == 0)
+            return i;
+    return -1;
+}
+
 /* An option that names one of a few choices. */
 static int choice_option(int c, const char *arg, wkp_config *cfg)
 {
+    wkp_status st = WKP_EINVAL;
+    int k;
     if (c == OPT_READER) {
-        wkp_reader_kind k = strcmp(arg, "auto") == 0      ? WKP_READER_AUTO
-                            : strcmp(arg, "mmap") == 0    ? WKP_READER_MMAP
-                            : strcmp(arg, "libpcap") == 0 ? WKP_READER_LIBPCAP
-                                                          : (wkp_reader_kind)-1;
-        if ((int)k < 0 || wkp_config_set_reader(cfg, k) != WKP_OK)
-            return usage_error("--reader: '%s' is not auto, mmap or libpcap%s", arg, "");
-        return 0;
+        static const char *const names[] = {"auto", "mmap", "libpcap"};
+        static const wkp_reader_kind v[] = {WKP_READER_AUTO, WKP_READER_MMAP, WKP_READER_LIBPCAP};
+        if ((k = pick(arg, names, 3)) >= 0)
+            st = wkp_config_set_reader(cfg, v[k]);
+        return st == WKP_OK ? 0
+                            : usage_error("--reader: '%s' is not %s", arg, "auto, mmap or libpcap");
     }
     if (c == OPT_PARSE_IN) {
-        wkp_parse_in p = strcmp(arg, "auto") == 0      ? WKP_PARSE_IN_AUTO
-                         : strcmp(arg, "reader") == 0  ? WKP_PARSE_IN_READER
-                         : strcmp(arg, "workers") == 0 ? WKP_PARSE_IN_WORKERS
-                                                       : (wkp_parse_in)-1;
-        if ((int)p < 0 || wkp_config_set_parse_in(cfg, p) != WKP_OK)
-            return usage_error("--parse-in: '%s' is not auto, reader or workers%s", arg, "");
-        return 0;
+        static const char *const names[] = {"auto", "reader", "workers"};
+        static const wkp_parse_in v[] = {WKP_PARSE_IN_AUTO, WKP_PARSE_IN_READER,
+                                         WKP_PARSE_IN_WORKERS};
+        if ((k = pick(arg, names, 3)) >= 0)
+            st = wkp_config_set_parse_in(cfg, v[k]);
+        return st == WKP_OK
+                   ? 0
+                   : usage_error("--parse-in: '%s' is not %s", arg, "auto, reader or workers");
     }
-    wkp_app_layer m = strcmp(arg, "full") == 0        ? WKP_APP_FULL
-                      : strcmp(arg, "port_only") == 0 ? WKP_APP_PORT_ONLY
-                      : strcmp(arg, "none") == 0      ? WKP_APP_NONE
-                                                      : (wkp_app_layer)-1;
-    if ((int)m < 0 || wkp_config_set_app_layer(cfg, m) != WKP_OK)
-        return usage_error("--app-layer: '%s' is not full, port_only or none%s", arg, "");
-    return 0;
+    static const char *const names[] = {"full", "port_only", "none"};
+    static const wkp_app_layer v[] = {WKP_APP_FULL, WKP_APP_PORT_ONLY, WKP_APP_NONE};
+    if ((k = pick(arg, names, 3)) >= 0)
+        st = wkp_config_set_app_layer(cfg, v[k]);
+    return st == WKP_OK
+               ? 0
+               : usage_error("--app-layer: '%s' is not %s", arg, "full, port_only or none");
 }
 
 /* An option without a value that only sets the configuration. */
