@@ -373,8 +373,7 @@ static bool classify(struct parser *ps)
         t->kw = (int8_t)kw;
         if (kw < KW_APP0 && keywords[k].arg_max && nx->type == T_WORD &&
             is_number(s + nx->start, nx->end - nx->start)) {
-            if (!parse_number(s + nx->start, nx->end - nx->start, keywords[k].arg_max,
-                              &t->arg)) {
+            if (!parse_number(s + nx->start, nx->end - nx->start, keywords[k].arg_max, &t->arg)) {
                 seterr(ps->err, "filter: \"%.*s\": %s %s %.*s out of range 0-%u",
                        (int)(nx->end - t->start), s + t->start, keywords[k].word,
                        t->kw == KW_VLAN   ? "ID"
@@ -1182,30 +1181,40 @@ static void memo_decide(struct wkp_filter *f)
     }
 }
 
-/* The packet tree with each keyword's value taken from mask: bit i is the
- * value of the keyword of node memo_kw[i] (the memo's own numbering). */
-static bool eval_mask(const struct wkp_filter *f, int32_t ni, unsigned mask)
+/* A tree whose keywords' values come from leaf(f, keyword node, bits):
+ * the keyword-mask and flow walkers (the packet walker, on the hot path,
+ * keeps its own switch). Kinds other than the composites and N_KW are
+ * true (N_TRUE; the trees these walk hold nothing else). */
+typedef bool (*kw_leaf)(const struct wkp_filter *f, const struct node *n, uint32_t bits);
+
+static bool eval_tree(const struct wkp_filter *f, int32_t ni, kw_leaf leaf, uint32_t bits)
 {
     const struct node *n = &f->nodes[ni];
     switch (n->kind) {
     case N_AND:
         for (int32_t k = n->kid; k >= 0; k = f->nodes[k].next)
-            if (!eval_mask(f, k, mask))
+            if (!eval_tree(f, k, leaf, bits))
                 return false;
         return true;
     case N_OR:
         for (int32_t k = n->kid; k >= 0; k = f->nodes[k].next)
-            if (eval_mask(f, k, mask))
+            if (eval_tree(f, k, leaf, bits))
                 return true;
         return false;
-    case N_NOT: return !eval_mask(f, n->kid, mask);
-    case N_KW:
-        for (uint8_t i = 0; i < f->memo_nkw; i++)
-            if (f->nodes[f->memo_kw[i]].kw == n->kw)
-                return mask >> i & 1u;
-        return false; /* memo_scan saw every keyword: not reached */
-    default: return true; /* N_TRUE, the only other kind memo_scan lets through */
+    case N_NOT: return !eval_tree(f, n->kid, leaf, bits);
+    case N_KW: return leaf(f, n, bits);
+    default: return true;
     }
+}
+
+/* A keyword's value from mask: bit i is the value of the keyword of node
+ * memo_kw[i] (the memo's own numbering). */
+static bool mask_leaf(const struct wkp_filter *f, const struct node *n, uint32_t mask)
+{
+    for (uint8_t i = 0; i < f->memo_nkw; i++)
+        if (f->nodes[f->memo_kw[i]].kw == n->kw)
+            return mask >> i & 1u;
+    return false; /* memo_scan saw every keyword: not reached */
 }
 
 bool wkp_filter_keywords_only(struct wkp_filter *f)
@@ -1218,7 +1227,7 @@ bool wkp_filter_keywords_only(struct wkp_filter *f)
     /* fill the whole memo now, so wkp_filter_keywords_match only reads */
     for (unsigned mask = 0; mask < 1u << f->memo_nkw; mask++)
         if (f->memo[mask] < 0)
-            f->memo[mask] = eval_mask(f, f->pkt_root, mask) ? 1 : 0;
+            f->memo[mask] = eval_tree(f, f->pkt_root, mask_leaf, mask) ? 1 : 0;
     return true;
 }
 
@@ -1286,30 +1295,16 @@ bool wkp_filter_has_flow_terms(const struct wkp_filter *f)
     return f->flow_root >= 0;
 }
 
-static bool eval_flow(const struct wkp_filter *f, int32_t ni, uint32_t matched)
+/* A keyword's value for a flow whose dissectors' matched bits are given. */
+static bool flow_leaf(const struct wkp_filter *f, const struct node *n, uint32_t matched)
 {
-    const struct node *n = &f->nodes[ni];
-    switch (n->kind) {
-    case N_AND:
-        for (int32_t k = n->kid; k >= 0; k = f->nodes[k].next)
-            if (!eval_flow(f, k, matched))
-                return false;
-        return true;
-    case N_OR:
-        for (int32_t k = n->kid; k >= 0; k = f->nodes[k].next)
-            if (eval_flow(f, k, matched))
-                return true;
-        return false;
-    case N_NOT: return !eval_flow(f, n->kid, matched);
-    case N_KW:
-        switch (n->kw) {
-        case KW_TLS:
-        case KW_HTTP:
-        case KW_DNS:
-        case KW_QUIC: return false; /* no dissector has the name (see kw_of_word) */
-        default: return n->kw >= KW_APP0 && (matched >> (n->kw - KW_APP0) & 1u);
-        }
-    default: return true;
+    (void)f;
+    switch (n->kw) {
+    case KW_TLS:
+    case KW_HTTP:
+    case KW_DNS:
+    case KW_QUIC: return false; /* no dissector has the name (see kw_of_word) */
+    default: return n->kw >= KW_APP0 && (matched >> (n->kw - KW_APP0) & 1u);
     }
 }
 
@@ -1317,7 +1312,7 @@ bool wkp_filter_flow_match(const struct wkp_filter *f, uint32_t matched)
 {
     if (f->flow_root < 0)
         return true;
-    return eval_flow(f, f->flow_root, matched);
+    return eval_tree(f, f->flow_root, flow_leaf, matched);
 }
 
 /* ---- dump ---------------------------------------------------------------------------- */
