@@ -49,10 +49,12 @@
  * not TLS: it is given back. */
 #define TLS_UNSYNCED_CHUNKS 8
 
-/* Fingerprint texts a ClientHello keeps, in this order (the last four with
- * tls.ja4_raw only); a ServerHello keeps TX_JA3 (its JA3S) and TX_JA3_FULL
- * (its JA3S text). */
+/* Fingerprint texts of a ClientHello (the last four with tls.ja4_raw only)
+ * and of a ServerHello (its JA3S, and its JA3S text with tls.ja4_raw). They
+ * are made when the flow's record is written, from what the flow kept of
+ * the hello: a run that writes no record (-f none) never hashes. */
 enum tls_text { TX_JA3, TX_JA4, TX_JA3_FULL, TX_JA4_R, TX_JA4_O, TX_JA4_RO, TLS_NTEXTS };
+enum tls_server_text { SX_JA3S, SX_JA3S_FULL, TLS_NSTEXTS };
 
 enum { TLS_CCS = 20, TLS_ALERT = 21, TLS_HANDSHAKE = 22, TLS_APPDATA = 23, TLS_HEARTBEAT = 24 };
 enum { HS_CLIENT_HELLO = 1, HS_SERVER_HELLO = 2, HS_CERTIFICATE = 11 };
@@ -71,10 +73,12 @@ struct tls_ctx {
     const struct wkp_dis_env *env;
     EVP_MD_CTX *md;
     struct wkp_x509_ctx *x509; /* certificate decoding without OpenSSL's shared key decoders */
-    /* Scratch for the hello being parsed and its fingerprint texts: what a
-     * flow keeps of them is copied out into its struct tls_kept. */
+    /* Scratch for the hello being parsed (what a flow keeps of it is
+     * copied out into its struct tls_kept), and for the hellos and
+     * fingerprint texts of the record being written. */
     struct wkp_tls_hello hello;
     char text[TLS_NTEXTS][WKP_TLS_FP_TEXT];
+    char stext[TLS_NSTEXTS][WKP_TLS_FP_TEXT];
 };
 
 enum dir_mode {
@@ -97,18 +101,20 @@ struct tls_dir {
     uint32_t buf_cap, buf_len;
 };
 
-/* What the output needs of one hello, in one heap block of the size
- * used, made when the hello is parsed and freed by release(). After this
- * header: the suites, extensions, groups and signature algorithms (16-bit
- * values, host order), the session id, the SNI, the ALPN values (a length
- * byte before each), then ntexts NUL-terminated fingerprint texts in the
- * order of enum tls_text (a ServerHello: ja3s, then ja3s_full). */
+/* What the output needs of one hello, its fingerprints included, in one
+ * heap block of the size used, made when the hello is parsed and freed by
+ * release(). After this header: the suites, extensions, groups and
+ * signature algorithms (16-bit values, host order), the EC point formats,
+ * the session id, the SNI, the ALPN values (a length byte before each). */
 struct tls_kept {
     uint16_t version; /* wkp_tls_hello_version() */
+    uint16_t legacy_version;
     uint16_t cipher_suite;
     uint16_t nsuites, nexts;
-    uint8_t ngroups, nsigalgs, nalpn, sid_len;
-    uint8_t sni_len, has_sni, has_psk_ext, ntexts;
+    uint16_t nsuites_real, nexts_real;
+    uint8_t ngroups, nsigalgs, npformats, nalpn, sid_len;
+    uint8_t sni_len, has_sni, has_sni_ext, has_psk_ext;
+    uint8_t alpn0_first, alpn0_last;
     uint8_t data[];
 };
 
@@ -134,8 +140,8 @@ struct tls_state {
     uint8_t server_ccs_early;           /* the server's CCS came before any Certificate */
     uint8_t unsynced_chunks;
     uint8_t ncerts;
-    struct tls_chain *certs;   /* heap; NULL: no Certificate read */
-    struct wkp_x509_ctx *x509; /* the worker's decoder, for write() */
+    struct tls_chain *certs; /* heap; NULL: no Certificate read */
+    struct tls_ctx *ctx;     /* the worker's context, for write() */
 };
 
 /* Every claimed flow holds one until it ends (a flood holds hundreds of
@@ -280,8 +286,7 @@ static void parse_certificates(const struct tls_ctx *c, struct tls_state *s, con
 
 /* The parts of a kept hello, found by walking its block. */
 struct kept_view {
-    const uint8_t *suites, *exts, *groups, *sigalgs, *sid, *sni, *alpn;
-    const char *texts;
+    const uint8_t *suites, *exts, *groups, *sigalgs, *pformats, *sid, *sni, *alpn;
 };
 
 static void kept_view(const struct tls_kept *k, struct kept_view *v)
@@ -295,27 +300,52 @@ static void kept_view(const struct tls_kept *k, struct kept_view *v)
     p += 2u * k->ngroups;
     v->sigalgs = p;
     p += 2u * k->nsigalgs;
+    v->pformats = p;
+    p += k->npformats;
     v->sid = p;
     p += k->sid_len;
     v->sni = p;
     p += k->sni_len;
     v->alpn = p;
-    for (unsigned i = 0; i < k->nalpn; i++)
-        p += 1u + *p;
-    v->texts = (const char *)p;
 }
 
-/* Fingerprint text i (enum tls_text) of a kept hello; "" when absent. */
-static const char *kept_text(const struct tls_kept *k, unsigned i)
+static void get_u16s(uint16_t *dst, const uint8_t *src, unsigned n)
 {
-    if (!k || i >= k->ntexts)
-        return "";
+    if (n)
+        memcpy(dst, src, 2u * n);
+}
+
+/* The hello a kept block was made from, as far as the fingerprints read
+ * it, into *h (type: WKP_TLS_CLIENT_HELLO or WKP_TLS_SERVER_HELLO). */
+static void kept_hello(const struct tls_kept *k, uint8_t type, struct wkp_tls_hello *h)
+{
     struct kept_view v;
     kept_view(k, &v);
-    const char *t = v.texts;
-    while (i--)
-        t += strlen(t) + 1;
-    return t;
+    h->type = type;
+    h->version = k->legacy_version;
+    h->cipher_suite = k->cipher_suite;
+    /* One supported version stands for the list: the fingerprints read
+     * only its best, and that is k->version when it differs from the
+     * legacy one. */
+    h->nversions = k->version != k->legacy_version;
+    h->versions[0] = k->version;
+    h->nsuites = k->nsuites;
+    h->nsuites_real = k->nsuites_real;
+    get_u16s(h->suites, v.suites, k->nsuites);
+    h->nexts = k->nexts;
+    h->nexts_real = k->nexts_real;
+    get_u16s(h->exts, v.exts, k->nexts);
+    h->ngroups = k->ngroups;
+    get_u16s(h->groups, v.groups, k->ngroups);
+    h->nsigalgs = k->nsigalgs;
+    get_u16s(h->sigalgs, v.sigalgs, k->nsigalgs);
+    h->npformats = k->npformats;
+    if (k->npformats)
+        memcpy(h->pformats, v.pformats, k->npformats);
+    h->nalpn = k->nalpn;
+    h->alpn0_first = k->alpn0_first;
+    h->alpn0_last = k->alpn0_last;
+    h->has_sni_ext = k->has_sni_ext;
 }
 
 static uint8_t *put_bytes(uint8_t *p, const void *v, size_t n)
@@ -325,73 +355,80 @@ static uint8_t *put_bytes(uint8_t *p, const void *v, size_t n)
     return p + n;
 }
 
-/* What the output needs of the hello in the context's scratch, with its
- * fingerprints (made here, once per hello), into a new block of the size
- * used. NULL: out of memory (the hello is then as if never read). */
-static struct tls_kept *keep_hello(struct tls_ctx *c, bool raw)
+/* What the output needs of the hello in the context's scratch into a new
+ * block of the size used. NULL: out of memory (the hello is then as if
+ * never read). */
+static struct tls_kept *keep_hello(struct tls_ctx *c)
 {
     const struct wkp_tls_hello *h = &c->hello;
-    size_t tlen[TLS_NTEXTS];
-    unsigned nt;
-    wkp_tls_ja3(h, c->md, c->text[TX_JA3]); /* a ServerHello's is its JA3S */
-    tlen[TX_JA3] = strlen(c->text[TX_JA3]);
-    if (h->type == WKP_TLS_CLIENT_HELLO) {
-        wkp_tls_ja4(h, 't', false, c->md, c->text[TX_JA4]);
-        tlen[TX_JA4] = strlen(c->text[TX_JA4]);
-        nt = 2;
-        if (raw) {
-            tlen[TX_JA3_FULL] = wkp_tls_ja3_text(h, c->text[TX_JA3_FULL], WKP_TLS_FP_TEXT);
-            tlen[TX_JA4_R] = wkp_tls_ja4_raw(h, 't', false, c->text[TX_JA4_R], WKP_TLS_FP_TEXT);
-            wkp_tls_ja4(h, 't', true, c->md, c->text[TX_JA4_O]);
-            tlen[TX_JA4_O] = strlen(c->text[TX_JA4_O]);
-            tlen[TX_JA4_RO] = wkp_tls_ja4_raw(h, 't', true, c->text[TX_JA4_RO], WKP_TLS_FP_TEXT);
-            nt = TLS_NTEXTS;
-        }
-    } else {
-        nt = 1;
-        if (raw) {
-            c->text[TX_JA4][0] = '\0';
-            tlen[TX_JA4] = 0;
-            tlen[TX_JA3_FULL] = wkp_tls_ja3s_text(h, c->text[TX_JA3_FULL], WKP_TLS_FP_TEXT);
-            nt = TX_JA3_FULL + 1;
-        }
-    }
     size_t size = sizeof(struct tls_kept) +
-                  2u * ((size_t)h->nsuites + h->nexts + h->ngroups + h->nsigalgs) +
+                  2u * ((size_t)h->nsuites + h->nexts + h->ngroups + h->nsigalgs) + h->npformats +
                   h->session_id_len + h->sni_len;
     for (unsigned i = 0; i < h->nalpn; i++)
         size += 1u + h->alpn_len[i];
-    for (unsigned i = 0; i < nt; i++)
-        size += tlen[i] + 1;
     struct tls_kept *k = malloc(size);
     if (!k)
         return NULL;
     k->version = wkp_tls_hello_version(h);
+    k->legacy_version = h->version;
     k->cipher_suite = h->cipher_suite;
     k->nsuites = h->nsuites;
     k->nexts = h->nexts;
+    k->nsuites_real = h->nsuites_real;
+    k->nexts_real = h->nexts_real;
     k->ngroups = h->ngroups;
     k->nsigalgs = h->nsigalgs;
+    k->npformats = h->npformats;
     k->nalpn = h->nalpn;
     k->sid_len = h->session_id_len;
     k->sni_len = h->sni_len;
     k->has_sni = h->has_sni;
+    k->has_sni_ext = h->has_sni_ext;
     k->has_psk_ext = h->has_psk_ext;
-    k->ntexts = (uint8_t)nt;
+    k->alpn0_first = h->alpn0_first;
+    k->alpn0_last = h->alpn0_last;
     uint8_t *p = k->data;
     p = put_bytes(p, h->suites, 2u * h->nsuites);
     p = put_bytes(p, h->exts, 2u * h->nexts);
     p = put_bytes(p, h->groups, 2u * h->ngroups);
     p = put_bytes(p, h->sigalgs, 2u * h->nsigalgs);
+    p = put_bytes(p, h->pformats, h->npformats);
     p = put_bytes(p, h->session_id, h->session_id_len);
     p = put_bytes(p, h->sni, h->sni_len);
     for (unsigned i = 0; i < h->nalpn; i++) {
         *p++ = h->alpn_len[i];
         p = put_bytes(p, h->alpn[i], h->alpn_len[i]);
     }
-    for (unsigned i = 0; i < nt; i++)
-        p = put_bytes(p, c->text[i], tlen[i] + 1);
     return k;
+}
+
+/* The fingerprint texts of the flow's hellos into the context's scratch;
+ * a text not made is "". */
+static void fingerprints(const struct tls_state *s)
+{
+    struct tls_ctx *c = s->ctx;
+    struct wkp_tls_hello *h = &c->hello;
+    for (unsigned i = 0; i < TLS_NTEXTS; i++)
+        c->text[i][0] = '\0';
+    for (unsigned i = 0; i < TLS_NSTEXTS; i++)
+        c->stext[i][0] = '\0';
+    if (s->ch) {
+        kept_hello(s->ch, WKP_TLS_CLIENT_HELLO, h);
+        wkp_tls_ja3(h, c->md, c->text[TX_JA3]);
+        wkp_tls_ja4(h, 't', false, c->md, c->text[TX_JA4]);
+        if (s->opt_raw) {
+            wkp_tls_ja3_text(h, c->text[TX_JA3_FULL], WKP_TLS_FP_TEXT);
+            wkp_tls_ja4_raw(h, 't', false, c->text[TX_JA4_R], WKP_TLS_FP_TEXT);
+            wkp_tls_ja4(h, 't', true, c->md, c->text[TX_JA4_O]);
+            wkp_tls_ja4_raw(h, 't', true, c->text[TX_JA4_RO], WKP_TLS_FP_TEXT);
+        }
+    }
+    if (s->sh) {
+        kept_hello(s->sh, WKP_TLS_SERVER_HELLO, h);
+        wkp_tls_ja3(h, c->md, c->stext[SX_JA3S]);
+        if (s->opt_raw)
+            wkp_tls_ja3s_text(h, c->stext[SX_JA3S_FULL], WKP_TLS_FP_TEXT);
+    }
 }
 
 /* A whole (or, cut = true, cut at TLS_MSG_KEEP / at the flow's end) kept
@@ -408,7 +445,7 @@ static void parse_message(struct tls_ctx *c, struct tls_state *s, uint8_t type, 
                                                          : WKP_TLS_SERVER_HELLO,
                                  p, n, &c->hello);
         if (st != WKP_TLS_HELLO_BAD && !*slot)
-            *slot = keep_hello(c, s->opt_raw);
+            *slot = keep_hello(c);
         if (st != WKP_TLS_HELLO_OK && !cut)
             c->env->counters[C_MALFORMED]++;
         break;
@@ -595,7 +632,7 @@ static enum wkp_dis_result tls_parse(void *ctx, void *state, const struct wkp_di
     const uint8_t *b = cur->p + cur->off;
     uint32_t n = wkp_cur_left(cur);
     s->opt_der = option_on(c->env->option_values[0]);
-    s->x509 = c->x509;
+    s->ctx = c;
     s->opt_raw = option_on(c->env->option_values[1]);
     if (p->gap && d->mode == DIR_OK) {
         dir_reset(d);
@@ -773,22 +810,23 @@ static void tls_write(const void *state, struct wkp_buf *b)
         put_key(b, "resumed", &first);
         wkp_buf_puts(b, resumed(s) ? "true" : "false");
     }
-    /* The texts are there only with tls.ja4_raw. */
-    put_text(b, "ja3", kept_text(s->ch, TX_JA3), &first);
-    put_text(b, "ja3_full", kept_text(s->ch, TX_JA3_FULL), &first);
-    put_text(b, "ja3s", kept_text(s->sh, TX_JA3), &first);
-    put_text(b, "ja3s_full", kept_text(s->sh, TX_JA3_FULL), &first);
-    put_text(b, "ja4", kept_text(s->ch, TX_JA4), &first);
-    put_text(b, "ja4_r", kept_text(s->ch, TX_JA4_R), &first);
-    put_text(b, "ja4_o", kept_text(s->ch, TX_JA4_O), &first);
-    put_text(b, "ja4_ro", kept_text(s->ch, TX_JA4_RO), &first);
+    fingerprints(s);
+    const struct tls_ctx *c = s->ctx;
+    put_text(b, "ja3", c->text[TX_JA3], &first);
+    put_text(b, "ja3_full", c->text[TX_JA3_FULL], &first);
+    put_text(b, "ja3s", c->stext[SX_JA3S], &first);
+    put_text(b, "ja3s_full", c->stext[SX_JA3S_FULL], &first);
+    put_text(b, "ja4", c->text[TX_JA4], &first);
+    put_text(b, "ja4_r", c->text[TX_JA4_R], &first);
+    put_text(b, "ja4_o", c->text[TX_JA4_O], &first);
+    put_text(b, "ja4_ro", c->text[TX_JA4_RO], &first);
     if (s->ncerts) {
         put_key(b, "certificates", &first);
         wkp_buf_putc(b, '[');
         for (unsigned i = 0; i < s->ncerts; i++) {
             if (i)
                 wkp_buf_putc(b, ',');
-            wkp_x509_write_json_ctx(s->x509, s->certs->der + s->certs->off[i], s->certs->len[i],
+            wkp_x509_write_json_ctx(c->x509, s->certs->der + s->certs->off[i], s->certs->len[i],
                                     s->opt_der, b);
         }
         wkp_buf_putc(b, ']');
