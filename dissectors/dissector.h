@@ -35,6 +35,8 @@
 #include "util/buf.h"
 #include "wa1kpcap/wa1kpcap.h"
 
+struct wkp_blocks;
+
 /* What parse() is given. */
 enum wkp_dis_input {
     WKP_DIS_DATAGRAM, /* each packet's transport payload (UDP, or TCP segments as seen) */
@@ -74,6 +76,9 @@ struct wkp_dis_env {
      * wkp_config_set_app_option() (--app-option NAME[=VALUE]; "1" without a
      * value), NULL where unset. */
     const char *const *option_values;
+    /* This worker's small blocks (util/blocks.h), shared by its dissectors:
+     * for what a flow keeps of its content, given back by release(). */
+    struct wkp_blocks *blocks;
 };
 
 /* An option a dissector accepts: `name` is fully qualified ("tls.cert_der")

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "dissectors/dissector.h"
+#include "util/blocks.h"
 
 #define DNS_MAX_QUERIES   32
 #define DNS_MAX_QTYPES    16
@@ -64,6 +65,7 @@ static const char *const dns_counter_names[C__COUNT] = {
 
 struct dns_ctx {
     uint64_t *counters;
+    struct wkp_blocks *blocks; /* the worker's: every flow's store */
 };
 
 struct dns_str {
@@ -87,10 +89,10 @@ struct dns_tcp {
     uint8_t npfx; /* prefix bytes read: 2 means inside a message */
 };
 
-/* The store (heap, NULL until the first name): acap answers, then qcap
- * query names, then bcap bytes of names and data, of which used are
- * taken. Offsets in a dns_str count from the bytes' start, so growing the
- * block moves the regions without touching them. */
+/* The store (one of the worker's small blocks, NULL until the first
+ * name): acap answers, then qcap query names, then bcap bytes of names and
+ * data, of which used are taken. Offsets in a dns_str count from the
+ * bytes' start, so a larger block takes the regions without changing them. */
 struct dns_state {
     uint16_t id, flags, qdcount, ancount, nscount, arcount;
     uint8_t rcode;
@@ -139,9 +141,15 @@ static uint32_t grown(uint32_t cap, uint32_t first, uint32_t need, uint32_t max)
     return cap < max ? cap : max;
 }
 
+static size_t st_size(uint32_t acap, uint32_t qcap, uint32_t bcap)
+{
+    return acap * sizeof(struct dns_answer) + qcap * sizeof(struct dns_str) + bcap;
+}
+
 /* Room for at least na answers, nq query names and nb bytes (each within
  * its cap). false: out of memory, the store unchanged. */
-static bool st_reserve(struct dns_state *s, uint32_t na, uint32_t nq, uint32_t nb)
+static bool st_reserve(struct dns_ctx *x, struct dns_state *s, uint32_t na, uint32_t nq,
+                       uint32_t nb)
 {
     if (s->store && na <= s->acap && nq <= s->qcap && nb <= s->bcap)
         return true;
@@ -153,14 +161,21 @@ static bool st_reserve(struct dns_state *s, uint32_t na, uint32_t nq, uint32_t n
     if (!s->store || nb > bcap)
         bcap = grown(bcap ? bcap : DNS_FIRST_BYTES, DNS_FIRST_BYTES, nb, DNS_ARENA);
     size_t qoff = acap * sizeof(struct dns_answer), boff = qoff + qcap * sizeof(struct dns_str);
-    uint8_t *p = realloc(s->store, boff + bcap);
+    uint8_t *p = wkp_blocks_take(x->blocks, boff + bcap);
     if (!p)
         return false;
-    /* Regions only move up: the last first, so nothing is overwritten. */
-    size_t old_qoff = (size_t)s->acap * sizeof(struct dns_answer);
-    size_t old_boff = old_qoff + (size_t)s->qcap * sizeof(struct dns_str);
-    memmove(p + boff, p + old_boff, s->used);
-    memmove(p + qoff, p + old_qoff, (size_t)s->nqueries * sizeof(struct dns_str));
+    if (s->store) {
+        const uint8_t *o = s->store;
+        size_t old_qoff = (size_t)s->acap * sizeof(struct dns_answer);
+        size_t old_boff = old_qoff + (size_t)s->qcap * sizeof(struct dns_str);
+        if (s->nanswers)
+            memcpy(p, o, (size_t)s->nanswers * sizeof(struct dns_answer));
+        if (s->nqueries)
+            memcpy(p + qoff, o + old_qoff, (size_t)s->nqueries * sizeof(struct dns_str));
+        if (s->used)
+            memcpy(p + boff, o + old_boff, s->used);
+        wkp_blocks_give(x->blocks, s->store, st_size(s->acap, s->qcap, s->bcap));
+    }
     s->store = p;
     s->acap = (uint8_t)acap;
     s->qcap = (uint8_t)qcap;
@@ -240,7 +255,8 @@ static bool str_eq(const struct dns_state *s, struct dns_str a, const uint8_t *p
 
 /* Store n bytes, reusing an equal stored name. false: the 2 KiB are full
  * (or memory is out, which drops the same way). */
-static bool arena_put(struct dns_state *s, const uint8_t *p, uint32_t n, struct dns_str *out)
+static bool arena_put(struct dns_ctx *x, struct dns_state *s, const uint8_t *p, uint32_t n,
+                      struct dns_str *out)
 {
     const struct dns_str *q = st_queries(s);
     const struct dns_answer *a = st_answers(s);
@@ -255,7 +271,7 @@ static bool arena_put(struct dns_state *s, const uint8_t *p, uint32_t n, struct 
             return true;
         }
     uint32_t need = (uint32_t)s->used + n;
-    if (need > DNS_ARENA || !st_reserve(s, s->nanswers, s->nqueries, need))
+    if (need > DNS_ARENA || !st_reserve(x, s, s->nanswers, s->nqueries, need))
         return false;
     memcpy(st_bytes(s) + s->used, p, n);
     out->off = s->used;
@@ -304,8 +320,8 @@ static void add_query(struct dns_ctx *x, struct dns_state *s, const uint8_t *nam
         if (str_eq(s, st_queries(s)[i], name, n))
             return;
     struct dns_str str;
-    if (s->nqueries == DNS_MAX_QUERIES || !st_reserve(s, s->nanswers, s->nqueries + 1u, s->used) ||
-        !arena_put(s, name, n, &str)) {
+    if (s->nqueries == DNS_MAX_QUERIES || !st_reserve(x, s, s->nanswers, s->nqueries + 1u, s->used) ||
+        !arena_put(x, s, name, n, &str)) {
         x->counters[C_CAPPED]++;
         return;
     }
@@ -418,8 +434,8 @@ static void add_answer(struct dns_ctx *x, struct dns_state *s, const uint8_t *na
     }
     struct dns_answer a = {.ttl = ttl, .type = type, .has_data = has_data};
     uint16_t mark = s->used;
-    if (s->nanswers == DNS_MAX_ANSWERS || !st_reserve(s, s->nanswers + 1u, s->nqueries, s->used) ||
-        !arena_put(s, name, nn, &a.name) || (has_data && !arena_put(s, data, dn, &a.data))) {
+    if (s->nanswers == DNS_MAX_ANSWERS || !st_reserve(x, s, s->nanswers + 1u, s->nqueries, s->used) ||
+        !arena_put(x, s, name, nn, &a.name) || (has_data && !arena_put(x, s, data, dn, &a.data))) {
         s->used = mark; /* a name stored for the dropped answer goes too */
         x->counters[C_CAPPED]++;
         return;
@@ -570,6 +586,7 @@ static void tcp_bytes(struct dns_ctx *x, struct dns_state *s, struct dns_tcp *t,
 static int dns_init(void *ctx, const struct wkp_dis_env *env)
 {
     ((struct dns_ctx *)ctx)->counters = env->counters;
+    ((struct dns_ctx *)ctx)->blocks = env->blocks;
     return 0;
 }
 
@@ -606,9 +623,10 @@ static void dns_finish(void *ctx, void *state)
 /* The engine takes the state back, zeroed or used. */
 static void dns_release(void *ctx, void *state)
 {
-    (void)ctx;
+    struct dns_ctx *x = ctx;
     struct dns_state *s = state;
-    free(s->store);
+    if (s->store)
+        wkp_blocks_give(x->blocks, s->store, st_size(s->acap, s->qcap, s->bcap));
     free(s->tcp[0].buf);
     free(s->tcp[1].buf);
     s->store = s->tcp[0].buf = s->tcp[1].buf = NULL;

@@ -33,6 +33,7 @@
 #include "dissectors/dissector.h"
 #include "dissectors/tls_hello.h"
 #include "dissectors/x509.h"
+#include "util/blocks.h"
 
 /* Record bodies: at most 2^14 + 2048 bytes (RFC 5246 section 6.2.3). */
 #define TLS_REC_MAX         (16384u + 2048u)
@@ -102,11 +103,12 @@ struct tls_dir {
 };
 
 /* What the output needs of one hello, its fingerprints included, in one
- * heap block of the size used, made when the hello is parsed and freed by
- * release(). After this header: the suites, extensions, groups and
+ * block of the worker's small blocks (env->blocks) of the size used, made
+ * when the hello is parsed and given back by release(). After this header: the suites, extensions, groups and
  * signature algorithms (16-bit values, host order), the EC point formats,
  * the session id, the SNI, the ALPN values (a length byte before each). */
 struct tls_kept {
+    uint16_t bytes;   /* of the block, this header included */
     uint16_t version; /* wkp_tls_hello_version() */
     uint16_t legacy_version;
     uint16_t cipher_suite;
@@ -117,6 +119,13 @@ struct tls_kept {
     uint8_t alpn0_first, alpn0_last;
     uint8_t data[];
 };
+_Static_assert(sizeof(struct tls_kept) +
+                       2u * (WKP_TLS_MAX_SUITES + WKP_TLS_MAX_EXTS + WKP_TLS_MAX_GROUPS +
+                             WKP_TLS_MAX_SIGALGS) +
+                       WKP_TLS_MAX_PFORMATS + WKP_TLS_SESSION_ID + WKP_TLS_MAX_SNI +
+                       WKP_TLS_MAX_ALPN * (1u + WKP_TLS_ALPN_LEN) <=
+                   UINT16_MAX,
+               "a kept hello's size fits its bytes field");
 
 /* The flow's certificate chain: where each DER sits in der[], then the
  * DERs; one heap block made by the Certificate message (most flows never
@@ -366,9 +375,10 @@ static struct tls_kept *keep_hello(struct tls_ctx *c)
                   h->session_id_len + h->sni_len;
     for (unsigned i = 0; i < h->nalpn; i++)
         size += 1u + h->alpn_len[i];
-    struct tls_kept *k = malloc(size);
+    struct tls_kept *k = wkp_blocks_take(c->env->blocks, size);
     if (!k)
         return NULL;
+    k->bytes = (uint16_t)size;
     k->version = wkp_tls_hello_version(h);
     k->legacy_version = h->version;
     k->cipher_suite = h->cipher_suite;
@@ -869,13 +879,15 @@ static size_t tls_ext(const void *state, const char **names, size_t max)
 
 static void tls_release(void *ctx, void *state)
 {
-    (void)ctx;
+    struct tls_ctx *c = ctx;
     struct tls_state *s = state;
     free(s->dir[0].buf);
     free(s->dir[1].buf);
     free(s->certs);
-    free(s->ch);
-    free(s->sh);
+    if (s->ch)
+        wkp_blocks_give(c->env->blocks, s->ch, s->ch->bytes);
+    if (s->sh)
+        wkp_blocks_give(c->env->blocks, s->sh, s->sh->bytes);
     s->dir[0].buf = s->dir[1].buf = NULL;
     s->certs = NULL;
     s->ch = s->sh = NULL;

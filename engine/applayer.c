@@ -38,6 +38,7 @@ int wkp__app_worker_init(struct wkp_app_worker *a, wkp_app_layer mode,
             goto fail;
         a->env[i].counters = a->counters[i];
         a->env[i].option_values = opts ? opts[i] : no_options;
+        a->env[i].blocks = &a->blocks;
         if (d->worker_ctx_size && !(a->ctx[i] = calloc(1, d->worker_ctx_size)))
             goto fail;
         a->n = i + 1; /* fini undoes exactly the dissectors set up so far */
@@ -65,6 +66,7 @@ void wkp__app_worker_fini(struct wkp_app_worker *a)
         wkp_pool_fini(&a->states[i]);
     }
     wkp_pool_fini(&a->flows);
+    wkp_blocks_fini(&a->blocks);
     a->n = 0;
 }
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "dissectors/dissector.h"
+#include "util/blocks.h"
 #include "util/pool.h"
 
 /* A flow's application-layer block: allocated from the worker's pool when
@@ -33,6 +34,7 @@ struct wkp_app_worker {
     void *out[WKP_MAX_DISSECTORS];              /* what wkp__app_states() returns */
     /* what worker_init gets: this worker's counters, the run's options */
     struct wkp_dis_env env[WKP_MAX_DISSECTORS];
+    struct wkp_blocks blocks; /* the dissectors' small blocks (env.blocks) */
     uint64_t counters[WKP_MAX_DISSECTORS][WKP_DIS_MAX_COUNTERS];
 };
 

@@ -20,6 +20,7 @@
 
 #include "dissectors/dissector.h"
 #include "dissectors/l2l4.h"
+#include "util/blocks.h"
 
 extern const struct wkp_dissector wkp_dissector_dns;
 
@@ -45,7 +46,8 @@ static void run_once(const uint8_t *data, size_t size, struct run *r)
         d->release(ctx, state);
         memset(state, 0, d->flow_state_size);
     }
-    struct wkp_dis_env env = {.counters = r->counters};
+    struct wkp_blocks blocks = {0}; /* the stores carved as in a worker */
+    struct wkp_dis_env env = {.counters = r->counters, .blocks = &blocks};
     FZ_CHECK(d->worker_init(ctx, &env) == 0);
     uint64_t bound = 0;
     for (int i = 0; i < MAX_CHUNKS && fz_left(&z) > 0; i++) {
@@ -75,6 +77,7 @@ static void run_once(const uint8_t *data, size_t size, struct run *r)
         FZ_CHECK(strcmp(names[0], "DNS") == 0);
     fz_check_json_object(r->out.p, r->out.len);
     d->release(ctx, state);
+    wkp_blocks_fini(&blocks);
     free(ctx);
     free(state);
 }

@@ -20,6 +20,7 @@
 
 #include "dissectors/dissector.h"
 #include "dissectors/tls_hello.h"
+#include "util/blocks.h"
 
 extern const struct wkp_dissector wkp_dissector_tls;
 #define D wkp_dissector_tls
@@ -59,7 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static void *ctx, *st;
     static uint64_t counters[WKP_DIS_MAX_COUNTERS];
     static const char *opts[WKP_DIS_MAX_OPTIONS];
-    static struct wkp_dis_env env = {counters, opts};
+    static struct wkp_blocks blocks; /* kept hellos carved as in a worker */
+    static struct wkp_dis_env env = {.counters = counters, .option_values = opts, .blocks = &blocks};
     if (!ctx) {
         ctx = calloc(1, D.worker_ctx_size);
         FZ_CHECK(ctx && D.worker_init(ctx, &env) == 0);

@@ -14,7 +14,7 @@
 static uint64_t counters[WKP_DIS_MAX_COUNTERS];
 static const char *option_values[WKP_DIS_MAX_OPTIONS];
 /* worker_init may keep the pointer: it lives as long as the test */
-static struct wkp_dis_env env = {counters, option_values};
+static struct wkp_dis_env env = {.counters = counters, .option_values = option_values};
 static void *ctx, *state;
 static struct wkp_buf out;
 

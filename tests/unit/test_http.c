@@ -17,7 +17,7 @@ enum { MALFORMED, LONG_LINES, TRUNCATED, GAPS };
 
 static uint64_t counters[WKP_DIS_MAX_COUNTERS];
 static const char *option_values[WKP_DIS_MAX_OPTIONS];
-static struct wkp_dis_env env = {counters, option_values};
+static struct wkp_dis_env env = {.counters = counters, .option_values = option_values};
 static void *ctx, *state;
 static struct wkp_buf out;
 
