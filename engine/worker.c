@@ -1154,11 +1154,13 @@ static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t
     const struct wkp_pkt *slots = w->ring.slots;
     uint32_t mask = w->ring.mask;
     if (i + 32 < n) { /* the slot itself, which the reader wrote on its core */
-        const struct wkp_pkt *s32 = &slots[(first + i + 32) & mask];
-        __builtin_prefetch(s32);
-        /* a slot is 280 bytes: its hash, read from 16 ahead on, sits on
-         * the next line for 5 slots in 8 */
-        __builtin_prefetch(&s32->hash);
+        /* every line of it: a slot is 280 bytes, not line-aligned, and its
+         * hash, read from 16 ahead on, is not on its first line for 5 slots
+         * in 8 */
+        const char *s32 = (const char *)&slots[(first + i + 32) & mask];
+        for (uintptr_t l = (uintptr_t)s32 & ~(uintptr_t)63; l < (uintptr_t)(s32 + sizeof *slots);
+             l += 64)
+            __builtin_prefetch((const void *)l);
     }
     if (i + 16 < n)
         wkp_ftable_prefetch_slot(&w->table, slots[(first + i + 16) & mask].hash);
