@@ -1164,8 +1164,16 @@ static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t
     }
     if (i + 16 < n)
         wkp_ftable_prefetch_slot(&w->table, slots[(first + i + 16) & mask].hash);
-    if (i + 8 < n)
-        wkp_ftable_prefetch_entry(&w->table, slots[(first + i + 8) & mask].hash);
+    if (i + 8 < n) {
+        const struct wkp_pkt *s8 = &slots[(first + i + 8) & mask];
+        wkp_ftable_prefetch_entry(&w->table, s8->hash);
+        /* the frame's headers and first payload bytes, in the mapped file
+         * or the ring's arena */
+        if (s8->data) {
+            __builtin_prefetch(s8->data);
+            __builtin_prefetch(s8->data + 64);
+        }
+    }
     if (i + 4 < n) {
         uint64_t h4 = slots[(first + i + 4) & mask].hash;
         const struct live_flow *nf = (const struct live_flow *)wkp_ftable_cached(&w->table, h4);
