@@ -298,7 +298,10 @@ struct wkp_fentry *wkp_ftable_insert(struct wkp_ftable *t, const struct wkp_flow
 {
     if (!t->free_list && grow(t) != 0)
         return NULL;
-    if (t->count >= ((uint64_t)1 << t->cache_bits))
+    /* Half full at most: at one entry a slot, one bucket of 4 slots in 4
+     * (Poisson) held more than 4 entries, and every lookup of a flow in
+     * such a bucket that no slot finds walks the lfht; at half, 1 in 20. */
+    if (t->count >= ((uint64_t)1 << t->cache_bits) / 2)
         slots_grow(t);
     struct wkp_fentry *e = t->free_list;
     t->free_list = e->lru_next;

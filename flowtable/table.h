@@ -3,8 +3,9 @@
  * free slot, both keyed by the canonical flow key; an LRU list ordered by
  * the capture clock of each flow's last packet; and a pool of entries.
  *
- * The slots: at least as many as live entries (the array doubles when the
- * entries outnumber it), in buckets of four that share a cache line. Each
+ * The slots: at least twice as many as live entries (the array doubles
+ * when the entries fill half of it), in buckets of four that share a cache
+ * line. Each
  * slot holds an owner's address and a 16-bit tag of its hash; the bucket's
  * first slot also counts the bucket's entries in the lfht (0-15; 15
  * sticks). A new entry owns a free slot of its bucket if there is one, else
@@ -92,9 +93,9 @@ static inline size_t wkp_ftable_entry_bytes(size_t entry_size)
  * its buckets (struct cds_lfht_node each) stay between half and twice its
  * entries. Counted for every entry, as if every one were in the lfht. */
 #define WKP_FTABLE_BUCKET_BYTES (2 * sizeof(struct cds_lfht_node))
-/* The slot array's share of one entry: at most two slots per live entry
- * (8 bytes each). */
-#define WKP_FTABLE_INDEX_BYTES  (2 * sizeof(uintptr_t))
+/* The slot array's share of one entry: at most four slots per live entry
+ * (8 bytes each), as the array doubles once the entries fill half of it. */
+#define WKP_FTABLE_INDEX_BYTES  (4 * sizeof(uintptr_t))
 
 /* The calling thread must be registered with rcu_register_thread(). */
 int wkp_ftable_init(struct wkp_ftable *t, size_t entry_size, unsigned long initial_buckets);
