@@ -9,25 +9,15 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
-#include <sys/mman.h>
+
+#include "util/slab.h"
 
 /* The first SMALL_SLABS are 256 KiB, so a small capture stays small; later
- * ones are 2 MiB, aligned and marked for transparent huge pages: a flood
- * touches its flows' chunks in random order, and with 4 KiB pages nearly
- * every one also misses the TLB. */
+ * ones are 2 MiB on transparent huge pages (util/slab.h): a flood touches
+ * its flows' chunks in random order. */
 #define SLAB_BYTES     (256u * 1024u)
-#define BIG_SLAB_BYTES (2u * 1024u * 1024u)
+#define BIG_SLAB_BYTES WKP_SLAB_HUGE
 #define SMALL_SLABS    8
-
-static void *slab_alloc(size_t bytes)
-{
-    if (bytes < BIG_SLAB_BYTES)
-        return malloc(bytes);
-    void *p = aligned_alloc(BIG_SLAB_BYTES, bytes);
-    if (p)
-        (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: fine if refused */
-    return p;
-}
 
 static size_t chunk_bytes(unsigned cls)
 {
@@ -36,17 +26,11 @@ static size_t chunk_bytes(unsigned cls)
 
 static int grow(struct wkp_seq_pool *p, unsigned cls)
 {
-    if (p->nslabs == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 64;
-        void **v = realloc(p->slabs, cap * sizeof *v);
-        if (!v)
-            return -1;
-        p->slabs = v;
-        p->cap = cap;
-    }
+    if (wkp_slab_room(&p->slabs, p->nslabs, &p->cap) != 0)
+        return -1;
     size_t bytes = p->nslabs < SMALL_SLABS ? SLAB_BYTES : BIG_SLAB_BYTES;
     size_t sz = chunk_bytes(cls), n = bytes / sz;
-    char *slab = slab_alloc(bytes);
+    char *slab = wkp_slab_alloc(bytes);
     if (!slab)
         return -1;
     p->slabs[p->nslabs++] = slab;

@@ -4,27 +4,17 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+
+#include "util/slab.h"
 
 /* Entries come in slabs: a flood allocates millions, and large slabs keep
  * the allocator's bookkeeping and page-fault path out of the per-flow cost.
  * The first SMALL_SLABS are 256 KiB, so a small capture stays small; later
- * ones are 2 MiB, aligned and marked for transparent huge pages: a flood
- * reads its entries in random order, and with 4 KiB pages nearly every
- * entry it touches also misses the TLB. */
+ * ones are 2 MiB on transparent huge pages (util/slab.h): a flood reads its
+ * entries in random order. */
 #define SLAB_BYTES     (256u * 1024u)
-#define BIG_SLAB_BYTES (2u * 1024u * 1024u)
+#define BIG_SLAB_BYTES WKP_SLAB_HUGE
 #define SMALL_SLABS    8
-
-static void *slab_alloc(size_t bytes)
-{
-    if (bytes < BIG_SLAB_BYTES)
-        return aligned_alloc(64, bytes);
-    void *p = aligned_alloc(BIG_SLAB_BYTES, bytes);
-    if (p)
-        (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: fine if refused */
-    return p;
-}
 
 /* Entries in slab i. */
 static size_t slab_len(const struct wkp_ftable *t, size_t i)
@@ -37,7 +27,7 @@ static int slots_alloc(struct wkp_ftable *t, unsigned bits)
     /* a bucket in one cache line; a large array on huge pages, as its
      * lookups land anywhere in it */
     size_t bytes = ((size_t)1 << bits) * sizeof(uintptr_t);
-    uintptr_t *c = slab_alloc(bytes);
+    uintptr_t *c = wkp_slab_alloc(bytes);
     if (!c)
         return -1;
     memset(c, 0, bytes);
@@ -174,16 +164,10 @@ static void free_push(struct wkp_ftable *t, struct wkp_fentry *e)
 
 static int grow(struct wkp_ftable *t)
 {
-    if (t->nslabs == t->slabs_cap) {
-        size_t cap = t->slabs_cap ? t->slabs_cap * 2 : 64;
-        void **s = realloc(t->slabs, cap * sizeof *s);
-        if (!s)
-            return -1;
-        t->slabs = s;
-        t->slabs_cap = cap;
-    }
+    if (wkp_slab_room(&t->slabs, t->nslabs, &t->slabs_cap) != 0)
+        return -1;
     size_t len = slab_len(t, t->nslabs);
-    char *slab = slab_alloc(len < t->big_slab_entries ? SLAB_BYTES : BIG_SLAB_BYTES);
+    char *slab = wkp_slab_alloc(len < t->big_slab_entries ? SLAB_BYTES : BIG_SLAB_BYTES);
     if (!slab)
         return -1;
     t->slabs[t->nslabs++] = slab;

@@ -3,7 +3,8 @@
 #include "util/blocks.h"
 
 #include <stdlib.h>
-#include <sys/mman.h>
+
+#include "util/slab.h"
 
 /* Under AddressSanitizer a block is addressable only while taken, and
  * only its size: the sanitizer sees an overrun or a use after give as it
@@ -25,7 +26,7 @@
 #endif
 
 #define SMALL_SLAB_BYTES (64u * 1024u)
-#define BIG_SLAB_BYTES   (2u * 1024u * 1024u)
+#define BIG_SLAB_BYTES   WKP_SLAB_HUGE
 #define SMALL_SLABS      4
 
 static unsigned class_of(size_t size)
@@ -37,20 +38,12 @@ static unsigned class_of(size_t size)
  * last one (less than the block that did not fit) stays unused. */
 static int grow(struct wkp_blocks *b)
 {
-    if (b->nslabs == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 16;
-        void **v = realloc(b->slabs, cap * sizeof *v);
-        if (!v)
-            return -1;
-        b->slabs = v;
-        b->cap = cap;
-    }
+    if (wkp_slab_room(&b->slabs, b->nslabs, &b->cap) != 0)
+        return -1;
     size_t bytes = b->nslabs < SMALL_SLABS ? SMALL_SLAB_BYTES : BIG_SLAB_BYTES;
-    char *p = aligned_alloc(bytes == BIG_SLAB_BYTES ? BIG_SLAB_BYTES : 64, bytes);
+    char *p = wkp_slab_alloc(bytes);
     if (!p)
         return -1;
-    if (bytes == BIG_SLAB_BYTES)
-        (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: fine if refused */
     POISON(p, bytes);
     b->slabs[b->nslabs++] = p;
     b->slab_bytes += bytes;

@@ -5,6 +5,8 @@
 
 #include <stdlib.h>
 
+#include "util/slab.h"
+
 #define POOL_SLAB_MIN ((size_t)16 << 10)
 #define POOL_SLAB_MAX ((size_t)256 << 10)
 
@@ -15,20 +17,14 @@ void wkp_pool_init(struct wkp_pool *p, size_t size)
 
 static int pool_grow(struct wkp_pool *p)
 {
-    if (p->nslabs == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 16;
-        void **s = realloc(p->slabs, cap * sizeof *s);
-        if (!s)
-            return -1;
-        p->slabs = s;
-        p->cap = cap;
-    }
+    if (wkp_slab_room(&p->slabs, p->nslabs, &p->cap) != 0)
+        return -1;
     size_t bytes = POOL_SLAB_MIN << (p->nslabs < 4 ? p->nslabs : 4);
     if (bytes > POOL_SLAB_MAX)
         bytes = POOL_SLAB_MAX;
     if (bytes < p->size)
         bytes = p->size;
-    char *slab = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    char *slab = wkp_slab_alloc(bytes);
     if (!slab)
         return -1;
     p->slabs[p->nslabs++] = slab;
