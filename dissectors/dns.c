@@ -320,7 +320,8 @@ static void add_query(struct dns_ctx *x, struct dns_state *s, const uint8_t *nam
         if (str_eq(s, st_queries(s)[i], name, n))
             return;
     struct dns_str str;
-    if (s->nqueries == DNS_MAX_QUERIES || !st_reserve(x, s, s->nanswers, s->nqueries + 1u, s->used) ||
+    if (s->nqueries == DNS_MAX_QUERIES ||
+        !st_reserve(x, s, s->nanswers, s->nqueries + 1u, s->used) ||
         !arena_put(x, s, name, n, &str)) {
         x->counters[C_CAPPED]++;
         return;
@@ -434,7 +435,8 @@ static void add_answer(struct dns_ctx *x, struct dns_state *s, const uint8_t *na
     }
     struct dns_answer a = {.ttl = ttl, .type = type, .has_data = has_data};
     uint16_t mark = s->used;
-    if (s->nanswers == DNS_MAX_ANSWERS || !st_reserve(x, s, s->nanswers + 1u, s->nqueries, s->used) ||
+    if (s->nanswers == DNS_MAX_ANSWERS ||
+        !st_reserve(x, s, s->nanswers + 1u, s->nqueries, s->used) ||
         !arena_put(x, s, name, nn, &a.name) || (has_data && !arena_put(x, s, data, dn, &a.data))) {
         s->used = mark; /* a name stored for the dropped answer goes too */
         x->counters[C_CAPPED]++;

@@ -104,9 +104,10 @@ struct tls_dir {
 
 /* What the output needs of one hello, its fingerprints included, in one
  * block of the worker's small blocks (env->blocks) of the size used, made
- * when the hello is parsed and given back by release(). After this header: the suites, extensions, groups and
- * signature algorithms (16-bit values, host order), the EC point formats,
- * the session id, the SNI, the ALPN values (a length byte before each). */
+ * when the hello is parsed and given back by release(). After this
+ * header: the suites, extensions, groups and signature algorithms (16-bit
+ * values, host order), the EC point formats, the session id, the SNI, the
+ * ALPN values (a length byte before each). */
 struct tls_kept {
     uint16_t bytes;   /* of the block, this header included */
     uint16_t version; /* wkp_tls_hello_version() */

@@ -61,7 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static uint64_t counters[WKP_DIS_MAX_COUNTERS];
     static const char *opts[WKP_DIS_MAX_OPTIONS];
     static struct wkp_blocks blocks; /* kept hellos carved as in a worker */
-    static struct wkp_dis_env env = {.counters = counters, .option_values = opts, .blocks = &blocks};
+    static struct wkp_dis_env env = {
+        .counters = counters, .option_values = opts, .blocks = &blocks};
     if (!ctx) {
         ctx = calloc(1, D.worker_ctx_size);
         FZ_CHECK(ctx && D.worker_init(ctx, &env) == 0);
