@@ -161,7 +161,7 @@ static bool st_reserve(struct dns_ctx *x, struct dns_state *s, uint32_t na, uint
     if (!s->store || nb > bcap)
         bcap = grown(bcap ? bcap : DNS_FIRST_BYTES, DNS_FIRST_BYTES, nb, DNS_ARENA);
     size_t qoff = acap * sizeof(struct dns_answer), boff = qoff + qcap * sizeof(struct dns_str);
-    uint8_t *p = wkp_blocks_take(x->blocks, boff + bcap);
+    uint8_t *p = wkp_blocks_take(x->blocks, st_size(acap, qcap, bcap));
     if (!p)
         return false;
     if (s->store) {

@@ -3,16 +3,15 @@
  * free slot, both keyed by the canonical flow key; an LRU list ordered by
  * the capture clock of each flow's last packet; and a pool of entries.
  *
- * The slots: at least twice as many as live entries (the array doubles
- * when the entries fill half of it), in buckets of four that share a cache
- * line. Each
- * slot holds an owner's address and a 16-bit tag of its hash; the bucket's
- * first slot also counts the bucket's entries in the lfht (0-15; 15
- * sticks). A new entry owns a free slot of its bucket if there is one, else
- * goes to the lfht. A lookup compares the tags (an owner's entry is read
- * only when its tag matches), then asks the lfht only if the count says it
- * holds an entry of that bucket. A flood looks up mostly owners and new
- * flows, each decided with the one cache line the worker's burst
+ * The slots: at least twice as many as live entries (the array doubles when
+ * the entries fill half of it), in buckets of four that share a cache line.
+ * Each slot holds an owner's address and a 16-bit tag of its hash; the
+ * bucket's first slot also counts the bucket's entries in the lfht (0-15;
+ * 15 sticks). A new entry owns a free slot of its bucket if there is one,
+ * else goes to the lfht. A lookup compares the tags (an owner's entry is
+ * read only when its tag matches), then asks the lfht only if the count
+ * says it holds an entry of that bucket. A flood looks up mostly owners and
+ * new flows, each decided with the one cache line the worker's burst
  * prefetches; a split-ordered list walks a chain of entries scattered over
  * memory for every lookup, insertion and removal. An entry found in the
  * lfht takes a free slot of its bucket if there is one; so do the lfht's

@@ -8,6 +8,7 @@ void *wkp_slab_alloc(size_t bytes)
 {
     if (bytes < WKP_SLAB_HUGE)
         return aligned_alloc(64, (bytes + 63) / 64 * 64);
+    bytes = (bytes + WKP_SLAB_HUGE - 1) / WKP_SLAB_HUGE * WKP_SLAB_HUGE;
     void *p = aligned_alloc(WKP_SLAB_HUGE, bytes);
     if (p)
         (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: fine if refused */

@@ -11,7 +11,7 @@
 
 /* A slab of `bytes` (not zeroed), or NULL when out of memory. From
  * WKP_SLAB_HUGE up, aligned to it and marked for transparent huge pages
- * (bytes is then a multiple of WKP_SLAB_HUGE): what is carved from it is
+ * (and rounded up to a multiple of it): what is carved from it is
  * touched in random order, and with 4 KiB pages most touches would also
  * miss the TLB. Below, 64-byte aligned. Freed with free(). */
 void *wkp_slab_alloc(size_t bytes);
