@@ -106,40 +106,108 @@ static void ext_protocol(struct wkp_buf *b, const struct wkp_flow *f,
     wkp_buf_putc(b, ']');
 }
 
-/* A sequence as a compact JSON list. */
-__attribute__((noinline)) static void seq_list(struct wkp_buf *b, const struct wkp_flow *f,
-                                               const struct wkp_seq *seq, int which)
+/* Unchecked writers for seq_list, which reserves room for the whole list
+ * first: each returns the end of what it wrote. */
+static inline char *raw_u64(char *p, uint64_t v)
 {
-    wkp_buf_putc(b, '[');
-    bool first = true, seen = false;
+    if (v < 10) { /* flags, zero lengths */
+        *p = (char)('0' + v);
+        return p + 1;
+    }
+    int n = 2;
+    for (uint64_t t = v / 100; t; t /= 10)
+        n++;
+    char *end = p + n;
+    while (v >= 100) {
+        size_t r = (size_t)(v % 100) * 2;
+        v /= 100;
+        end -= 2;
+        memcpy(end, wkp_digit_pairs + r, 2);
+    }
+    if (v >= 10)
+        memcpy(end - 2, wkp_digit_pairs + v * 2, 2);
+    else
+        end[-1] = (char)('0' + v);
+    return p + n;
+}
+
+/* A length with its direction's sign: 0 has none. */
+static inline char *raw_signed(char *p, uint64_t mag, bool neg)
+{
+    *p = '-';
+    return raw_u64(p + (neg && mag), mag);
+}
+
+/* wkp_buf_time's text */
+static inline char *raw_time(char *p, int64_t ns, int digits)
+{
+    uint64_t mag = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+    *p = '-';
+    p = raw_u64(p + (ns < 0), mag / 1000000000u);
+    uint32_t frac = (uint32_t)(mag % 1000000000u);
+    char tmp[10]; /* nine digits and one spare, written two at a time */
+    for (int i = 8; i >= 0; i -= 2) {
+        memcpy(tmp + i, wkp_digit_pairs + (frac % 100) * 2, 2);
+        frac /= 100;
+    }
+    *p = '.';
+    memcpy(p + 1, tmp + 1, 9);
+    return p + 1 + (digits == 9 ? 9 : 6);
+}
+
+/* Longest value seq_list writes, its comma included: a time, "-" and 11
+ * digits of seconds, "." and 9 digits. */
+#define SEQ_VALUE_MAX 24
+
+/* A sequence as a compact JSON list; as a CSV cell (csv = 1) in quotes
+ * when it holds a comma, as csv_quote_tail would quote it (the list has
+ * no quote or line break to escape). Room for the whole list is reserved
+ * once. */
+__attribute__((noinline)) static void seq_list(struct wkp_buf *b, const struct wkp_flow *f,
+                                               const struct wkp_seq *seq, int which, bool csv)
+{
+    uint64_t n = seq->stored - (which == WKP_SEQ_COL_IATS && seq->stored);
+    bool quote = csv && n >= 2;
+    if (b->len + n * SEQ_VALUE_MAX + 4 > b->cap && wkp_buf_reserve(b, n * SEQ_VALUE_MAX + 4) != 0)
+        return;
+    char *p = b->p + b->len, *start = p;
+    *p = '"';
+    p += quote;
+    *p++ = '[';
+    bool seen = false;
     int64_t prev = 0;
-    for (struct wkp_seq_it it = wkp_seq_first(seq); wkp_seq_more(&it); wkp_seq_next(&it)) {
+    uint64_t left = n; /* the room reserved: never more values */
+    for (struct wkp_seq_it it = wkp_seq_first(seq); left && wkp_seq_more(&it); wkp_seq_next(&it)) {
         const struct wkp_pkt_rec *r = it.r;
-        if (which == WKP_SEQ_COL_IATS && !seen) {
-            prev = r->ts_ns;
-            seen = true;
-            continue; /* n - 1 values: no leading 0 */
-        }
-        if (!first)
-            wkp_buf_putc(b, ',');
-        first = false;
-        int64_t sgn = r->dir;
+        bool neg = r->dir < 0;
         switch (which) {
-        case WKP_SEQ_COL_PACKET_LENGTHS: wkp_buf_i64(b, sgn * r->wire); break;
-        case WKP_SEQ_COL_IP_LENGTHS: wkp_buf_i64(b, sgn * r->ip); break;
-        case WKP_SEQ_COL_TRANS_LENGTHS: wkp_buf_i64(b, sgn * r->trans); break;
-        case WKP_SEQ_COL_APP_LENGTHS: wkp_buf_i64(b, sgn * r->app); break;
-        case WKP_SEQ_COL_TIMESTAMPS: wkp_buf_time(b, r->ts_ns, f->ts_digits); break;
+        case WKP_SEQ_COL_PACKET_LENGTHS: p = raw_signed(p, r->wire, neg); break;
+        case WKP_SEQ_COL_IP_LENGTHS: p = raw_signed(p, r->ip, neg); break;
+        case WKP_SEQ_COL_TRANS_LENGTHS: p = raw_signed(p, r->trans, neg); break;
+        case WKP_SEQ_COL_APP_LENGTHS: p = raw_signed(p, r->app, neg); break;
+        case WKP_SEQ_COL_TIMESTAMPS: p = raw_time(p, r->ts_ns, f->ts_digits); break;
         case WKP_SEQ_COL_IATS:
-            wkp_buf_time(b, wkp_ns_sub(r->ts_ns, prev), f->ts_digits);
+            if (!seen) { /* n - 1 values: no leading 0 */
+                prev = r->ts_ns;
+                seen = true;
+                continue;
+            }
+            p = raw_time(p, wkp_ns_sub(r->ts_ns, prev), f->ts_digits);
             prev = r->ts_ns;
             break;
-        case WKP_SEQ_COL_PAYLOAD_BYTES: wkp_buf_i64(b, sgn * r->payload); break;
-        case WKP_SEQ_COL_TCP_FLAGS: wkp_buf_u64(b, r->flags); break;
-        case WKP_SEQ_COL_TCP_WINDOW_SIZES: wkp_buf_u64(b, r->win); break;
+        case WKP_SEQ_COL_PAYLOAD_BYTES: p = raw_signed(p, r->payload, neg); break;
+        case WKP_SEQ_COL_TCP_FLAGS: p = raw_u64(p, r->flags); break;
+        case WKP_SEQ_COL_TCP_WINDOW_SIZES: p = raw_u64(p, r->win); break;
         }
+        *p++ = ',';
+        left--;
     }
-    wkp_buf_putc(b, ']');
+    if (p[-1] == ',')
+        p--;
+    *p++ = ']';
+    *p = '"';
+    p += quote;
+    b->len += (size_t)(p - start);
 }
 
 /* The tunnel object: the first packet's encapsulation, outer to inner,
@@ -325,8 +393,8 @@ static bool put_value(struct wkp_buf *b, const struct wkp_col *c, const struct w
         if ((c->arg == WKP_SEQ_COL_TCP_FLAGS || c->arg == WKP_SEQ_COL_TCP_WINDOW_SIZES) &&
             f->proto != IPPROTO_TCP)
             return false;
-        seq_list(b, f, x->seq, c->arg);
-        break;
+        seq_list(b, f, x->seq, c->arg, !json);
+        return true;
     case WKP_COL_TUNNEL:
         if (!f->tun)
             return false;
