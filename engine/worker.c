@@ -1162,11 +1162,12 @@ static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t
              l += 64)
             __builtin_prefetch((const void *)l);
     }
+    if (i + 24 < n)
+        wkp_ftable_prefetch_slot(&w->table, slots[(first + i + 24) & mask].hash);
     if (i + 16 < n)
-        wkp_ftable_prefetch_slot(&w->table, slots[(first + i + 16) & mask].hash);
+        wkp_ftable_prefetch_entry(&w->table, slots[(first + i + 16) & mask].hash);
     if (i + 8 < n) {
         const struct wkp_pkt *s8 = &slots[(first + i + 8) & mask];
-        wkp_ftable_prefetch_entry(&w->table, s8->hash);
         /* the frame's headers and first payload bytes, in the mapped file
          * or the ring's arena */
         if (s8->data) {
