@@ -101,9 +101,17 @@ struct wkp_capfile {
     uint64_t slice_lo, slice_hi;
 
     /* mmap reader */
-    const uint8_t *map;
+    const uint8_t *map;  /* file offset o is at map + o: the file's mapping or the window */
+    const uint8_t *file; /* the file's mapping (resync reads it: map may not hold it yet) */
+    uint64_t file_size;  /* of the mapping (size may shrink with a window) */
+    /* read window (pcap only): map is an anonymous range on huge pages the
+     * file is read into with pread, a few MiB ahead of the reader */
+    bool window;
+    int win_fd;
+    uint8_t *win_base; /* the range as mapped (map is it aligned to 2 MiB) */
+    size_t win_len;
     uint64_t off;
-    uint64_t populated; /* [0, populated) has been faulted in ahead of the reader */
+    uint64_t populated; /* [0, populated) is faulted in (read, in a window) ahead of the reader */
     uint64_t released;  /* [0, released) was given back with MADV_DONTNEED */
     bool no_populate;   /* the kernel lacks MADV_POPULATE_READ */
     bool swapped;       /* file (pcapng: section) byte order is not ours */

@@ -115,7 +115,7 @@ int wkp__pcap_plausible(const struct wkp_capfile *cf, uint64_t off, uint64_t *ne
 {
     if (cf->size - off < cf->rec_hdr)
         return cf->size > off ? PLAUSIBLE_CUT : IMPLAUSIBLE;
-    const uint8_t *h = cf->map + off;
+    const uint8_t *h = cf->file + off; /* anywhere ahead: the window may not hold it */
     uint32_t sec = get32(h, cf->swapped), frac = get32(h + 4, cf->swapped);
     uint32_t caplen = get32(h + 8, cf->swapped), wirelen = get32(h + 12, cf->swapped);
     if (cf->lenswap == LEN_SWAPPED || (cf->lenswap == LEN_MAYBE_SWAPPED && caplen > wirelen)) {

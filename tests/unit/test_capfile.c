@@ -1344,3 +1344,80 @@ Test(capfile, peek_then_next_give_the_same_record)
         wkp_capfile_close(cf);
     }
 }
+
+/* The read window (capture/capfile.c): a pcap file read with pread into huge
+ * pages a few MiB ahead yields the records the mapping does, byte for byte,
+ * across its 2 MiB reads; with resync, damage far past the first reads is
+ * found at the same offset and the read resumes at the same record. The
+ * file: 18 MiB of records of 1 to 65,535 bytes (sizes from a fixed LCG, each
+ * frame's bytes its index), so many records straddle a 2 MiB boundary, and
+ * record 200 (at about 6 MiB) made to claim 300,000 bytes, more than the
+ * 262,144 the format allows, and followed by 8 MiB of garbage. */
+static struct trace read_window(const char *path, const char *window, bool resync)
+{
+    cr_assert_eq(setenv("WKP_READ_WINDOW", window, 1), 0);
+    struct trace t = read_opt(path, WKP_READER_MMAP, resync);
+    unsetenv("WKP_READ_WINDOW");
+    return t;
+}
+
+Test(capfile_made, read_window_yields_the_mapped_records)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/window.pcap", tmpdir);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    const uint32_t gh[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
+    cr_assert_eq(fwrite(gh, 4, 6, f), 6);
+    static uint8_t frame[65535];
+    uint32_t x = 12345, n = 0;
+    uint64_t bytes = 24, bad_off = 0;
+    while (bytes < ((uint64_t)18 << 20)) {
+        x = x * 1103515245u + 12345u;
+        uint32_t len = 1 + (x >> 8) % 65535u;
+        memset(frame, (int)(n & 0xff), len);
+        uint32_t rh[4] = {1700000000u + n, n % 1000000u, len, len};
+        if (n == 200) {
+            rh[2] = 300000; /* damage: over the maximum */
+            bad_off = bytes;
+        }
+        cr_assert_eq(fwrite(rh, 4, 4, f), 4);
+        cr_assert_eq(fwrite(frame, 1, len, f), len);
+        bytes += 16 + len;
+        if (n == 200) { /* and 8 MiB of 0xff: resync must look past the reads ahead */
+            memset(frame, 0xff, sizeof frame);
+            for (int i = 0; i < 128; i++)
+                cr_assert_eq(fwrite(frame, 1, 65536 - 1, f), 65535);
+            bytes += 128 * 65535;
+        }
+        n++;
+    }
+    cr_assert_eq(fclose(f), 0);
+    cr_assert_gt(bad_off, (uint64_t)4 << 20);
+
+    for (int resync = 0; resync <= 1; resync++) {
+        struct trace w = read_window(path, "1", resync);
+        struct trace m = read_window(path, "0", resync);
+        cr_assert_eq(w.open_st, WKP_OK, "%s", w.err.msg);
+        cr_assert_eq(m.open_st, WKP_OK, "%s", m.err.msg);
+        cr_assert_eq(w.n, m.n, "resync %d: %zu vs %zu records", resync, w.n, m.n);
+        same_records("window", &w, &m);
+        cr_assert_eq(w.end, 0, "%s", w.err.msg);
+        cr_assert_eq(w.ndamage, 1);
+        cr_assert_eq(m.ndamage, 1);
+        cr_assert_eq(w.damage[0].off, bad_off);
+        cr_assert_eq(w.damage[0].len, m.damage[0].len);
+        cr_assert_eq(w.damage[0].resumed, (bool)resync);
+        /* without resync the read ends at the damage: records 0..199 */
+        if (!resync)
+            cr_assert_eq(w.n, 200);
+        else
+            cr_assert_gt(w.n, 250);
+        for (size_t i = 0; i < 200; i++) /* the frames are what was written */
+            cr_assert(w.r[i].caplen > 0 && w.r[i].data[0] == (uint8_t)i &&
+                          w.r[i].data[w.r[i].caplen - 1] == (uint8_t)i,
+                      "record %zu", i);
+        trace_free(&w);
+        trace_free(&m);
+    }
+}
