@@ -1,6 +1,8 @@
 /* Fixed-size block pools (interface in pool.h). Used by one thread; no
- * locks. Slabs grow from 16 KiB to 256 KiB so a pool used by a few flows
- * stays small and one used by millions makes few slabs. */
+ * locks. Slabs double from 16 KiB to 2 MiB so a pool used by a few flows
+ * stays small and one used by millions makes few slabs, on huge pages
+ * (util/slab.h): a 4 KiB page faulted in on its own costs far more than
+ * its share of a huge one, several times more on a virtual machine. */
 #include "util/pool.h"
 
 #include <stdlib.h>
@@ -8,7 +10,7 @@
 #include "util/slab.h"
 
 #define POOL_SLAB_MIN ((size_t)16 << 10)
-#define POOL_SLAB_MAX ((size_t)256 << 10)
+#define POOL_SLAB_MAX ((size_t)2 << 20)
 
 void wkp_pool_init(struct wkp_pool *p, size_t size)
 {
@@ -19,7 +21,7 @@ static int pool_grow(struct wkp_pool *p)
 {
     if (wkp_slab_room(&p->slabs, p->nslabs, &p->cap) != 0)
         return -1;
-    size_t bytes = POOL_SLAB_MIN << (p->nslabs < 4 ? p->nslabs : 4);
+    size_t bytes = POOL_SLAB_MIN << (p->nslabs < 7 ? p->nslabs : 7);
     if (bytes > POOL_SLAB_MAX)
         bytes = POOL_SLAB_MAX;
     if (bytes < p->size)
