@@ -98,7 +98,9 @@ wkp_status wkp__cf_classify(const char *path, const uint8_t *b, size_t n, enum f
  * the mapping, and the range is given back behind the workers the same way.
  * Without transparent huge pages each 4 KiB page would fault on its own
  * (27 times slower there), so the window is used only where the kernel
- * offers them; WKP_READ_WINDOW=0 or 1 decides instead. Only the reader's
+ * offers them; WKP_READ_WINDOW=0 or 1 decides instead. A chunk the workers
+ * are done with is moved (mremap: its page table entry, no copy) to where
+ * the next read goes, so the pages are neither zeroed nor faulted again. Only the reader's
  * own advance reads the window; resync and slices, which look anywhere
  * ahead, read the mapping (cf->file), and a slice does without the window.
  * pcapng keeps the mapping: its blocks may be 16 MiB. */
@@ -143,9 +145,10 @@ static void window_close(struct wkp_capfile *cf)
 {
     if (!cf->window)
         return;
-    munmap(cf->win_base, cf->win_len);
+    munmap(cf->win_base, cf->win_len); /* the moved chunks are inside it */
     close(cf->win_fd);
     cf->window = false;
+    cf->win_nspare = 0;
     cf->map = cf->file;
     cf->populated = cf->released = 0;
 }
@@ -161,6 +164,12 @@ static wkp_status window_fill(struct wkp_capfile *cf, wkp_errbuf *err)
         if (to > cf->size)
             to = cf->size;
         uint64_t got = from;
+        if (cf->win_nspare > 0) { /* from is a chunk's start, never read into */
+            uint8_t *a = cf->win_spare[--cf->win_nspare];
+            if (mremap(a, WIN_CHUNK, WIN_CHUNK, MREMAP_MAYMOVE | MREMAP_FIXED,
+                       (void *)(uintptr_t)(cf->map + from)) == MAP_FAILED)
+                (void)munmap(a, WIN_CHUNK); /* fresh pages, then */
+        }
         while (got < to) {
             ssize_t r = pread(cf->win_fd, (void *)(uintptr_t)(cf->map + got), (size_t)(to - got),
                               (off_t)got);
@@ -390,6 +399,16 @@ void wkp_capfile_release(struct wkp_capfile *cf, const uint8_t *p)
     uint64_t upto = (uint64_t)(p - cf->map) & ~(cf->window ? WIN_CHUNK - 1 : (uint64_t)4095);
     if (upto < cf->released + WINDOW)
         return;
+    if (cf->window) { /* kept for the reads ahead, as many as they may use */
+        for (; cf->released < upto; cf->released += WIN_CHUNK) {
+            uint8_t *a = (uint8_t *)(uintptr_t)(cf->map + cf->released);
+            if (cf->win_nspare < sizeof cf->win_spare / sizeof cf->win_spare[0])
+                cf->win_spare[cf->win_nspare++] = a;
+            else
+                (void)madvise(a, WIN_CHUNK, MADV_DONTNEED);
+        }
+        return;
+    }
     (void)madvise((void *)(uintptr_t)(cf->map + cf->released), (size_t)(upto - cf->released),
                   MADV_DONTNEED);
     cf->released = upto;

@@ -110,6 +110,8 @@ struct wkp_capfile {
     int win_fd;
     uint8_t *win_base; /* the range as mapped (map is it aligned to 2 MiB) */
     size_t win_len;
+    uint8_t *win_spare[16]; /* chunks given back behind the workers, still mapped */
+    unsigned win_nspare;
     uint64_t off;
     uint64_t populated; /* [0, populated) is faulted in (read, in a window) ahead of the reader */
     uint64_t released;  /* [0, released) was given back with MADV_DONTNEED */
