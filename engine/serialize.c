@@ -106,58 +106,15 @@ static void ext_protocol(struct wkp_buf *b, const struct wkp_flow *f,
     wkp_buf_putc(b, ']');
 }
 
-/* Unchecked writers for seq_list, which reserves room for the whole list
- * first: each returns the end of what it wrote. */
-static inline char *raw_u64(char *p, uint64_t v)
-{
-    if (v < 10) { /* flags, zero lengths */
-        *p = (char)('0' + v);
-        return p + 1;
-    }
-    int n = 2;
-    for (uint64_t t = v / 100; t; t /= 10)
-        n++;
-    char *end = p + n;
-    while (v >= 100) {
-        size_t r = (size_t)(v % 100) * 2;
-        v /= 100;
-        end -= 2;
-        memcpy(end, wkp_digit_pairs + r, 2);
-    }
-    if (v >= 10)
-        memcpy(end - 2, wkp_digit_pairs + v * 2, 2);
-    else
-        end[-1] = (char)('0' + v);
-    return p + n;
-}
-
 /* A length with its direction's sign: 0 has none. */
-static inline char *raw_signed(char *p, uint64_t mag, bool neg)
+static inline char *put_signed(char *p, uint64_t mag, bool neg)
 {
     *p = '-';
-    return raw_u64(p + (neg && mag), mag);
+    return wkp_put_u64(p + (neg && mag), mag);
 }
 
-/* wkp_buf_time's text */
-static inline char *raw_time(char *p, int64_t ns, int digits)
-{
-    uint64_t mag = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
-    *p = '-';
-    p = raw_u64(p + (ns < 0), mag / 1000000000u);
-    uint32_t frac = (uint32_t)(mag % 1000000000u);
-    char tmp[10]; /* nine digits and one spare, written two at a time */
-    for (int i = 8; i >= 0; i -= 2) {
-        memcpy(tmp + i, wkp_digit_pairs + (frac % 100) * 2, 2);
-        frac /= 100;
-    }
-    *p = '.';
-    memcpy(p + 1, tmp + 1, 9);
-    return p + 1 + (digits == 9 ? 9 : 6);
-}
-
-/* Longest value seq_list writes, its comma included: a time, "-" and 11
- * digits of seconds, "." and 9 digits. */
-#define SEQ_VALUE_MAX 24
+/* Room for a value seq_list writes and its comma: a time is the longest. */
+#define SEQ_VALUE_MAX (WKP_TIME_MAX + 1)
 
 /* A sequence as a compact JSON list; as a CSV cell (csv = 1) in quotes
  * when it holds a comma, as csv_quote_tail would quote it (the list has
@@ -181,23 +138,23 @@ __attribute__((noinline)) static void seq_list(struct wkp_buf *b, const struct w
         const struct wkp_pkt_rec *r = it.r;
         bool neg = r->dir < 0;
         switch (which) {
-        case WKP_SEQ_COL_PACKET_LENGTHS: p = raw_signed(p, r->wire, neg); break;
-        case WKP_SEQ_COL_IP_LENGTHS: p = raw_signed(p, r->ip, neg); break;
-        case WKP_SEQ_COL_TRANS_LENGTHS: p = raw_signed(p, r->trans, neg); break;
-        case WKP_SEQ_COL_APP_LENGTHS: p = raw_signed(p, r->app, neg); break;
-        case WKP_SEQ_COL_TIMESTAMPS: p = raw_time(p, r->ts_ns, f->ts_digits); break;
+        case WKP_SEQ_COL_PACKET_LENGTHS: p = put_signed(p, r->wire, neg); break;
+        case WKP_SEQ_COL_IP_LENGTHS: p = put_signed(p, r->ip, neg); break;
+        case WKP_SEQ_COL_TRANS_LENGTHS: p = put_signed(p, r->trans, neg); break;
+        case WKP_SEQ_COL_APP_LENGTHS: p = put_signed(p, r->app, neg); break;
+        case WKP_SEQ_COL_TIMESTAMPS: p = wkp_put_time(p, r->ts_ns, f->ts_digits); break;
         case WKP_SEQ_COL_IATS:
             if (!seen) { /* n - 1 values: no leading 0 */
                 prev = r->ts_ns;
                 seen = true;
                 continue;
             }
-            p = raw_time(p, wkp_ns_sub(r->ts_ns, prev), f->ts_digits);
+            p = wkp_put_time(p, wkp_ns_sub(r->ts_ns, prev), f->ts_digits);
             prev = r->ts_ns;
             break;
-        case WKP_SEQ_COL_PAYLOAD_BYTES: p = raw_signed(p, r->payload, neg); break;
-        case WKP_SEQ_COL_TCP_FLAGS: p = raw_u64(p, r->flags); break;
-        case WKP_SEQ_COL_TCP_WINDOW_SIZES: p = raw_u64(p, r->win); break;
+        case WKP_SEQ_COL_PAYLOAD_BYTES: p = put_signed(p, r->payload, neg); break;
+        case WKP_SEQ_COL_TCP_FLAGS: p = wkp_put_u64(p, r->flags); break;
+        case WKP_SEQ_COL_TCP_WINDOW_SIZES: p = wkp_put_u64(p, r->win); break;
         }
         *p++ = ',';
         left--;

@@ -1,5 +1,5 @@
-/* Text buffer helpers (see buf.h). Integer formatting writes digits
- * backwards into a small stack array: no printf on the output path. */
+/* Text buffer helpers (see buf.h). Numbers are written straight into the
+ * buffer by buf.h's unchecked writers: no printf on the output path. */
 #include "util/buf.h"
 #include "util/dtoa.h"
 
@@ -39,24 +39,10 @@ void wkp_buf_u64(struct wkp_buf *b, uint64_t v)
         wkp_buf_putc(b, (char)('0' + v));
         return;
     }
-    /* the digits are written backwards straight into the buffer */
-    size_t n = 2;
-    for (uint64_t t = v / 100; t; t /= 10)
-        n++;
-    if (b->len + n > b->cap && wkp_buf_reserve(b, n) != 0)
+    /* the digits are written straight into the buffer */
+    if (b->len + 20 > b->cap && wkp_buf_reserve(b, 20) != 0)
         return;
-    char *end = b->p + b->len + n;
-    b->len += n;
-    while (v >= 100) {
-        size_t r = (size_t)(v % 100) * 2;
-        v /= 100;
-        end -= 2;
-        memcpy(end, wkp_digit_pairs + r, 2);
-    }
-    if (v >= 10)
-        memcpy(end - 2, wkp_digit_pairs + v * 2, 2);
-    else
-        end[-1] = (char)('0' + v);
+    b->len = (size_t)(wkp_put_u64(b->p + b->len, v) - b->p);
 }
 
 void wkp_buf_i64(struct wkp_buf *b, int64_t v)
@@ -71,23 +57,9 @@ void wkp_buf_i64(struct wkp_buf *b, int64_t v)
 
 void wkp_buf_time(struct wkp_buf *b, int64_t ns, int digits)
 {
-    uint64_t mag;
-    if (ns < 0) {
-        wkp_buf_putc(b, '-');
-        mag = (uint64_t)0 - (uint64_t)ns;
-    } else {
-        mag = (uint64_t)ns;
-    }
-    wkp_buf_u64(b, mag / 1000000000u);
-    uint64_t frac = mag % 1000000000u;
-    char tmp[10]; /* nine digits and one spare, written two at a time */
-    for (int i = 8; i >= 0; i -= 2) {
-        memcpy(tmp + i, wkp_digit_pairs + (frac % 100) * 2, 2);
-        frac /= 100;
-    }
-    memmove(tmp, tmp + 1, 9);
-    wkp_buf_putc(b, '.');
-    wkp_buf_put(b, tmp, digits == 9 ? 9 : 6);
+    if (b->len + WKP_TIME_MAX > b->cap && wkp_buf_reserve(b, WKP_TIME_MAX) != 0)
+        return;
+    b->len = (size_t)(wkp_put_time(b->p + b->len, ns, digits) - b->p);
 }
 
 void wkp_buf_json_str(struct wkp_buf *b, const char *s)
