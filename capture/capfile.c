@@ -100,10 +100,10 @@ wkp_status wkp__cf_classify(const char *path, const uint8_t *b, size_t n, enum f
  * (27 times slower there), so the window is used only where the kernel
  * offers them; WKP_READ_WINDOW=0 or 1 decides instead. A chunk the workers
  * are done with is moved (mremap: its page table entry, no copy) to where
- * the next read goes, so the pages are neither zeroed nor faulted again. Only the reader's
- * own advance reads the window; resync and slices, which look anywhere
- * ahead, read the mapping (cf->file), and a slice does without the window.
- * pcapng keeps the mapping: its blocks may be 16 MiB. */
+ * the next read goes, so its pages are neither zeroed nor faulted again.
+ * Only the reader's own advance reads the window; resync and slices, which
+ * look anywhere ahead, read the mapping (cf->file), and a slice does
+ * without the window. pcapng keeps the mapping: its blocks may be 16 MiB. */
 #define WIN_CHUNK      ((uint64_t)2 << 20)
 #define WIN_AHEAD      ((uint64_t)4 << 20)
 #define WIN_RECORD_MAX ((uint64_t)1 << 20) /* records of at most this many bytes (+ header) */
