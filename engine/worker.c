@@ -1145,7 +1145,7 @@ enum {
 static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t i, uint32_t n)
 {
     /* Hide the flow lookup's cache misses behind the packets before it: the
-     * slot 16 packets ahead, its entry 8 ahead, then (4 ahead, by when the
+     * slot 24 packets ahead, its entry 16 ahead, then (4 ahead, by when the
      * entry has arrived) the chunk its next record goes to, its
      * application and rare blocks and its LRU neighbours; the ring slot
      * itself 32 ahead. The entry found through the cache may be another
@@ -1155,7 +1155,7 @@ static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t
     uint32_t mask = w->ring.mask;
     if (i + 32 < n) { /* the slot itself, which the reader wrote on its core */
         /* every line of it: a slot is 280 bytes, not line-aligned, and its
-         * hash, read from 16 ahead on, is not on its first line for 5 slots
+         * hash, read from 24 ahead on, is not on its first line for 5 slots
          * in 8 */
         const char *s32 = (const char *)&slots[(first + i + 32) & mask];
         for (uintptr_t l = (uintptr_t)s32 & ~(uintptr_t)63; l < (uintptr_t)(s32 + sizeof *slots);
@@ -1168,8 +1168,8 @@ static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t
         wkp_ftable_prefetch_entry(&w->table, slots[(first + i + 16) & mask].hash);
     if (i + 8 < n) {
         const struct wkp_pkt *s8 = &slots[(first + i + 8) & mask];
-        /* the frame's headers and first payload bytes, in the mapped file
-         * or the ring's arena */
+        /* the frame's headers and first payload bytes, in the capture's
+         * memory (its read window or mapping) or the ring's arena */
         if (s8->data) {
             __builtin_prefetch(s8->data);
             __builtin_prefetch(s8->data + 64);
