@@ -277,7 +277,7 @@ void wkp__flow_free(struct wkp_flow *f)
     if (!f)
         return;
     for (int t = 0; t < WKP_TXT__COUNT; t++)
-        free(f->text[t]);
+        free(f->text_buf[t]); /* text[t] is NULL or this buffer */
     free(f->recs);
     free(f->stats);
     free(f->tun);

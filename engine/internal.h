@@ -110,8 +110,14 @@ struct wkp_flow {
     uint64_t retrans;         /* TCP retransmissions seen (dropped or kept) */
     struct wkp_l2l4_tun *tun; /* owned; the first packet's encapsulation, or NULL */
     char community_id[40];
-    char *text[WKP_TXT__COUNT];
+    char *text[WKP_TXT__COUNT]; /* NULL, or text_buf[t] once serialised */
     size_t text_len[WKP_TXT__COUNT];
+    /* Owned text buffers, kept when the record goes back to its worker for
+     * reuse (wkp__record_back), so that a worker's records are written
+     * without a malloc here and a free on the merger's thread (arena lock
+     * contention) for every flow. */
+    char *text_buf[WKP_TXT__COUNT];
+    size_t text_cap[WKP_TXT__COUNT];
     /* For callback sinks only (NULL otherwise): owned copies. */
     struct wkp_pkt_rec *recs;
     uint64_t nrecs;
@@ -343,12 +349,18 @@ WKP_HIDDEN void wkp__sink_destroy(struct wkp_sink *s);
 WKP_HIDDEN void wkp__request_stop(struct wkp_engine *e);
 WKP_HIDDEN void wkp__flow_free(struct wkp_flow *f);
 /* A zeroed record for worker w (its thread only): one the merger gave back,
- * else a new one. NULL if out of memory. Freed by the merger or
+ * else a new one; a reused record keeps its text buffers (text_buf,
+ * text_cap) and nothing else. NULL if out of memory. Freed by the merger or
  * wkp__handoff_fini. */
 WKP_HIDDEN struct wkp_flow *wkp__record_new(struct wkp_worker *w);
-/* The merger is done with f, a record of worker w: free its text and
- * copies, put it on w's list of records to reuse (any thread, one at a
- * time per worker), count it gone. */
+/* Text buffers larger than this are not kept for reuse. */
+#define WKP_TEXT_KEEP (64u * 1024u)
+/* f->text[t] set to a buffer of f's of at least len bytes (text_buf[t],
+ * grown if needed; the worker's thread). NULL if out of memory. */
+WKP_HIDDEN char *wkp__text_room(struct wkp_flow *f, int t, size_t len);
+/* The merger is done with f, a record of worker w: free its copies and any
+ * text buffer above WKP_TEXT_KEEP bytes, put it on w's list of records to
+ * reuse (any thread, one at a time per worker), count it gone. */
 WKP_HIDDEN void wkp__record_back(struct wkp_engine *e, struct wkp_worker *w, struct wkp_flow *f);
 
 WKP_HIDDEN void wkp__set_error(struct wkp_engine *e, const char *fmt, ...)

@@ -116,8 +116,14 @@ static void record_gone(struct wkp_engine *e, struct wkp_flow *f)
  * bound), so it stays small. */
 void wkp__record_back(struct wkp_engine *e, struct wkp_worker *w, struct wkp_flow *f)
 {
-    for (int t = 0; t < WKP_TXT__COUNT; t++)
-        free(f->text[t]);
+    for (int t = 0; t < WKP_TXT__COUNT; t++) {
+        f->text[t] = NULL;
+        if (f->text_cap[t] > WKP_TEXT_KEEP) {
+            free(f->text_buf[t]);
+            f->text_buf[t] = NULL;
+            f->text_cap[t] = 0;
+        }
+    }
     free(f->recs);
     free(f->stats);
     free(f->tun);
@@ -140,14 +146,42 @@ struct wkp_flow *wkp__record_new(struct wkp_worker *w)
     if (!f)
         return calloc(1, sizeof *f);
     w->spare = f->next_free;
+    char *buf[WKP_TXT__COUNT];
+    size_t cap[WKP_TXT__COUNT];
+    memcpy(buf, f->text_buf, sizeof buf);
+    memcpy(cap, f->text_cap, sizeof cap);
     memset(f, 0, sizeof *f);
+    memcpy(f->text_buf, buf, sizeof buf);
+    memcpy(f->text_cap, cap, sizeof cap);
     return f;
+}
+
+char *wkp__text_room(struct wkp_flow *f, int t, size_t len)
+{
+    size_t need = len ? len : 1;
+    if (f->text_cap[t] < need) {
+        /* powers of two up to the size kept, so that a reused record
+         * seldom grows again */
+        size_t cap = 256;
+        while (cap < need && cap < WKP_TEXT_KEEP)
+            cap *= 2;
+        if (cap < need)
+            cap = need;
+        free(f->text_buf[t]);
+        f->text_cap[t] = 0;
+        if (!(f->text_buf[t] = malloc(cap)))
+            return NULL;
+        f->text_cap[t] = cap;
+    }
+    return f->text[t] = f->text_buf[t];
 }
 
 static void free_list(struct wkp_flow *f)
 {
     while (f) {
         struct wkp_flow *next = f->next_free;
+        for (int t = 0; t < WKP_TXT__COUNT; t++)
+            free(f->text_buf[t]);
         free(f);
         f = next;
     }

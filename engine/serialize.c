@@ -637,7 +637,7 @@ int wkp__serialize_arp(struct wkp_flow *f, const uint8_t *arp, uint32_t len, int
             continue;
         scratch->len = 0;
         arp_row_text(scratch, f, arp, len, ts_ns, wirelen, t == WKP_TXT_PKT_NDJSON);
-        if (scratch->oom || !(f->text[t] = malloc(scratch->len)))
+        if (scratch->oom || !wkp__text_room(f, t, scratch->len))
             return -1;
         memcpy(f->text[t], scratch->p, scratch->len);
         f->text_len[t] = scratch->len;
@@ -712,8 +712,7 @@ int wkp__serialize(struct wkp_flow *f, const struct wkp_flow_extra *x, const str
             wkp_buf_free(&cell);
             return -1;
         }
-        f->text[t] = malloc(scratch->len ? scratch->len : 1);
-        if (!f->text[t]) {
+        if (!wkp__text_room(f, t, scratch->len)) {
             wkp_buf_free(&cell);
             return -1;
         }

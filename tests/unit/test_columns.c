@@ -233,6 +233,7 @@ struct fixture {
     struct wkp_l2l4_tun tun;
     uint64_t toy;
     void *app[1];
+    char *str[WKP_TXT__COUNT]; /* NUL-terminated copies of the texts */
 };
 
 /* A UDP flow of two packets, 10.0.0.1:5353 -> 10.0.0.2:53: 100 bytes up at
@@ -295,8 +296,10 @@ static void flow(struct fixture *t)
 
 static void unflow(struct fixture *t)
 {
-    for (int i = 0; i < WKP_TXT__COUNT; i++)
-        free(t->f.text[i]);
+    for (int i = 0; i < WKP_TXT__COUNT; i++) {
+        free(t->f.text_buf[i]); /* text[i] is NULL or this buffer */
+        free(t->str[i]);
+    }
     wkp_seq_release(&t->seq, &t->pool);
     wkp_seq_pool_fini(&t->pool);
     unconfig(&t->cfg);
@@ -306,15 +309,17 @@ static void unflow(struct fixture *t)
 static const char *text(struct fixture *t, int txt)
 {
     struct wkp_buf scratch = {0};
-    free(t->f.text[txt]);
     t->f.text[txt] = NULL;
     cr_assert_eq(wkp__serialize(&t->f, &t->x, &t->cfg, 1u << txt, &scratch), 0);
     wkp_buf_free(&scratch);
+    cr_assert_eq(t->f.text[txt], t->f.text_buf[txt], "the text is in the flow's own buffer");
+    cr_assert_geq(t->f.text_cap[txt], t->f.text_len[txt]);
     /* NUL-terminate a copy for comparison */
-    char *s = realloc(t->f.text[txt], t->f.text_len[txt] + 1);
+    char *s = realloc(t->str[txt], t->f.text_len[txt] + 1);
     cr_assert_not_null(s);
+    memcpy(s, t->f.text[txt], t->f.text_len[txt]);
     s[t->f.text_len[txt]] = '\0';
-    t->f.text[txt] = s;
+    t->str[txt] = s;
     return s;
 }
 

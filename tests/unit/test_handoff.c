@@ -211,9 +211,10 @@ Test(handoff, queue_bounds_records_and_bytes)
     wkp_flowq_fini(&q);
 }
 
-/* A record the merger is done with goes back to its worker emptied (its
- * text freed, every field zero again) and is handed out again before any
- * new one is allocated, the last given back first. */
+/* A record the merger is done with goes back to its worker emptied (every
+ * field zero again but its text buffers, which are kept up to 64 KiB and
+ * freed above) and is handed out again before any new one is allocated,
+ * the last given back first. */
 Test(handoff, records_given_back_are_reused_emptied)
 {
     struct wkp_engine *e = calloc(1, sizeof *e);
@@ -224,8 +225,17 @@ Test(handoff, records_given_back_are_reused_emptied)
     cr_assert(a && b && a != b);
     a->id = 7;
     a->end_pos = 9;
-    a->text[0] = malloc(16);
-    a->text_len[0] = 16;
+    /* a's CSV text: 300 bytes in a 512-byte buffer (powers of two from 256) */
+    char *buf = wkp__text_room(a, WKP_TXT_CSV, 300);
+    cr_assert_not_null(buf);
+    cr_expect_eq(a->text[WKP_TXT_CSV], buf);
+    cr_expect_eq(a->text_cap[WKP_TXT_CSV], 512);
+    memset(buf, 'x', 300);
+    a->text_len[WKP_TXT_CSV] = 300;
+    /* and a JSON text past the 64 KiB kept: not kept */
+    cr_assert_not_null(wkp__text_room(a, WKP_TXT_JSON, WKP_TEXT_KEEP + 1));
+    cr_expect_eq(a->text_cap[WKP_TXT_JSON], WKP_TEXT_KEEP + 1);
+    a->text_len[WKP_TXT_JSON] = WKP_TEXT_KEEP + 1;
     b->id = 8;
     atomic_store(&e->flows_live, 2);
     wkp__record_back(e, w, a);
@@ -237,13 +247,24 @@ Test(handoff, records_given_back_are_reused_emptied)
     cr_expect_eq(memcmp(c, &zero, sizeof zero), 0, "a reused record is all zero");
     struct wkp_flow *d = wkp__record_new(w);
     cr_expect_eq(d, a);
-    cr_expect_eq(memcmp(d, &zero, sizeof zero), 0, "its text pointer and lengths too");
+    /* all zero but the kept CSV buffer */
+    cr_expect_eq(d->text_buf[WKP_TXT_CSV], buf);
+    cr_expect_eq(d->text_cap[WKP_TXT_CSV], 512);
+    struct wkp_flow kept = zero;
+    kept.text_buf[WKP_TXT_CSV] = buf;
+    kept.text_cap[WKP_TXT_CSV] = 512;
+    cr_expect_eq(memcmp(d, &kept, sizeof kept), 0, "its text pointers and lengths zero too");
+    /* a text that fits reuses the buffer; a longer one replaces it */
+    cr_expect_eq(wkp__text_room(d, WKP_TXT_CSV, 512), buf);
+    cr_expect_eq(d->text[WKP_TXT_CSV], buf);
+    cr_assert_not_null(wkp__text_room(d, WKP_TXT_CSV, 513));
+    cr_expect_eq(d->text_cap[WKP_TXT_CSV], 1024);
     struct wkp_flow *f = wkp__record_new(w); /* the list is empty: a new one */
     cr_assert_not_null(f);
     cr_expect(f != a && f != b);
-    free(c);
-    free(d);
-    free(f);
+    wkp__flow_free(c);
+    wkp__flow_free(d);
+    wkp__flow_free(f);
     free(w);
     free(e);
 }
