@@ -354,7 +354,7 @@ WKP_HIDDEN void wkp__flow_free(struct wkp_flow *f);
  * wkp__handoff_fini. */
 WKP_HIDDEN struct wkp_flow *wkp__record_new(struct wkp_worker *w);
 /* Text buffers larger than this are not kept for reuse. */
-#define WKP_TEXT_KEEP (64u * 1024u)
+#define WKP_TEXT_KEEP (16u * 1024u)
 /* f->text[t] set to a buffer of f's of at least len bytes (text_buf[t],
  * grown if needed; the worker's thread). NULL if out of memory. */
 WKP_HIDDEN char *wkp__text_room(struct wkp_flow *f, int t, size_t len);

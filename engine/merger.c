@@ -160,13 +160,9 @@ char *wkp__text_room(struct wkp_flow *f, int t, size_t len)
 {
     size_t need = len ? len : 1;
     if (f->text_cap[t] < need) {
-        /* powers of two up to the size kept, so that a reused record
-         * seldom grows again */
-        size_t cap = 256;
-        while (cap < need && cap < WKP_TEXT_KEEP)
-            cap *= 2;
-        if (cap < need)
-            cap = need;
+        /* whole KiB: little slack in the records kept for reuse; growing
+         * is a free and a malloc on this thread, its own arena */
+        size_t cap = (need + 1023) / 1024 * 1024;
         free(f->text_buf[t]);
         f->text_cap[t] = 0;
         if (!(f->text_buf[t] = malloc(cap)))

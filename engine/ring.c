@@ -68,7 +68,7 @@ int wkp_ring_init(struct wkp_ring *r, uint32_t slots, uint64_t arena_bytes, _Ato
     /* Half the ring on both sides: each sleep and wake-up (two system calls
      * and two context switches, several microseconds on a virtual machine)
      * is paid for by half a ring of packets. A quarter cost a wake-up per
-     * 512 packets at the old default of 2048 slots, 8-15 % of the CPU. */
+     * 512 packets with 2048 slots, 8-15 % of the CPU. */
     r->wake_at = slots / 2 ? slots / 2 : 1;
     r->arena_size = arena_bytes;
     r->stop = stop;

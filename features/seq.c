@@ -1,7 +1,9 @@
 /* Chunked per-flow packet records (see seq.h). Chunks of each size class
- * come from slabs of 256 KiB, then 2 MiB (few, large allocations: no allocator
+ * come from pieces of 256 KiB (few, large allocations: no allocator
  * bookkeeping per chunk) and go back to the worker's free list of their
- * class when the flow ends. A flow's k-th chunk holds 2 << k slots up to
+ * class when the flow ends. After the first few, the pieces are cut from
+ * 2 MiB slabs shared by all classes, so that the classes do not each hold a
+ * partly used 2 MiB huge page. A flow's k-th chunk holds 2 << k slots up to
  * WKP_SEQ_CHUNK_MAX: its first record wide, then 2^(k+1) - 2 compact ones,
  * so the storage of a flow of n ordinary packets is under 2n slots (16
  * bytes each) plus one 16-byte header and one wide record per chunk. */
@@ -24,16 +26,36 @@ static size_t chunk_bytes(unsigned cls)
     return sizeof(struct wkp_seq_chunk) + ((size_t)2 << cls) * sizeof(union wkp_seq_slot);
 }
 
-static int grow(struct wkp_seq_pool *p, unsigned cls)
+/* A 256 KiB piece: a slab of its own while there are few, then the next
+ * piece of the current 2 MiB slab. NULL if out of memory. */
+static char *piece(struct wkp_seq_pool *p)
 {
+    if (p->nslabs >= SMALL_SLABS && p->carve_left >= SLAB_BYTES) {
+        char *c = p->carve;
+        p->carve += SLAB_BYTES;
+        p->carve_left -= SLAB_BYTES;
+        return c;
+    }
     if (wkp_slab_room(&p->slabs, p->nslabs, &p->cap) != 0)
-        return -1;
+        return NULL;
     size_t bytes = p->nslabs < SMALL_SLABS ? SLAB_BYTES : BIG_SLAB_BYTES;
-    size_t sz = chunk_bytes(cls), n = bytes / sz;
     char *slab = wkp_slab_alloc(bytes);
     if (!slab)
-        return -1;
+        return NULL;
     p->slabs[p->nslabs++] = slab;
+    if (bytes > SLAB_BYTES) {
+        p->carve = slab + SLAB_BYTES;
+        p->carve_left = bytes - SLAB_BYTES;
+    }
+    return slab;
+}
+
+static int grow(struct wkp_seq_pool *p, unsigned cls)
+{
+    size_t sz = chunk_bytes(cls), n = SLAB_BYTES / sz;
+    char *slab = piece(p);
+    if (!slab)
+        return -1;
     for (size_t i = n; i-- > 0;) {
         struct wkp_seq_chunk *c = (struct wkp_seq_chunk *)(slab + i * sz);
         c->cap = (uint16_t)(2u << cls);
@@ -160,4 +182,6 @@ void wkp_seq_pool_fini(struct wkp_seq_pool *p)
     for (unsigned i = 0; i < WKP_SEQ_CLASSES; i++)
         p->free[i] = NULL;
     p->nslabs = p->cap = 0;
+    p->carve = NULL;
+    p->carve_left = 0;
 }

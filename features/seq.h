@@ -81,6 +81,8 @@ struct wkp_seq_pool {
     struct wkp_seq_chunk *free[WKP_SEQ_CLASSES];
     void **slabs;
     size_t nslabs, cap;
+    char *carve;        /* the rest of the last 2 MiB slab, cut into pieces */
+    size_t carve_left;  /* bytes left there */
     uint64_t bytes_out; /* chunk bytes held by flows: for the memory account */
 };
 

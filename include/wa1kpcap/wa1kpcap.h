@@ -66,7 +66,7 @@ extern "C" {
 /* The default packet filter (wkp_config_set_default_filter). */
 #define WKP_DEFAULT_FILTER "not arp and not icmp and not icmpv6 and not dhcp and not dhcpv6"
 /* Slots in each reader->worker ring unless wkp_config_set_ring_slots. */
-#define WKP_RING_SLOTS_DEFAULT 8192
+#define WKP_RING_SLOTS_DEFAULT 4096
 
 /* ---- status and errors ------------------------------------------------ */
 

@@ -103,6 +103,39 @@ Test(flowmem, sequence_storage_grows_with_the_packets)
     wkp_seq_pool_fini(&pool);
 }
 
+/* Chunks come from 256 KiB pieces; the first 8 are slabs of their own, the
+ * rest are cut from 2 MiB slabs that every class shares. A one-record flow
+ * takes a 48-byte class-0 chunk, 5461 to a piece (262144 / 48), so 8 * 5461
+ * such flows fill the 8 small slabs and one more opens the first 2 MiB
+ * slab. A 100-record flow then takes chunks of classes 0 to 5 (1, 3, 7, 15,
+ * 31 and 63 records): five more pieces, all cut from that slab. */
+Test(flowmem, size_classes_share_the_large_slabs)
+{
+    enum { PER_PIECE = 262144 / 48, SMALL = 8 };
+    static struct wkp_seq one[SMALL * PER_PIECE + 1];
+    struct wkp_seq_pool pool = {0};
+    for (size_t i = 0; i < SMALL * PER_PIECE; i++) {
+        struct wkp_pkt_rec r = rec((int64_t)i);
+        cr_assert_eq(wkp_seq_append(&one[i], &pool, &r), 0);
+    }
+    cr_expect_eq(pool.nslabs, SMALL);
+    struct wkp_pkt_rec r = rec(0);
+    cr_assert_eq(wkp_seq_append(&one[SMALL * PER_PIECE], &pool, &r), 0);
+    cr_expect_eq(pool.nslabs, SMALL + 1);
+    struct wkp_seq s = {0};
+    for (int64_t i = 0; i < 100; i++) {
+        r = rec(i);
+        cr_assert_eq(wkp_seq_append(&s, &pool, &r), 0);
+    }
+    cr_expect_eq(pool.nslabs, SMALL + 1, "five classes' pieces from one 2 MiB slab");
+    cr_expect_eq(pool.carve_left, 2 * 1024 * 1024 - 6 * 262144);
+    wkp_seq_release(&s, &pool);
+    for (size_t i = 0; i < SMALL * PER_PIECE + 1; i++)
+        wkp_seq_release(&one[i], &pool);
+    cr_expect_eq(pool.bytes_out, 0);
+    wkp_seq_pool_fini(&pool);
+}
+
 /* Every value range comes back exactly, compact or wide: zero and maximum
  * lengths, headers of 255 and 256 bytes, payload equal to app, zero or
  * neither, gaps of 0, 2^32 - 1 and 2^32 ns from the anchor, time going

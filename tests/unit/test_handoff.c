@@ -212,7 +212,7 @@ Test(handoff, queue_bounds_records_and_bytes)
 }
 
 /* A record the merger is done with goes back to its worker emptied (every
- * field zero again but its text buffers, which are kept up to 64 KiB and
+ * field zero again but its text buffers, which are kept up to 16 KiB and
  * freed above) and is handed out again before any new one is allocated,
  * the last given back first. */
 Test(handoff, records_given_back_are_reused_emptied)
@@ -225,16 +225,16 @@ Test(handoff, records_given_back_are_reused_emptied)
     cr_assert(a && b && a != b);
     a->id = 7;
     a->end_pos = 9;
-    /* a's CSV text: 300 bytes in a 512-byte buffer (powers of two from 256) */
+    /* a's CSV text: 300 bytes in a 1024-byte buffer (whole KiB) */
     char *buf = wkp__text_room(a, WKP_TXT_CSV, 300);
     cr_assert_not_null(buf);
     cr_expect_eq(a->text[WKP_TXT_CSV], buf);
-    cr_expect_eq(a->text_cap[WKP_TXT_CSV], 512);
+    cr_expect_eq(a->text_cap[WKP_TXT_CSV], 1024);
     memset(buf, 'x', 300);
     a->text_len[WKP_TXT_CSV] = 300;
-    /* and a JSON text past the 64 KiB kept: not kept */
+    /* and a JSON text past the 16 KiB kept (17 KiB): not kept */
     cr_assert_not_null(wkp__text_room(a, WKP_TXT_JSON, WKP_TEXT_KEEP + 1));
-    cr_expect_eq(a->text_cap[WKP_TXT_JSON], WKP_TEXT_KEEP + 1);
+    cr_expect_eq(a->text_cap[WKP_TXT_JSON], 17 * 1024);
     a->text_len[WKP_TXT_JSON] = WKP_TEXT_KEEP + 1;
     b->id = 8;
     atomic_store(&e->flows_live, 2);
@@ -249,16 +249,16 @@ Test(handoff, records_given_back_are_reused_emptied)
     cr_expect_eq(d, a);
     /* all zero but the kept CSV buffer */
     cr_expect_eq(d->text_buf[WKP_TXT_CSV], buf);
-    cr_expect_eq(d->text_cap[WKP_TXT_CSV], 512);
+    cr_expect_eq(d->text_cap[WKP_TXT_CSV], 1024);
     struct wkp_flow kept = zero;
     kept.text_buf[WKP_TXT_CSV] = buf;
-    kept.text_cap[WKP_TXT_CSV] = 512;
+    kept.text_cap[WKP_TXT_CSV] = 1024;
     cr_expect_eq(memcmp(d, &kept, sizeof kept), 0, "its text pointers and lengths zero too");
     /* a text that fits reuses the buffer; a longer one replaces it */
-    cr_expect_eq(wkp__text_room(d, WKP_TXT_CSV, 512), buf);
+    cr_expect_eq(wkp__text_room(d, WKP_TXT_CSV, 1024), buf);
     cr_expect_eq(d->text[WKP_TXT_CSV], buf);
-    cr_assert_not_null(wkp__text_room(d, WKP_TXT_CSV, 513));
-    cr_expect_eq(d->text_cap[WKP_TXT_CSV], 1024);
+    cr_assert_not_null(wkp__text_room(d, WKP_TXT_CSV, 1025));
+    cr_expect_eq(d->text_cap[WKP_TXT_CSV], 2048);
     struct wkp_flow *f = wkp__record_new(w); /* the list is empty: a new one */
     cr_assert_not_null(f);
     cr_expect(f != a && f != b);
