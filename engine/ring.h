@@ -54,8 +54,9 @@ void wkp_ring_fini(struct wkp_ring *r);
  * publishing what is pending first. NULL only if the run was stopped. */
 struct wkp_pkt *wkp_ring_reserve(struct wkp_ring *r, uint32_t copy_len, uint8_t **arena_out);
 /* Producer: publish every reserved slot. A sleeping consumer is woken only
- * once wake_at slots (half the ring) are waiting (a futex wake per burst
- * of 32 packets would cost more than the packets), or always with wkp_ring_publish_wake. */
+ * once wake_at slots (half the ring) are waiting (a futex wake per burst of
+ * 32 packets would cost more than the packets), or always with
+ * wkp_ring_publish_wake. */
 void wkp_ring_publish(struct wkp_ring *r);
 void wkp_ring_publish_wake(struct wkp_ring *r);
 
