@@ -26,6 +26,8 @@ int wkp_sig_worker_init(struct wkp_sig_worker *sw, const struct wkp_sigdb *db, u
     memset(sw, 0, sizeof *sw);
     sw->db = db;
     sw->ts_budget.cap = SIZE_MAX;
+    wkp_pool_init(&sw->flows, sizeof(struct wkp_sig_flow));
+    wkp_pool_init(&sw->streams, sizeof(struct wkp_tcpstream));
     sw->depth = depth ? depth : WKP_SIG_DEFAULT_DEPTH;
     /* no rule of a direction can match past its horizon: stop there */
     for (int d = 0; d < 2; d++)
@@ -39,9 +41,33 @@ int wkp_sig_worker_init(struct wkp_sig_worker *sw, const struct wkp_sigdb *db, u
 
 void wkp_sig_worker_fini(struct wkp_sig_worker *sw)
 {
+    for (int d = 0; d < 2; d++) {
+        for (uint32_t i = 0; i < sw->nidle[d]; i++)
+            hs_close_stream(sw->idle[d][i], NULL, NULL, NULL);
+        free(sw->idle[d]);
+        sw->idle[d] = NULL;
+        sw->nidle[d] = sw->idle_cap[d] = 0;
+    }
     hs_free_scratch(sw->scratch);
     sw->scratch = NULL;
     wkp_spares_fini(&sw->ts_budget.spares);
+    wkp_pool_fini(&sw->flows);
+    wkp_pool_fini(&sw->streams);
+}
+
+/* Room to keep one more idle stream of direction d; false when out of
+ * memory (the stream is then closed instead). */
+static bool idle_room(struct wkp_sig_worker *sw, int d)
+{
+    if (sw->nidle[d] < sw->idle_cap[d])
+        return true;
+    uint32_t cap = sw->idle_cap[d] ? sw->idle_cap[d] * 2 : 64;
+    struct hs_stream **v = realloc(sw->idle[d], cap * sizeof *v);
+    if (!v)
+        return false;
+    sw->idle[d] = v;
+    sw->idle_cap[d] = cap;
+    return true;
 }
 
 struct scan_ctx {
@@ -63,13 +89,20 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
     for (uint32_t i = 0; i < f->nm; i++)
         if (f->m[i].rule == id)
             return 0;
+    if (!f->m) {
+        f->m = f->inl;
+        f->cap = WKP_SIG_INLINE_MATCHES;
+    }
     if (f->nm == f->cap) {
-        uint32_t cap = f->cap ? f->cap * 2 : 4;
-        struct wkp_sig_match *m = realloc(f->m, cap * sizeof *m);
+        uint32_t cap = f->cap * 2;
+        struct wkp_sig_match *m =
+            f->m == f->inl ? malloc(cap * sizeof *m) : realloc(f->m, cap * sizeof *m);
         if (!m) {
             c->failed = 1;
             return 1; /* stops the scan; the run fails */
         }
+        if (f->m == f->inl)
+            memcpy(m, f->inl, sizeof f->inl);
         f->m = m;
         f->cap = cap;
     }
@@ -86,13 +119,20 @@ static int close_dir(struct wkp_sig_worker *sw, struct wkp_sig_flow *f, int d, b
     struct wkp_sig_dir *sd = &f->d[d];
     struct scan_ctx c = {.sw = sw, .f = f, .dir = (uint8_t)d};
     if (sd->hs) {
-        hs_close_stream(sd->hs, with_end ? sw->scratch : NULL, with_end ? on_match : NULL, &c);
+        /* A reset reports what a close would (end-anchored matches when
+         * with_end) and leaves the stream as a new open would. */
+        hs_scratch_t *scratch = with_end ? sw->scratch : NULL;
+        match_event_handler cb = with_end ? on_match : NULL;
+        if (idle_room(sw, d) && hs_reset_stream(sd->hs, 0, scratch, cb, &c) == HS_SUCCESS)
+            sw->idle[d][sw->nidle[d]++] = sd->hs;
+        else
+            hs_close_stream(sd->hs, scratch, cb, &c);
         sd->hs = NULL;
         sw->open--;
     }
     if (sd->ts) {
         wkp_tcpstream_fini(sd->ts);
-        free(sd->ts);
+        wkp_pool_give(&sw->streams, sd->ts);
         sd->ts = NULL;
     }
     sd->done = 1;
@@ -110,7 +150,7 @@ static bool open_dir(struct wkp_sig_worker *sw, struct wkp_sig_flow *f, int d, b
         return false;
     }
     if (tcp) {
-        if (!(sd->ts = malloc(sizeof *sd->ts))) {
+        if (!(sd->ts = wkp_pool_take(&sw->streams))) {
             *oom = true;
             return false;
         }
@@ -119,7 +159,9 @@ static bool open_dir(struct wkp_sig_worker *sw, struct wkp_sig_flow *f, int d, b
         if (sd->has_syn)
             wkp_tcpstream_segment(sd->ts, sd->syn_seq, TCP_SYN, NULL, 0, 0);
     }
-    if (hs_open_stream(db, 0, &sd->hs) != HS_SUCCESS) {
+    if (sw->nidle[d]) {
+        sd->hs = sw->idle[d][--sw->nidle[d]];
+    } else if (hs_open_stream(db, 0, &sd->hs) != HS_SUCCESS) {
         sd->hs = NULL;
         *oom = true;
         return false;
@@ -176,10 +218,10 @@ static int drain(struct wkp_sig_worker *sw, struct wkp_sig_flow *f, int d)
     return 0;
 }
 
-static struct wkp_sig_flow *flow_of(struct wkp_sig_flow **slot)
+static struct wkp_sig_flow *flow_of(struct wkp_sig_worker *sw, struct wkp_sig_flow **slot)
 {
-    if (!*slot)
-        *slot = calloc(1, sizeof **slot);
+    if (!*slot && (*slot = wkp_pool_take(&sw->flows)) != NULL)
+        memset(*slot, 0, sizeof **slot);
     return *slot;
 }
 
@@ -188,7 +230,7 @@ int wkp_sig_tcp(struct wkp_sig_worker *sw, struct wkp_sig_flow **slot, int dir, 
 {
     if (!*slot && !(flags & TCP_SYN) && !seg_len)
         return 0;
-    struct wkp_sig_flow *f = flow_of(slot);
+    struct wkp_sig_flow *f = flow_of(sw, slot);
     if (!f)
         return -1;
     struct wkp_sig_dir *sd = &f->d[dir];
@@ -225,7 +267,7 @@ int wkp_sig_datagram(struct wkp_sig_worker *sw, struct wkp_sig_flow **slot, int 
 {
     if (!len)
         return 0;
-    struct wkp_sig_flow *f = flow_of(slot);
+    struct wkp_sig_flow *f = flow_of(sw, slot);
     if (!f)
         return -1;
     struct wkp_sig_dir *sd = &f->d[dir];
@@ -263,8 +305,9 @@ void wkp_sig_release(struct wkp_sig_worker *sw, struct wkp_sig_flow **slot)
         return;
     for (int d = 0; d < 2; d++)
         close_dir(sw, f, d, false);
-    free(f->m);
-    free(f);
+    if (f->m != f->inl)
+        free(f->m);
+    wkp_pool_give(&sw->flows, f);
     *slot = NULL;
 }
 

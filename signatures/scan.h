@@ -23,6 +23,7 @@
 #include "signatures/db.h"
 #include "reassembly/tcpstream.h"
 #include "util/buf.h"
+#include "util/pool.h"
 
 #define WKP_SIG_DEFAULT_DEPTH 65536u /* bytes scanned per direction */
 
@@ -51,6 +52,13 @@ struct wkp_sig_worker {
     /* no cap (the limits bound each stream): its spares give the scan
      * streams' buffers back to the next stream instead of to malloc */
     struct wkp_tcpstream_budget ts_budget;
+    /* the flows' state and their directions' reassemblers, from this
+     * worker's pools (never through malloc once the pools are warm) */
+    struct wkp_pool flows, streams;
+    /* streams of each direction's database, reset and kept for the next
+     * direction that opens: Hyperscan allocates a stream on every open */
+    struct hs_stream **idle[2];
+    uint32_t nidle[2], idle_cap[2];
 };
 
 /* One rule's first match in a flow. */
@@ -69,10 +77,13 @@ struct wkp_sig_dir {
     uint8_t done; /* scanned as far as it will be: nothing more opens */
 };
 
+#define WKP_SIG_INLINE_MATCHES 2
+
 struct wkp_sig_flow {
     struct wkp_sig_dir d[2];
-    struct wkp_sig_match *m; /* in the order they were found */
+    struct wkp_sig_match *m; /* in the order they were found: inl, or malloc'd past it */
     uint32_t nm, cap;
+    struct wkp_sig_match inl[WKP_SIG_INLINE_MATCHES];
 };
 
 /* Worker thread, before its first packet: a scratch for db. 0, or -1 (out

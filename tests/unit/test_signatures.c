@@ -204,6 +204,53 @@ Test(signatures, udp_datagrams_form_one_stream_per_direction)
     fx_fini(&x);
 }
 
+/* Five rules matching one direction: the first two matches sit in the
+ * flow's own block, the rest in a list grown past it, in the order found.
+ * "a1 b2 c3 d4 e5": a1 ends at 2, b2 at 5, c3 at 8, d4 at 11, e5 at 14. */
+Test(signatures, more_matches_than_the_flow_block_holds_keep_their_order)
+{
+    static const char rules[] = "- {id: 11, name: a, pattern: \"a1\"}\n"
+                                "- {id: 12, name: b, pattern: \"b2\"}\n"
+                                "- {id: 13, name: c, pattern: \"c3\"}\n"
+                                "- {id: 14, name: d, pattern: \"d4\"}\n"
+                                "- {id: 15, name: e, pattern: \"e5\"}\n";
+    struct fixture x;
+    fx_init(&x, rules, 0);
+    seg(&x, 0, 1, ACK, "a1 b2 c3 d4 e5");
+    wkp_sig_end(&x.sw, x.f);
+    cr_assert_eq(nmatches(&x), 5);
+    cr_expect_gt(x.f->nm, WKP_SIG_INLINE_MATCHES);
+    for (uint32_t i = 0; i < 5; i++)
+        expect_match(&x, i, 11 + i, 0, 2 + 3 * i);
+    fx_fini(&x);
+}
+
+/* A direction's stream is kept when its flow goes and serves the next
+ * flow from a clean start: the first flow's "ab" must not complete "abc"
+ * with the second flow's "c" (a match ending at 1), and the second flow's
+ * own "abc", after that "c", ends at 4 of its direction (not 6, as it
+ * would if the offsets went on from the first flow's 2 bytes). */
+Test(signatures, a_kept_stream_starts_the_next_flow_afresh)
+{
+    static const char rules[] = "- {id: 21, name: abc, pattern: \"abc\"}\n";
+    struct fixture x;
+    fx_init(&x, rules, 0);
+    seg(&x, 0, 1, ACK, "ab");
+    cr_assert_eq(x.sw.open, 1);
+    wkp_sig_release(&x.sw, &x.f); /* the flow goes with its stream open */
+    cr_expect_eq(x.sw.open, 0);
+    cr_assert_eq(x.sw.nidle[0], 1);
+    struct hs_stream *kept = x.sw.idle[0][0];
+    seg(&x, 0, 1, ACK, "c");
+    cr_expect_eq(x.sw.nidle[0], 0);
+    cr_expect_eq(x.f->d[0].hs, kept);
+    cr_expect_eq(nmatches(&x), 0);
+    seg(&x, 0, 2, ACK, "abc");
+    cr_assert_eq(nmatches(&x), 1);
+    expect_match(&x, 0, 21, 0, 4); /* "c" + "abc": ends at 4 */
+    fx_fini(&x);
+}
+
 Test(signatures, end_anchored_pattern_matches_only_when_the_flow_ends)
 {
     static const char rules[] = "- {id: 5, name: tail, pattern: \"bye$\"}\n";
