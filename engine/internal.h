@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "util/buf.h"
+#include "util/slab.h"
 #include "capture/capfile.h"
 #include "engine/applayer.h"
 #include "engine/userlayer.h"
@@ -194,6 +195,9 @@ struct wkp_worker {
     struct wkp_sig_worker sig; /* signature scratch (sig.db NULL: no signatures) */
     struct wkp_pool rare_pool; /* flows' rare blocks (engine/worker.c) */
     struct wkp_pool ts_pool;   /* TCP streams, one direction a block */
+    /* the small slabs of the pools above (rare, streams, application,
+     * signatures), on shared huge pages; freed after them */
+    struct wkp_carver carver;
     /* Finished flows for the merger, in (end_pos, id) order: a bounded
      * queue (see merger.c for why it cannot deadlock). Flows ended at one
      * position wait in `stage` until they can be queued in id order. */

@@ -1282,12 +1282,26 @@ static void worker_finish(struct wkp_worker *w)
     wkp_spares_fini(&w->ts_budget.spares);
     wkp_pool_fini(&w->rare_pool);
     wkp_seq_pool_fini(&w->seq_pool);
+    wkp_carver_fini(&w->carver);
     wkp_flow_stats_scratch_free(&w->stats_scratch);
     while (w->custom_blocks) {
         void *next = *(void **)w->custom_blocks;
         free(w->custom_blocks);
         w->custom_blocks = next;
     }
+}
+
+/* Every per-flow pool of the worker cuts its small slabs from one carver. */
+static void carve_pools(struct wkp_worker *w)
+{
+    w->carver = (struct wkp_carver){0};
+    wkp_pool_carve_from(&w->rare_pool, &w->carver);
+    wkp_pool_carve_from(&w->ts_pool, &w->carver);
+    wkp_pool_carve_from(&w->app.flows, &w->carver);
+    for (unsigned i = 0; i < WKP_MAX_DISSECTORS; i++)
+        wkp_pool_carve_from(&w->app.states[i], &w->carver);
+    wkp_pool_carve_from(&w->sig.flows, &w->carver);
+    wkp_pool_carve_from(&w->sig.streams, &w->carver);
 }
 
 void *wkp__worker_main(void *arg)
@@ -1306,6 +1320,7 @@ void *wkp__worker_main(void *arg)
         w->failed = 1;
         atomic_store(&e->stop, 1);
     }
+    carve_pools(w);
     bool done = false;
     while (!done) {
         /* Up to BURST items are handled; up to LOOKAHEAD more, when the

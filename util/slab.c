@@ -27,3 +27,32 @@ int wkp_slab_room(void ***v, size_t n, size_t *cap)
     *cap = c;
     return 0;
 }
+
+void *wkp_carve(struct wkp_carver *c, size_t bytes)
+{
+    bytes = (bytes + 63) / 64 * 64;
+    if (bytes > WKP_SLAB_HUGE)
+        return NULL;
+    if (c->left < bytes) {
+        if (wkp_slab_room(&c->slabs, c->nslabs, &c->cap) != 0)
+            return NULL;
+        char *slab = wkp_slab_alloc(WKP_SLAB_HUGE);
+        if (!slab)
+            return NULL;
+        c->slabs[c->nslabs++] = slab;
+        c->cur = slab;
+        c->left = WKP_SLAB_HUGE;
+    }
+    char *p = c->cur;
+    c->cur += bytes;
+    c->left -= bytes;
+    return p;
+}
+
+void wkp_carver_fini(struct wkp_carver *c)
+{
+    for (size_t i = 0; i < c->nslabs; i++)
+        free(c->slabs[i]);
+    free(c->slabs);
+    *c = (struct wkp_carver){0};
+}

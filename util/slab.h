@@ -20,4 +20,24 @@ void *wkp_slab_alloc(size_t bytes);
  * doubling it when full; 0, or -1 when out of memory (the list as it was). */
 int wkp_slab_room(void ***v, size_t n, size_t *cap);
 
+/* Small slabs for several allocators of one thread, cut one after the
+ * other out of shared 2 MiB slabs on huge pages: a dozen pools that each
+ * start with 16 KiB to 1 MiB slabs would otherwise fault in megabytes of
+ * 4 KiB pages one by one. What is left of a slab too small for the next
+ * piece is not used. A zeroed struct is ready. */
+struct wkp_carver {
+    char *cur;    /* the next piece starts here */
+    size_t left;  /* bytes from cur to the end of its slab */
+    void **slabs; /* every slab, for fini */
+    size_t nslabs, cap;
+};
+
+/* A piece of `bytes` (at most WKP_SLAB_HUGE; rounded up to 64 bytes),
+ * 64-byte aligned, not zeroed; NULL when out of memory. It stays valid
+ * until wkp_carver_fini and is never freed on its own. */
+void *wkp_carve(struct wkp_carver *c, size_t bytes);
+
+/* Free every slab: every piece becomes invalid. c is ready again. */
+void wkp_carver_fini(struct wkp_carver *c);
+
 #endif
