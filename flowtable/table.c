@@ -1,6 +1,7 @@
 /* Per-worker flow table (see table.h). One thread only: its worker. */
 #include "flowtable/table.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@ static size_t slab_len(const struct wkp_ftable *t, size_t i)
 {
     return i < SMALL_SLABS ? t->slab_entries : t->big_slab_entries;
 }
+
+static pthread_mutex_t lfht_new_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int slots_alloc(struct wkp_ftable *t, unsigned bits)
 {
@@ -50,8 +53,13 @@ int wkp_ftable_init(struct wkp_ftable *t, size_t entry_size, unsigned long initi
         return -1;
     /* No CDS_LFHT_AUTO_RESIZE: the worker resizes the lfht itself (below),
      * so no other thread ever reads it, and a node out of it may be used
-     * again at once. */
+     * again at once. One thread at a time: liburcu sets up its per-CPU
+     * counter sizes on the first call without a lock, and a second worker
+     * creating its table meanwhile could read them half set (an assertion
+     * in liburcu 0.13 aborts the run). */
+    pthread_mutex_lock(&lfht_new_lock);
     t->ht = cds_lfht_new(initial_buckets, initial_buckets, 0, 0, NULL);
+    pthread_mutex_unlock(&lfht_new_lock);
     t->ht_size = initial_buckets;
     return t->ht ? 0 : -1;
 }
