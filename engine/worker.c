@@ -1190,6 +1190,29 @@ static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t
         }
         wkp_ftable_prefetch_lru(&w->table, h4);
     }
+    if (w->sig.db && i + 2 < n) {
+        /* signatures: the flow's state 2 ahead (its rare block came 4
+         * ahead), what its directions scan with 1 ahead. All of it is pool
+         * memory, so a stale pointer read here is still mapped. */
+        uint64_t h2 = slots[(first + i + 2) & mask].hash;
+        const struct live_flow *nf = (const struct live_flow *)wkp_ftable_cached(&w->table, h2);
+        if (nf && nf->h.hash_lo == (uint32_t)h2 && nf->rare && nf->rare->sig) {
+            __builtin_prefetch(nf->rare->sig, 1);
+            __builtin_prefetch((const char *)nf->rare->sig + 64, 1);
+        }
+        uint64_t h1 = slots[(first + i + 1) & mask].hash;
+        nf = (const struct live_flow *)wkp_ftable_cached(&w->table, h1);
+        if (nf && nf->h.hash_lo == (uint32_t)h1 && nf->rare && nf->rare->sig)
+            for (int d = 0; d < 2; d++) {
+                const struct wkp_sig_dir *sd = &nf->rare->sig->d[d];
+                if (sd->ts) {
+                    __builtin_prefetch(sd->ts, 1);
+                    __builtin_prefetch((const char *)sd->ts + 64, 1);
+                }
+                if (sd->hs)
+                    __builtin_prefetch(sd->hs, 1);
+            }
+    }
     /* A function whose only effects are prefetches counts as having none:
      * GCC drops its calls. This empty statement is an effect it keeps. */
     __asm__ volatile("");
