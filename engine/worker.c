@@ -1141,6 +1141,21 @@ enum {
     LOOKAHEAD = 32, /* items past a burst its prefetches may look at */
 };
 
+/* The flow the cache holds for hash h, if its tag matches (it may be
+ * another flow's by now: see prefetch_ahead); NULL when none. */
+static inline const struct live_flow *cached_flow(struct wkp_worker *w, uint64_t h)
+{
+    const struct live_flow *f = (const struct live_flow *)wkp_ftable_cached(&w->table, h);
+    return f && f->h.hash_lo == (uint32_t)h ? f : NULL;
+}
+
+/* The signature state of the flow the cache holds for hash h, or NULL. */
+static inline const struct wkp_sig_flow *cached_sig(struct wkp_worker *w, uint64_t h)
+{
+    const struct live_flow *f = cached_flow(w, h);
+    return f && f->rare ? f->rare->sig : NULL;
+}
+
 /* Item i of the n peeked from `first`. */
 static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t i, uint32_t n)
 {
@@ -1177,8 +1192,8 @@ static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t
     }
     if (i + 4 < n) {
         uint64_t h4 = slots[(first + i + 4) & mask].hash;
-        const struct live_flow *nf = (const struct live_flow *)wkp_ftable_cached(&w->table, h4);
-        if (nf && nf->h.hash_lo == (uint32_t)h4) {
+        const struct live_flow *nf = cached_flow(w, h4);
+        if (nf) {
             if (nf->seq.tail) {
                 __builtin_prefetch(nf->seq.tail, 1);
                 __builtin_prefetch((const char *)nf->seq.tail + 64, 1);
@@ -1194,17 +1209,15 @@ static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t
         /* signatures: the flow's state 2 ahead (its rare block came 4
          * ahead), what its directions scan with 1 ahead. All of it is pool
          * memory, so a stale pointer read here is still mapped. */
-        uint64_t h2 = slots[(first + i + 2) & mask].hash;
-        const struct live_flow *nf = (const struct live_flow *)wkp_ftable_cached(&w->table, h2);
-        if (nf && nf->h.hash_lo == (uint32_t)h2 && nf->rare && nf->rare->sig) {
-            __builtin_prefetch(nf->rare->sig, 1);
-            __builtin_prefetch((const char *)nf->rare->sig + 64, 1);
+        const struct wkp_sig_flow *sf = cached_sig(w, slots[(first + i + 2) & mask].hash);
+        if (sf) {
+            __builtin_prefetch(sf, 1);
+            __builtin_prefetch((const char *)sf + 64, 1);
         }
-        uint64_t h1 = slots[(first + i + 1) & mask].hash;
-        nf = (const struct live_flow *)wkp_ftable_cached(&w->table, h1);
-        if (nf && nf->h.hash_lo == (uint32_t)h1 && nf->rare && nf->rare->sig)
+        sf = cached_sig(w, slots[(first + i + 1) & mask].hash);
+        if (sf)
             for (int d = 0; d < 2; d++) {
-                const struct wkp_sig_dir *sd = &nf->rare->sig->d[d];
+                const struct wkp_sig_dir *sd = &sf->d[d];
                 if (sd->ts) {
                     __builtin_prefetch(sd->ts, 1);
                     __builtin_prefetch((const char *)sd->ts + 64, 1);

@@ -89,10 +89,6 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
     for (uint32_t i = 0; i < f->nm; i++)
         if (f->m[i].rule == id)
             return 0;
-    if (!f->m) {
-        f->m = f->inl;
-        f->cap = WKP_SIG_INLINE_MATCHES;
-    }
     if (f->nm == f->cap) {
         uint32_t cap = f->cap * 2;
         struct wkp_sig_match *m =
@@ -220,9 +216,13 @@ static int drain(struct wkp_sig_worker *sw, struct wkp_sig_flow *f, int d)
 
 static struct wkp_sig_flow *flow_of(struct wkp_sig_worker *sw, struct wkp_sig_flow **slot)
 {
-    if (!*slot && (*slot = wkp_pool_take(&sw->flows)) != NULL)
-        memset(*slot, 0, sizeof **slot);
-    return *slot;
+    struct wkp_sig_flow *f = *slot;
+    if (!f && (f = *slot = wkp_pool_take(&sw->flows)) != NULL) {
+        memset(f, 0, sizeof *f);
+        f->m = f->inl;
+        f->cap = WKP_SIG_INLINE_MATCHES;
+    }
+    return f;
 }
 
 int wkp_sig_tcp(struct wkp_sig_worker *sw, struct wkp_sig_flow **slot, int dir, uint32_t seq,
