@@ -751,10 +751,15 @@ static enum wkp_parse_status ipv4(struct walk *w, uint32_t off, uint32_t end)
     o->l4_off = off + hlen;
     o->app_off = o->l4_off;
     o->ip_id = id;
-    o->mf = (frag & 0x2000) != 0;
-    o->frag_off = frag & 0x1FFF;
-    o->is_fragment = o->mf || o->frag_off;
-    if (o->frag_off)
+    /* from the locals, not read back from *o: a load spanning the byte and
+     * the 16-bit stores just made cannot be forwarded from them and waits
+     * for them to reach the cache */
+    bool mf = (frag & 0x2000) != 0;
+    uint16_t frag_off = frag & 0x1FFF;
+    o->mf = mf;
+    o->frag_off = frag_off;
+    o->is_fragment = mf || frag_off;
+    if (frag_off)
         return WKP_PARSE_FLOW;
     return transport(w);
 }

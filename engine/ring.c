@@ -16,6 +16,7 @@
  * WKP_RING_RACE_POINT(n) marks the windows of that handshake; a test defines
  * it to widen them (tests/tsan/tsan_ring.c). */
 #include "engine/ring.h"
+#include "util/prefetch.h"
 
 #include <errno.h>
 #include <linux/futex.h>
@@ -43,6 +44,8 @@ static void futex_wake(_Atomic uint32_t *addr)
 {
     syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
+
+enum { RESERVE_AHEAD = 8 }; /* slots: see wkp_ring_reserve */
 
 static inline void cpu_relax(void)
 {
@@ -173,6 +176,14 @@ struct wkp_pkt *wkp_ring_reserve(struct wkp_ring *r, uint32_t copy_len, uint8_t 
     struct wkp_pkt *p = &r->slots[h & r->mask];
     p->arena_end = r->arena_head;
     r->pending++;
+    /* The slot RESERVE_AHEAD on was last read (and partly written) by the
+     * consumer, on its core: ask for its lines now, so that filling it is
+     * not a string of stalls then. Only if the consumer has released it. */
+    if (h + RESERVE_AHEAD - r->cached_tail < r->size) {
+        const char *s = (const char *)&r->slots[(h + RESERVE_AHEAD) & r->mask];
+        for (uintptr_t l = (uintptr_t)s & ~(uintptr_t)63; l < (uintptr_t)(s + sizeof *p); l += 64)
+            wkp_prefetch_w((const void *)l);
+    }
     return p;
 }
 
