@@ -27,8 +27,10 @@
 #include <openssl/provider.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -395,7 +397,120 @@ static void put_cert(struct wkp_buf *out, X509 *x, BIO *bio)
 struct wkp_x509_ctx {
     OSSL_LIB_CTX *lib;
     OSSL_PROVIDER *nullprov;
+    struct cert_cache *cache;
 };
+
+/* The objects last written, by their DER: a server's certificate is sent
+ * in every session with it, and decoding one costs 50-400 us where copying
+ * its text costs well under one. Looked up by a hash of the bytes, a hit
+ * compared byte for byte, so a hit writes what decoding would. Bounded:
+ * CACHE_SLOTS objects and CACHE_BYTES of DER and text in all; a new object
+ * takes the place of the one least recently used, and one that does not
+ * fit then is written but not kept. Behind a mutex, since a context may be
+ * shared; one per worker, as intended, never waits. */
+enum {
+    CACHE_SLOTS = 64,
+    CACHE_BYTES = 1 << 20,
+};
+
+struct cached_cert {
+    uint64_t hash;
+    uint64_t used; /* the cache's tick when last written or found */
+    bool with_der, ok;
+    size_t der_len, text_len;
+    uint8_t *der; /* der_len bytes, then the text_len bytes of the object */
+};
+
+struct cert_cache {
+    pthread_mutex_t lock;
+    size_t bytes; /* held by the slots */
+    uint64_t tick, hits;
+    struct cached_cert slot[CACHE_SLOTS];
+};
+
+/* 64-bit hash of der[0..len) and with_der (a multiply-xorshift over 8-byte
+ * words): only where to look, the bytes are compared after. */
+static uint64_t cert_hash(const uint8_t *der, size_t len, bool with_der)
+{
+    uint64_t h = 0x9E3779B97F4A7C15u ^ (uint64_t)len ^ ((uint64_t)with_der << 63);
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, der + i, 8);
+        h = (h ^ w) * 0xFF51AFD7ED558CCDu;
+        h ^= h >> 32;
+    }
+    uint64_t w = 0;
+    memcpy(&w, der + i, len - i);
+    h = (h ^ w) * 0xC4CEB9FE1A85EC53u;
+    return h ^ (h >> 29);
+}
+
+/* Write the kept object for der if there is one: true, *ok its result. */
+static bool cache_get(struct cert_cache *cc, uint64_t h, const uint8_t *der, size_t len,
+                      bool with_der, struct wkp_buf *out, bool *ok)
+{
+    bool hit = false;
+    pthread_mutex_lock(&cc->lock);
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        struct cached_cert *e = &cc->slot[i];
+        if (e->der != NULL && e->hash == h && e->der_len == len && e->with_der == with_der &&
+            memcmp(e->der, der, len) == 0) {
+            wkp_buf_put(out, (const char *)e->der + len, e->text_len);
+            *ok = e->ok;
+            e->used = ++cc->tick;
+            cc->hits++;
+            hit = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&cc->lock);
+    return hit;
+}
+
+/* Keep the object just written (text[0..text_len)) in place of the least
+ * recently used one, if it fits there. */
+static void cache_put(struct cert_cache *cc, uint64_t h, const uint8_t *der, size_t len,
+                      bool with_der, const char *text, size_t text_len, bool ok)
+{
+    pthread_mutex_lock(&cc->lock);
+    struct cached_cert *e = &cc->slot[0];
+    for (int i = 1; i < CACHE_SLOTS && e->der != NULL; i++)
+        if (cc->slot[i].der == NULL || cc->slot[i].used < e->used)
+            e = &cc->slot[i];
+    size_t held = e->der != NULL ? e->der_len + e->text_len : 0;
+    if (len + text_len <= CACHE_BYTES - (cc->bytes - held)) {
+        uint8_t *mem = malloc(len + text_len);
+        if (mem != NULL) {
+            free(e->der);
+            memcpy(mem, der, len);
+            memcpy(mem + len, text, text_len);
+            *e = (struct cached_cert){h, ++cc->tick, with_der, ok, len, text_len, mem};
+            cc->bytes = cc->bytes - held + len + text_len;
+        }
+    }
+    pthread_mutex_unlock(&cc->lock);
+}
+
+static void cache_free(struct cert_cache *cc)
+{
+    if (cc == NULL)
+        return;
+    for (int i = 0; i < CACHE_SLOTS; i++)
+        free(cc->slot[i].der);
+    pthread_mutex_destroy(&cc->lock);
+    free(cc);
+}
+
+uint64_t wkp_x509_ctx_hits(const struct wkp_x509_ctx *c)
+{
+    if (c == NULL || c->cache == NULL)
+        return 0;
+    pthread_mutex_lock(&c->cache->lock);
+    uint64_t n = c->cache->hits;
+    pthread_mutex_unlock(&c->cache->lock);
+    return n;
+}
 
 struct wkp_x509_ctx *wkp_x509_ctx_new(void)
 {
@@ -406,7 +521,12 @@ struct wkp_x509_ctx *wkp_x509_ctx_new(void)
     c->lib = OSSL_LIB_CTX_new();
     c->nullprov = c->lib != NULL ? OSSL_PROVIDER_load(c->lib, "null") : NULL;
     ERR_pop_to_mark();
-    if (c->nullprov == NULL) {
+    c->cache = calloc(1, sizeof *c->cache);
+    if (c->cache != NULL && pthread_mutex_init(&c->cache->lock, NULL) != 0) {
+        free(c->cache);
+        c->cache = NULL;
+    }
+    if (c->nullprov == NULL || c->cache == NULL) {
         wkp_x509_ctx_free(c);
         return NULL;
     }
@@ -419,6 +539,7 @@ void wkp_x509_ctx_free(struct wkp_x509_ctx *c)
         return;
     OSSL_PROVIDER_unload(c->nullprov);
     OSSL_LIB_CTX_free(c->lib);
+    cache_free(c->cache);
     free(c);
 }
 
@@ -427,8 +548,27 @@ bool wkp_x509_write_json(const uint8_t *der, size_t len, bool with_der, struct w
     return wkp_x509_write_json_ctx(NULL, der, len, with_der, out);
 }
 
+static bool write_json(struct wkp_x509_ctx *c, const uint8_t *der, size_t len, bool with_der,
+                       struct wkp_buf *out);
+
 bool wkp_x509_write_json_ctx(struct wkp_x509_ctx *c, const uint8_t *der, size_t len, bool with_der,
                              struct wkp_buf *out)
+{
+    if (c == NULL || c->cache == NULL || der == NULL || len == 0)
+        return write_json(c, der, len, with_der, out);
+    bool ok;
+    uint64_t h = cert_hash(der, len, with_der);
+    if (cache_get(c->cache, h, der, len, with_der, out, &ok))
+        return ok;
+    size_t start = out->len;
+    ok = write_json(c, der, len, with_der, out);
+    if (!out->oom)
+        cache_put(c->cache, h, der, len, with_der, out->p + start, out->len - start, ok);
+    return ok;
+}
+
+static bool write_json(struct wkp_x509_ctx *c, const uint8_t *der, size_t len, bool with_der,
+                       struct wkp_buf *out)
 {
     X509 *x = NULL;
     BIO *bio = NULL;

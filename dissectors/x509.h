@@ -27,8 +27,13 @@ struct wkp_x509_ctx *wkp_x509_ctx_new(void);
 void wkp_x509_ctx_free(struct wkp_x509_ctx *c); /* NULL is a no-op */
 
 /* wkp_x509_write_json decoding in c (NULL: OpenSSL's default context); the
- * text written is the same either way. */
+ * text written is the same either way. A context also keeps the last
+ * objects it wrote (up to 64, 1 MiB in all), and writes one again from
+ * there when the same DER comes back, without decoding it. */
 bool wkp_x509_write_json_ctx(struct wkp_x509_ctx *c, const uint8_t *der, size_t len, bool with_der,
                              struct wkp_buf *out);
+
+/* How many calls in c were answered from what it keeps (0 for NULL). */
+uint64_t wkp_x509_ctx_hits(const struct wkp_x509_ctx *c);
 
 #endif

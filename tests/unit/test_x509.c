@@ -225,6 +225,94 @@ Test(x509, a_context_changes_nothing_in_the_output)
     wkp_x509_ctx_free(NULL);
 }
 
+/* Through ctx, the text of der[0..len) equals what the default context
+ * writes (decoded afresh every time, nothing kept); returns ctx's hits
+ * gained by the call. */
+static uint64_t same_as_decoded(struct wkp_x509_ctx *ctx, const uint8_t *der, size_t len,
+                                bool with_der, const char *what)
+{
+    uint64_t before = wkp_x509_ctx_hits(ctx);
+    struct wkp_buf b = {0};
+    wkp_buf_puts(&b, "[");
+    bool ok = wkp_x509_write_json_ctx(ctx, der, len, with_der, &b);
+    bool ok0;
+    char *want = render(der, len, with_der, &ok0);
+    cr_expect_eq(ok, ok0, "%s", what);
+    cr_expect(b.len == 1 + strlen(want) && memcmp(b.p + 1, want, b.len - 1) == 0, "%s: %.*s", what,
+              (int)b.len, b.p);
+    wkp_buf_free(&b);
+    free(want);
+    return wkp_x509_ctx_hits(ctx) - before;
+}
+
+/* A context writes a certificate it has seen from what it kept: the same
+ * text, with and without the DER, and only for the very same bytes. */
+Test(x509, a_certificate_seen_again_is_written_from_what_was_kept)
+{
+    struct wkp_x509_ctx *c = wkp_x509_ctx_new();
+    cr_assert_not_null(c);
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
+        size_t len;
+        uint8_t *der = load(expected[i].file, &len);
+        for (int with_der = 0; with_der <= 1; with_der++) {
+            cr_expect_eq(same_as_decoded(c, der, len, with_der, expected[i].file), 0);
+            cr_expect_eq(same_as_decoded(c, der, len, with_der, expected[i].file), 1);
+        }
+        /* one byte of the signature changed, same length: decoded afresh
+         * (its sha256 differs) */
+        der[len - 1] ^= 0x5A;
+        cr_expect_eq(same_as_decoded(c, der, len, true, expected[i].file), 0);
+        cr_expect_eq(same_as_decoded(c, der, len, true, expected[i].file), 1);
+        free(der);
+    }
+    wkp_x509_ctx_free(c);
+}
+
+/* More certificates than it keeps, in turns: each is still written as
+ * decoded, whichever it has let go. 200 variants of one certificate (its
+ * last signature byte 0-199) against 64 places, the least recently used
+ * let go first: going round in the same order finds none of them, and the
+ * last 64 written (136-199) are all there afterwards. */
+Test(x509, more_certificates_than_are_kept_still_come_out_right)
+{
+    struct wkp_x509_ctx *c = wkp_x509_ctx_new();
+    cr_assert_not_null(c);
+    size_t len;
+    uint8_t *der = load("gen-ecp256.der", &len);
+    uint64_t hits = 0;
+    for (int round = 0; round < 2; round++)
+        for (int v = 0; v < 200; v++) {
+            der[len - 1] = (uint8_t)v;
+            hits += same_as_decoded(c, der, len, false, "gen-ecp256.der variant");
+        }
+    cr_expect_eq(hits, 0);
+    for (int v = 199; v >= 136; v--) {
+        der[len - 1] = (uint8_t)v;
+        hits += same_as_decoded(c, der, len, false, "gen-ecp256.der variant");
+    }
+    cr_expect_eq(hits, 64);
+    free(der);
+    wkp_x509_ctx_free(c);
+}
+
+/* Bytes larger than all it keeps (1 MiB) are written but not kept. */
+Test(x509, an_object_over_the_bound_is_not_kept)
+{
+    struct wkp_x509_ctx *c = wkp_x509_ctx_new();
+    cr_assert_not_null(c);
+    size_t len = (1u << 20) + 1;
+    uint8_t *junk = malloc(len);
+    cr_assert_not_null(junk);
+    for (size_t i = 0; i < len; i++)
+        junk[i] = (uint8_t)(i * 7 + 3);
+    cr_expect_eq(same_as_decoded(c, junk, len, false, "1 MiB + 1 of junk"), 0);
+    cr_expect_eq(same_as_decoded(c, junk, len, false, "1 MiB + 1 of junk"), 0);
+    cr_expect_eq(same_as_decoded(c, junk, 1000, false, "1000 bytes of junk"), 0);
+    cr_expect_eq(same_as_decoded(c, junk, 1000, false, "1000 bytes of junk"), 1);
+    free(junk);
+    wkp_x509_ctx_free(c);
+}
+
 /* 4037 bytes, 130 dNSNames (openssl x509 -ext subjectAltName | tr , '\n'
  * | grep -c DNS), the last www.westwayelectricsupply.com. */
 Test(x509, keeps_every_san_of_a_long_certificate)
