@@ -2,7 +2,7 @@
 # Peers side by side: the libpcap floor, wa1kpcap and the flow tools that are
 # installed, on one capture in one invocation; table, JSON and an SVG bar chart.
 #
-#   bench/peers.sh [--reps 3] [--slow-reps 1] [--out DIR] [--skip "tshark ..."] CAPTURE
+#   bench/peers.sh [--reps 3] [--slow-reps 1] [--out DIR] [--skip "tshark ..."] [--extra "ARGS"] CAPTURE
 #
 # Rows (a missing tool is skipped with a line saying so):
 #   floor          wkp-floor FILE
@@ -14,7 +14,9 @@
 #   nfpcapd        -r FILE -w DIR              (unidirectional NetFlow records, nfcapd files)
 # tshark runs --slow-reps times (default 1: it takes minutes on 1 GiB), the others
 # --reps times. softflowd runs under `timeout` (see --sf-timeout): 1.1.0 blocks
-# on its control socket when reading a file and never exits.
+# on its control socket when reading a file and never exits. --extra is appended
+# to every wa1kpcap command (e.g. "--protocols protocols --signatures
+# protocols/signatures.yaml": every dissector and the signatures on).
 #
 # Environment: WKP_BIN (default ../build-rel/wa1kpcap, else ../build/wa1kpcap),
 #              WKP_FLOOR (default bench/wkp-floor beside WKP_BIN).
@@ -29,6 +31,7 @@ slow_reps=1
 out=./peers-out
 skip=""
 sf_timeout=120
+extra=""
 
 usage() {
     sed -n '5p' "${BASH_SOURCE[0]}" | sed 's/^#  */usage: /' >&2
@@ -41,6 +44,7 @@ while [[ $# -gt 0 ]]; do
     --out) out=${2:?}; shift 2 ;;
     --skip) skip=${2-}; shift 2 ;;
     --sf-timeout) sf_timeout=${2:?}; shift 2 ;;
+    --extra) extra=${2-}; shift 2 ;;
     -h | --help) usage ;;
     -*) echo "peers.sh: unknown option $1" >&2; usage ;;
     *) break ;;
@@ -131,13 +135,14 @@ row floor 1 "$reps" "bare libpcap read loop (pcap_next_ex), no decoding" "$floor
 packets=$(awk '{ for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }' "$scratch/out")
 [[ -n $packets ]] || { echo "peers.sh: the floor failed; is $capture a pcap?" >&2; exit 1; }
 if [[ -x $wkp_bin ]]; then
+    read -r -a extra_args <<<"$extra"
     for t in 1 2; do
         row "wa1kpcap -f none" "$t" "$reps" \
             "bidirectional flows, all features and dissectors, no output" \
-            "$wkp_bin" analyze "$capture" -q -f none -t "$t"
+            "$wkp_bin" analyze "$capture" -q -f none -t "$t" "${extra_args[@]}"
         row "wa1kpcap -f csv" "$t" "$reps" \
             "the same, one CSV row a flow written to a file" \
-            "$wkp_bin" analyze "$capture" -q -f csv -o "$scratch/o/flows.csv" -t "$t"
+            "$wkp_bin" analyze "$capture" -q -f csv -o "$scratch/o/flows.csv" -t "$t" "${extra_args[@]}"
     done
 else
     echo "peers.sh: $wkp_bin not found (set WKP_BIN); wa1kpcap rows skipped" >&2
