@@ -1,6 +1,7 @@
 /* X.509 certificates, decoded with OpenSSL, as JSON for the tls column.
- * Pure functions over caller-owned bytes, callable from any thread at once;
- * the object's fields are in docs/output.md, "Certificate objects". */
+ * Functions over caller-owned bytes, callable from any thread at once (a
+ * context guards what it keeps); the object's fields are in
+ * docs/output.md, "Certificate objects". */
 #ifndef WKP_X509_H
 #define WKP_X509_H
 
