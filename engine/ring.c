@@ -179,11 +179,8 @@ struct wkp_pkt *wkp_ring_reserve(struct wkp_ring *r, uint32_t copy_len, uint8_t 
     /* The slot RESERVE_AHEAD on was last read (and partly written) by the
      * consumer, on its core: ask for its lines now, so that filling it is
      * not a string of stalls then. Only if the consumer has released it. */
-    if (h + RESERVE_AHEAD - r->cached_tail < r->size) {
-        const char *s = (const char *)&r->slots[(h + RESERVE_AHEAD) & r->mask];
-        for (uintptr_t l = (uintptr_t)s & ~(uintptr_t)63; l < (uintptr_t)(s + sizeof *p); l += 64)
-            wkp_prefetch_w((const void *)l);
-    }
+    if (h + RESERVE_AHEAD - r->cached_tail < r->size)
+        wkp_prefetch_w_lines(&r->slots[(h + RESERVE_AHEAD) & r->mask], sizeof *p);
     return p;
 }
 

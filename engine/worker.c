@@ -1169,16 +1169,12 @@ static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t
      * the run) and what it points to is only prefetched. */
     const struct wkp_pkt *slots = w->ring.slots;
     uint32_t mask = w->ring.mask;
-    if (i + 32 < n) { /* the slot itself, which the reader wrote on its core */
-        /* every line of it, for writing (a frame the reader keyed quickly
-         * is parsed into it here): a slot is 280 bytes, not line-aligned,
-         * and its hash, read from 24 ahead on, is not on its first line for
-         * 5 slots in 8 */
-        const char *s32 = (const char *)&slots[(first + i + 32) & mask];
-        for (uintptr_t l = (uintptr_t)s32 & ~(uintptr_t)63; l < (uintptr_t)(s32 + sizeof *slots);
-             l += 64)
-            wkp_prefetch_w((const void *)l);
-    }
+    /* The slot itself, which the reader wrote on its core: every line of
+     * it, for writing (a frame the reader keyed quickly is parsed into it
+     * here). A slot is 280 bytes, not line-aligned, and its hash, read
+     * from 24 ahead on, is not on its first line for 5 slots in 8. */
+    if (i + 32 < n)
+        wkp_prefetch_w_lines(&slots[(first + i + 32) & mask], sizeof *slots);
     if (i + 24 < n)
         wkp_ftable_prefetch_slot(&w->table, slots[(first + i + 24) & mask].hash);
     if (i + 16 < n)

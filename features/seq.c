@@ -14,12 +14,11 @@
 
 #include "util/slab.h"
 
-/* The first SMALL_SLABS are 256 KiB, so a small capture stays small; later
- * ones are 2 MiB on transparent huge pages (util/slab.h): a flood touches
- * its flows' chunks in random order. */
-#define SLAB_BYTES     (256u * 1024u)
-#define BIG_SLAB_BYTES WKP_SLAB_HUGE
-#define SMALL_SLABS    8
+/* The first SMALL_SLABS pieces are slabs of 256 KiB, so a small capture
+ * stays small; later ones are cut from 2 MiB slabs on transparent huge
+ * pages (util/slab.h): a flood touches its flows' chunks in random order. */
+#define SLAB_BYTES  (256u * 1024u)
+#define SMALL_SLABS 8
 
 static size_t chunk_bytes(unsigned cls)
 {
@@ -27,26 +26,16 @@ static size_t chunk_bytes(unsigned cls)
 }
 
 /* A 256 KiB piece: a slab of its own while there are few, then the next
- * piece of the current 2 MiB slab. NULL if out of memory. */
+ * piece of a 2 MiB slab. NULL if out of memory. */
 static char *piece(struct wkp_seq_pool *p)
 {
-    if (p->nslabs >= SMALL_SLABS && p->carve_left >= SLAB_BYTES) {
-        char *c = p->carve;
-        p->carve += SLAB_BYTES;
-        p->carve_left -= SLAB_BYTES;
-        return c;
-    }
+    if (p->nslabs >= SMALL_SLABS)
+        return wkp_carve(&p->big, SLAB_BYTES);
     if (wkp_slab_room(&p->slabs, p->nslabs, &p->cap) != 0)
         return NULL;
-    size_t bytes = p->nslabs < SMALL_SLABS ? SLAB_BYTES : BIG_SLAB_BYTES;
-    char *slab = wkp_slab_alloc(bytes);
-    if (!slab)
-        return NULL;
-    p->slabs[p->nslabs++] = slab;
-    if (bytes > SLAB_BYTES) {
-        p->carve = slab + SLAB_BYTES;
-        p->carve_left = bytes - SLAB_BYTES;
-    }
+    char *slab = wkp_slab_alloc(SLAB_BYTES);
+    if (slab)
+        p->slabs[p->nslabs++] = slab;
     return slab;
 }
 
@@ -182,6 +171,5 @@ void wkp_seq_pool_fini(struct wkp_seq_pool *p)
     for (unsigned i = 0; i < WKP_SEQ_CLASSES; i++)
         p->free[i] = NULL;
     p->nslabs = p->cap = 0;
-    p->carve = NULL;
-    p->carve_left = 0;
+    wkp_carver_fini(&p->big);
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/slab.h"
+
 struct wkp_pkt_rec {
     int64_t ts_ns;
     uint32_t wire, ip, trans, app; /* lengths of docs/output.md, unsigned; dir gives the sign */
@@ -79,10 +81,9 @@ struct wkp_seq {
 
 struct wkp_seq_pool {
     struct wkp_seq_chunk *free[WKP_SEQ_CLASSES];
-    void **slabs;
+    void **slabs; /* the first few pieces, each a slab of its own */
     size_t nslabs, cap;
-    char *carve;        /* the rest of the last 2 MiB slab, cut into pieces */
-    size_t carve_left;  /* bytes left there */
+    struct wkp_carver big; /* the later pieces, cut from 2 MiB slabs */
     uint64_t bytes_out; /* chunk bytes held by flows: for the memory account */
 };
 

@@ -3,6 +3,8 @@
 #define WKP_PREFETCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 /* The processor has PREFETCHW (CPUID 0x80000001, ECX bit 8: every x86-64
@@ -26,6 +28,15 @@ static inline void wkp_prefetch_w(const void *p)
 #else
     __builtin_prefetch(p, 1);
 #endif
+}
+
+/* Every line of the n bytes at p (which need not start a line), for
+ * writing. */
+static inline void wkp_prefetch_w_lines(const void *p, size_t n)
+{
+    const char *s = p;
+    for (uintptr_t l = (uintptr_t)s & ~(uintptr_t)63; l < (uintptr_t)(s + n); l += 64)
+        wkp_prefetch_w((const void *)l);
 }
 
 #endif

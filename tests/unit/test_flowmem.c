@@ -118,17 +118,17 @@ Test(flowmem, size_classes_share_the_large_slabs)
         struct wkp_pkt_rec r = rec((int64_t)i);
         cr_assert_eq(wkp_seq_append(&one[i], &pool, &r), 0);
     }
-    cr_expect_eq(pool.nslabs, SMALL);
+    cr_expect_eq(pool.nslabs + pool.big.nslabs, SMALL);
     struct wkp_pkt_rec r = rec(0);
     cr_assert_eq(wkp_seq_append(&one[SMALL * PER_PIECE], &pool, &r), 0);
-    cr_expect_eq(pool.nslabs, SMALL + 1);
+    cr_expect_eq(pool.nslabs + pool.big.nslabs, SMALL + 1);
     struct wkp_seq s = {0};
     for (int64_t i = 0; i < 100; i++) {
         r = rec(i);
         cr_assert_eq(wkp_seq_append(&s, &pool, &r), 0);
     }
-    cr_expect_eq(pool.nslabs, SMALL + 1, "five classes' pieces from one 2 MiB slab");
-    cr_expect_eq(pool.carve_left, 2 * 1024 * 1024 - 6 * 262144);
+    cr_expect_eq(pool.nslabs + pool.big.nslabs, SMALL + 1, "five classes' pieces from one 2 MiB slab");
+    cr_expect_eq(pool.big.left, 2 * 1024 * 1024 - 6 * 262144);
     wkp_seq_release(&s, &pool);
     for (size_t i = 0; i < SMALL * PER_PIECE + 1; i++)
         wkp_seq_release(&one[i], &pool);
