@@ -18,12 +18,32 @@ struct wkp_capfile;
 
 struct wkp_rec {
     const uint8_t *data;
-    uint32_t caplen;  /* bytes at data */
-    uint32_t wirelen; /* original length on the wire */
+    union {
+        struct {
+            uint32_t caplen;  /* bytes at data */
+            uint32_t wirelen; /* original length on the wire */
+        };
+        uint64_t lens; /* both: see wkp_rec_set_lens */
+    };
     int64_t ts_ns;    /* capture time, ns since the epoch */
     int dlt;          /* link type of this record (pcapng: its interface's) */
     bool unsupported; /* pcapng: its interface's link type is not decoded */
 };
+
+/* Set both lengths with one 8-byte store. The compiler reads the pair
+ * with one 8-byte load where it copies both, and a load is forwarded from
+ * a store just made only if that one store covers it: two 4-byte stores
+ * would make the reader wait for them to reach the cache on every packet. */
+static inline void wkp_rec_set_lens(struct wkp_rec *r, uint32_t caplen, uint32_t wirelen)
+{
+    union {
+        struct {
+            uint32_t c, w;
+        } s;
+        uint64_t u;
+    } x = {.s = {caplen, wirelen}};
+    r->lens = x.u;
+}
 
 /* A damaged part of a capture (docs/design.md, "Damaged captures"). */
 struct wkp_damage {

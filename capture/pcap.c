@@ -91,8 +91,7 @@ int wkp__pcap_next(struct wkp_capfile *cf, struct wkp_rec *rec, wkp_errbuf *err)
         return 0;
     }
     rec->data = h + cf->rec_hdr;
-    rec->caplen = caplen < cf->snapshot ? caplen : cf->snapshot;
-    rec->wirelen = wirelen;
+    wkp_rec_set_lens(rec, caplen < cf->snapshot ? caplen : cf->snapshot, wirelen);
     /* frac is not checked against 10^6 / 10^9: tshark and libpcap carry an
      * out-of-range fraction over into the seconds the same way. */
     rec->ts_ns = ns_saturate((__int128)sec * NS_PER_S + (__int128)frac * cf->frac_mult);

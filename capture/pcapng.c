@@ -293,8 +293,7 @@ static wkp_status ng_epb(struct wkp_capfile *cf, const struct ng_blk *k, struct 
         return WKP_EFORMAT;
     }
     rec->data = body + 20;
-    rec->caplen = caplen;
-    rec->wirelen = wirelen;
+    wkp_rec_set_lens(rec, caplen, wirelen);
     rec->ts_ns = ng_ts(ifc, t);
     rec->dlt = ifc->dlt;
     rec->unsupported = ifc->unsup >= 0;
@@ -331,8 +330,7 @@ static wkp_status ng_spb(struct wkp_capfile *cf, const struct ng_blk *k, struct 
     if (caplen > k->blen - 4)
         caplen = k->blen - 4;
     rec->data = k->body + 4;
-    rec->caplen = caplen;
-    rec->wirelen = wirelen;
+    wkp_rec_set_lens(rec, caplen, wirelen);
     rec->ts_ns = cf->last_ts;
     rec->dlt = cf->ifs[0].dlt;
     rec->unsupported = cf->ifs[0].unsup >= 0;

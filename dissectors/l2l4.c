@@ -687,6 +687,18 @@ static enum wkp_parse_status transport(struct walk *w)
 
 /* ---- IP ------------------------------------------------------------------ */
 
+/* An IPv4 address as a key's 16 bytes (its 4, then zeros), in one 16-byte
+ * store: the key reads them in 8- or 16-byte loads (flowtable/key.h), and
+ * a load is forwarded from a store only if that one store covers it. */
+static inline void put_addr4(uint8_t to[16], const uint8_t *a4)
+{
+    typedef uint32_t v4u32 __attribute__((vector_size(16)));
+    uint32_t v;
+    memcpy(&v, a4, 4);
+    v4u32 x = {v, 0, 0, 0}; /* v's bytes first, whatever the byte order */
+    memcpy(to, &x, 16);
+}
+
 /* Start describing a new (possibly inner) IP packet: forget every field an
  * outer IP packet or its transport left behind. */
 static void begin_ip(struct walk *w, uint32_t off, uint8_t family, const uint8_t *src,
@@ -744,8 +756,8 @@ static enum wkp_parse_status ipv4(struct walk *w, uint32_t off, uint32_t end)
     begin_ip(w, off, 4, src, dst);
     o->family = 4;
     o->proto = proto;
-    memcpy(o->src, src, 4);
-    memcpy(o->dst, dst, 4);
+    put_addr4(o->src, src);
+    put_addr4(o->dst, dst);
     o->ip_len = total;
     o->l3_end = (uint64_t)off + total < end ? off + total : end;
     o->l4_off = off + hlen;
@@ -899,10 +911,8 @@ bool wkp_l2l4_quick(const uint8_t *frame, uint32_t caplen, int dlt,
             return false;
         q->family = 4;
         q->proto = ip[9];
-        memcpy(q->src, ip + 12, 4);
-        memset(q->src + 4, 0, 12);
-        memcpy(q->dst, ip + 16, 4);
-        memset(q->dst + 4, 0, 12);
+        put_addr4(q->src, ip + 12);
+        put_addr4(q->dst, ip + 16);
         l3_end = l3 + total < caplen ? l3 + total : caplen;
         l4_off = l3 + hlen;
     } else if (type == ET_IPV6) {

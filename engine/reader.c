@@ -137,10 +137,10 @@ static bool reassemble(struct reader *rd, const struct wkp_rec *rec, enum wkp_pa
 /* Put a keyed packet on the ring of worker hash % N, its bytes copied into
  * the ring's arena when cp (else they stay valid: zero copy). Everything
  * but the parse (p->m) is filled; NULL when the run is stopping. */
-static struct wkp_pkt *put_packet(struct reader *rd, uint16_t ci, const struct wkp_flow_key *key,
+static struct wkp_pkt *put_packet(struct reader *rd, uint16_t ci, const struct wkp_key_words *key,
                                   bool src_is_a, const struct outpkt *o, bool cp, uint8_t kind)
 {
-    uint64_t hash = wkp_key_hash(key);
+    uint64_t hash = wkp_key_words_hash(key);
     unsigned n = rd->n;
     struct wkp_ring *r = &rd->e->workers[n == 1 ? 0 : wkp_key_worker(hash, n)].ring;
     uint8_t *arena = NULL;
@@ -156,7 +156,7 @@ static struct wkp_pkt *put_packet(struct reader *rd, uint16_t ci, const struct w
     p->hash = hash;
     p->src_is_a = src_is_a;
     p->capture = ci;
-    p->key = *key;
+    memcpy(&p->key, key->w, sizeof p->key); /* from registers: never stored before */
     if (cp) {
         memcpy(arena, o->data, o->caplen);
         p->data = arena;
@@ -170,8 +170,9 @@ static struct wkp_pkt *put_packet(struct reader *rd, uint16_t ci, const struct w
 static wkp_status dispatch(struct reader *rd, uint16_t ci, bool copy, const struct outpkt *o,
                            const struct wkp_l2l4 *m, uint8_t kind)
 {
-    struct wkp_flow_key key;
-    bool src_is_a = wkp_key_from_l2l4(m, &key);
+    struct wkp_key_words key;
+    bool src_is_a = wkp_key_words_make(m->src, m->dst, m->sport, m->dport, m->vlan_id, m->proto,
+                                       m->family, &key);
     struct wkp_pkt *p = put_packet(rd, ci, &key, src_is_a, o, copy || o->transient, kind);
     if (!p)
         return WKP_ESTOPPED;
@@ -204,8 +205,9 @@ static void set_tick_clock(struct reader *rd, int64_t t)
 static wkp_status dispatch_quick(struct reader *rd, uint16_t ci, bool copy,
                                  const struct wkp_rec *rec, const struct wkp_l2l4_quick *q)
 {
-    struct wkp_flow_key key;
-    bool src_is_a = wkp_key_from_quick(q, &key);
+    struct wkp_key_words key;
+    bool src_is_a = wkp_key_words_make(q->src, q->dst, q->sport, q->dport, q->vlan_id, q->proto,
+                                       q->family, &key);
     struct outpkt o = {rec->data, rec->caplen, rec->wirelen, rec->ts_ns, false};
     return put_packet(rd, ci, &key, src_is_a, &o, copy, WKP_ITEM_RAW) ? WKP_OK : WKP_ESTOPPED;
 }
