@@ -85,7 +85,7 @@ static inline bool wkp_key_words_make(const uint8_t *src, const uint8_t *dst, ui
     k.vlan_id = vlan_id;
     k.proto = proto;
     k.family = family;
-    memcpy(&kw->w[4], &k.pa, 8);
+    memcpy(&kw->w[4], (const char *)&k + offsetof(struct wkp_flow_key, pa), 8);
 #endif
     return src_first;
 }
