@@ -132,8 +132,8 @@ struct wkp_l2l4 {
     uint8_t family;   /* 4 or 6 */
     uint8_t proto;    /* IPv4 protocol / IPv6 next header after extension headers */
     uint16_t vlan_id; /* 12-bit VID of the innermost VLAN tag, 0 if none */
-    /* IPv4: first 4 bytes, the rest zero; written in 8- or 16-byte pieces
-     * (the key reads 8-byte halves: flowtable/key.h) */
+    /* IPv4: first 4 bytes, the rest zero; each written as one 16-byte
+     * piece (the key reads 8-byte halves: flowtable/key.h) */
     uint8_t src[16];
     uint8_t dst[16];
     uint16_t sport, dport; /* TCP/UDP ports, else 0 */
@@ -197,8 +197,8 @@ struct wkp_l2l4_quick {
     uint16_t sport, dport;
     uint16_t vlan_id; /* the 802.1Q tag's VID; 0 and tagged false if none */
     bool tagged;      /* one 802.1Q tag between the MACs and the type */
-    /* IPv4: first 4 bytes, the rest zero. Aligned, and written in 8- or
-     * 16-byte pieces: the key reads them as 8-byte halves (flowtable/key.h) */
+    /* IPv4: first 4 bytes, the rest zero. Aligned, and each written as one
+     * 16-byte piece: the key reads them as 8-byte halves (flowtable/key.h) */
     _Alignas(8) uint8_t src[16];
     uint8_t dst[16];
     uint32_t l3_off, l4_off; /* IP header (14, or 18 under the tag), transport */

@@ -171,8 +171,7 @@ static wkp_status dispatch(struct reader *rd, uint16_t ci, bool copy, const stru
                            const struct wkp_l2l4 *m, uint8_t kind)
 {
     struct wkp_key_words key;
-    bool src_is_a = wkp_key_words_make(m->src, m->dst, m->sport, m->dport, m->vlan_id, m->proto,
-                                       m->family, &key);
+    bool src_is_a = wkp_key_words_from_l2l4(m, &key);
     struct wkp_pkt *p = put_packet(rd, ci, &key, src_is_a, o, copy || o->transient, kind);
     if (!p)
         return WKP_ESTOPPED;
@@ -206,8 +205,7 @@ static wkp_status dispatch_quick(struct reader *rd, uint16_t ci, bool copy,
                                  const struct wkp_rec *rec, const struct wkp_l2l4_quick *q)
 {
     struct wkp_key_words key;
-    bool src_is_a = wkp_key_words_make(q->src, q->dst, q->sport, q->dport, q->vlan_id, q->proto,
-                                       q->family, &key);
+    bool src_is_a = wkp_key_words_from_quick(q, &key);
     struct outpkt o = {rec->data, rec->caplen, rec->wirelen, rec->ts_ns, false};
     return put_packet(rd, ci, &key, src_is_a, &o, copy, WKP_ITEM_RAW) ? WKP_OK : WKP_ESTOPPED;
 }

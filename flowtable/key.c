@@ -7,8 +7,7 @@
 bool wkp_key_from_l2l4(const struct wkp_l2l4 *m, struct wkp_flow_key *k)
 {
     struct wkp_key_words kw;
-    bool src_first = wkp_key_words_make(m->src, m->dst, m->sport, m->dport, m->vlan_id, m->proto,
-                                        m->family, &kw);
+    bool src_first = wkp_key_words_from_l2l4(m, &kw);
     memcpy(k, kw.w, sizeof *k);
     return src_first;
 }
@@ -16,8 +15,7 @@ bool wkp_key_from_l2l4(const struct wkp_l2l4 *m, struct wkp_flow_key *k)
 bool wkp_key_from_quick(const struct wkp_l2l4_quick *q, struct wkp_flow_key *k)
 {
     struct wkp_key_words kw;
-    bool src_first = wkp_key_words_make(q->src, q->dst, q->sport, q->dport, q->vlan_id, q->proto,
-                                        q->family, &kw);
+    bool src_first = wkp_key_words_from_quick(q, &kw);
     memcpy(k, kw.w, sizeof *k);
     return src_first;
 }

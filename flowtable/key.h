@@ -31,11 +31,11 @@ _Static_assert(offsetof(struct wkp_flow_key, pa) == 32 &&
 
 /* A key as its five 64-bit words, in its byte order: what the reader
  * builds, hashes and stores in a ring slot without writing it anywhere
- * else first. The addresses are read as 8-byte halves, so their writers
- * (wkp_l2l4_parse, wkp_l2l4_quick) store them in 8- or 16-byte pieces: a
- * load that spans several smaller stores just made cannot take its bytes
- * from them and waits until they reach the cache, about 20 cycles on every
- * packet. */
+ * else first. The addresses are read as 8-byte halves (which the compiler
+ * may merge into one 16-byte load), so their writers (wkp_l2l4_parse,
+ * wkp_l2l4_quick) store each address as one 16-byte piece: a load that
+ * spans several smaller stores just made cannot take its bytes from them
+ * and waits until they reach the cache, about 20 cycles on every packet. */
 struct wkp_key_words {
     uint64_t w[5];
 };
@@ -102,6 +102,21 @@ static inline uint64_t wkp_key_words_hash(const struct wkp_key_words *kw)
     h ^= (uint64_t)(r >> 64) ^ (uint64_t)r;
     r = (__uint128_t)(h ^ kw->w[4]) * (0x1d8e4e27c47d124fULL ^ 0xa0761d6478bd642fULL);
     return (uint64_t)(r >> 64) ^ (uint64_t)r;
+}
+
+/* The words of a parsed packet's key, and of a quickly keyed frame's: what
+ * wkp_key_from_l2l4 and wkp_key_from_quick store. */
+static inline bool wkp_key_words_from_l2l4(const struct wkp_l2l4 *m, struct wkp_key_words *kw)
+{
+    return wkp_key_words_make(m->src, m->dst, m->sport, m->dport, m->vlan_id, m->proto, m->family,
+                              kw);
+}
+
+static inline bool wkp_key_words_from_quick(const struct wkp_l2l4_quick *q,
+                                            struct wkp_key_words *kw)
+{
+    return wkp_key_words_make(q->src, q->dst, q->sport, q->dport, q->vlan_id, q->proto, q->family,
+                              kw);
 }
 
 /* Build the canonical key of a parsed packet. Returns true if the packet's
