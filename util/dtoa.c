@@ -778,31 +778,47 @@ static inline int count_digits(uint64_t d)
     return n + (d >= pow10_u64[n]);
 }
 
-/* Writes the n decimal digits of d to p[0..n). */
+/* The 8 decimal digits of v < 10^8, leading zeros included, as the bytes
+ * of a little-endian word: the first digit in the lowest byte. Splits
+ * into halves, quarters and single digits in every lane at once, each
+ * division by 10^k a multiply and shift that is exact in its range:
+ * abcd = x * 10486 >> 20 for x < 10^4 is x / 100, and x * 103 >> 10 for
+ * x < 100 is x / 10 (tests/unit/test_dtoa.c checks every v). */
+static inline uint64_t digits8(uint32_t v)
+{
+    uint64_t x = (uint64_t)(v / 10000u) | (uint64_t)(v % 10000u) << 32;
+    uint64_t h = (x * 10486u >> 20) & UINT64_C(0x0000007f0000007f);
+    x = h | (x - h * 100u) << 16;
+    h = (x * 103u >> 10) & UINT64_C(0x000f000f000f000f);
+    x = h | (x - h * 10u) << 8;
+    return x | UINT64_C(0x3030303030303030);
+}
+
+/* Stores the 8 bytes of w (digits8 order) at p. */
+static inline void store8(char *p, uint64_t w)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    memcpy(p, &w, 8);
+}
+
+/* Writes the n (1..17) decimal digits of d to p[0..n); the bytes up to
+ * p[8] may be written too (scratch, overwritten by the caller). */
 static inline void put_digits(char *p, uint64_t d, int n)
 {
-    char *e = p + n;
-    /* Four digits per 64-bit division, then 32-bit arithmetic. */
-    while (d >= 100000000u) {
-        uint32_t r = (uint32_t)(d % 10000u);
-        d /= 10000u;
-        e -= 4;
-        memcpy(e, wkp_digit_pairs + 2 * (r / 100u), 2);
-        memcpy(e + 2, wkp_digit_pairs + 2 * (r % 100u), 2);
+    if (n <= 8) { /* the leading zeros are the low bytes: shift them out */
+        store8(p, digits8((uint32_t)d) >> (8 * (8 - n)));
+        return;
     }
-    uint32_t w = (uint32_t)d;
-    while (w >= 100u) {
-        uint32_t r = w % 100u;
-        w /= 100u;
-        e -= 2;
-        memcpy(e, wkp_digit_pairs + 2 * r, 2);
+    if (n == 17) {
+        *p++ = (char)('0' + d / UINT64_C(10000000000000000));
+        d %= UINT64_C(10000000000000000);
+        n = 16;
     }
-    if (w >= 10u) {
-        e -= 2;
-        memcpy(e, wkp_digit_pairs + 2 * w, 2);
-    } else {
-        *--e = (char)('0' + w);
-    }
+    uint32_t hi = (uint32_t)(d / 100000000u), lo = (uint32_t)(d % 100000000u);
+    store8(p, digits8(hi) >> (8 * (16 - n)));
+    store8(p + n - 8, digits8(lo));
 }
 
 static inline uint64_t strip_zeros(uint64_t d, int *k)
@@ -866,22 +882,24 @@ size_t wkp_dtoa(double v, char out[WKP_DTOA_MAX])
     int x = k + n - 1; /* v = d.ddd * 10^x */
 
     if (x >= 0 && x < 16) {
-        if (n <= x + 1) { /* integral: digits, zeros, ".0" */
+        if (n <= x + 1) { /* integral: digits, zeros (at most 15), ".0" */
             put_digits(p, d, n);
             p += n;
-            memset(p, '0', (size_t)(x + 1 - n));
+            memcpy(p, "0000000000000000", 16);
             p += x + 1 - n;
             memcpy(p, ".0", 3);
             p += 2;
-        } else { /* point inside the digits */
-            put_digits(p + 1, d, n);
-            memmove(p, p + 1, (size_t)x + 1);
+        } else { /* point inside the digits: x + 1 before it, at most 16 after */
+            char t[32];
+            put_digits(t, d, n);
+            memcpy(p, t, 16);
             p[x + 1] = '.';
+            memcpy(p + x + 2, t + x + 1, 16);
             p += n + 1;
             *p = '\0';
         }
     } else if (x < 0 && x >= -4) {
-        memcpy(p, "0.0000", (size_t)(1 - x));
+        memcpy(p, "0.000000", 8); /* "0." and -x - 1 zeros */
         p += 1 - x;
         put_digits(p, d, n);
         p += n;

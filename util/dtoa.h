@@ -11,11 +11,14 @@
 
 #include <stddef.h>
 
-/* Longest output is 24 characters ("-1.2345678901234567e-308"); plus NUL. */
-#define WKP_DTOA_MAX 32
+/* The room out must have. The longest text is 24 characters
+ * ("-1.2345678901234567e-308") plus the NUL; the rest is scratch: the digits
+ * are written in whole 8- and 16-byte stores, which may reach out[33]. */
+#define WKP_DTOA_MAX 40
 
 /* Writes the text of v and a terminating NUL into out; returns the length
- * without the NUL (at most 24). Cannot fail. */
+ * without the NUL (at most 24). Bytes of out past the NUL may be
+ * overwritten. Cannot fail. */
 size_t wkp_dtoa(double v, char out[WKP_DTOA_MAX]);
 
 /* "00" "01" ... "99": the two-digit groups integer writers copy. */

@@ -176,6 +176,24 @@ struct tally {
     long checked, lopsided_shorter;
 };
 
+/* repr's layout of significant digits dig (no leading or trailing zeros)
+ * times 10^x: fixed notation for -4 <= x < 16, else d.ddde+XX. */
+static void repr_layout(char out[64], bool neg, const char *dig, int x)
+{
+    int n = (int)strlen(dig);
+    char *p = out + neg;
+    out[0] = '-';
+    if (x >= 0 && x < 16 && n <= x + 1)
+        snprintf(p, 63, "%s%.*s.0", dig, x + 1 - n, "0000000000000000");
+    else if (x >= 0 && x < 16)
+        snprintf(p, 63, "%.*s.%s", x + 1, dig, dig + x + 1);
+    else if (x < 0 && x >= -4)
+        snprintf(p, 63, "0.%.*s%s", -x - 1, "000", dig);
+    else
+        snprintf(p, 63, "%c%s%se%c%02d", dig[0], n > 1 ? "." : "", dig + 1, x < 0 ? '-' : '+',
+                 x < 0 ? -x : x);
+}
+
 /* full: also find the smallest p that round-trips by trying p = 1, 2, ... */
 static void check_one(double v, struct tally *t, bool full)
 {
@@ -188,6 +206,9 @@ static void check_one(double v, struct tally *t, bool full)
               (unsigned long long)to_bits(v), out, strtod(out, NULL));
 
     int n = sig_digits(out, d_out, &x_out);
+    char layout[64];
+    repr_layout(layout, signbit(v), d_out, x_out);
+    cr_assert_str_eq(out, layout, "%a: %s is not laid out as repr would", v, out);
     uint64_t b = to_bits(v);
     bool lopsided = (b & ((UINT64_C(1) << 52) - 1)) == 0 && ((b >> 52) & 0x7ff) > 1;
     if (n > 1) {
@@ -310,5 +331,46 @@ Test(dtoa, powers_of_two_and_ten_and_neighbours_are_shortest)
     for (int64_t d = -3000; d <= 3000; d++) {
         check_one((double)(INT64_C(9007199254740992) + d), &t, true);
         check_one((double)(INT64_C(10000000000000000) + d), &t, true);
+    }
+}
+
+/* Every integer below 10^8 against its digits counted up one by one (an
+ * odometer of ASCII digits): the 8-digit converter handles each value with
+ * multiplies that are only exact in a range, so every one is checked. */
+Test(dtoa, every_integer_below_1e8_prints_its_digits)
+{
+    char odo[9] = "00000000", out[WKP_DTOA_MAX], want[16];
+    for (uint32_t v = 0; v < 100000000u; v++) {
+        int z = 0;
+        while (z < 7 && odo[z] == '0')
+            z++;
+        size_t n = 8 - (size_t)z;
+        memcpy(want, odo + z, n);
+        memcpy(want + n, ".0", 3);
+        size_t len = wkp_dtoa((double)v, out);
+        if (len != n + 2 || memcmp(out, want, n + 3) != 0)
+            cr_assert_fail("%u: %s, want %s", v, out, want);
+        for (int i = 7; i >= 0 && ++odo[i] > '9'; i--)
+            odo[i] = '0';
+    }
+}
+
+/* Integers of 9 to 16 digits (below 2^53 they print as themselves) and
+ * 17-digit shortest forms, against printf's integer conversion. */
+Test(dtoa, long_integers_print_their_digits)
+{
+    char out[WKP_DTOA_MAX], want[40];
+    rng_state = 0x5eed0003;
+    for (int i = 0; i < 200000; i++) {
+        uint64_t v = rng_below(UINT64_C(1) << 53) >> rng_below(30);
+        snprintf(want, sizeof want, "%llu.0", (unsigned long long)v);
+        wkp_dtoa((double)v, out);
+        cr_assert_str_eq(out, want, "%llu", (unsigned long long)v);
+    }
+    /* 2^53 + 2k and up to 10^16: still fixed notation, 16-17 digits */
+    for (uint64_t v = UINT64_C(9007199254740992); v < UINT64_C(9007199254740992) + 2000; v += 2) {
+        snprintf(want, sizeof want, "%llu.0", (unsigned long long)v);
+        wkp_dtoa((double)v, out);
+        cr_assert_str_eq(out, want, "%llu", (unsigned long long)v);
     }
 }
