@@ -52,6 +52,7 @@
 #ifndef WKP_TCPSTREAM_H
 #define WKP_TCPSTREAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -177,5 +178,26 @@ uint32_t wkp_tcpstream_held(const struct wkp_tcpstream *s);
 /* Bytes of heap s holds now under its budget (buffer capacity +
  * out-of-order table; the gap markers are not charged). */
 size_t wkp_tcpstream_mem(const struct wkp_tcpstream *s);
+
+/* The in-order shortcut for a reader that consumes everything it is given
+ * (the signature scanner, a stream dissector): true when the segment's
+ * bytes are exactly the next ones, whole (seg_len == len > 0), without SYN,
+ * FIN or RST, and s has nothing stored, held or marked, with room for all
+ * len bytes under its limit. Then s counts them as delivered and consumed,
+ * as wkp_tcpstream_segment followed by wkp_tcpstream_consume of them would,
+ * without copying them: the caller reads them from its payload. false:
+ * nothing changed; feed the segment with wkp_tcpstream_segment. */
+static inline bool wkp_tcpstream_pass(struct wkp_tcpstream *s, uint32_t seq, uint8_t flags,
+                                      uint32_t len, uint32_t seg_len)
+{
+    if (!s->started || (flags & 0x07) /* FIN, SYN, RST */ || !len || seg_len > len ||
+        seq != s->next || s->buf_len || s->ngap || s->closed || len > s->limit - s->base ||
+        (s->ooo && wkp_tcpstream_held(s)))
+        return false;
+    s->c->delivered += len;
+    s->next += len;
+    s->base += len;
+    return true;
+}
 
 #endif

@@ -251,9 +251,18 @@ int wkp_sig_tcp(struct wkp_sig_worker *sw, struct wkp_sig_flow **slot, int dir, 
         if (!open_dir(sw, f, dir, true, &oom))
             return oom ? -1 : 0;
     }
-    wkp_tcpstream_segment(sd->ts, seq, flags, payload, len, seg_len);
-    if (drain(sw, f, dir) != 0)
-        return -1;
+    if (wkp_tcpstream_pass(sd->ts, seq, flags, len, seg_len)) {
+        /* in order with nothing waiting: scanned where it lies, not copied
+         * (the stream's limit is the depth, so all len bytes fit it) */
+        if (scan(sw, f, dir, payload, len) != 0)
+            return -1;
+        if (sd->done)
+            return 0;
+    } else {
+        wkp_tcpstream_segment(sd->ts, seq, flags, payload, len, seg_len);
+        if (drain(sw, f, dir) != 0)
+            return -1;
+    }
     /* The direction's data ended (its FIN was reached in sequence, or it
      * reset): close now rather than at the flow's end, which for a closed
      * connection may be a close timeout later. */

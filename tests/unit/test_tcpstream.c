@@ -544,6 +544,114 @@ Test(tcpstream, streams_sharing_counters_add_up)
     cr_assert_eq(c.delivered, 600); /* fini counts nothing */
 }
 
+/* The in-order shortcut: taken only for whole in-order segments with
+ * nothing stored or held, and it counts as segment + consume would. */
+Test(tcpstream, pass_takes_only_in_order_segments_with_nothing_waiting)
+{
+    struct wkp_tcpstream s;
+    struct wkp_tcpstream_counters c = {0};
+    wkp_tcpstream_init(&s, 1000, NULL, &c);
+    cr_assert_not(wkp_tcpstream_pass(&s, 100, PSH | ACK, 10, 10)); /* not started */
+    wkp_tcpstream_segment(&s, 99, SYN, NULL, 0, 0);                /* byte 0 is seq 100 */
+    cr_assert_not(wkp_tcpstream_pass(&s, 100, PSH | ACK, 0, 0));   /* no bytes */
+    cr_assert_not(wkp_tcpstream_pass(&s, 100, FIN | ACK, 10, 10)); /* FIN */
+    cr_assert_not(wkp_tcpstream_pass(&s, 100, PSH | ACK, 10, 20)); /* cut by the snaplen */
+    cr_assert_not(wkp_tcpstream_pass(&s, 101, PSH | ACK, 10, 10)); /* ahead */
+    cr_assert(wkp_tcpstream_pass(&s, 100, PSH | ACK, 10, 10));     /* bytes 0..10 */
+    cr_assert_eq(s.next, 110);
+    cr_assert_eq(s.base, 10);
+    cr_assert_eq(c.delivered, 10);
+    cr_assert_null(s.buf);
+    seg(&s, 100, 30, 10);                                          /* held: 10..30 missing */
+    cr_assert_not(wkp_tcpstream_pass(&s, 110, PSH | ACK, 20, 20)); /* something held */
+    seg(&s, 100, 10, 20); /* fills the hole: 10..40 stored */
+    cr_assert_not(wkp_tcpstream_pass(&s, 140, PSH | ACK, 10, 10)); /* something stored */
+    assert_stream(&s, pat + 10, 30);
+    wkp_tcpstream_consume(&s, 30);
+    cr_assert(wkp_tcpstream_pass(&s, 140, PSH | ACK, 960, 960));  /* up to the limit: 40 + 960 */
+    cr_assert_not(wkp_tcpstream_pass(&s, 1100, PSH | ACK, 1, 1)); /* past it */
+    cr_assert_eq(c.delivered, 1000);
+    cr_assert_eq(c.dropped, 0);
+    wkp_tcpstream_fini(&s);
+}
+
+/* Random segment orders (in order, reordered, overlapping, cut, with SYN
+ * and FIN) fed two ways to a reader that consumes all it gets: through
+ * wkp_tcpstream_segment alone, and through the shortcut when it is taken.
+ * The bytes read, the counters and the stream's state must not differ. */
+Test(tcpstream, pass_reads_and_counts_as_segment_then_consume)
+{
+    uint64_t rng = 0x5eed7c95;
+    size_t passed = 0, fed = 0;
+    for (int round = 0; round < 2000; round++) {
+        struct wkp_tcpstream a, b;
+        struct wkp_tcpstream_counters ca = {0}, cb = {0};
+        uint32_t limit = round % 3 == 0 ? 600 : 4096;
+        wkp_tcpstream_init(&a, limit, NULL, &ca);
+        wkp_tcpstream_init(&b, limit, NULL, &cb);
+        uint8_t got_a[8192], got_b[8192];
+        size_t na = 0, nb = 0;
+        uint32_t isn1 = (uint32_t)(rng >> 7) | 0xfffff000u; /* wraps inside the stream */
+        uint32_t sent = 0;
+        for (int i = 0; i < 40; i++) {
+            rng = rng * 6364136223846793005u + 1442695040888963407u;
+            uint32_t r = (uint32_t)(rng >> 33);
+            uint32_t o = sent, n = 1 + r % 200;
+            uint8_t fl = PSH | ACK;
+            switch (r >> 8 & 7) {
+            case 0: o = sent > 100 ? sent - 100 : 0; break; /* overlaps what was sent */
+            case 1: o = sent + n; break;                    /* ahead: a hole */
+            case 2: fl |= i == 39 ? FIN : 0; break;
+            default: break;
+            }
+            if (o + n > sizeof pat)
+                break;
+            uint32_t len = (r >> 12 & 15) == 0 && n > 1 ? n / 2 : n; /* cut */
+            const uint8_t *pl = pat + o;
+            if (i == 0) {
+                wkp_tcpstream_segment(&a, isn1 - 1, SYN, NULL, 0, 0);
+                wkp_tcpstream_segment(&b, isn1 - 1, SYN, NULL, 0, 0);
+            }
+            wkp_tcpstream_segment(&a, isn1 + o, fl, pl, len, n);
+            if (wkp_tcpstream_pass(&b, isn1 + o, fl, len, n)) {
+                memcpy(got_b + nb, pl, len);
+                nb += len;
+                passed++;
+            } else {
+                wkp_tcpstream_segment(&b, isn1 + o, fl, pl, len, n);
+                fed++;
+            }
+            uint32_t l;
+            const uint8_t *p = wkp_tcpstream_data(&a, &l);
+            if (l) {
+                memcpy(got_a + na, p, l);
+                na += l;
+                wkp_tcpstream_consume(&a, l);
+            }
+            p = wkp_tcpstream_data(&b, &l);
+            if (l) {
+                memcpy(got_b + nb, p, l);
+                nb += l;
+                wkp_tcpstream_consume(&b, l);
+            }
+            if (o + n > sent)
+                sent = o + n;
+        }
+        cr_assert_eq(na, nb, "round %d: %zu bytes read against %zu", round, na, nb);
+        cr_assert(memcmp(got_a, got_b, na) == 0, "round %d: bytes differ", round);
+        cr_assert(memcmp(&ca, &cb, sizeof ca) == 0, "round %d: counters differ", round);
+        cr_assert_eq(a.next, b.next);
+        cr_assert_eq(a.base, b.base);
+        cr_assert_eq(a.fin, b.fin);
+        cr_assert_eq(wkp_tcpstream_held(&a), wkp_tcpstream_held(&b));
+        wkp_tcpstream_fini(&a);
+        wkp_tcpstream_fini(&b);
+    }
+    cr_log_info("shortcut taken %zu times, not taken %zu", passed, fed);
+    cr_assert_gt(passed, 5000); /* both ways well exercised */
+    cr_assert_gt(fed, 10000);
+}
+
 /* Gap markers take no memory until the first gap inside the buffer; once
  * consume has moved every marker out, they go again. */
 Test(tcpstream, gap_markers_exist_only_with_a_gap)
