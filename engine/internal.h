@@ -195,6 +195,13 @@ struct wkp_worker {
     struct wkp_sig_worker sig; /* signature scratch (sig.db NULL: no signatures) */
     struct wkp_pool rare_pool; /* flows' rare blocks (engine/worker.c) */
     struct wkp_pool ts_pool;   /* TCP streams, one direction a block */
+    /* The packet's in-order payload that the claiming stream dissector
+     * reads where it lies (wkp_tcpstream_pass), for direction pass_dir:
+     * set by the packet's stream feed, taken by its application step,
+     * cleared before the next packet. pass_len 0: none. */
+    const uint8_t *pass_data;
+    uint32_t pass_len;
+    int pass_dir;
     /* the small slabs of the pools above (rare, streams, application,
      * signatures), on shared huge pages; freed after them */
     struct wkp_carver carver;

@@ -886,6 +886,25 @@ static bool feed_streams(struct wkp_worker *w, struct live_flow *lf, const struc
 {
     if (!streams_on(lf) && !(w->e->cfg.tcp_stream_limit && p->m.app_len))
         return true;
+    /* The streams are the claiming dissector's own, it is still reading
+     * and consumes all it is given: an in-order segment with nothing
+     * waiting goes to it from the packet (app_stream_chunks), not copied
+     * into the stream and out again. */
+    struct wkp_app_flow *af = lf->app;
+    struct wkp_tcpstream *ts = lf->rare->ts[d];
+    if (ts && af && af->state && !af->done && af->own_streams && !af->fed[d] &&
+        wkp_dissectors[af->idx]->input == WKP_DIS_STREAM) {
+        const struct wkp_l2l4 *m = &p->m;
+        uint32_t len = captured_payload(p);
+        uint32_t hdrs = (m->l4_off - m->l3_off) + m->tcp_hlen;
+        uint32_t seg = m->ip_len > hdrs ? m->ip_len - hdrs : 0;
+        if (wkp_tcpstream_pass(ts, m->tcp_seq, fl, len, seg > len ? seg : len)) {
+            w->pass_data = p->data + m->app_off;
+            w->pass_len = len;
+            w->pass_dir = d;
+            return true;
+        }
+    }
     return stream_segment(w, lf, p, fl, d);
 }
 
@@ -964,6 +983,19 @@ static void app_stream_chunks(struct wkp_worker *w, struct live_flow *lf,
 {
     struct wkp_app_flow *af = lf->app;
     struct wkp_tcpstream *ts = lf->rare->ts[d];
+    if (w->pass_len && d == w->pass_dir) {
+        /* The packet's bytes, passed by feed_streams: what the loop below
+         * would give from the stream, which held nothing else. */
+        struct wkp_dis_pkt c = *at;
+        c.dir = (uint8_t)d;
+        c.gap = false;
+        c.payload = w->pass_data;
+        c.payload_len = w->pass_len;
+        w->pass_len = 0;
+        if (wkp__app_parse(&w->app, af, &c, c.payload, c.payload_len) != WKP_DIS_MORE)
+            app_stream_stop(w, lf);
+        return;
+    }
     if (!ts)
         return; /* not started: no bytes */
     uint32_t len;
@@ -1133,7 +1165,9 @@ static void on_packet(struct wkp_worker *w, const struct wkp_pkt *p)
     }
     if (lf->rare && lf->rare->custom)
         custom_packet(w, lf, p, tcp, fl, d);
-    if (!app_packet(w, lf, p, fl, d))
+    bool ok = app_packet(w, lf, p, fl, d);
+    w->pass_len = 0; /* taken by now: the claim and the stream are unchanged since */
+    if (!ok)
         fail(w);
 }
 
