@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "util/dtoa.h" /* wkp_digit_pairs */
+#include "util/digits.h"
 
 struct wkp_buf {
     char *p;
@@ -40,32 +40,22 @@ static inline void wkp_buf_putc(struct wkp_buf *b, char c)
 /* Unchecked writers, for a caller that has reserved the room: each writes
  * at p and returns the end of what it wrote. */
 
-/* v in decimal: at most 20 bytes. */
+/* v in decimal. Up to 20 bytes from p may be written, whatever v: the
+ * digits go in whole 8-byte stores (util/digits.h). */
 static inline char *wkp_put_u64(char *p, uint64_t v)
 {
     if (v < 10) { /* most counts, flags and cells */
         *p = (char)('0' + v);
         return p + 1;
     }
-    int n = 2;
-    for (uint64_t t = v / 100; t; t /= 10)
-        n++;
-    char *end = p + n;
-    while (v >= 100) { /* backwards, two digits at a time */
-        size_t r = (size_t)(v % 100) * 2;
-        v /= 100;
-        end -= 2;
-        memcpy(end, wkp_digit_pairs + r, 2);
-    }
-    if (v >= 10)
-        memcpy(end - 2, wkp_digit_pairs + v * 2, 2);
-    else
-        end[-1] = (char)('0' + v);
+    int n = wkp_count_digits(v);
+    wkp_put_digits(p, v, n);
     return p + n;
 }
 
-/* wkp_buf_time's text. It writes at most 21 bytes ("-", 10 digits of
- * seconds, ".", 9 digits; with 6 decimals the last 3 are not kept). */
+/* wkp_buf_time's text. It writes at most 22 bytes ("-", 10 digits of
+ * seconds, or up to 20 bytes of scratch for them, ".", 9 digits; with 6
+ * decimals the last 3 are scratch). */
 #define WKP_TIME_MAX 32
 static inline char *wkp_put_time(char *p, int64_t ns, int digits)
 {
@@ -73,13 +63,9 @@ static inline char *wkp_put_time(char *p, int64_t ns, int digits)
     *p = '-';
     p = wkp_put_u64(p + (ns < 0), mag / 1000000000u);
     uint32_t frac = (uint32_t)(mag % 1000000000u);
-    char tmp[10]; /* nine digits and one spare, written two at a time */
-    for (int i = 8; i >= 0; i -= 2) {
-        memcpy(tmp + i, wkp_digit_pairs + (frac % 100) * 2, 2);
-        frac /= 100;
-    }
-    *p = '.';
-    memcpy(p + 1, tmp + 1, 9);
+    p[0] = '.';
+    p[1] = (char)('0' + frac / 100000000u);
+    wkp_store8(p + 2, wkp_digits8(frac % 100000000u));
     return p + 1 + (digits == 9 ? 9 : 6);
 }
 

@@ -24,6 +24,7 @@
  * string with fewer digits reads back to them and they print as themselves.
  */
 #include "util/dtoa.h"
+#include "util/digits.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -738,88 +739,38 @@ static uint64_t shortest(uint64_t c, int q, bool lower_closer, int *k10)
     return s + (uint64_t)up;
 }
 
-const char wkp_digit_pairs[201] = "00010203040506070809"
-                                  "10111213141516171819"
-                                  "20212223242526272829"
-                                  "30313233343536373839"
-                                  "40414243444546474849"
-                                  "50515253545556575859"
-                                  "60616263646566676869"
-                                  "70717273747576777879"
-                                  "80818283848586878889"
-                                  "90919293949596979899";
+/* "00" "01" ... "99": the exponent's two digits. */
+static const char digit_pairs[201] = "00010203040506070809"
+                                     "10111213141516171819"
+                                     "20212223242526272829"
+                                     "30313233343536373839"
+                                     "40414243444546474849"
+                                     "50515253545556575859"
+                                     "60616263646566676869"
+                                     "70717273747576777879"
+                                     "80818283848586878889"
+                                     "90919293949596979899";
 
-static const uint64_t pow10_u64[20] = {1u,
-                                       10u,
-                                       100u,
-                                       1000u,
-                                       10000u,
-                                       100000u,
-                                       1000000u,
-                                       10000000u,
-                                       100000000u,
-                                       1000000000u,
-                                       10000000000u,
-                                       100000000000u,
-                                       1000000000000u,
-                                       10000000000000u,
-                                       100000000000000u,
-                                       1000000000000000u,
-                                       10000000000000000u,
-                                       100000000000000000u,
-                                       1000000000000000000u,
-                                       10000000000000000000u};
-
-/* Decimal digits of d > 0. */
-static inline int count_digits(uint64_t d)
-{
-    int bits = 64 - __builtin_clzll(d);
-    int n = (bits * 1233) >> 12; /* floor(bits * log10(2)), digits - 1 or digits */
-    return n + (d >= pow10_u64[n]);
-}
-
-/* The 8 decimal digits of v < 10^8, leading zeros included, as the bytes
- * of a little-endian word: the first digit in the lowest byte. Splits
- * into halves, quarters and single digits in every lane at once, each
- * division by 10^k a multiply and shift that is exact in its range:
- * abcd = x * 10486 >> 20 for x < 10^4 is x / 100, and x * 103 >> 10 for
- * x < 100 is x / 10 (tests/unit/test_dtoa.c checks every v). */
-static inline uint64_t digits8(uint32_t v)
-{
-    uint64_t x = (uint64_t)(v / 10000u) | (uint64_t)(v % 10000u) << 32;
-    uint64_t h = (x * 10486u >> 20) & UINT64_C(0x0000007f0000007f);
-    x = h | (x - h * 100u) << 16;
-    h = (x * 103u >> 10) & UINT64_C(0x000f000f000f000f);
-    x = h | (x - h * 10u) << 8;
-    return x | UINT64_C(0x3030303030303030);
-}
-
-/* Stores the 8 bytes of w (digits8 order) at p. */
-static inline void store8(char *p, uint64_t w)
-{
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    w = __builtin_bswap64(w);
-#endif
-    memcpy(p, &w, 8);
-}
-
-/* Writes the n (1..17) decimal digits of d to p[0..n); the bytes up to
- * p[8] may be written too (scratch, overwritten by the caller). */
-static inline void put_digits(char *p, uint64_t d, int n)
-{
-    if (n <= 8) { /* the leading zeros are the low bytes: shift them out */
-        store8(p, digits8((uint32_t)d) >> (8 * (8 - n)));
-        return;
-    }
-    if (n == 17) {
-        *p++ = (char)('0' + d / UINT64_C(10000000000000000));
-        d %= UINT64_C(10000000000000000);
-        n = 16;
-    }
-    uint32_t hi = (uint32_t)(d / 100000000u), lo = (uint32_t)(d % 100000000u);
-    store8(p, digits8(hi) >> (8 * (16 - n)));
-    store8(p + n - 8, digits8(lo));
-}
+const uint64_t wkp_pow10_u64[20] = {1u,
+                                    10u,
+                                    100u,
+                                    1000u,
+                                    10000u,
+                                    100000u,
+                                    1000000u,
+                                    10000000u,
+                                    100000000u,
+                                    1000000000u,
+                                    10000000000u,
+                                    100000000000u,
+                                    1000000000000u,
+                                    10000000000000u,
+                                    100000000000000u,
+                                    1000000000000000u,
+                                    10000000000000000u,
+                                    100000000000000000u,
+                                    1000000000000000000u,
+                                    10000000000000000000u};
 
 static inline uint64_t strip_zeros(uint64_t d, int *k)
 {
@@ -869,8 +820,8 @@ size_t wkp_dtoa(double v, char out[WKP_DTOA_MAX])
 
     if (q <= 0 && q >= -52 && (c & ((UINT64_C(1) << -q) - 1)) == 0) {
         uint64_t n = c >> -q; /* below 2^53 < 10^16: fixed notation */
-        int nd = count_digits(n);
-        put_digits(p, n, nd);
+        int nd = wkp_count_digits(n);
+        wkp_put_digits(p, n, nd);
         memcpy(p + nd, ".0", 3);
         return (size_t)(p - out) + (size_t)nd + 2;
     }
@@ -878,12 +829,12 @@ size_t wkp_dtoa(double v, char out[WKP_DTOA_MAX])
     int k;
     uint64_t d = shortest(c, q, sig == 0 && be > 1, &k);
     d = strip_zeros(d, &k);
-    int n = count_digits(d);
+    int n = wkp_count_digits(d);
     int x = k + n - 1; /* v = d.ddd * 10^x */
 
     if (x >= 0 && x < 16) {
         if (n <= x + 1) { /* integral: digits, zeros (at most 15), ".0" */
-            put_digits(p, d, n);
+            wkp_put_digits(p, d, n);
             p += n;
             memcpy(p, "0000000000000000", 16);
             p += x + 1 - n;
@@ -891,7 +842,7 @@ size_t wkp_dtoa(double v, char out[WKP_DTOA_MAX])
             p += 2;
         } else { /* point inside the digits: x + 1 before it, at most 16 after */
             char t[32];
-            put_digits(t, d, n);
+            wkp_put_digits(t, d, n);
             memcpy(p, t, 16);
             p[x + 1] = '.';
             memcpy(p + x + 2, t + x + 1, 16);
@@ -901,11 +852,11 @@ size_t wkp_dtoa(double v, char out[WKP_DTOA_MAX])
     } else if (x < 0 && x >= -4) {
         memcpy(p, "0.000000", 8); /* "0." and -x - 1 zeros */
         p += 1 - x;
-        put_digits(p, d, n);
+        wkp_put_digits(p, d, n);
         p += n;
         *p = '\0';
     } else {
-        put_digits(p + 1, d, n);
+        wkp_put_digits(p + 1, d, n);
         p[0] = p[1];
         if (n > 1) {
             p[1] = '.';
@@ -920,7 +871,7 @@ size_t wkp_dtoa(double v, char out[WKP_DTOA_MAX])
             *p++ = (char)('0' + ax / 100u);
             ax %= 100u;
         }
-        memcpy(p, wkp_digit_pairs + 2 * ax, 2);
+        memcpy(p, digit_pairs + 2 * ax, 2);
         p += 2;
         *p = '\0';
     }

@@ -21,7 +21,4 @@
  * overwritten. Cannot fail. */
 size_t wkp_dtoa(double v, char out[WKP_DTOA_MAX]);
 
-/* "00" "01" ... "99": the two-digit groups integer writers copy. */
-extern const char wkp_digit_pairs[201];
-
 #endif

@@ -85,3 +85,51 @@ Test(buf, integers_and_times_match_printf)
         }
     }
 }
+
+/* The same against printf for every integer below 10^6 and for random
+ * values of every length (a 64-bit random number shifted right by 0..63),
+ * written one after another into one buffer as the sequence lists do, so
+ * a writer's scratch bytes past its digits must be overwritten by the
+ * next value. Times: random signed nanoseconds of every length. */
+Test(buf, many_integers_and_times_match_printf)
+{
+    struct wkp_buf b = {0};
+    char want[48];
+    uint64_t s = 0x5eedb0f;
+    for (uint64_t v = 0; v < 3000000; v++) {
+        uint64_t x = v;
+        if (v >= 1000000) { /* splitmix64, shifted */
+            uint64_t z = (s += UINT64_C(0x9e3779b97f4a7c15));
+            z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+            z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+            z ^= z >> 31;
+            x = z >> (v % 64);
+        }
+        b.len = 0;
+        wkp_buf_u64(&b, x);
+        wkp_buf_putc(&b, ',');
+        wkp_buf_u64(&b, x / 7);
+        wkp_buf_putc(&b, '\0');
+        snprintf(want, sizeof want, "%" PRIu64 ",%" PRIu64, x, x / 7);
+        if (strcmp(b.p, want) != 0)
+            cr_assert_fail("%s, want %s", b.p, want);
+        if (v < 1000000)
+            continue;
+        int64_t t = (int64_t)(x >> 1) * (v & 1 ? -1 : 1);
+        uint64_t mag = t < 0 ? (uint64_t)0 - (uint64_t)t : (uint64_t)t;
+        int digits = v & 2 ? 9 : 6;
+        b.len = 0;
+        wkp_buf_time(&b, t, digits);
+        wkp_buf_putc(&b, ';');
+        wkp_buf_time(&b, -t, digits);
+        wkp_buf_putc(&b, '\0');
+        snprintf(want, sizeof want, "%s%" PRIu64 ".%0*" PRIu64 ";%s%" PRIu64 ".%0*" PRIu64,
+                 t < 0 ? "-" : "", mag / 1000000000u, digits,
+                 digits == 9 ? mag % 1000000000u : mag % 1000000000u / 1000u, t > 0 ? "-" : "",
+                 mag / 1000000000u, digits,
+                 digits == 9 ? mag % 1000000000u : mag % 1000000000u / 1000u);
+        if (strcmp(b.p, want) != 0)
+            cr_assert_fail("%lld at %d digits: %s, want %s", (long long)t, digits, b.p, want);
+    }
+    wkp_buf_free(&b);
+}
