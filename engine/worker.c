@@ -891,7 +891,7 @@ static bool feed_streams(struct wkp_worker *w, struct live_flow *lf, const struc
      * waiting goes to it from the packet (app_stream_chunks), not copied
      * into the stream and out again. */
     struct wkp_app_flow *af = lf->app;
-    struct wkp_tcpstream *ts = lf->rare->ts[d];
+    struct wkp_tcpstream *ts = streams_on(lf) ? lf->rare->ts[d] : NULL;
     if (ts && af && af->state && !af->done && af->own_streams && !af->fed[d] &&
         wkp_dissectors[af->idx]->input == WKP_DIS_STREAM) {
         const struct wkp_l2l4 *m = &p->m;
