@@ -840,6 +840,17 @@ static uint32_t captured_payload(const struct wkp_pkt *p)
     return m->app_len < avail ? m->app_len : avail;
 }
 
+/* The payload a TCP segment carried (IP length minus headers), at least
+ * the len bytes of it the capture has: bytes past len were cut by the
+ * snaplen. */
+static uint32_t carried_payload(const struct wkp_pkt *p, uint32_t len)
+{
+    const struct wkp_l2l4 *m = &p->m;
+    uint32_t hdrs = (m->l4_off - m->l3_off) + m->tcp_hlen;
+    uint32_t seg = m->ip_len > hdrs ? m->ip_len - hdrs : 0;
+    return seg > len ? seg : len;
+}
+
 /* A segment (seq, flags fl, payload[0..len) of seg_len carried) into
  * direction d's stream, made here if this segment starts it: a stream
  * that has not started ignores segments with neither SYN nor payload
@@ -872,10 +883,8 @@ static bool stream_segment(struct wkp_worker *w, struct live_flow *lf, const str
 {
     const struct wkp_l2l4 *m = &p->m;
     uint32_t len = captured_payload(p);
-    uint32_t hdrs = (m->l4_off - m->l3_off) + m->tcp_hlen;
-    uint32_t seg = m->ip_len > hdrs ? m->ip_len - hdrs : 0;
     return stream_feed(w, lf, d, m->tcp_seq, fl, len ? p->data + m->app_off : NULL, len,
-                       seg > len ? seg : len);
+                       carried_payload(p, len));
 }
 
 /* TCP stream reassembly per direction (reassembly/tcpstream.c): on from
@@ -896,9 +905,7 @@ static bool feed_streams(struct wkp_worker *w, struct live_flow *lf, const struc
         wkp_dissectors[af->idx]->input == WKP_DIS_STREAM) {
         const struct wkp_l2l4 *m = &p->m;
         uint32_t len = captured_payload(p);
-        uint32_t hdrs = (m->l4_off - m->l3_off) + m->tcp_hlen;
-        uint32_t seg = m->ip_len > hdrs ? m->ip_len - hdrs : 0;
-        if (wkp_tcpstream_pass(ts, m->tcp_seq, fl, len, seg > len ? seg : len)) {
+        if (wkp_tcpstream_pass(ts, m->tcp_seq, fl, len, carried_payload(p, len))) {
             w->pass_data = p->data + m->app_off;
             w->pass_len = len;
             w->pass_dir = d;
@@ -917,10 +924,7 @@ static bool sig_packet(struct wkp_worker *w, struct live_flow *lf, const struct 
     const struct wkp_l2l4 *m = &p->m;
     uint32_t len = captured_payload(p);
     if (tcp) {
-        uint32_t hdrs = (m->l4_off - m->l3_off) + m->tcp_hlen;
-        uint32_t seg = m->ip_len > hdrs ? m->ip_len - hdrs : 0;
-        if (seg < len)
-            seg = len;
+        uint32_t seg = carried_payload(p, len);
         if (!(fl & WKP_TCP_SYN) && !seg && !(lf->rare && lf->rare->sig))
             return true;
         struct live_rare *x = rare_of(w, lf);

@@ -46,6 +46,15 @@ static inline uint32_t wkp_digits4(uint32_t v)
     return x | 0x30303030u;
 }
 
+/* Stores the 4 bytes of w (wkp_digits4's order) at p. */
+static inline void wkp_store4(char *p, uint32_t w)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap32(w);
+#endif
+    memcpy(p, &w, 4);
+}
+
 /* Stores the 8 bytes of w (wkp_digits8's order) at p. */
 static inline void wkp_store8(char *p, uint64_t w)
 {
@@ -61,11 +70,7 @@ static inline void wkp_store8(char *p, uint64_t w)
 static inline void wkp_put_digits(char *p, uint64_t d, int n)
 {
     if (n <= 4) {
-        uint32_t w = wkp_digits4((uint32_t)d) >> (8 * (4 - n));
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-        w = __builtin_bswap32(w);
-#endif
-        memcpy(p, &w, 4);
+        wkp_store4(p, wkp_digits4((uint32_t)d) >> (8 * (4 - n)));
         return;
     }
     if (n <= 8) { /* the leading zeros are the low bytes: shift them out */
