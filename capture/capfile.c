@@ -92,10 +92,14 @@ wkp_status wkp__cf_classify(const char *path, const uint8_t *b, size_t n, enum f
  * miss and, on some virtual machines, far more: walking a 1 GiB mapping
  * took 0.31-0.55 s on the 2-vCPU guest of bench/README.md, while reading
  * the same file with pread into 2 MiB huge pages and walking those took
- * 0.15-0.18 s. So a pcap file is read, 2 MiB at a time and at least
- * WIN_AHEAD ahead of the reader, into an anonymous range as large as the
- * file, at the file's offsets: cf->map + off is the record at off, as with
- * the mapping, and the range is given back behind the workers the same way.
+ * 0.15-0.18 s. So a pcap file is read into an anonymous range as large as
+ * the file, at the file's offsets: cf->map + off is the record at off, as
+ * with the mapping, and the range is given back behind the workers the same
+ * way. The reads are WIN_STEP bytes each, keeping the window WIN_AHEAD
+ * bytes ahead of the reader (room for the largest record and one read):
+ * bytes the reader walks soon after the copy are still in the core's
+ * second-level cache. Reading 2 MiB at a time, 4 MiB ahead, the reader
+ * took 0.5 s of CPU more over a 1 GiB capture (bench/README.md).
  * Without transparent huge pages each 4 KiB page would fault on its own
  * (27 times slower there), so the window is used only where the kernel
  * offers them; WKP_READ_WINDOW=0 or 1 decides instead. A chunk the workers
@@ -105,8 +109,9 @@ wkp_status wkp__cf_classify(const char *path, const uint8_t *b, size_t n, enum f
  * look anywhere ahead, read the mapping (cf->file), and a slice does
  * without the window. pcapng keeps the mapping: its blocks may be 16 MiB. */
 #define WIN_CHUNK      ((uint64_t)2 << 20)
-#define WIN_AHEAD      ((uint64_t)4 << 20)
-#define WIN_RECORD_MAX ((uint64_t)1 << 20) /* records of at most this many bytes (+ header) */
+#define WIN_STEP       ((uint64_t)512 << 10) /* divides WIN_CHUNK */
+#define WIN_RECORD_MAX ((uint64_t)1 << 20)   /* records of at most this many bytes (+ header) */
+#define WIN_AHEAD      (WIN_RECORD_MAX + WIN_STEP)
 
 static bool window_wanted(void)
 {
@@ -160,11 +165,11 @@ static wkp_status window_fill(struct wkp_capfile *cf, wkp_errbuf *err)
 {
     while (cf->populated < cf->size && cf->populated < cf->off + WIN_AHEAD) {
         uint64_t from = cf->populated > cf->off ? cf->populated : cf->off & ~(WIN_CHUNK - 1);
-        uint64_t to = (from & ~(WIN_CHUNK - 1)) + WIN_CHUNK;
+        uint64_t to = (from & ~(WIN_STEP - 1)) + WIN_STEP;
         if (to > cf->size)
             to = cf->size;
         uint64_t got = from;
-        if (cf->win_nspare > 0) { /* from is a chunk's start, never read into */
+        if (cf->win_nspare > 0 && (from & (WIN_CHUNK - 1)) == 0) { /* a chunk never read into */
             uint8_t *a = cf->win_spare[--cf->win_nspare];
             if (mremap(a, WIN_CHUNK, WIN_CHUNK, MREMAP_MAYMOVE | MREMAP_FIXED,
                        (void *)(uintptr_t)(cf->map + from)) == MAP_FAILED)

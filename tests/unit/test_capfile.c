@@ -1346,11 +1346,12 @@ Test(capfile, peek_then_next_give_the_same_record)
 }
 
 /* The read window (capture/capfile.c): a pcap file read with pread into huge
- * pages a few MiB ahead yields the records the mapping does, byte for byte,
- * across its 2 MiB reads; with resync, damage far past the first reads is
- * found at the same offset and the read resumes at the same record. The
- * file: 18 MiB of records of 1 to 65,535 bytes (sizes from a fixed LCG, each
- * frame's bytes its index), so many records straddle a 2 MiB boundary, and
+ * pages 1.5 MiB ahead yields the records the mapping does, byte for byte,
+ * across its 512 KiB reads and 2 MiB pages; with resync, damage far past
+ * the first reads is found at the same offset and the read resumes at the
+ * same record. The file: 18 MiB of records of 1 to 65,535 bytes (sizes from
+ * a fixed LCG, each frame's bytes its index), so many records straddle a
+ * read's boundary and a page's, and
  * record 200 (at about 6 MiB) made to claim 300,000 bytes, more than the
  * 262,144 the format allows, and followed by 8 MiB of garbage. */
 static struct trace read_window(const char *path, const char *window, bool resync)
