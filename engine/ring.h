@@ -26,11 +26,15 @@ struct wkp_ring {
     uint32_t cached_tail;
     uint64_t arena_head; /* arena bytes handed out */
     _Atomic int prod_waiting;
+    _Atomic uint64_t prod_sleep; /* (the producer's sleeps << 32) | the tail it sleeps on */
+    uint32_t cons_woken;         /* the consumer's sleep last woken for sure (see ring.c) */
 
     /* consumer side */
     _Alignas(64) _Atomic uint32_t tail; /* slots released (release; pairs with producer acquire) */
     _Atomic uint64_t arena_tail;        /* arena bytes given back, published with tail */
     _Atomic int cons_waiting;
+    _Atomic uint64_t cons_sleep; /* (the consumer's sleeps << 32) | the head it sleeps on */
+    uint32_t prod_woken;         /* the producer's sleep last woken for sure */
 
     _Alignas(64) uint32_t size, mask;
     uint32_t wake_at; /* wake a sleeping consumer once this many slots wait */

@@ -19,6 +19,10 @@
  *   5. the consumer sleeps. The producer's next item must wake it: if the
  *      waker lowered the flag in step 4, it erased the flag of step 3 and
  *      the item waits for the consumer's timeout.
+ * A third script: the consumer has raised its flag on an empty ring and is
+ * held before its sleep while the producer makes a forced wake with nothing
+ * new; then it sleeps, and the producer's next item must still wake it (a
+ * waker that took that wake for the sleep's one wake-up would skip it).
  * Every hold gives up after 20 ms, so a run that does not follow the script
  * only loses time. Pass: every item arrives in order, and no wait of either
  * side takes 1 s or more (a busy machine may delay a thread, not by that much).
@@ -47,7 +51,8 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Which script the hooks follow: 0 none, 1 the consumer's sleep, 2 the producer's. */
+/* Which script the hooks follow: 0 none, 1 the consumer's sleep, 2 the
+ * producer's, 3 the consumer's sleep after a wake with nothing new. */
 static _Atomic int phase;
 /* Script position: 0 idle, 1 sleeper held before its sleep, 2 waker held
  * before its wake, 4 sleeper held before its next sleep, 5 waker done. */
@@ -111,6 +116,13 @@ static void race_point(int n)
             waker_before();
         else if (n == 5)
             waker_after();
+    } else if (ph == 3 && n == 4) { /* held before the sleep until the empty wake was made */
+        int expect = 0;
+        if (atomic_compare_exchange_strong(&stage, &expect, 1)) {
+            if (hold_until(2))
+                atomic_fetch_add(&scripted, 1);
+            atomic_store(&stage, 0);
+        }
     } else if (ph == 2) { /* the producer sleeps, the consumer wakes */
         if (n == 2)
             sleeper_point();
@@ -154,6 +166,25 @@ static void pause_us(uint64_t *s, int max_us)
 static void *producer(void *arg)
 {
     struct run *u = arg;
+    if (atomic_load(&phase) == 3) { /* the third script (see the top) */
+        for (uint64_t i = 1; i <= u->n; i++) {
+            double t0 = now_s();
+            while (atomic_load(&stage) != 1 && now_s() - t0 < 0.02)
+                sched_yield();
+            if (atomic_load(&stage) == 1) {
+                wkp_ring_publish_wake(&u->r); /* nothing new */
+                atomic_store(&stage, 2);
+                struct timespec ts = {0, 1000000L}; /* the consumer goes to sleep */
+                nanosleep(&ts, NULL);
+            }
+            struct wkp_pkt *p = wkp_ring_reserve(&u->r, 0, NULL);
+            if (!p || atomic_load(&u->stop))
+                return NULL;
+            p->pos = i;
+            wkp_ring_publish_wake(&u->r);
+        }
+        return NULL;
+    }
     uint64_t s = 0x9e3779b97f4a7c15ULL;
     for (uint64_t i = 1; i <= u->n; i++) {
         uint8_t *buf = NULL;
@@ -298,6 +329,8 @@ int main(int argc, char **argv)
     /* Scripted: the producer sleeps on a full 2-slot ring, the consumer takes
      * one item at a time. */
     check("producer wake-up, scripted", 2, 2, 0, rounds, 1, 0, 100);
+    /* Scripted: the consumer sleeps after a forced wake with nothing new. */
+    check("consumer wake-up after an empty wake, scripted", 3, 4, 0, rounds / 4, 64, 0, 0);
     /* Hammer: tiny rings and arenas, both sides pausing at random. */
     check("hammer 2 slots, 2 KiB arena", 0, 2, 2048, rounds * 20, 64, 2, 2);
     check("hammer 4 slots, no arena", 0, 4, 0, rounds * 20, 3, 1, 0);
