@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "util/buf.h"
+#include "util/dtoa.h"
 #include "util/slab.h"
 #include "capture/capfile.h"
 #include "engine/applayer.h"
@@ -186,6 +187,7 @@ struct wkp_worker {
     struct wkp_ftable table;
     uint64_t max_flows; /* this worker's share */
     struct wkp_buf scratch;
+    struct wkp_dtoa_memo dmemo; /* scratch.memo */
     struct wkp_seq_pool seq_pool;
     struct wkp_flow_stats_scratch stats_scratch;
     void *custom_blocks; /* free list of custom state blocks */

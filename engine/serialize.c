@@ -69,7 +69,7 @@ static void put_double(struct wkp_buf *b, double v, int json)
     /* straight into the buffer: no copy (and no call to memcpy) a number */
     if (b->len + WKP_DTOA_MAX > b->cap && wkp_buf_reserve(b, WKP_DTOA_MAX) != 0)
         return;
-    b->len += wkp_dtoa(v, b->p + b->len);
+    b->len += b->memo ? wkp_dtoa_memo(v, b->p + b->len, b->memo) : wkp_dtoa(v, b->p + b->len);
 }
 
 /* ext_protocol: the IP version, the transport's name when it has one, then

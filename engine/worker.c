@@ -1381,6 +1381,7 @@ void *wkp__worker_main(void *arg)
     struct wkp_worker *w = arg;
     struct wkp_engine *e = w->e;
     rcu_register_thread();
+    w->scratch.memo = &w->dmemo; /* zeroed with the worker */
     w->ts_budget.cap = (size_t)(e->cfg.tcp_stream_budget / e->nworkers);
     wkp_pool_init(&w->rare_pool, sizeof(struct live_rare));
     wkp_pool_init(&w->ts_pool, sizeof(struct wkp_tcpstream));

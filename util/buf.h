@@ -8,10 +8,14 @@
 
 #include "util/digits.h"
 
+struct wkp_dtoa_memo;
 struct wkp_buf {
     char *p;
     size_t len, cap;
     int oom; /* sticky: an allocation failed, the content is incomplete */
+    /* Doubles written lately (util/dtoa.h), for the writers that look
+     * (engine/serialize.c); NULL: none. Not owned: wkp_buf_free leaves it. */
+    struct wkp_dtoa_memo *memo;
 };
 
 int wkp_buf_reserve(struct wkp_buf *b, size_t extra);

@@ -800,7 +800,12 @@ static size_t put_literal(char *out, char *p, const char *s)
     return (size_t)(p - out) + n;
 }
 
-size_t wkp_dtoa(double v, char out[WKP_DTOA_MAX])
+/* The text of c * 2^q at p (out + 0 or, after a '-', out + 1), neither an
+ * integer below 2^53 nor zero: Schubfach's digits, then the layout. */
+static size_t general(char *out, char *p, uint64_t c, int q, bool lower_closer);
+
+static inline __attribute__((always_inline)) size_t dtoa(double v, char *out,
+                                                         struct wkp_dtoa_memo *m)
 {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
@@ -826,8 +831,37 @@ size_t wkp_dtoa(double v, char out[WKP_DTOA_MAX])
         return (size_t)(p - out) + (size_t)nd + 2;
     }
 
+    if (!m)
+        return general(out, p, c, q, sig == 0 && be > 1);
+    struct wkp_dtoa_slot *e =
+        &m->slot[(bits * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - WKP_DTOA_MEMO_BITS)];
+    if (e->bits == bits && e->len) {
+        memcpy(out, e->text, sizeof e->text + 1); /* the text, its NUL, and len: scratch */
+        return e->len;
+    }
+    size_t n = general(out, p, c, q, sig == 0 && be > 1);
+    if (n < sizeof e->text) {
+        e->bits = bits;
+        memcpy(e->text, out, sizeof e->text);
+        e->len = (uint8_t)n;
+    }
+    return n;
+}
+
+size_t wkp_dtoa(double v, char out[WKP_DTOA_MAX])
+{
+    return dtoa(v, out, NULL);
+}
+
+size_t wkp_dtoa_memo(double v, char out[WKP_DTOA_MAX], struct wkp_dtoa_memo *m)
+{
+    return dtoa(v, out, m);
+}
+
+static size_t general(char *out, char *p, uint64_t c, int q, bool lower_closer)
+{
     int k;
-    uint64_t d = shortest(c, q, sig == 0 && be > 1, &k);
+    uint64_t d = shortest(c, q, lower_closer, &k);
     d = strip_zeros(d, &k);
     int n = wkp_count_digits(d);
     int x = k + n - 1; /* v = d.ddd * 10^x */

@@ -10,6 +10,7 @@
 #define WKP_FEATURES_DTOA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The room out must have. The longest text is 24 characters
  * ("-1.2345678901234567e-308") plus the NUL; the rest is scratch: the digits
@@ -20,5 +21,26 @@
  * without the NUL (at most 24). Bytes of out past the NUL may be
  * overwritten. Cannot fail. */
 size_t wkp_dtoa(double v, char out[WKP_DTOA_MAX]);
+
+/* The texts of doubles written lately, for a caller that writes many (a
+ * worker's statistics columns: the same spreads and ratios come back in a
+ * row's blocks and in the next rows). 256 slots of 32 bytes, direct-mapped
+ * by the double's bits; only the general path (not integers below 2^53,
+ * zero or non-finite values) goes through it, and texts of up to 22
+ * characters are kept. Owned by one thread; zeroed before its first use. */
+#define WKP_DTOA_MEMO_BITS 8
+struct wkp_dtoa_slot {
+    uint64_t bits;
+    char text[23]; /* the text and its NUL */
+    uint8_t len;   /* 0: empty */
+};
+struct wkp_dtoa_memo {
+    struct wkp_dtoa_slot slot[1u << WKP_DTOA_MEMO_BITS];
+};
+
+/* wkp_dtoa's text of v, taken from m when m holds it, and kept in m
+ * otherwise. The same bytes up to the NUL and the same length as
+ * wkp_dtoa, whatever m holds. */
+size_t wkp_dtoa_memo(double v, char out[WKP_DTOA_MAX], struct wkp_dtoa_memo *m);
 
 #endif

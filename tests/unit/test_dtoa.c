@@ -374,3 +374,83 @@ Test(dtoa, long_integers_print_their_digits)
         cr_assert_str_eq(out, want, "%llu", (unsigned long long)v);
     }
 }
+
+/* The memo (wkp_dtoa_memo) gives wkp_dtoa's bytes and length for every
+ * value, whatever it holds: values drawn from a small pool, so that most
+ * come back, mixed with fresh ones, with every kind of value (integers,
+ * zeros, non-finite values and 23- and 24-character texts, which are not
+ * kept), and pairs of values that share a slot written in turn. */
+static void same_as_dtoa(double v, struct wkp_dtoa_memo *m)
+{
+    char want[WKP_DTOA_MAX], got[WKP_DTOA_MAX];
+    size_t n = wkp_dtoa(v, want);
+    memset(got, 'x', sizeof got);
+    size_t k = wkp_dtoa_memo(v, got, m);
+    if (k != n || memcmp(got, want, n + 1) != 0)
+        cr_assert_fail("%a: memo %s (%zu), wkp_dtoa %s (%zu)", v, got, k, want, n);
+}
+
+static unsigned memo_slot(double v)
+{
+    return (unsigned)((to_bits(v) * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - WKP_DTOA_MEMO_BITS));
+}
+
+Test(dtoa, memo_gives_the_same_text)
+{
+    static struct wkp_dtoa_memo m; /* zeroed */
+    double pool[600];
+    rng_state = 0x5eed0004;
+    for (size_t i = 0; i < sizeof pool / sizeof pool[0]; i++)
+        pool[i] = realistic();
+    const double odd[] = {0.0,
+                          -0.0,
+                          NAN,
+                          INFINITY,
+                          -INFINITY,
+                          1e300,
+                          -1.2345678901234567e-308,
+                          -0.00012345678901234567,
+                          5e-324,
+                          2.5,
+                          -2.5};
+    for (int i = 0; i < RANDOM_N / 4; i++) {
+        uint64_t r = rng_below(16);
+        double v = r < 12   ? pool[rng_below(sizeof pool / sizeof pool[0])]
+                   : r < 14 ? realistic()
+                   : r < 15 ? from_bits(rng_next() & ~(UINT64_C(1) << 62)) /* finite */
+                            : odd[rng_below(sizeof odd / sizeof odd[0])];
+        same_as_dtoa(v, &m);
+    }
+    /* Two values in one slot, in turn: each write replaces the other. */
+    double a = realistic(), b;
+    do
+        b = realistic();
+    while (memo_slot(b) != memo_slot(a) || b == a || fmod(b, 1.0) == 0.0);
+    for (int i = 0; i < 1000; i++)
+        same_as_dtoa(i & 1 ? a : b, &m);
+}
+
+/* A slot is read: one that holds a text for v's bits gives it back (so the
+ * test above checks texts that came from the memo), and a 24-character text
+ * is not kept. */
+Test(dtoa, memo_keeps_and_returns_texts)
+{
+    static struct wkp_dtoa_memo m;
+    char out[WKP_DTOA_MAX];
+    double v = 0.1;
+    cr_assert_eq(wkp_dtoa_memo(v, out, &m), 3);
+    struct wkp_dtoa_slot *e = &m.slot[memo_slot(v)];
+    cr_assert_eq(e->bits, to_bits(v));
+    cr_assert_str_eq(e->text, "0.1");
+    cr_assert_eq(e->len, 3);
+    memcpy(e->text, "0.7", 4); /* a planted text: only the memo can give it */
+    cr_assert_eq(wkp_dtoa_memo(v, out, &m), 3);
+    cr_assert_str_eq(out, "0.7");
+
+    double w = -1.2345678901234567e-308; /* 24 characters */
+    cr_assert_eq(wkp_dtoa_memo(w, out, &m), 24);
+    cr_assert_neq(m.slot[memo_slot(w)].bits, to_bits(w));
+    double i = 12345.0; /* the integer path does not go through it */
+    wkp_dtoa_memo(i, out, &m);
+    cr_assert_neq(m.slot[memo_slot(i)].bits, to_bits(i));
+}
