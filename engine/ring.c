@@ -15,7 +15,7 @@
  *
  * One wake-up per sleep: a woken thread may wait a while for a CPU, its
  * flag still up, and the other side would otherwise make a system call at
- * each publish or release meanwhile (50,000 futex calls from the reader in
+ * each publish or release meanwhile (70,000 futex calls from the reader in
  * one 2.5 s run on a 2-vCPU guest). So before raising its flag the sleeper
  * stores, in one word, the number of its sleep and the counter value its
  * futex sleeps on; the waker reads that word after the flag (so it is the
