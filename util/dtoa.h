@@ -39,8 +39,8 @@ struct wkp_dtoa_memo {
 };
 
 /* wkp_dtoa's text of v, taken from m when m holds it, and kept in m
- * otherwise. The same bytes up to the NUL and the same length as
- * wkp_dtoa, whatever m holds. */
+ * otherwise: the same bytes up to the NUL and the same length as wkp_dtoa,
+ * for an m zeroed and since written only by this function. */
 size_t wkp_dtoa_memo(double v, char out[WKP_DTOA_MAX], struct wkp_dtoa_memo *m);
 
 #endif
