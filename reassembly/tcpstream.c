@@ -16,8 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { TS_FIN = 0x01, TS_SYN = 0x02, TS_RST = 0x04 }; /* TCP header flag bits */
-
 #define TS_MIN_CAP 1024u
 
 struct ts_range {
@@ -360,11 +358,11 @@ static void ts_data(struct wkp_tcpstream *s, uint32_t seq, const uint8_t *p, uin
 void wkp_tcpstream_segment(struct wkp_tcpstream *s, uint32_t seq, uint8_t flags,
                            const uint8_t *payload, uint32_t len, uint32_t seg_len)
 {
-    uint32_t data_seq = seq + ((flags & TS_SYN) ? 1u : 0u);
+    uint32_t data_seq = seq + ((flags & WKP_TS_SYN) ? 1u : 0u);
     if (seg_len < len)
         seg_len = len;
     if (!s->started) {
-        if (!(flags & TS_SYN) && seg_len == 0)
+        if (!(flags & WKP_TS_SYN) && seg_len == 0)
             return;
         s->started = 1;
         s->isn = s->next = data_seq;
@@ -381,9 +379,9 @@ void wkp_tcpstream_segment(struct wkp_tcpstream *s, uint32_t seq, uint8_t flags,
         ts_skip_to(s, to);
     }
 
-    if (flags & (TS_FIN | TS_RST))
+    if (flags & (WKP_TS_FIN | WKP_TS_RST))
         ts_give_up_all(s);
-    if ((flags & TS_FIN) && !s->fin) {
+    if ((flags & WKP_TS_FIN) && !s->fin) {
         /* The FIN's sequence number is cut_end: data missing before it is
          * a gap, unless the FIN is implausibly far ahead. */
         if (ts_ahead(s->next, cut_end) && ts_dist(s->next, cut_end) <= WKP_TCPSTREAM_JUMP)

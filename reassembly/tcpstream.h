@@ -63,6 +63,9 @@
 #define WKP_TCPSTREAM_GAP_MARKS     8          /* gaps located in the buffer */
 #define WKP_TCPSTREAM_JUMP          (1u << 20) /* never wait further ahead */
 
+/* The TCP header's flag bits a segment's `flags` are read for. */
+enum { WKP_TS_FIN = 0x01, WKP_TS_SYN = 0x02, WKP_TS_RST = 0x04 };
+
 /* Bytes missing from the stream: `len` sequence numbers given up before
  * buffer offset `off` (the byte at off is the first one after the gap). */
 struct wkp_tcpstream_gap {
@@ -190,7 +193,7 @@ size_t wkp_tcpstream_mem(const struct wkp_tcpstream *s);
 static inline bool wkp_tcpstream_pass(struct wkp_tcpstream *s, uint32_t seq, uint8_t flags,
                                       uint32_t len, uint32_t seg_len)
 {
-    if (!s->started || (flags & 0x07) /* FIN, SYN, RST */ || !len || seg_len > len ||
+    if (!s->started || (flags & (WKP_TS_FIN | WKP_TS_SYN | WKP_TS_RST)) || !len || seg_len > len ||
         seq != s->next || s->buf_len || s->ngap || s->closed || len > s->limit - s->base ||
         (s->ooo && wkp_tcpstream_held(s)))
         return false;

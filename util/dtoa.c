@@ -831,15 +831,16 @@ static inline __attribute__((always_inline)) size_t dtoa(double v, char *out,
         return (size_t)(p - out) + (size_t)nd + 2;
     }
 
+    bool lower_closer = sig == 0 && be > 1; /* the double below is half as far */
     if (!m)
-        return general(out, p, c, q, sig == 0 && be > 1);
+        return general(out, p, c, q, lower_closer);
     struct wkp_dtoa_slot *e =
         &m->slot[(bits * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - WKP_DTOA_MEMO_BITS)];
     if (e->bits == bits && e->len) {
         memcpy(out, e->text, sizeof e->text + 1); /* the text, its NUL, and len: scratch */
         return e->len;
     }
-    size_t n = general(out, p, c, q, sig == 0 && be > 1);
+    size_t n = general(out, p, c, q, lower_closer);
     if (n < sizeof e->text) {
         e->bits = bits;
         memcpy(e->text, out, sizeof e->text);
