@@ -117,7 +117,7 @@ static inline char *put_signed(char *p, uint64_t mag, bool neg)
 #define SEQ_VALUE_MAX (WKP_TIME_MAX + 1)
 
 /* A sequence as a compact JSON list; as a CSV cell (csv = 1) in quotes
- * when it holds a comma, as csv_quote_tail would quote it (the list has
+ * when it holds a comma, as wkp_buf_csv_quote_from would quote it (the list has
  * no quote or line break to escape). Room for the whole list is reserved
  * once. */
 __attribute__((noinline)) static void seq_list(struct wkp_buf *b, const struct wkp_flow *f,
@@ -275,38 +275,6 @@ static inline void put_stat(struct wkp_buf *b, const struct wkp_col *c,
         put_double(b, v, json);
 }
 
-/* Make the text b holds from `at` on one CSV cell, in place: RFC 4180
- * quoting (a cell holding a comma, quote or line break is put in quotes,
- * its quotes doubled). The common cell, a list of numbers, has commas and
- * no quote: it only moves by one byte. */
-__attribute__((noinline)) static void csv_quote_tail(struct wkp_buf *b, size_t at)
-{
-    if (b->oom) /* the record is dropped anyway */
-        return;
-    char *s = b->p + at;
-    size_t n = b->len - at, q = 0;
-    for (const char *p = s; (p = memchr(p, '"', n - (size_t)(p - s))) != NULL; p++)
-        q++;
-    if (!q && !memchr(s, ',', n) && !memchr(s, '\n', n) && !memchr(s, '\r', n))
-        return;
-    if (wkp_buf_reserve(b, q + 2) != 0)
-        return;
-    s = b->p + at;
-    if (!q) {
-        memmove(s + 1, s, n);
-    } else {
-        size_t j = n + q + 1; /* backwards: every write lands past what is unread */
-        for (size_t i = n; i-- > 0;) {
-            s[--j] = s[i];
-            if (s[i] == '"')
-                s[--j] = '"';
-        }
-    }
-    s[0] = '"';
-    s[n + q + 1] = '"';
-    b->len += q + 2;
-}
-
 /* Append column c's value: JSON text (json = 1), or one CSV cell (a list or
  * an object is its JSON text quoted as one cell). Returns false when the
  * flow has no value for it, having written nothing: an empty CSV cell, no
@@ -388,7 +356,7 @@ static bool put_value(struct wkp_buf *b, const struct wkp_col *c, const struct w
     }
     }
     if (!json)
-        csv_quote_tail(b, at);
+        wkp_buf_csv_quote_from(b, at);
     return true;
 }
 

@@ -23,6 +23,8 @@ void wkp_buf_free(struct wkp_buf *b);
 
 static inline void wkp_buf_put(struct wkp_buf *b, const char *s, size_t n)
 {
+    if (n == 0) /* an empty buffer has no memory yet, and memcpy takes none */
+        return;
     if (b->len + n > b->cap && wkp_buf_reserve(b, n) != 0)
         return;
     memcpy(b->p + b->len, s, n);
@@ -88,5 +90,9 @@ void wkp_buf_json_str(struct wkp_buf *b, const char *s);
 void wkp_buf_json_bytes(struct wkp_buf *b, const uint8_t *p, size_t n);
 /* s as one CSV cell: quoted (with "" for ") if it holds , " CR or LF. */
 void wkp_buf_csv_cell(struct wkp_buf *b, const char *s, size_t n);
+/* Make what b holds from offset at on one CSV cell, in place, by the same
+ * rule as wkp_buf_csv_cell. Nothing happens once b is out of memory (the
+ * text is dropped anyway). */
+void wkp_buf_csv_quote_from(struct wkp_buf *b, size_t at);
 
 #endif

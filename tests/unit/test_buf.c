@@ -1,6 +1,7 @@
 /* util/buf.c: JSON text of wire bytes. Expected strings written by hand
  * from RFC 8259 (escapes) and RFC 3629 (well-formed UTF-8). */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,6 +44,7 @@ Test(buf, json_bytes_escapes_each_byte_of_ill_formed_sequences)
 /* Integers and times are written as printf("%" PRIu64) and "%lld.%09lld"
  * would write them, at every power-of-ten edge and at the extremes. */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 Test(buf, integers_and_times_match_printf)
 {
@@ -131,5 +133,79 @@ Test(buf, many_integers_and_times_match_printf)
         if (strcmp(b.p, want) != 0)
             cr_assert_fail("%lld at %d digits: %s, want %s", (long long)t, digits, b.p, want);
     }
+    wkp_buf_free(&b);
+}
+
+/* RFC 4180, section 2, rules 6 and 7, written out plainly: a field holding
+ * a comma, a double quote, CR or LF is enclosed in double quotes, and each
+ * double quote inside it is preceded by another. */
+static size_t rfc4180_cell(const char *s, size_t n, char *out)
+{
+    bool quote = false;
+    for (size_t i = 0; i < n; i++)
+        quote |= s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
+    size_t k = 0;
+    if (quote)
+        out[k++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (quote && s[i] == '"')
+            out[k++] = '"';
+        out[k++] = s[i];
+    }
+    if (quote)
+        out[k++] = '"';
+    return k;
+}
+
+Test(buf, csv_quote_from_follows_rfc4180_on_every_shape)
+{
+    /* Cells of 0 to 99 bytes after a prefix of 0 to 20 bytes that must
+     * stay as it is: runs of 16 and more with and without quotes, a quote
+     * at either end, a comma or line break alone, bytes >= 0x80. */
+    static const char alphabet[] = "ab\",\r\nxyz{}:\xe9";
+    uint32_t seed = 12345;
+    for (int round = 0; round < 20000; round++) {
+        char cell[100], want[256];
+        seed = seed * 1103515245u + 12345u;
+        size_t pre = (seed >> 8) % 21, n = (seed >> 16) % 100;
+        unsigned mix = (seed >> 24) % 4; /* 0: letters only; 3: every kind */
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            unsigned r = (seed >> 16) % 64;
+            cell[i] = r < 40 || mix == 0 ? "abxyz{}:"[r % 8] : alphabet[r % (sizeof alphabet - 1)];
+            if (mix == 1 && (cell[i] == ',' || cell[i] == '\r' || cell[i] == '\n'))
+                cell[i] = '"';
+        }
+        struct wkp_buf b = {0};
+        wkp_buf_put(&b, "0123456789abcdefghij", pre);
+        wkp_buf_put(&b, cell, n);
+        wkp_buf_csv_quote_from(&b, pre);
+        size_t wn = rfc4180_cell(cell, n, want);
+        cr_assert_eq(b.len, pre + wn, "round %d: length %zu, want %zu", round, b.len, pre + wn);
+        cr_assert(pre == 0 || memcmp(b.p, "0123456789abcdefghij", pre) == 0,
+                  "round %d: prefix changed", round);
+        cr_assert(wn == 0 || memcmp(b.p + pre, want, wn) == 0, "round %d: cell differs", round);
+        wkp_buf_free(&b);
+    }
+}
+
+Test(buf, csv_quote_from_examples)
+{
+    struct wkp_buf b = {0};
+    wkp_buf_puts(&b, "x,");
+    wkp_buf_puts(&b, "[\"IPv4\",\"TCP\"]");
+    wkp_buf_csv_quote_from(&b, 2);
+    wkp_buf_putc(&b, '\0');
+    cr_assert_str_eq(b.p, "x,\"[\"\"IPv4\"\",\"\"TCP\"\"]\"");
+    b.len = 0;
+    wkp_buf_puts(&b, "10.0.0.1");
+    wkp_buf_csv_quote_from(&b, 0);
+    wkp_buf_putc(&b, '\0');
+    cr_assert_str_eq(b.p, "10.0.0.1");
+    b.len = 0;
+    wkp_buf_puts(&b, "a\nb");
+    wkp_buf_csv_quote_from(&b, 0);
+    wkp_buf_putc(&b, '\0');
+    cr_assert_str_eq(b.p, "\"a\nb\"");
     wkp_buf_free(&b);
 }
