@@ -454,3 +454,42 @@ Test(dtoa, memo_keeps_and_returns_texts)
     wkp_dtoa_memo(i, out, &m);
     cr_assert_neq(m.slot[memo_slot(i)].bits, to_bits(i));
 }
+
+/* Fixed notation with the point inside the digits, for every count of
+ * digits (2 to 17) and every place of the point (after 1 to 16 of them):
+ * random digit strings, read with strtod, checked as above (the text reads
+ * back, is shortest and nearest, and is laid out as repr lays it out). */
+Test(dtoa, every_place_of_the_point_inside_the_digits)
+{
+    struct tally t = {0};
+    int seen[18][17] = {{0}};
+    rng_state = 0x5eed0003;
+    for (int n = 2; n <= 17; n++)
+        for (int k = 1; k < n && k <= 16; k++)
+            for (int i = 0; i < 400; i++) {
+                char s[40];
+                int j = 0;
+                for (int q = 0; q < n; q++) {
+                    if (q == k)
+                        s[j++] = '.';
+                    s[j++] =
+                        (char)('0' + (q == 0 || q == n - 1 ? 1 + rng_below(9) : rng_below(10)));
+                }
+                s[j] = '\0';
+                double v = strtod(s, NULL);
+                check_one(v, &t, false);
+                char out[WKP_DTOA_MAX];
+                wkp_dtoa(v, out);
+                const char *dot = strchr(out, '.');
+                int digits = (int)strlen(out) - 1;
+                if (dot && !strchr(out, 'e') && out[0] != '0' && digits >= 2 && digits <= 17)
+                    seen[digits][dot - out]++;
+            }
+    /* the texts themselves cover every (digits, place) pair; 17-digit
+     * strings may print shorter, so only pairs of fewer digits are required */
+    for (int n = 2; n <= 16; n++)
+        for (int k = 1; k < n; k++)
+            cr_expect_gt(seen[n][k], 0, "no text of %d digits with the point after %d", n, k);
+    cr_expect_gt(seen[17][1], 0);
+    cr_expect_gt(seen[17][16], 0);
+}
