@@ -1385,7 +1385,11 @@ void *wkp__worker_main(void *arg)
     w->ts_budget.cap = (size_t)(e->cfg.tcp_stream_budget / e->nworkers);
     wkp_pool_init(&w->rare_pool, sizeof(struct live_rare));
     wkp_pool_init(&w->ts_pool, sizeof(struct wkp_tcpstream));
-    if (wkp_ftable_init(&w->table, sizeof(struct live_flow), 1u << 16) != 0 ||
+    /* The lfht only holds the entries no slot of their bucket took (about
+     * one in twenty) and grows with them: 1,024 buckets to start, as its
+     * creation and destruction walk every bucket (65,536 were a sixth of
+     * a short run's time). */
+    if (wkp_ftable_init(&w->table, sizeof(struct live_flow), 1u << 10) != 0 ||
         wkp__app_worker_init(&w->app, e->cfg.app_layer,
                              (const char *const(*)[WKP_DIS_MAX_OPTIONS])e->app_opt_values) != 0 ||
         (e->cfg.sigdb && wkp_sig_worker_init(&w->sig, e->cfg.sigdb, e->cfg.sig_depth) != 0) ||
