@@ -72,6 +72,7 @@ struct wkp_defrag {
     int32_t *buckets;
     uint32_t bmask;
     int32_t free_head, oldest, newest;
+    uint32_t fresh; /* slots [fresh, max_pending) were never used: not on the free list */
     uint32_t npending;
     uint64_t pending_frags;
     uint64_t buffered; /* sum of need over pending datagrams */
@@ -139,9 +140,9 @@ struct wkp_defrag *wkp_defrag_new(const struct wkp_defrag_limits *lim)
     }
     for (uint32_t i = 0; i < nb; i++)
         d->buckets[i] = -1;
-    for (uint32_t i = 0; i < d->lim.max_pending; i++)
-        d->slots[i].next = i + 1 < d->lim.max_pending ? (int32_t)(i + 1) : -1;
-    d->free_head = 0;
+    /* The slots (nearly 1 MiB by default) are taken in order as needed,
+     * so a capture without fragments never touches their pages. */
+    d->free_head = -1;
     d->oldest = d->newest = -1;
     return d;
 }
@@ -151,7 +152,7 @@ void wkp_defrag_free(struct wkp_defrag *d)
     if (!d)
         return;
     if (d->slots) {
-        for (uint32_t i = 0; i < d->lim.max_pending; i++) {
+        for (uint32_t i = 0; i < d->fresh; i++) {
             free(d->slots[i].buf);
             free(d->slots[i].hdr);
         }
@@ -221,6 +222,10 @@ static void drop_evicted(struct wkp_defrag *d, int32_t i)
 
 static int32_t create(struct wkp_defrag *d, const struct dkey *k, uint32_t h, int64_t ts)
 {
+    if (d->free_head < 0 && d->fresh < d->lim.max_pending) {
+        d->slots[d->fresh].next = -1;
+        d->free_head = (int32_t)d->fresh++;
+    }
     if (d->free_head < 0)
         drop_evicted(d, d->oldest); /* max_pending reached: the oldest goes */
     int32_t i = d->free_head;
