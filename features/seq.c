@@ -39,19 +39,22 @@ static char *piece(struct wkp_seq_pool *p)
     return slab;
 }
 
-static int grow(struct wkp_seq_pool *p, unsigned cls)
+/* A chunk of class cls never used: the next of its class's piece, or of a
+ * new piece. NULL if out of memory. */
+static struct wkp_seq_chunk *fresh_chunk(struct wkp_seq_pool *p, unsigned cls)
 {
-    size_t sz = chunk_bytes(cls), n = SLAB_BYTES / sz;
-    char *slab = piece(p);
-    if (!slab)
-        return -1;
-    for (size_t i = n; i-- > 0;) {
-        struct wkp_seq_chunk *c = (struct wkp_seq_chunk *)(slab + i * sz);
-        c->cap = (uint16_t)(2u << cls);
-        c->next = p->free[cls];
-        p->free[cls] = c;
+    size_t sz = chunk_bytes(cls);
+    if ((size_t)(p->fresh_end[cls] - p->fresh[cls]) < sz) {
+        char *slab = piece(p);
+        if (!slab)
+            return NULL;
+        p->fresh[cls] = slab;
+        p->fresh_end[cls] = slab + SLAB_BYTES / sz * sz;
     }
-    return 0;
+    struct wkp_seq_chunk *c = (struct wkp_seq_chunk *)p->fresh[cls];
+    p->fresh[cls] += sz;
+    c->cap = (uint16_t)(2u << cls);
+    return c;
 }
 
 static unsigned class_of(uint32_t cap)
@@ -102,14 +105,16 @@ int wkp_seq_append(struct wkp_seq *s, struct wkp_seq_pool *p, const struct wkp_p
         unsigned cls = c ? class_of(c->cap) + 1 : 0;
         if (cls >= WKP_SEQ_CLASSES)
             cls = WKP_SEQ_CLASSES - 1;
-        if (!p->free[cls] && grow(p, cls) != 0)
-            return -1;
         struct wkp_seq_chunk *n = p->free[cls];
-        p->free[cls] = n->next;
-        /* the next chunk of this class is written soon: freed chunks lie
-         * anywhere, so fetch it now, not when it is needed */
-        if (n->next)
-            __builtin_prefetch(n->next, 1);
+        if (n) {
+            p->free[cls] = n->next;
+            /* the next chunk of this class is written soon: freed chunks
+             * lie anywhere, so fetch it now, not when it is needed */
+            if (n->next)
+                __builtin_prefetch(n->next, 1);
+        } else if (!(n = fresh_chunk(p, cls))) {
+            return -1;
+        }
         n->next = NULL;
         n->n = 0;
         if (c)
@@ -169,7 +174,7 @@ void wkp_seq_pool_fini(struct wkp_seq_pool *p)
     free(p->slabs);
     p->slabs = NULL;
     for (unsigned i = 0; i < WKP_SEQ_CLASSES; i++)
-        p->free[i] = NULL;
+        p->free[i] = NULL, p->fresh[i] = p->fresh_end[i] = NULL;
     p->nslabs = p->cap = 0;
     wkp_carver_fini(&p->big);
 }

@@ -81,6 +81,9 @@ struct wkp_seq {
 
 struct wkp_seq_pool {
     struct wkp_seq_chunk *free[WKP_SEQ_CLASSES];
+    /* the rest of each class's last piece, never used: cut in order once
+     * free[] is empty, so a piece's pages are touched only as needed */
+    char *fresh[WKP_SEQ_CLASSES], *fresh_end[WKP_SEQ_CLASSES];
     void **slabs; /* the first few pieces, each a slab of its own */
     size_t nslabs, cap;
     struct wkp_carver big; /* the later pieces, cut from 2 MiB slabs */
