@@ -135,10 +135,10 @@ void wkp_buf_csv_cell(struct wkp_buf *b, const char *s, size_t n)
 
 /* The cells quoted in place are a flow's application objects and lists:
  * JSON text of hundreds of bytes with a quote every few. So the bytes are
- * looked at 16 at a time where SSE2 is there (every x86-64): one pass
+ * looked at 16 at a time on x86-64 (SSE2 is part of it): one pass
  * counts the quotes and notes any comma or line break, and the pass that
  * doubles the quotes stores 16 bytes at a time, plus one store a quote. */
-#ifdef __SSE2__
+#if defined(__SSE2__) && defined(__x86_64__)
 #include <emmintrin.h>
 #define CSV_VEC 16
 #else
@@ -147,10 +147,10 @@ void wkp_buf_csv_cell(struct wkp_buf *b, const char *s, size_t n)
 
 void wkp_buf_csv_quote_from(struct wkp_buf *b, size_t at)
 {
-    if (b->oom)
+    size_t n = b->len - at, q = 0, i = 0;
+    if (b->oom || n == 0) /* an empty cell stays empty (and may have no buffer yet) */
         return;
     char *s = b->p + at;
-    size_t n = b->len - at, q = 0, i = 0;
     bool special = false;
 #if CSV_VEC
     const __m128i vq = _mm_set1_epi8('"'), vc = _mm_set1_epi8(','), vn = _mm_set1_epi8('\n'),
