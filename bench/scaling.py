@@ -46,38 +46,47 @@ TICK = os.sysconf("SC_CLK_TCK")
 def run(cmd):
     """One process: wall, CPU, peak RSS and the CPU of each thread (sorted by tid).
 
-    A thread waits for the process (wait4 blocks) and notes the time it ends, so
-    the wall is not rounded up to the 20 ms of the thread sampling: a run of
-    the 1,000-packet head (about 20 ms) read 0.021 or 0.042 s by that rounding."""
+    A thread waits for the process to end without reaping it (waitid with
+    WNOWAIT) and notes the time, so the wall is not rounded up to the 20 ms of
+    the thread sampling (a run of the 1,000-packet head, about 20 ms, read
+    0.021 or 0.042 s that way); the threads are then sampled once more, the
+    ended process still in /proc, and only then reaped."""
     threads = {}
     ended = {}
     t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with tempfile.TemporaryFile() as errf:
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf)
 
-    def wait():
-        ended["result"] = os.wait4(p.pid, 0)
-        ended["t"] = time.monotonic()
+        def wait():
+            try:
+                os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOWAIT)
+            finally:
+                ended["t"] = time.monotonic()
 
-    waiter = threading.Thread(target=wait)
-    waiter.start()
-    task_dir = "/proc/%d/task" % p.pid
-    while "t" not in ended:
-        try:
-            for tid in os.listdir(task_dir):
-                try:
-                    with open("%s/%s/stat" % (task_dir, tid)) as f:
-                        fields = f.read().rsplit(")", 1)[1].split()
-                    threads[int(tid)] = (int(fields[11]) + int(fields[12])) / TICK
-                except (FileNotFoundError, ProcessLookupError, IndexError):
-                    pass
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-        waiter.join(0.02)
-    waiter.join()
-    _, status, ru = ended["result"]
-    wall = ended["t"] - t0
-    p.returncode = status
-    err = p.stderr.read().decode(errors="replace")
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        task_dir = "/proc/%d/task" % p.pid
+        while True:
+            last = "t" in ended
+            try:
+                for tid in os.listdir(task_dir):
+                    try:
+                        with open("%s/%s/stat" % (task_dir, tid)) as f:
+                            fields = f.read().rsplit(")", 1)[1].split()
+                        threads[int(tid)] = (int(fields[11]) + int(fields[12])) / TICK
+                    except (FileNotFoundError, ProcessLookupError, IndexError):
+                        pass
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+            if last:
+                break
+            waiter.join(0.02)
+        waiter.join()
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = status  # reaped here: Popen must not wait for it again
+        wall = ended["t"] - t0
+        errf.seek(0)
+        err = errf.read().decode(errors="replace")
     if status != 0:
         sys.exit("scaling.py: %s: exit status %d: %s" % (" ".join(cmd), status, err[:300]))
     return {

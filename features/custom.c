@@ -306,15 +306,7 @@ void wkp_custom_write_csv_one(const struct wkp_custom_set *s, size_t i, const vo
         b->len = start; /* a missing value is an empty cell */
         return;
     }
-    /* Quote in place: with room reserved for the worst case (every byte a
-     * '"', plus the two quotes) wkp_buf_csv_cell cannot move the buffer, so
-     * it may read the text it follows; then slide the cell down over the
-     * raw text. */
-    if (b->oom || wkp_buf_reserve(b, 2 * n + 2) != 0)
-        return;
-    wkp_buf_csv_cell(b, b->p + start, n);
-    memmove(b->p + start, b->p + start + n, b->len - start - n);
-    b->len -= n;
+    wkp_buf_csv_quote_from(b, start); /* quoted in place */
 }
 
 void wkp_custom_write_json(const struct wkp_custom_set *s, const void *block, struct wkp_buf *b,

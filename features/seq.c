@@ -44,7 +44,7 @@ static char *piece(struct wkp_seq_pool *p)
 static struct wkp_seq_chunk *fresh_chunk(struct wkp_seq_pool *p, unsigned cls)
 {
     size_t sz = chunk_bytes(cls);
-    if ((size_t)(p->fresh_end[cls] - p->fresh[cls]) < sz) {
+    if (!p->fresh[cls] || (size_t)(p->fresh_end[cls] - p->fresh[cls]) < sz) {
         char *slab = piece(p);
         if (!slab)
             return NULL;
