@@ -98,6 +98,28 @@ void wkp_ring_fini(struct wkp_ring *r)
     r->arena = NULL;
 }
 
+/* The sleeper's side of "one wake-up per sleep": a new sleep's number and
+ * the counter value its futex will wait on, in one word, before the flag. */
+static inline void note_sleep(_Atomic uint64_t *word, uint32_t val)
+{
+    uint64_t s = atomic_load_explicit(word, memory_order_relaxed);
+    atomic_store_explicit(word, ((s >> 32) + 1) << 32 | val, memory_order_relaxed);
+}
+
+/* The waker's side: false if the sleep in `sleep` (the word, read after the
+ * flag) was already woken for sure; else true, remembering the sleep when
+ * this wake is sure (the counter `now` it stored differs from the value the
+ * futex waits on). */
+static inline bool wake_once(uint64_t sleep, uint32_t *woken, uint32_t now)
+{
+    uint32_t nr = (uint32_t)(sleep >> 32);
+    if (nr == *woken)
+        return false;
+    if ((uint32_t)sleep != now)
+        *woken = nr;
+    return true;
+}
+
 static void publish(struct wkp_ring *r, bool force)
 {
     uint32_t h = atomic_load_explicit(&r->head, memory_order_relaxed) + r->pending;
@@ -111,9 +133,7 @@ static void publish(struct wkp_ring *r, bool force)
         uint32_t waiting = h - atomic_load_explicit(&r->tail, memory_order_relaxed);
         uint64_t sleep = atomic_load_explicit(&r->cons_sleep, memory_order_relaxed);
         WKP_RING_RACE_POINT(1);
-        if ((force || waiting >= r->wake_at) && (uint32_t)(sleep >> 32) != r->cons_woken) {
-            if ((uint32_t)sleep != h)
-                r->cons_woken = (uint32_t)(sleep >> 32);
+        if ((force || waiting >= r->wake_at) && wake_once(sleep, &r->cons_woken, h)) {
             futex_wake(&r->head);
             WKP_RING_RACE_POINT(5);
         }
@@ -171,9 +191,7 @@ struct wkp_pkt *wkp_ring_reserve(struct wkp_ring *r, uint32_t copy_len, uint8_t 
             if (r->on_block)
                 r->on_block(r->on_block_arg);
             uint32_t t = r->cached_tail;
-            uint64_t sleep = atomic_load_explicit(&r->prod_sleep, memory_order_relaxed);
-            atomic_store_explicit(&r->prod_sleep, ((sleep >> 32) + 1) << 32 | t,
-                                  memory_order_relaxed);
+            note_sleep(&r->prod_sleep, t);
             atomic_store(&r->prod_waiting, 1);
             if (!has_room(r, h, need)) {
                 WKP_RING_RACE_POINT(2);
@@ -242,9 +260,7 @@ void wkp_ring_release(struct wkp_ring *r, uint32_t n)
         uint64_t sleep = atomic_load_explicit(&r->prod_sleep, memory_order_relaxed);
         WKP_RING_RACE_POINT(3);
         if ((r->size - used >= r->wake_at || used == 0) &&
-            (uint32_t)(sleep >> 32) != r->prod_woken) {
-            if ((uint32_t)sleep != t + n)
-                r->prod_woken = (uint32_t)(sleep >> 32);
+            wake_once(sleep, &r->prod_woken, t + n)) {
             futex_wake(&r->tail);
             WKP_RING_RACE_POINT(6);
         }
@@ -259,8 +275,7 @@ void wkp_ring_wait(struct wkp_ring *r, int timeout_ms)
             return;
         cpu_relax();
     }
-    uint64_t sleep = atomic_load_explicit(&r->cons_sleep, memory_order_relaxed);
-    atomic_store_explicit(&r->cons_sleep, ((sleep >> 32) + 1) << 32 | t, memory_order_relaxed);
+    note_sleep(&r->cons_sleep, t);
     atomic_store(&r->cons_waiting, 1);
     if (atomic_load(&r->head) == t && !atomic_load_explicit(r->stop, memory_order_relaxed)) {
         WKP_RING_RACE_POINT(4);
