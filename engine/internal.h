@@ -184,6 +184,7 @@ struct wkp_worker {
     unsigned idx;
     pthread_t thread;
     struct wkp_ring ring;
+    struct wkp_slab_stock stock; /* huge slabs faulted in ahead (run.c's prefaulter) */
     struct wkp_ftable table;
     uint64_t max_flows; /* this worker's share */
     struct wkp_buf scratch;
@@ -253,6 +254,10 @@ struct wkp_engine {
     bool ran;
     bool want_view; /* a callback sink: records keep sequences and statistics */
     bool reads_records; /* a sink writes or reads records (not only -f none) */
+    /* the prefaulter (run.c): its bell, rung by the workers' stocks, and
+     * its own stop, set once the workers are done */
+    _Atomic unsigned prefault_bell;
+    _Atomic int prefault_stop;
     _Atomic int stop; /* a stop request or a failure: the reader, workers and merger wind down */
     /* live capture (wkp_engine_run_live): end_input ends the capture as a
      * file ends; the kernel's counters are read before it is closed */

@@ -9,10 +9,13 @@
  * removes the output files. Only this module starts threads. */
 #include <dirent.h>
 #include <pcap/pcap.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "engine/internal.h"
@@ -20,8 +23,8 @@
 
 /* The threads a run started, for joining them. */
 struct run_threads {
-    pthread_t merger;
-    bool merger_up;
+    pthread_t merger, prefaulter;
+    bool merger_up, prefaulter_up;
     unsigned started; /* workers[0, started) are running */
 };
 
@@ -257,8 +260,39 @@ static void choose_parse_place(wkp_engine *e)
     e->worker_filter = e->quick_key && pkt_terms ? e->filter : NULL;
 }
 
-/* Workers (each with its ring and hand-off) and the merger. Whatever was
- * started is in *t, also on failure. */
+/* The prefaulter keeps each worker's stock of huge slabs faulted in
+ * (util/slab.h), at idle priority: it runs when a CPU would otherwise
+ * idle, and yields it as soon as any other thread wants it. */
+static void *prefault_main(void *arg)
+{
+    wkp_engine *e = arg;
+    struct sched_param none = {0};
+    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &none) != 0)
+        (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+    while (!atomic_load_explicit(&e->prefault_stop, memory_order_acquire)) {
+        unsigned seen = atomic_load_explicit(&e->prefault_bell, memory_order_acquire);
+        for (unsigned i = 0; i < e->nworkers; i++)
+            wkp_slab_stock_fill(&e->workers[i].stock, &e->prefault_stop);
+        wkp_slab_bell_wait(&e->prefault_bell, seen, 1000);
+    }
+    return NULL;
+}
+
+/* After the workers: stop the prefaulter, free the slabs it left ready. */
+static void stop_prefaulter(wkp_engine *e, struct run_threads *t)
+{
+    if (!t->prefaulter_up)
+        return;
+    atomic_store_explicit(&e->prefault_stop, 1, memory_order_release);
+    wkp_slab_bell_ring(&e->prefault_bell);
+    pthread_join(t->prefaulter, NULL);
+    t->prefaulter_up = false;
+    for (unsigned i = 0; i < e->nworkers; i++)
+        wkp_slab_stock_drain(&e->workers[i].stock);
+}
+
+/* Workers (each with its ring and hand-off), the merger and the
+ * prefaulter. Whatever was started is in *t, also on failure. */
 static wkp_status start_threads(wkp_engine *e, struct run_threads *t)
 {
     /* The default count (one worker per online CPU) gives the reader no
@@ -277,6 +311,7 @@ static wkp_status start_threads(wkp_engine *e, struct run_threads *t)
         w->e = e;
         w->idx = i;
         w->max_flows = share;
+        w->stock.bell = &e->prefault_bell;
         if (wkp_ring_init(&w->ring, e->cfg.ring_slots, WKP_ARENA_BYTES, &e->stop) != 0 ||
             wkp__handoff_init(w) != 0)
             st = WKP_ENOMEM;
@@ -290,13 +325,17 @@ static wkp_status start_threads(wkp_engine *e, struct run_threads *t)
     if (pthread_create(&t->merger, NULL, wkp__merger_main, e) != 0)
         return WKP_ENOMEM;
     t->merger_up = true;
+    /* without it the workers fault their slabs in themselves: no error */
+    atomic_store(&e->prefault_stop, 0);
+    t->prefaulter_up = pthread_create(&t->prefaulter, NULL, prefault_main, e) == 0;
     return WKP_OK;
 }
 
-static void join_threads(const wkp_engine *e, const struct run_threads *t)
+static void join_threads(wkp_engine *e, struct run_threads *t)
 {
     for (unsigned i = 0; i < t->started; i++)
         pthread_join(e->workers[i].thread, NULL);
+    stop_prefaulter(e, t);
     if (t->merger_up)
         pthread_join(t->merger, NULL);
 }

@@ -1381,6 +1381,7 @@ void *wkp__worker_main(void *arg)
     struct wkp_worker *w = arg;
     struct wkp_engine *e = w->e;
     rcu_register_thread();
+    wkp_slab_stock_use(&w->stock);
     w->scratch.memo = &w->dmemo; /* zeroed with the worker */
     w->ts_budget.cap = (size_t)(e->cfg.tcp_stream_budget / e->nworkers);
     wkp_pool_init(&w->rare_pool, sizeof(struct live_rare));
@@ -1434,6 +1435,7 @@ void *wkp__worker_main(void *arg)
         wkp_ftable_reclaim(&w->table, 4096);
     }
     worker_finish(w);
+    wkp_slab_stock_use(NULL);
     rcu_unregister_thread();
     return NULL;
 }

@@ -5,6 +5,7 @@
 #ifndef WKP_SLAB_H
 #define WKP_SLAB_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #define WKP_SLAB_HUGE ((size_t)2 << 20) /* a transparent huge page */
@@ -15,6 +16,44 @@
  * touched in random order, and with 4 KiB pages most touches would also
  * miss the TLB. Below, 64-byte aligned. Freed with free(). */
 void *wkp_slab_alloc(size_t bytes);
+
+/* Huge slabs faulted in ahead, by another thread, for one thread that
+ * allocates them (a worker). The kernel zeroes a fresh huge page on its
+ * first touch: about a millisecond, more on a virtual machine whose host
+ * must back the page first. Paid by a worker, that stall also starves the
+ * other workers (the reader waits on the stalled worker's full ring);
+ * paid ahead by a thread of idle priority, it fills time the CPUs would
+ * otherwise spend idle.
+ *
+ * The owner calls wkp_slab_stock_use once; from then on its
+ * wkp_slab_alloc(WKP_SLAB_HUGE) takes a ready slab when there is one
+ * (freed with free() like any other). The filler calls
+ * wkp_slab_stock_fill when the bell rings. A stock starts empty and is
+ * filled only once its owner has allocated a huge slab, so a short run
+ * holds no spare slab. At most WKP_SLAB_STOCK_SLOTS slabs wait in it. A
+ * zeroed struct with its bell set is ready. */
+#define WKP_SLAB_STOCK_SLOTS 2
+struct wkp_slab_stock {
+    void *_Atomic ready[WKP_SLAB_STOCK_SLOTS]; /* faulted in, or NULL */
+    _Atomic int wanted;                        /* the owner has allocated a huge slab */
+    _Atomic unsigned *bell;                    /* rung (bumped, then woken) when a slab is wanted */
+};
+
+/* The calling thread's huge slabs come from s first (NULL: no stock). */
+void wkp_slab_stock_use(struct wkp_slab_stock *s);
+
+/* Filler: a slab faulted in for each empty slot of s, once its owner has
+ * wanted one; stops between slabs when *stop is set. Returns how many it
+ * added. Any thread, one at a time for a given s. */
+unsigned wkp_slab_stock_fill(struct wkp_slab_stock *s, const _Atomic int *stop);
+
+/* Free the slabs s still holds: neither its owner nor a filler uses it. */
+void wkp_slab_stock_drain(struct wkp_slab_stock *s);
+
+/* Filler: sleep while *bell holds `seen` (at most timeout_ms). */
+void wkp_slab_bell_wait(_Atomic unsigned *bell, unsigned seen, int timeout_ms);
+/* Bump *bell and wake the filler sleeping on it. */
+void wkp_slab_bell_ring(_Atomic unsigned *bell);
 
 /* Room in the list *v (n slabs in it, room for *cap) for one more slab,
  * doubling it when full; 0, or -1 when out of memory (the list as it was). */
