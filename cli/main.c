@@ -204,6 +204,8 @@ enum {
     OPT_RESYNC,
     OPT_SIGNATURES,
     OPT_SIGNATURE_DEPTH,
+    OPT_SIGNATURE_CACHE,
+    OPT_NO_SIGNATURE_CACHE,
     OPT_PROTOCOLS,
     OPT_ROUTE,
     OPT_MERGE,
@@ -253,6 +255,8 @@ static const struct option long_opts[] = {
     {"resync", no_argument, NULL, OPT_RESYNC},
     {"signatures", required_argument, NULL, OPT_SIGNATURES},
     {"signature-depth", required_argument, NULL, OPT_SIGNATURE_DEPTH},
+    {"signature-cache", required_argument, NULL, OPT_SIGNATURE_CACHE},
+    {"no-signature-cache", no_argument, NULL, OPT_NO_SIGNATURE_CACHE},
     {"protocols", required_argument, NULL, OPT_PROTOCOLS},
     {"route", required_argument, NULL, OPT_ROUTE},
     {"merge", no_argument, NULL, OPT_MERGE},
@@ -290,6 +294,10 @@ struct cli {
     /* slices, set on the config once every option is read */
     unsigned long long off_lo, off_hi;
     int64_t time_lo, time_hi;
+    /* signatures, compiled once every option is read (the cache's options
+     * apply whatever their place) */
+    const char *signatures, *sig_cache;
+    bool sig_cache_given;
 };
 
 /* An option whose value is a number: 0, or a usage error's exit status. */
@@ -574,11 +582,11 @@ static int one_option(int c, char **argv, wkp_config *cfg, struct cli *o)
     case OPT_VXLAN_PORT:
     case OPT_SIGNATURE_DEPTH:
     case OPT_TCP_STREAM_LIMIT: return number_option(c, optarg, cfg);
-    case OPT_SIGNATURES:
-        if (wkp_config_set_signatures(cfg, optarg, &perr) != WKP_OK) {
-            fprintf(stderr, "wa1kpcap: %s\n", perr.msg);
-            return 1;
-        }
+    case OPT_SIGNATURES: o->signatures = optarg; return 0;
+    case OPT_SIGNATURE_CACHE:
+    case OPT_NO_SIGNATURE_CACHE:
+        o->sig_cache = c == OPT_SIGNATURE_CACHE ? optarg : NULL;
+        o->sig_cache_given = true;
         return 0;
     case OPT_KEEP_RETRANS:
     case OPT_FILTER_ACK:
@@ -654,6 +662,17 @@ static int parse_options(int argc, char **argv, wkp_config *cfg, struct cli *o)
         rc = one_option(c, argv, cfg, o);
     if (rc != 0)
         return rc;
+    if (o->sig_cache_given && wkp_config_set_signature_cache(cfg, o->sig_cache) != WKP_OK) {
+        fprintf(stderr, "wa1kpcap: --signature-cache: out of memory\n");
+        return 1;
+    }
+    if (o->signatures) {
+        wkp_errbuf perr = {{0}};
+        if (wkp_config_set_signatures(cfg, o->signatures, &perr) != WKP_OK) {
+            fprintf(stderr, "wa1kpcap: %s\n", perr.msg);
+            return 1;
+        }
+    }
     if (!live && o->live_opt)
         return usage_error("%s: only for wa1kpcap live%s", o->live_opt, "");
     if (live && !o->iface)

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "engine/internal.h"
+#include "signatures/cache.h"
 
 /* Setters that only store a value. */
 #define BOOL_SETTER(fn, field)                                                                     \
@@ -72,6 +73,7 @@ void wkp_config_free(wkp_config *cfg)
     free(cfg->app_options);
     free(cfg->proto_dirs);
     free(cfg->routes);
+    free(cfg->sig_cache);
     wkp_custom_free(&cfg->custom);
     wkp_sigdb_unref(cfg->sigdb);
     free(cfg);
@@ -353,8 +355,10 @@ wkp_status wkp_config_set_signatures(wkp_config *cfg, const char *path, wkp_errb
     }
     struct wkp_sigdb *db = NULL;
     if (path && *path) {
-        char msg[sizeof err->msg];
-        if (wkp_sigdb_load(path, &db, msg, sizeof msg) != 0) {
+        char msg[sizeof err->msg], dflt[4096];
+        const char *cache =
+            cfg->sig_cache_set ? cfg->sig_cache : wkp_sigcache_default_dir(dflt, sizeof dflt);
+        if (wkp_sigdb_load(path, cache, &db, msg, sizeof msg) != 0) {
             if (err)
                 snprintf(err->msg, sizeof err->msg, "%s", msg);
             return WKP_EINVAL;
@@ -363,6 +367,16 @@ wkp_status wkp_config_set_signatures(wkp_config *cfg, const char *path, wkp_errb
     wkp_sigdb_unref(cfg->sigdb);
     cfg->sigdb = db;
     return WKP_OK;
+}
+
+wkp_status wkp_config_set_signature_cache(wkp_config *cfg, const char *dir)
+{
+    if (!cfg)
+        return WKP_EINVAL;
+    wkp_status st = wkp__set_string(&cfg->sig_cache, dir);
+    if (st == WKP_OK)
+        cfg->sig_cache_set = true;
+    return st;
 }
 
 wkp_status wkp_config_set_signature_depth(wkp_config *cfg, uint32_t bytes)

@@ -131,6 +131,7 @@ wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out, wkp_errbuf *e
     e->cfg.proto_dirs = NULL;
     e->cfg.routes = NULL;
     e->cfg.up = NULL;
+    e->cfg.sig_cache = NULL; /* only wkp_config_set_signatures reads it */
     memset(&e->cfg.custom, 0, sizeof e->cfg.custom);
     e->cfg.sigdb = wkp_sigdb_ref(cfg->sigdb); /* compiled once, shared with the config */
     wkp_status cst = WKP_OK;

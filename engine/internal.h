@@ -69,6 +69,10 @@ struct wkp_config {
     struct wkp_custom_set custom; /* owned: deep-copied by wkp_engine_new */
     struct wkp_sigdb *sigdb;      /* one reference held; NULL: no signatures */
     uint32_t sig_depth;           /* bytes scanned per direction */
+    /* where compiled rules are kept (signatures/cache.h): NULL for none;
+     * sig_cache_set false: the default directory, from the environment */
+    char *sig_cache;
+    bool sig_cache_set;
 };
 
 enum wkp_end_reason {

@@ -10,17 +10,56 @@
 
 #ifdef WKP_HAVE_SIGNATURES
 #include <hs.h>
+#include <openssl/evp.h>
+
+#include "signatures/cache.h"
 
 bool wkp_sigdb_supported(void)
 {
     return true;
 }
 
-/* Compile the rules applying to direction bit `dir` into *out (NULL when
- * there are none). 0, or -1 with err naming the rule Hyperscan refused. */
-static int compile_dir(const char *name, const struct wkp_sig_rules *r, unsigned dir,
-                       hs_database_t **out, char *err, size_t errlen)
+/* The cache's name for a compilation: SHA-256 of every input that shapes
+ * the database (the CPU it is compiled for and Hyperscan's version
+ * included). 0, or -1 (no cache then). */
+static int cache_key(const char *const *expr, const unsigned *flags, const unsigned *ids,
+                     const hs_expr_ext_t *const *extp, size_t n,
+                     unsigned char key[WKP_SIGCACHE_KEY])
 {
+    hs_platform_info_t plat;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    int ok = c && hs_populate_platform(&plat) == HS_SUCCESS &&
+             EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1;
+    static const char tag[] = "wa1kpcap signatures, stream mode, 1";
+    const char *ver = hs_version();
+    uint64_t head[5] = {HS_MODE_STREAM, plat.tune, plat.cpu_features, n, strlen(ver)};
+    ok = ok && EVP_DigestUpdate(c, tag, sizeof tag) == 1 &&
+         EVP_DigestUpdate(c, head, sizeof head) == 1 && EVP_DigestUpdate(c, ver, head[4]) == 1;
+    for (size_t i = 0; ok && i < n; i++) {
+        const hs_expr_ext_t *x = extp[i];
+        uint64_t e[6] = {ids[i],
+                         flags[i],
+                         x ? x->flags : 0,
+                         x ? x->min_offset : 0,
+                         x ? x->max_offset : 0,
+                         strlen(expr[i])};
+        ok = EVP_DigestUpdate(c, e, sizeof e) == 1 && EVP_DigestUpdate(c, expr[i], e[5]) == 1;
+    }
+    unsigned len = 0;
+    ok = ok && EVP_DigestFinal_ex(c, key, &len) == 1 && len == WKP_SIGCACHE_KEY;
+    EVP_MD_CTX_free(c);
+    return ok ? 0 : -1;
+}
+
+/* Compile the rules applying to direction bit `dir` into *out (NULL when
+ * there are none), or read them from the cache in cache_dir (NULL: none;
+ * *cached says which). 0, or -1 with err naming the rule Hyperscan
+ * refused. */
+static int compile_dir(const char *name, const struct wkp_sig_rules *r, unsigned dir,
+                       const char *cache_dir, hs_database_t **out, bool *cached, char *err,
+                       size_t errlen)
+{
+    *cached = false;
     *out = NULL;
     size_t n = 0;
     for (size_t i = 0; i < r->n; i++)
@@ -63,6 +102,13 @@ static int compile_dir(const char *name, const struct wkp_sig_rules *r, unsigned
         extp[k] = ext[k].flags ? &ext[k] : NULL;
         k++;
     }
+    unsigned char key[WKP_SIGCACHE_KEY];
+    bool keyed = cache_dir && cache_key(expr, flags, ids, extp, n, key) == 0;
+    if (keyed && (*out = wkp_sigcache_load(cache_dir, key)) != NULL) {
+        *cached = true;
+        rc = 0;
+        goto out;
+    }
     hs_compile_error_t *ce = NULL;
     if (hs_compile_ext_multi(expr, flags, ids, extp, (unsigned)n, HS_MODE_STREAM, NULL, out, &ce) !=
         HS_SUCCESS) {
@@ -78,6 +124,8 @@ static int compile_dir(const char *name, const struct wkp_sig_rules *r, unsigned
         *out = NULL;
         goto out;
     }
+    if (keyed)
+        (void)wkp_sigcache_store(cache_dir, key, *out); /* else compiled again next time */
     rc = 0;
 out:
     free(expr);
@@ -88,8 +136,8 @@ out:
     return rc;
 }
 
-static int build(const char *name, struct wkp_sig_rules *rules, struct wkp_sigdb **out, char *err,
-                 size_t errlen)
+static int build(const char *name, struct wkp_sig_rules *rules, const char *cache_dir,
+                 struct wkp_sigdb **out, char *err, size_t errlen)
 {
     if (hs_valid_platform() != HS_SUCCESS) {
         snprintf(err, errlen, "%s: this CPU lacks the instructions Hyperscan needs (SSSE3)", name);
@@ -107,7 +155,8 @@ static int build(const char *name, struct wkp_sig_rules *rules, struct wkp_sigdb
     memset(rules, 0, sizeof *rules);
     for (unsigned k = 0; k < 2; k++) {
         hs_database_t *db;
-        if (compile_dir(name, &d->rules, k ? WKP_SIG_DOWN : WKP_SIG_UP, &db, err, errlen) != 0)
+        if (compile_dir(name, &d->rules, k ? WKP_SIG_DOWN : WKP_SIG_UP, cache_dir, &db,
+                        &d->cached[k], err, errlen) != 0)
             goto fail;
         d->db[k] = db;
         d->horizon[k] = 0;
@@ -147,21 +196,22 @@ void wkp_sigdb_unref(struct wkp_sigdb *d)
     free(d);
 }
 
-int wkp_sigdb_load(const char *path, struct wkp_sigdb **out, char *err, size_t errlen)
+int wkp_sigdb_load(const char *path, const char *cache_dir, struct wkp_sigdb **out, char *err,
+                   size_t errlen)
 {
     struct wkp_sig_rules r;
     if (wkp_sig_rules_load(path, &r, err, errlen) != 0)
         return -1;
-    return build(path, &r, out, err, errlen);
+    return build(path, &r, cache_dir, out, err, errlen);
 }
 
-int wkp_sigdb_from_text(const char *name, const char *text, size_t len, struct wkp_sigdb **out,
-                        char *err, size_t errlen)
+int wkp_sigdb_from_text(const char *name, const char *text, size_t len, const char *cache_dir,
+                        struct wkp_sigdb **out, char *err, size_t errlen)
 {
     struct wkp_sig_rules r;
     if (wkp_sig_rules_parse(name, text, len, &r, err, errlen) != 0)
         return -1;
-    return build(name, &r, out, err, errlen);
+    return build(name, &r, cache_dir, out, err, errlen);
 }
 
 const char *wkp_sigdb_library_version(void)
@@ -190,17 +240,18 @@ void wkp_sigdb_unref(struct wkp_sigdb *d)
     (void)d;
 }
 
-int wkp_sigdb_load(const char *path, struct wkp_sigdb **out, char *err, size_t errlen)
+int wkp_sigdb_load(const char *path, const char *cache_dir, struct wkp_sigdb **out, char *err,
+                   size_t errlen)
 {
-    (void)out;
+    (void)cache_dir, (void)out;
     snprintf(err, errlen, "%s: %s", path, NO_SUPPORT);
     return -1;
 }
 
-int wkp_sigdb_from_text(const char *name, const char *text, size_t len, struct wkp_sigdb **out,
-                        char *err, size_t errlen)
+int wkp_sigdb_from_text(const char *name, const char *text, size_t len, const char *cache_dir,
+                        struct wkp_sigdb **out, char *err, size_t errlen)
 {
-    (void)text, (void)len, (void)out;
+    (void)text, (void)len, (void)cache_dir, (void)out;
     snprintf(err, errlen, "%s: %s", name, NO_SUPPORT);
     return -1;
 }

@@ -26,6 +26,7 @@ struct wkp_sigdb {
     struct hs_scratch *proto;   /* fits both databases; NULL when both are */
     size_t db_bytes[2];         /* hs_database_size */
     size_t stream_bytes[2];     /* hs_stream_size: the state of one open stream */
+    bool cached[2];             /* read from the compiled-rules cache (cache.h), not compiled */
     /* per direction: the largest `depth` of its rules when every one has
      * one (no match can end later), else UINT64_MAX */
     uint64_t horizon[2];
@@ -36,15 +37,18 @@ bool wkp_sigdb_supported(void);
 /* Hyperscan's version text ("5.4.0 2023-01-18"), or NULL without it. */
 const char *wkp_sigdb_library_version(void);
 
-/* Load the rules file at path and compile it. 0 and *out (one reference;
- * wkp_sigdb_unref frees it), or -1 with one line in err: the rules file's
- * problem (file:line:column), a pattern Hyperscan rejects (the rule's id
- * and Hyperscan's message), or a build without signature support. */
-int wkp_sigdb_load(const char *path, struct wkp_sigdb **out, char *err, size_t errlen);
+/* Load the rules file at path and compile it, or read what an earlier
+ * compilation of the same rules kept in cache_dir (signatures/cache.h;
+ * NULL: no cache). 0 and *out (one reference; wkp_sigdb_unref frees it),
+ * or -1 with one line in err: the rules file's problem (file:line:column),
+ * a pattern Hyperscan rejects (the rule's id and Hyperscan's message), or
+ * a build without signature support. */
+int wkp_sigdb_load(const char *path, const char *cache_dir, struct wkp_sigdb **out, char *err,
+                   size_t errlen);
 
 /* The same from rules text (`name` for messages); tests use it. */
-int wkp_sigdb_from_text(const char *name, const char *text, size_t len, struct wkp_sigdb **out,
-                        char *err, size_t errlen);
+int wkp_sigdb_from_text(const char *name, const char *text, size_t len, const char *cache_dir,
+                        struct wkp_sigdb **out, char *err, size_t errlen);
 
 /* One more reference (any thread); returns db. */
 struct wkp_sigdb *wkp_sigdb_ref(struct wkp_sigdb *db);

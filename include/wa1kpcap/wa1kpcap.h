@@ -271,6 +271,15 @@ WKP_API WKP_NODISCARD wkp_status wkp_config_set_tcp_reassembly(wkp_config *cfg, 
  * thread only; may take a while for a large file (10,000 rules: seconds). */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_signatures(wkp_config *cfg, const char *path,
                                                            wkp_errbuf *err);
+/* Where wkp_config_set_signatures keeps what it compiles, and finds it
+ * again for the same rules, Hyperscan and CPU (docs/signatures.md, "The
+ * compiled-rules cache"): the directory dir (made if missing, with its
+ * parent), or no cache for NULL or "". By default $WKP_CACHE_DIR (no cache
+ * when it is set and empty), else $XDG_CACHE_HOME/wa1kpcap, else
+ * $HOME/.cache/wa1kpcap. A cache that cannot be read or written only costs
+ * the compilation. Applies to the next wkp_config_set_signatures; dir is
+ * copied. WKP_EINVAL for a NULL cfg, WKP_ENOMEM if the copy fails. */
+WKP_API WKP_NODISCARD wkp_status wkp_config_set_signature_cache(wkp_config *cfg, const char *dir);
 /* Bytes of each flow direction scanned for signatures (default 65536,
  * > 0); a match ending beyond them is not found. WKP_EINVAL for 0. */
 WKP_API WKP_NODISCARD wkp_status wkp_config_set_signature_depth(wkp_config *cfg, uint32_t bytes);

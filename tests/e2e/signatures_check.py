@@ -14,6 +14,11 @@ usage: signatures_check.py CLI DATA_DIR SIG_DIR RULES
    stderr naming file:line:column or the rule id, no output file.
 5. --help lists --signatures and --signature-depth; without --signatures
    there are no app or signatures columns.
+6. The compiled-rules cache: --signature-cache DIR keeps one file a
+   direction (the shipped rules have rules for both), a second run reads
+   them and writes the same bytes as a run that compiles
+   (--no-signature-cache, which keeps nothing even where WKP_CACHE_DIR
+   points), whatever the options' order; WKP_CACHE_DIR is the default.
 """
 import csv
 import io
@@ -108,7 +113,40 @@ def main(cli, data, sigdir, rules):
         r = run(cli, ["--signature-depth", "0", os.path.join(data, "wa1kpcap__multi.pcap")])
         check(r.returncode == 2, "--signature-depth 0: exit %d" % r.returncode)
 
+    # the compiled-rules cache
+    cap = os.path.join(data, "wa1kpcap__multi.pcap")
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, WKP_CACHE_DIR=os.path.join(tmp, "env"))
+        cdir = os.path.join(tmp, "c")
+        base = ["-f", "ndjson", "-o", "-", cap]
+
+        def hsdb(d):
+            return sorted(f for f in os.listdir(d) if f.endswith(".hsdb")) if os.path.isdir(d) else []
+
+        fresh = subprocess.run([cli, "analyze", "-q", "--no-signature-cache", "--signatures", rules]
+                               + base, capture_output=True, text=True, env=env)
+        check(fresh.returncode == 0, "--no-signature-cache: exit %d" % fresh.returncode)
+        check(hsdb(env["WKP_CACHE_DIR"]) == [], "--no-signature-cache wrote to WKP_CACHE_DIR")
+        outs = []
+        for order in (["--signature-cache", cdir, "--signatures", rules],
+                      ["--signatures", rules, "--signature-cache", cdir]):
+            r = subprocess.run([cli, "analyze", "-q"] + order + base, capture_output=True,
+                               text=True, env=env)
+            check(r.returncode == 0, "--signature-cache: exit %d %s" % (r.returncode, r.stderr))
+            outs.append(r.stdout)
+            check(len(hsdb(cdir)) == 2, "--signature-cache: files %r" % hsdb(cdir))
+        check(outs[0] == outs[1] == fresh.stdout, "output differs with the cache")
+        check(sorted(os.listdir(cdir)) == hsdb(cdir), "files beside the databases: %r"
+              % os.listdir(cdir))
+        r = subprocess.run([cli, "analyze", "-q", "--signatures", rules] + base,
+                           capture_output=True, text=True, env=env)
+        check(r.returncode == 0 and r.stdout == fresh.stdout, "WKP_CACHE_DIR run differs")
+        check(hsdb(env["WKP_CACHE_DIR"]) == hsdb(cdir), "WKP_CACHE_DIR: files %r"
+              % hsdb(env["WKP_CACHE_DIR"]))
+
     h = subprocess.run([cli, "--help"], capture_output=True, text=True).stdout
+    check("--signature-cache DIR" in h and "--no-signature-cache" in h,
+          "--help lacks the cache options")
     check("--signatures FILE" in h and "--signature-depth BYTES" in h, "--help lacks the options")
     r = run(cli, ["-f", "csv", "-o", "-", os.path.join(data, "wa1kpcap__single.pcap")])
     header = r.stdout.splitlines()[0].split(",")

@@ -5,12 +5,14 @@
  * comment beside it: a match's `end` is the number of bytes of its
  * direction up to and including the match's last byte. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "capwriter.h"
+#include "signatures/cache.h"
 #include "signatures/db.h"
 #include "signatures/scan.h"
 #include "wa1kpcap/wa1kpcap.h"
@@ -25,7 +27,7 @@ static struct wkp_sigdb *db_of(const char *text)
 {
     struct wkp_sigdb *db = NULL;
     char err[512] = "";
-    int rc = wkp_sigdb_from_text("t.yaml", text, strlen(text), &db, err, sizeof err);
+    int rc = wkp_sigdb_from_text("t.yaml", text, strlen(text), NULL, &db, err, sizeof err);
     cr_assert_eq(rc, 0, "%s", err);
     return db;
 }
@@ -365,7 +367,8 @@ Test(signatures, bad_rules_files_are_refused_with_file_line_column)
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         struct wkp_sigdb *db = NULL;
         char err[512] = "";
-        int rc = wkp_sigdb_from_text("t.yaml", v[i].text, strlen(v[i].text), &db, err, sizeof err);
+        int rc =
+            wkp_sigdb_from_text("t.yaml", v[i].text, strlen(v[i].text), NULL, &db, err, sizeof err);
         cr_expect_eq(rc, -1, "case %zu accepted", i);
         cr_expect_str_eq(err, v[i].msg, "case %zu: %s", i, err);
         cr_expect_null(db);
@@ -386,10 +389,157 @@ Test(signatures, shipped_rules_compile)
 {
     struct wkp_sigdb *db = NULL;
     char err[512] = "";
-    cr_assert_eq(wkp_sigdb_load(WKP_SOURCE_DIR "/protocols/signatures.yaml", &db, err, sizeof err),
-                 0, "%s", err);
+    cr_assert_eq(
+        wkp_sigdb_load(WKP_SOURCE_DIR "/protocols/signatures.yaml", NULL, &db, err, sizeof err), 0,
+        "%s", err);
     cr_expect_geq(db->rules.n, 10);
     wkp_sigdb_unref(db);
+}
+
+/* ---- the compiled-rules cache ---- */
+
+static struct wkp_sigdb *db_cached(const char *text, const char *dir)
+{
+    struct wkp_sigdb *db = NULL;
+    char err[512] = "";
+    int rc = wkp_sigdb_from_text("t.yaml", text, strlen(text), dir, &db, err, sizeof err);
+    cr_assert_eq(rc, 0, "%s", err);
+    return db;
+}
+
+/* The .hsdb files in dir (names into v, up to 8). */
+static int cache_files(const char *dir, char v[8][128])
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (len > 5 && strcmp(e->d_name + len - 5, ".hsdb") == 0 && n < 8)
+            snprintf(v[n++], 128, "%s/%s", dir, e->d_name);
+    }
+    closedir(d);
+    return n;
+}
+
+/* Rules for both directions with each kind of input the key covers: a
+ * direction, a flag, an offset and a depth. */
+static const char CACHE_RULES[] =
+    "- {id: 1, name: ssh, pattern: \"^SSH-2\\\\.0-\", direction: up}\n"
+    "- {id: 2, name: ci, pattern: \"ehlo \", flags: [caseless]}\n"
+    "- {id: 3, name: ab, pattern: ab, offset: 3, depth: 5, "
+    "direction: down}\n";
+
+/* The matches of one flow through db: up "SSH-2.0-x" and "EHLO mx", down
+ * "ababab"; ends counted by hand: "SSH-2.0-" ends at 8 (rule 1, up),
+ * "EHLO " at 5 of the second segment, 9 + 5 = 14 (rule 2, up); down, "ab"
+ * ends at 2, 4, 6 and offset 3, depth 5 keep 4 (rule 3). */
+static void expect_cache_rules_matches(struct wkp_sigdb *db)
+{
+    struct fixture x = {.db = wkp_sigdb_ref(db)}; /* fx_fini drops it */
+    cr_assert_eq(wkp_sig_worker_init(&x.sw, db, 0), 0);
+    seg(&x, 0, 1, ACK, "SSH-2.0-x");
+    seg(&x, 0, 10, ACK, "EHLO mx");
+    seg(&x, 1, 1, ACK, "ababab");
+    wkp_sig_end(&x.sw, x.f);
+    cr_assert_eq(nmatches(&x), 3);
+    expect_match(&x, 0, 1, 0, 8);
+    expect_match(&x, 1, 2, 0, 14);
+    expect_match(&x, 2, 3, 1, 4);
+    fx_fini(&x);
+}
+
+Test(signatures_cache, a_second_load_reads_what_the_first_compiled)
+{
+    char dir[] = "/tmp/wkp-sigcache-XXXXXX", sub[64], files[8][128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(sub, sizeof sub, "%s/made/here", dir); /* two levels made */
+    struct wkp_sigdb *a = db_cached(CACHE_RULES, sub);
+    cr_expect(!a->cached[0] && !a->cached[1]);
+    cr_assert_eq(cache_files(sub, files), 2, "one file a direction");
+    struct wkp_sigdb *b = db_cached(CACHE_RULES, sub);
+    cr_expect(b->cached[0] && b->cached[1]);
+    cr_expect_eq(b->db_bytes[0], a->db_bytes[0]);
+    cr_expect_eq(b->db_bytes[1], a->db_bytes[1]);
+    expect_cache_rules_matches(a);
+    expect_cache_rules_matches(b);
+
+    /* one flag more on the down rule is another compilation for down (a
+     * third file); up's rules are the same and come from the cache */
+    static const char other[] = "- {id: 1, name: ssh, pattern: \"^SSH-2\\\\.0-\", direction: up}\n"
+                                "- {id: 2, name: ci, pattern: \"ehlo \", flags: [caseless]}\n"
+                                "- {id: 3, name: ab, pattern: ab, offset: 3, depth: 5, "
+                                "direction: down, flags: [caseless]}\n";
+    struct wkp_sigdb *c = db_cached(other, sub);
+    cr_expect(c->cached[0] && !c->cached[1]);
+    cr_expect_eq(cache_files(sub, files), 3);
+    wkp_sigdb_unref(c);
+    /* and the depth alone, too */
+    static const char deeper[] = "- {id: 1, name: ssh, pattern: \"^SSH-2\\\\.0-\", direction: up}\n"
+                                 "- {id: 2, name: ci, pattern: \"ehlo \", flags: [caseless]}\n"
+                                 "- {id: 3, name: ab, pattern: ab, offset: 3, depth: 6, "
+                                 "direction: down}\n";
+    c = db_cached(deeper, sub);
+    cr_expect(c->cached[0] && !c->cached[1]);
+    cr_expect_eq(cache_files(sub, files), 4);
+    wkp_sigdb_unref(c);
+
+    /* damaged files: compiled again, and rewritten whole */
+    int n = cache_files(sub, files);
+    for (int i = 0; i < n; i++) {
+        FILE *f = fopen(files[i], i % 2 ? "r+b" : "wb");
+        cr_assert_not_null(f);
+        fputs("not a database", f);
+        fclose(f);
+    }
+    struct wkp_sigdb *d = db_cached(CACHE_RULES, sub);
+    cr_expect(!d->cached[0] && !d->cached[1]);
+    expect_cache_rules_matches(d);
+    struct wkp_sigdb *e = db_cached(CACHE_RULES, sub);
+    cr_expect(e->cached[0] && e->cached[1]);
+    expect_cache_rules_matches(e);
+
+    wkp_sigdb_unref(a);
+    wkp_sigdb_unref(b);
+    wkp_sigdb_unref(d);
+    wkp_sigdb_unref(e);
+    n = cache_files(sub, files);
+    for (int i = 0; i < n; i++)
+        unlink(files[i]);
+    rmdir(sub);
+    snprintf(sub, sizeof sub, "%s/made", dir);
+    rmdir(sub);
+    cr_expect_eq(rmdir(dir), 0, "no file left behind (temporary ones included)");
+}
+
+Test(signatures_cache, a_cache_that_cannot_be_written_only_costs_the_compilation)
+{
+    struct wkp_sigdb *db = db_cached(CACHE_RULES, "/dev/null/cache");
+    cr_expect(!db->cached[0] && !db->cached[1]);
+    expect_cache_rules_matches(db);
+    wkp_sigdb_unref(db);
+}
+
+Test(signatures_cache, the_default_directory_comes_from_the_environment)
+{
+    char out[256];
+    setenv("WKP_CACHE_DIR", "/srv/c", 1);
+    setenv("XDG_CACHE_HOME", "/x", 1);
+    setenv("HOME", "/home/u", 1);
+    cr_expect_str_eq(wkp_sigcache_default_dir(out, sizeof out), "/srv/c");
+    setenv("WKP_CACHE_DIR", "", 1);
+    cr_expect_null(wkp_sigcache_default_dir(out, sizeof out), "set and empty: no cache");
+    unsetenv("WKP_CACHE_DIR");
+    cr_expect_str_eq(wkp_sigcache_default_dir(out, sizeof out), "/x/wa1kpcap");
+    setenv("XDG_CACHE_HOME", "relative", 1); /* the XDG rule: only absolute paths */
+    cr_expect_str_eq(wkp_sigcache_default_dir(out, sizeof out), "/home/u/.cache/wa1kpcap");
+    unsetenv("XDG_CACHE_HOME");
+    cr_expect_str_eq(wkp_sigcache_default_dir(out, sizeof out), "/home/u/.cache/wa1kpcap");
+    unsetenv("HOME");
+    cr_expect_null(wkp_sigcache_default_dir(out, sizeof out));
+    setenv("HOME", "/home/u", 1);
+    cr_expect_null(wkp_sigcache_default_dir(out, 8), "too long for out");
 }
 
 /* ---- the public API ---- */

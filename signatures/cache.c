@@ -1,0 +1,126 @@
+/* Compiled signature databases kept on disk (interface in cache.h). */
+#include "signatures/cache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *wkp_sigcache_default_dir(char *out, size_t n)
+{
+    const char *v = getenv("WKP_CACHE_DIR");
+    int len;
+    if (v)
+        len = *v ? snprintf(out, n, "%s", v) : -1;
+    else if ((v = getenv("XDG_CACHE_HOME")) && *v == '/')
+        len = snprintf(out, n, "%s/wa1kpcap", v);
+    else if ((v = getenv("HOME")) && *v == '/')
+        len = snprintf(out, n, "%s/.cache/wa1kpcap", v);
+    else
+        len = -1;
+    return len > 0 && (size_t)len < n ? out : NULL;
+}
+
+#ifdef WKP_HAVE_SIGNATURES
+#include <hs.h>
+
+#define MAX_DB_BYTES ((size_t)1 << 30) /* a larger file is not ours */
+
+static int path_of(char *out, size_t n, const char *dir, const unsigned char *key,
+                   const char *suffix)
+{
+    char hex[2 * WKP_SIGCACHE_KEY + 1];
+    for (int i = 0; i < WKP_SIGCACHE_KEY; i++)
+        snprintf(hex + 2 * i, 3, "%02x", key[i]);
+    int len = snprintf(out, n, "%s/%s%s", dir, hex, suffix);
+    return len > 0 && (size_t)len < n ? 0 : -1;
+}
+
+/* All n bytes read into p (writing: written from p); -1 on an error or
+ * an early end. */
+static int io_all(int fd, char *p, size_t n, bool writing)
+{
+    while (n) {
+        ssize_t r = writing ? write(fd, p, n) : read(fd, p, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+hs_database_t *wkp_sigcache_load(const char *dir, const unsigned char key[WKP_SIGCACHE_KEY])
+{
+    char path[4096];
+    if (!dir || path_of(path, sizeof path, dir, key, ".hsdb") != 0)
+        return NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    hs_database_t *db = NULL;
+    struct stat st;
+    char *bytes = NULL;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (uint64_t)st.st_size <= MAX_DB_BYTES && (bytes = malloc((size_t)st.st_size)) &&
+        io_all(fd, bytes, (size_t)st.st_size, false) == 0 &&
+        hs_deserialize_database(bytes, (size_t)st.st_size, &db) != HS_SUCCESS)
+        db = NULL; /* another version's or a damaged file: compiled again */
+    free(bytes);
+    close(fd);
+    return db;
+}
+
+/* dir and, if missing, its parent (the usual ~/.cache). */
+static int make_dir(const char *dir)
+{
+    if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+        return 0;
+    if (errno != ENOENT)
+        return -1;
+    char parent[4096];
+    int len = snprintf(parent, sizeof parent, "%s", dir);
+    char *slash = len > 0 && (size_t)len < sizeof parent ? strrchr(parent, '/') : NULL;
+    if (!slash || slash == parent)
+        return -1;
+    *slash = '\0';
+    if (mkdir(parent, 0700) != 0 && errno != EEXIST)
+        return -1;
+    return mkdir(dir, 0700) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+int wkp_sigcache_store(const char *dir, const unsigned char key[WKP_SIGCACHE_KEY],
+                       const hs_database_t *db)
+{
+    char path[4096], tmp[4096], suffix[48];
+    snprintf(suffix, sizeof suffix, ".hsdb.%ld.tmp", (long)getpid());
+    if (!dir || path_of(path, sizeof path, dir, key, ".hsdb") != 0 ||
+        path_of(tmp, sizeof tmp, dir, key, suffix) != 0 || make_dir(dir) != 0)
+        return -1;
+    char *bytes = NULL;
+    size_t n = 0;
+    if (hs_serialize_database(db, &bytes, &n) != HS_SUCCESS)
+        return -1;
+    int rc = -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        rc = io_all(fd, bytes, n, true);
+        if (close(fd) != 0)
+            rc = -1;
+        if (rc == 0)
+            rc = rename(tmp, path);
+        if (rc != 0)
+            unlink(tmp);
+    }
+    free(bytes); /* hs_serialize_database uses the misc allocator: malloc by default */
+    return rc;
+}
+
+#endif
