@@ -260,6 +260,7 @@ struct wkp_engine {
     bool reads_records; /* a sink writes or reads records (not only -f none) */
     /* the prefaulter (run.c): its bell, rung by the workers' stocks, and
      * its own stop, set once the workers are done */
+    _Atomic int hungry; /* workers asleep on an empty ring (ring.h) */
     _Atomic unsigned prefault_bell;
     _Atomic int prefault_stop;
     _Atomic int stop; /* a stop request or a failure: the reader, workers and merger wind down */

@@ -255,11 +255,15 @@ void wkp_ring_release(struct wkp_ring *r, uint32_t n)
     if (atomic_load(&r->prod_waiting)) {
         /* Wake a waiting reader only once a good part of the ring is free
          * (or its arena may be what it waits for: then wake when empty),
-         * so a slow worker does not cost a wake-up per burst. */
+         * so a slow worker does not cost a wake-up per burst; but from a
+         * sixteenth on when another consumer of the reader sleeps on an
+         * empty ring: its CPU idles until the reader goes on. */
         uint32_t used = atomic_load_explicit(&r->head, memory_order_relaxed) - (t + n);
         uint64_t sleep = atomic_load_explicit(&r->prod_sleep, memory_order_relaxed);
         WKP_RING_RACE_POINT(3);
-        if ((r->size - used >= r->wake_at || used == 0) &&
+        uint32_t room = r->size - used;
+        bool starving = r->hungry && atomic_load_explicit(r->hungry, memory_order_relaxed) > 0;
+        if ((room >= r->wake_at || used == 0 || (starving && room >= r->size / 16)) &&
             wake_once(sleep, &r->prod_woken, t + n)) {
             futex_wake(&r->tail);
             WKP_RING_RACE_POINT(6);
@@ -277,10 +281,14 @@ void wkp_ring_wait(struct wkp_ring *r, int timeout_ms)
     }
     note_sleep(&r->cons_sleep, t);
     atomic_store(&r->cons_waiting, 1);
+    if (r->hungry) /* a hint for the producer's other consumers (wkp_ring_release) */
+        atomic_fetch_add_explicit(r->hungry, 1, memory_order_relaxed);
     if (atomic_load(&r->head) == t && !atomic_load_explicit(r->stop, memory_order_relaxed)) {
         WKP_RING_RACE_POINT(4);
         futex_wait(&r->head, t, timeout_ms);
     }
+    if (r->hungry)
+        atomic_fetch_sub_explicit(r->hungry, 1, memory_order_relaxed);
     atomic_store_explicit(&r->cons_waiting, 0, memory_order_relaxed);
 }
 

@@ -42,6 +42,11 @@ struct wkp_ring {
     uint8_t *arena;
     uint64_t arena_size;
     _Atomic int *stop; /* set when the run is stopped: waits give up */
+    /* Shared by the rings of one producer (NULL: not kept): how many of
+     * their consumers sleep on an empty ring. While one does, a consumer
+     * wakes the producer sleeping on its full ring as soon as a sixteenth
+     * of it is free, not half. */
+    _Atomic int *hungry;
     /* Called by the producer before it sleeps on this full ring (NULL: no
      * call). The engine uses it to publish every ring and how far the
      * reader got, so idle workers can advance their watermarks while the

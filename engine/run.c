@@ -315,6 +315,7 @@ static wkp_status start_threads(wkp_engine *e, struct run_threads *t)
         if (wkp_ring_init(&w->ring, e->cfg.ring_slots, WKP_ARENA_BYTES, &e->stop) != 0 ||
             wkp__handoff_init(w) != 0)
             st = WKP_ENOMEM;
+        w->ring.hungry = &e->hungry;
     }
     if (st != WKP_OK)
         return st;

@@ -321,6 +321,87 @@ static void check_stop(void)
     wkp_ring_fini(&empty);
 }
 
+struct one_more {
+    struct wkp_ring *r;
+    _Atomic int done;
+};
+
+static void *reserve_one_more(void *arg)
+{
+    struct one_more *m = arg;
+    struct wkp_pkt *p = wkp_ring_reserve(m->r, 0, NULL);
+    if (p)
+        wkp_ring_publish(m->r);
+    atomic_store(&m->done, p ? 1 : -1);
+    return NULL;
+}
+
+static void *sleep_on_empty(void *arg)
+{
+    wkp_ring_wait(arg, LONG_WAIT_MS);
+    return NULL;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {0, ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* The producer sleeping on a full 64-slot ring is woken once half of it is
+ * free, or a sixteenth (4 slots) while a consumer of another of its rings
+ * sleeps on an empty one (the count they share). Its sleeps last 2 s here,
+ * so a wake that is not made shows as a wait that long. */
+static void check_hungry(void)
+{
+    _Atomic int stop = 0, hungry = 0;
+    struct wkp_ring full, empty;
+    wkp_ring_init(&full, 64, 0, &stop);
+    wkp_ring_init(&empty, 64, 0, &stop);
+    full.hungry = empty.hungry = &hungry;
+    for (int i = 0; i < 64; i++)
+        wkp_ring_reserve(&full, 0, NULL);
+    wkp_ring_publish(&full);
+    struct one_more m = {.r = &full};
+    pthread_t prod, cons;
+    pthread_create(&prod, NULL, reserve_one_more, &m);
+    sleep_ms(50); /* past its spin: asleep */
+    uint32_t first;
+    wkp_ring_peek(&full, 4, &first);
+    wkp_ring_release(&full, 4); /* nobody starves: a sixteenth is not enough */
+    sleep_ms(100);
+    bool slept_on = atomic_load(&m.done) == 0;
+
+    pthread_create(&cons, NULL, sleep_on_empty, &empty);
+    double t0 = now_s();
+    while (atomic_load(&hungry) == 0 && now_s() - t0 < 1.0)
+        sched_yield();
+    bool counted = atomic_load(&hungry) == 1;
+    sleep_ms(10); /* in its futex now, most likely; either way it is counted */
+    t0 = now_s();
+    wkp_ring_peek(&full, 1, &first);
+    wkp_ring_release(&full, 1); /* 5 free, a consumer starves: wake */
+    while (atomic_load(&m.done) == 0 && now_s() - t0 < 1.5)
+        sched_yield();
+    double woke = now_s() - t0;
+    bool woken = atomic_load(&m.done) == 1 && woke < SLOW_S;
+
+    wkp_ring_reserve(&empty, 0, NULL);
+    wkp_ring_publish_wake(&empty);
+    pthread_join(cons, NULL);
+    pthread_join(prod, NULL);
+    bool back = atomic_load(&hungry) == 0;
+    bool ok = slept_on && counted && woken && back;
+    printf("%s starving consumer: the producer slept on at a sixteenth free (%s), was woken "
+           "%.3f s after one more slot with a consumer asleep on an empty ring (%s), the count "
+           "back to 0 (%s)\n",
+           ok ? "ok" : "FAIL", slept_on ? "yes" : "no", woke, counted ? "counted" : "not counted",
+           back ? "yes" : "no");
+    ok ? passed++ : failed++;
+    wkp_ring_fini(&full);
+    wkp_ring_fini(&empty);
+}
+
 int main(int argc, char **argv)
 {
     uint64_t rounds = argc > 1 ? strtoull(argv[1], NULL, 10) : 2000;
@@ -336,6 +417,7 @@ int main(int argc, char **argv)
     check("hammer 4 slots, no arena", 0, 4, 0, rounds * 20, 3, 1, 0);
     check("hammer 8 slots, 4 KiB arena", 0, 8, 4096, rounds * 50, 64, 0, 3);
     check_stop();
+    check_hungry();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
