@@ -640,6 +640,23 @@ static int pick_format(struct cli *o)
     return 0;
 }
 
+/* The signatures, last: after every usage check (compiling thousands of
+ * rules takes seconds), and with the cache's options wherever they were
+ * given. 0 or an exit status. */
+static int compile_signatures(wkp_config *cfg, const struct cli *o)
+{
+    if (o->sig_cache_given && wkp_config_set_signature_cache(cfg, o->sig_cache) != WKP_OK) {
+        fprintf(stderr, "wa1kpcap: --signature-cache: out of memory\n");
+        return 1;
+    }
+    wkp_errbuf perr = {{0}};
+    if (o->signatures && wkp_config_set_signatures(cfg, o->signatures, &perr) != WKP_OK) {
+        fprintf(stderr, "wa1kpcap: %s\n", perr.msg);
+        return 1;
+    }
+    return 0;
+}
+
 /* The options of `analyze` or `live` (argv[0]) into cfg and *o: 0, an exit
  * status, or CLI_DONE. */
 static int parse_options(int argc, char **argv, wkp_config *cfg, struct cli *o)
@@ -662,17 +679,6 @@ static int parse_options(int argc, char **argv, wkp_config *cfg, struct cli *o)
         rc = one_option(c, argv, cfg, o);
     if (rc != 0)
         return rc;
-    if (o->sig_cache_given && wkp_config_set_signature_cache(cfg, o->sig_cache) != WKP_OK) {
-        fprintf(stderr, "wa1kpcap: --signature-cache: out of memory\n");
-        return 1;
-    }
-    if (o->signatures) {
-        wkp_errbuf perr = {{0}};
-        if (wkp_config_set_signatures(cfg, o->signatures, &perr) != WKP_OK) {
-            fprintf(stderr, "wa1kpcap: %s\n", perr.msg);
-            return 1;
-        }
-    }
     if (!live && o->live_opt)
         return usage_error("%s: only for wa1kpcap live%s", o->live_opt, "");
     if (live && !o->iface)
@@ -692,7 +698,7 @@ static int parse_options(int argc, char **argv, wkp_config *cfg, struct cli *o)
     if (rc == 0 && !o->quiet && isatty(STDERR_FILENO) &&
         wkp_config_set_progress(cfg, progress, NULL) != WKP_OK)
         rc = 1;
-    return rc;
+    return rc == 0 ? compile_signatures(cfg, o) : rc;
 }
 
 /* The engine from cfg, which is freed either way. */

@@ -258,9 +258,11 @@ struct wkp_engine {
     bool ran;
     bool want_view; /* a callback sink: records keep sequences and statistics */
     bool reads_records; /* a sink writes or reads records (not only -f none) */
+    /* workers asleep on an empty ring (ring.h): changed twice a sleep,
+     * hundreds of times a second at most */
+    _Atomic int hungry;
     /* the prefaulter (run.c): its bell, rung by the workers' stocks, and
      * its own stop, set once the workers are done */
-    _Atomic int hungry; /* workers asleep on an empty ring (ring.h) */
     _Atomic unsigned prefault_bell;
     _Atomic int prefault_stop;
     _Atomic int stop; /* a stop request or a failure: the reader, workers and merger wind down */

@@ -269,13 +269,16 @@ static void *prefault_main(void *arg)
     struct sched_param none = {0};
     if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &none) != 0)
         (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
-    while (!atomic_load_explicit(&e->prefault_stop, memory_order_acquire)) {
+    for (;;) {
+        /* the bell before the stop: a stop rung after this read changes
+         * the bell, so the wait below returns at once */
         unsigned seen = atomic_load_explicit(&e->prefault_bell, memory_order_acquire);
+        if (atomic_load_explicit(&e->prefault_stop, memory_order_acquire))
+            return NULL;
         for (unsigned i = 0; i < e->nworkers; i++)
             wkp_slab_stock_fill(&e->workers[i].stock, &e->prefault_stop);
         wkp_slab_bell_wait(&e->prefault_bell, seen, 1000);
     }
-    return NULL;
 }
 
 /* After the workers: stop the prefaulter, free the slabs it left ready. */
@@ -315,7 +318,8 @@ static wkp_status start_threads(wkp_engine *e, struct run_threads *t)
         if (wkp_ring_init(&w->ring, e->cfg.ring_slots, WKP_ARENA_BYTES, &e->stop) != 0 ||
             wkp__handoff_init(w) != 0)
             st = WKP_ENOMEM;
-        w->ring.hungry = &e->hungry;
+        else
+            w->ring.hungry = &e->hungry;
     }
     if (st != WKP_OK)
         return st;

@@ -57,18 +57,34 @@ static int io_all(int fd, char *p, size_t n, bool writing)
     return 0;
 }
 
+/* Ours alone: owned by this user, writable by no one else. A file there
+ * is loaded as Hyperscan bytecode, which checks it for damage, not for
+ * intent; so a directory or file someone else could have written (a
+ * shared directory, or root running with a user's HOME) is not used. */
+static bool ours(const struct stat *st)
+{
+    return st->st_uid == geteuid() && (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+static bool dir_is_ours(const char *dir)
+{
+    struct stat st;
+    return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && ours(&st);
+}
+
 hs_database_t *wkp_sigcache_load(const char *dir, const unsigned char key[WKP_SIGCACHE_KEY])
 {
     char path[4096];
-    if (!dir || path_of(path, sizeof path, dir, key, ".hsdb") != 0)
+    if (!dir || path_of(path, sizeof path, dir, key, ".hsdb") != 0 || !dir_is_ours(dir))
         return NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* not through a link, and never blocked on a FIFO */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
         return NULL;
     hs_database_t *db = NULL;
     struct stat st;
     char *bytes = NULL;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ours(&st) && st.st_size > 0 &&
         (uint64_t)st.st_size <= MAX_DB_BYTES && (bytes = malloc((size_t)st.st_size)) &&
         io_all(fd, bytes, (size_t)st.st_size, false) == 0 &&
         hs_deserialize_database(bytes, (size_t)st.st_size, &db) != HS_SUCCESS)
@@ -102,14 +118,14 @@ int wkp_sigcache_store(const char *dir, const unsigned char key[WKP_SIGCACHE_KEY
     char path[4096], tmp[4096], suffix[48];
     snprintf(suffix, sizeof suffix, ".hsdb.%ld.tmp", (long)getpid());
     if (!dir || path_of(path, sizeof path, dir, key, ".hsdb") != 0 ||
-        path_of(tmp, sizeof tmp, dir, key, suffix) != 0 || make_dir(dir) != 0)
+        path_of(tmp, sizeof tmp, dir, key, suffix) != 0 || make_dir(dir) != 0 || !dir_is_ours(dir))
         return -1;
     char *bytes = NULL;
     size_t n = 0;
     if (hs_serialize_database(db, &bytes, &n) != HS_SUCCESS)
         return -1;
     int rc = -1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd >= 0) {
         rc = io_all(fd, bytes, n, true);
         if (close(fd) != 0)

@@ -10,7 +10,9 @@
  * missing, unreadable or refused by Hyperscan is compiled again and
  * rewritten; a directory that cannot be made or written only costs the
  * compilation. Files are written under a temporary name and renamed, so
- * runs that share the directory never read half a file.
+ * runs that share the directory never read half a file. Only a directory
+ * and files owned by the user running and writable by no one else are
+ * used: what is read is loaded as Hyperscan bytecode.
  *
  * Calling thread only; no state of its own. */
 #ifndef WKP_SIG_CACHE_H

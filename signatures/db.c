@@ -14,6 +14,8 @@
 
 #include "signatures/cache.h"
 
+#define SIG_MODE HS_MODE_STREAM /* what is compiled, and so part of the cache key */
+
 bool wkp_sigdb_supported(void)
 {
     return true;
@@ -26,13 +28,13 @@ static int cache_key(const char *const *expr, const unsigned *flags, const unsig
                      const hs_expr_ext_t *const *extp, size_t n,
                      unsigned char key[WKP_SIGCACHE_KEY])
 {
-    hs_platform_info_t plat;
+    hs_platform_info_t plat = {0};
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     int ok = c && hs_populate_platform(&plat) == HS_SUCCESS &&
              EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1;
     static const char tag[] = "wa1kpcap signatures, stream mode, 1";
     const char *ver = hs_version();
-    uint64_t head[5] = {HS_MODE_STREAM, plat.tune, plat.cpu_features, n, strlen(ver)};
+    uint64_t head[5] = {SIG_MODE, plat.tune, plat.cpu_features, n, strlen(ver)};
     ok = ok && EVP_DigestUpdate(c, tag, sizeof tag) == 1 &&
          EVP_DigestUpdate(c, head, sizeof head) == 1 && EVP_DigestUpdate(c, ver, head[4]) == 1;
     for (size_t i = 0; ok && i < n; i++) {
@@ -110,7 +112,7 @@ static int compile_dir(const char *name, const struct wkp_sig_rules *r, unsigned
         goto out;
     }
     hs_compile_error_t *ce = NULL;
-    if (hs_compile_ext_multi(expr, flags, ids, extp, (unsigned)n, HS_MODE_STREAM, NULL, out, &ce) !=
+    if (hs_compile_ext_multi(expr, flags, ids, extp, (unsigned)n, SIG_MODE, NULL, out, &ce) !=
         HS_SUCCESS) {
         if (ce && ce->expression >= 0 && (size_t)ce->expression < n) {
             const struct wkp_sig_rule *u = &r->v[ids[ce->expression]];

@@ -25,8 +25,9 @@ void *wkp_slab_alloc(size_t bytes);
  * paid ahead by a thread of idle priority, it fills time the CPUs would
  * otherwise spend idle.
  *
- * The owner calls wkp_slab_stock_use once; from then on its
- * wkp_slab_alloc(WKP_SLAB_HUGE) takes a ready slab when there is one
+ * The owner calls wkp_slab_stock_use(s) when it starts (and with NULL
+ * when it is done); in between its wkp_slab_alloc(WKP_SLAB_HUGE) takes a
+ * ready slab when there is one
  * (freed with free() like any other). The filler calls
  * wkp_slab_stock_fill when the bell rings. A stock starts empty and is
  * filled only once its owner has allocated a huge slab, so a short run

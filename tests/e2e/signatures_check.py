@@ -19,6 +19,8 @@ usage: signatures_check.py CLI DATA_DIR SIG_DIR RULES
    them and writes the same bytes as a run that compiles
    (--no-signature-cache, which keeps nothing even where WKP_CACHE_DIR
    points), whatever the options' order; WKP_CACHE_DIR is the default.
+   The test's other runs keep theirs where the test suite's environment
+   says (WKP_CACHE_DIR in the build tree).
 """
 import csv
 import io
@@ -128,16 +130,21 @@ def main(cli, data, sigdir, rules):
         check(fresh.returncode == 0, "--no-signature-cache: exit %d" % fresh.returncode)
         check(hsdb(env["WKP_CACHE_DIR"]) == [], "--no-signature-cache wrote to WKP_CACHE_DIR")
         outs = []
-        for order in (["--signature-cache", cdir, "--signatures", rules],
-                      ["--signatures", rules, "--signature-cache", cdir]):
+        for i, order in enumerate((["--signature-cache", cdir + "0", "--signatures", rules],
+                                   ["--signatures", rules, "--signature-cache", cdir + "1"],
+                                   ["--signature-cache", cdir + "1", "--signatures", rules])):
+            d = cdir + str(min(i, 1))
             r = subprocess.run([cli, "analyze", "-q"] + order + base, capture_output=True,
                                text=True, env=env)
             check(r.returncode == 0, "--signature-cache: exit %d %s" % (r.returncode, r.stderr))
             outs.append(r.stdout)
-            check(len(hsdb(cdir)) == 2, "--signature-cache: files %r" % hsdb(cdir))
-        check(outs[0] == outs[1] == fresh.stdout, "output differs with the cache")
-        check(sorted(os.listdir(cdir)) == hsdb(cdir), "files beside the databases: %r"
-              % os.listdir(cdir))
+            check(len(hsdb(d)) == 2, "--signature-cache (order %d): files %r" % (i, hsdb(d)))
+            check(sorted(os.listdir(d)) == hsdb(d), "files beside the databases: %r"
+                  % os.listdir(d))
+        check(hsdb(cdir + "0") == hsdb(cdir + "1"), "the two directories hold other files")
+        check(hsdb(env["WKP_CACHE_DIR"]) == [], "--signature-cache wrote to WKP_CACHE_DIR")
+        check(outs[0] == outs[1] == outs[2] == fresh.stdout, "output differs with the cache")
+        cdir += "0"
         r = subprocess.run([cli, "analyze", "-q", "--signatures", rules] + base,
                            capture_output=True, text=True, env=env)
         check(r.returncode == 0 and r.stdout == fresh.stdout, "WKP_CACHE_DIR run differs")

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "capwriter.h"
@@ -511,6 +512,43 @@ Test(signatures_cache, a_second_load_reads_what_the_first_compiled)
     snprintf(sub, sizeof sub, "%s/made", dir);
     rmdir(sub);
     cr_expect_eq(rmdir(dir), 0, "no file left behind (temporary ones included)");
+}
+
+/* What someone else could have written is not loaded: a file writable by
+ * the group, a link, a directory writable by the group. */
+Test(signatures_cache, only_files_of_this_user_alone_are_read)
+{
+    char dir[] = "/tmp/wkp-sigcache-XXXXXX", files[8][128], moved[160];
+    cr_assert_not_null(mkdtemp(dir));
+    wkp_sigdb_unref(db_cached(CACHE_RULES, dir));
+    cr_assert_eq(cache_files(dir, files), 2);
+    struct wkp_sigdb *db = db_cached(CACHE_RULES, dir);
+    cr_assert(db->cached[0] && db->cached[1], "the check below needs a working cache");
+    wkp_sigdb_unref(db);
+
+    cr_assert_eq(chmod(files[0], 0664), 0);
+    snprintf(moved, sizeof moved, "%s/elsewhere", dir);
+    cr_assert_eq(rename(files[1], moved), 0);
+    cr_assert_eq(symlink(moved, files[1]), 0);
+    db = db_cached(CACHE_RULES, dir);
+    cr_expect(!db->cached[0] && !db->cached[1], "a group-writable file or a link was read");
+    expect_cache_rules_matches(db);
+    wkp_sigdb_unref(db);
+    /* both were written again, as this user's own files */
+    db = db_cached(CACHE_RULES, dir);
+    cr_expect(db->cached[0] && db->cached[1]);
+    wkp_sigdb_unref(db);
+
+    cr_assert_eq(chmod(dir, 0770), 0);
+    db = db_cached(CACHE_RULES, dir);
+    cr_expect(!db->cached[0] && !db->cached[1], "a group-writable directory was used");
+    wkp_sigdb_unref(db);
+
+    int n = cache_files(dir, files);
+    for (int i = 0; i < n; i++)
+        unlink(files[i]);
+    unlink(moved);
+    cr_expect_eq(rmdir(dir), 0, "no file left behind");
 }
 
 Test(signatures_cache, a_cache_that_cannot_be_written_only_costs_the_compilation)

@@ -127,12 +127,13 @@ static _Atomic int owner_done;
 static void *filler(void *arg)
 {
     (void)arg;
-    while (!atomic_load(&owner_done)) {
+    for (;;) {
         unsigned seen = atomic_load(&bell);
+        if (atomic_load(&owner_done))
+            return NULL;
         wkp_slab_stock_fill(&shared, &owner_done);
         wkp_slab_bell_wait(&bell, seen, 5);
     }
-    return NULL;
 }
 
 Test(slab_stock, an_owner_and_a_filler_thread)
