@@ -263,7 +263,7 @@ struct wkp_engine {
     _Atomic int hungry;
     /* the prefaulter (run.c): its bell, rung by the workers' stocks, and
      * its own stop, set once the workers are done */
-    _Atomic unsigned prefault_bell;
+    _Atomic uint32_t prefault_bell;
     _Atomic int prefault_stop;
     _Atomic int stop; /* a stop request or a failure: the reader, workers and merger wind down */
     /* live capture (wkp_engine_run_live): end_input ends the capture as a

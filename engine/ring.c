@@ -31,12 +31,8 @@
 #include "util/prefetch.h"
 
 #include <errno.h>
-#include <linux/futex.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
 #ifndef WKP_RING_RACE_POINT
 #define WKP_RING_RACE_POINT(n) ((void)0)
@@ -45,17 +41,6 @@
 #ifndef WKP_RING_PROD_WAIT_MS
 #define WKP_RING_PROD_WAIT_MS 5
 #endif
-
-static void futex_wait(_Atomic uint32_t *addr, uint32_t val, int timeout_ms)
-{
-    struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
-    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
-}
-
-static void futex_wake(_Atomic uint32_t *addr)
-{
-    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
 
 enum { RESERVE_AHEAD = 8 }; /* slots: see wkp_ring_reserve */
 
@@ -134,7 +119,7 @@ static void publish(struct wkp_ring *r, bool force)
         uint64_t sleep = atomic_load_explicit(&r->cons_sleep, memory_order_relaxed);
         WKP_RING_RACE_POINT(1);
         if ((force || waiting >= r->wake_at) && wake_once(sleep, &r->cons_woken, h)) {
-            futex_wake(&r->head);
+            wkp_futex_wake(&r->head);
             WKP_RING_RACE_POINT(5);
         }
     }
@@ -195,7 +180,7 @@ struct wkp_pkt *wkp_ring_reserve(struct wkp_ring *r, uint32_t copy_len, uint8_t 
             atomic_store(&r->prod_waiting, 1);
             if (!has_room(r, h, need)) {
                 WKP_RING_RACE_POINT(2);
-                futex_wait(&r->tail, t, WKP_RING_PROD_WAIT_MS);
+                wkp_futex_wait(&r->tail, t, WKP_RING_PROD_WAIT_MS);
             }
             atomic_store_explicit(&r->prod_waiting, 0, memory_order_relaxed);
         }
@@ -265,7 +250,7 @@ void wkp_ring_release(struct wkp_ring *r, uint32_t n)
         bool starving = r->hungry && atomic_load_explicit(r->hungry, memory_order_relaxed) > 0;
         if ((room >= r->wake_at || used == 0 || (starving && room >= r->size / 16)) &&
             wake_once(sleep, &r->prod_woken, t + n)) {
-            futex_wake(&r->tail);
+            wkp_futex_wake(&r->tail);
             WKP_RING_RACE_POINT(6);
         }
     }
@@ -285,21 +270,11 @@ void wkp_ring_wait(struct wkp_ring *r, int timeout_ms)
         atomic_fetch_add_explicit(r->hungry, 1, memory_order_relaxed);
     if (atomic_load(&r->head) == t && !atomic_load_explicit(r->stop, memory_order_relaxed)) {
         WKP_RING_RACE_POINT(4);
-        futex_wait(&r->head, t, timeout_ms);
+        wkp_futex_wait(&r->head, t, timeout_ms);
     }
     if (r->hungry)
         atomic_fetch_sub_explicit(r->hungry, 1, memory_order_relaxed);
     atomic_store_explicit(&r->cons_waiting, 0, memory_order_relaxed);
-}
-
-void wkp_futex_wait(_Atomic uint32_t *addr, uint32_t val, int timeout_ms)
-{
-    futex_wait(addr, val, timeout_ms);
-}
-
-void wkp_futex_wake(_Atomic uint32_t *addr)
-{
-    futex_wake(addr);
 }
 
 int wkp_flowq_init(struct wkp_flowq *q, uint32_t slots, uint64_t max_bytes, _Atomic int *stop,
@@ -331,7 +306,7 @@ static void wake_consumer(struct wkp_flowq *q)
     if (atomic_load_explicit(q->consumer_sleeping, memory_order_relaxed) &&
         atomic_exchange(q->consumer_sleeping, 0)) {
         atomic_fetch_add(q->consumer_wake, 1);
-        futex_wake(q->consumer_wake);
+        wkp_futex_wake(q->consumer_wake);
     }
 }
 
@@ -392,7 +367,7 @@ bool wkp_flowq_push(struct wkp_flowq *q, const struct wkp_flowq_slot *s)
             break;
         }
         wake_consumer(q);
-        futex_wait(&q->wake_seq, seq, 5);
+        wkp_futex_wait(&q->wake_seq, seq, 5);
         atomic_store_explicit(&q->prod_waiting, 0, memory_order_relaxed);
     }
     flowq_put(q, h, s);
@@ -423,7 +398,7 @@ void wkp_flowq_pop(struct wkp_flowq *q)
         if (used == 0 || (used <= q->size / 2 && bytes <= q->max_bytes / 2)) {
             atomic_store_explicit(&q->prod_waiting, 0, memory_order_relaxed);
             atomic_fetch_add(&q->wake_seq, 1);
-            futex_wake(&q->wake_seq);
+            wkp_futex_wake(&q->wake_seq);
         }
     }
 }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "engine/pkt.h"
+#include "util/futex.h"
 
 struct wkp_ring {
     /* producer side */
@@ -132,10 +133,5 @@ const struct wkp_flowq_slot *wkp_flowq_peek(struct wkp_flowq *q);
 /* Consumer: drop the slot peek returned; wakes a waiting producer once
  * half the queue is free. */
 void wkp_flowq_pop(struct wkp_flowq *q);
-
-/* Sleep on a futex word while it holds val (at most timeout_ms), and wake
- * one sleeper on it. */
-void wkp_futex_wait(_Atomic uint32_t *addr, uint32_t val, int timeout_ms);
-void wkp_futex_wake(_Atomic uint32_t *addr);
 
 #endif

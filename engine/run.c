@@ -20,6 +20,7 @@
 
 #include "engine/internal.h"
 #include "util/clock.h"
+#include "util/futex.h"
 
 /* The threads a run started, for joining them. */
 struct run_threads {
@@ -272,12 +273,12 @@ static void *prefault_main(void *arg)
     for (;;) {
         /* the bell before the stop: a stop rung after this read changes
          * the bell, so the wait below returns at once */
-        unsigned seen = atomic_load_explicit(&e->prefault_bell, memory_order_acquire);
+        uint32_t seen = atomic_load_explicit(&e->prefault_bell, memory_order_acquire);
         if (atomic_load_explicit(&e->prefault_stop, memory_order_acquire))
             return NULL;
         for (unsigned i = 0; i < e->nworkers; i++)
             wkp_slab_stock_fill(&e->workers[i].stock, &e->prefault_stop);
-        wkp_slab_bell_wait(&e->prefault_bell, seen, 1000);
+        wkp_futex_wait(&e->prefault_bell, seen, 1000);
     }
 }
 

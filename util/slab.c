@@ -1,12 +1,10 @@
 /* Slabs for the per-thread allocators (interface in slab.h). */
 #include "util/slab.h"
 
-#include <linux/futex.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "util/futex.h"
 
 static _Thread_local struct wkp_slab_stock *own_stock;
 
@@ -73,16 +71,10 @@ void wkp_slab_stock_drain(struct wkp_slab_stock *s)
         free(atomic_exchange_explicit(&s->ready[i], NULL, memory_order_acquire));
 }
 
-void wkp_slab_bell_wait(_Atomic unsigned *bell, unsigned seen, int timeout_ms)
-{
-    struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
-    syscall(SYS_futex, (unsigned *)bell, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
-}
-
-void wkp_slab_bell_ring(_Atomic unsigned *bell)
+void wkp_slab_bell_ring(_Atomic uint32_t *bell)
 {
     atomic_fetch_add_explicit(bell, 1, memory_order_release);
-    syscall(SYS_futex, (unsigned *)bell, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    wkp_futex_wake(bell);
 }
 
 void *wkp_slab_alloc(size_t bytes)

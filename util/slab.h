@@ -7,6 +7,7 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define WKP_SLAB_HUGE ((size_t)2 << 20) /* a transparent huge page */
 
@@ -37,7 +38,7 @@ void *wkp_slab_alloc(size_t bytes);
 struct wkp_slab_stock {
     void *_Atomic ready[WKP_SLAB_STOCK_SLOTS]; /* faulted in, or NULL */
     _Atomic int wanted;                        /* the owner has allocated a huge slab */
-    _Atomic unsigned *bell;                    /* rung (bumped, then woken) when a slab is wanted */
+    _Atomic uint32_t *bell;                    /* rung (bumped, then woken) when a slab is wanted */
 };
 
 /* The calling thread's huge slabs come from s first (NULL: no stock). */
@@ -51,10 +52,9 @@ unsigned wkp_slab_stock_fill(struct wkp_slab_stock *s, const _Atomic int *stop);
 /* Free the slabs s still holds: neither its owner nor a filler uses it. */
 void wkp_slab_stock_drain(struct wkp_slab_stock *s);
 
-/* Filler: sleep while *bell holds `seen` (at most timeout_ms). */
-void wkp_slab_bell_wait(_Atomic unsigned *bell, unsigned seen, int timeout_ms);
-/* Bump *bell and wake the filler sleeping on it. */
-void wkp_slab_bell_ring(_Atomic unsigned *bell);
+/* Bump *bell and wake the filler sleeping on it (wkp_futex_wait in
+ * util/futex.h, while the bell holds what it read before it filled). */
+void wkp_slab_bell_ring(_Atomic uint32_t *bell);
 
 /* Room in the list *v (n slabs in it, room for *cap) for one more slab,
  * doubling it when full; 0, or -1 when out of memory (the list as it was). */

@@ -14,9 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "util/futex.h"
 #include "util/slab.h"
 
-static _Atomic unsigned bell;
+static _Atomic uint32_t bell;
 static _Atomic int done;
 static struct wkp_slab_stock stock = {.bell = &bell};
 static _Atomic long filled;
@@ -25,11 +26,11 @@ static void *filler(void *arg)
 {
     (void)arg;
     for (;;) {
-        unsigned seen = atomic_load(&bell);
+        uint32_t seen = atomic_load(&bell);
         if (atomic_load(&done))
             return NULL;
         atomic_fetch_add(&filled, wkp_slab_stock_fill(&stock, &done));
-        wkp_slab_bell_wait(&bell, seen, 5);
+        wkp_futex_wait(&bell, seen, 5);
     }
 }
 

@@ -2,6 +2,7 @@
  * filler adds slabs, which requests take them, that a taken slab is a
  * whole, aligned, writable 2 MiB, and that the owner's requests ring the
  * filler's bell. */
+#include "util/futex.h"
 #include "util/slab.h"
 
 #include <criterion/criterion.h>
@@ -9,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-static _Atomic unsigned bell;
+static _Atomic uint32_t bell;
 static const _Atomic int go = 0;
 
 static int ready_count(struct wkp_slab_stock *s)
@@ -49,7 +50,7 @@ Test(slab_stock, the_owners_huge_slabs_come_from_the_stock_once_filled)
 {
     struct wkp_slab_stock s = {.bell = &bell};
     wkp_slab_stock_use(&s);
-    unsigned rung = atomic_load(&bell);
+    uint32_t rung = atomic_load(&bell);
     /* the first huge slab: the stock is empty, so it is allocated here, and
      * the bell says the owner now wants slabs */
     char *first = wkp_slab_alloc(WKP_SLAB_HUGE);
@@ -128,11 +129,11 @@ static void *filler(void *arg)
 {
     (void)arg;
     for (;;) {
-        unsigned seen = atomic_load(&bell);
+        uint32_t seen = atomic_load(&bell);
         if (atomic_load(&owner_done))
             return NULL;
         wkp_slab_stock_fill(&shared, &owner_done);
-        wkp_slab_bell_wait(&bell, seen, 5);
+        wkp_futex_wait(&bell, seen, 5);
     }
 }
 
