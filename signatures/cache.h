@@ -10,7 +10,9 @@
  * missing, unreadable or refused by Hyperscan is compiled again and
  * rewritten; a directory that cannot be made or written only costs the
  * compilation. Files are written under a temporary name and renamed, so
- * runs that share the directory never read half a file. Only a directory
+ * runs that share the directory never read half a file. A load sets the
+ * file's time; a store then keeps the 64 files used last and none unused
+ * for 30 days (or a temporary file over an hour old). Only a directory
  * and files owned by the user running and writable by no one else are
  * used: what is read is loaded as Hyperscan bytecode.
  *
@@ -34,7 +36,8 @@ const char *wkp_sigcache_default_dir(char *out, size_t n);
 struct hs_database *wkp_sigcache_load(const char *dir, const unsigned char key[WKP_SIGCACHE_KEY]);
 
 /* Keep db under key in dir, making dir (and its parent) if needed, mode
- * 0700. 0, or -1 if it could not (nothing is left behind then). */
+ * 0700, then prune dir's older files. 0, or -1 if it could not (nothing is
+ * left behind then). */
 int wkp_sigcache_store(const char *dir, const unsigned char key[WKP_SIGCACHE_KEY],
                        const struct hs_database *db);
 

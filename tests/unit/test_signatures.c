@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "capwriter.h"
@@ -549,6 +551,135 @@ Test(signatures_cache, only_files_of_this_user_alone_are_read)
         unlink(files[i]);
     unlink(moved);
     cr_expect_eq(rmdir(dir), 0, "no file left behind");
+}
+
+/* A file at dir/name holding "x", its time set `age` seconds back, with
+ * `mode`; its path into out. */
+static void aged_file(char *out, size_t n, const char *dir, const char *name, long age, int mode)
+{
+    snprintf(out, n, "%s/%s", dir, name);
+    FILE *f = fopen(out, "wb");
+    cr_assert_not_null(f, "%s", out);
+    fputs("x", f);
+    fclose(f);
+    cr_assert_eq(chmod(out, (mode_t)mode), 0);
+    struct timespec t[2] = {{time(NULL) - age, 0}, {time(NULL) - age, 0}};
+    cr_assert_eq(utimensat(AT_FDCWD, out, t, 0), 0);
+}
+
+/* A database's name as the cache gives it: 64 hex digits, then suffix. */
+static const char *hex_name(unsigned i, const char *suffix)
+{
+    static char name[96];
+    snprintf(name, sizeof name, "%064x%s", i, suffix);
+    return name;
+}
+
+static bool exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+static void remove_all(const char *dir)
+{
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d);
+    for (struct dirent *e; (e = readdir(d));)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            unlinkat(dirfd(d), e->d_name, 0);
+    closedir(d);
+    cr_expect_eq(rmdir(dir), 0);
+}
+
+Test(signatures_cache, a_store_keeps_the_64_databases_used_last)
+{
+    char dir[] = "/tmp/wkp-sigcache-XXXXXX", path[256];
+    cr_assert_not_null(mkdtemp(dir));
+    /* 70 databases, file i last used i + 1 minutes ago */
+    for (unsigned i = 0; i < 70; i++)
+        aged_file(path, sizeof path, dir, hex_name(i, ".hsdb"), 60L * (i + 1), 0600);
+    /* older than all of them, and not the cache's to remove: another
+     * user's kind of file (group-writable), other names, a link */
+    aged_file(path, sizeof path, dir, hex_name(100, ".hsdb"), 40L * 86400, 0660);
+    aged_file(path, sizeof path, dir, "notes.txt", 40L * 86400, 0600);
+    aged_file(path, sizeof path, dir, "abc.hsdb", 40L * 86400, 0600);
+    char link[256];
+    snprintf(link, sizeof link, "%s/%s", dir, hex_name(101, ".hsdb"));
+    cr_assert_eq(symlink("notes.txt", link), 0);
+    /* a write abandoned two hours ago, one ten minutes old */
+    aged_file(path, sizeof path, dir, hex_name(102, ".hsdb.123.tmp"), 7200, 0600);
+    aged_file(path, sizeof path, dir, hex_name(103, ".hsdb.456.tmp"), 600, 0600);
+
+    /* Two stores (one a direction). The first keeps itself and the 63
+     * newest of the 70 (0..62); the second keeps itself, the first and
+     * 62 of them (0..61). */
+    struct wkp_sigdb *db = db_cached(CACHE_RULES, dir);
+    cr_expect(!db->cached[0] && !db->cached[1]);
+    expect_cache_rules_matches(db);
+    wkp_sigdb_unref(db);
+    for (unsigned i = 0; i < 70; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, hex_name(i, ".hsdb"));
+        cr_expect_eq(exists(path), i < 62, "database %u of 70", i);
+    }
+    int ours = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *e; (e = readdir(d));)
+        ours += strlen(e->d_name) == 69 && strcmp(e->d_name + 64, ".hsdb") == 0;
+    closedir(d);
+    cr_expect_eq(ours, 62 + 2 + 2, "62 old, the 2 new, the group-writable one and the link");
+    snprintf(path, sizeof path, "%s/%s", dir, hex_name(100, ".hsdb"));
+    cr_expect(exists(path), "a group-writable file was removed");
+    cr_expect(exists(link), "a link was removed");
+    snprintf(path, sizeof path, "%s/notes.txt", dir);
+    cr_expect(exists(path));
+    snprintf(path, sizeof path, "%s/abc.hsdb", dir);
+    cr_expect(exists(path));
+    snprintf(path, sizeof path, "%s/%s", dir, hex_name(102, ".hsdb.123.tmp"));
+    cr_expect(!exists(path), "an abandoned write stayed");
+    snprintf(path, sizeof path, "%s/%s", dir, hex_name(103, ".hsdb.456.tmp"));
+    cr_expect(exists(path), "a recent write was removed");
+
+    /* the two new files are read back */
+    db = db_cached(CACHE_RULES, dir);
+    cr_expect(db->cached[0] && db->cached[1]);
+    wkp_sigdb_unref(db);
+    remove_all(dir);
+}
+
+Test(signatures_cache, a_database_unused_for_30_days_goes_and_a_load_renews_one)
+{
+    char dir[] = "/tmp/wkp-sigcache-XXXXXX", path[256], files[8][128];
+    cr_assert_not_null(mkdtemp(dir));
+    /* the rules' own two files, last used 40 days ago: a load renews them */
+    wkp_sigdb_unref(db_cached(CACHE_RULES, dir));
+    cr_assert_eq(cache_files(dir, files), 2);
+    struct timespec old[2] = {{time(NULL) - 40L * 86400, 0}, {time(NULL) - 40L * 86400, 0}};
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(utimensat(AT_FDCWD, files[i], old, 0), 0);
+    struct wkp_sigdb *db = db_cached(CACHE_RULES, dir);
+    cr_expect(db->cached[0] && db->cached[1]);
+    wkp_sigdb_unref(db);
+    for (int i = 0; i < 2; i++) {
+        struct stat st;
+        cr_assert_eq(stat(files[i], &st), 0);
+        cr_expect_lt(labs((long)(time(NULL) - st.st_mtime)), 60L, "a load did not renew %s",
+                     files[i]);
+    }
+
+    /* others: 29 and 31 days unused; a store (other rules) removes the
+     * second only */
+    aged_file(path, sizeof path, dir, hex_name(1, ".hsdb"), 29L * 86400, 0600);
+    aged_file(path, sizeof path, dir, hex_name(2, ".hsdb"), 31L * 86400, 0600);
+    static const char other[] = "- {id: 1, name: ssh, pattern: \"^SSH-2\\\\.1-\", direction: up}\n";
+    wkp_sigdb_unref(db_cached(other, dir));
+    snprintf(path, sizeof path, "%s/%s", dir, hex_name(1, ".hsdb"));
+    cr_expect(exists(path), "29 days unused: kept");
+    snprintf(path, sizeof path, "%s/%s", dir, hex_name(2, ".hsdb"));
+    cr_expect(!exists(path), "31 days unused: removed");
+    for (int i = 0; i < 2; i++)
+        cr_expect(exists(files[i]), "renewed by the load, kept");
+    remove_all(dir);
 }
 
 Test(signatures_cache, a_cache_that_cannot_be_written_only_costs_the_compilation)
