@@ -108,6 +108,63 @@ static void one_packet(const struct wkp_pkt_rec *r, bool tcp, struct wkp_flow_st
     out->sc.duration = 0.0; /* no IAT, and the last timestamp is the first */
 }
 
+/* Blocks whose every value is another block's less a constant c, in the
+ * same direction: ip_lengths of packet_lengths when every frame's link
+ * header has one length, trans_lengths of ip_lengths when every IP header
+ * does, payload_bytes of app_lengths (c = 0) when every payload is counted.
+ * Such a block's accumulator follows from its source's with no pass of its
+ * own: the accumulator works on a - k, k the first value, and (a - c) -
+ * (k - c) = a - k exactly for the integers lengths are (below 2^53), so its
+ * mean of a - k and central moments are the same bits; k, min, max and the
+ * median move by c, and each sum (exact: integers) by its count times c.
+ * With no zero value in either block (c may be negative, so both are
+ * checked), every value keeps its direction. */
+static const struct {
+    uint8_t blk, from;
+} derivable[] = {
+    {WKP_BLK_IP_LENGTHS, WKP_BLK_PACKET_LENGTHS},
+    {WKP_BLK_TRANS_LENGTHS, WKP_BLK_IP_LENGTHS},
+    {WKP_BLK_PAYLOAD_BYTES, WKP_BLK_APP_LENGTHS},
+};
+#define NDERIVABLE         (sizeof derivable / sizeof derivable[0])
+#define DERIVE_MAX_RECORDS ((size_t)1 << 20) /* sums stay below 2^52: 2^20 values < 2^32 */
+
+/* The magnitude of block b's value in r, b one of the length blocks. */
+static inline uint32_t length_of(const struct wkp_pkt_rec *r, int b)
+{
+    switch (b) {
+    case WKP_BLK_PACKET_LENGTHS: return r->wire;
+    case WKP_BLK_IP_LENGTHS: return r->ip;
+    case WKP_BLK_TRANS_LENGTHS: return r->trans;
+    case WKP_BLK_APP_LENGTHS: return r->app;
+    default: return r->payload;
+    }
+}
+
+/* Does r keep derivable[i] (constant c, taken from the first record)? */
+static inline bool keeps(const struct wkp_pkt_rec *r, size_t i, int64_t c)
+{
+    uint32_t to = length_of(r, derivable[i].blk), from = length_of(r, derivable[i].from);
+    return (int64_t)from - (int64_t)to == c && (c == 0 || (to != 0 && from != 0));
+}
+
+static void shift_acc(const struct wkp_block_acc *from, double c, struct wkp_block_acc *to)
+{
+    *to = *from;
+    to->all.k -= c;
+    to->all.min -= c;
+    to->all.max -= c;
+    to->all.sum -= (double)to->all.n * c;
+    for (int d = 0; d < 3; d++) {
+        if (!to->dir[d].n)
+            continue;
+        to->dir[d].k -= c;
+        to->dir[d].min -= c;
+        to->dir[d].max -= c;
+        to->dir[d].sum -= (double)to->dir[d].n * c;
+    }
+}
+
 int wkp_flow_stats_compute(const struct wkp_seq *seq, bool tcp, const struct wkp_flow_acc *all,
                            struct wkp_flow_stats_scratch *scratch, struct wkp_flow_stats *out)
 {
@@ -127,16 +184,34 @@ int wkp_flow_stats_compute(const struct wkp_seq *seq, bool tcp, const struct wkp
         scratch->cap = cap;
     }
     /* One pass: each block's values go to its median column and, when no
-     * streaming state covers the whole flow, to a local accumulator. */
+     * streaming state covers the whole flow, to a local accumulator. The
+     * derivable blocks are left out while every record keeps their
+     * constant; one that a record breaks is filled by a pass of its own. */
     struct wkp_flow_acc local;
     wkp_flow_acc_init(&local);
     size_t cnt[WKP_NBLOCKS] = {0};
     double *col[WKP_NBLOCKS];
     for (int b = 0; b < WKP_NBLOCKS; b++)
         col[b] = scratch->v + (size_t)b * n;
+    unsigned skip = 0, broken = 0; /* bits of derivable[] */
+    int64_t c[NDERIVABLE] = {0};
+    if (!all && n >= 2 && n <= DERIVE_MAX_RECORDS) {
+        struct wkp_seq_it it = wkp_seq_first(seq);
+        (void)wkp_seq_more(&it);
+        for (size_t i = 0; i < NDERIVABLE; i++)
+            c[i] = (int64_t)length_of(it.r, derivable[i].from) -
+                   (int64_t)length_of(it.r, derivable[i].blk);
+        skip = (1u << NDERIVABLE) - 1;
+    }
     for (struct wkp_seq_it it = wkp_seq_first(seq); wkp_seq_more(&it); wkp_seq_next(&it)) {
         double v[WKP_NBLOCKS];
         values(&local, it.r, tcp, v);
+        for (size_t i = 0; skip && i < NDERIVABLE; i++) {
+            if (skip >> i & 1) {
+                broken |= (unsigned)!keeps(it.r, i, c[i]) << i;
+                v[derivable[i].blk] = NAN;
+            }
+        }
         for (int b = 0; b < WKP_NBLOCKS; b++) {
             if (isnan(v[b]))
                 continue;
@@ -145,16 +220,36 @@ int wkp_flow_stats_compute(const struct wkp_seq *seq, bool tcp, const struct wkp
                 wkp_block_acc_add(&local.acc[b], v[b]);
         }
     }
+    /* A block a record broke: its own pass, in record order as above. */
+    for (size_t i = 0; i < NDERIVABLE; i++) {
+        if (!(broken >> i & 1))
+            continue;
+        int b = derivable[i].blk;
+        for (struct wkp_seq_it it = wkp_seq_first(seq); wkp_seq_more(&it); wkp_seq_next(&it)) {
+            double x = (double)it.r->dir * (double)length_of(it.r, b);
+            col[b][cnt[b]++] = x;
+            wkp_block_acc_add(&local.acc[b], x);
+        }
+    }
+    unsigned derived = skip & ~broken;
     const struct wkp_flow_acc *src = all ? all : &local;
+    double median[WKP_NBLOCKS];
     out->present = 0;
     for (int b = 0; b < WKP_NBLOCKS; b++) {
+        size_t i = 0;
+        while (i < NDERIVABLE && !(derived >> i & 1 && derivable[i].blk == b))
+            i++;
+        if (i < NDERIVABLE) /* its source comes first in block order */
+            shift_acc(&local.acc[derivable[i].from], (double)c[i], &local.acc[b]);
         const struct wkp_block_acc *acc = &src->acc[b];
         if (!acc->all.n) {
             memset(&out->blk[b], 0, sizeof out->blk[b]);
             continue;
         }
         out->present |= 1u << b;
-        wkp_block_finish(acc, wkp_median_abs(col[b], cnt[b]), &out->blk[b]);
+        median[b] = i < NDERIVABLE ? median[derivable[i].from] - (double)c[i]
+                                   : wkp_median_abs(col[b], cnt[b]);
+        wkp_block_finish(acc, median[b], &out->blk[b]);
     }
     const struct wkp_block_acc *iats = &src->acc[WKP_BLK_IATS];
     wkp_scalars_compute(&src->acc[WKP_BLK_PACKET_LENGTHS], iats->all.n ? iats : NULL, 0.0,
