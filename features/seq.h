@@ -119,6 +119,8 @@ static inline struct wkp_seq_it wkp_seq_first(const struct wkp_seq *s)
 {
     struct wkp_seq_it it = {0};
     it.c = s->head && s->head->n ? s->head : NULL;
+    if (it.c) /* a flow's chunks lie anywhere: fetch the next one while this one is read */
+        __builtin_prefetch(it.c->next);
     return it;
 }
 
@@ -160,8 +162,11 @@ static inline void wkp_seq_next(struct wkp_seq_it *it)
     if (it->i >= it->c->n) {
         it->c = it->c->next;
         it->i = 0;
-        if (it->c && !it->c->n)
-            it->c = NULL;
+        if (it->c) {
+            __builtin_prefetch(it->c->next); /* as in wkp_seq_first */
+            if (!it->c->n)
+                it->c = NULL;
+        }
     }
 }
 
