@@ -131,10 +131,16 @@ int wkp_seq_append(struct wkp_seq *s, struct wkp_seq_pool *p, const struct wkp_p
     w[0].w0.win = r->win;
     w[0].w0.flags = r->flags;
     w[0].w0.bits = (uint8_t)(WKP_SEQ_WIDE | (r->dir < 0 ? WKP_SEQ_DOWN : 0));
-    w[1].w1.ip = r->ip;
-    w[1].w1.trans = r->trans;
-    w[1].w1.app = r->app;
-    w[1].w1.payload = r->payload;
+    /* Four 4-byte loads, not one 16-byte copy: the caller has just stored
+     * these fields one by one, and a load spanning several stores waits
+     * for them to retire (as in put_compact). The empty asm keeps the
+     * compiler from merging the loads. */
+    uint32_t ip = r->ip, trans = r->trans, app = r->app, payload = r->payload;
+    __asm__("" : "+r"(ip), "+r"(trans), "+r"(app), "+r"(payload));
+    w[1].w1.ip = ip;
+    w[1].w1.trans = trans;
+    w[1].w1.app = app;
+    w[1].w1.payload = payload;
     c->anchor = c->n;
     c->n = (uint16_t)(c->n + 2);
     s->stored++;
