@@ -21,7 +21,6 @@
 #include <string.h>
 
 #include <netinet/in.h>
-#include <openssl/evp.h>
 
 #include "dissectors/dissector.h"
 #include "dissectors/quic_crypto.h"
@@ -74,7 +73,7 @@ enum {
 struct quic_ctx {
     uint64_t *counters;
     struct wkp_quic_crypto crypto;
-    EVP_MD_CTX *md;
+    struct wkp_tls_fp *fp; /* the fingerprint hashes */
     struct wkp_tls_hello hello;
     struct wkp_buf text;
     uint8_t hdr[QUIC_HDR_MAX];
@@ -399,7 +398,7 @@ static void client_hello(struct quic_ctx *x, struct quic_state *s, const uint8_t
     put_u16s(b, "supported_groups", h->groups, h->ngroups);
     put_u16s(b, "extensions", h->exts, h->nexts);
     char ja4[37];
-    wkp_tls_ja4(h, 'q', false, x->md, ja4);
+    wkp_tls_ja4(h, 'q', false, x->fp, ja4);
     put_key(b, "ja4");
     wkp_buf_json_str(b, ja4);
     struct wkp_cur tp;
@@ -642,8 +641,8 @@ static int quic_init(void *ctx, const struct wkp_dis_env *env)
 {
     struct quic_ctx *x = ctx;
     x->counters = env->counters;
-    x->md = EVP_MD_CTX_new();
-    if (!x->md || wkp_quic_crypto_init(&x->crypto) != 0)
+    x->fp = wkp_tls_fp_new();
+    if (!x->fp || wkp_quic_crypto_init(&x->crypto) != 0)
         return -1;
     return 0;
 }
@@ -652,8 +651,8 @@ static void quic_fini(void *ctx)
 {
     struct quic_ctx *x = ctx;
     wkp_quic_crypto_fini(&x->crypto);
-    EVP_MD_CTX_free(x->md);
-    x->md = NULL;
+    wkp_tls_fp_free(x->fp);
+    x->fp = NULL;
     wkp_buf_free(&x->text);
 }
 

@@ -2,19 +2,16 @@
  * handshake messages joined across records and chunks, the hellos and the
  * certificate chain kept per flow, fingerprints made once per hello.
  *
- * Runs on the worker that owns the flow; the per-worker context holds one
- * EVP_MD_CTX for the fingerprint hashes and the scratch a hello is parsed
- * into. A flow keeps a small state (it lives until the flow ends, even
- * after DONE) and, on the heap, a compact copy of what the output needs of
- * each hello (struct tls_kept). The one idea: the bytes are read
- * as they arrive, never gathered. A record header (5 bytes) and a
- * handshake header (4 bytes) that straddle chunks are kept in the state;
- * only the body of a message we parse (ClientHello, ServerHello,
- * Certificate) that does not arrive whole in one chunk is copied, into a
- * per-direction heap buffer made on first need and freed once the fields
- * are complete or the flow ends.
- * Everything else (encrypted records, other messages, application data)
- * is skipped by counting. Once the handshake fields are complete (a
+ * Runs on the worker that owns the flow; the per-worker context holds the
+ * fingerprint hasher (a digest context and the digests of recent texts,
+ * tls_hello.h) and the scratch a hello is parsed into. A flow keeps a small state (it lives until
+ * the flow ends, even after DONE) and, on the heap, a compact copy of what the output needs of each
+ * hello (struct tls_kept). The one idea: the bytes are read as they arrive, never gathered. A
+ * record header (5 bytes) and a handshake header (4 bytes) that straddle chunks are kept in the
+ * state; only the body of a message we parse (ClientHello, ServerHello, Certificate) that does not
+ * arrive whole in one chunk is copied, into a per-direction heap buffer made on first need and
+ * freed once the fields are complete or the flow ends. Everything else (encrypted records, other
+ * messages, application data) is skipped by counting. Once the handshake fields are complete (a
  * certificate chain, or application data) parse answers DONE and the
  * engine stops reassembling the flow.
  *
@@ -28,7 +25,6 @@
 #include <string.h>
 
 #include <netinet/in.h>
-#include <openssl/evp.h>
 
 #include "dissectors/dissector.h"
 #include "dissectors/tls_hello.h"
@@ -72,7 +68,7 @@ static const struct wkp_dis_option tls_options[] = {
 
 struct tls_ctx {
     const struct wkp_dis_env *env;
-    EVP_MD_CTX *md;
+    struct wkp_tls_fp *fp;     /* the fingerprint hashes */
     struct wkp_x509_ctx *x509; /* certificate decoding without OpenSSL's shared key decoders */
     /* Scratch for the hello being parsed (what a flow keeps of it is
      * copied out into its struct tls_kept), and for the hellos and
@@ -163,16 +159,16 @@ static int tls_init(void *ctx, const struct wkp_dis_env *env)
 {
     struct tls_ctx *c = ctx;
     c->env = env;
-    c->md = EVP_MD_CTX_new();
+    c->fp = wkp_tls_fp_new();
     c->x509 = wkp_x509_ctx_new();
-    return c->md && c->x509 ? 0 : -1;
+    return c->fp && c->x509 ? 0 : -1;
 }
 
 static void tls_fini(void *ctx)
 {
     struct tls_ctx *c = ctx;
-    EVP_MD_CTX_free(c->md);
-    c->md = NULL;
+    wkp_tls_fp_free(c->fp);
+    c->fp = NULL;
     wkp_x509_ctx_free(c->x509);
     c->x509 = NULL;
 }
@@ -425,18 +421,18 @@ static void fingerprints(const struct tls_state *s)
         c->stext[i][0] = '\0';
     if (s->ch) {
         kept_hello(s->ch, WKP_TLS_CLIENT_HELLO, h);
-        wkp_tls_ja3(h, c->md, c->text[TX_JA3]);
-        wkp_tls_ja4(h, 't', false, c->md, c->text[TX_JA4]);
+        wkp_tls_ja3(h, c->fp, c->text[TX_JA3]);
+        wkp_tls_ja4(h, 't', false, c->fp, c->text[TX_JA4]);
         if (s->opt_raw) {
             wkp_tls_ja3_text(h, c->text[TX_JA3_FULL], WKP_TLS_FP_TEXT);
             wkp_tls_ja4_raw(h, 't', false, c->text[TX_JA4_R], WKP_TLS_FP_TEXT);
-            wkp_tls_ja4(h, 't', true, c->md, c->text[TX_JA4_O]);
+            wkp_tls_ja4(h, 't', true, c->fp, c->text[TX_JA4_O]);
             wkp_tls_ja4_raw(h, 't', true, c->text[TX_JA4_RO], WKP_TLS_FP_TEXT);
         }
     }
     if (s->sh) {
         kept_hello(s->sh, WKP_TLS_SERVER_HELLO, h);
-        wkp_tls_ja3(h, c->md, c->stext[SX_JA3S]);
+        wkp_tls_ja3(h, c->fp, c->stext[SX_JA3S]);
         if (s->opt_raw)
             wkp_tls_ja3s_text(h, c->stext[SX_JA3S_FULL], WKP_TLS_FP_TEXT);
     }

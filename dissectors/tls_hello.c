@@ -8,6 +8,7 @@
 #include "dissectors/tls_hello.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -457,35 +458,104 @@ static const EVP_MD *md_sha256(void)
 }
 #endif
 
+/* The recent texts: direct-mapped by a hash of the text, each slot a
+ * text of at most FP_TEXT bytes and its digest (longer texts are hashed
+ * every time). 64 slots, 37 KiB a hasher. */
+#define FP_SLOTS 64
+#define FP_TEXT  512
+
+struct fp_slot {
+    const EVP_MD *md; /* NULL: empty */
+    uint16_t len;
+    unsigned char dl;
+    unsigned char d[EVP_MAX_MD_SIZE];
+    char text[FP_TEXT];
+};
+
+struct wkp_tls_fp {
+    EVP_MD_CTX *ctx;
+    struct fp_slot slot[FP_SLOTS];
+};
+
+struct wkp_tls_fp *wkp_tls_fp_new(void)
+{
+    struct wkp_tls_fp *fp = calloc(1, sizeof *fp);
+    if (fp && !(fp->ctx = EVP_MD_CTX_new())) {
+        free(fp);
+        fp = NULL;
+    }
+    return fp;
+}
+
+void wkp_tls_fp_free(struct wkp_tls_fp *fp)
+{
+    if (!fp)
+        return;
+    EVP_MD_CTX_free(fp->ctx);
+    free(fp);
+}
+
+/* The slot of s (len bytes, at most FP_TEXT) for md: words mixed by a
+ * multiply, the top bits of the last product. */
+static struct fp_slot *fp_slot_of(struct wkp_tls_fp *fp, const char *s, size_t len,
+                                  const EVP_MD *md)
+{
+    uint64_t h = (uint64_t)(uintptr_t)md ^ (uint64_t)len;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
+        h ^= h >> 32;
+    }
+    uint64_t w = 0;
+    memcpy(&w, s + i, len - i);
+    h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
+    return &fp->slot[h >> 58]; /* 64 slots */
+}
+
 /* First n hex digits of a digest of s (n <= 2 * digest size). */
-static void digest_hex(const char *s, size_t len, const EVP_MD *md, void *md_ctx, char *out,
-                       unsigned n)
+static void digest_hex(const char *s, size_t len, const EVP_MD *md, struct wkp_tls_fp *fp,
+                       char *out, unsigned n)
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned dl = 0;
-    int ok;
-    if (md_ctx)
-        ok = EVP_DigestInit_ex(md_ctx, md, NULL) == 1 && EVP_DigestUpdate(md_ctx, s, len) == 1 &&
-             EVP_DigestFinal_ex(md_ctx, d, &dl) == 1;
-    else
-        ok = EVP_Digest(s, len, d, &dl, md, NULL) == 1;
-    if (!ok)
-        dl = 0;
+    struct fp_slot *e = fp && len <= FP_TEXT ? fp_slot_of(fp, s, len, md) : NULL;
+    if (e && e->md == md && e->len == len && memcmp(e->text, s, len) == 0) {
+        dl = e->dl;
+        memcpy(d, e->d, dl);
+    } else {
+        int ok;
+        if (fp)
+            ok = EVP_DigestInit_ex(fp->ctx, md, NULL) == 1 &&
+                 EVP_DigestUpdate(fp->ctx, s, len) == 1 && EVP_DigestFinal_ex(fp->ctx, d, &dl) == 1;
+        else
+            ok = EVP_Digest(s, len, d, &dl, md, NULL) == 1;
+        if (!ok || dl > sizeof d)
+            dl = 0;
+        if (e && dl) {
+            e->md = md;
+            e->len = (uint16_t)len;
+            e->dl = (unsigned char)dl;
+            memcpy(e->d, d, dl);
+            memcpy(e->text, s, len);
+        }
+    }
     for (unsigned i = 0; i < n; i++)
         out[i] = i / 2 < dl ? hex[i & 1 ? d[i / 2] & 15 : d[i / 2] >> 4] : '0';
     out[n] = '\0';
 }
 
-void wkp_tls_ja3(const struct wkp_tls_hello *h, void *md_ctx, char out[33])
+void wkp_tls_ja3(const struct wkp_tls_hello *h, struct wkp_tls_fp *fp, char out[33])
 {
     char text[WKP_TLS_FP_TEXT];
     size_t n = h->type == WKP_TLS_SERVER_HELLO ? wkp_tls_ja3s_text(h, text, sizeof text)
                                                : wkp_tls_ja3_text(h, text, sizeof text);
-    digest_hex(text, n, md_md5(), md_ctx, out, 32);
+    digest_hex(text, n, md_md5(), fp, out, 32);
 }
 
-void wkp_tls_ja4(const struct wkp_tls_hello *h, char proto, bool original, void *md_ctx,
+void wkp_tls_ja4(const struct wkp_tls_hello *h, char proto, bool original, struct wkp_tls_fp *fp,
                  char out[37])
 {
     struct ja4_lists l;
@@ -497,7 +567,7 @@ void wkp_tls_ja4(const struct wkp_tls_hello *h, char proto, bool original, void 
     if (l.ns) {
         text_init(&t, text, sizeof text);
         put_hex_list(&t, l.suites, l.ns);
-        digest_hex(text, t.len, md_sha256(), md_ctx, out + 11, 12);
+        digest_hex(text, t.len, md_sha256(), fp, out + 11, 12);
     } else {
         memcpy(out + 11, "000000000000", 13);
     }
@@ -505,7 +575,7 @@ void wkp_tls_ja4(const struct wkp_tls_hello *h, char proto, bool original, void 
     if (l.ne) {
         text_init(&t, text, sizeof text);
         put_ja4_c(&t, &l);
-        digest_hex(text, t.len, md_sha256(), md_ctx, out + 24, 12);
+        digest_hex(text, t.len, md_sha256(), fp, out + 24, 12);
     } else {
         memcpy(out + 24, "000000000000", 13);
     }

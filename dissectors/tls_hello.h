@@ -117,12 +117,24 @@ size_t wkp_tls_ja3s_text(const struct wkp_tls_hello *h, char *out, size_t cap);
 size_t wkp_tls_ja4_raw(const struct wkp_tls_hello *h, char proto, bool original, char *out,
                        size_t cap);
 
-/* Hashes. md_ctx: an EVP_MD_CTX * to reuse, or NULL for a one-shot one. */
+/* The fingerprint hasher of one thread (a dissector's context in one
+ * worker): a digest context reused for every hash, and the digests of
+ * recent texts. A capture's clients send few distinct hellos, so most JA3
+ * and JA4 texts come back; a text found among the recent ones (compared
+ * whole) is not hashed again. Owned by its creator; one thread at a time. */
+struct wkp_tls_fp;
+
+/* A new hasher, or NULL when out of memory. */
+struct wkp_tls_fp *wkp_tls_fp_new(void);
+/* Free fp (NULL: nothing). */
+void wkp_tls_fp_free(struct wkp_tls_fp *fp);
+
+/* Hashes. fp: a hasher to use, or NULL (a one-shot digest, nothing kept). */
 /* MD5 of the JA3 (server: JA3S) text as 32 hex digits + NUL. */
-void wkp_tls_ja3(const struct wkp_tls_hello *h, void *md_ctx, char out[33]);
+void wkp_tls_ja3(const struct wkp_tls_hello *h, struct wkp_tls_fp *fp, char out[33]);
 /* JA4 (original = false) or ja4_o (true): "a_b_c", 36 characters + NUL,
  * where b and c are the first 12 hex digits of SHA-256 of the raw parts. */
-void wkp_tls_ja4(const struct wkp_tls_hello *h, char proto, bool original, void *md_ctx,
+void wkp_tls_ja4(const struct wkp_tls_hello *h, char proto, bool original, struct wkp_tls_fp *fp,
                  char out[37]);
 
 #endif

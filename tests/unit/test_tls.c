@@ -3,6 +3,8 @@
  * gaps, bad headers, hostile lengths. Expected values are worked out in
  * the comments; the digests with the coreutils command shown. */
 #include <criterion/criterion.h>
+#include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -522,4 +524,55 @@ Test(tls_hello, alpn_ends_not_alphanumeric_give_hex_digits)
     char j[37];
     wkp_tls_ja4(&h, 'q', false, NULL, j);
     cr_expect_str_eq(j, "q12i0000ad_000000000000_000000000000");
+}
+
+/* MD5 of s as 32 hex digits, straight from OpenSSL: what wkp_tls_ja3 must give. */
+static void md5_hex(const char *s, size_t n, char out[33])
+{
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned dl = 0;
+    cr_assert_eq(EVP_Digest(s, n, d, &dl, EVP_md5(), NULL), 1);
+    cr_assert_eq(dl, 16u);
+    for (unsigned i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* A hasher keeps the digests of recent texts: 97 distinct client hellos
+ * (more than its 64 slots, so texts evict each other) in a shuffled order,
+ * three times over, and one whose JA3 text is too long to keep. Every JA3
+ * is the MD5 of its text computed here, every JA4 the one-shot one. */
+Test(tls_hello, a_hasher_gives_the_one_shot_digests)
+{
+    struct wkp_tls_fp *fp = wkp_tls_fp_new();
+    cr_assert_not_null(fp);
+    uint64_t x = 0x2545f4914f6cdd1dull;
+    for (int i = 0; i < 3 * 97 + 1; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        bool long_one = i == 3 * 97;
+        unsigned k = (unsigned)(x % 97);
+        struct wkp_tls_hello h;
+        memset(&h, 0, sizeof h);
+        h.type = WKP_TLS_CLIENT_HELLO;
+        h.version = 0x0303;
+        h.nsuites = h.nsuites_seen = h.nsuites_real = long_one ? WKP_TLS_MAX_SUITES : 3;
+        for (unsigned j = 0; j < h.nsuites; j++)
+            h.suites[j] = (uint16_t)(long_one ? 0x1000 + j : 0xc000 + k * 3 + j);
+        h.nexts = h.nexts_seen = h.nexts_real = 2;
+        h.exts[0] = 0x000a;
+        h.exts[1] = (uint16_t)(0x0010 + k % 5);
+        char text[WKP_TLS_FP_TEXT], want[33], got[33], j1[37], j2[37];
+        size_t n = wkp_tls_ja3_text(&h, text, sizeof text);
+        if (long_one)
+            cr_assert_gt(n, 512u, "a text longer than a hasher keeps (512 bytes)");
+        md5_hex(text, n, want);
+        wkp_tls_ja3(&h, fp, got);
+        cr_expect_str_eq(got, want, "hello %d (%u): %s", i, k, text);
+        wkp_tls_ja4(&h, 't', false, fp, j1);
+        wkp_tls_ja4(&h, 't', false, NULL, j2);
+        cr_expect_str_eq(j1, j2, "hello %d (%u)", i, k);
+    }
+    wkp_tls_fp_free(fp);
+    wkp_tls_fp_free(NULL);
 }
