@@ -1,4 +1,4 @@
-/* Prefetching a line this thread is about to write. */
+/* Prefetching the lines this thread is about to write (or read). */
 #ifndef WKP_PREFETCH_H
 #define WKP_PREFETCH_H
 
@@ -37,6 +37,14 @@ static inline void wkp_prefetch_w_lines(const void *p, size_t n)
     const char *s = p;
     for (uintptr_t l = (uintptr_t)s & ~(uintptr_t)63; l < (uintptr_t)(s + n); l += 64)
         wkp_prefetch_w((const void *)l);
+}
+
+/* Every line of the n bytes at p, for reading. */
+static inline void wkp_prefetch_lines(const void *p, size_t n)
+{
+    const char *s = p;
+    for (uintptr_t l = (uintptr_t)s & ~(uintptr_t)63; l < (uintptr_t)(s + n); l += 64)
+        __builtin_prefetch((const void *)l);
 }
 
 #endif
