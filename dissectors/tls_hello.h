@@ -4,9 +4,10 @@
  * Pure functions: bytes in, a fixed-size struct out, strings from the
  * struct. Nothing here knows about records, streams or flows, so the TCP
  * dissector (tls.c) and a QUIC one (TLS inside CRYPTO frames, JA4's 'q')
- * share it. Safe on any thread; the hashes use OpenSSL's one-shot EVP
- * digest, or a caller's EVP_MD_CTX to save its allocation; MD5 and SHA-256
- * are fetched once for the process and kept until it exits.
+ * share it. Safe on any thread, except that a fingerprint hasher (struct
+ * wkp_tls_fp, below) is used by one thread at a time; without one the hashes
+ * use OpenSSL's one-shot EVP digest. MD5 and SHA-256 are fetched once for
+ * the process and kept until it exits.
  *
  * Lists are capped (the WKP_TLS_MAX_* below): values past a cap are not
  * kept, but counted in the n*_seen totals, so JA4's counts stay exact while

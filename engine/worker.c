@@ -1218,12 +1218,12 @@ static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t
     /* The slot itself, which the reader wrote on its core: the lines up to
      * the parse (m), for writing; its hash, read from 24 ahead on, is not
      * on its first line for 5 slots in 8 (a slot is 280 bytes, not
-     * line-aligned). The parse's lines are fetched only when the reader
-     * wrote them (not WKP_ITEM_RAW: a quickly keyed frame is parsed into
-     * them here), for reading, 16 ahead once the kind is known. Asking
-     * for all five lines for writing 32 ahead took lines from the reader
-     * while it was still filling slots that close (bench-1g -f none -t 2,
-     * the reader parsing: 4-5 % more wall time). */
+     * line-aligned). The parse's lines are fetched 16 ahead, once the
+     * kind is known: for writing when this worker parses the frame
+     * (WKP_ITEM_RAW, keyed quickly), for reading when the reader did.
+     * Asking for all five lines for writing 32 ahead took lines from the
+     * reader while it was still filling slots that close (bench-1g -f none
+     * -t 2, the reader parsing: 4-5 % more wall time). */
     if (i + 32 < n)
         wkp_prefetch_w_lines(&slots[(first + i + 32) & mask], offsetof(struct wkp_pkt, m) + 16);
     if (i + 24 < n)
@@ -1231,7 +1231,9 @@ static inline void prefetch_ahead(struct wkp_worker *w, uint32_t first, uint32_t
     if (i + 16 < n) {
         const struct wkp_pkt *s16 = &slots[(first + i + 16) & mask];
         wkp_ftable_prefetch_entry(&w->table, s16->hash);
-        if (s16->kind != WKP_ITEM_RAW)
+        if (s16->kind == WKP_ITEM_RAW) /* parsed into here: for writing */
+            wkp_prefetch_w_lines(&s16->m, sizeof s16->m);
+        else
             wkp_prefetch_lines(&s16->m, sizeof s16->m);
     }
     if (i + 8 < n) {

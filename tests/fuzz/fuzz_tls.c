@@ -13,7 +13,8 @@
  * balanced outside strings, no raw control character in a string);
  * ext_protocol names "TLS" and at most "HTTPS" after it; the hello's kept
  * counts stay within their caps; JA3 is 32 hex digits, JA4 36 characters
- * with '_' at 10 and 23; the text functions never write past cap. */
+ * with '_' at 10 and 23, the same through a fingerprint hasher as without;
+ * the text functions never write past cap. */
 #include "fuzz_common.h"
 
 #include <netinet/in.h>
@@ -37,12 +38,21 @@ static void check_hello(const struct wkp_tls_hello *h)
     FZ_CHECK(h->nalpn <= WKP_TLS_MAX_ALPN && h->session_id_len <= WKP_TLS_SESSION_ID);
     for (unsigned i = 0; i < h->nalpn; i++)
         FZ_CHECK(h->alpn_len[i] >= 1 && h->alpn_len[i] <= WKP_TLS_ALPN_LEN);
-    char ja3[33], ja4[37], text[WKP_TLS_FP_TEXT], small[17];
+    /* one hasher for the whole run, as a worker keeps one: its remembered
+     * digests must give what the one-shot ones give */
+    static struct wkp_tls_fp *fp;
+    if (!fp)
+        fp = wkp_tls_fp_new();
+    char ja3[33], ja4[37], text[WKP_TLS_FP_TEXT], small[17], again[37];
     wkp_tls_ja3(h, NULL, ja3);
     FZ_CHECK(strlen(ja3) == 32 && strspn(ja3, "0123456789abcdef") == 32);
+    wkp_tls_ja3(h, fp, again);
+    FZ_CHECK(strcmp(again, ja3) == 0);
     for (int original = 0; original < 2; original++) {
         wkp_tls_ja4(h, 't', original, NULL, ja4);
         FZ_CHECK(strlen(ja4) == 36 && ja4[10] == '_' && ja4[23] == '_');
+        wkp_tls_ja4(h, 't', original, fp, again);
+        FZ_CHECK(strcmp(again, ja4) == 0);
         size_t n = wkp_tls_ja4_raw(h, 'q', original, text, sizeof text);
         FZ_CHECK(n == strlen(text) && n < sizeof text);
         memset(small, 'x', sizeof small);

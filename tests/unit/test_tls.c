@@ -537,10 +537,11 @@ static void md5_hex(const char *s, size_t n, char out[33])
         snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
-/* A hasher keeps the digests of recent texts: 97 distinct client hellos
- * (more than its 64 slots, so texts evict each other) in a shuffled order,
- * three times over, and one whose JA3 text is too long to keep. Every JA3
- * is the MD5 of its text computed here, every JA4 the one-shot one. */
+/* A hasher keeps the digests of recent texts: 291 client hellos drawn at
+ * random from 97 distinct ones (more than its 64 slots, so texts evict
+ * each other and come back), then one whose JA3 text is too long to keep.
+ * Every JA3 is the MD5 of its text computed here, every JA4 the one-shot
+ * one. */
 Test(tls_hello, a_hasher_gives_the_one_shot_digests)
 {
     struct wkp_tls_fp *fp = wkp_tls_fp_new();
