@@ -193,24 +193,22 @@ int wkp_flow_stats_compute(const struct wkp_seq *seq, bool tcp, const struct wkp
     double *col[WKP_NBLOCKS];
     for (int b = 0; b < WKP_NBLOCKS; b++)
         col[b] = scratch->v + (size_t)b * n;
-    unsigned skip = 0, broken = 0; /* bits of derivable[] */
+    bool derive = !all && n >= 2 && n <= DERIVE_MAX_RECORDS;
+    unsigned broken = 0; /* bits of derivable[] */
     int64_t c[NDERIVABLE] = {0};
-    if (!all && n >= 2 && n <= DERIVE_MAX_RECORDS) {
+    if (derive) {
         struct wkp_seq_it it = wkp_seq_first(seq);
         (void)wkp_seq_more(&it);
         for (size_t i = 0; i < NDERIVABLE; i++)
             c[i] = (int64_t)length_of(it.r, derivable[i].from) -
                    (int64_t)length_of(it.r, derivable[i].blk);
-        skip = (1u << NDERIVABLE) - 1;
     }
     for (struct wkp_seq_it it = wkp_seq_first(seq); wkp_seq_more(&it); wkp_seq_next(&it)) {
         double v[WKP_NBLOCKS];
         values(&local, it.r, tcp, v);
-        for (size_t i = 0; skip && i < NDERIVABLE; i++) {
-            if (skip >> i & 1) {
-                broken |= (unsigned)!keeps(it.r, i, c[i]) << i;
-                v[derivable[i].blk] = NAN;
-            }
+        for (size_t i = 0; derive && i < NDERIVABLE; i++) {
+            broken |= (unsigned)!keeps(it.r, i, c[i]) << i;
+            v[derivable[i].blk] = NAN;
         }
         for (int b = 0; b < WKP_NBLOCKS; b++) {
             if (isnan(v[b]))
@@ -231,7 +229,7 @@ int wkp_flow_stats_compute(const struct wkp_seq *seq, bool tcp, const struct wkp
             wkp_block_acc_add(&local.acc[b], x);
         }
     }
-    unsigned derived = skip & ~broken;
+    unsigned derived = derive ? ~broken : 0;
     const struct wkp_flow_acc *src = all ? all : &local;
     double median[WKP_NBLOCKS];
     out->present = 0;
