@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "dissectors/dissector.h"
+#include "util/addrtext.h"
 
 #define DHCPV6_MAX_TYPES  32   /* message types kept in the list */
 #define DHCPV6_MAX_RELAY  8    /* relay messages unwrapped around one message */
@@ -341,9 +342,8 @@ static void put_leases(struct wkp_buf *out, const struct dhcpv6_state *s, bool p
         memcpy(&l, s->leases.p + i * sizeof l, sizeof l);
         if ((l.plen != 255) != prefixes)
             continue;
-        char t[INET6_ADDRSTRLEN];
-        if (!inet_ntop(AF_INET6, l.addr, t, sizeof t))
-            continue;
+        char t[WKP_ADDR_TEXT_MAX];
+        wkp_addr_text(l.addr, 6, t);
         wkp_buf_puts(out, first ? "\"" : ",\"");
         wkp_buf_puts(out, t);
         if (prefixes) {

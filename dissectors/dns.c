@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "dissectors/dissector.h"
+#include "util/addrtext.h"
 #include "util/blocks.h"
 
 #define DNS_MAX_QUERIES   32
@@ -355,7 +356,7 @@ static bool answer_data(struct dns_ctx *x, uint16_t type, struct wkp_cur *m, uin
     uint8_t name[DNS_NAME_WIRE_MAX];
     uint32_t nn = 0;
     int k = 0;
-    char tmp[INET6_ADDRSTRLEN];
+    char tmp[WKP_ADDR_TEXT_MAX];
     switch (type) {
     case 1: /* A */
     case 28: /* AAAA */ {
@@ -364,9 +365,7 @@ static bool answer_data(struct dns_ctx *x, uint16_t type, struct wkp_cur *m, uin
         if (rdlen != want)
             return false;
         wkp_cur_copy(&rd, a, want);
-        if (!inet_ntop(type == 1 ? AF_INET : AF_INET6, a, tmp, sizeof tmp))
-            return false;
-        *n = (uint32_t)strlen(tmp);
+        *n = (uint32_t)(wkp_addr_put(tmp, a, type == 1 ? 4 : 6) - tmp);
         memcpy(out, tmp, *n);
         return true;
     }

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "dissectors/dissector.h"
+#include "util/addrtext.h"
 
 #define ICMP_MAX_TYPES    16 /* (type, code) pairs kept */
 #define ICMP_MAX_PREFIXES 4  /* router advertisement prefixes kept */
@@ -346,9 +347,8 @@ static void put_u(struct wkp_buf *out, const char *key, uint64_t v)
 
 static void put_addr(struct wkp_buf *out, int family, const uint8_t *a)
 {
-    char t[INET6_ADDRSTRLEN];
-    if (!inet_ntop(family == 4 ? AF_INET : AF_INET6, a, t, sizeof t))
-        t[0] = '\0';
+    char t[WKP_ADDR_TEXT_MAX];
+    wkp_addr_text(a, family == 4 ? 4 : 6, t);
     wkp_buf_putc(out, '"');
     wkp_buf_puts(out, t);
     wkp_buf_putc(out, '"');
@@ -414,9 +414,8 @@ static void icmp_write(const void *state, struct wkp_buf *out)
     if (s->nprefixes) {
         wkp_buf_puts(out, ",\"prefixes\":[");
         for (unsigned i = 0; i < s->nprefixes; i++) {
-            char t[INET6_ADDRSTRLEN];
-            if (!inet_ntop(AF_INET6, s->more->prefixes[i].addr, t, sizeof t))
-                t[0] = '\0';
+            char t[WKP_ADDR_TEXT_MAX];
+            wkp_addr_text(s->more->prefixes[i].addr, 6, t);
             wkp_buf_puts(out, i ? ",\"" : "\"");
             wkp_buf_puts(out, t);
             put_u(out, "/", s->more->prefixes[i].len);

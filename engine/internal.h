@@ -332,8 +332,6 @@ WKP_HIDDEN void *wkp__worker_main(void *arg);
  * or custom state: its table entry (*entry), its sequence chunks (*seq) and
  * its share of the hash table's buckets. */
 WKP_HIDDEN size_t wkp__flow_footprint(uint64_t packets, size_t *entry, size_t *seq);
-/* a (4 or 16 bytes) as inet_ntop() writes it; returns out. */
-WKP_HIDDEN char *wkp__addr_text(const uint8_t *a, int family, char out[46]);
 /* engine/merger.c */
 WKP_HIDDEN void *wkp__merger_main(void *arg);
 /* Before the threads start: the worker's queue and its ring's hook. 0 on success. */

@@ -19,6 +19,7 @@
 #include "dissectors/dissector.h"
 #include "engine/columns.h"
 #include "engine/internal.h"
+#include "util/addrtext.h"
 #include "util/dtoa.h"
 #include "util/nstime.h"
 
@@ -226,14 +227,12 @@ __attribute__((noinline)) static void tunnel_json(struct wkp_buf *b, const struc
         wkp_buf_u64(b, t->gre_key);
     }
     if (ip_tunnel && t->outer_family) {
-        char a[46], z[46];
-        int af = t->outer_family == 6 ? AF_INET6 : AF_INET;
-        if (inet_ntop(af, t->outer_src, a, sizeof a) && inet_ntop(af, t->outer_dst, z, sizeof z)) {
-            wkp_buf_puts(b, ",\"outer_src\":");
-            wkp_buf_json_str(b, a);
-            wkp_buf_puts(b, ",\"outer_dst\":");
-            wkp_buf_json_str(b, z);
-        }
+        char a[WKP_ADDR_TEXT_MAX], z[WKP_ADDR_TEXT_MAX];
+        int af = t->outer_family == 6 ? 6 : 4;
+        wkp_buf_puts(b, ",\"outer_src\":");
+        wkp_buf_json_str(b, wkp_addr_text(t->outer_src, af, a));
+        wkp_buf_puts(b, ",\"outer_dst\":");
+        wkp_buf_json_str(b, wkp_addr_text(t->outer_dst, af, z));
     }
     wkp_buf_putc(b, '}');
 }

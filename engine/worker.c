@@ -19,6 +19,7 @@
 #include "engine/columns.h"
 #include "engine/internal.h"
 #include "features/community_id.h"
+#include "util/addrtext.h"
 #include "util/nstime.h"
 #include "util/prefetch.h"
 #include "flowtable/tcp.h"
@@ -146,76 +147,9 @@ static char *put_dec(char *p, unsigned v)
     return p;
 }
 
-static char *put_ipv4(char *p, const uint8_t *a)
-{
-    for (int i = 0; i < 4; i++) {
-        if (i)
-            *p++ = '.';
-        p = put_dec(p, a[i]);
-    }
-    return p;
-}
-
-/* An address as inet_ntop() writes it, character for character (the
- * output format), without its sprintf per group: a flood ends millions of
- * flows and this ran twice for each. IPv6 follows glibc's inet_ntop6: the
- * longest run of two or more zero groups (the first of equal runs) becomes
- * "::", and ::a.b.c.d / ::ffff:a.b.c.d end in dotted IPv4.
- * tests/unit/test_flowmem.c compares it with inet_ntop(). */
-char *wkp__addr_text(const uint8_t *a, int family, char out[46])
-{
-    char *p = out;
-    if (family != 6) {
-        p = put_ipv4(p, a);
-        *p = '\0';
-        return out;
-    }
-    unsigned w[8];
-    for (int i = 0; i < 8; i++)
-        w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
-    int best = -1, best_len = 0, cur = -1, cur_len = 0;
-    for (int i = 0; i < 8; i++) {
-        if (w[i] == 0) {
-            if (cur == -1)
-                cur = i, cur_len = 1;
-            else
-                cur_len++;
-        } else if (cur != -1) {
-            if (best == -1 || cur_len > best_len)
-                best = cur, best_len = cur_len;
-            cur = -1;
-        }
-    }
-    if (cur != -1 && (best == -1 || cur_len > best_len))
-        best = cur, best_len = cur_len;
-    if (best != -1 && best_len < 2)
-        best = -1;
-    static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 8; i++) {
-        if (best != -1 && i >= best && i < best + best_len) {
-            if (i == best)
-                *p++ = ':';
-            continue;
-        }
-        if (i)
-            *p++ = ':';
-        if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff))) {
-            p = put_ipv4(p, a + 12);
-            break;
-        }
-        int sh = w[i] >= 0x1000 ? 12 : w[i] >= 0x100 ? 8 : w[i] >= 0x10 ? 4 : 0;
-        for (; sh >= 0; sh -= 4)
-            *p++ = hex[(w[i] >> sh) & 0xf];
-    }
-    if (best != -1 && best + best_len == 8)
-        *p++ = ':';
-    *p = '\0';
-    return out;
-}
-
 static void addr_text(const uint8_t *a, int family, char out[46])
 {
-    wkp__addr_text(a, family, out);
+    wkp_addr_text(a, family, out);
 }
 
 /* "SRC:SPORT -> DST:DPORT (PROTO)", the record's key, without snprintf. */

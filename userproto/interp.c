@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "userproto/up_internal.h"
+#include "util/addrtext.h"
 
 #define MAX_DEPTH  8
 #define MAX_ROUNDS 256
@@ -566,8 +567,7 @@ void wkp_up_value_json(struct wkp_buf *b, uint8_t kind, int64_t i, const uint8_t
     case WKP_UP_INT: wkp_buf_i64(b, i); return;
     case WKP_UP_IPV4:
     case WKP_UP_IPV6:
-        if (!inet_ntop(kind == WKP_UP_IPV4 ? AF_INET : AF_INET6, p, t, sizeof t))
-            t[0] = '\0';
+        wkp_addr_text(p, kind == WKP_UP_IPV4 ? 4 : 6, t);
         wkp_buf_json_str(b, t);
         return;
     case WKP_UP_MAC:

@@ -1,21 +1,25 @@
-/* The record's address text (engine/worker.c) must be what inet_ntop()
- * writes: compared with glibc's inet_ntop on hand-picked addresses (zero
- * runs at each end and in the middle, ties between runs, the embedded IPv4
- * forms) and on a million addresses whose groups are zero with
- * probability one half, so every zero-run pattern occurs. */
+/* The address text (util/addrtext.c: the records, DNS answers, DHCPv6 and
+ * ICMP addresses) must be what inet_ntop() writes: compared with glibc's
+ * inet_ntop on hand-picked addresses (zero runs at each end and in the
+ * middle, ties between runs, the embedded IPv4 forms) and on a million
+ * addresses whose groups are zero with probability one half, so every
+ * zero-run pattern occurs. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "engine/internal.h"
+#include "util/addrtext.h"
 
 static void check(const uint8_t *a, int family)
 {
     char want[INET6_ADDRSTRLEN], got[46];
     cr_assert_not_null(inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, want, sizeof want));
-    cr_assert_eq(wkp__addr_text(a, family, got), got);
+    cr_assert_eq(wkp_addr_text(a, family, got), got);
     cr_assert_str_eq(got, want);
+    char put[WKP_ADDR_TEXT_MAX];
+    cr_assert_eq(wkp_addr_put(put, a, family), put + strlen(want));
+    cr_assert_str_eq(put, want);
 }
 
 static void check6(const char *text)
