@@ -147,11 +147,6 @@ static char *put_dec(char *p, unsigned v)
     return p;
 }
 
-static void addr_text(const uint8_t *a, int family, char out[46])
-{
-    wkp_addr_text(a, family, out);
-}
-
 /* "SRC:SPORT -> DST:DPORT (PROTO)", the record's key, without snprintf. */
 static void key_text(struct wkp_flow *f)
 {
@@ -306,8 +301,8 @@ static void fill_record(struct wkp_worker *w, struct live_flow *lf, struct wkp_f
     const uint8_t *da = lf->creator_is_a ? k->b : k->a;
     f->sport = lf->creator_is_a ? k->pa : k->pb;
     f->dport = lf->creator_is_a ? k->pb : k->pa;
-    addr_text(sa, k->family, f->src_ip);
-    addr_text(da, k->family, f->dst_ip);
+    wkp_addr_text(sa, k->family, f->src_ip);
+    wkp_addr_text(da, k->family, f->dst_ip);
     key_text(f);
     wkp_community_id(k->family, sa, da, f->sport, f->dport, k->proto, 0, f->community_id);
     f->start_ns = lf->start_ns;

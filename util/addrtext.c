@@ -1,3 +1,4 @@
+/* Address text as inet_ntop() writes it (util/addrtext.h). */
 #include "util/addrtext.h"
 
 static char *put_dec(char *p, unsigned v)

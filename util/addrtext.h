@@ -11,7 +11,8 @@
 
 #include <stdint.h>
 
-/* The longest text and its NUL ("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"). */
+/* Room for any text and its NUL: INET6_ADDRSTRLEN (the longest written is
+ * 39 characters, eight groups of four hex digits). */
 #define WKP_ADDR_TEXT_MAX 46
 
 /* Writes the text of the 4-byte (family 4) or 16-byte (family 6) address a

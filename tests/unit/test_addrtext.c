@@ -1,9 +1,9 @@
-/* The address text (util/addrtext.c: the records, DNS answers, DHCPv6 and
- * ICMP addresses) must be what inet_ntop() writes: compared with glibc's
- * inet_ntop on hand-picked addresses (zero runs at each end and in the
- * middle, ties between runs, the embedded IPv4 forms) and on a million
- * addresses whose groups are zero with probability one half, so every
- * zero-run pattern occurs. */
+/* The address text (util/addrtext.c: the records, DNS answers, DHCPv6,
+ * ICMP and user-protocol addresses, a tunnel's outer addresses) must be
+ * what inet_ntop() writes: compared with glibc's inet_ntop on hand-picked
+ * addresses (zero runs at each end and in the middle, ties between runs,
+ * the embedded IPv4 forms) and on a million addresses whose groups are
+ * zero with probability one half, so every zero-run pattern occurs. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <stdint.h>
