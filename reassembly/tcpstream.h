@@ -203,4 +203,26 @@ static inline bool wkp_tcpstream_pass(struct wkp_tcpstream *s, uint32_t seq, uin
     return true;
 }
 
+/* The same shortcut for a reader that reads no further than the limit (the
+ * signature scanner, whose limit is its depth): a segment that crosses the
+ * limit passes too. Returns how many of its bytes to read where they lie,
+ * up to the limit, the rest counted as delivered and dropped, all as
+ * wkp_tcpstream_segment then wkp_tcpstream_consume of the stored bytes
+ * would count them (and without storing the bytes that fit); 0: nothing
+ * changed. */
+static inline uint32_t wkp_tcpstream_pass_head(struct wkp_tcpstream *s, uint32_t seq, uint8_t flags,
+                                               uint32_t len, uint32_t seg_len)
+{
+    if (!s->started || (flags & (WKP_TS_FIN | WKP_TS_SYN | WKP_TS_RST)) || !len || seg_len > len ||
+        seq != s->next || s->buf_len || s->ngap || s->closed || s->base >= s->limit ||
+        (s->ooo && wkp_tcpstream_held(s)))
+        return 0;
+    uint32_t n = len < s->limit - s->base ? len : s->limit - s->base;
+    s->c->delivered += len;
+    s->c->dropped += len - n;
+    s->next += len;
+    s->base += n;
+    return n;
+}
+
 #endif

@@ -573,24 +573,41 @@ Test(tcpstream, pass_takes_only_in_order_segments_with_nothing_waiting)
     cr_assert_eq(c.delivered, 1000);
     cr_assert_eq(c.dropped, 0);
     wkp_tcpstream_fini(&s);
+
+    /* up to the limit (100 bytes): a 150-byte first segment gives its
+     * first 100 to read, and 50 delivered past the limit are dropped */
+    struct wkp_tcpstream_counters d = {0};
+    wkp_tcpstream_init(&s, 100, NULL, &d);
+    wkp_tcpstream_segment(&s, 99, SYN, NULL, 0, 0);
+    cr_assert_eq(wkp_tcpstream_pass_head(&s, 100, FIN | ACK, 150, 150), 0); /* FIN */
+    cr_assert_eq(wkp_tcpstream_pass_head(&s, 100, PSH | ACK, 150, 150), 100);
+    cr_assert_eq(s.next, 250);
+    cr_assert_eq(s.base, 100);
+    cr_assert_eq(d.delivered, 150);
+    cr_assert_eq(d.dropped, 50);
+    cr_assert_null(s.buf);
+    cr_assert_eq(wkp_tcpstream_pass_head(&s, 250, PSH | ACK, 10, 10), 0); /* at the limit */
+    wkp_tcpstream_fini(&s);
 }
 
 /* Random segment orders (in order, reordered, overlapping, cut, with SYN
- * and FIN) fed two ways to a reader that consumes all it gets: through
- * wkp_tcpstream_segment alone, and through the shortcut when it is taken.
- * The bytes read, the counters and the stream's state must not differ. */
+ * and FIN) fed three ways to a reader that consumes all it gets: through
+ * wkp_tcpstream_segment alone, through the shortcut when it is taken, and
+ * through the shortcut up to the limit (wkp_tcpstream_pass_head). The bytes
+ * read, the counters and the stream's state must not differ. */
 Test(tcpstream, pass_reads_and_counts_as_segment_then_consume)
 {
     uint64_t rng = 0x5eed7c95;
-    size_t passed = 0, fed = 0;
+    size_t passed = 0, fed = 0, cut = 0;
     for (int round = 0; round < 2000; round++) {
-        struct wkp_tcpstream a, b;
-        struct wkp_tcpstream_counters ca = {0}, cb = {0};
+        struct wkp_tcpstream a, b, h;
+        struct wkp_tcpstream_counters ca = {0}, cb = {0}, ch = {0};
         uint32_t limit = round % 3 == 0 ? 600 : 4096;
         wkp_tcpstream_init(&a, limit, NULL, &ca);
         wkp_tcpstream_init(&b, limit, NULL, &cb);
-        uint8_t got_a[8192], got_b[8192];
-        size_t na = 0, nb = 0;
+        wkp_tcpstream_init(&h, limit, NULL, &ch);
+        uint8_t got_a[8192], got_b[8192], got_h[8192];
+        size_t na = 0, nb = 0, nh = 0;
         uint32_t isn1 = (uint32_t)(rng >> 7) | 0xfffff000u; /* wraps inside the stream */
         uint32_t sent = 0;
         for (int i = 0; i < 40; i++) {
@@ -611,6 +628,7 @@ Test(tcpstream, pass_reads_and_counts_as_segment_then_consume)
             if (i == 0) {
                 wkp_tcpstream_segment(&a, isn1 - 1, SYN, NULL, 0, 0);
                 wkp_tcpstream_segment(&b, isn1 - 1, SYN, NULL, 0, 0);
+                wkp_tcpstream_segment(&h, isn1 - 1, SYN, NULL, 0, 0);
             }
             wkp_tcpstream_segment(&a, isn1 + o, fl, pl, len, n);
             if (wkp_tcpstream_pass(&b, isn1 + o, fl, len, n)) {
@@ -620,6 +638,14 @@ Test(tcpstream, pass_reads_and_counts_as_segment_then_consume)
             } else {
                 wkp_tcpstream_segment(&b, isn1 + o, fl, pl, len, n);
                 fed++;
+            }
+            uint32_t k = wkp_tcpstream_pass_head(&h, isn1 + o, fl, len, n);
+            if (k) {
+                memcpy(got_h + nh, pl, k);
+                nh += k;
+                cut += k < len;
+            } else {
+                wkp_tcpstream_segment(&h, isn1 + o, fl, pl, len, n);
             }
             uint32_t l;
             const uint8_t *p = wkp_tcpstream_data(&a, &l);
@@ -634,6 +660,12 @@ Test(tcpstream, pass_reads_and_counts_as_segment_then_consume)
                 nb += l;
                 wkp_tcpstream_consume(&b, l);
             }
+            p = wkp_tcpstream_data(&h, &l);
+            if (l) {
+                memcpy(got_h + nh, p, l);
+                nh += l;
+                wkp_tcpstream_consume(&h, l);
+            }
             if (o + n > sent)
                 sent = o + n;
         }
@@ -644,12 +676,22 @@ Test(tcpstream, pass_reads_and_counts_as_segment_then_consume)
         cr_assert_eq(a.base, b.base);
         cr_assert_eq(a.fin, b.fin);
         cr_assert_eq(wkp_tcpstream_held(&a), wkp_tcpstream_held(&b));
+        cr_assert_eq(na, nh, "round %d: %zu bytes read against %zu up to the limit", round, na, nh);
+        cr_assert(memcmp(got_a, got_h, na) == 0, "round %d: bytes differ up to the limit", round);
+        cr_assert(memcmp(&ca, &ch, sizeof ca) == 0, "round %d: counters differ up to the limit",
+                  round);
+        cr_assert_eq(a.next, h.next);
+        cr_assert_eq(a.base, h.base);
+        cr_assert_eq(a.fin, h.fin);
+        cr_assert_eq(wkp_tcpstream_held(&a), wkp_tcpstream_held(&h));
         wkp_tcpstream_fini(&a);
         wkp_tcpstream_fini(&b);
+        wkp_tcpstream_fini(&h);
     }
-    cr_log_info("shortcut taken %zu times, not taken %zu", passed, fed);
+    cr_log_info("shortcut taken %zu times, not taken %zu, cut at the limit %zu", passed, fed, cut);
     cr_assert_gt(passed, 5000); /* both ways well exercised */
     cr_assert_gt(fed, 10000);
+    cr_assert_gt(cut, 100); /* segments that cross the limit */
 }
 
 /* Gap markers take no memory until the first gap inside the buffer; once
