@@ -183,7 +183,7 @@ uint32_t wkp_tcpstream_held(const struct wkp_tcpstream *s);
 size_t wkp_tcpstream_mem(const struct wkp_tcpstream *s);
 
 /* The in-order shortcut for a reader that consumes everything it is given
- * (the signature scanner, a stream dissector): true when the segment's
+ * (a stream dissector; the signature scanner uses the variant below): true when the segment's
  * bytes are exactly the next ones, whole (seg_len == len > 0), without SYN,
  * FIN or RST, and s has nothing stored, held or marked, with room for all
  * len bytes under its limit. Then s counts them as delivered and consumed,

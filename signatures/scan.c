@@ -254,8 +254,8 @@ int wkp_sig_tcp(struct wkp_sig_worker *sw, struct wkp_sig_flow **slot, int dir, 
     uint32_t n = wkp_tcpstream_pass_head(sd->ts, seq, flags, len, seg_len);
     if (n) {
         /* in order with nothing waiting: scanned where it lies, not copied,
-         * up to the stream's limit, which is the depth (a first segment
-         * longer than the depth used to be copied into a buffer first) */
+         * up to the stream's limit, which is the depth (a segment that
+         * crosses the depth used to be copied into a buffer first) */
         if (scan(sw, f, dir, payload, n) != 0)
             return -1;
         if (sd->done)
