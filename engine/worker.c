@@ -135,35 +135,24 @@ static int64_t timeout_of(const struct wkp_engine *e, int lru_class)
     }
 }
 
-static char *put_dec(char *p, unsigned v)
-{
-    char d[10];
-    int n = 0;
-    do
-        d[n++] = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
-    while (n)
-        *p++ = d[--n];
-    return p;
-}
-
 /* "SRC:SPORT -> DST:DPORT (PROTO)", the record's key, without snprintf. */
 static void key_text(struct wkp_flow *f)
 {
     char tmp[16], *p = f->key;
     const char *name = wkp__proto_name(f->proto, tmp);
     size_t ls = strlen(f->src_ip), ld = strlen(f->dst_ip), ln = strlen(name);
-    /* 45 + 1 + 5 + 4 + 45 + 1 + 5 + 2 + 11 + 1 + 1 < sizeof f->key */
+    /* 45 + 1 + 5 + 4 + 45 + 1 + 5 + 2 + 11 + 1 + 1 < sizeof f->key, and the
+     * 8-byte stores of a port's digits end by 45 + 1 + 5 + 4 + 45 + 1 + 8 */
     memcpy(p, f->src_ip, ls);
     p += ls;
     *p++ = ':';
-    p = put_dec(p, f->sport);
+    p = wkp_put_u64(p, f->sport);
     memcpy(p, " -> ", 4);
     p += 4;
     memcpy(p, f->dst_ip, ld);
     p += ld;
     *p++ = ':';
-    p = put_dec(p, f->dport);
+    p = wkp_put_u64(p, f->dport);
     *p++ = ' ';
     *p++ = '(';
     memcpy(p, name, ln);
