@@ -294,12 +294,15 @@ struct wkp_engine {
     struct wkp_worker *workers;
     /* hand-off (merger.c): the per-worker queue bounds, the merger's
      * sleep, the last position the reader fully dispatched (set when it
-     * waits on a full ring), and records alive (built, not yet freed) */
+     * waits on a full ring), and records alive (built, not yet freed) and
+     * their peak, counted only when count_live is set (a test's hook: every
+     * worker and the merger would otherwise write one cache line a flow) */
     uint32_t handoff_flows;
     uint64_t handoff_bytes;
     _Atomic uint32_t merger_wake;
     _Atomic int merger_sleeping;
     _Atomic uint64_t sent_pos;
+    bool count_live;
     _Atomic uint64_t flows_live, flows_live_peak;
     /* reader -> progress (merger) */
     _Atomic uint64_t prog_bytes, prog_packets;

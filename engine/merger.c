@@ -96,6 +96,7 @@ int wkp__handoff_init(struct wkp_worker *w)
             p2 <<= 1;
         e->handoff_flows = p2;
         e->handoff_bytes = env_u64("WKP_HANDOFF_BYTES", HANDOFF_BYTES);
+        e->count_live = getenv("WKP_HANDOFF_FLOWS") || getenv("WKP_HANDOFF_BYTES");
         atomic_store(&e->sent_pos, 0);
         atomic_store(&e->flows_live, 0);
         atomic_store(&e->flows_live_peak, 0);
@@ -109,7 +110,8 @@ int wkp__handoff_init(struct wkp_worker *w)
 static void record_gone(struct wkp_engine *e, struct wkp_flow *f)
 {
     wkp__flow_free(f);
-    atomic_fetch_sub_explicit(&e->flows_live, 1, memory_order_relaxed);
+    if (e->count_live)
+        atomic_fetch_sub_explicit(&e->flows_live, 1, memory_order_relaxed);
 }
 
 /* The list holds at most the records in flight at once (the queue's
@@ -134,7 +136,8 @@ void wkp__record_back(struct wkp_engine *e, struct wkp_worker *w, struct wkp_flo
      * the record's emptying above is done before the worker sees it. */
     while (!atomic_compare_exchange_weak_explicit(&w->back, &h, f, memory_order_release,
                                                   memory_order_relaxed));
-    atomic_fetch_sub_explicit(&e->flows_live, 1, memory_order_relaxed);
+    if (e->count_live)
+        atomic_fetch_sub_explicit(&e->flows_live, 1, memory_order_relaxed);
 }
 
 struct wkp_flow *wkp__record_new(struct wkp_worker *w)
@@ -236,12 +239,14 @@ void wkp__handoff_drain(struct wkp_worker *w)
 void wkp__handoff_flow(struct wkp_worker *w, struct wkp_flow *f)
 {
     struct wkp_engine *e = w->e;
-    uint64_t live = atomic_fetch_add_explicit(&e->flows_live, 1, memory_order_relaxed) + 1;
-    uint64_t peak = atomic_load_explicit(&e->flows_live_peak, memory_order_relaxed);
-    while (live > peak &&
-           !atomic_compare_exchange_weak_explicit(&e->flows_live_peak, &peak, live,
-                                                  memory_order_relaxed, memory_order_relaxed))
-        ;
+    if (e->count_live) {
+        uint64_t live = atomic_fetch_add_explicit(&e->flows_live, 1, memory_order_relaxed) + 1;
+        uint64_t peak = atomic_load_explicit(&e->flows_live_peak, memory_order_relaxed);
+        while (live > peak &&
+               !atomic_compare_exchange_weak_explicit(&e->flows_live_peak, &peak, live,
+                                                      memory_order_relaxed, memory_order_relaxed))
+            ;
+    }
     if (w->nstage && w->stage[0]->end_pos != f->end_pos)
         wkp__handoff_drain(w);
     if (w->nstage == w->stage_cap) {
