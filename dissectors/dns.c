@@ -356,7 +356,6 @@ static bool answer_data(struct dns_ctx *x, uint16_t type, struct wkp_cur *m, uin
     uint8_t name[DNS_NAME_WIRE_MAX];
     uint32_t nn = 0;
     int k = 0;
-    char tmp[WKP_ADDR_TEXT_MAX];
     switch (type) {
     case 1: /* A */
     case 28: /* AAAA */ {
@@ -365,8 +364,8 @@ static bool answer_data(struct dns_ctx *x, uint16_t type, struct wkp_cur *m, uin
         if (rdlen != want)
             return false;
         wkp_cur_copy(&rd, a, want);
-        *n = (uint32_t)(wkp_addr_put(tmp, a, type == 1 ? 4 : 6) - tmp);
-        memcpy(out, tmp, *n);
+        /* out has room for any address text (the caller's buffer holds a name) */
+        *n = (uint32_t)(wkp_addr_put((char *)out, a, type == 1 ? 4 : 6) - (char *)out);
         return true;
     }
     case 2:  /* NS */

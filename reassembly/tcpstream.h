@@ -182,34 +182,15 @@ uint32_t wkp_tcpstream_held(const struct wkp_tcpstream *s);
  * out-of-order table; the gap markers are not charged). */
 size_t wkp_tcpstream_mem(const struct wkp_tcpstream *s);
 
-/* The in-order shortcut for a reader that consumes everything it is given
- * (a stream dissector; the signature scanner uses the variant below): true when the segment's
- * bytes are exactly the next ones, whole (seg_len == len > 0), without SYN,
- * FIN or RST, and s has nothing stored, held or marked, with room for all
- * len bytes under its limit. Then s counts them as delivered and consumed,
- * as wkp_tcpstream_segment followed by wkp_tcpstream_consume of them would,
- * without copying them: the caller reads them from its payload. false:
- * nothing changed; feed the segment with wkp_tcpstream_segment. */
-static inline bool wkp_tcpstream_pass(struct wkp_tcpstream *s, uint32_t seq, uint8_t flags,
-                                      uint32_t len, uint32_t seg_len)
-{
-    if (!s->started || (flags & (WKP_TS_FIN | WKP_TS_SYN | WKP_TS_RST)) || !len || seg_len > len ||
-        seq != s->next || s->buf_len || s->ngap || s->closed || len > s->limit - s->base ||
-        (s->ooo && wkp_tcpstream_held(s)))
-        return false;
-    s->c->delivered += len;
-    s->next += len;
-    s->base += len;
-    return true;
-}
-
-/* The same shortcut for a reader that reads no further than the limit (the
- * signature scanner, whose limit is its depth): a segment that crosses the
- * limit passes too. Returns how many of its bytes to read where they lie,
- * up to the limit, the rest counted as delivered and dropped, all as
- * wkp_tcpstream_segment then wkp_tcpstream_consume of the stored bytes
- * would count them (and without storing the bytes that fit); 0: nothing
- * changed. */
+/* The in-order shortcut for a reader that reads no further than the limit
+ * (the signature scanner, whose limit is its depth). Taken when the
+ * segment's bytes are exactly the next ones, whole (seg_len == len > 0),
+ * without SYN, FIN or RST, and s has nothing stored, held or marked and
+ * room left under its limit. Returns how many of its bytes to read where
+ * they lie, up to the limit; s counts them as delivered and consumed and
+ * the rest as delivered and dropped, as wkp_tcpstream_segment followed by
+ * wkp_tcpstream_consume of the stored bytes would, without copying them.
+ * 0: nothing changed; feed the segment with wkp_tcpstream_segment. */
 static inline uint32_t wkp_tcpstream_pass_head(struct wkp_tcpstream *s, uint32_t seq, uint8_t flags,
                                                uint32_t len, uint32_t seg_len)
 {
@@ -223,6 +204,16 @@ static inline uint32_t wkp_tcpstream_pass_head(struct wkp_tcpstream *s, uint32_t
     s->next += len;
     s->base += n;
     return n;
+}
+
+/* The same for a reader that consumes everything it is given (a stream
+ * dissector): taken only when all len bytes fit under the limit. true: s
+ * counts them as delivered and consumed, and the caller reads them from its
+ * payload; false: nothing changed. */
+static inline bool wkp_tcpstream_pass(struct wkp_tcpstream *s, uint32_t seq, uint8_t flags,
+                                      uint32_t len, uint32_t seg_len)
+{
+    return len <= s->limit - s->base && wkp_tcpstream_pass_head(s, seq, flags, len, seg_len) != 0;
 }
 
 #endif

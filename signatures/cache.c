@@ -160,8 +160,8 @@ static int newest_first(const void *a, const void *b)
  * (a load sets a file's time), none unused for KEEP_SECONDS, and no
  * temporary file older than STALE_TMP_SECONDS (a writer killed mid-write).
  * Only regular files of this user that no one else can write, with the
- * names this file gives, are removed; `fresh` (the name just written) never is. Best effort: a file
- * that cannot be removed stays. */
+ * names this file gives, are removed; `fresh` (the name just written)
+ * never is. Best effort: a file that cannot be removed stays. */
 static void prune(const char *dir, const char *fresh)
 {
     DIR *d = opendir(dir);
