@@ -66,9 +66,8 @@ static inline void wkp_store8(char *p, uint64_t w)
 
 /* Writes the n (1..20, wkp_count_digits(d)) decimal digits of d to
  * p[0..n). Whole 4- and 8-byte stores: the bytes up to p[8] may be
- * written too when n < 8, and are scratch for the caller. Always inlined:
- * a link-time optimised build otherwise made it a call, 3 % of a CSV run. */
-static inline __attribute__((always_inline)) void wkp_put_digits(char *p, uint64_t d, int n)
+ * written too when n < 8, and are scratch for the caller. */
+static inline void wkp_put_digits(char *p, uint64_t d, int n)
 {
     if (n <= 4) {
         wkp_store4(p, wkp_digits4((uint32_t)d) >> (8 * (4 - n)));
