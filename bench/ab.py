@@ -21,7 +21,9 @@ against the first: the median of the rounds' wall ratios, in how many rounds
 it was faster, and the mean ratio by the position it ran in.
 
 ARGS go to `wa1kpcap analyze` after the capture (default: "-t 2 -q -f none");
-stdout goes to /dev/null. --gap S sleeps S seconds before every run.
+stdout goes to /dev/null. --floor defaults to build-rel/bench/wkp-floor, then
+build/bench/wkp-floor; --floor "" runs none. --gap S sleeps S seconds before
+every run.
 """
 import argparse
 import json
@@ -93,6 +95,9 @@ def main():
         ap.error("%s: no such capture" % o.capture)
     if o.floor and not os.access(o.floor, os.X_OK):
         ap.error("%s: not an executable (--floor)" % o.floor)
+    if not o.floor:
+        print("ab.py: no floor runs (no wkp-floor in build-rel/ or build/; --floor PATH)",
+              file=sys.stderr)
     args = shlex.split(o.args)
 
     rounds = []  # per round: {name: (wall, cpu, rss, position)}
