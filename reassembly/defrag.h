@@ -45,8 +45,11 @@
 
 #include "dissectors/l2l4.h"
 
-/* Most fragments one datagram may be made of (65535 bytes in 576-byte
- * IPv4 packets is 119); one more drops the datagram as invalid. */
+/* Most distinct fragments (byte ranges) one datagram may be made of (65535
+ * bytes in 576-byte IPv4 packets is 119); one more drops the datagram as
+ * invalid. A repeat of a range already held, or a fragment wholly past the
+ * datagram's end, adds nothing to hold and does not count: it is merged
+ * (wkp_defrag_out.nfrags counts it, so nfrags may exceed this). */
 #define WKP_DEFRAG_MAX_FRAGS 128
 /* Most bytes before the fragmentable part (link, tunnels, IP header,
  * unfragmentable IPv6 extension headers); a longer one is INVALID. */
@@ -85,7 +88,7 @@ struct wkp_defrag_out {
                          header excluded) + datagram length */
     int64_t ts_ns;    /* the completing fragment's timestamp */
     int dlt;          /* link type of the offset-0 fragment */
-    uint32_t nfrags;  /* fragments merged, the completing one included */
+    uint32_t nfrags;  /* fragments merged, repeats and the completing one included */
 };
 
 /* Every fragment passed to wkp_defrag_add() that did not return PASS ends in

@@ -386,6 +386,53 @@ Test(defrag, oversized_fragment_is_dropped)
     wkp_defrag_free(d);
 }
 
+/* The bound is on distinct fragments: 128 pieces of 8 bytes at offsets
+ * 0, 8, ... 1016 (MF set) are held; a 129th at 1024 makes the datagram
+ * invalid, and all 129 count as invalid (128 held + the one refused). */
+Test(defrag, a_129th_distinct_fragment_makes_the_datagram_invalid)
+{
+    struct wkp_defrag *d = wkp_defrag_new(NULL);
+    uint8_t x[8] = {0};
+    struct wkp_defrag_out out;
+    for (uint32_t k = 0; k < WKP_DEFRAG_MAX_FRAGS; k++) {
+        uint32_t la = v4frag(fa, 5, 17, 8 * k, true, x, 8);
+        cr_assert_eq(feed(d, fa, la, k, &out), WKP_DEFRAG_HELD, "piece %u", k);
+    }
+    uint32_t la = v4frag(fa, 5, 17, 8 * WKP_DEFRAG_MAX_FRAGS, true, x, 8);
+    cr_assert_eq(feed(d, fa, la, 200, &out), WKP_DEFRAG_INVALID);
+    struct wkp_defrag_stats s;
+    wkp_defrag_stats(d, &s);
+    cr_assert_eq(s.frags_invalid, WKP_DEFRAG_MAX_FRAGS + 1);
+    cr_assert_eq(wkp_defrag_pending_frags(d), 0);
+    check_balance(d);
+    wkp_defrag_free(d);
+}
+
+/* Repeats are not distinct fragments: 300 copies of [0,48) and then the
+ * last piece [48,100) complete the datagram as one copy would, and the
+ * output counts every fragment merged: nfrags 301 (past the bound of 128
+ * distinct ones), frags_merged 300. */
+Test(defrag, repeats_beyond_the_fragment_bound_change_nothing)
+{
+    struct wkp_defrag *d = wkp_defrag_new(NULL);
+    uint8_t dg[100];
+    udp_datagram(dg, 100);
+    struct wkp_defrag_out out;
+    uint32_t la = v4frag(fa, 6, 17, 0, true, dg, 48);
+    uint32_t lb = v4frag(fb, 6, 17, 48, false, dg + 48, 52);
+    for (int k = 0; k < 300; k++)
+        cr_assert_eq(feed(d, fa, la, k, &out), WKP_DEFRAG_HELD, "copy %d", k);
+    cr_assert_eq(feed(d, fb, lb, 300, &out), WKP_DEFRAG_DONE);
+    cr_assert_eq(out.nfrags, 301);
+    cr_assert_eq(out.wirelen, 134);
+    cr_assert_eq(memcmp(out.data + 34, dg, 100), 0);
+    struct wkp_defrag_stats s;
+    wkp_defrag_stats(d, &s);
+    cr_assert_eq(s.frags_merged, 300);
+    check_balance(d);
+    wkp_defrag_free(d);
+}
+
 /* A 65516-byte datagram in 1480-byte fragments (45 of them: 44 x 1480 =
  * 65120, then 396) fits the 65535 offset limit but not the IPv4 total length
  * field: 20 + 65516 = 65536. All 45 fragments count as oversized. IPv6 with
