@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "util/oneline.h"
+
 #ifdef WKP_HAVE_SIGNATURES
 #include <errno.h>
 #include <stdarg.h>
@@ -240,8 +242,8 @@ fail:
     return -1;
 }
 
-int wkp_sig_rules_parse(const char *name, const char *text, size_t len, struct wkp_sig_rules *out,
-                        char *err, size_t errlen)
+static int parse_text(const char *name, const char *text, size_t len, struct wkp_sig_rules *out,
+                      char *err, size_t errlen)
 {
     yaml_parser_t parser;
     yaml_document_t doc;
@@ -267,11 +269,21 @@ int wkp_sig_rules_parse(const char *name, const char *text, size_t len, struct w
     return rc;
 }
 
+int wkp_sig_rules_parse(const char *name, const char *text, size_t len, struct wkp_sig_rules *out,
+                        char *err, size_t errlen)
+{
+    int rc = parse_text(name, text, len, out, err, errlen);
+    if (rc != 0) /* a message may quote a key or value with a line break in it */
+        wkp_oneline(err, errlen);
+    return rc;
+}
+
 int wkp_sig_rules_load(const char *path, struct wkp_sig_rules *out, char *err, size_t errlen)
 {
     FILE *fp = fopen(path, "rb");
     if (!fp) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        wkp_oneline(err, errlen);
         return -1;
     }
     size_t cap = 4096, len = 0;
@@ -307,6 +319,8 @@ int wkp_sig_rules_load(const char *path, struct wkp_sig_rules *out, char *err, s
 out:
     free(text);
     fclose(fp);
+    if (rc != 0) /* the path may hold a line break too */
+        wkp_oneline(err, errlen);
     return rc;
 }
 

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "userproto/up_load.h"
+#include "util/oneline.h"
 
 #define MAX_FILE_BYTES (1u << 20)
 
@@ -518,6 +519,8 @@ static int finish(struct up_loader *L, const struct wkp_up_route *routes, size_t
     loader_free(L);
     if (L->rc) {
         wkp_up_free(L->s);
+        if (L->err && L->errlen) /* a message may quote a key or type with a line break */
+            wkp_oneline(L->err, L->errlen);
         return L->rc;
     }
     *out = L->s;

@@ -340,6 +340,11 @@ Test(signatures, bad_rules_files_are_refused_with_file_line_column)
         {"- {id: 1, name: a, pattern: x, depht: 4}\n",
          "t.yaml:1:32: unknown key 'depht' (id, name, pattern, flags, direction, offset, depth, "
          "label)"},
+        /* a key with a line break in it (YAML's "\n" escape): the message
+         * stays one line, the break written as \n */
+        {"- {id: 1, name: a, pattern: x, \"de\\npht\": 4}\n",
+         "t.yaml:1:32: unknown key 'de\\npht' (id, name, pattern, flags, direction, offset, "
+         "depth, label)"},
         {"- {id: 1, name: a}\n", "t.yaml:1:3: rule has no 'pattern'"},
         {"- {name: a, pattern: x}\n", "t.yaml:1:3: rule has no 'id'"},
         {"- {id: 1, name: a, pattern: x}\n- {id: 1, name: b, pattern: y}\n",

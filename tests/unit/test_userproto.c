@@ -103,6 +103,9 @@ static const struct bad bad_files[] = {
      "a.yaml:3:28: fixed field: unknown key 'sise'"},
     {"name: p\nfields:\n  - {name: a, type: fixd, size: 2}\n", NULL,
      "a.yaml:3:21: unknown field type 'fixd'"},
+    /* a type with line breaks in it: one line, each break written as \n */
+    {"name: p\nfields:\n  - {name: a, type: \"fi\\nx\\nd\", size: 2}\n", NULL,
+     "a.yaml:3:21: unknown field type 'fi\\nx\\nd'"},
     {"name: p\nfields:\n  - {name: a, type: fixed, size: 2, format: ascii}\n", NULL,
      "a.yaml:3:45: unknown format 'ascii' (one of uint, int, ipv4, ipv6, mac, bytes, hex)"},
     {"name: p\nfields:\n  - {name: a, type: length_prefixed, length_size: 1, format: hex}\n", NULL,
