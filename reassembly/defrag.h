@@ -47,9 +47,10 @@
 
 /* Most distinct fragments (byte ranges) one datagram may be made of (65535
  * bytes in 576-byte IPv4 packets is 119); one more drops the datagram as
- * invalid. A repeat of a range already held, or a fragment wholly past the
- * datagram's end, adds nothing to hold and does not count: it is merged
- * (wkp_defrag_out.nfrags counts it, so nfrags may exceed this). */
+ * invalid. A repeat of a range already held, or a fragment that starts at
+ * or past an end already known, takes no range and does not count toward
+ * this; it is held like any other fragment and counted in
+ * wkp_defrag_out.nfrags, which may therefore exceed this. */
 #define WKP_DEFRAG_MAX_FRAGS 128
 /* Most bytes before the fragmentable part (link, tunnels, IP header,
  * unfragmentable IPv6 extension headers); a longer one is INVALID. */

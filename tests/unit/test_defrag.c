@@ -409,10 +409,10 @@ Test(defrag, a_129th_distinct_fragment_makes_the_datagram_invalid)
 }
 
 /* Repeats are not distinct fragments: 300 copies of [0,48) and then the
- * last piece [48,100) complete the datagram as one copy would, and the
+ * last piece [48,100) give the datagram one copy would give, and the
  * output counts every fragment merged: nfrags 301 (past the bound of 128
  * distinct ones), frags_merged 300. */
-Test(defrag, repeats_beyond_the_fragment_bound_change_nothing)
+Test(defrag, repeats_beyond_the_fragment_bound_complete_as_one_copy)
 {
     struct wkp_defrag *d = wkp_defrag_new(NULL);
     uint8_t dg[100];
