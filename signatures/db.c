@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/oneline.h"
+
 #ifdef WKP_HAVE_SIGNATURES
 #include <hs.h>
 #include <openssl/evp.h>
@@ -122,6 +124,7 @@ static int compile_dir(const char *name, const struct wkp_sig_rules *r, unsigned
             snprintf(err, errlen, "%s: the rules do not compile: %s", name,
                      ce ? ce->message : "unknown error");
         }
+        wkp_oneline(err, errlen); /* a rule's name may hold a line break */
         hs_free_compile_error(ce);
         *out = NULL;
         goto out;
@@ -247,6 +250,7 @@ int wkp_sigdb_load(const char *path, const char *cache_dir, struct wkp_sigdb **o
 {
     (void)cache_dir, (void)out;
     snprintf(err, errlen, "%s: %s", path, NO_SUPPORT);
+    wkp_oneline(err, errlen);
     return -1;
 }
 
@@ -255,6 +259,7 @@ int wkp_sigdb_from_text(const char *name, const char *text, size_t len, const ch
 {
     (void)text, (void)len, (void)cache_dir, (void)out;
     snprintf(err, errlen, "%s: %s", name, NO_SUPPORT);
+    wkp_oneline(err, errlen);
     return -1;
 }
 

@@ -331,6 +331,7 @@ int wkp_sig_rules_parse(const char *name, const char *text, size_t len, struct w
 {
     (void)text, (void)len, (void)out;
     snprintf(err, errlen, "%s: this build has no signature support", name);
+    wkp_oneline(err, errlen); /* the name may hold a line break */
     return -1;
 }
 

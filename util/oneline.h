@@ -13,8 +13,9 @@
  * (\n, \r, \t, or \x followed by two hex digits); other bytes, UTF-8
  * included, are kept. When the escaped text does not fit in cap - 1 bytes,
  * the longest start of it that fits with "..." after it is kept (whole
- * escapes only), then "...". A text without control characters is left as
- * it is. */
+ * escapes only), then "..."; with cap below 4 there is no room for "..."
+ * and the start is kept alone. A text without control characters is left
+ * as it is (a text not NUL-terminated within cap ends at cap - 1). */
 void wkp_oneline(char *s, size_t cap);
 
 #endif

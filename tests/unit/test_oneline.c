@@ -43,6 +43,8 @@ Test(oneline, a_text_that_no_longer_fits_is_cut_at_a_whole_escape)
     check("ab\ncdef", 8, "ab\\n...");
     /* cap 7: 3 before "...": "ab" only, "\\n" would not fit whole */
     check("ab\ncdef", 7, "ab...");
+    /* cap 4: "..." alone fits, no start before it */
+    check("ab\ncdef", 4, "...");
     /* too small for "...": the start that fits, nothing after it */
     check("\n", 2, "");
     check("a\n", 3, "a");

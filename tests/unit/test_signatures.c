@@ -368,6 +368,10 @@ Test(signatures, bad_rules_files_are_refused_with_file_line_column)
         {"- {id: 1, name: ok, pattern: fine}\n- {id: 77, name: broken, pattern: \"a(b\"}\n",
          "t.yaml:2:3: rule 77 (broken): pattern rejected: Missing close parenthesis for group "
          "started at index 1."},
+        /* the compiler's message quotes the rule's name, line break and all */
+        {"- {id: 77, name: \"bro\\nken\", pattern: \"a(b\"}\n",
+         "t.yaml:1:3: rule 77 (bro\\nken): pattern rejected: Missing close parenthesis for group "
+         "started at index 1."},
         {"- {id: 5, name: empty, pattern: \"a*\"}\n",
          "t.yaml:1:3: rule 5 (empty): pattern rejected: Pattern matches empty buffer; use "
          "HS_FLAG_ALLOWEMPTY to enable support."},
