@@ -28,6 +28,7 @@
 #include "capture/decomp.h"
 #include "capture/internal.h"
 #include "dissectors/l2l4.h"
+#include "util/oneline.h"
 
 void wkp__cf_say(wkp_errbuf *err, const char *fmt, ...)
 {
@@ -37,6 +38,7 @@ void wkp__cf_say(wkp_errbuf *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
+    wkp_oneline(err->msg, sizeof err->msg); /* a path may hold a line break */
 }
 
 wkp_status wkp__cf_check_dlt(const char *path, int dlt, const char *where, wkp_errbuf *err)

@@ -9,6 +9,7 @@
 
 #include "engine/internal.h"
 #include "signatures/cache.h"
+#include "util/oneline.h"
 
 /* Setters that only store a value. */
 #define BOOL_SETTER(fn, field)                                                                     \
@@ -98,8 +99,10 @@ __attribute__((format(printf, 3, 4))) static wkp_status config_error(wkp_errbuf 
 {
     va_list ap;
     va_start(ap, fmt);
-    if (err)
+    if (err) {
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        wkp_oneline(err->msg, sizeof err->msg); /* it may quote a path or a value */
+    }
     va_end(ap);
     return st;
 }

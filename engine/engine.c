@@ -10,6 +10,7 @@
 
 #include "engine/columns.h"
 #include "engine/internal.h"
+#include "util/oneline.h"
 
 static const char *const status_text[] = {
     "success",
@@ -107,6 +108,7 @@ void wkp__set_error(struct wkp_engine *e, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(e->err, sizeof e->err, fmt, ap);
     va_end(ap);
+    wkp_oneline(e->err, sizeof e->err); /* it may quote a path */
 }
 
 wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out, wkp_errbuf *err)

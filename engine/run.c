@@ -21,6 +21,7 @@
 #include "engine/internal.h"
 #include "util/clock.h"
 #include "util/futex.h"
+#include "util/oneline.h"
 
 /* The threads a run started, for joining them. */
 struct run_threads {
@@ -45,6 +46,7 @@ static void add_warning(wkp_engine *e, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    wkp_oneline(line, sizeof line); /* the list is one warning a line */
     wkp_buf_puts(&e->warnings, line);
     wkp_buf_putc(&e->warnings, '\n');
     wkp_buf_putc(&e->warnings, '\0');

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "dissectors/dissector.h"
+#include "util/oneline.h"
 
 #define SNAPLEN  262144
 #define MAX_NEST 64  /* nesting of not/parentheses: bounds the recursion */
@@ -201,6 +202,7 @@ static void seterr(wkp_errbuf *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
+    wkp_oneline(err->msg, sizeof err->msg); /* it may quote the expression */
 }
 
 static bool word_is(const char *text, const struct tok *t, const char *w)

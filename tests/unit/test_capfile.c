@@ -613,6 +613,11 @@ Test(capfile_made, bad_inputs_give_one_line_naming_the_file)
     snprintf(want, sizeof want, "%s: empty file, not a capture", q);
     expect_refused(q, WKP_EFORMAT, want);
 
+    /* a path with a line break in it: still one line, the break as \n */
+    snprintf(p, sizeof p, "%s/two\nlines.pcap", tmpdir);
+    snprintf(want, sizeof want, "%s/two\\nlines.pcap: No such file or directory", tmpdir);
+    expect_refused(p, WKP_EIO, want);
+
     q = write_file("three.pcap", "\xd4\xc3\xb2", 3);
     snprintf(want, sizeof want, "%s: file too short (3 bytes), not a pcap or pcapng file", q);
     expect_refused(q, WKP_EFORMAT, want);
