@@ -191,9 +191,10 @@ Test(defrag, ipv4_out_of_order_last_first)
     wkp_defrag_free(d);
 }
 
-/* [0,48) twice, then [48,100) last: HELD, HELD, DONE; the duplicate is one
- * of the merged fragments (merged 2, nfrags 3), the datagram is unchanged. */
-Test(defrag, ipv4_duplicate_fragment)
+/* [0,48) `copies` times, then [48,100) last: HELD each time, then DONE;
+ * every copy is one of the merged fragments (merged = copies, nfrags =
+ * copies + 1), and the datagram is what one copy gives. */
+static void copies_then_last(int copies)
 {
     struct wkp_defrag *d = wkp_defrag_new(NULL);
     uint8_t dg[100];
@@ -201,17 +202,23 @@ Test(defrag, ipv4_duplicate_fragment)
     struct wkp_defrag_out out;
     uint32_t la = v4frag(fa, 9, 17, 0, true, dg, 48);
     uint32_t lb = v4frag(fb, 9, 17, 48, false, dg + 48, 52);
-    cr_assert_eq(feed(d, fa, la, 1, &out), WKP_DEFRAG_HELD);
-    cr_assert_eq(feed(d, fa, la, 2, &out), WKP_DEFRAG_HELD);
-    cr_assert_eq(feed(d, fb, lb, 3, &out), WKP_DEFRAG_DONE);
-    cr_assert_eq(out.nfrags, 3);
+    for (int k = 0; k < copies; k++)
+        cr_assert_eq(feed(d, fa, la, 1 + k, &out), WKP_DEFRAG_HELD, "copy %d", k);
+    cr_assert_eq(feed(d, fb, lb, 1 + copies, &out), WKP_DEFRAG_DONE);
+    cr_assert_eq(out.nfrags, (uint32_t)copies + 1);
     cr_assert_eq(out.wirelen, 134);
     cr_assert_eq(memcmp(out.data + 34, dg, 100), 0);
     struct wkp_defrag_stats s;
     wkp_defrag_stats(d, &s);
-    cr_assert_eq(s.frags_merged, 2);
+    cr_assert_eq(s.frags_merged, (uint64_t)copies);
     check_balance(d);
     wkp_defrag_free(d);
+}
+
+/* [0,48) twice: merged 2, nfrags 3. */
+Test(defrag, ipv4_duplicate_fragment)
+{
+    copies_then_last(2);
 }
 
 /* Overlaps, lowest offset wins. A = [0,16) of 'A', B = [8,24) last of 'B'.
@@ -409,28 +416,11 @@ Test(defrag, a_129th_distinct_fragment_makes_the_datagram_invalid)
 }
 
 /* Repeats are not distinct fragments: 300 copies of [0,48) and then the
- * last piece [48,100) give the datagram one copy would give, and the
- * output counts every fragment merged: nfrags 301 (past the bound of 128
- * distinct ones), frags_merged 300. */
+ * last piece [48,100) give the datagram one copy would give: nfrags 301
+ * (past the bound of 128 distinct ones), frags_merged 300. */
 Test(defrag, repeats_beyond_the_fragment_bound_complete_as_one_copy)
 {
-    struct wkp_defrag *d = wkp_defrag_new(NULL);
-    uint8_t dg[100];
-    udp_datagram(dg, 100);
-    struct wkp_defrag_out out;
-    uint32_t la = v4frag(fa, 6, 17, 0, true, dg, 48);
-    uint32_t lb = v4frag(fb, 6, 17, 48, false, dg + 48, 52);
-    for (int k = 0; k < 300; k++)
-        cr_assert_eq(feed(d, fa, la, k, &out), WKP_DEFRAG_HELD, "copy %d", k);
-    cr_assert_eq(feed(d, fb, lb, 300, &out), WKP_DEFRAG_DONE);
-    cr_assert_eq(out.nfrags, 301);
-    cr_assert_eq(out.wirelen, 134);
-    cr_assert_eq(memcmp(out.data + 34, dg, 100), 0);
-    struct wkp_defrag_stats s;
-    wkp_defrag_stats(d, &s);
-    cr_assert_eq(s.frags_merged, 300);
-    check_balance(d);
-    wkp_defrag_free(d);
+    copies_then_last(300);
 }
 
 /* A 65516-byte datagram in 1480-byte fragments (45 of them: 44 x 1480 =
