@@ -481,17 +481,22 @@ static void json_obj(struct wkp_buf *b, const struct wkp_flow *f, const struct w
     wkp_buf_putc(b, '{');
     bool first = true, ffirst = true;
     json_members(b, cfg, 0, t->stats_at, f, x, pretty, d + 1, &first);
-    key(b, "features", pretty, d + 1, &first);
-    wkp_buf_putc(b, '{');
-    json_members(b, cfg, t->seqs_at, t->feat_end, f, x, pretty, d + 2, &ffirst);
-    key(b, "statistics", pretty, d + 2, &ffirst);
-    wkp_buf_putc(b, '{');
-    bool sfirst = true;
-    json_statistics(b, cfg, f, x, pretty, d + 3, &sfirst);
-    nl(b, pretty, d + 2);
-    wkp_buf_putc(b, '}');
-    nl(b, pretty, d + 1);
-    wkp_buf_putc(b, '}');
+    /* "features" and "statistics" only when --columns kept a column of them */
+    if (t->stats_at < t->feat_end) {
+        key(b, "features", pretty, d + 1, &first);
+        wkp_buf_putc(b, '{');
+        json_members(b, cfg, t->seqs_at, t->feat_end, f, x, pretty, d + 2, &ffirst);
+        if (t->stats_at < t->seqs_at) {
+            key(b, "statistics", pretty, d + 2, &ffirst);
+            wkp_buf_putc(b, '{');
+            bool sfirst = true;
+            json_statistics(b, cfg, f, x, pretty, d + 3, &sfirst);
+            nl(b, pretty, d + 2);
+            wkp_buf_putc(b, '}');
+        }
+        nl(b, pretty, d + 1);
+        wkp_buf_putc(b, '}');
+    }
     json_members(b, cfg, t->feat_end, t->n, f, x, pretty, d + 1, &first);
     nl(b, pretty, d);
     wkp_buf_putc(b, '}');
