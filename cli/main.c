@@ -509,13 +509,29 @@ static int route_option(const char *arg, wkp_config *cfg)
     return 0;
 }
 
+/* The name of option c as a user writes it ("-i", "--count"): argv names
+ * the option's value, not the option, when the value is a word of its own. */
+static const char *option_name(int c)
+{
+    static char name[40];
+    for (const struct option *l = long_opts; l->name; l++)
+        if (l->val == c) {
+            if (c < 128)
+                snprintf(name, sizeof name, "-%c", c);
+            else
+                snprintf(name, sizeof name, "--%s", l->name);
+            break;
+        }
+    return name;
+}
+
 /* A live capture's option: 0 or a usage error's exit status. */
-static int live_option(int c, const char *arg, struct cli *o, char **argv)
+static int live_option(int c, const char *arg, struct cli *o)
 {
     unsigned long long u;
     double d;
     if (!o->live && !o->live_opt)
-        o->live_opt = argv[optind - 1];
+        o->live_opt = option_name(c);
     switch (c) {
     case 'i': o->iface = arg; return 0;
     case OPT_NO_PROMISC: o->lopt.no_promisc = true; return 0;
@@ -568,7 +584,7 @@ static int one_option(int c, char **argv, wkp_config *cfg, struct cli *o)
     case OPT_PROTOCOLS:
         if (wkp_config_add_protocols_dir(cfg, optarg, &perr) != WKP_OK) {
             fprintf(stderr, "wa1kpcap: --protocols: %s\n", perr.msg);
-            return 2;
+            return 1; /* a path that cannot be used, like --plugin's */
         }
         return 0;
     case 't':
@@ -615,7 +631,7 @@ static int one_option(int c, char **argv, wkp_config *cfg, struct cli *o)
     case OPT_DURATION:
     case OPT_SNAPLEN:
     case OPT_BUFFER_SIZE:
-    case OPT_NO_PROMISC: return live_option(c, optarg, o, argv);
+    case OPT_NO_PROMISC: return live_option(c, optarg, o);
     case ':': return usage_error("%s: missing value%s", argv[optind - 1], "");
     default: return usage_error("unknown option '%s'%s", argv[optind - 1], "");
     }

@@ -99,7 +99,7 @@ WKP_API unsigned wkp_version_number(void);
 WKP_API bool wkp_dependency_info(size_t i, const char **name, const char **version);
 
 /* Caller-owned buffer for a one-line error message naming the file and the
- * problem, e.g. "trace.pcap: not a pcap or pcapng file (magic 0x3c68746d)". */
+ * problem, e.g. "trace.pcap: not a pcap or pcapng file (starts with 0x3c68746d)". */
 typedef struct wkp_errbuf {
     char msg[512];
 } wkp_errbuf;
@@ -504,7 +504,8 @@ WKP_API int64_t wkp_flow_seq_value(const wkp_flow *f, size_t i, wkp_seq_field fi
  * short names ("pkt_mean", "iat_std", "pkt_up_count", ...), or a scalar
  * ("packet_count", "total_bytes", "up_down_pkt_ratio",
  * "up_down_byte_ratio", "duration"). A block the flow does not have (e.g.
- * tcp_window of a UDP flow) gives 0.0, like its output columns. An unknown
+ * tcp_window of a UDP flow) gives 0.0, where the output leaves the column
+ * empty (CSV) or writes no key (JSON). An unknown
  * name, a NULL argument or a flow without statistics is an error: NaN, which
  * no statistic takes (test it with isnan()). */
 WKP_API double wkp_flow_stat(const wkp_flow *f, const char *name);

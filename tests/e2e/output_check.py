@@ -16,7 +16,10 @@ Usage: output_check.py WA1KPCAP_BINARY DATA_DIR
   renamed output, the summary's status says "write error";
 - stdout closed by its reader (`| head -c`): death by SIGPIPE, nothing on stderr, no file left;
 - SIGINT / SIGTERM during a run: exit 130 / 143 and no output file or temporary left;
-- the summary of a failed run does not say "ok".
+- the summary of a failed run does not say "ok";
+- exit status 2 for what the command line alone shows wrong (unknown option, value not of its
+  option's form, a live option to analyze), 1 for a value the engine refuses or a file it
+  cannot use, each with its one-line message.
 The reference output is the same run written to a regular file: these checks are about where
 bytes go, not what they are (the golden and truth tests check those). Last line: `N passed, N
 failed`.
@@ -294,8 +297,38 @@ def main():
         check("bad capture: summary status is not ok",
               s["status"] == "not a valid capture" and "MANIFEST.md" in s["error"], s["status"])
 
+        exit_statuses(cli, cap, d)
+
     print(f"{passed} passed, {len(failures)} failed")
     return 1 if failures else 0
+
+
+def exit_statuses(cli, cap, d):
+    """What the command line alone shows wrong exits 2; a well-formed value the engine then
+    refuses, or a file it cannot use, exits 1. Each message is the one line the code writes."""
+    missing = os.path.join(d, "no-such")
+    enoent = os.strerror(2)
+    help_ = " (see wa1kpcap --help)"
+    cases = [
+        (["-t", "abc"], 2, f"-t: 'abc' is not a thread count (0 to 256){help_}"),
+        (["--reader", "fast"], 2, f"--reader: 'fast' is not auto, mmap or libpcap{help_}"),
+        (["--bogus"], 2, f"unknown option '--bogus'{help_}"),
+        (["--count", "3"], 2, f"--count: only for wa1kpcap live{help_}"),
+        (["--count=3"], 2, f"--count: only for wa1kpcap live{help_}"),
+        (["-i", "eth0"], 2, f"-i: only for wa1kpcap live{help_}"),
+        (["--columns", "nosuch"], 1, "--columns: 'nosuch' matches no column"),
+        (["--filter", "tcp and foo bar"], 1,
+         'filter: "tcp and foo bar": syntax error in filter expression'),
+        (["--protocols", missing], 1, f"--protocols: {missing}: not a directory"),
+        (["--signatures", missing], 1, f"{missing}: {enoent}"),
+        (["--resync", "--reader", "libpcap"], 1,
+         "resync needs the mmap reader (libpcap stops at damage): use the auto or mmap reader"),
+    ]
+    for args, code, msg in cases:
+        r = run(cli, ["-f", "none", *args, cap])
+        err = r.stderr.decode()
+        check(f"{' '.join(args)}: exit {code}, one line",
+              r.returncode == code and err == f"wa1kpcap: {msg}\n", (r.returncode, err))
 
 
 def write_flood(path, flows):
