@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "engine/internal.h"
+#include "util/oneline.h"
 
 wkp_status wkp_config_add_feature(wkp_config *cfg, const wkp_feature_def *def)
 {
@@ -36,10 +37,7 @@ static void plugin_err(wkp_errbuf *err, const char *path, const char *what, cons
         snprintf(err->msg, sizeof err->msg, "%s: %s: %s", path, what, detail);
     else
         snprintf(err->msg, sizeof err->msg, "%s: %s", path, what);
-    /* One line, whatever dlerror() said. */
-    for (char *p = err->msg; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
+    wkp_oneline(err->msg, sizeof err->msg); /* the path or dlerror() may hold a line break */
 }
 
 wkp_status wkp_config_load_plugin(wkp_config *cfg, const char *path, wkp_errbuf *err)

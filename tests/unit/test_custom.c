@@ -2,6 +2,7 @@
  * the CSV/JSON fragments and loading a plugin. Expected doubles are
  * Python's repr() of the same value. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -624,6 +625,23 @@ Test(custom, plugin_missing_file_names_it)
     cr_expect_null(strchr(err.msg, '\n'));
     cr_expect_eq(wkp_config_load_plugin(cfg, "/nonexistent/dir/plug.so", NULL), WKP_EIO);
     cr_expect_eq(cfg->custom.n, 0);
+    wkp_config_free(cfg);
+}
+
+Test(custom, plugin_path_with_a_line_break_gives_one_line)
+{
+    wkp_config *cfg;
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    wkp_errbuf err = {{0}};
+    cr_expect_eq(wkp_config_load_plugin(cfg, "/nonexistent-dir/two\nlines.so", &err), WKP_EIO);
+    /* glibc's dlerror() after the path: "cannot open shared object file: "
+     * and the errno text */
+    char want[256];
+    snprintf(want, sizeof want,
+             "/nonexistent-dir/two\\nlines.so: cannot open plugin: cannot open shared object "
+             "file: %s",
+             strerror(ENOENT));
+    cr_expect_str_eq(err.msg, want);
     wkp_config_free(cfg);
 }
 
