@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "dissectors/dissector.h"
+#include "util/oneline.h"
 
 #define FEATURE "feature." /* prefix of the columns JSON nests under "features" */
 #define FLOW(m) ((uint16_t)offsetof(struct wkp_flow, m))
@@ -185,8 +186,10 @@ static wkp_status match(const char *pats, const struct wkp_col *v, size_t n, boo
             }
         }
         if (!hit) {
-            if (err)
+            if (err) {
                 snprintf(err->msg, sizeof err->msg, "--columns: '%s' matches no column", p);
+                wkp_oneline(err->msg, sizeof err->msg); /* a name may hold a line break */
+            }
             st = WKP_EINVAL;
         }
     }

@@ -212,6 +212,11 @@ Test(columns, pattern_matching_nothing_is_refused)
     cr_expect_null(cfg.cols);
     cr_expect_str_eq(err.msg, "--columns: 'feature.nope*' matches no column");
     unconfig(&cfg);
+    /* a name with a line break: still one line, the break as \n */
+    config(&cfg, "flow_id,two\nlines", true);
+    cr_expect_eq(wkp__columns_build(&cfg, &err), WKP_EINVAL);
+    cr_expect_str_eq(err.msg, "--columns: 'two\\nlines' matches no column");
+    unconfig(&cfg);
 }
 
 /* ---- one flow in every format ------------------------------------------ */
