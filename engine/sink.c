@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "engine/internal.h"
+#include "util/oneline.h"
 
 wkp_status wkp_format_parse(const char *name, wkp_format *out)
 {
@@ -79,9 +80,11 @@ wkp_status wkp_sink_file_new(const char *path, wkp_format fmt, wkp_sink **out, w
 wkp_status wkp_sink_packets_new(const char *path, wkp_format fmt, wkp_sink **out, wkp_errbuf *err)
 {
     if (fmt != WKP_FMT_CSV && fmt != WKP_FMT_NDJSON) {
-        if (err)
+        if (err) {
             snprintf(err->msg, sizeof err->msg, "%s: the packet sink writes csv or ndjson",
                      path ? path : "");
+            wkp_oneline(err->msg, sizeof err->msg); /* the path may hold a line break */
+        }
         return WKP_EINVAL;
     }
     wkp_status st = wkp_sink_file_new(path, fmt, out, err);

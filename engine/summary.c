@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine/internal.h"
+#include "util/oneline.h"
 
 static const char *const counter_names[WKP_CNT__COUNT] = {
     "packets_read",   "bytes_read",   "in_flow",         "filtered",        "flow_filtered",
@@ -363,6 +364,8 @@ wkp_status wkp_engine_write_summary(const wkp_engine *e, const char *path, wkp_e
     } else {
         st = write_out(&b, path, err);
     }
+    if (st != WKP_OK && err)
+        wkp_oneline(err->msg, sizeof err->msg); /* the path may hold a line break */
     wkp_buf_free(&b);
     return st;
 }

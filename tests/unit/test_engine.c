@@ -615,6 +615,36 @@ Test(engine, a_write_error_names_the_file_and_commits_nothing)
     cr_assert_eq(rmdir(dir), 0, "no temporary left");
 }
 
+Test(engine, a_path_with_a_line_break_gives_one_line)
+{
+    wkp_config *cfg;
+    wkp_engine *e;
+    wkp_sink *s;
+    wkp_errbuf err;
+    char want[256];
+    cr_assert_eq(wkp_config_new(&cfg), WKP_OK);
+    cr_assert_eq(wkp_engine_new(cfg, &e, NULL), WKP_OK);
+    wkp_config_free(cfg);
+    /* an output in a directory that does not exist */
+    cr_assert_eq(wkp_sink_file_new("/nonexistent-dir/two\nlines.csv", WKP_FMT_CSV, &s, &err),
+                 WKP_OK);
+    cr_assert_eq(wkp_engine_add_sink(e, s), WKP_OK);
+    const char *f[] = {DATA "wa1kpcap__single.pcap"};
+    cr_expect_eq(wkp_engine_run(e, f, 1), WKP_EIO);
+    snprintf(want, sizeof want, "/nonexistent-dir/two\\nlines.csv: cannot create: %s",
+             strerror(ENOENT));
+    cr_expect_str_eq(wkp_engine_last_error(e), want);
+    /* the summary, in that directory too */
+    cr_expect_eq(wkp_engine_write_summary(e, "/nonexistent-dir/two\nlines.json", &err), WKP_EIO);
+    snprintf(want, sizeof want, "/nonexistent-dir/two\\nlines.json: write error: %s",
+             strerror(ENOENT));
+    cr_expect_str_eq(err.msg, want);
+    wkp_engine_free(e);
+    /* a packet sink of a format it does not write */
+    cr_expect_eq(wkp_sink_packets_new("two\nlines.json", WKP_FMT_JSON, &s, &err), WKP_EINVAL);
+    cr_expect_str_eq(err.msg, "two\\nlines.json: the packet sink writes csv or ndjson");
+}
+
 Test(engine, summary_status_says_what_happened)
 {
     char dir[] = "/tmp/wkp-test-out-XXXXXX";
