@@ -124,7 +124,6 @@ static int compile_dir(const char *name, const struct wkp_sig_rules *r, unsigned
             snprintf(err, errlen, "%s: the rules do not compile: %s", name,
                      ce ? ce->message : "unknown error");
         }
-        wkp_oneline(err, errlen); /* a rule's name may hold a line break */
         hs_free_compile_error(ce);
         *out = NULL;
         goto out;
@@ -144,16 +143,15 @@ out:
 static int build(const char *name, struct wkp_sig_rules *rules, const char *cache_dir,
                  struct wkp_sigdb **out, char *err, size_t errlen)
 {
+    struct wkp_sigdb *d = NULL;
     if (hs_valid_platform() != HS_SUCCESS) {
         snprintf(err, errlen, "%s: this CPU lacks the instructions Hyperscan needs (SSSE3)", name);
-        wkp_sig_rules_free(rules);
-        return -1;
+        goto fail;
     }
-    struct wkp_sigdb *d = calloc(1, sizeof *d);
+    d = calloc(1, sizeof *d);
     if (!d) {
         snprintf(err, errlen, "%s: out of memory", name);
-        wkp_sig_rules_free(rules);
-        return -1;
+        goto fail;
     }
     atomic_init(&d->refs, 1);
     d->rules = *rules;
@@ -186,7 +184,9 @@ static int build(const char *name, struct wkp_sig_rules *rules, const char *cach
     *out = d;
     return 0;
 fail:
+    wkp_sig_rules_free(rules); /* empty once d holds them */
     wkp_sigdb_unref(d);
+    wkp_oneline(err, errlen); /* the file's or a rule's name may hold a line break */
     return -1;
 }
 
