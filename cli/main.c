@@ -139,12 +139,25 @@ static int table_row(const wkp_flow *f, void *user)
 __attribute__((format(printf, 1, 0))) static int usage_error(const char *fmt, const char *a,
                                                              const char *b)
 {
-    fprintf(stderr, "wa1kpcap: ");
+    char *msg = NULL;
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-    fprintf(stderr, fmt, a, b);
+    if (asprintf(&msg, fmt, a, b) < 0)
+        msg = NULL;
 #pragma GCC diagnostic pop
-    fprintf(stderr, " (see wa1kpcap --help)\n");
+    /* an argument may hold a line break: escaped as the library's messages
+     * escape it (\n, \r, \t, \xHH), so the error stays one line */
+    fputs("wa1kpcap: ", stderr);
+    for (const unsigned char *p = (const unsigned char *)(msg ? msg : "out of memory"); *p; p++) {
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            fprintf(stderr, "\\%c", *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't');
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(stderr, "\\x%02x", *p);
+        else
+            fputc(*p, stderr);
+    }
+    free(msg);
+    fputs(" (see wa1kpcap --help)\n", stderr);
     return 2;
 }
 
@@ -861,7 +874,7 @@ static int other_command(int argc, char **argv)
     if (argc < 2)
         fputs(usage_text, stderr);
     else
-        fprintf(stderr, "wa1kpcap: unknown command '%s' (see wa1kpcap --help)\n", argv[1]);
+        return usage_error("unknown command '%s'%s", argv[1], "");
     return 2;
 }
 

@@ -19,7 +19,8 @@ Usage: output_check.py WA1KPCAP_BINARY DATA_DIR
 - the summary of a failed run does not say "ok";
 - exit status 2 for what the command line alone shows wrong (unknown option, value not of its
   option's form, a live option to analyze), 1 for a value the engine refuses or a file it
-  cannot use, each with its one-line message.
+  cannot use, each with its one-line message;
+- an output, a summary or a -f value with a line break in it: each error is one line.
 The reference output is the same run written to a regular file: these checks are about where
 bytes go, not what they are (the golden and truth tests check those). Last line: `N passed, N
 failed`.
@@ -28,6 +29,7 @@ import json, os, signal, stat, struct, subprocess, sys, tempfile, threading, tim
 
 TIMEOUT = 120
 ENOSPC = os.strerror(28)  # "No space left on device"
+ENOENT = os.strerror(2)  # "No such file or directory"
 
 failures = []
 passed = 0
@@ -296,6 +298,20 @@ def main():
         s = json.loads(r.stdout)
         check("bad capture: summary status is not ok",
               s["status"] == "not a valid capture" and "MANIFEST.md" in s["error"], s["status"])
+
+        # Names with a line break: each error is one line, the break written as \n.
+        bent = os.path.join(d, "missing", "two\nlines")
+        r = run(cli, ["-o", bent + ".csv", "--summary", bent + ".json", cap])
+        check("-o in a missing directory, a line break in its name: exit 1", r.returncode == 1,
+              r.returncode)
+        shown = bent.replace("\n", "\\n")
+        check("-o in a missing directory, a line break in its name: one line per error",
+              r.stderr.decode() == f"wa1kpcap: {shown}.csv: cannot create: {ENOENT}\n"
+              f"wa1kpcap: {shown}.json: write error: {ENOENT}\n", r.stderr)
+        r = run(cli, ["-f", "two\nlines", cap])
+        check("-f with a line break: exit 2 and one line",
+              r.returncode == 2 and r.stderr.decode() == "wa1kpcap: -f: unknown format "
+              "'two\\nlines' (csv, json, ndjson, table, none) (see wa1kpcap --help)\n", r.stderr)
 
         exit_statuses(cli, cap, d)
 
