@@ -216,8 +216,8 @@ Test(userproto, route_into_a_user_protocol_mapping)
 {
     /* k = 5 has no mapping in the file; the route p:5=q adds it, and
      * p:1=s replaces the file's 1 -> q */
-    const char *t[3] = {"name: p\nfields: [{name: k, type: fixed, size: 1}]\n"
-                        "next_protocol: {field: k, mapping: {1: q}}\n",
+    const char *t[3] = {("name: p\nfields: [{name: k, type: fixed, size: 1}]\n"
+                         "next_protocol: {field: k, mapping: {1: q}}\n"),
                         "name: q\nfields: [{name: x, type: fixed, size: 1}]\n",
                         "name: s\nfields: [{name: z, type: fixed, size: 1}]\n"};
     struct wkp_up_route r[3] = {{"p", 5, "q"}, {"p", 1, "s"}, {"udp", 7, "p"}};
