@@ -114,6 +114,22 @@ def test_protocol_objects(multi_flows, multi, cli):
     assert tls == 47 and dns == 31  # grep -c '"tls":{' / '"dns":{' of the NDJSON
 
 
+def test_base_fields_of_a_record_without_features():
+    # With --columns a record may have no "features" while an HTTP header
+    # named so follows: the base fields come from the whole record then.
+    from wa1kpcap.flow import Flow
+    line = b'{"flow_id":7,"http":{"headers":{"host":"a","features":"x"}}}'
+    assert Flow(line).flow_id == 7
+    assert Flow(line).http.headers["features"] == "x"
+    # the usual record: cut at the top-level key
+    full = b'{"flow_id":8,"key":"k{","features":{"iats":[]},"http":{"headers":{}}}'
+    assert wa1kpcap.flow.head_end(full) == -1  # a { inside a string: no cut, still right
+    assert Flow(full).flow_id == 8 and Flow(full).key == "k{"
+    plain = b'{"flow_id":9,"key":"k","features":{"iats":[]}}'
+    assert wa1kpcap.flow.head_end(plain) == len(b'{"flow_id":9,"key":"k"')
+    assert Flow(plain).flow_id == 9
+
+
 def _cell(text):
     """A CLI CSV cell as the JSON output types it."""
     if text == "":

@@ -29,6 +29,7 @@ import struct
 import tempfile
 
 from .analyzer import Wa1kPcap
+from .flow import head_end
 
 _EOI = "end_of_input"
 FILTER_CHUNK = 64
@@ -190,7 +191,7 @@ def _meta(line):
     worker: the fields before "features", and whether it was tunnelled
     ("tunnel" follows "features"; a quote inside a JSON string is escaped,
     so the text ,"tunnel":{ is the field)."""
-    cut = line.find(b',"features":')
+    cut = head_end(line)
     text = line[:cut] + b"}" if cut > 0 else line
     head = json.loads(text, parse_float=decimal.Decimal)  # times exact to the ns
     m = {k: head.get(k) for k in _HEAD}

@@ -11,6 +11,18 @@ try:
 except ImportError:  # sequences stay lists
     _np = None
 
+
+def head_end(line):
+    """Where the top-level fields before "features" end in an NDJSON record
+    (the offset of ,"features":), or -1 when that cannot be told from the
+    text alone. A JSON string holds a quote only escaped, so ,"features":
+    is a key; the base fields hold no object, so with no { before it, it is
+    the top-level one. With --columns a record may have no "features", and
+    a protocol object may then hold that key (an HTTP header so named)."""
+    cut = line.find(b',"features":')
+    return cut if cut > 0 and line.find(b"{", 1, cut) < 0 else -1
+
+
 # The original's short statistic names: pkt_mean is stats["packet_lengths"]["mean"].
 _SHORT = {
     "pkt": "packet_lengths",
@@ -146,12 +158,12 @@ class Flow:
 
     def _base(self):
         """The top-level fields before "features" (key, counts, times...),
-        parsed from the line's start: a tenth of the line or less. A JSON
-        string holds a quote only escaped, so the first ,"features": is
-        the key itself."""
+        parsed from the line's start: a tenth of the line or less."""
         if self._head is None:
-            cut = self._ndjson.find(b',"features":')
-            self._head = json.loads(self._ndjson[:cut] + b"}") if cut > 0 else self.record
+            cut = head_end(self._ndjson)
+            # no cheap part: {} sends every name to the record, which wraps
+            # objects as Records
+            self._head = json.loads(self._ndjson[:cut] + b"}") if cut > 0 else {}
         return self._head
 
     def __getattr__(self, name):
