@@ -538,6 +538,19 @@ static const char *option_name(int c)
     return name;
 }
 
+/* The option getopt_long just refused, as written: a short one by its
+ * letter (inside a group such as -qx, argv names the group or, before the
+ * group's last letter, the word before it), a long one up to its '='. */
+static const char *given_option(char **argv)
+{
+    static char name[64];
+    if (optopt > 0 && optopt < 128)
+        snprintf(name, sizeof name, "-%c", optopt);
+    else
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
+    return name;
+}
+
 /* A live capture's option: 0 or a usage error's exit status. */
 static int live_option(int c, const char *arg, struct cli *o)
 {
@@ -645,8 +658,8 @@ static int one_option(int c, char **argv, wkp_config *cfg, struct cli *o)
     case OPT_SNAPLEN:
     case OPT_BUFFER_SIZE:
     case OPT_NO_PROMISC: return live_option(c, optarg, o);
-    case ':': return usage_error("%s: missing value%s", argv[optind - 1], "");
-    default: return usage_error("unknown option '%s'%s", argv[optind - 1], "");
+    case ':': return usage_error("%s: missing value%s", given_option(argv), "");
+    default: return usage_error("unknown option '%s'%s", given_option(argv), "");
     }
 }
 

@@ -321,30 +321,41 @@ def main():
 
 def exit_statuses(cli, cap, d):
     """What the command line alone shows wrong exits 2; a well-formed value the engine then
-    refuses, or a file it cannot use, exits 1. Each message is the one line the code writes."""
+    refuses, or a file it cannot use, exits 1. Each message is the one line the code writes
+    (a libpcap message only up to its own words, which change between libpcap versions)."""
     missing = os.path.join(d, "no-such")
     enoent = os.strerror(2)
     help_ = " (see wa1kpcap --help)"
+    version = subprocess.run([cli, "--version"], capture_output=True, text=True).stdout
     cases = [
         (["-t", "abc"], 2, f"-t: 'abc' is not a thread count (0 to 256){help_}"),
         (["--reader", "fast"], 2, f"--reader: 'fast' is not auto, mmap or libpcap{help_}"),
         (["--bogus"], 2, f"unknown option '--bogus'{help_}"),
+        (["--bogus=3"], 2, f"unknown option '--bogus'{help_}"),
+        (["-qx"], 2, f"unknown option '-x'{help_}"),
+        (["-xq"], 2, f"unknown option '-x'{help_}"),
         (["--count", "3"], 2, f"--count: only for wa1kpcap live{help_}"),
         (["--count=3"], 2, f"--count: only for wa1kpcap live{help_}"),
         (["-i", "eth0"], 2, f"-i: only for wa1kpcap live{help_}"),
+        # control characters as C escapes, other bytes (UTF-8 here) as they are
+        (["-f", "a\x01\x7f\u00e9"], 2,
+         f"-f: unknown format 'a\\x01\\x7f\u00e9' (csv, json, ndjson, table, none){help_}"),
         (["--columns", "nosuch"], 1, "--columns: 'nosuch' matches no column"),
-        (["--filter", "tcp and foo bar"], 1,
-         'filter: "tcp and foo bar": syntax error in filter expression'),
+        (["--filter", "tcp and foo bar"], 1, 'filter: "tcp and foo bar": ...'),
         (["--protocols", missing], 1, f"--protocols: {missing}: not a directory"),
-        (["--signatures", missing], 1, f"{missing}: {enoent}"),
         (["--resync", "--reader", "libpcap"], 1,
          "resync needs the mmap reader (libpcap stops at damage): use the auto or mmap reader"),
     ]
+    if "hyperscan" in version.lower():  # else the message says the build has no signatures
+        cases.append((["--signatures", missing], 1, f"{missing}: {enoent}"))
     for args, code, msg in cases:
         r = run(cli, ["-f", "none", *args, cap])
         err = r.stderr.decode()
-        check(f"{' '.join(args)}: exit {code}, one line",
-              r.returncode == code and err == f"wa1kpcap: {msg}\n", (r.returncode, err))
+        want = f"wa1kpcap: {msg}\n"
+        same = (err.startswith(want[:-5]) and err.endswith("\n") and err.count("\n") == 1
+                if msg.endswith("...") else err == want)
+        check(f"{' '.join(args)!r}: exit {code}, one line", r.returncode == code and same,
+              (r.returncode, err))
 
 
 def write_flood(path, flows):
