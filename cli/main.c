@@ -592,6 +592,11 @@ static void print_version(void)
 static int one_option(int c, char **argv, wkp_config *cfg, struct cli *o)
 {
     wkp_errbuf perr = {{0}};
+    /* an empty path (an unset variable in -o "$OUT", say) is no path */
+    bool path =
+        c == 'o' || c == OPT_SUMMARY || c == OPT_PACKETS || c == OPT_PROTOCOLS || c == OPT_PLUGIN;
+    if (path && optarg && !*optarg)
+        return usage_error("%s: expected a path, got an empty value%s", option_name(c), "");
     switch (c) {
     case 'o': o->out = optarg; return 0;
     case 'f': o->fmt_name = optarg; return 0;

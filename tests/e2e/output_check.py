@@ -337,6 +337,10 @@ def exit_statuses(cli, cap, d):
         (["--count", "3"], 2, f"--count: only for wa1kpcap live{help_}"),
         (["--count=3"], 2, f"--count: only for wa1kpcap live{help_}"),
         (["-i", "eth0"], 2, f"-i: only for wa1kpcap live{help_}"),
+        (["-o", ""], 2, f"-o: expected a path, got an empty value{help_}"),
+        (["--summary", ""], 2, f"--summary: expected a path, got an empty value{help_}"),
+        (["--protocols", ""], 2, f"--protocols: expected a path, got an empty value{help_}"),
+        (["--plugin", ""], 2, f"--plugin: expected a path, got an empty value{help_}"),
         # control characters as C escapes, other bytes (UTF-8 here) as they are
         (["-f", "a\x01\x7f\u00e9"], 2,
          f"-f: unknown format 'a\\x01\\x7f\u00e9' (csv, json, ndjson, table, none){help_}"),
