@@ -295,9 +295,9 @@ static const struct option long_opts[] = {
 /* What the command line asks for beyond the engine's configuration. */
 struct cli {
     const char *out, *fmt_name, *summary, *packets;
-    bool live;            /* wa1kpcap live */
-    const char *iface;    /* live: -i */
-    const char *live_opt; /* a live-only option given to analyze */
+    bool live;         /* wa1kpcap live */
+    const char *iface; /* live: -i */
+    char live_opt[40]; /* a live-only option given to analyze, or "" */
     wkp_live_options lopt;
     bool quiet;
     bool table;     /* -f table */
@@ -522,19 +522,17 @@ static int route_option(const char *arg, wkp_config *cfg)
     return 0;
 }
 
-/* The name of option c as a user writes it ("-i", "--count"): argv names
- * the option's value, not the option, when the value is a word of its own. */
+/* The option getopt_long just returned, as the user wrote it: "--interface"
+ * or "-i" (argv names the option's value, not the option, when the value is
+ * a word of its own). long_index: getopt_long's, -1 for a short option. */
+static int long_index = -1;
 static const char *option_name(int c)
 {
     static char name[40];
-    for (const struct option *l = long_opts; l->name; l++)
-        if (l->val == c) {
-            if (c < 128)
-                snprintf(name, sizeof name, "-%c", c);
-            else
-                snprintf(name, sizeof name, "--%s", l->name);
-            break;
-        }
+    if (long_index >= 0)
+        snprintf(name, sizeof name, "--%s", long_opts[long_index].name);
+    else
+        snprintf(name, sizeof name, "-%c", c);
     return name;
 }
 
@@ -556,8 +554,8 @@ static int live_option(int c, const char *arg, struct cli *o)
 {
     unsigned long long u;
     double d;
-    if (!o->live && !o->live_opt)
-        o->live_opt = option_name(c);
+    if (!o->live && !o->live_opt[0])
+        snprintf(o->live_opt, sizeof o->live_opt, "%s", option_name(c));
     switch (c) {
     case 'i': o->iface = arg; return 0;
     case OPT_NO_PROMISC: o->lopt.no_promisc = true; return 0;
@@ -722,11 +720,15 @@ static int parse_options(int argc, char **argv, wkp_config *cfg, struct cli *o)
                       .lopt = {.size = sizeof(wkp_live_options)}};
     int rc = 0, c;
     opterr = 0;
-    while (rc == 0 && (c = getopt_long(argc, argv, ":o:f:t:i:qhV", long_opts, NULL)) != -1)
+    while (rc == 0) {
+        long_index = -1; /* getopt_long sets it for a long option only */
+        if ((c = getopt_long(argc, argv, ":o:f:t:i:qhV", long_opts, &long_index)) == -1)
+            break;
         rc = one_option(c, argv, cfg, o);
+    }
     if (rc != 0)
         return rc;
-    if (!live && o->live_opt)
+    if (!live && o->live_opt[0])
         return usage_error("%s: only for wa1kpcap live%s", o->live_opt, "");
     if (live && !o->iface)
         return usage_error("live: no interface given (-i IFACE)%s%s", "", "");

@@ -337,6 +337,8 @@ def exit_statuses(cli, cap, d):
         (["--count", "3"], 2, f"--count: only for wa1kpcap live{help_}"),
         (["--count=3"], 2, f"--count: only for wa1kpcap live{help_}"),
         (["-i", "eth0"], 2, f"-i: only for wa1kpcap live{help_}"),
+        (["--interface", "eth0"], 2, f"--interface: only for wa1kpcap live{help_}"),
+        (["--output="], 2, f"--output: expected a path, got an empty value{help_}"),
         (["-o", ""], 2, f"-o: expected a path, got an empty value{help_}"),
         (["--summary", ""], 2, f"--summary: expected a path, got an empty value{help_}"),
         (["--protocols", ""], 2, f"--protocols: expected a path, got an empty value{help_}"),
