@@ -536,16 +536,21 @@ static const char *option_name(int c)
     return name;
 }
 
-/* The option getopt_long just refused, as written: a short one by its
- * letter (inside a group such as -qx, argv names the group or, before the
- * group's last letter, the word before it), a long one up to its '='. */
-static const char *given_option(char **argv)
+/* The option getopt_long just refused (c ':' for a missing value, '?' for
+ * an unknown option), as written: a short one by its letter (inside a
+ * group such as -qx, argv names the group or, before the group's last
+ * letter, the word before it), a long one up to its '='. A long option
+ * with a letter (--threads) has that letter in optopt too; with its value
+ * missing, argv's last word read is the option itself. */
+static const char *given_option(int c, char **argv)
 {
     static char name[64];
-    if (optopt > 0 && optopt < 128)
-        snprintf(name, sizeof name, "-%c", optopt);
+    const char *word = argv[optind - 1];
+    bool is_long = c == ':' ? strncmp(word, "--", 2) == 0 : optopt <= 0 || optopt >= 128;
+    if (is_long)
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(word, "="), word);
     else
-        snprintf(name, sizeof name, "%.*s", (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
+        snprintf(name, sizeof name, "-%c", optopt);
     return name;
 }
 
@@ -661,8 +666,8 @@ static int one_option(int c, char **argv, wkp_config *cfg, struct cli *o)
     case OPT_SNAPLEN:
     case OPT_BUFFER_SIZE:
     case OPT_NO_PROMISC: return live_option(c, optarg, o);
-    case ':': return usage_error("%s: missing value%s", given_option(argv), "");
-    default: return usage_error("unknown option '%s'%s", given_option(argv), "");
+    case ':': return usage_error("%s: missing value%s", given_option(c, argv), "");
+    default: return usage_error("unknown option '%s'%s", given_option(c, argv), "");
     }
 }
 

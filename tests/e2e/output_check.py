@@ -354,6 +354,12 @@ def exit_statuses(cli, cap, d):
     ]
     if "hyperscan" in version.lower():  # else the message says the build has no signatures
         cases.append((["--signatures", missing], 1, f"{missing}: {enoent}"))
+    # a value missing: the option is the last word
+    for last, name in (["--threads", "--threads"], ["-t", "-t"], ["-qt", "-t"],
+                       ["--filter", "--filter"]):
+        r = run(cli, [cap, "-f", "none", last])
+        check(f"{last!r} last: exit 2, '{name}: missing value'", r.returncode == 2 and
+              r.stderr.decode() == f"wa1kpcap: {name}: missing value{help_}\n", r.stderr)
     for args, code, msg in cases:
         r = run(cli, ["-f", "none", *args, cap])
         err = r.stderr.decode()
