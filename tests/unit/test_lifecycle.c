@@ -219,7 +219,7 @@ Test(lifecycle, ack_and_rst_filters_drop_before_the_lookup)
     unlink(path);
 }
 
-Test(lifecycle, single_pcap_statistics_match_spec_4_1)
+Test(lifecycle, single_pcap_statistics_match_a_hand_count)
 {
     /* packet_lengths mean 6690 / 27 = 247.777..., median 92;
      * duration 0.166290 (sum of the IATs = last - first timestamp). */
@@ -356,7 +356,7 @@ static int single_details(const wkp_flow *f, void *user)
     return 0;
 }
 
-Test(lifecycle, single_pcap_details_match_spec_14_3)
+Test(lifecycle, single_pcap_details_match_the_original)
 {
     int ok = 0;
     wkp_engine *e = run_cb(DATA "wa1kpcap__single.pcap", single_details, &ok, NULL, 0);

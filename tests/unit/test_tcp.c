@@ -277,7 +277,7 @@ static void sim_pkt(struct sim *f, int from, uint8_t flags, uint32_t seq, uint32
 /* SYN, SYN-ACK, FIN, FIN, ACK, SYN, RST was one 7-packet flow in the
  * original wa1kpcap; here the second SYN, with a new ISN, opens a second
  * flow: 5 packets ended by the FINs, then SYN + RST ended by the RST. */
-Test(tcp, spec_2_1_example_splits_on_new_isn)
+Test(tcp, syn_with_a_new_isn_after_a_close_splits)
 {
     struct sim f = {0};
     sim_pkt(&f, 0, SYN, 1000, 0);       /* client next 1001 */
@@ -301,7 +301,7 @@ Test(tcp, spec_2_1_example_splits_on_new_isn)
 /* The same example with the first SYN's ISN repeated: no split, and
  * the retransmission test flags that SYN (end 1001 is behind next 1002),
  * so the flow keeps 6 packets. */
-Test(tcp, spec_2_1_example_with_same_isn_stays_one_flow)
+Test(tcp, syn_with_the_same_isn_after_a_close_stays_one_flow)
 {
     struct sim f = {0};
     sim_pkt(&f, 0, SYN, 1000, 0);
