@@ -201,6 +201,9 @@ struct wkp_worker {
     struct wkp_tcpstream_budget ts_budget;
     struct wkp_sig_worker sig; /* signature scratch (sig.db NULL: no signatures) */
     struct wkp_pool rare_pool; /* flows' rare blocks (engine/worker.c) */
+    struct wkp_pool past_pool; /* state of flows past max_seq (engine/worker.c) */
+    struct wkp_pool acc_pool;  /* their running sums, once folded */
+    struct wkp_flow_acc fold;  /* the running sums of a flow ending before its fold */
     struct wkp_pool ts_pool;   /* TCP streams, one direction a block */
     /* The packet's in-order payload that the claiming stream dissector
      * reads where it lies (wkp_tcpstream_pass), for direction pass_dir:

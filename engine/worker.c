@@ -36,10 +36,21 @@
  * custom features' block and the high halves of the packet and byte counts
  * live there too: few flows of a flood retransmit, without custom features
  * no flow has a block, and few flows pass 4 GiB. */
+/* Past max_seq, when a sink reads statistics (stats_read()), the records
+ * of later packets are kept apart from the stored ones while they take
+ * less memory than running sums over them would; at the PAST_FOLD-th they
+ * are folded into those sums, which every later packet then feeds. A
+ * short flow past a small max_seq so costs its later records, not 2.8 KiB
+ * of sums. */
 struct live_past {
-    struct wkp_flow_acc all; /* statistics over every packet */
-    uint64_t flag_counts[8]; /* flags of the packets not stored */
+    uint64_t flag_counts[8];  /* flags of the packets not stored */
+    struct wkp_seq later;     /* records past max_seq, until folded */
+    struct wkp_flow_acc *all; /* running sums over every packet, once folded */
 };
+enum { PAST_FOLD = 128 }; /* later records kept before they are folded */
+/* docs/design.md, "Per-flow memory", gives these sizes */
+_Static_assert(sizeof(struct live_past) == 96 && sizeof(struct wkp_flow_acc) == 2768,
+               "live_past changed: update docs/design.md");
 
 struct live_rare {
     struct wkp_l2l4_tun *tun; /* the first packet's encapsulation, if it had any */
@@ -196,7 +207,11 @@ static void release_state(struct wkp_worker *w, struct live_flow *lf)
         free(x->tun);
         if (x->ts[0] || x->ts[1])
             close_streams(w, x);
-        free(x->past);
+        if (x->past) {
+            wkp_seq_release(&x->past->later, &w->seq_pool);
+            wkp_pool_give(&w->acc_pool, x->past->all);
+            wkp_pool_give(&w->past_pool, x->past);
+        }
         wkp_sig_release(&w->sig, &x->sig);
         wkp__up_release(&w->up, &x->up);
         if (x->custom) {
@@ -311,10 +326,6 @@ static void fill_record(struct wkp_worker *w, struct live_flow *lf, struct wkp_f
     }
 }
 
-/* Statistics, the text of each format the sinks want, and the callback
- * view's copies. Statistics are computed even with no text sink (-f none
- * computes everything and writes nothing: what a benchmark compares).
- * false: out of memory. */
 /* A flow's custom features and signature matching see its end. */
 static void finish_extras(struct wkp_worker *w, struct live_flow *lf)
 {
@@ -325,6 +336,43 @@ static void finish_extras(struct wkp_worker *w, struct live_flow *lf)
     wkp_sig_end(&w->sig, lf->rare->sig);
 }
 
+/* Statistics cost more than the rest of a short flow's end: they are
+ * computed, and streamed past max_seq, only when a callback may read them
+ * or a text format writes one of their columns. */
+static bool stats_read(const struct wkp_engine *e)
+{
+    const unsigned flow_text = 1u << WKP_TXT_CSV | 1u << WKP_TXT_JSON | 1u << WKP_TXT_NDJSON;
+    return e->want_view || ((e->text_mask & flow_text) && e->cfg.cols->uses_stats);
+}
+
+/* Running sums over every packet of a flow past max_seq: its stored
+ * records, then its later ones, in the order they came. */
+static void fold_past(struct wkp_flow_acc *a, const struct live_flow *lf, bool tcp)
+{
+    wkp_flow_acc_init(a);
+    for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); wkp_seq_more(&it); wkp_seq_next(&it))
+        wkp_flow_acc_add(a, it.r, tcp);
+    for (struct wkp_seq_it it = wkp_seq_first(&lf->rare->past->later); wkp_seq_more(&it);
+         wkp_seq_next(&it))
+        wkp_flow_acc_add(a, it.r, tcp);
+}
+
+/* The running sums over every packet of lf, or NULL when its stored
+ * records are all its packets. */
+static const struct wkp_flow_acc *past_sums(struct wkp_worker *w, const struct live_flow *lf,
+                                            bool tcp)
+{
+    const struct live_past *p = lf->rare ? lf->rare->past : NULL;
+    if (!p || p->all)
+        return p ? p->all : NULL;
+    if (!p->later.stored)
+        return NULL;
+    fold_past(&w->fold, lf, tcp);
+    return &w->fold;
+}
+
+/* Statistics, the text of each format the sinks want, and the callback
+ * view's copies. false: out of memory. */
 static bool build_outputs(struct wkp_worker *w, struct live_flow *lf, struct wkp_flow *f)
 {
     const struct wkp_engine *e = w->e;
@@ -332,15 +380,11 @@ static bool build_outputs(struct wkp_worker *w, struct live_flow *lf, struct wkp
     void *custom = lf->rare ? lf->rare->custom : NULL;
     struct wkp_sig_flow *sig = lf->rare ? lf->rare->sig : NULL;
     finish_extras(w, lf);
-    /* Statistics cost more than the rest of a short flow's end: computed
-     * only when a callback may read them or a text format writes one. */
-    const unsigned flow_text = 1u << WKP_TXT_CSV | 1u << WKP_TXT_JSON | 1u << WKP_TXT_NDJSON;
-    bool need = e->want_view || ((e->text_mask & flow_text) && e->cfg.cols->uses_stats);
     struct wkp_flow_stats stats;
-    if (!need)
+    if (!stats_read(e))
         stats.present = 0;
     else if (wkp_flow_stats_compute(&lf->seq, lf->h.key.proto == IPPROTO_TCP,
-                                    lf->rare && lf->rare->past ? &lf->rare->past->all : NULL,
+                                    past_sums(w, lf, lf->h.key.proto == IPPROTO_TCP),
                                     &w->stats_scratch, &stats) != 0)
         return false;
     struct wkp_flow_extra x = {
@@ -696,25 +740,34 @@ static bool track_tcp(struct wkp_worker *w, struct live_flow *lf, const struct w
     return true;
 }
 
-/* Past max_seq: from now on every packet feeds streaming statistics,
- * which first take in the stored records. false: out of memory. */
+/* Past max_seq: from now on every packet counts its flags and, when a
+ * sink reads statistics, keeps its record apart or feeds the running sums
+ * (struct live_past). false: out of memory. */
 static bool record_past_max_seq(struct wkp_worker *w, struct live_flow *lf,
                                 const struct wkp_pkt_rec *r, bool tcp)
 {
     struct live_rare *x = rare_of(w, lf);
     if (!x)
         return false;
-    if (!x->past) {
-        if (!(x->past = malloc(sizeof *x->past)))
+    struct live_past *p = x->past;
+    if (!p) {
+        if (!(p = x->past = wkp_pool_take(&w->past_pool)))
             return false;
-        wkp_flow_acc_init(&x->past->all);
-        memset(x->past->flag_counts, 0, sizeof x->past->flag_counts);
-        for (struct wkp_seq_it it = wkp_seq_first(&lf->seq); wkp_seq_more(&it); wkp_seq_next(&it))
-            wkp_flow_acc_add(&x->past->all, it.r, tcp);
+        memset(p, 0, sizeof *p);
     }
-    wkp_flow_acc_add(&x->past->all, r, tcp);
     for (int i = 0; i < 8; i++)
-        x->past->flag_counts[i] += (r->flags >> i) & 1u;
+        p->flag_counts[i] += (r->flags >> i) & 1u;
+    if (!stats_read(w->e))
+        return true;
+    if (!p->all && p->later.stored < PAST_FOLD)
+        return wkp_seq_append(&p->later, &w->seq_pool, r) == 0;
+    if (!p->all) {
+        if (!(p->all = wkp_pool_take(&w->acc_pool)))
+            return false;
+        fold_past(p->all, lf, tcp);
+        wkp_seq_release(&p->later, &w->seq_pool);
+    }
+    wkp_flow_acc_add(p->all, r, tcp);
     return true;
 }
 
@@ -1290,6 +1343,8 @@ static void worker_finish(struct wkp_worker *w)
     wkp_pool_fini(&w->ts_pool);
     wkp_spares_fini(&w->ts_budget.spares);
     wkp_pool_fini(&w->rare_pool);
+    wkp_pool_fini(&w->past_pool);
+    wkp_pool_fini(&w->acc_pool);
     wkp_seq_pool_fini(&w->seq_pool);
     wkp_carver_fini(&w->carver);
     wkp_flow_stats_scratch_free(&w->stats_scratch);
@@ -1305,6 +1360,8 @@ static void carve_pools(struct wkp_worker *w)
 {
     w->carver = (struct wkp_carver){0};
     wkp_pool_carve_from(&w->rare_pool, &w->carver);
+    wkp_pool_carve_from(&w->past_pool, &w->carver);
+    wkp_pool_carve_from(&w->acc_pool, &w->carver);
     wkp_pool_carve_from(&w->ts_pool, &w->carver);
     wkp_pool_carve_from(&w->app.flows, &w->carver);
     for (unsigned i = 0; i < WKP_MAX_DISSECTORS; i++)
@@ -1322,6 +1379,8 @@ void *wkp__worker_main(void *arg)
     w->scratch.memo = &w->dmemo; /* zeroed with the worker */
     w->ts_budget.cap = (size_t)(e->cfg.tcp_stream_budget / e->nworkers);
     wkp_pool_init(&w->rare_pool, sizeof(struct live_rare));
+    wkp_pool_init(&w->past_pool, sizeof(struct live_past));
+    wkp_pool_init(&w->acc_pool, sizeof(struct wkp_flow_acc));
     wkp_pool_init(&w->ts_pool, sizeof(struct wkp_tcpstream));
     /* The lfht only holds the entries no slot of their bucket took (about
      * one in twenty) and grows with them: 1,024 buckets to start, as its

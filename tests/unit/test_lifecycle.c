@@ -33,8 +33,8 @@ static void write_tcp_pcap(const char *path, const struct tpkt *v, int n)
         static uint8_t pkt[14 + 20 + 20 + 1500];
         cr_assert_leq(v[i].payload, 1500);
         uint16_t sp = v[i].reverse ? 80 : 40000, dp = v[i].reverse ? 40000 : 80;
-        uint32_t len = capw_tcp4(pkt, v[i].reverse ? b : a, v[i].reverse ? a : b, sp, dp,
-                                 v[i].seq, v[i].flags, v[i].payload);
+        uint32_t len = capw_tcp4(pkt, v[i].reverse ? b : a, v[i].reverse ? a : b, sp, dp, v[i].seq,
+                                 v[i].flags, v[i].payload);
         capw_packet(&w, v[i].t_us, pkt, len, len);
     }
     capw_close(&w);
@@ -250,6 +250,87 @@ Test(lifecycle, max_seq_keeps_moments_exact_and_medians_over_stored)
     cr_assert_float_eq(g.stat[0][2], 27.0, 0);
     cr_assert_eq(g.nseq[0], 5);
     wkp_engine_free(e);
+}
+
+/* One TCP flow of 300 packets, 1 ms apart: a SYN (54 bytes), then 299
+ * PSH|ACK segments alternating direction (reply first) with payload
+ * (i % 10) * 10 for packet i, so packet i is 54 + (i % 10) * 10 bytes long.
+ * Past max_seq a flow keeps its later records apart until 128 of them,
+ * then folds them into running sums: max_seq 5 folds, 200 keeps its 100
+ * later records to the end, 0 stores every packet. Each must give the
+ * statistics of a two-pass computation over the 300 lengths, the median of
+ * the stored ones and the flags of every packet. */
+enum { LONG_N = 300 };
+static int long_max_seq;
+
+static wkp_status long_cfg(wkp_config *c)
+{
+    return wkp_config_set_max_seq(c, (uint64_t)long_max_seq);
+}
+
+static int long_check(const wkp_flow *f, void *user)
+{
+    int *seen = user;
+    (*seen)++;
+    long double sum = 0, m2 = 0, m3 = 0, len[LONG_N];
+    for (int i = 0; i < LONG_N; i++)
+        sum += len[i] = 54 + (i % 10) * 10;
+    long double mean = sum / LONG_N;
+    for (int i = 0; i < LONG_N; i++) {
+        m2 += (len[i] - mean) * (len[i] - mean);
+        m3 += (len[i] - mean) * (len[i] - mean) * (len[i] - mean);
+    }
+    m2 /= LONG_N;
+    m3 /= LONG_N;
+    /* the stored lengths: 54, 64, ..., 144 repeating; with 5 stored,
+     * 54 64 74 84 94 (median 74); with 200, each of the ten 20 times
+     * (median (94 + 104) / 2 = 99); with all 300, 30 times (also 99) */
+    double median = long_max_seq == 5 ? 74 : 99;
+    size_t stored = long_max_seq ? (size_t)long_max_seq : LONG_N;
+    cr_assert_eq(wkp_flow_packets(f, WKP_DIR_BOTH), LONG_N);
+    cr_assert_eq(wkp_flow_seq_count(f), stored);
+    cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.count"), LONG_N, 0);
+    cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.sum"), (double)sum, 0);
+    cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.mean"), (double)mean, 1e-12);
+    cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.var"), (double)m2, 1e-9);
+    cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.skew"), (double)(m3 / powl(m2, 1.5L)),
+                       1e-9);
+    cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.min"), 54, 0);
+    cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.max"), 144, 0);
+    cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.median"), median, 0);
+    /* up: the SYN and the 149 even-numbered segments; 299 gaps of 1 ms */
+    cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.up_count"), 150, 0);
+    cr_assert_float_eq(wkp_flow_stat(f, "iats.count"), LONG_N - 1, 0);
+    cr_assert_float_eq(wkp_flow_stat(f, "iats.mean"), 0.001, 1e-12);
+    cr_assert_eq(wkp_flow_tcp_flag_count(f, WKP_TCPFLAG_SYN), 1);
+    cr_assert_eq(wkp_flow_tcp_flag_count(f, WKP_TCPFLAG_PSH), LONG_N - 1);
+    cr_assert_eq(wkp_flow_tcp_flag_count(f, WKP_TCPFLAG_ACK), LONG_N - 1);
+    return 0;
+}
+
+Test(lifecycle, statistics_past_max_seq_cover_every_packet_before_and_after_the_fold)
+{
+    static struct tpkt v[LONG_N];
+    uint32_t next[2] = {1000, 9000};
+    for (int i = 0; i < LONG_N; i++) {
+        int d = i ? i % 2 : 0;
+        uint16_t pay = (uint16_t)((i % 10) * 10);
+        v[i] =
+            (struct tpkt){1000000 + 1000 * (int64_t)i, d, (uint8_t)(i ? P | A : S), next[d], pay};
+        next[d] += i ? pay : 1;
+    }
+    char *path = tmp_pcap(v, LONG_N);
+    static const int max_seqs[] = {5, 200, 0};
+    for (size_t k = 0; k < sizeof max_seqs / sizeof max_seqs[0]; k++) {
+        long_max_seq = max_seqs[k];
+        for (unsigned t = 1; t <= 2; t++) {
+            int seen = 0;
+            wkp_engine *e = run_cb(path, long_check, &seen, long_cfg, t);
+            cr_assert_eq(seen, 1, "max_seq %d -t %u", long_max_seq, t);
+            wkp_engine_free(e);
+        }
+    }
+    unlink(path);
 }
 
 /* A second method: for every flow of multi.pcap, recompute the
