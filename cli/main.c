@@ -554,6 +554,31 @@ static const char *given_option(int c, char **argv)
     return name;
 }
 
+/* Whether getopt_long's '?' was for a long option that takes no value,
+ * given one ("--quiet=3", or an abbreviation such as "--qui=3"): it sets
+ * optopt to the option's value then, as for an unknown -q. */
+static bool valued_flag(char **argv)
+{
+    const char *word = argv[optind - 1];
+    if (strncmp(word, "--", 2) != 0 || !strchr(word, '='))
+        return false;
+    size_t n = strcspn(word + 2, "=");
+    const struct option *hit = NULL;
+    int hits = 0;
+    for (const struct option *lo = long_opts; lo->name; lo++) {
+        if (strncmp(lo->name, word + 2, n) != 0)
+            continue;
+        if (lo->name[n] == '\0') { /* an exact name wins over the prefixes */
+            hit = lo;
+            hits = 1;
+            break;
+        }
+        hit = lo;
+        hits++;
+    }
+    return hits == 1 && hit->has_arg == no_argument && hit->val == optopt;
+}
+
 /* A live capture's option: 0 or a usage error's exit status. */
 static int live_option(int c, const char *arg, struct cli *o)
 {
@@ -667,7 +692,14 @@ static int one_option(int c, char **argv, wkp_config *cfg, struct cli *o)
     case OPT_BUFFER_SIZE:
     case OPT_NO_PROMISC: return live_option(c, optarg, o);
     case ':': return usage_error("%s: missing value%s", given_option(c, argv), "");
-    default: return usage_error("unknown option '%s'%s", given_option(c, argv), "");
+    default:
+        if (valued_flag(argv)) {
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", (int)strcspn(argv[optind - 1], "="),
+                     argv[optind - 1]);
+            return usage_error("%s: takes no value%s", name, "");
+        }
+        return usage_error("unknown option '%s'%s", given_option(c, argv), "");
     }
 }
 

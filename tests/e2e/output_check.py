@@ -330,6 +330,9 @@ def exit_statuses(cli, cap, d):
         (["--bogus=3"], 2, f"unknown option '--bogus'{help_}"),
         (["-qx"], 2, f"unknown option '-x'{help_}"),
         (["-xq"], 2, f"unknown option '-x'{help_}"),
+        # a long option that takes no value, given one (getopt_long says '?' with its letter)
+        (["--quiet=3"], 2, f"--quiet: takes no value{help_}"),
+        (["--no-seq=yes"], 2, f"--no-seq: takes no value{help_}"),
         (["--count", "3"], 2, f"--count: only for wa1kpcap live{help_}"),
         (["--count=3"], 2, f"--count: only for wa1kpcap live{help_}"),
         (["-i", "eth0"], 2, f"-i: only for wa1kpcap live{help_}"),
