@@ -51,16 +51,24 @@ static void put_options(struct wkp_buf *b, const wkp_engine *e)
     wkp_buf_json_str(b, c->reader == WKP_READER_MMAP      ? "mmap"
                         : c->reader == WKP_READER_LIBPCAP ? "libpcap"
                                                           : "auto");
+    wkp_buf_puts(b, ", \"parse_in\": ");
+    wkp_buf_json_str(b, c->parse_in == WKP_PARSE_IN_READER    ? "reader"
+                        : c->parse_in == WKP_PARSE_IN_WORKERS ? "workers"
+                                                              : "auto");
     wkp_buf_puts(b, ", \"tcp_timeout_ns\": ");
     wkp_buf_i64(b, c->tcp_timeout_ns);
     wkp_buf_puts(b, ", \"udp_timeout_ns\": ");
     wkp_buf_i64(b, c->udp_timeout_ns);
+    wkp_buf_puts(b, ", \"tcp_close_timeout_ns\": ");
+    wkp_buf_i64(b, c->tcp_close_timeout_ns);
     wkp_buf_puts(b, ", \"max_flows\": ");
     wkp_buf_u64(b, c->max_flows);
     wkp_buf_puts(b, ", \"ring_slots\": ");
     wkp_buf_u64(b, c->ring_slots);
     wkp_buf_puts(b, ", \"strict\": ");
     put_bool(b, c->strict);
+    wkp_buf_puts(b, ", \"resync\": ");
+    put_bool(b, c->resync);
     wkp_buf_puts(b, ", \"app_layer\": ");
     wkp_buf_json_str(b, c->app_layer == WKP_APP_NONE        ? "none"
                         : c->app_layer == WKP_APP_PORT_ONLY ? "port_only"
@@ -69,10 +77,30 @@ static void put_options(struct wkp_buf *b, const wkp_engine *e)
     put_bool(b, c->compat);
     wkp_buf_puts(b, ", \"filter_retrans\": ");
     put_bool(b, c->filter_retrans);
+    wkp_buf_puts(b, ", \"filter_ack\": ");
+    put_bool(b, c->filter_ack);
+    wkp_buf_puts(b, ", \"filter_rst\": ");
+    put_bool(b, c->filter_rst);
+    wkp_buf_puts(b, ", \"min_packets\": ");
+    wkp_buf_u64(b, c->min_packets);
     wkp_buf_puts(b, ", \"max_seq\": ");
     wkp_buf_u64(b, c->max_seq);
+    wkp_buf_puts(b, ", \"sequences\": ");
+    put_bool(b, c->sequences);
+    wkp_buf_puts(b, ", \"columns\": ");
+    put_str_or_null(b, c->columns);
     wkp_buf_puts(b, ", \"reassembly\": ");
     put_bool(b, c->reassembly);
+    wkp_buf_puts(b, ", \"tcp_stream_limit\": ");
+    wkp_buf_u64(b, c->tcp_stream_limit);
+    wkp_buf_puts(b, ", \"vxlan_ports\": [4789");
+    for (uint32_t i = 0; i < c->parse.n_vxlan_ports; i++) {
+        if (c->parse.vxlan_ports[i] == 4789)
+            continue; /* always decoded */
+        wkp_buf_puts(b, ", ");
+        wkp_buf_u64(b, c->parse.vxlan_ports[i]);
+    }
+    wkp_buf_puts(b, "]");
     wkp_buf_puts(b, ", \"default_filter\": ");
     put_str_or_null(b, c->default_filter);
     wkp_buf_puts(b, ", \"filter\": ");

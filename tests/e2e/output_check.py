@@ -299,6 +299,27 @@ def main():
         check("bad capture: summary status is not ok",
               s["status"] == "not a valid capture" and "MANIFEST.md" in s["error"], s["status"])
 
+        # The options in force are in the summary, by default and as set.
+        defaults = {"parse_in": "auto", "tcp_close_timeout_ns": 60 * 10**9, "resync": False,
+                    "filter_ack": False, "filter_rst": False, "min_packets": 1,
+                    "sequences": True, "columns": None, "tcp_stream_limit": 0,
+                    "vxlan_ports": [4789]}
+        given = {"parse_in": "workers", "tcp_close_timeout_ns": 7 * 10**9, "resync": True,
+                 "filter_ack": True, "filter_rst": True, "min_packets": 3, "sequences": False,
+                 "columns": "flow_id,feature.iats.mean", "tcp_stream_limit": 4096,
+                 "vxlan_ports": [4789, 8472]}
+        for name, extra, want in (
+                ("defaults", [], defaults),
+                ("as set", ["--parse-in", "workers", "--tcp-close-timeout", "7", "--resync",
+                            "--filter-ack", "--filter-rst", "--min-packets", "3",
+                            "--no-sequences", "--columns", "flow_id,feature.iats.mean",
+                            "--tcp-stream-limit", "4096", "--vxlan-port", "8472",
+                            "--vxlan-port", "4789"], given)):
+            r = run(cli, ["-f", "none", "--summary", "-"] + extra + [cap])
+            opts = json.loads(r.stdout)["options"] if r.returncode == 0 else {}
+            got = {k: opts.get(k) for k in want}
+            check(f"summary options, {name}", got == want, (got, r.stderr))
+
         # Names with a line break: each error is one line, the break written as \n.
         bent = os.path.join(d, "missing", "two\nlines")
         r = run(cli, ["-o", bent + ".csv", "--summary", bent + ".json", cap])
