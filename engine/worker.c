@@ -41,7 +41,8 @@
  * less memory than running sums over them would; at the PAST_FOLD-th they
  * are folded into those sums, which every later packet then feeds. A
  * short flow past a small max_seq so costs its later records, not 2.8 KiB
- * of sums. */
+ * of sums. With no sink reading statistics, a flow past max_seq keeps
+ * nothing more. */
 struct live_past {
     uint64_t flag_counts[8];  /* flags of the packets not stored */
     struct wkp_seq later;     /* records past max_seq, until folded */
@@ -740,12 +741,18 @@ static bool track_tcp(struct wkp_worker *w, struct live_flow *lf, const struct w
     return true;
 }
 
-/* Past max_seq: from now on every packet counts its flags and, when a
- * sink reads statistics, keeps its record apart or feeds the running sums
- * (struct live_past). false: out of memory. */
+/* Past max_seq: when a sink reads statistics, every packet counts its
+ * flags and keeps its record apart or feeds the running sums (struct
+ * live_past); with none, nothing reads the counts either (a flow's flag
+ * counts are read through a callback's view, which reads statistics).
+ * false: out of memory. */
 static bool record_past_max_seq(struct wkp_worker *w, struct live_flow *lf,
-                                const struct wkp_pkt_rec *r, bool tcp)
+                                const struct wkp_pkt_rec *r)
 {
+    if (!stats_read(w->e))
+        return true;
+    /* the flow's protocol, as for its stored records (past_sums) */
+    bool tcp = lf->h.key.proto == IPPROTO_TCP;
     struct live_rare *x = rare_of(w, lf);
     if (!x)
         return false;
@@ -757,8 +764,6 @@ static bool record_past_max_seq(struct wkp_worker *w, struct live_flow *lf,
     }
     for (int i = 0; i < 8; i++)
         p->flag_counts[i] += (r->flags >> i) & 1u;
-    if (!stats_read(w->e))
-        return true;
     if (!p->all && p->later.stored < PAST_FOLD)
         return wkp_seq_append(&p->later, &w->seq_pool, r) == 0;
     if (!p->all) {
@@ -806,7 +811,7 @@ static bool record_packet(struct wkp_worker *w, struct live_flow *lf, const stru
     };
     if (!e->cfg.max_seq || lf->seq.stored < e->cfg.max_seq)
         return wkp_seq_append(&lf->seq, &w->seq_pool, &r) == 0;
-    return record_past_max_seq(w, lf, &r, tcp);
+    return record_past_max_seq(w, lf, &r);
 }
 
 /* Transport payload bytes present in the capture (TCP and UDP; 0 else). */

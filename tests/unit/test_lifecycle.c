@@ -3,6 +3,7 @@
  * itself. Every expected value is worked out by hand in the comments. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,50 +255,61 @@ Test(lifecycle, max_seq_keeps_moments_exact_and_medians_over_stored)
 
 /* One TCP flow of 300 packets, 1 ms apart: a SYN (54 bytes), then 299
  * PSH|ACK segments alternating direction (reply first) with payload
- * (i % 10) * 10 for packet i, so packet i is 54 + (i % 10) * 10 bytes long.
+ * (i % 10)^2 * 10 for packet i, so packet i is 54 + (i % 10)^2 * 10 bytes:
+ * 54, 64, 94, 144, 214, 304, 414, 544, 694, 864, repeating (skewed).
  * Past max_seq a flow keeps its later records apart until 128 of them,
- * then folds them into running sums: max_seq 5 folds, 200 keeps its 100
- * later records to the end, 0 stores every packet. Each must give the
- * statistics of a two-pass computation over the 300 lengths, the median of
- * the stored ones and the flags of every packet. */
+ * then folds them into running sums: max_seq 5 and 171 fold (295 and 129
+ * later packets), 172 and 200 keep theirs to the end (128 and 100), 0
+ * stores every packet. Each must give the statistics of a two-pass
+ * computation over the 300 lengths, the median of the stored ones and
+ * the flags of every packet; and the capped runs, which add the same
+ * values in the same order whenever they fold, the same bits. */
 enum { LONG_N = 300 };
 static int long_max_seq;
+static double long_median, long_first[5];
+static bool long_have_first;
 
 static wkp_status long_cfg(wkp_config *c)
 {
     return wkp_config_set_max_seq(c, (uint64_t)long_max_seq);
 }
 
+static long double long_len(int i)
+{
+    return 54 + (i % 10) * (i % 10) * 10;
+}
+
 static int long_check(const wkp_flow *f, void *user)
 {
     int *seen = user;
     (*seen)++;
-    long double sum = 0, m2 = 0, m3 = 0, len[LONG_N];
+    long double sum = 0, m2 = 0, m3 = 0, m4 = 0;
     for (int i = 0; i < LONG_N; i++)
-        sum += len[i] = 54 + (i % 10) * 10;
+        sum += long_len(i);
     long double mean = sum / LONG_N;
     for (int i = 0; i < LONG_N; i++) {
-        m2 += (len[i] - mean) * (len[i] - mean);
-        m3 += (len[i] - mean) * (len[i] - mean) * (len[i] - mean);
+        long double d = long_len(i) - mean;
+        m2 += d * d;
+        m3 += d * d * d;
+        m4 += d * d * d * d;
     }
     m2 /= LONG_N;
     m3 /= LONG_N;
-    /* the stored lengths: 54, 64, ..., 144 repeating; with 5 stored,
-     * 54 64 74 84 94 (median 74); with 200, each of the ten 20 times
-     * (median (94 + 104) / 2 = 99); with all 300, 30 times (also 99) */
-    double median = long_max_seq == 5 ? 74 : 99;
+    m4 /= LONG_N;
     size_t stored = long_max_seq ? (size_t)long_max_seq : LONG_N;
     cr_assert_eq(wkp_flow_packets(f, WKP_DIR_BOTH), LONG_N);
     cr_assert_eq(wkp_flow_seq_count(f), stored);
     cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.count"), LONG_N, 0);
     cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.sum"), (double)sum, 0);
     cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.mean"), (double)mean, 1e-12);
-    cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.var"), (double)m2, 1e-9);
-    cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.skew"), (double)(m3 / powl(m2, 1.5L)),
-                       1e-9);
+    cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.var"), (double)m2, 1e-9 * (double)m2);
+    double skew = (double)(m3 / powl(m2, 1.5L)), kurt = (double)(m4 / (m2 * m2) - 3);
+    cr_assert(skew > 0.3, "skew %g: the lengths should be skewed", skew);
+    cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.skew"), skew, 1e-9);
+    cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.kurt"), kurt, 1e-9);
     cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.min"), 54, 0);
-    cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.max"), 144, 0);
-    cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.median"), median, 0);
+    cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.max"), 864, 0);
+    cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.median"), long_median, 0);
     /* up: the SYN and the 149 even-numbered segments; 299 gaps of 1 ms */
     cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.up_count"), 150, 0);
     cr_assert_float_eq(wkp_flow_stat(f, "iats.count"), LONG_N - 1, 0);
@@ -305,6 +317,16 @@ static int long_check(const wkp_flow *f, void *user)
     cr_assert_eq(wkp_flow_tcp_flag_count(f, WKP_TCPFLAG_SYN), 1);
     cr_assert_eq(wkp_flow_tcp_flag_count(f, WKP_TCPFLAG_PSH), LONG_N - 1);
     cr_assert_eq(wkp_flow_tcp_flag_count(f, WKP_TCPFLAG_ACK), LONG_N - 1);
+    static const char *const same[5] = {"packet_lengths.mean", "packet_lengths.var",
+                                        "packet_lengths.skew", "packet_lengths.kurt", "iats.std"};
+    for (int k = 0; long_max_seq && k < 5; k++) {
+        double v = wkp_flow_stat(f, same[k]);
+        if (!long_have_first)
+            long_first[k] = v;
+        cr_assert(memcmp(&v, &long_first[k], sizeof v) == 0, "max_seq %d %s: %.17g, not %.17g",
+                  long_max_seq, same[k], v, long_first[k]);
+    }
+    long_have_first = long_have_first || long_max_seq;
     return 0;
 }
 
@@ -314,15 +336,24 @@ Test(lifecycle, statistics_past_max_seq_cover_every_packet_before_and_after_the_
     uint32_t next[2] = {1000, 9000};
     for (int i = 0; i < LONG_N; i++) {
         int d = i ? i % 2 : 0;
-        uint16_t pay = (uint16_t)((i % 10) * 10);
+        uint16_t pay = (uint16_t)((i % 10) * (i % 10) * 10);
         v[i] =
             (struct tpkt){1000000 + 1000 * (int64_t)i, d, (uint8_t)(i ? P | A : S), next[d], pay};
         next[d] += i ? pay : 1;
     }
     char *path = tmp_pcap(v, LONG_N);
-    static const int max_seqs[] = {5, 200, 0};
-    for (size_t k = 0; k < sizeof max_seqs / sizeof max_seqs[0]; k++) {
-        long_max_seq = max_seqs[k];
+    /* Medians of the stored lengths (ascending in i % 10). 5 stored: 54 64
+     * 94 144 214, so 94. 171 stored (i = 0..170): 18 of 54, 17 of each
+     * other, so the 86th is the fifth value, 214; 172: 18 of 54 and of 64,
+     * the 86th and 87th are 214. 200 and 300: each value 20 (30) times, so
+     * (214 + 304) / 2 = 259. */
+    static const struct {
+        int max_seq;
+        double median;
+    } c[] = {{5, 94}, {171, 214}, {172, 214}, {200, 259}, {0, 259}};
+    for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
+        long_max_seq = c[k].max_seq;
+        long_median = c[k].median;
         for (unsigned t = 1; t <= 2; t++) {
             int seen = 0;
             wkp_engine *e = run_cb(path, long_check, &seen, long_cfg, t);
