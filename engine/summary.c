@@ -95,8 +95,11 @@ static void put_options(struct wkp_buf *b, const wkp_engine *e)
     wkp_buf_u64(b, c->tcp_stream_limit);
     wkp_buf_puts(b, ", \"vxlan_ports\": [4789");
     for (uint32_t i = 0; i < c->parse.n_vxlan_ports; i++) {
-        if (c->parse.vxlan_ports[i] == 4789)
-            continue; /* always decoded */
+        bool seen = c->parse.vxlan_ports[i] == 4789; /* always decoded */
+        for (uint32_t k = 0; k < i && !seen; k++)
+            seen = c->parse.vxlan_ports[k] == c->parse.vxlan_ports[i];
+        if (seen)
+            continue;
         wkp_buf_puts(b, ", ");
         wkp_buf_u64(b, c->parse.vxlan_ports[i]);
     }

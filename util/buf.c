@@ -64,25 +64,6 @@ void wkp_buf_time(struct wkp_buf *b, int64_t ns, int digits)
     b->len = (size_t)(wkp_put_time(b->p + b->len, ns, digits) - b->p);
 }
 
-void wkp_buf_json_str(struct wkp_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    wkp_buf_putc(b, '"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            wkp_buf_putc(b, '\\');
-            wkp_buf_putc(b, (char)c);
-        } else if (c < 0x20) {
-            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            wkp_buf_put(b, e, 6);
-        } else {
-            wkp_buf_putc(b, (char)c);
-        }
-    }
-    wkp_buf_putc(b, '"');
-}
-
 /* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong
  * forms, no surrogates, at most U+10FFFF), or 0. */
 static size_t utf8_len(const uint8_t *p, size_t n)
@@ -124,6 +105,11 @@ void wkp_buf_json_bytes(struct wkp_buf *b, const uint8_t *p, size_t n)
         i++;
     }
     wkp_buf_putc(b, '"');
+}
+
+void wkp_buf_json_str(struct wkp_buf *b, const char *s)
+{
+    wkp_buf_json_bytes(b, (const uint8_t *)s, strlen(s));
 }
 
 void wkp_buf_csv_cell(struct wkp_buf *b, const char *s, size_t n)

@@ -80,8 +80,8 @@ void wkp_buf_i64(struct wkp_buf *b, int64_t v);
 /* A capture time or a time difference in ns, printed exactly with digits
  * decimals (6 or 9): 1755141753294776000 -> "1755141753.294776". */
 void wkp_buf_time(struct wkp_buf *b, int64_t ns, int digits);
-/* s as a JSON string, quotes included; bytes >= 0x80 pass through, control
- * characters are escaped. */
+/* s as a JSON string, quotes included, as wkp_buf_json_bytes writes it:
+ * a file name or a user's text need not be UTF-8, the JSON must be. */
 void wkp_buf_json_str(struct wkp_buf *b, const char *s);
 /* n bytes from the wire as a JSON string, quotes included: well-formed
  * UTF-8 passes through; every byte of an ill-formed sequence, control

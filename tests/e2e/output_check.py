@@ -25,7 +25,7 @@ The reference output is the same run written to a regular file: these checks are
 bytes go, not what they are (the golden and truth tests check those). Last line: `N passed, N
 failed`.
 """
-import json, os, signal, stat, struct, subprocess, sys, tempfile, threading, time
+import json, os, shutil, signal, stat, struct, subprocess, sys, tempfile, threading, time
 
 TIMEOUT = 120
 ENOSPC = os.strerror(28)  # "No space left on device"
@@ -314,11 +314,33 @@ def main():
                             "--filter-ack", "--filter-rst", "--min-packets", "3",
                             "--no-sequences", "--columns", "flow_id,feature.iats.mean",
                             "--tcp-stream-limit", "4096", "--vxlan-port", "8472",
-                            "--vxlan-port", "4789"], given)):
+                            "--vxlan-port", "4789", "--vxlan-port", "8472"], given)):
             r = run(cli, ["-f", "none", "--summary", "-"] + extra + [cap])
             opts = json.loads(r.stdout)["options"] if r.returncode == 0 else {}
             got = {k: opts.get(k) for k in want}
             check(f"summary options, {name}", got == want, (got, r.stderr))
+
+        # A capture name and a --columns value that are not UTF-8 (0xe9 is Latin-1 'é',
+        # 0xff no UTF-8 at all): the JSON output and the summary stay valid UTF-8, each
+        # such byte written as \u00XX, which reads back as U+00XX.
+        latin = os.path.join(os.fsencode(d), b"caf\xe9.pcap")
+        shutil.copyfile(cap, latin)
+        r = run(cli, [b"-f", b"ndjson", b"--columns", b"flow_id,capture,tls.\xff",
+                      b"--summary", os.path.join(os.fsencode(d), b"latin.json"), latin])
+        try:
+            rows = [json.loads(line.decode("utf-8")) for line in r.stdout.splitlines()]
+            summary = json.loads(open(os.path.join(d, "latin.json"), "rb").read().decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            rows, summary = [], {"error": str(exc)}
+        check("not UTF-8: every NDJSON row is valid UTF-8 JSON and names the capture",
+              r.returncode == 0 and rows and all(x["capture"] == "caf\u00e9.pcap" for x in rows),
+              (r.returncode, r.stderr, rows[:1]))
+        check("not UTF-8: the summary is valid UTF-8 JSON",
+              summary.get("files", [{}])[0].get("path", "").endswith("caf\u00e9.pcap")
+              and summary.get("options", {}).get("columns") == "flow_id,capture,tls.\u00ff",
+              summary)
+        os.unlink(latin)
+        os.unlink(os.path.join(d, "latin.json"))
 
         # Names with a line break: each error is one line, the break written as \n.
         bent = os.path.join(d, "missing", "two\nlines")
