@@ -554,29 +554,52 @@ static const char *given_option(int c, char **argv)
     return name;
 }
 
-/* Whether getopt_long's '?' was for a long option that takes no value,
- * given one ("--quiet=3", or an abbreviation such as "--qui=3"): it sets
- * optopt to the option's value then, as for an unknown -q. */
-static bool valued_flag(char **argv)
+/* The long options that a "--name" or "--name=value" word names: its exact
+ * name, or every option its name is a prefix of. Their count; *hit is the
+ * last one. */
+static int long_matches(const char *word, const struct option **hit)
+{
+    size_t n = strcspn(word + 2, "=");
+    int hits = 0;
+    for (const struct option *lo = long_opts; n && lo->name; lo++) {
+        if (strncmp(lo->name, word + 2, n) != 0)
+            continue;
+        *hit = lo;
+        if (lo->name[n] == '\0') /* an exact name wins over the prefixes */
+            return 1;
+        hits++;
+    }
+    return hits;
+}
+
+/* getopt_long's '?' for a long word: a usage error that says what was
+ * wrong, or -1 for an unknown option. An option that takes no value,
+ * given one ("--quiet=3", "--qui=3"), comes with optopt the option's
+ * value, as an unknown -q does; an ambiguous prefix ("--no") with 0. */
+static int long_refused(char **argv)
 {
     const char *word = argv[optind - 1];
-    if (strncmp(word, "--", 2) != 0 || !strchr(word, '='))
-        return false;
-    size_t n = strcspn(word + 2, "=");
     const struct option *hit = NULL;
-    int hits = 0;
+    int hits = strncmp(word, "--", 2) == 0 ? long_matches(word, &hit) : 0;
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(word, "="), word);
+    if (hits == 1 && strchr(word, '=') && hit->has_arg == no_argument && hit->val == optopt)
+        return usage_error("%s: takes no value%s", name, "");
+    if (hits < 2 || optopt != 0)
+        return -1;
+    char list[256] = "";
+    size_t n = strcspn(word + 2, "="), used = 0;
     for (const struct option *lo = long_opts; lo->name; lo++) {
         if (strncmp(lo->name, word + 2, n) != 0)
             continue;
-        if (lo->name[n] == '\0') { /* an exact name wins over the prefixes */
-            hit = lo;
-            hits = 1;
+        if (used + strlen(lo->name) + 8 >= sizeof list) {
+            snprintf(list + used, sizeof list - used, ", ...");
             break;
         }
-        hit = lo;
-        hits++;
+        used +=
+            (size_t)snprintf(list + used, sizeof list - used, "%s--%s", used ? ", " : "", lo->name);
     }
-    return hits == 1 && hit->has_arg == no_argument && hit->val == optopt;
+    return usage_error("%s: ambiguous, could be %s", name, list);
 }
 
 /* A live capture's option: 0 or a usage error's exit status. */
@@ -692,14 +715,10 @@ static int one_option(int c, char **argv, wkp_config *cfg, struct cli *o)
     case OPT_BUFFER_SIZE:
     case OPT_NO_PROMISC: return live_option(c, optarg, o);
     case ':': return usage_error("%s: missing value%s", given_option(c, argv), "");
-    default:
-        if (valued_flag(argv)) {
-            char name[64];
-            snprintf(name, sizeof name, "%.*s", (int)strcspn(argv[optind - 1], "="),
-                     argv[optind - 1]);
-            return usage_error("%s: takes no value%s", name, "");
-        }
-        return usage_error("unknown option '%s'%s", given_option(c, argv), "");
+    default: {
+        int rc = long_refused(argv);
+        return rc >= 0 ? rc : usage_error("unknown option '%s'%s", given_option(c, argv), "");
+    }
     }
 }
 

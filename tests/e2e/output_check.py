@@ -376,6 +376,10 @@ def exit_statuses(cli, cap, d):
         # a long option that takes no value, given one (getopt_long says '?' with its letter)
         (["--quiet=3"], 2, f"--quiet: takes no value{help_}"),
         (["--no-seq=yes"], 2, f"--no-seq: takes no value{help_}"),
+        # a prefix of several long options
+        (["--no-s"], 2, f"--no-s: ambiguous, could be --no-sequences, --no-signature-cache{help_}"),
+        (["--sig=x"], 2,
+         f"--sig: ambiguous, could be --signatures, --signature-depth, --signature-cache{help_}"),
         (["--count", "3"], 2, f"--count: only for wa1kpcap live{help_}"),
         (["--count=3"], 2, f"--count: only for wa1kpcap live{help_}"),
         (["-i", "eth0"], 2, f"-i: only for wa1kpcap live{help_}"),
