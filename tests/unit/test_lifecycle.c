@@ -253,6 +253,30 @@ Test(lifecycle, max_seq_keeps_moments_exact_and_medians_over_stored)
     wkp_engine_free(e);
 }
 
+/* Two-pass moments of v[0..n) in long double: the sum, the mean and the
+ * central moments Σ(v - mean)^j / n for j = 2, 3, 4. */
+struct moments {
+    long double sum, mean, m2, m3, m4;
+};
+
+static struct moments moments_of(const long double *v, size_t n)
+{
+    struct moments mo = {0};
+    for (size_t i = 0; i < n; i++)
+        mo.sum += v[i];
+    mo.mean = mo.sum / n;
+    for (size_t i = 0; i < n; i++) {
+        long double d = v[i] - mo.mean;
+        mo.m2 += d * d;
+        mo.m3 += d * d * d;
+        mo.m4 += d * d * d * d;
+    }
+    mo.m2 /= n;
+    mo.m3 /= n;
+    mo.m4 /= n;
+    return mo;
+}
+
 /* One TCP flow of 300 packets, 1 ms apart: a SYN (54 bytes), then 299
  * PSH|ACK segments alternating direction (reply first) with payload
  * (i % 10)^2 * 10 for packet i, so packet i is 54 + (i % 10)^2 * 10 bytes:
@@ -283,19 +307,11 @@ static int long_check(const wkp_flow *f, void *user)
 {
     int *seen = user;
     (*seen)++;
-    long double sum = 0, m2 = 0, m3 = 0, m4 = 0;
+    long double len[LONG_N];
     for (int i = 0; i < LONG_N; i++)
-        sum += long_len(i);
-    long double mean = sum / LONG_N;
-    for (int i = 0; i < LONG_N; i++) {
-        long double d = long_len(i) - mean;
-        m2 += d * d;
-        m3 += d * d * d;
-        m4 += d * d * d * d;
-    }
-    m2 /= LONG_N;
-    m3 /= LONG_N;
-    m4 /= LONG_N;
+        len[i] = long_len(i);
+    struct moments mo = moments_of(len, LONG_N);
+    long double sum = mo.sum, mean = mo.mean, m2 = mo.m2, m3 = mo.m3, m4 = mo.m4;
     size_t stored = long_max_seq ? (size_t)long_max_seq : LONG_N;
     cr_assert_eq(wkp_flow_packets(f, WKP_DIR_BOTH), LONG_N);
     cr_assert_eq(wkp_flow_seq_count(f), stored);
@@ -377,19 +393,8 @@ static void check_block(const wkp_flow *f, const char *block, long double *v, si
 {
     if (n == 0)
         return;
-    long double sum = 0, m2 = 0, m3 = 0, m4 = 0;
-    for (size_t i = 0; i < n; i++)
-        sum += v[i];
-    long double mean = sum / n;
-    for (size_t i = 0; i < n; i++) {
-        long double d = v[i] - mean;
-        m2 += d * d;
-        m3 += d * d * d;
-        m4 += d * d * d * d;
-    }
-    m2 /= n;
-    m3 /= n;
-    m4 /= n;
+    struct moments mo = moments_of(v, n);
+    long double sum = mo.sum, mean = mo.mean, m2 = mo.m2, m3 = mo.m3, m4 = mo.m4;
     qsort(v, n, sizeof *v, cmp_ld);
     long double median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     struct {
