@@ -89,8 +89,8 @@ static wkp_status load_user_protocols(wkp_engine *e, wkp_errbuf *err)
 static void app_option_values(wkp_engine *e)
 {
     char *save = NULL;
-    for (char *line = e->cfg.app_options ? strtok_r(e->cfg.app_options, "\n", &save) : NULL;
-         line; line = strtok_r(NULL, "\n", &save)) {
+    for (char *line = e->cfg.app_options ? strtok_r(e->cfg.app_options, "\n", &save) : NULL; line;
+         line = strtok_r(NULL, "\n", &save)) {
         char *tab = strchr(line, '\t');
         if (!tab)
             continue;
@@ -143,7 +143,10 @@ wkp_status wkp_engine_new(const wkp_config *cfg, wkp_engine **out, wkp_errbuf *e
         wkp__set_string(&e->cfg.default_filter, cfg->default_filter) != WKP_OK ||
         wkp__set_string(&e->cfg.app_options, cfg->app_options) != WKP_OK ||
         wkp__set_string(&e->cfg.proto_dirs, cfg->proto_dirs) != WKP_OK ||
-        wkp__set_string(&e->cfg.routes, cfg->routes) != WKP_OK) {
+        wkp__set_string(&e->cfg.routes, cfg->routes) != WKP_OK ||
+        wkp__set_string(&e->given_app_options, cfg->app_options) != WKP_OK ||
+        wkp__set_string(&e->given_proto_dirs, cfg->proto_dirs) != WKP_OK ||
+        wkp__set_string(&e->given_routes, cfg->routes) != WKP_OK) {
         if (err)
             snprintf(err->msg, sizeof err->msg, "out of memory");
         cst = WKP_ENOMEM;
@@ -311,6 +314,9 @@ void wkp_engine_free(wkp_engine *e)
     wkp_sigdb_unref(e->cfg.sigdb);
     free(e->cfg.proto_dirs);
     free(e->cfg.routes);
+    free(e->given_app_options);
+    free(e->given_proto_dirs);
+    free(e->given_routes);
     wkp_up_free(e->up);
     wkp_filter_free(e->filter);
     wkp_defrag_free(e->defrag);

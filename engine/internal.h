@@ -261,6 +261,9 @@ struct wkp_engine {
     bool ran;
     bool want_view; /* a callback sink: records keep sequences and statistics */
     bool reads_records; /* a sink writes or reads records (not only -f none) */
+    /* the config's lists as given, for the summary: cfg's copies are
+     * split in place when the engine is made */
+    char *given_app_options, *given_proto_dirs, *given_routes;
     /* workers asleep on an empty ring (ring.h): changed twice a sleep,
      * hundreds of times a second at most */
     _Atomic int hungry;

@@ -42,6 +42,28 @@ static void put_status(struct wkp_buf *b, const wkp_engine *e)
     put_str_or_null(b, e->ran && e->run_status != WKP_OK ? e->err : NULL);
 }
 
+/* A list kept as text (one entry a line, fields split by tabs) as a JSON
+ * array of strings: the i-th tab of each line becomes seps[i], e.g.
+ * "udp\t9999\tbeacon" with ":=" reads "udp:9999=beacon". NULL: []. */
+static void put_lines(struct wkp_buf *b, const char *text, const char *seps)
+{
+    wkp_buf_putc(b, '[');
+    for (const char *l = text; l && *l;) {
+        size_t n = strcspn(l, "\n");
+        char *line = strndup(l, n);
+        if (line) {
+            char *t = line;
+            for (const char *sep = seps; *sep && (t = strchr(t, '\t')); sep++)
+                *t++ = *sep;
+            wkp_buf_puts(b, l == text ? "" : ", ");
+            wkp_buf_json_str(b, line);
+            free(line);
+        }
+        l += n + (l[n] == '\n');
+    }
+    wkp_buf_putc(b, ']');
+}
+
 static void put_options(struct wkp_buf *b, const wkp_engine *e)
 {
     const struct wkp_config *c = &e->cfg;
@@ -104,6 +126,18 @@ static void put_options(struct wkp_buf *b, const wkp_engine *e)
         wkp_buf_u64(b, c->parse.vxlan_ports[i]);
     }
     wkp_buf_puts(b, "]");
+    wkp_buf_puts(b, ", \"app_options\": ");
+    put_lines(b, e->given_app_options, "=");
+    wkp_buf_puts(b, ", \"protocol_dirs\": ");
+    put_lines(b, e->given_proto_dirs, "");
+    wkp_buf_puts(b, ", \"routes\": ");
+    put_lines(b, e->given_routes, ":=");
+    wkp_buf_puts(b, ", \"custom_features\": [");
+    for (size_t i = 0; i < c->custom.n; i++) {
+        wkp_buf_puts(b, i ? ", " : "");
+        wkp_buf_json_str(b, c->custom.v[i].name);
+    }
+    wkp_buf_putc(b, ']');
     wkp_buf_puts(b, ", \"default_filter\": ");
     put_str_or_null(b, c->default_filter);
     wkp_buf_puts(b, ", \"filter\": ");

@@ -303,18 +303,24 @@ def main():
         defaults = {"parse_in": "auto", "tcp_close_timeout_ns": 60 * 10**9, "resync": False,
                     "filter_ack": False, "filter_rst": False, "min_packets": 1,
                     "sequences": True, "columns": None, "tcp_stream_limit": 0,
-                    "vxlan_ports": [4789]}
+                    "vxlan_ports": [4789], "app_options": [], "protocol_dirs": [], "routes": [],
+                    "custom_features": []}
         given = {"parse_in": "workers", "tcp_close_timeout_ns": 7 * 10**9, "resync": True,
                  "filter_ack": True, "filter_rst": True, "min_packets": 3, "sequences": False,
                  "columns": "flow_id,feature.iats.mean", "tcp_stream_limit": 4096,
-                 "vxlan_ports": [4789, 8472]}
+                 "vxlan_ports": [4789, 8472], "app_options": ["tls.cert_der=1"],
+                 "protocol_dirs": [os.path.join(data, "userproto")],
+                 "routes": ["udp:9999=beacon", "udp:16=beacon"]}
         for name, extra, want in (
                 ("defaults", [], defaults),
                 ("as set", ["--parse-in", "workers", "--tcp-close-timeout", "7", "--resync",
                             "--filter-ack", "--filter-rst", "--min-packets", "3",
                             "--no-sequences", "--columns", "flow_id,feature.iats.mean",
                             "--tcp-stream-limit", "4096", "--vxlan-port", "8472",
-                            "--vxlan-port", "4789", "--vxlan-port", "8472"], given)):
+                            "--vxlan-port", "4789", "--vxlan-port", "8472",
+                            "--app-option", "tls.cert_der", "--protocols",
+                            os.path.join(data, "userproto"), "--route", "udp:9999=beacon",
+                            "--route", "udp:0x10=beacon"], given)):
             r = run(cli, ["-f", "none", "--summary", "-"] + extra + [cap])
             opts = json.loads(r.stdout)["options"] if r.returncode == 0 else {}
             got = {k: opts.get(k) for k in want}

@@ -100,8 +100,17 @@ def main(binary, plugin, cap):
     else:
         failed += 1
         print("FAIL csv header:", csv[0])
+    # the summary names the plugin's feature among the options in force
+    summary = subprocess.run([binary, "analyze", cap, "-f", "none", "-q", "--plugin", plugin,
+                              "--summary", "-"], capture_output=True, text=True, check=True)
+    feats = json.loads(summary.stdout)["options"].get("custom_features")
+    if feats == ["payload_entropy"]:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL summary custom_features:", feats)
     print(f"{passed} passed, {failed} failed")
-    return 1 if failed or passed < 2 else 0
+    return 1 if failed or passed < 3 else 0
 
 
 if __name__ == "__main__":
