@@ -380,6 +380,61 @@ Test(lifecycle, statistics_past_max_seq_cover_every_packet_before_and_after_the_
     unlink(path);
 }
 
+/* Later fragments of TCP datagrams without IP reassembly: each is keyed
+ * with ports 0 to one TCP flow of 140 packets whose records carry no TCP
+ * header (flags and window 0). Uncapped, the flow's tcp_flags and
+ * tcp_window blocks count all 140 zeros; past max_seq 5 (135 later
+ * packets: a fold) they must count the same, as the blocks follow the
+ * flow's protocol, not the packet's. */
+enum { FRAG_N = 140 };
+
+static wkp_status frag_cfg(wkp_config *c)
+{
+    wkp_status st = wkp_config_set_reassembly(c, false);
+    return st == WKP_OK ? wkp_config_set_max_seq(c, (uint64_t)long_max_seq) : st;
+}
+
+static int frag_check(const wkp_flow *f, void *user)
+{
+    int *seen = user;
+    (*seen)++;
+    cr_assert_eq(wkp_flow_packets(f, WKP_DIR_BOTH), FRAG_N);
+    cr_assert_float_eq(wkp_flow_stat(f, "tcp_flags.count"), FRAG_N, 0, "max_seq %d", long_max_seq);
+    cr_assert_float_eq(wkp_flow_stat(f, "tcp_window.count"), FRAG_N, 0, "max_seq %d", long_max_seq);
+    cr_assert_float_eq(wkp_flow_stat(f, "tcp_flags.max"), 0, 0);
+    /* every fragment is 14 + 20 + 100 = 134 bytes */
+    cr_assert_float_eq(wkp_flow_stat(f, "packet_lengths.sum"), 134.0 * FRAG_N, 0);
+    return 0;
+}
+
+Test(lifecycle, tcp_blocks_past_max_seq_follow_the_flow_protocol)
+{
+    char path[64];
+    capw_tmpname(path, sizeof path, "wkp-frag");
+    struct capw w;
+    capw_open(&w, path);
+    static const uint8_t a[4] = {10, 0, 0, 1}, b[4] = {10, 0, 0, 2};
+    for (int i = 0; i < FRAG_N; i++) {
+        uint8_t pkt[14 + 20 + 100];
+        uint32_t off = capw_eth_ipv4(pkt, a, b, 6, 100);
+        memset(pkt + off, 0xab, 100);
+        pkt[14 + 4] = (uint8_t)(i >> 8); /* identification: one datagram each */
+        pkt[14 + 5] = (uint8_t)i;
+        pkt[14 + 7] = 16; /* fragment offset 16 * 8 bytes, last fragment */
+        capw_packet(&w, 1000000 + 1000 * (int64_t)i, pkt, sizeof pkt, sizeof pkt);
+    }
+    capw_close(&w);
+    static const int max_seqs[] = {0, 5};
+    for (size_t k = 0; k < 2; k++) {
+        long_max_seq = max_seqs[k];
+        int seen = 0;
+        wkp_engine *e = run_cb(path, frag_check, &seen, frag_cfg, 1);
+        cr_assert_eq(seen, 1, "max_seq %d", long_max_seq);
+        wkp_engine_free(e);
+    }
+    unlink(path);
+}
+
 /* A second method: for every flow of multi.pcap, recompute the
  * packet_lengths and iats statistics from the flow's own sequences with a
  * two-pass formula in long double and compare to 1e-9 relative. */
