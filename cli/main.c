@@ -556,11 +556,13 @@ static const char *given_option(int c, char **argv)
 
 /* The long options that a "--name" or "--name=value" word names: its exact
  * name, or every option its name is a prefix of. Their count; *hit is the
- * last one. */
-static int long_matches(const char *word, const struct option **hit)
+ * last one, and list[size] their names ("--a, --b", cut with ", ..."). */
+static int long_matches(const char *word, const struct option **hit, char *list, size_t size)
 {
-    size_t n = strcspn(word + 2, "=");
+    size_t n = strcspn(word + 2, "="), used = 0;
     int hits = 0;
+    bool cut = false;
+    list[0] = '\0';
     for (const struct option *lo = long_opts; n && lo->name; lo++) {
         if (strncmp(lo->name, word + 2, n) != 0)
             continue;
@@ -568,6 +570,13 @@ static int long_matches(const char *word, const struct option **hit)
         if (lo->name[n] == '\0') /* an exact name wins over the prefixes */
             return 1;
         hits++;
+        if (cut)
+            continue;
+        if (used + strlen(lo->name) + 10 < size)
+            used +=
+                (size_t)snprintf(list + used, size - used, "%s--%s", used ? ", " : "", lo->name);
+        else /* the bytes kept above are for this */
+            cut = snprintf(list + used, size - used, ", ...") > 0;
     }
     return hits;
 }
@@ -580,25 +589,14 @@ static int long_refused(char **argv)
 {
     const char *word = argv[optind - 1];
     const struct option *hit = NULL;
-    int hits = strncmp(word, "--", 2) == 0 ? long_matches(word, &hit) : 0;
+    char list[256];
+    int hits = strncmp(word, "--", 2) == 0 ? long_matches(word, &hit, list, sizeof list) : 0;
     char name[64];
     snprintf(name, sizeof name, "%.*s", (int)strcspn(word, "="), word);
     if (hits == 1 && strchr(word, '=') && hit->has_arg == no_argument && hit->val == optopt)
         return usage_error("%s: takes no value%s", name, "");
     if (hits < 2 || optopt != 0)
         return -1;
-    char list[256] = "";
-    size_t n = strcspn(word + 2, "="), used = 0;
-    for (const struct option *lo = long_opts; lo->name; lo++) {
-        if (strncmp(lo->name, word + 2, n) != 0)
-            continue;
-        if (used + strlen(lo->name) + 8 >= sizeof list) {
-            snprintf(list + used, sizeof list - used, ", ...");
-            break;
-        }
-        used +=
-            (size_t)snprintf(list + used, sizeof list - used, "%s--%s", used ? ", " : "", lo->name);
-    }
     return usage_error("%s: ambiguous, could be %s", name, list);
 }
 
