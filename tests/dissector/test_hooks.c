@@ -144,19 +144,30 @@ static const struct tp udp_flows[] = {
     {4002, UDP, 4, 40004, 7, 0, 0, 0, "x"},
 };
 
+/* Written once by the test process that asks for it and removed when that
+ * test ends (each test runs in a process of its own). */
+static char udp_path[] = "/tmp/wkp_hooks_udp_XXXXXX";
+static int udp_written;
+
 static const char *udp_capture(void)
 {
-    static char path[] = "/tmp/wkp_hooks_udp_XXXXXX";
-    static int done;
-    if (!done) {
-        int fd = mkstemp(path);
+    if (!udp_written) {
+        int fd = mkstemp(udp_path);
         cr_assert_geq(fd, 0);
         close(fd);
-        write_pcap(path, udp_flows, sizeof udp_flows / sizeof udp_flows[0]);
-        done = 1;
+        udp_written = 1;
+        write_pcap(udp_path, udp_flows, sizeof udp_flows / sizeof udp_flows[0]);
     }
-    return path;
+    return udp_path;
 }
+
+static void drop_udp_capture(void)
+{
+    if (udp_written)
+        unlink(udp_path);
+}
+
+TestSuite(hooks, .fini = drop_udp_capture);
 
 Test(hooks, full_mode_claims_by_port_or_payload)
 {
