@@ -762,18 +762,32 @@ static int parse_options(int argc, char **argv, wkp_config *cfg, struct cli *o)
 {
     bool live = strcmp(argv[0], "live") == 0;
     /* --compat sets several defaults: apply it first, so that options given
-     * with it (e.g. --udp-timeout) still win whatever their order. */
-    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-        if (strcmp(argv[i], "--compat") == 0 && wkp_config_set_compat(cfg, true) != WKP_OK)
-            return 1;
+     * with it (e.g. --udp-timeout) still win whatever their order. A first
+     * walk of getopt_long finds it as the second will (a prefix such as
+     * --comp, never an option's value); errors wait for the second walk. It
+     * walks a copy, since getopt_long moves the words it has passed. */
+    char **copy = malloc(((size_t)argc + 1) * sizeof *copy);
+    if (!copy) {
+        fprintf(stderr, "wa1kpcap: out of memory\n");
+        return 1;
+    }
+    memcpy(copy, argv, ((size_t)argc + 1) * sizeof *copy);
+    opterr = 0;
+    int c;
+    bool compat = false;
+    while ((c = getopt_long(argc, copy, ":o:f:t:i:qhV", long_opts, NULL)) != -1)
+        compat |= c == OPT_COMPAT;
+    free(copy);
+    optind = 0; /* glibc: start again from argv[1], its state reset */
+    if (compat && wkp_config_set_compat(cfg, true) != WKP_OK)
+        return 1;
     *o = (struct cli){.out = "-",
                       .off_hi = UINT64_MAX,
                       .time_lo = INT64_MIN,
                       .time_hi = INT64_MAX,
                       .live = live,
                       .lopt = {.size = sizeof(wkp_live_options)}};
-    int rc = 0, c;
-    opterr = 0;
+    int rc = 0;
     while (rc == 0) {
         long_index = -1; /* getopt_long sets it for a long option only */
         if ((c = getopt_long(argc, argv, ":o:f:t:i:qhV", long_opts, &long_index)) == -1)

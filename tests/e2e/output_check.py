@@ -326,6 +326,29 @@ def main():
             got = {k: opts.get(k) for k in want}
             check(f"summary options, {name}", got == want, (got, r.stderr))
 
+        # --compat sets the original's defaults (docs/design.md, "Compatibility mode": no IP
+        # reassembly, no TCP timeouts, 100,000 flows); options given with it win whatever
+        # their order, and an unambiguous prefix of it is --compat too.
+        compat = {"compat": True, "reassembly": False, "tcp_timeout_ns": 0,
+                  "tcp_close_timeout_ns": 0, "max_flows": 100000}
+        for extra, changed in ((["--compat"], {}),
+                               (["--comp"], {}),
+                               (["--max-flows", "7", "--compa"], {"max_flows": 7}),
+                               (["--compat", "--tcp-timeout", "5"],
+                                {"tcp_timeout_ns": 5 * 10**9}),
+                               (["--tcp-close-timeout", "3", "--comp"],
+                                {"tcp_close_timeout_ns": 3 * 10**9}),
+                               # a value that reads as the option is not the option
+                               (["-o", "--compat"], {"compat": False, "reassembly": True,
+                                                           "tcp_timeout_ns": 300 * 10**9,
+                                                           "tcp_close_timeout_ns": 60 * 10**9,
+                                                           "max_flows": 10**7})):
+            want = dict(compat, **changed)
+            r = run(cli, ["-f", "none", "--summary", "-"] + extra + [cap])
+            opts = json.loads(r.stdout)["options"] if r.returncode == 0 else {}
+            got = {k: opts.get(k) for k in want}
+            check(f"summary options, {' '.join(extra)}", got == want, (got, r.stderr))
+
         # A capture name and a --columns value that are not UTF-8 (0xe9 is Latin-1 'é',
         # 0xff no UTF-8 at all): the JSON output and the summary stay valid UTF-8, each
         # such byte written as \u00XX, which reads back as U+00XX.
