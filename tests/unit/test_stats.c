@@ -41,7 +41,7 @@ static void expect_stat(const struct wkp_block *b, int i, double want, double re
 
 /* ---- vectors, by hand ---- */
 
-Test(stats, spec_vector_100_to_500)
+Test(stats, vector_100_to_500)
 {
     const double x[] = {100, 200, 300, 400, 500};
     struct wkp_block b;
@@ -70,7 +70,7 @@ Test(stats, spec_vector_100_to_500)
         cr_expect_eq(wkp_block_get(&b, i), 0.0, "%s", wkp_stat_names[i]);
 }
 
-Test(stats, spec_vector_mixed_directions)
+Test(stats, vector_mixed_directions)
 {
     const double x[] = {100, 200, -150, -250, 300};
     struct wkp_block b;
@@ -93,7 +93,7 @@ Test(stats, spec_vector_mixed_directions)
     expect_stat(&b, WKP_STAT_DOWN_SUM, 400, 0);
 }
 
-Test(stats, spec_vector_tcp_flags)
+Test(stats, vector_tcp_flags)
 {
     const double x[] = {2, 18, 16};
     struct wkp_block b;

@@ -460,7 +460,7 @@ Test(tcp, fin_rst_pcap_retransmissions_and_close)
     cr_assert_eq(r.closed_at, 18);
 }
 
-Test(tcp, multi_pcap_retransmission_count_matches_spec)
+Test(tcp, multi_pcap_retransmission_count_matches_original)
 {
     /* The original wa1kpcap measured retrans 188 on multi, and 1480 packets
      * in flows under filter `tcp`: 1480 + 188 = 1668 TCP packets were read.
