@@ -109,6 +109,21 @@ Test(stats, vector_tcp_flags)
     expect_stat(&b, WKP_STAT_UP_COUNT, 3, 0);
 }
 
+/* The build must not fuse a multiply and an add: a fused a*b + c rounds once
+ * where the source rounds twice, and the statistics' last digits then differ
+ * between machines (GCC fuses by default on arm64, and with -march=native on
+ * x86-64). a = 1 + 2^-27, b = 1 - 2^-27: a*b = 1 - 2^-54 exactly, a tie
+ * between 1 - 2^-53 and 1 that rounds to even, 1.0; so a*b - 1 is 0, and
+ * -2^-54 when fused. The operands are volatile so that the compiler cannot
+ * fold the expression at build time. */
+Test(stats, no_fused_multiply_add)
+{
+    volatile double va = 1 + 0x1p-27, vb = 1 - 0x1p-27, vc = -1;
+    double a = va, b = vb, c = vc;
+    double r = a * b + c;
+    cr_expect_eq(r, 0.0, "a*b + c = %a: the build fuses multiply-adds", r);
+}
+
 Test(stats, zeros_count_in_n_but_in_neither_direction)
 {
     const double x[] = {0, 5, -5, 0};
