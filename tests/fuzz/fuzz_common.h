@@ -64,8 +64,10 @@ static inline const uint8_t *fz_bytes(struct fz *z, size_t want, size_t *got)
 {
     const uint8_t *p = z->p;
     *got = want < z->n ? want : z->n;
-    z->p += *got;
-    z->n -= *got;
+    if (*got) { /* an empty input may come as NULL, and NULL + 0 is undefined */
+        z->p += *got;
+        z->n -= *got;
+    }
     return p;
 }
 
