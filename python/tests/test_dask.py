@@ -18,9 +18,11 @@ from wa1kpcap.dask import analyze_many, first_packet_ns  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def client():
+def client(tmp_path_factory):
+    # the workers' scratch space under pytest's temporary directory, not $TMPDIR
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None)
+                                       host="127.0.0.1", dashboard_address=None,
+                                       local_directory=str(tmp_path_factory.mktemp("dask")))
     c = distributed.Client(cluster)
     yield c
     c.close()
