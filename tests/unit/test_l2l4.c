@@ -1227,7 +1227,7 @@ Test(l2l4, every_prefix_of_every_frame_is_sane)
  * -e ip.len -e tcp.hdr_len -e tcp.len -e tcp.flags -e tcp.window_size_value:
  * 52 32 0 0x02 65535 / 52 32 0 0x12 42340 / 40 20 0 0x10 255 /
  * 507 20 467 0x18 255 (trans_len = tcp.hdr_len + tcp.len). */
-Test(l2l4, single_pcap_lengths_match_spec_section_3)
+Test(l2l4, single_pcap_lengths_match_tshark)
 {
     static const uint32_t ip[4] = {52, 52, 40, 507};
     static const uint32_t trans[4] = {32, 32, 20, 487};

@@ -822,7 +822,7 @@ static void acc_of(const double *x, size_t n, struct wkp_block_acc *acc)
         wkp_block_acc_add(acc, x[i]);
 }
 
-Test(scalars, spec_ratio_vectors)
+Test(scalars, ratio_vectors)
 {
     struct wkp_block_acc pkt, iat;
     struct wkp_scalars sc;
