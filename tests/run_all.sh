@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, in three builds:
 #   build/       the normal build (-Werror): every test
-#   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer (build-asan-clang/ when clang is
-#                installed, built by it): the tests labelled san (unit,
-#                malformed input, fuzz smoke runs, golden outputs, the threaded-engine tests and
-#                the per-capture tests of a sample of captures: tests/e2e/CMakeLists.txt)
+#   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer (build-asan-clang/, built by
+#                clang, when clang and its sanitizer runtimes are installed): the tests labelled
+#                san (unit, malformed input, fuzz smoke runs, golden outputs, the threaded-engine
+#                tests and the per-capture tests of a sample of captures: tests/e2e/CMakeLists.txt)
 #   build-tsan/  ThreadSanitizer: the same, less the unit tests (Criterion cannot start
 #                under TSan) and two long e2e tests of single-threaded paths (output files
 #                and signals, decompression: tests/e2e/CMakeLists.txt), plus the TSan drivers
