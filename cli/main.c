@@ -773,12 +773,13 @@ static int parse_options(int argc, char **argv, wkp_config *cfg, struct cli *o)
     }
     memcpy(copy, argv, ((size_t)argc + 1) * sizeof *copy);
     opterr = 0;
+    optind = 0; /* glibc: a fresh walk from argv[1], whatever walked before */
     int c;
     bool compat = false;
     while ((c = getopt_long(argc, copy, ":o:f:t:i:qhV", long_opts, NULL)) != -1)
         compat |= c == OPT_COMPAT;
     free(copy);
-    optind = 0; /* glibc: start again from argv[1], its state reset */
+    optind = 0; /* and again for the walk that reads the options */
     if (compat && wkp_config_set_compat(cfg, true) != WKP_OK)
         return 1;
     *o = (struct cli){.out = "-",
