@@ -144,10 +144,24 @@ static const struct tp udp_flows[] = {
     {4002, UDP, 4, 40004, 7, 0, 0, 0, "x"},
 };
 
-/* Written once by the test process that asks for it and removed when that
- * test ends (each test runs in a process of its own). */
+/* Captures written by a test, removed when that test ends, passed or failed
+ * (each test runs in a process of its own, and the suite's fini runs after
+ * a failed assertion too). */
 static char udp_path[] = "/tmp/wkp_hooks_udp_XXXXXX";
 static int udp_written;
+static char own_path[64];
+
+/* v[0..n) written to a new capture named from stem; the test's one own
+ * capture besides the shared UDP one. */
+static const char *own_capture(const char *stem, const struct tp *v, int n)
+{
+    snprintf(own_path, sizeof own_path, "/tmp/wkp_hooks_%s_XXXXXX", stem);
+    int fd = mkstemp(own_path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    write_pcap(own_path, v, n);
+    return own_path;
+}
 
 static const char *udp_capture(void)
 {
@@ -161,13 +175,15 @@ static const char *udp_capture(void)
     return udp_path;
 }
 
-static void drop_udp_capture(void)
+static void drop_captures(void)
 {
     if (udp_written)
         unlink(udp_path);
+    if (own_path[0])
+        unlink(own_path);
 }
 
-TestSuite(hooks, .fini = drop_udp_capture);
+TestSuite(hooks, .fini = drop_captures);
 
 Test(hooks, full_mode_claims_by_port_or_payload)
 {
@@ -239,13 +255,8 @@ Test(hooks, states_come_back_to_the_pool)
         v[2 * i] = (struct tp){60000 * i, UDP, (uint8_t)(1 + i), 40000, 7, 0, 0, 0, "ping"};
         v[2 * i + 1] = (struct tp){60000 * i + 1, UDP, (uint8_t)(1 + i), 40000, 7, 1, 0, 0, "ping"};
     }
-    char path[] = "/tmp/wkp_hooks_pool_XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
-    close(fd);
-    write_pcap(path, v, 12);
+    const char *path = own_capture("pool", v, 12);
     struct kept k = run(path, WKP_APP_FULL, "echo", 1, 30);
-    unlink(path);
     cr_expect_eq(k.n, 6);
     cr_expect_eq(wkp_test_echo_stats.finishes, 6);
     cr_expect_leq(wkp_test_echo_distinct_states(), 2, "%u states", wkp_test_echo_distinct_states());
@@ -269,15 +280,10 @@ Test(hooks, stream_dissector_gets_in_order_bytes)
         {2002, TCP, 2, 40002, 7, 0, c + 1, ACK | PSH, "Xno"},
         {2003, TCP, 2, 40002, 7, 1, s + 1, ACK | PSH, "ok"},
     };
-    char path[] = "/tmp/wkp_hooks_tcp_XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
-    close(fd);
-    write_pcap(path, v, sizeof v / sizeof v[0]);
+    const char *path = own_capture("tcp", v, (int)(sizeof v / sizeof v[0]));
     keep_retrans = true; /* "abc" comes after "defgh": kept, not a drop */
     struct kept k = run(path, WKP_APP_FULL, "chunks", 1, 0);
     keep_retrans = false;
-    unlink(path);
     cr_assert_eq(k.n, 1);
     cr_expect_eq(k.dport[0], 7);
     struct wkp_test_dis_stats *st = &wkp_test_chunks_stats;
@@ -302,13 +308,8 @@ Test(hooks, stream_done_stops_delivery)
         {1001, TCP, 1, 40001, 7, 0, 2, ACK | PSH, big},
         {1002, TCP, 1, 40001, 7, 0, 102, ACK | PSH, more},
     };
-    char path[] = "/tmp/wkp_hooks_done_XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
-    close(fd);
-    write_pcap(path, v, 3);
+    const char *path = own_capture("done", v, 3);
     struct kept k = run(path, WKP_APP_FULL, "chunks", 1, 0);
-    unlink(path);
     cr_assert_eq(k.n, 1);
     cr_expect_eq(wkp_test_chunks_stats.parses, 1);
     cr_expect_eq(wkp_test_chunks_stats.dones, 1);
