@@ -147,37 +147,36 @@ static const struct tp udp_flows[] = {
 /* Captures written by a test, removed when that test ends, passed or failed
  * (each test runs in a process of its own, and the suite's fini runs after
  * a failed assertion too). */
-static char udp_path[] = "/tmp/wkp_hooks_udp_XXXXXX";
-static int udp_written;
-static char own_path[64];
+static char udp_path[64], own_path[64]; /* "" until written */
 
-/* v[0..n) written to a new capture named from stem; the test's one own
- * capture besides the shared UDP one. */
-static const char *own_capture(const char *stem, const struct tp *v, int n)
+/* v[0..n) written to a new capture in path, named from stem. */
+static const char *new_capture(char path[64], const char *stem, const struct tp *v, int n)
 {
-    snprintf(own_path, sizeof own_path, "/tmp/wkp_hooks_%s_XXXXXX", stem);
-    int fd = mkstemp(own_path);
+    snprintf(path, 64, "/tmp/wkp_hooks_%s_XXXXXX", stem);
+    int fd = mkstemp(path);
     cr_assert_geq(fd, 0);
     close(fd);
-    write_pcap(own_path, v, n);
-    return own_path;
+    write_pcap(path, v, n);
+    return path;
 }
 
+/* The test's one own capture besides the shared UDP one. */
+static const char *own_capture(const char *stem, const struct tp *v, int n)
+{
+    return new_capture(own_path, stem, v, n);
+}
+
+/* Written once by the test process that asks for it. */
 static const char *udp_capture(void)
 {
-    if (!udp_written) {
-        int fd = mkstemp(udp_path);
-        cr_assert_geq(fd, 0);
-        close(fd);
-        udp_written = 1;
-        write_pcap(udp_path, udp_flows, sizeof udp_flows / sizeof udp_flows[0]);
-    }
+    if (!udp_path[0])
+        new_capture(udp_path, "udp", udp_flows, (int)(sizeof udp_flows / sizeof udp_flows[0]));
     return udp_path;
 }
 
 static void drop_captures(void)
 {
-    if (udp_written)
+    if (udp_path[0])
         unlink(udp_path);
     if (own_path[0])
         unlink(own_path);
